@@ -1,0 +1,117 @@
+"""The agent registry: register, deregister, roster and detail."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
+from cafleet.broker.rows import agent_record, agents_with_placements
+from cafleet.errors import Conflict, InvalidInput, Refused
+from cafleet.models import Agent, MonitorConfig, Placement, database
+from cafleet.records import AgentRecord
+from cafleet.timestamps import utc_now
+
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# `all` is the broadcast mention; `Administrator` is the built-in human agent.
+RESERVED_NAMES = ("administrator", "all")
+MAX_DESCRIPTION_LEN = 1000
+
+
+def validate_name(name: str) -> str:
+    """A name usable in `@name` mentions and `--to NAME`; raises `InvalidInput` otherwise."""
+    if not _NAME_PATTERN.fullmatch(name):
+        raise InvalidInput(
+            f"agent name {name!r} is not allowed; use 1-64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit (e.g. reviewer-1)"
+        )
+    if name.isdigit():
+        raise InvalidInput(f"agent name {name!r} is all digits and would read as an id; add a letter")
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidInput(f"agent name {name!r} is reserved; choose another name")
+    return name
+
+
+def validate_description(description: str) -> str:
+    description = description.strip()
+    if len(description) > MAX_DESCRIPTION_LEN:
+        raise InvalidInput(
+            f"description is {len(description)} characters, over the {MAX_DESCRIPTION_LEN} limit; shorten it"
+        )
+    return description
+
+
+def parse_skills(skills: str | None) -> str | None:
+    """Validate `--skills` JSON; returns it re-encoded compactly for storage."""
+    if skills is None:
+        return None
+    try:
+        value = json.loads(skills)
+    except ValueError as exc:
+        raise InvalidInput(f"--skills {skills!r} is not valid JSON ({exc.msg}); pass e.g. '[\"review\", \"tests\"]'") from None
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def ensure_name_free(fleet_id: int, name: str) -> None:
+    taken = (
+        Agent.select(Agent.id, Agent.name)
+        .where((Agent.fleet == fleet_id) & (Agent.status == "active") & (Agent.name.collate("NOCASE") == name))
+        .first()
+    )
+    if taken is not None:
+        raise Conflict(
+            f"fleet {fleet_id} already has an active agent named {taken.name!r} (agent {taken.id}); "
+            "names are unique per fleet regardless of case, choose another"
+        )
+
+
+def register_agent(fleet_id: int, name: str, description: str, skills: str | None = None) -> AgentRecord:
+    """Register a pane-less agent in a live fleet."""
+    name = validate_name(name)
+    description = validate_description(description)
+    skills_json = parse_skills(skills)
+    with database.atomic():
+        live_fleet(fleet_id)
+        ensure_name_free(fleet_id, name)
+        agent = Agent.create(
+            fleet=fleet_id, name=name, description=description, kind="agent",
+            registered_at=utc_now(), skills=skills_json,
+        )
+    return agent_record(agent)
+
+
+def deregister_agent(fleet_id: int, agent_id: int) -> AgentRecord:
+    """Soft-deregister; its placement and monitor schedule go, its messages stay."""
+    with database.atomic():
+        live_fleet(fleet_id)
+        agent = active_agent(fleet_id, agent_id)
+        if agent.kind == "director":
+            raise Refused(
+                f"agent {agent_id} is the root Director of fleet {fleet_id} and cannot be deregistered; "
+                f"end the fleet with `cafleet fleet delete {fleet_id}` instead"
+            )
+        if agent.kind == "administrator":
+            raise Refused(f"agent {agent_id} is the built-in Administrator of fleet {fleet_id} and cannot be deregistered")
+        agent.status = "deregistered"
+        agent.deregistered_at = utc_now()
+        agent.save()
+        Placement.delete().where(Placement.agent == agent_id).execute()
+        MonitorConfig.delete().where(MonitorConfig.agent == agent_id).execute()
+    return agent_record(agent)
+
+
+def list_agents(fleet_id: int, agent_id: int, include_deregistered: bool = False) -> list[AgentRecord]:
+    """The fleet's roster as seen by an active agent of it."""
+    live_fleet(fleet_id)
+    active_agent(fleet_id, agent_id)
+    condition = Agent.fleet == fleet_id
+    if not include_deregistered:
+        condition &= Agent.status == "active"
+    return agents_with_placements(condition)
+
+
+def show_agent(fleet_id: int, agent_id: int, target_id: int) -> AgentRecord:
+    live_fleet(fleet_id)
+    active_agent(fleet_id, agent_id)
+    agent_in_fleet(fleet_id, target_id)
+    return agents_with_placements(Agent.id == target_id)[0]

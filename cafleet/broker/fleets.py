@@ -1,0 +1,96 @@
+"""Fleet lifecycle: bootstrap with its Director and Administrator, listing, soft delete."""
+
+from __future__ import annotations
+
+from peewee import fn
+
+from cafleet.broker.lookup import any_fleet
+from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
+from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
+from cafleet.records import AgentRecord, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
+from cafleet.timestamps import utc_now
+
+CODING_AGENTS = ("claude", "codex", "opencode")
+DIRECTOR_NAME = "director"
+ADMINISTRATOR_NAME = "Administrator"
+DIRECTOR_MONITOR_INTERVAL = 120
+
+
+def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claude") -> FleetCreated:
+    """One transaction: the fleet, its root Director placed in `pane`, and its Administrator."""
+    label = label.strip()
+    now = utc_now()
+    with database.atomic():
+        fleet = Fleet.create(label=label, created_at=now)
+        director = Agent.create(
+            fleet=fleet, name=DIRECTOR_NAME, description="Root Director of the fleet",
+            kind="director", registered_at=now,
+        )
+        administrator = Agent.create(
+            fleet=fleet, name=ADMINISTRATOR_NAME, description="The human operator (sends from the TUI)",
+            kind="administrator", registered_at=now,
+        )
+        placement = Placement.create(
+            agent=director, director=None, coding_agent=coding_agent, created_at=now,
+            tmux_socket=pane.tmux_socket, tmux_server_pid=pane.tmux_server_pid,
+            tmux_session=pane.tmux_session, tmux_window_id=pane.tmux_window_id,
+            tmux_pane_id=pane.tmux_pane_id,
+        )
+        MonitorConfig.create(agent=director, interval_seconds=DIRECTOR_MONITOR_INTERVAL, enabled=True)
+        fleet.director_id = director.id
+        fleet.save()
+    return FleetCreated(
+        fleet=fleet_record(fleet, active_agents=2),
+        director=agent_record(director, placement),
+        administrator=agent_record(administrator),
+    )
+
+
+def list_fleets() -> list[FleetRecord]:
+    """Fleets that are not deleted, oldest first, with active-agent and unread counts."""
+    active = (
+        Agent.select(fn.COUNT(Agent.id))
+        .where((Agent.fleet == Fleet.id) & (Agent.status == "active"))
+    )
+    unread = (
+        Task.select(fn.COUNT(Task.id))
+        .where((Task.fleet == Fleet.id) & (Task.state == "input_required"))
+    )
+    query = (
+        Fleet.select(Fleet, active.alias("active_agents"), unread.alias("unread"))
+        .where(Fleet.deleted_at.is_null())
+        .order_by(Fleet.id)
+    )
+    return [fleet_record(f, f.active_agents, f.unread) for f in query]
+
+
+def show_fleet(fleet_id: int) -> tuple[FleetRecord, list[AgentRecord]]:
+    """One fleet (deleted ones too) and all its agents, active first."""
+    fleet = any_fleet(fleet_id)
+    records = agents_with_placements(Agent.fleet == fleet_id)
+    active = sum(1 for a in records if a.status == "active")
+    unread = Task.select().where((Task.fleet == fleet_id) & (Task.state == "input_required")).count()
+    return fleet_record(fleet, active, unread), records
+
+
+def delete_fleet(fleet_id: int) -> FleetDeleted:
+    """Soft-delete: deregister every active agent, drop placements and monitor rows, keep tasks.
+
+    Idempotent: deleting a deleted fleet deregisters nobody.
+    """
+    now = utc_now()
+    with database.atomic():
+        fleet = any_fleet(fleet_id)
+        already_deleted = fleet.deleted_at is not None
+        agent_ids = Agent.select(Agent.id).where(Agent.fleet == fleet_id)
+        deregistered = (
+            Agent.update(status="deregistered", deregistered_at=now)
+            .where((Agent.fleet == fleet_id) & (Agent.status == "active"))
+            .execute()
+        )
+        Placement.delete().where(Placement.agent.in_(agent_ids)).execute()
+        MonitorConfig.delete().where(MonitorConfig.agent.in_(agent_ids)).execute()
+        MonitorRuntime.delete().where(MonitorRuntime.fleet == fleet_id).execute()
+        if not already_deleted:
+            Fleet.update(deleted_at=now).where(Fleet.id == fleet_id).execute()
+    return FleetDeleted(fleet_id=fleet_id, deregistered=deregistered, already_deleted=already_deleted)

@@ -1,0 +1,73 @@
+"""Reading an inbox: one page of messages, and the long poll that waits for the first one."""
+
+from __future__ import annotations
+
+import time
+
+from cafleet.broker.lookup import active_agent, live_fleet
+from cafleet.broker.rows import task_query, task_record
+from cafleet.models import Task, database
+from cafleet.records import Inbox
+
+DEFAULT_PAGE_SIZE = 20
+# How often a waiting poll checks PRAGMA data_version (a few microseconds per check).
+WAIT_CHECK_SECONDS = 0.05
+
+
+def poll_inbox(
+    fleet_id: int,
+    agent_id: int,
+    since: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    include_read: bool = False,
+) -> Inbox:
+    """Messages to `agent_id`, oldest first: unread ones, or all of them with `include_read`."""
+    live_fleet(fleet_id)
+    active_agent(fleet_id, agent_id)
+    return _read_page(agent_id, since, page_size, include_read)
+
+
+def wait_for_inbox(
+    fleet_id: int,
+    agent_id: int,
+    wait_seconds: float,
+    since: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    include_read: bool = False,
+) -> Inbox:
+    """Like `poll_inbox`, but block up to `wait_seconds` until the page is non-empty.
+
+    Re-queries only when another connection has committed (SQLite's data_version changes),
+    so waiting costs almost nothing and a new message is seen within WAIT_CHECK_SECONDS.
+    """
+    inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
+    deadline = time.monotonic() + wait_seconds
+    seen = _data_version()
+    while not inbox.tasks and time.monotonic() < deadline:
+        time.sleep(min(WAIT_CHECK_SECONDS, max(0.0, deadline - time.monotonic())))
+        version = _data_version()
+        if version != seen:
+            seen = version
+            inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
+    return inbox
+
+
+def _read_page(agent_id: int, since: str | None, page_size: int, include_read: bool) -> Inbox:
+    condition = (Task.owner == agent_id) & (Task.kind != "broadcast_summary")
+    if not include_read:
+        condition &= Task.state == "input_required"
+    if since is not None:
+        condition &= Task.created_at >= since
+    rows = list(task_query().where(condition).order_by(Task.id).limit(page_size + 1))
+    if len(rows) <= page_size:
+        return Inbox(tasks=tuple(task_record(r) for r in rows), remaining=0, next_since=None)
+    total = Task.select().where(condition).count()
+    return Inbox(
+        tasks=tuple(task_record(r) for r in rows[:page_size]),
+        remaining=total - page_size,
+        next_since=rows[page_size]["created_at"],
+    )
+
+
+def _data_version() -> int:
+    return database.execute_sql("PRAGMA data_version").fetchone()[0]

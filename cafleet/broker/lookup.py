@@ -1,0 +1,98 @@
+"""Fetch-or-raise helpers shared by broker operations. Anything outside the fleet is "not found"."""
+
+from __future__ import annotations
+
+from cafleet.errors import NotFound, Refused
+from cafleet.models import Agent, Fleet, Task
+from cafleet.timestamps import short
+
+
+def any_fleet(fleet_id: int) -> Fleet:
+    fleet = Fleet.get_or_none(Fleet.id == fleet_id)
+    if fleet is None:
+        raise NotFound(
+            f"fleet {fleet_id} not found; run `cafleet fleet list` to see fleets "
+            "or `cafleet fleet create` (inside tmux) to make one"
+        )
+    return fleet
+
+
+def live_fleet(fleet_id: int) -> Fleet:
+    fleet = any_fleet(fleet_id)
+    if fleet.deleted_at is not None:
+        raise Refused(
+            f"fleet {fleet_id} was deleted at {short(fleet.deleted_at)}; "
+            "create a new one with `cafleet fleet create` or pick one from `cafleet fleet list`"
+        )
+    return fleet
+
+
+def agent_in_fleet(fleet_id: int, agent_id: int) -> Agent:
+    agent = Agent.get_or_none(Agent.id == agent_id)
+    if agent is None or agent.fleet_id != fleet_id:
+        raise NotFound(
+            f"agent {agent_id} not found in fleet {fleet_id}; "
+            f"`cafleet fleet show {fleet_id}` lists its agents"
+        )
+    return agent
+
+
+def active_agent(fleet_id: int, agent_id: int) -> Agent:
+    """The acting agent (`--agent-id`): it must exist in this fleet and be registered."""
+    agent = agent_in_fleet(fleet_id, agent_id)
+    if agent.status != "active":
+        raise Refused(
+            f"agent {agent_id} ({agent.name}) was deregistered at {short(agent.deregistered_at)}; "
+            f"register again with `cafleet --fleet-id {fleet_id} agent register`"
+        )
+    return agent
+
+
+def recipient(fleet_id: int, ref: str) -> Agent:
+    """An active agent named by id (`7`) or by name (`reviewer`, any case)."""
+    ref = ref.strip()
+    if ref.isdigit():
+        agent = agent_in_fleet(fleet_id, int(ref))
+        if agent.status != "active":
+            raise Refused(
+                f"agent {agent.id} ({agent.name}) is deregistered and cannot receive messages; "
+                f"`cafleet fleet show {fleet_id}` lists the active agents"
+            )
+        return agent
+    agent = (
+        Agent.select()
+        .where(
+            (Agent.fleet == fleet_id)
+            & (Agent.status == "active")
+            & (Agent.name.collate("NOCASE") == ref)
+        )
+        .first()
+    )
+    if agent is None:
+        raise NotFound(
+            f"no active agent named {ref!r} in fleet {fleet_id}; "
+            f"`cafleet fleet show {fleet_id}` lists the agents, pass a name or an id to --to"
+        )
+    return agent
+
+
+def task_in_fleet(fleet_id: int, task_id: int) -> Task:
+    task = Task.get_or_none(Task.id == task_id)
+    if task is None or task.fleet_id != fleet_id:
+        raise _task_not_found(fleet_id, task_id)
+    return task
+
+
+def visible_task(fleet_id: int, task_id: int, agent_id: int) -> Task:
+    """A task the agent sent or received; any other task is "not found" (no inbox snooping)."""
+    task = task_in_fleet(fleet_id, task_id)
+    if agent_id not in (task.sender_id, task.recipient_id, task.owner_id):
+        raise _task_not_found(fleet_id, task_id)
+    return task
+
+
+def _task_not_found(fleet_id: int, task_id: int) -> NotFound:
+    return NotFound(
+        f"task {task_id} not found among your messages in fleet {fleet_id}; "
+        "`message poll --all` lists the messages you received"
+    )

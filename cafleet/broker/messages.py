@@ -1,0 +1,142 @@
+"""Sending and settling messages: unicast, broadcast fan-out, ack, cancel, show."""
+
+from __future__ import annotations
+
+from cafleet.broker.lookup import active_agent, live_fleet, recipient, visible_task
+from cafleet.broker.rows import task_query, task_record
+from cafleet.errors import Refused
+from cafleet.models import Agent, Task, database
+from cafleet.records import BroadcastSent, TaskRecord
+from cafleet.text import validate_body
+from cafleet.timestamps import short, utc_now
+
+
+def send_message(
+    fleet_id: int, agent_id: int, to: str, text: str, reply_to: int | None = None, source: str = "--text"
+) -> TaskRecord:
+    """Store a unicast from `agent_id` to the active agent `to` (an id or a name)."""
+    text = validate_body(text, source)
+    with database.atomic():
+        live_fleet(fleet_id)
+        sender = active_agent(fleet_id, agent_id)
+        target = recipient(fleet_id, to)
+        if reply_to is not None:
+            visible_task(fleet_id, reply_to, agent_id)
+        now = utc_now()
+        task = Task.create(
+            fleet=fleet_id, owner=target.id, sender=sender.id, recipient=target.id,
+            kind="unicast", state="input_required", created_at=now, state_changed_at=now,
+            reply_to=reply_to, text=text,
+        )
+    return load_task(task.id)
+
+
+def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--text") -> BroadcastSent:
+    """One summary task for the sender plus one delivery per other active agent, atomically.
+
+    The Administrator (the human) never receives broadcasts; the summary and its deliveries
+    share `origin_id` = the summary's id.
+    """
+    text = validate_body(text, source)
+    with database.atomic():
+        live_fleet(fleet_id)
+        sender = active_agent(fleet_id, agent_id)
+        recipient_ids = [
+            a.id
+            for a in Agent.select(Agent.id)
+            .where(
+                (Agent.fleet == fleet_id)
+                & (Agent.status == "active")
+                & (Agent.kind != "administrator")
+                & (Agent.id != sender.id)
+            )
+            .order_by(Agent.id)
+        ]
+        if not recipient_ids:
+            raise Refused(
+                f"fleet {fleet_id} has no other active agents to broadcast to; "
+                "register agents or create members first"
+            )
+        now = utc_now()
+        summary = Task.create(
+            fleet=fleet_id, owner=sender.id, sender=sender.id, recipient=None,
+            kind="broadcast_summary", state="completed", created_at=now, state_changed_at=now,
+            text=text,
+        )
+        summary.origin = summary.id
+        summary.save()
+        Task.insert_many(
+            [
+                dict(
+                    fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind="broadcast",
+                    state="input_required", created_at=now, state_changed_at=now,
+                    origin=summary.id, text=text,
+                )
+                for rid in recipient_ids
+            ]
+        ).execute()
+    summary_record = load_task(summary.id)
+    return BroadcastSent(summary=summary_record, deliveries=summary_record.deliveries)
+
+
+def ack_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
+    """The recipient confirms it has consumed the message: input_required -> completed."""
+    with database.atomic():
+        live_fleet(fleet_id)
+        active_agent(fleet_id, agent_id)
+        task = visible_task(fleet_id, task_id, agent_id)
+        if task.kind == "broadcast_summary":
+            raise Refused(f"task {task_id} is your broadcast's summary; recipients ack their own delivery tasks")
+        if task.recipient_id != agent_id:
+            raise Refused(f"task {task_id} was sent by you; only its recipient can ack it (you may cancel it)")
+        _require_unread(task, "ack")
+        now = utc_now()
+        Task.update(state="completed", state_changed_at=now, acked_at=now).where(Task.id == task_id).execute()
+    return load_task(task_id)
+
+
+def cancel_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
+    """The sender retracts an unread message. On a broadcast summary: every unread delivery."""
+    with database.atomic():
+        live_fleet(fleet_id)
+        active_agent(fleet_id, agent_id)
+        task = visible_task(fleet_id, task_id, agent_id)
+        if task.sender_id != agent_id:
+            raise Refused(f"task {task_id} was sent to you; only its sender can cancel it (ack it instead)")
+        now = utc_now()
+        if task.kind == "broadcast_summary":
+            pending = Task.update(state="canceled", state_changed_at=now).where(
+                (Task.origin == task_id) & (Task.kind == "broadcast") & (Task.state == "input_required")
+            )
+            if pending.execute() == 0:
+                raise Refused(f"every delivery of broadcast {task_id} is already acked or canceled; nothing to cancel")
+        else:
+            _require_unread(task, "cancel")
+            Task.update(state="canceled", state_changed_at=now).where(Task.id == task_id).execute()
+    return load_task(task_id)
+
+
+def show_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
+    """A message the caller sent or received (a summary also lists its deliveries)."""
+    live_fleet(fleet_id)
+    active_agent(fleet_id, agent_id)
+    visible_task(fleet_id, task_id, agent_id)
+    return load_task(task_id)
+
+
+def load_task(task_id: int) -> TaskRecord:
+    row = task_query().where(Task.id == task_id).get()
+    deliveries: tuple[TaskRecord, ...] = ()
+    if row["kind"] == "broadcast_summary":
+        deliveries = tuple(
+            task_record(r)
+            for r in task_query().where((Task.origin == task_id) & (Task.kind == "broadcast")).order_by(Task.id)
+        )
+    return task_record(row, deliveries)
+
+
+def _require_unread(task: Task, verb: str) -> None:
+    if task.state == "completed":
+        raise Refused(f"task {task.id} was already acked at {short(task.acked_at)}; nothing to {verb}")
+    if task.state == "canceled":
+        raise Refused(f"task {task.id} was canceled by its sender at {short(task.state_changed_at)}; nothing to {verb}")

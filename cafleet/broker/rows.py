@@ -1,0 +1,124 @@
+"""Converting peewee rows into `cafleet.records` values, and the shared task query."""
+
+from __future__ import annotations
+
+import json
+
+from peewee import JOIN
+
+from cafleet.models import Agent, Fleet, Placement, Task
+from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
+
+Sender = Agent.alias("sender")
+Recipient = Agent.alias("recipient")
+
+
+def fleet_record(fleet: Fleet, active_agents: int = 0, unread: int = 0) -> FleetRecord:
+    return FleetRecord(
+        id=fleet.id,
+        label=fleet.label,
+        created_at=fleet.created_at,
+        deleted_at=fleet.deleted_at,
+        director_id=fleet.director_id,
+        active_agents=active_agents,
+        unread=unread,
+    )
+
+
+def placement_record(placement: Placement | None) -> PlacementRecord | None:
+    if placement is None:
+        return None
+    return PlacementRecord(
+        agent_id=placement.agent_id,
+        director_id=placement.director_id,
+        tmux_socket=placement.tmux_socket,
+        tmux_server_pid=placement.tmux_server_pid,
+        tmux_session=placement.tmux_session,
+        tmux_window_id=placement.tmux_window_id,
+        tmux_pane_id=placement.tmux_pane_id,
+        coding_agent=placement.coding_agent,
+        created_at=placement.created_at,
+    )
+
+
+def agent_record(agent: Agent, placement: Placement | None = None) -> AgentRecord:
+    return AgentRecord(
+        id=agent.id,
+        fleet_id=agent.fleet_id,
+        name=agent.name,
+        description=agent.description,
+        kind=agent.kind,
+        status=agent.status,
+        registered_at=agent.registered_at,
+        deregistered_at=agent.deregistered_at,
+        skills=json.loads(agent.skills) if agent.skills else None,
+        placement=placement_record(placement),
+    )
+
+
+def agents_with_placements(condition) -> list[AgentRecord]:
+    """Agents matching `condition` with their placements, active ones first, then by id."""
+    query = (
+        Agent.select(Agent, Placement)
+        .join(Placement, JOIN.LEFT_OUTER, on=(Placement.agent == Agent.id), attr="placement_row")
+        .where(condition)
+        .order_by(Agent.status, Agent.id)
+    )
+    records = []
+    for agent in query:
+        placement = getattr(agent, "placement_row", None)
+        if placement is not None and placement.tmux_socket is None:
+            placement = None
+        records.append(agent_record(agent, placement))
+    return records
+
+
+def task_query():
+    """Tasks with their sender's and recipient's names, as dicts (cheaper than model rows)."""
+    return (
+        Task.select(
+            Task.id,
+            Task.fleet,
+            Task.owner,
+            Task.sender,
+            Sender.name.alias("from_name"),
+            Task.recipient,
+            Recipient.name.alias("to_name"),
+            Task.kind,
+            Task.state,
+            Task.created_at,
+            Task.state_changed_at,
+            Task.acked_at,
+            Task.origin,
+            Task.reply_to,
+            Task.text,
+            Task.notified_at,
+            Task.notify_status,
+        )
+        .join_from(Task, Sender, on=(Task.sender == Sender.id))
+        .join_from(Task, Recipient, JOIN.LEFT_OUTER, on=(Task.recipient == Recipient.id))
+        .dicts()
+    )
+
+
+def task_record(row: dict, deliveries: tuple[TaskRecord, ...] = ()) -> TaskRecord:
+    return TaskRecord(
+        id=row["id"],
+        fleet_id=row["fleet"],
+        owner_id=row["owner"],
+        from_agent_id=row["sender"],
+        from_name=row["from_name"],
+        to_agent_id=row["recipient"],
+        to_name=row["to_name"],
+        kind=row["kind"],
+        state=row["state"],
+        created_at=row["created_at"],
+        state_changed_at=row["state_changed_at"],
+        acked_at=row["acked_at"],
+        origin_task_id=row["origin"],
+        reply_to_id=row["reply_to"],
+        text=row["text"],
+        notified_at=row["notified_at"],
+        notify_status=row["notify_status"],
+        deliveries=deliveries,
+    )

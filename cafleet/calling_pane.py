@@ -1,0 +1,44 @@
+"""Which tmux pane is running this process, asked of tmux itself (one cheap `tmux` call, no libtmux)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from cafleet.errors import NotInTmux
+from cafleet.records import PaneLocation
+
+_FIELDS = ("#{socket_path}", "#{pid}", "#{session_name}", "#{window_id}", "#{pane_id}")
+
+
+def in_tmux() -> bool:
+    return bool(os.environ.get("TMUX")) and bool(os.environ.get("TMUX_PANE"))
+
+
+def calling_pane(command: str) -> PaneLocation:
+    """The caller's pane, or `NotInTmux` explaining that `command` must run inside tmux."""
+    if not in_tmux():
+        raise NotInTmux(f"`cafleet {command}` must run inside a tmux pane (TMUX and TMUX_PANE are not set); start tmux first")
+    if shutil.which("tmux") is None:
+        raise NotInTmux(f"`cafleet {command}` needs the tmux command, which is not on PATH; install tmux")
+    pane = os.environ["TMUX_PANE"]
+    result = subprocess.run(
+        ["tmux", "display-message", "-p", "-t", pane, "\t".join(_FIELDS)],
+        capture_output=True, text=True, timeout=10,
+    )
+    fields = result.stdout.rstrip("\n").split("\t")
+    if result.returncode != 0 or len(fields) != len(_FIELDS) or not fields[4]:
+        reason = result.stderr.strip() or "no answer"
+        raise NotInTmux(
+            f"tmux could not describe the calling pane {pane} ({reason}); "
+            f"run `cafleet {command}` from a live tmux pane"
+        )
+    socket, pid, session, window, pane_id = fields
+    return PaneLocation(
+        tmux_socket=socket,
+        tmux_server_pid=int(pid) if pid.isdigit() else None,
+        tmux_session=session,
+        tmux_window_id=window,
+        tmux_pane_id=pane_id,
+    )

@@ -1,0 +1,92 @@
+"""`cafleet agent …`: register, deregister, list and show agents of a fleet."""
+
+from __future__ import annotations
+
+import click
+
+from cafleet.cli.output import agent_json, agent_line, emit
+from cafleet.cli.params import ID, agent_id_option
+from cafleet.db import open_database
+from cafleet.cli.settings import CafleetCommand, require_fleet
+
+
+@click.group("agent")
+def agent_group():
+    """Register agents and look at the fleet's roster."""
+
+
+@agent_group.command("register", cls=CafleetCommand)
+@click.option("--name", required=True, help="Unique in the fleet (any case); used in --to NAME and @name.")
+@click.option("--description", required=True, help="One sentence on what this agent does.")
+@click.option("--skills", metavar="JSON", help="Optional JSON describing the agent's skills.")
+def register_command(name: str, description: str, skills: str | None):
+    """Register an agent without a pane; prints its id."""
+    from cafleet.broker.agents import register_agent
+
+    fleet_id = require_fleet()
+    open_database()
+    agent = register_agent(fleet_id, name, description, skills)
+    emit(agent_json(agent), lambda: str(agent.id))
+
+
+@agent_group.command("deregister", cls=CafleetCommand)
+@agent_id_option(help="The agent to deregister (yourself).")
+def deregister_command(agent_id: int):
+    """Deregister an agent; its messages are kept. Refused for the Director and Administrator."""
+    from cafleet.broker.agents import deregister_agent
+
+    fleet_id = require_fleet()
+    open_database()
+    agent = deregister_agent(fleet_id, agent_id)
+    emit(agent_json(agent), lambda: f"Deregistered agent {agent.handle}.")
+
+
+@agent_group.command("list", cls=CafleetCommand)
+@agent_id_option()
+@click.option("--all", "include_all", is_flag=True, help="Include deregistered agents.")
+def list_command(agent_id: int, include_all: bool):
+    """The fleet's roster, one line per agent: id, name, kind, status, pane, description."""
+    from cafleet.broker.agents import list_agents
+
+    fleet_id = require_fleet()
+    open_database()
+    agents = list_agents(fleet_id, agent_id, include_all)
+    emit([agent_json(a) for a in agents], lambda: "\n".join(agent_line(a) for a in agents))
+
+
+@agent_group.command("show", cls=CafleetCommand)
+@agent_id_option()
+@click.option("--id", "target_id", type=ID, required=True, metavar="ID", help="The agent to show.")
+def show_command(agent_id: int, target_id: int):
+    """One agent in detail, with its placement."""
+    from cafleet.broker.agents import show_agent
+
+    fleet_id = require_fleet()
+    open_database()
+    agent = show_agent(fleet_id, agent_id, target_id)
+    emit(agent_json(agent), lambda: _detail(agent))
+
+
+def _detail(agent) -> str:
+    from cafleet.timestamps import short
+
+    lines = [
+        agent_line(agent),
+        f"  registered={short(agent.registered_at)}"
+        + (f" deregistered={short(agent.deregistered_at)}" if agent.deregistered_at else ""),
+    ]
+    if agent.description:
+        lines.append(f"  description: {agent.description}")
+    if agent.skills is not None:
+        import json
+
+        lines.append(f"  skills: {json.dumps(agent.skills, ensure_ascii=False)}")
+    placement = agent.placement
+    if placement is not None:
+        lines.append(
+            f"  placement: {placement.coding_agent} pane={placement.tmux_pane_id or 'pending'} "
+            f"window={placement.tmux_window_id} session={placement.tmux_session} "
+            f"socket={placement.tmux_socket}"
+            + (f" director={placement.director_id}" if placement.director_id else "")
+        )
+    return "\n".join(lines)

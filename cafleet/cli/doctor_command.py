@@ -1,0 +1,90 @@
+"""`cafleet doctor`: where am I, which database, which backends, and what is wrong (with fixes)."""
+
+from __future__ import annotations
+
+import shutil
+
+import click
+
+from cafleet.cli.output import emit
+from cafleet.cli.settings import CafleetCommand
+
+BACKENDS = ("claude", "codex", "opencode")
+
+
+@click.command("doctor", cls=CafleetCommand)
+def doctor_command():
+    """Report the calling tmux pane, the database, the coding agents on PATH, and problems."""
+    from cafleet import __version__
+    from cafleet.calling_pane import calling_pane, in_tmux
+    from cafleet.config import database_path
+    from cafleet.db import current_version
+    from cafleet.errors import CafleetError
+    from cafleet.migrations import LATEST_VERSION
+
+    problems: list[str] = []
+
+    pane = None
+    if not in_tmux():
+        problems.append("not inside tmux: `fleet create` and member commands need a tmux pane; start tmux and run them there")
+    else:
+        try:
+            pane = calling_pane("doctor")
+        except CafleetError as exc:
+            problems.append(exc.message)
+
+    database = {"path": None, "exists": False, "schema_version": None, "latest_schema_version": LATEST_VERSION}
+    try:
+        path = database_path()
+        database["path"] = str(path)
+        version = current_version(path)
+        database["exists"] = version is not None
+        database["schema_version"] = version
+        if version is None:
+            problems.append(f"database {path} does not exist yet; it is created on first use, or run `cafleet db init`")
+        elif version < LATEST_VERSION:
+            problems.append(f"database schema {version} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`")
+        elif version > LATEST_VERSION:
+            problems.append(f"database schema {version} is newer than this cafleet understands ({LATEST_VERSION}); upgrade cafleet")
+    except CafleetError as exc:
+        problems.append(exc.message)
+    except Exception as exc:  # an unreadable file must not stop the rest of the report
+        problems.append(f"cannot read database {database['path']}: {exc}; check the file or set CAFLEET_DATABASE_URL")
+
+    backends = {name: shutil.which(name) for name in BACKENDS}
+    if not any(backends.values()):
+        problems.append("no coding agent (claude, codex, opencode) on PATH; install one to spawn members")
+
+    document = {
+        "version": __version__,
+        "tmux": None if pane is None else {
+            "socket_path": pane.tmux_socket,
+            "server_pid": pane.tmux_server_pid,
+            "session_name": pane.tmux_session,
+            "window_id": pane.tmux_window_id,
+            "pane_id": pane.tmux_pane_id,
+        },
+        "database": database,
+        "backends": backends,
+        "problems": problems,
+    }
+
+    def render() -> str:
+        lines = [f"cafleet {__version__}"]
+        if pane is None:
+            lines.append("tmux: not inside a tmux pane")
+        else:
+            lines.append(
+                f"tmux: pane {pane.tmux_pane_id} window {pane.tmux_window_id} "
+                f"session {pane.tmux_session} socket {pane.tmux_socket}"
+            )
+        lines.append(
+            f"database: {database['path']} schema {database['schema_version'] if database['exists'] else 'none'} "
+            f"(this cafleet: {LATEST_VERSION})"
+        )
+        lines.append("backends: " + ", ".join(f"{n} {p or 'missing'}" for n, p in backends.items()))
+        lines.append("problems: none" if not problems else "problems:")
+        lines.extend(f"  - {p}" for p in problems)
+        return "\n".join(lines)
+
+    emit(document, render)

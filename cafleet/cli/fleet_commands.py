@@ -1,0 +1,105 @@
+"""`cafleet fleet …`: create a fleet from the calling pane, list, show, delete."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line
+from cafleet.cli.params import ID
+from cafleet.db import open_database
+from cafleet.cli.settings import CafleetCommand
+
+CODING_AGENT_CHOICE = click.Choice(["claude", "codex", "opencode"])
+
+
+@click.group("fleet")
+def fleet_group():
+    """Create, list, show and delete fleets."""
+
+
+@fleet_group.command("create", cls=CafleetCommand)
+@click.option("--label", default="", help="A human-readable label for the fleet.")
+@click.option(
+    "--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True,
+    help="The coding agent running in the calling pane (the Director's).",
+)
+@click.option("--quiet", is_flag=True, help="Print only the new fleet id.")
+def create_command(label: str, coding_agent: str, quiet: bool):
+    """Create a fleet whose root Director is the calling tmux pane.
+
+    Prints the fleet id on line 1 and the Director's agent id on line 2.
+    """
+    from cafleet.broker.fleets import create_fleet
+    from cafleet.calling_pane import calling_pane
+
+    pane = calling_pane("fleet create")
+    open_database()
+    created = create_fleet(pane, label=label, coding_agent=coding_agent)
+    if quiet:
+        click.echo(created.fleet.id)
+        return
+    fleet, director, admin = created.fleet, created.director, created.administrator
+    emit(
+        {
+            "fleet_id": fleet.id,
+            "label": fleet.label,
+            "created_at": fleet.created_at,
+            "director": agent_json(director),
+            "administrator_agent_id": admin.id,
+        },
+        lambda: "\n".join(
+            [
+                str(fleet.id),
+                str(director.id),
+                f"fleet {fleet.id} {json.dumps(fleet.label, ensure_ascii=False)}: director {director.handle} "
+                f"in pane {director.placement.tmux_pane_id} (session {director.placement.tmux_session}, "
+                f"window {director.placement.tmux_window_id}, {coding_agent}); administrator {admin.handle}",
+                f"next: cafleet --fleet-id {fleet.id} message poll --agent-id {director.id}",
+            ]
+        ),
+    )
+
+
+@fleet_group.command("list", cls=CafleetCommand)
+def list_command():
+    """List fleets that are not deleted: id, label, active agents, unread messages, created."""
+    from cafleet.broker.fleets import list_fleets
+
+    open_database()
+    fleets = list_fleets()
+    emit(
+        [fleet_json(f) for f in fleets],
+        lambda: "\n".join(fleet_line(f) for f in fleets)
+        or "No fleets yet; run `cafleet fleet create` inside tmux to make one.",
+    )
+
+
+@fleet_group.command("show", cls=CafleetCommand)
+@click.argument("fleet_id", type=ID, metavar="N")
+def show_command(fleet_id: int):
+    """Show fleet N (deleted ones too) and all of its agents."""
+    from cafleet.broker.fleets import show_fleet
+
+    open_database()
+    fleet, agents = show_fleet(fleet_id)
+    emit(
+        {**fleet_json(fleet), "agents": [agent_json(a) for a in agents]},
+        lambda: "\n".join([fleet_line(fleet)] + ["  " + agent_line(a) for a in agents]),
+    )
+
+
+@fleet_group.command("delete", cls=CafleetCommand)
+@click.argument("fleet_id", type=ID, metavar="N")
+def delete_command(fleet_id: int):
+    """Soft-delete fleet N: deregister its agents, keep its messages. Safe to repeat."""
+    from cafleet.broker.fleets import delete_fleet
+
+    open_database()
+    result = delete_fleet(fleet_id)
+    emit(
+        {"fleet_id": result.fleet_id, "deregistered": result.deregistered, "already_deleted": result.already_deleted},
+        lambda: f"Deleted fleet {result.fleet_id}. Deregistered {result.deregistered} agent"
+        + ("" if result.deregistered == 1 else "s") + ".",
+    )

@@ -1,0 +1,163 @@
+"""`cafleet message …`: send, broadcast, poll, ack, cancel, show."""
+
+from __future__ import annotations
+
+import click
+
+from cafleet.cli.output import emit, note, task_json, task_lines, wants_json
+from cafleet.cli.params import ID, agent_id_option, full_option, quiet_option, read_body, text_options
+from cafleet.cli.settings import CafleetCommand, require_fleet
+from cafleet.db import open_database
+
+MAX_WAIT_SECONDS = 3600
+
+
+@click.group("message")
+def message_group():
+    """Send, receive and settle messages."""
+
+
+@message_group.command("send", cls=CafleetCommand)
+@agent_id_option()
+@click.option("--to", required=True, metavar="ID|NAME", help="The recipient: an agent id or an active agent's name.")
+@text_options
+@click.option("--reply-to", type=ID, metavar="TASK", help="The task this message answers.")
+@full_option
+@quiet_option
+def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
+    """Send a message to one agent."""
+    from cafleet.broker.messages import send_message
+
+    fleet_id = require_fleet()
+    body, source = read_body(text, text_file)
+    open_database()
+    task = send_message(fleet_id, agent_id, to, body, reply_to=reply_to, source=source)
+    if quiet:
+        click.echo(task.id)
+        return
+    emit(task_json(task, full), lambda: f"Sent task {task.id} to {task.to_name}#{task.to_agent_id}.")
+
+
+@message_group.command("broadcast", cls=CafleetCommand)
+@agent_id_option()
+@text_options
+@full_option
+@quiet_option
+def broadcast_command(agent_id, text, text_file, full, quiet):
+    """Send a message to every other active agent of the fleet (not the Administrator)."""
+    from cafleet.broker.messages import broadcast_message
+
+    fleet_id = require_fleet()
+    body, source = read_body(text, text_file)
+    open_database()
+    sent = broadcast_message(fleet_id, agent_id, body, source=source)
+    summary = sent.summary
+    if quiet:
+        click.echo(summary.id)
+        return
+    emit(
+        task_json(summary, full),
+        lambda: f"Broadcast task {summary.id} to {len(sent.deliveries)} agents: "
+        + ", ".join(f"{d.to_name}#{d.to_agent_id} (task {d.id})" for d in sent.deliveries)
+        + ".",
+    )
+
+
+@message_group.command("poll", cls=CafleetCommand)
+@agent_id_option()
+@click.option("--since", metavar="TIME", help="Only messages created at or after this ISO-8601 time (UTC if no offset).")
+@click.option("--page-size", type=click.IntRange(1, 500), default=20, show_default=True, help="At most this many messages.")
+@click.option("--all", "include_read", is_flag=True, help="Include messages already acked or canceled.")
+@click.option(
+    "--wait", type=click.FloatRange(0, MAX_WAIT_SECONDS), default=0, metavar="SECONDS",
+    help="Block until a message arrives or SECONDS pass.",
+)
+@full_option
+def poll_command(agent_id, since, page_size, include_read, wait, full):
+    """Your unread messages, oldest first (with --all: read ones too)."""
+    from cafleet.broker.inbox import poll_inbox, wait_for_inbox
+    from cafleet.timestamps import parse_user_time
+
+    fleet_id = require_fleet()
+    since_stamp = parse_user_time(since, "--since") if since else None
+    open_database()
+    if wait > 0:
+        inbox = wait_for_inbox(fleet_id, agent_id, wait, since_stamp, page_size, include_read)
+    else:
+        inbox = poll_inbox(fleet_id, agent_id, since_stamp, page_size, include_read)
+    more = _more_line(inbox, include_read)
+    emit([task_json(t, full) for t in inbox.tasks], lambda: _poll_text(inbox, include_read, full, more))
+    if more and wants_json():
+        note(more)
+
+
+def _more_line(inbox, include_read: bool) -> str:
+    if not inbox.remaining:
+        return ""
+    if include_read:
+        return f"({inbox.remaining} more; next page: --since {inbox.next_since})"
+    return f"({inbox.remaining} more unread; ack these and poll again)"
+
+
+def _poll_text(inbox, include_read: bool, full: bool, more: str) -> str:
+    if not inbox.tasks:
+        return "No messages." if include_read else "No unread messages."
+    blocks = [task_lines(t, full, with_state=include_read) for t in inbox.tasks]
+    if more:
+        blocks.append(more)
+    return "\n".join(blocks)
+
+
+@message_group.command("ack", cls=CafleetCommand)
+@agent_id_option()
+@click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to acknowledge.")
+@full_option
+@quiet_option
+def ack_command(agent_id, task_id, full, quiet):
+    """Acknowledge a message you received (only while it is unread)."""
+    from cafleet.broker.messages import ack_message
+
+    fleet_id = require_fleet()
+    open_database()
+    task = ack_message(fleet_id, agent_id, task_id)
+    if quiet:
+        click.echo(task.id)
+        return
+    emit(task_json(task, full), lambda: f"Acked task {task.id}.")
+
+
+@message_group.command("cancel", cls=CafleetCommand)
+@agent_id_option()
+@click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to retract.")
+@full_option
+@quiet_option
+def cancel_command(agent_id, task_id, full, quiet):
+    """Retract a message you sent before it is acked (a broadcast: its unread deliveries)."""
+    from cafleet.broker.messages import cancel_message
+
+    fleet_id = require_fleet()
+    open_database()
+    task = cancel_message(fleet_id, agent_id, task_id)
+    if quiet:
+        click.echo(task.id)
+        return
+    if task.kind == "broadcast_summary":
+        canceled = sum(1 for d in task.deliveries if d.state == "canceled")
+        text = f"Canceled broadcast {task.id}: {canceled} of {len(task.deliveries)} deliveries are canceled."
+    else:
+        text = f"Canceled task {task.id}."
+    emit(task_json(task, full), lambda: text)
+
+
+@message_group.command("show", cls=CafleetCommand)
+@agent_id_option()
+@click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to show.")
+@full_option
+def show_command(agent_id, task_id, full):
+    """One message you sent or received, with its state (--full: whole text, delivery outcome)."""
+    from cafleet.broker.messages import show_message
+
+    fleet_id = require_fleet()
+    open_database()
+    task = show_message(fleet_id, agent_id, task_id)
+    emit(task_json(task, full), lambda: task_lines(task, full, with_state=True))

@@ -1,0 +1,171 @@
+"""Turning records into the CLI's output: stable snake_case JSON, or compact text lines."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cafleet.cli.settings import settings
+from cafleet.config import max_text_len
+from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
+from cafleet.text import truncate
+from cafleet.timestamps import short
+
+
+def emit(document, render) -> None:
+    """Print `document` as JSON under --json/--pretty, else the text lines `render()` returns."""
+    opts = settings()
+    if opts.json or opts.pretty:
+        indent = 2 if opts.pretty else None
+        separators = None if opts.pretty else (",", ":")
+        click.echo(json.dumps(document, indent=indent, separators=separators, ensure_ascii=False))
+    else:
+        text = render()
+        if text:
+            click.echo(text)
+
+
+def note(message: str) -> None:
+    """A hint for the reader that is not part of the document (stderr, so JSON stays clean)."""
+    click.echo(message, err=True)
+
+
+def wants_json() -> bool:
+    opts = settings()
+    return opts.json or opts.pretty
+
+
+def shown_text(text: str, full: bool) -> tuple[str, bool]:
+    return (text, False) if full else truncate(text, max_text_len())
+
+
+def fleet_json(fleet: FleetRecord) -> dict:
+    return {
+        "fleet_id": fleet.id,
+        "label": fleet.label,
+        "director_agent_id": fleet.director_id,
+        "active_agents": fleet.active_agents,
+        "unread": fleet.unread,
+        "created_at": fleet.created_at,
+        "deleted_at": fleet.deleted_at,
+    }
+
+
+def placement_json(placement: PlacementRecord | None) -> dict | None:
+    if placement is None:
+        return None
+    return {
+        "director_id": placement.director_id,
+        "coding_agent": placement.coding_agent,
+        "tmux_socket": placement.tmux_socket,
+        "tmux_server_pid": placement.tmux_server_pid,
+        "tmux_session": placement.tmux_session,
+        "tmux_window_id": placement.tmux_window_id,
+        "tmux_pane_id": placement.tmux_pane_id,
+        "created_at": placement.created_at,
+    }
+
+
+def agent_json(agent: AgentRecord) -> dict:
+    return {
+        "agent_id": agent.id,
+        "fleet_id": agent.fleet_id,
+        "name": agent.name,
+        "kind": agent.kind,
+        "status": agent.status,
+        "description": agent.description,
+        "skills": agent.skills,
+        "registered_at": agent.registered_at,
+        "deregistered_at": agent.deregistered_at,
+        "placement": placement_json(agent.placement),
+    }
+
+
+def task_json(task: TaskRecord, full: bool) -> dict:
+    text, cut = shown_text(task.text, full)
+    document = {
+        "task_id": task.id,
+        "fleet_id": task.fleet_id,
+        "kind": task.kind,
+        "state": task.state,
+        "from_agent_id": task.from_agent_id,
+        "from_name": task.from_name,
+        "to_agent_id": task.to_agent_id,
+        "to_name": task.to_name,
+        "origin_task_id": task.origin_task_id,
+        "reply_to_id": task.reply_to_id,
+        "text": text,
+        "text_truncated": cut,
+        "created_at": task.created_at,
+        "state_changed_at": task.state_changed_at,
+        "acked_at": task.acked_at,
+        "notify_status": task.notify_status,
+    }
+    if full:
+        document["notified_at"] = task.notified_at
+    if task.kind == "broadcast_summary":
+        document["recipient_count"] = len(task.deliveries)
+        document["deliveries"] = [
+            {
+                "task_id": d.id,
+                "to_agent_id": d.to_agent_id,
+                "to_name": d.to_name,
+                "state": d.state,
+                "acked_at": d.acked_at,
+                "notify_status": d.notify_status,
+            }
+            for d in task.deliveries
+        ]
+    return document
+
+
+def agent_line(agent: AgentRecord) -> str:
+    parts = [str(agent.id), agent.name, agent.kind, agent.status]
+    if agent.placement is not None:
+        pane = agent.placement.tmux_pane_id or "pending"
+        parts.append(f"pane={pane} {agent.placement.coding_agent}")
+    line = " ".join(parts)
+    if agent.description:
+        line += " - " + truncate(agent.description.replace("\n", " "), 60)[0]
+    return line
+
+
+def fleet_line(fleet: FleetRecord) -> str:
+    line = f"{fleet.id} {json.dumps(fleet.label, ensure_ascii=False)} agents={fleet.active_agents} unread={fleet.unread} created={short(fleet.created_at)}"
+    if fleet.deleted_at:
+        line += f" deleted={short(fleet.deleted_at)}"
+    return line
+
+
+def task_lines(task: TaskRecord, full: bool, with_state: bool = False) -> str:
+    """A header line and the text indented by two spaces (so text can never pass for a header)."""
+    header = [f"#{task.id}", f"from {task.from_name}#{task.from_agent_id}"]
+    if task.kind == "broadcast_summary":
+        header.append(f"to {len(task.deliveries)} agents")
+    elif with_state or full:
+        header.append(f"to {task.to_name}#{task.to_agent_id}")
+    header.append(short(task.created_at))
+    if task.kind == "broadcast":
+        header.append(f"broadcast={task.origin_task_id}")
+    if task.reply_to_id is not None:
+        header.append(f"reply-to={task.reply_to_id}")
+    if task.kind != "broadcast_summary" and (with_state or task.state != "input_required"):
+        header.append(_state_word(task))
+    if full:
+        header.append(f"notify={task.notify_status or 'none'}")
+    text, _ = shown_text(task.text, full)
+    lines = [" ".join(header)]
+    lines.extend("  " + line for line in text.split("\n"))
+    for delivery in task.deliveries:
+        lines.append(f"  -> #{delivery.id} {delivery.to_name}#{delivery.to_agent_id} {_state_word(delivery)}")
+    return "\n".join(lines)
+
+
+def _state_word(task: TaskRecord) -> str:
+    if task.state == "completed" and task.acked_at:
+        return f"acked={short(task.acked_at)}"
+    if task.state == "input_required":
+        return "unread"
+    return task.state
+

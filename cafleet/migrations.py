@@ -1,0 +1,155 @@
+"""The schema as an ordered, append-only list of migrations, tracked by `PRAGMA user_version`.
+
+Migrations are explicit DDL, never derived from the live model classes, so an old database
+is always brought forward through exactly the steps it missed. Never edit a released
+migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cafleet.errors import SchemaTooNew
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def apply(self, conn) -> None:
+        # sqlite3's executescript() would COMMIT the surrounding transaction first and
+        # break the all-or-nothing upgrade, so run the statements one by one.
+        for statement in self.sql.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+
+_REGISTRY_AND_MESSAGES = """
+        CREATE TABLE fleets (
+            id INTEGER PRIMARY KEY,
+            label TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            deleted_at TEXT,
+            director_id INTEGER REFERENCES agents (id)
+        );
+        CREATE TABLE agents (
+            id INTEGER PRIMARY KEY,
+            fleet_id INTEGER NOT NULL REFERENCES fleets (id),
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL CHECK (kind IN ('director', 'member', 'agent', 'administrator')),
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deregistered')),
+            registered_at TEXT NOT NULL,
+            deregistered_at TEXT,
+            skills TEXT
+        );
+        CREATE UNIQUE INDEX agents_active_name ON agents (fleet_id, name COLLATE NOCASE)
+            WHERE status = 'active';
+        CREATE UNIQUE INDEX agents_one_administrator ON agents (fleet_id)
+            WHERE kind = 'administrator';
+        CREATE INDEX agents_fleet_status ON agents (fleet_id, status);
+        CREATE TABLE placements (
+            agent_id INTEGER PRIMARY KEY REFERENCES agents (id),
+            director_id INTEGER REFERENCES agents (id),
+            tmux_socket TEXT NOT NULL,
+            tmux_server_pid INTEGER,
+            tmux_session TEXT NOT NULL,
+            tmux_window_id TEXT NOT NULL,
+            tmux_pane_id TEXT,
+            coding_agent TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX placements_director ON placements (director_id);
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            fleet_id INTEGER NOT NULL REFERENCES fleets (id),
+            owner_id INTEGER NOT NULL REFERENCES agents (id),
+            from_id INTEGER NOT NULL REFERENCES agents (id),
+            to_id INTEGER REFERENCES agents (id),
+            kind TEXT NOT NULL CHECK (kind IN ('unicast', 'broadcast', 'broadcast_summary')),
+            state TEXT NOT NULL CHECK (state IN ('input_required', 'completed', 'canceled')),
+            created_at TEXT NOT NULL,
+            state_changed_at TEXT NOT NULL,
+            acked_at TEXT,
+            origin_id INTEGER REFERENCES tasks (id),
+            reply_to_id INTEGER REFERENCES tasks (id),
+            text TEXT NOT NULL,
+            notified_at TEXT,
+            notify_status TEXT
+        );
+        CREATE INDEX tasks_inbox ON tasks (owner_id, state, id);
+        CREATE INDEX tasks_fleet ON tasks (fleet_id, id);
+        CREATE INDEX tasks_sender ON tasks (from_id, id);
+        CREATE INDEX tasks_origin ON tasks (origin_id) WHERE origin_id IS NOT NULL;
+        CREATE INDEX tasks_fleet_unread ON tasks (fleet_id) WHERE state = 'input_required';
+"""
+
+_MONITOR_SCHEDULE = """
+        CREATE TABLE monitor_config (
+            agent_id INTEGER PRIMARY KEY REFERENCES agents (id),
+            interval_seconds INTEGER NOT NULL CHECK (interval_seconds >= 1),
+            enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+            last_ping_at TEXT
+        );
+        CREATE TABLE monitor_runtime (
+            fleet_id INTEGER PRIMARY KEY REFERENCES fleets (id),
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            last_tick_at TEXT NOT NULL,
+            tick_seconds REAL NOT NULL CHECK (tick_seconds > 0)
+        );
+        INSERT INTO monitor_config (agent_id, interval_seconds, enabled)
+            SELECT id, CASE kind WHEN 'director' THEN 120 ELSE 300 END, 1
+            FROM agents
+            WHERE status = 'active' AND kind IN ('director', 'member');
+"""
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
+    Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def schema_version(conn) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def check_not_newer(version: int, where: str) -> None:
+    if version > LATEST_VERSION:
+        from cafleet import __version__
+
+        raise SchemaTooNew(
+            f"database {where} has schema version {version}, newer than this cafleet {__version__} "
+            f"understands (up to {LATEST_VERSION}); upgrade cafleet (pip install -U cafleet) "
+            "or point CAFLEET_DATABASE_URL at another file"
+        )
+
+
+def migrate(conn, where: str, up_to: int = LATEST_VERSION) -> list[Migration]:
+    """Bring the database to `up_to`; return the migrations applied (empty when current).
+
+    Runs under BEGIN IMMEDIATE and re-reads the version inside it, so when several
+    processes start on a fresh file exactly one of them migrates.
+    """
+    version = schema_version(conn)
+    check_not_newer(version, where)
+    if version >= up_to:
+        return []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)
+        check_not_newer(version, where)
+        pending = [m for m in MIGRATIONS if version < m.version <= up_to]
+        for migration in pending:
+            migration.apply(conn)
+        if pending:
+            conn.execute(f"PRAGMA user_version = {pending[-1].version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return pending

@@ -1,0 +1,116 @@
+"""Peewee models over the tables that `cafleet.migrations` creates.
+
+Only the broker layer uses these; everything above it sees `cafleet.records` dataclasses.
+Timestamps are TEXT in the fixed-width format of `cafleet.timestamps`.
+"""
+
+from peewee import (
+    BooleanField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+)
+
+# IMMEDIATE: a deferred transaction that has read cannot upgrade to a write lock once
+# another connection committed, and SQLite then fails at once without consulting the
+# busy timeout. Taking the write lock up front makes concurrent writers queue instead.
+database = SqliteDatabase(None, lock_type="IMMEDIATE")
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Fleet(BaseModel):
+    label = TextField(default="")
+    created_at = TextField()
+    deleted_at = TextField(null=True)
+    # A plain integer: fleets and agents reference each other, and the root Director is
+    # inserted after its fleet.
+    director_id = IntegerField(null=True)
+
+    class Meta:
+        table_name = "fleets"
+
+
+class Agent(BaseModel):
+    fleet = ForeignKeyField(Fleet, backref="agents", lazy_load=False)
+    name = TextField()
+    description = TextField(default="")
+    kind = TextField()
+    status = TextField(default="active")
+    registered_at = TextField()
+    deregistered_at = TextField(null=True)
+    skills = TextField(null=True)
+
+    class Meta:
+        table_name = "agents"
+
+
+class Placement(BaseModel):
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    director = ForeignKeyField(Agent, null=True, lazy_load=False, backref="owned_placements")
+    tmux_socket = TextField()
+    tmux_server_pid = IntegerField(null=True)
+    tmux_session = TextField()
+    tmux_window_id = TextField()
+    tmux_pane_id = TextField(null=True)
+    coding_agent = TextField()
+    created_at = TextField()
+
+    class Meta:
+        table_name = "placements"
+
+
+class Task(BaseModel):
+    fleet = ForeignKeyField(Fleet, lazy_load=False)
+    owner = ForeignKeyField(Agent, lazy_load=False, backref="owned_tasks")
+    sender = ForeignKeyField(
+        Agent, column_name="from_id", object_id_name="sender_id", lazy_load=False, backref="sent_tasks"
+    )
+    recipient = ForeignKeyField(
+        Agent, column_name="to_id", object_id_name="recipient_id", null=True, lazy_load=False,
+        backref="received_tasks",
+    )
+    kind = TextField()
+    state = TextField()
+    created_at = TextField()
+    state_changed_at = TextField()
+    acked_at = TextField(null=True)
+    origin = ForeignKeyField("self", null=True, lazy_load=False, backref="deliveries")
+    reply_to = ForeignKeyField("self", null=True, lazy_load=False, backref="replies")
+    text = TextField()
+    notified_at = TextField(null=True)
+    notify_status = TextField(null=True)
+
+    class Meta:
+        table_name = "tasks"
+
+
+class MonitorConfig(BaseModel):
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    interval_seconds = IntegerField()
+    enabled = BooleanField(default=True)
+    last_ping_at = TextField(null=True)
+
+    class Meta:
+        table_name = "monitor_config"
+
+
+class MonitorRuntime(BaseModel):
+    fleet = ForeignKeyField(Fleet, primary_key=True, lazy_load=False)
+    pid = IntegerField()
+    started_at = TextField()
+    last_tick_at = TextField()
+    tick_seconds = FloatField()
+
+    class Meta:
+        table_name = "monitor_runtime"
+
+
+ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime)

@@ -1,0 +1,115 @@
+"""Plain, frozen values that broker operations return. Nothing above the broker sees a peewee row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PaneLocation:
+    """Where a tmux pane lives. Pane ids restart at %0 with a new server, hence socket and pid."""
+
+    tmux_socket: str
+    tmux_server_pid: int | None
+    tmux_session: str
+    tmux_window_id: str
+    tmux_pane_id: str
+
+
+@dataclass(frozen=True)
+class PlacementRecord:
+    agent_id: int
+    director_id: int | None
+    tmux_socket: str
+    tmux_server_pid: int | None
+    tmux_session: str
+    tmux_window_id: str
+    tmux_pane_id: str | None
+    coding_agent: str
+    created_at: str
+
+    @property
+    def pending(self) -> bool:
+        return self.tmux_pane_id is None
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    id: int
+    fleet_id: int
+    name: str
+    description: str
+    kind: str
+    status: str
+    registered_at: str
+    deregistered_at: str | None
+    skills: object | None = None
+    placement: PlacementRecord | None = None
+
+    @property
+    def handle(self) -> str:
+        """`name#id`, how agents are shown in messages."""
+        return f"{self.name}#{self.id}"
+
+
+@dataclass(frozen=True)
+class FleetRecord:
+    id: int
+    label: str
+    created_at: str
+    deleted_at: str | None
+    director_id: int | None
+    active_agents: int = 0
+    unread: int = 0
+
+
+@dataclass(frozen=True)
+class FleetCreated:
+    fleet: FleetRecord
+    director: AgentRecord
+    administrator: AgentRecord
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: int
+    fleet_id: int
+    owner_id: int
+    from_agent_id: int
+    from_name: str
+    to_agent_id: int | None
+    to_name: str | None
+    kind: str
+    state: str
+    created_at: str
+    state_changed_at: str
+    acked_at: str | None
+    origin_task_id: int | None
+    reply_to_id: int | None
+    text: str
+    notified_at: str | None
+    notify_status: str | None
+    # For a broadcast summary shown to its sender: the delivery tasks it fanned out to.
+    deliveries: tuple["TaskRecord", ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """One page of a poll: the tasks shown and how many more match after them."""
+
+    tasks: tuple[TaskRecord, ...]
+    remaining: int
+    next_since: str | None
+
+
+@dataclass(frozen=True)
+class BroadcastSent:
+    summary: TaskRecord
+    deliveries: tuple[TaskRecord, ...]
+
+
+@dataclass(frozen=True)
+class FleetDeleted:
+    fleet_id: int
+    deregistered: int
+    already_deleted: bool
