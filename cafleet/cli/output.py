@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from cafleet.cli.settings import settings
 from cafleet.config import max_text_len
-from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
 from cafleet.text import truncate
 from cafleet.timestamps import short
+
+if TYPE_CHECKING:
+    from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
 
 
 def emit(document, render) -> None:

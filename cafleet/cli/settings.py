@@ -7,16 +7,18 @@ name (hidden from its help), because agents put them wherever they remember them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import click
 
 
-@dataclass
 class Settings:
-    fleet_id: int | None = None
-    json: bool = False
-    pretty: bool = False
+    """What the global options asked for on this call."""
+
+    __slots__ = ("fleet_id", "json", "pretty")
+
+    def __init__(self):
+        self.fleet_id: int | None = None
+        self.json = False
+        self.pretty = False
 
 
 def settings(ctx: click.Context | None = None) -> Settings:
