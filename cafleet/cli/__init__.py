@@ -13,6 +13,7 @@ from cafleet.cli.doctor_command import doctor_command
 from cafleet.cli.fleet_commands import fleet_group
 from cafleet.cli.message_commands import message_group
 from cafleet.cli.settings import root_options, settings
+from cafleet.config import max_text_len
 from cafleet.errors import CafleetError
 
 
@@ -49,6 +50,7 @@ def cli(ctx: click.Context):
     given to each command.
     """
     settings(ctx)
+    max_text_len()  # a malformed CAFLEET_MAX_TEXT_LEN is reported up front, not on the first long message
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
 

@@ -1,0 +1,3 @@
+from cafleet.cli import main
+
+main()

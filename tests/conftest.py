@@ -1,0 +1,143 @@
+"""Shared fixtures. Every test gets its own database, HOME and XDG directories, and no tmux
+environment, so nothing ever touches the user's real ~/.local/share or tmux server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import uuid
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from cafleet.records import PaneLocation
+
+_SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+
+def cafleet_command() -> list[str]:
+    """The installed console script (what users and agents run)."""
+    script = _SCRIPTS / "cafleet"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("cafleet")
+    assert found, "the cafleet console script is not installed; run `pip install -e '.[test]'`"
+    return [found]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{tmp_path / 'cafleet.db'}")
+    for name in ("TMUX", "TMUX_PANE", "CAFLEET_MAX_TEXT_LEN", "CAFLEET_DEBUG", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    yield tmp_path
+    from cafleet.models import database
+
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "cafleet.db"
+
+
+@pytest.fixture
+def db():
+    from cafleet.db import open_database
+
+    return open_database()
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli():
+    """Run the real console script: cli("--fleet-id", 1, "message", "poll", ...)."""
+
+    def run(*args, input: str | bytes | None = None, env: dict | None = None, timeout: float = 30) -> CliResult:
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            cafleet_command() + [str(a) for a in args],
+            input=data, capture_output=True, env=full_env, timeout=timeout,
+        )
+        return CliResult(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+    return run
+
+
+FAKE_PANE = PaneLocation(
+    tmux_socket="/tmp/tmux-test/default", tmux_server_pid=4242, tmux_session="main",
+    tmux_window_id="@1", tmux_pane_id="%1",
+)
+
+
+class Fleet(NamedTuple):
+    fleet_id: int
+    director_id: int
+    administrator_id: int
+    alice_id: int
+    bob_id: int
+
+
+@pytest.fixture
+def fleet(db) -> Fleet:
+    """A fleet (placed in a fake pane; no tmux needed) with two registered agents."""
+    from cafleet.broker.agents import register_agent
+    from cafleet.broker.fleets import create_fleet
+
+    created = create_fleet(FAKE_PANE, label="test")
+    alice = register_agent(created.fleet.id, "alice", "writes code")
+    bob = register_agent(created.fleet.id, "bob", "reviews code")
+    return Fleet(created.fleet.id, created.director.id, created.administrator.id, alice.id, bob.id)
+
+
+class TmuxServer(NamedTuple):
+    name: str
+    socket_path: str
+    server_pid: int
+    pane_id: str
+
+    def tmux(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, timeout=10)
+
+    def pane_env(self, pane_id: str | None = None) -> dict:
+        """The environment a process running inside `pane_id` of this server would see."""
+        return {"TMUX": f"{self.socket_path},{self.server_pid},0", "TMUX_PANE": pane_id or self.pane_id}
+
+
+@pytest.fixture
+def tmux_server():
+    """A private tmux server on its own socket (`tmux -L <unique>`), killed afterwards."""
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is required for these tests; install it (apt-get install -y tmux)")
+    name = f"cafleet-test-{uuid.uuid4().hex[:10]}"
+    base = ["tmux", "-L", name, "-f", "/dev/null"]
+    subprocess.run(base + ["new-session", "-d", "-s", "main", "-x", "160", "-y", "48"], check=True, timeout=10)
+    info = subprocess.run(
+        base + ["display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+        capture_output=True, text=True, check=True, timeout=10,
+    ).stdout.strip().split("\t")
+    server = TmuxServer(name=name, socket_path=info[0], server_pid=int(info[1]), pane_id=info[2])
+    try:
+        yield server
+    finally:
+        subprocess.run(base + ["kill-server"], capture_output=True, timeout=10)
