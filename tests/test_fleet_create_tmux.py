@@ -1,0 +1,89 @@
+"""`fleet create` and `doctor` against a real, private tmux server (never the user's)."""
+
+import json
+import shlex
+import time
+
+from cafleet.models import Agent, Fleet, Placement
+from tests.conftest import cafleet_command
+
+
+def test_fleet_create_places_the_director_in_the_calling_pane(tmux_server, cli, db_path):
+    result = cli("fleet", "create", "--label", "refactor", "--coding-agent", "opencode", env=tmux_server.pane_env())
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    fleet_id, director_id = int(lines[0]), int(lines[1])
+    assert f"in pane {tmux_server.pane_id} (session main" in lines[2]
+
+    from cafleet.db import open_database
+
+    open_database()
+    placement = Placement.get(Placement.agent == director_id)
+    assert placement.tmux_pane_id == tmux_server.pane_id
+    assert placement.tmux_socket == tmux_server.socket_path
+    assert placement.tmux_server_pid == tmux_server.server_pid
+    assert placement.tmux_session == "main" and placement.tmux_window_id.startswith("@")
+    assert placement.coding_agent == "opencode"
+    assert Fleet.get_by_id(fleet_id).label == "refactor"
+
+
+def test_fleet_create_json_and_quiet(tmux_server, cli):
+    doc = cli("--json", "fleet", "create", env=tmux_server.pane_env()).json()
+    assert set(doc) >= {"fleet_id", "director", "administrator_agent_id"}
+    assert doc["director"]["kind"] == "director"
+    assert doc["director"]["placement"]["tmux_pane_id"] == tmux_server.pane_id
+    quiet = cli("fleet", "create", "--quiet", env=tmux_server.pane_env())
+    assert quiet.out == f"{doc['fleet_id'] + 1}\n"
+
+
+def test_fleet_create_run_inside_a_pane(tmux_server, tmp_path):
+    """The command typed into a real pane: it must find its own pane from tmux."""
+    out = tmp_path / "created.txt"
+    window = tmux_server.tmux("new-window", "-P", "-F", "#{pane_id}", "-t", "main").stdout.strip()
+    command = " ".join(shlex.quote(p) for p in cafleet_command()) + f" --json fleet create --label typed > {out} 2>&1"
+    tmux_server.tmux("send-keys", "-t", window, "-l", "--", command)
+    tmux_server.tmux("send-keys", "-t", window, "Enter")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (out.exists() and out.read_text().strip()):
+        time.sleep(0.1)
+    doc = json.loads(out.read_text())
+    assert doc["director"]["placement"]["tmux_pane_id"] == window
+    assert doc["label"] == "typed"
+
+
+def test_fleet_create_outside_tmux_writes_nothing(cli, db_path):
+    result = cli("fleet", "create")
+    assert result.code == 1
+    assert result.err.startswith("Error: `cafleet fleet create` must run inside a tmux pane")
+    assert "Traceback" not in result.err
+    assert not db_path.exists()
+
+
+def test_fleet_create_with_a_dead_pane_is_refused(tmux_server, cli, db_path):
+    result = cli("fleet", "create", env=tmux_server.pane_env("%999"))
+    assert result.code == 1 and "tmux could not describe the calling pane %999" in result.err
+    assert not db_path.exists() or _agent_count() == 0
+
+
+def _agent_count():
+    from cafleet.db import open_database
+
+    open_database()
+    return Agent.select().count()
+
+
+def test_doctor_reports_pane_database_and_backends(tmux_server, cli, db_path):
+    before = cli("--json", "doctor", env=tmux_server.pane_env()).json()
+    assert before["tmux"]["pane_id"] == tmux_server.pane_id
+    assert before["tmux"]["socket_path"] == tmux_server.socket_path
+    assert before["database"]["path"] == str(db_path) and before["database"]["exists"] is False
+    assert any("does not exist yet" in p for p in before["problems"])
+    assert set(before["backends"]) == {"claude", "codex", "opencode"}
+
+    cli("db", "init")
+    text = cli("doctor", env=tmux_server.pane_env()).out
+    assert f"tmux: pane {tmux_server.pane_id}" in text
+    assert f"database: {db_path} schema 2 (this cafleet: 2)" in text
+
+    outside = cli("doctor")
+    assert outside.code == 0 and "tmux: not inside a tmux pane" in outside.out
