@@ -78,7 +78,8 @@ _REGISTRY_AND_MESSAGES = """
             notified_at TEXT,
             notify_status TEXT
         );
-        CREATE INDEX tasks_inbox ON tasks (owner_id, state, id);
+        CREATE INDEX tasks_inbox ON tasks (owner_id, state, created_at);
+        CREATE INDEX tasks_owner ON tasks (owner_id, created_at);
         CREATE INDEX tasks_fleet ON tasks (fleet_id, id);
         CREATE INDEX tasks_sender ON tasks (from_id, id);
         CREATE INDEX tasks_origin ON tasks (origin_id) WHERE origin_id IS NOT NULL;

@@ -58,7 +58,9 @@ def _read_page(agent_id: int, since: str | None, page_size: int, include_read: b
         condition &= Task.state == "input_required"
     if since is not None:
         condition &= Task.created_at >= since
-    rows = list(task_query().where(condition).order_by(Task.id).limit(page_size + 1))
+    # created_at order is id order (both are assigned under the write lock); ordering by
+    # created_at lets the (owner, [state,] created_at) indexes serve --since without a sort.
+    rows = list(task_query().where(condition).order_by(Task.created_at, Task.id).limit(page_size + 1))
     if len(rows) <= page_size:
         return Inbox(tasks=tuple(task_record(r) for r in rows), remaining=0, next_since=None)
     total = Task.select().where(condition).count()

@@ -77,7 +77,15 @@ def recipient(fleet_id: int, ref: str) -> Agent:
 
 
 def task_in_fleet(fleet_id: int, task_id: int) -> Task:
-    task = Task.get_or_none(Task.id == task_id)
+    """The task's routing and state columns (not its text, which may be a megabyte)."""
+    task = (
+        Task.select(
+            Task.id, Task.fleet, Task.owner, Task.sender, Task.recipient, Task.kind,
+            Task.state, Task.state_changed_at, Task.acked_at,
+        )
+        .where(Task.id == task_id)
+        .first()
+    )
     if task is None or task.fleet_id != fleet_id:
         raise _task_not_found(fleet_id, task_id)
     return task

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
-from cafleet.cli.agent_commands import agent_group
-from cafleet.cli.db_commands import db_group
-from cafleet.cli.doctor_command import doctor_command
-from cafleet.cli.fleet_commands import fleet_group
-from cafleet.cli.message_commands import message_group
 from cafleet.cli.settings import root_options, settings
 from cafleet.config import max_text_len
 from cafleet.errors import CafleetError
 
 
+# Command name -> "module:attribute". Only the module of the command being run is imported.
+COMMANDS = {
+    "agent": "cafleet.cli.agent_commands:agent_group",
+    "db": "cafleet.cli.db_commands:db_group",
+    "doctor": "cafleet.cli.doctor_command:doctor_command",
+    "fleet": "cafleet.cli.fleet_commands:fleet_group",
+    "message": "cafleet.cli.message_commands:message_group",
+}
+
+
 class CafleetGroup(click.Group):
-    """Turns broker errors into `Error: …` with their exit code, and never shows a traceback."""
+    """Loads subcommands lazily, turns broker errors into `Error: …` with their exit code,
+    and never shows a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -54,12 +71,6 @@ def cli(ctx: click.Context):
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
 
-
-cli.add_command(db_group)
-cli.add_command(fleet_group)
-cli.add_command(agent_group)
-cli.add_command(message_group)
-cli.add_command(doctor_command)
 
 
 def main() -> None:
