@@ -16,14 +16,17 @@ Measured:
     the database, as a ratio to the empty-database poll: the inbox query must stay an
     index lookup, not grow with history;
   * a poll that returns a full page of 20 messages (with more unread behind it, so
-    the "N more" count runs too);
-  * the peak RSS of each of those processes (`ru_maxrss` from `wait4`).
+    the "N more" count runs too), and `poll --all` over that history;
+  * the peak RSS of the processes (`ru_maxrss` from `wait4`, see `Spawner` for why a
+    helper process starts them).
 
 Everything runs against a private temporary database, HOME and XDG_DATA_HOME, and with
 no tmux environment, so the user's ~/.local/share and tmux server are never touched.
 The fleet is bootstrapped in-process through the broker, so tmux is not needed.
+Commands run with cached bytecode (a private PYTHONPYCACHEPREFIX), as an installed
+cafleet does; --inherit-bytecode-env measures with the caller's settings instead.
 
-Usage: python bench/cli_bench.py [--runs N] [--warmup N] [--json]
+Usage: python bench/cli_bench.py [--runs N] [--warmup N] [--json] [--inherit-bytecode-env]
 The exit status is always 0: this is a report, and a missed target is shown in it.
 """
 
@@ -111,9 +114,16 @@ class Row(NamedTuple):
 # --- environment and fixtures ---------------------------------------------------------
 
 
-def isolated_env(root: Path) -> dict[str, str]:
+def isolated_env(root: Path, cache_bytecode: bool) -> dict[str, str]:
     """os.environ pointed at `root` for everything cafleet (or anything it runs) could write."""
     env = dict(os.environ)
+    if cache_bytecode:
+        # An installed cafleet runs from cached bytecode. With PYTHONDONTWRITEBYTECODE set (as
+        # in some sandboxes) an editable install would recompile every cafleet module on every
+        # call instead; a private cache prefix gives the steady state without writing
+        # __pycache__ directories into the source tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     home = root / "home"
     home.mkdir()
     env["HOME"] = str(home)
@@ -185,7 +195,7 @@ def add_old_messages(db_path: Path, ids: FleetIds, count: int) -> float:
 
 
 def old_message_rows(fleet_id: int, agents: list[int], count: int) -> Iterator[tuple]:
-    """A year-old history, about a third of it addressed to alice (the polling agent)."""
+    """Settled messages from early 2025, about a third of them addressed to alice (who polls)."""
     rng = random.Random(20260101)
     alice = agents[1]
     start = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -229,11 +239,15 @@ for line in sys.stdin:
         (os.POSIX_SPAWN_OPEN, 2, request["stderr"], WRITE, 0o600),
     ]
     started = time.perf_counter()
-    pid = os.posix_spawn(request["argv"][0], request["argv"], os.environ, file_actions=actions)
-    _, status, usage = os.wait4(pid, 0)
-    elapsed = time.perf_counter() - started
-    reply = {"seconds": elapsed, "maxrss_kib": usage.ru_maxrss,
-             "exit": os.waitstatus_to_exitcode(status), "spawner_peak_kib": peak_kib()}
+    try:
+        pid = os.posix_spawn(request["argv"][0], request["argv"], os.environ, file_actions=actions)
+    except OSError as exc:
+        reply = {"seconds": 0.0, "maxrss_kib": 0, "exit": 127, "error": str(exc), "spawner_peak_kib": peak_kib()}
+    else:
+        _, status, usage = os.wait4(pid, 0)
+        elapsed = time.perf_counter() - started
+        reply = {"seconds": elapsed, "maxrss_kib": usage.ru_maxrss,
+                 "exit": os.waitstatus_to_exitcode(status), "spawner_peak_kib": peak_kib()}
     print(json.dumps(reply), flush=True)
 """
 
@@ -262,6 +276,8 @@ class Spawner:
         reply = json.loads(line)
         self.peak_kib = max(self.peak_kib, reply["spawner_peak_kib"])
         sample = Sample(reply["seconds"], reply["maxrss_kib"])
+        if "error" in reply:
+            return sample, reply["exit"], "", f"cannot start {argv[0]}: {reply['error']}"
         return sample, reply["exit"], out.read_text(errors="replace"), err.read_text(errors="replace")
 
     def close(self) -> None:
@@ -371,19 +387,26 @@ def render_table(rows: list[Row], header: str) -> str:
 # --- the benchmark ----------------------------------------------------------------------
 
 
-def run_benchmark(root: Path, runs: int, warmup: int) -> tuple[list[Row], dict]:
-    env = isolated_env(root)
+def run_benchmark(root: Path, runs: int, warmup: int, cache_bytecode: bool) -> tuple[list[Row], dict]:
+    env = isolated_env(root, cache_bytecode)
+    # The in-process broker calls get the same isolation, in case anything falls back to the default path.
     os.environ.update({k: env[k] for k in ("HOME", "XDG_DATA_HOME", "CAFLEET_DATABASE_URL")})
     scratch = root / "scratch"
     scratch.mkdir()
     spawner = Spawner(env, scratch)
     try:
-        return measure_all(spawner, root / "cafleet.db", runs, warmup)
+        rows, meta = measure_all(spawner, root / "cafleet.db", runs, warmup)
     finally:
         spawner.close()
+    meta["bytecode"] = "cached in a private PYTHONPYCACHEPREFIX" if cache_bytecode else (
+        "as inherited (PYTHONDONTWRITEBYTECODE=" + str(env.get("PYTHONDONTWRITEBYTECODE")) + ")"
+    )
+    return rows, meta
 
 
 def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tuple[list[Row], dict]:
+    # Other work on the machine inflates every number; the load average shows how much to trust them.
+    load_before = os.getloadavg()[0]
     ids = bootstrap(db_path)
 
     script = str(cafleet_script())
@@ -411,6 +434,8 @@ def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tupl
 
     insert_seconds = add_old_messages(db_path, ids, OLD_MESSAGES)
     poll_big = timed(f"poll, empty inbox, {OLD_MESSAGES:,} old msgs", lambda i: poll, expect="No unread messages.")
+    # Not in the targets list, but the other way agents read history: a page of read messages.
+    poll_all = timed(f"poll --all, {OLD_MESSAGES:,} old msgs", lambda i: [*poll, "--all"], expect="more; next page")
 
     add_unread(db_path, ids, UNREAD_FOR_FULL_PAGE, "a longer message body, " * 12)
     poll_page = timed(
@@ -426,6 +451,7 @@ def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tupl
         time_row(ack, python, TIME_TARGET_MS),
         time_row(poll_big, python, TIME_TARGET_MS),
         time_row(poll_page, python, TIME_TARGET_MS),
+        time_row(poll_all, python, TIME_TARGET_MS),
         ratio_row(f"poll with {OLD_MESSAGES:,} old msgs / poll on empty db", poll_big, poll_empty),
         rss_row(python),
         rss_row(poll_empty, RSS_TARGET_MIB),
@@ -442,6 +468,8 @@ def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tupl
         "old_messages_insert_seconds": round(insert_seconds, 2),
         "database_mib": round(db_path.stat().st_size / 2**20, 1),
         "rss_floor_mib": round(spawner.peak_kib / 1024, 1),
+        "cpus": os.cpu_count(),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     return rows, meta
 
@@ -451,6 +479,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=30, help="timed runs per command (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs before them (default 3)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--inherit-bytecode-env", action="store_true",
+        help="keep PYTHONDONTWRITEBYTECODE/PYTHONPYCACHEPREFIX as inherited instead of a private bytecode cache",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be at least 1 and --warmup at least 0")
@@ -461,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="cafleet-bench-"))
     try:
-        rows, meta = run_benchmark(root, args.runs, args.warmup)
+        rows, meta = run_benchmark(root, args.runs, args.warmup, cache_bytecode=not args.inherit_bytecode_env)
     except Exception:
         # A report, not a gate: say what broke, but never fail the caller.
         traceback.print_exc()
@@ -470,12 +502,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if args.json:
-        print(json.dumps({"meta": meta, "results": [r._asdict() for r in rows]}, indent=2))
+        results = [{k: round(v, 3) if isinstance(v, float) else v for k, v in r._asdict().items()} for r in rows]
+        print(json.dumps({"meta": meta, "results": results}, indent=2))
     else:
         header = (
             f"cafleet CLI benchmark: {meta['runs']} timed runs after {meta['warmup']} warm-up, "
             f"Python {meta['python_version']}, {meta['old_messages']:,} old messages "
-            f"(inserted in {meta['old_messages_insert_seconds']} s, db {meta['database_mib']} MiB)"
+            f"(inserted in {meta['old_messages_insert_seconds']} s, db {meta['database_mib']} MiB)\n"
+            f"bytecode {meta['bytecode']}; {meta['cpus']} CPUs, 1-min load average "
+            f"{meta['load_average'][0]} before, {meta['load_average'][1]} after"
         )
         footer = (
             f"\nRSS values at or below {meta['rss_floor_mib']} MiB (the spawner helper's own peak) "
