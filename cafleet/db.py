@@ -19,6 +19,8 @@ def open_database(path: Path | None = None, create: bool = True):
 
     Returns the peewee database. Safe to call repeatedly; reconnects if the path changed.
     """
+    from peewee import DatabaseError as PeeweeDatabaseError
+
     from cafleet.models import database
 
     path = path or database_path()
@@ -34,11 +36,9 @@ def open_database(path: Path | None = None, create: bool = True):
     try:
         database.connect()
         migrate(database.connection(), str(path))
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, PeeweeDatabaseError) as exc:
         database.close()
-        raise Refused(
-            f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path"
-        ) from None
+        raise _unusable(path, exc) from None
     except BaseException:
         database.close()
         raise
@@ -49,11 +49,18 @@ def current_version(path: Path) -> int | None:
     """The schema version of the file at `path` without creating or migrating it."""
     if not path.exists():
         return None
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return schema_version(conn)
-    finally:
-        conn.close()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return schema_version(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise _unusable(path, exc) from None
+
+
+def _unusable(path: Path, exc: Exception) -> Refused:
+    return Refused(f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path")
 
 
 def _ensure_file(path: Path) -> None:

@@ -1,0 +1,618 @@
+"""The schema the migrations build, upgrading old files, refusing newer or broken ones, and where
+the database file lives (CAFLEET_DATABASE_URL / XDG_DATA_HOME) with which permissions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cafleet.migrations import LATEST_VERSION, MIGRATIONS, migrate
+from cafleet.models import ALL_MODELS
+from conftest import cafleet_command
+
+# (name, declared type, NOT NULL, default, primary key) in table order, from PRAGMA table_info.
+EXPECTED_COLUMNS = {
+    "fleets": [
+        ("id", "INTEGER", 0, None, 1),
+        ("label", "TEXT", 1, "''", 0),
+        ("created_at", "TEXT", 1, None, 0),
+        ("deleted_at", "TEXT", 0, None, 0),
+        ("director_id", "INTEGER", 0, None, 0),
+    ],
+    "agents": [
+        ("id", "INTEGER", 0, None, 1),
+        ("fleet_id", "INTEGER", 1, None, 0),
+        ("name", "TEXT", 1, None, 0),
+        ("description", "TEXT", 1, "''", 0),
+        ("kind", "TEXT", 1, None, 0),
+        ("status", "TEXT", 1, "'active'", 0),
+        ("registered_at", "TEXT", 1, None, 0),
+        ("deregistered_at", "TEXT", 0, None, 0),
+        ("skills", "TEXT", 0, None, 0),
+    ],
+    "placements": [
+        ("agent_id", "INTEGER", 0, None, 1),
+        ("director_id", "INTEGER", 0, None, 0),
+        ("tmux_socket", "TEXT", 1, None, 0),
+        ("tmux_server_pid", "INTEGER", 0, None, 0),
+        ("tmux_session", "TEXT", 1, None, 0),
+        ("tmux_window_id", "TEXT", 1, None, 0),
+        ("tmux_pane_id", "TEXT", 0, None, 0),
+        ("coding_agent", "TEXT", 1, None, 0),
+        ("created_at", "TEXT", 1, None, 0),
+    ],
+    "tasks": [
+        ("id", "INTEGER", 0, None, 1),
+        ("fleet_id", "INTEGER", 1, None, 0),
+        ("owner_id", "INTEGER", 1, None, 0),
+        ("from_id", "INTEGER", 1, None, 0),
+        ("to_id", "INTEGER", 0, None, 0),
+        ("kind", "TEXT", 1, None, 0),
+        ("state", "TEXT", 1, None, 0),
+        ("created_at", "TEXT", 1, None, 0),
+        ("state_changed_at", "TEXT", 1, None, 0),
+        ("acked_at", "TEXT", 0, None, 0),
+        ("origin_id", "INTEGER", 0, None, 0),
+        ("reply_to_id", "INTEGER", 0, None, 0),
+        ("text", "TEXT", 1, None, 0),
+        ("notified_at", "TEXT", 0, None, 0),
+        ("notify_status", "TEXT", 0, None, 0),
+    ],
+    "monitor_config": [
+        ("agent_id", "INTEGER", 0, None, 1),
+        ("interval_seconds", "INTEGER", 1, None, 0),
+        ("enabled", "INTEGER", 1, "1", 0),
+        ("last_ping_at", "TEXT", 0, None, 0),
+    ],
+    "monitor_runtime": [
+        ("fleet_id", "INTEGER", 0, None, 1),
+        ("pid", "INTEGER", 1, None, 0),
+        ("started_at", "TEXT", 1, None, 0),
+        ("last_tick_at", "TEXT", 1, None, 0),
+        ("tick_seconds", "REAL", 1, None, 0),
+    ],
+}
+
+# index name -> (unique, partial, [(column, collation), ...]) per table.
+EXPECTED_INDEXES = {
+    "fleets": {},
+    "agents": {
+        "agents_active_name": (1, 1, [("fleet_id", "BINARY"), ("name", "NOCASE")]),
+        "agents_one_administrator": (1, 1, [("fleet_id", "BINARY")]),
+        "agents_fleet_status": (0, 0, [("fleet_id", "BINARY"), ("status", "BINARY")]),
+    },
+    "placements": {
+        "placements_director": (0, 0, [("director_id", "BINARY")]),
+    },
+    "tasks": {
+        "tasks_inbox": (0, 0, [("owner_id", "BINARY"), ("state", "BINARY"), ("created_at", "BINARY")]),
+        "tasks_owner": (0, 0, [("owner_id", "BINARY"), ("created_at", "BINARY")]),
+        "tasks_fleet": (0, 0, [("fleet_id", "BINARY"), ("id", "BINARY")]),
+        "tasks_sender": (0, 0, [("from_id", "BINARY"), ("id", "BINARY")]),
+        "tasks_origin": (0, 1, [("origin_id", "BINARY")]),
+        "tasks_fleet_unread": (0, 1, [("fleet_id", "BINARY")]),
+    },
+    "monitor_config": {},
+    "monitor_runtime": {},
+}
+
+# (from column, to table, to column) per table.
+EXPECTED_FOREIGN_KEYS = {
+    "fleets": {("director_id", "agents", "id")},
+    "agents": {("fleet_id", "fleets", "id")},
+    "placements": {("agent_id", "agents", "id"), ("director_id", "agents", "id")},
+    "tasks": {
+        ("fleet_id", "fleets", "id"),
+        ("owner_id", "agents", "id"),
+        ("from_id", "agents", "id"),
+        ("to_id", "agents", "id"),
+        ("origin_id", "tasks", "id"),
+        ("reply_to_id", "tasks", "id"),
+    },
+    "monitor_config": {("agent_id", "agents", "id")},
+    "monitor_runtime": {("fleet_id", "fleets", "id")},
+}
+
+# Schema version 1 as shipped. Files created at that version only ever see the migrations
+# appended after it, so this literal must never change: a schema change is a new migration
+# (and an update of EXPECTED_COLUMNS / EXPECTED_INDEXES above), never an edit of migration 1.
+RELEASED_V1_COLUMNS = {
+    "fleets": ["id", "label", "created_at", "deleted_at", "director_id"],
+    "agents": [
+        "id", "fleet_id", "name", "description", "kind", "status", "registered_at", "deregistered_at", "skills",
+    ],
+    "placements": [
+        "agent_id", "director_id", "tmux_socket", "tmux_server_pid", "tmux_session", "tmux_window_id",
+        "tmux_pane_id", "coding_agent", "created_at",
+    ],
+    "tasks": [
+        "id", "fleet_id", "owner_id", "from_id", "to_id", "kind", "state", "created_at", "state_changed_at",
+        "acked_at", "origin_id", "reply_to_id", "text", "notified_at", "notify_status",
+    ],
+}
+RELEASED_V1_INDEXES = {
+    "fleets": {},
+    "agents": {
+        "agents_active_name": (1, 1, [("fleet_id", "BINARY"), ("name", "NOCASE")]),
+        "agents_one_administrator": (1, 1, [("fleet_id", "BINARY")]),
+        "agents_fleet_status": (0, 0, [("fleet_id", "BINARY"), ("status", "BINARY")]),
+    },
+    "placements": {"placements_director": (0, 0, [("director_id", "BINARY")])},
+    "tasks": {
+        "tasks_inbox": (0, 0, [("owner_id", "BINARY"), ("state", "BINARY"), ("created_at", "BINARY")]),
+        "tasks_owner": (0, 0, [("owner_id", "BINARY"), ("created_at", "BINARY")]),
+        "tasks_fleet": (0, 0, [("fleet_id", "BINARY"), ("id", "BINARY")]),
+        "tasks_sender": (0, 0, [("from_id", "BINARY"), ("id", "BINARY")]),
+        "tasks_origin": (0, 1, [("origin_id", "BINARY")]),
+        "tasks_fleet_unread": (0, 1, [("fleet_id", "BINARY")]),
+    },
+}
+
+NOW = "2026-01-02T03:04:05.000000Z"
+LATER = "2026-01-02T04:05:06.000000Z"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def _user_version(path: Path) -> int:
+    conn = _connect(path)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _set_user_version(path: Path, version: int) -> None:
+    conn = _connect(path)
+    try:
+        conn.execute(f"PRAGMA user_version = {version}")
+    finally:
+        conn.close()
+
+
+def _tables(conn) -> list[str]:
+    return sorted(
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    )
+
+
+def _columns(conn, table: str) -> list[tuple]:
+    return [(r[1], r[2], r[3], r[4], r[5]) for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _indexes(conn, table: str) -> dict:
+    found = {}
+    for _seq, name, unique, _origin, partial in conn.execute(f"PRAGMA index_list({table})"):
+        keys = [(r[2], r[4]) for r in conn.execute(f"PRAGMA index_xinfo({name})") if r[5]]
+        found[name] = (unique, partial, keys)
+    return found
+
+
+def _foreign_keys(conn, table: str) -> set[tuple]:
+    return {(r[3], r[2], r[4]) for r in conn.execute(f"PRAGMA foreign_key_list({table})")}
+
+
+def _schema_sql(path: Path) -> list[tuple]:
+    conn = _connect(path)
+    try:
+        return sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    finally:
+        conn.close()
+
+
+def _dump(path: Path, table: str) -> list[tuple]:
+    conn = _connect(path)
+    try:
+        return list(conn.execute(f"SELECT * FROM {table} ORDER BY 1"))
+    finally:
+        conn.close()
+
+
+def _build_version_1(path: Path) -> None:
+    """A file as cafleet at schema version 1 left it, with a fleet, agents and messages."""
+    conn = _connect(path)
+    try:
+        applied = migrate(conn, str(path), up_to=1)
+        assert [m.version for m in applied] == [1]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert "monitor_config" not in _tables(conn)
+        conn.execute("INSERT INTO fleets (id, label, created_at, director_id) VALUES (1, 'legacy', ?, 1)", (NOW,))
+        conn.executemany(
+            "INSERT INTO agents (id, fleet_id, name, description, kind, status, registered_at, deregistered_at) "
+            "VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, "director", "Root Director of the fleet", "director", "active", NOW, None),
+                (2, "Administrator", "The human operator", "administrator", "active", NOW, None),
+                (3, "worker", "a member in a pane", "member", "active", NOW, None),
+                (4, "helper", "a pane-less agent", "agent", "active", NOW, None),
+                (5, "gone", "a member that left", "member", "deregistered", NOW, LATER),
+            ],
+        )
+        conn.execute(
+            "INSERT INTO placements (agent_id, director_id, tmux_socket, tmux_server_pid, tmux_session, "
+            "tmux_window_id, tmux_pane_id, coding_agent, created_at) "
+            "VALUES (3, 1, '/tmp/tmux-0/default', 42, 'main', '@2', '%3', 'claude', ?)",
+            (NOW,),
+        )
+        conn.executemany(
+            "INSERT INTO tasks (id, fleet_id, owner_id, from_id, to_id, kind, state, created_at, "
+            "state_changed_at, acked_at, origin_id, reply_to_id, text) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, 3, 1, 3, "unicast", "input_required", NOW, NOW, None, None, None, "please review the parser"),
+                (2, 1, 3, 1, "unicast", "completed", LATER, LATER, LATER, None, 1, "done, see the branch"),
+                (3, 1, 1, None, "broadcast_summary", "completed", LATER, LATER, None, 3, None, "standup in 5"),
+                (4, 3, 1, 3, "broadcast", "input_required", LATER, LATER, None, 3, None, "standup in 5"),
+                (5, 4, 1, 4, "broadcast", "input_required", LATER, LATER, None, 3, None, "standup in 5"),
+            ],
+        )
+    finally:
+        conn.close()
+
+
+def _assert_clean_error(result, exit_code: int = 1) -> None:
+    assert result.code == exit_code, result
+    assert result.err.startswith("Error: "), result.err
+    assert "Traceback" not in result.err and "Traceback" not in result.out
+    assert result.out == ""
+
+
+def _database_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and ".db" in p.name)
+
+
+# --------------------------------------------------------------------------- the schema
+
+
+def test_fresh_database_has_exactly_the_expected_schema(db, db_path):
+    conn = _connect(db_path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == MIGRATIONS[-1].version
+        assert _tables(conn) == sorted(EXPECTED_COLUMNS)
+        for table in EXPECTED_COLUMNS:
+            assert _columns(conn, table) == EXPECTED_COLUMNS[table], table
+            assert _indexes(conn, table) == EXPECTED_INDEXES[table], table
+            assert _foreign_keys(conn, table) == EXPECTED_FOREIGN_KEYS[table], table
+        others = list(conn.execute("SELECT type, name FROM sqlite_master WHERE type NOT IN ('table', 'index')"))
+        assert others == []
+    finally:
+        conn.close()
+
+
+def test_migration_versions_are_consecutive_from_one():
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert LATEST_VERSION == len(MIGRATIONS)
+
+
+def test_every_model_has_exactly_the_columns_of_its_table(db, db_path):
+    conn = _connect(db_path)
+    try:
+        assert sorted(m._meta.table_name for m in ALL_MODELS) == _tables(conn)
+        for model in ALL_MODELS:
+            table = model._meta.table_name
+            info = {r[1]: r for r in conn.execute(f"PRAGMA table_info({table})")}
+            fields = model._meta.sorted_fields
+            assert sorted(model._meta.columns) == sorted(info), table
+            assert sorted(f.column_name for f in fields) == sorted(info), table
+            pk_columns = [name for name, row in info.items() if row[5]]
+            assert [model._meta.primary_key.column_name] == pk_columns, table
+            for field in fields:
+                if field.primary_key:
+                    continue
+                not_null = bool(info[field.column_name][3])
+                assert not_null == (not field.null), f"{table}.{field.column_name}: NOT NULL={not_null}, null={field.null}"
+            model_fks = {
+                (f.column_name, f.rel_model._meta.table_name, f.rel_field.column_name)
+                for f in model._meta.refs
+            }
+            assert model_fks <= _foreign_keys(conn, table), table
+    finally:
+        conn.close()
+
+
+def test_released_migration_1_is_unchanged(tmp_path):
+    """Editing migration 1 in place would leave every existing file on the old schema."""
+    path = tmp_path / "v1.db"
+    conn = _connect(path)
+    try:
+        migrate(conn, str(path), up_to=1)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert _tables(conn) == sorted(RELEASED_V1_COLUMNS)
+        for table in RELEASED_V1_COLUMNS:
+            assert [c[0] for c in _columns(conn, table)] == RELEASED_V1_COLUMNS[table], (
+                f"migration 1 changed the columns of {table}; append a new migration instead"
+            )
+            assert _indexes(conn, table) == RELEASED_V1_INDEXES[table], (
+                f"migration 1 changed the indexes of {table}; append a new migration instead"
+            )
+    finally:
+        conn.close()
+
+
+def test_migrating_step_by_step_gives_the_same_schema_as_a_fresh_file(tmp_path):
+    stepwise, fresh = tmp_path / "stepwise.db", tmp_path / "fresh.db"
+    conn = _connect(stepwise)
+    try:
+        for migration in MIGRATIONS:
+            applied = migrate(conn, str(stepwise), up_to=migration.version)
+            assert applied == [migration]
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == migration.version
+        assert migrate(conn, str(stepwise)) == []
+    finally:
+        conn.close()
+    conn = _connect(fresh)
+    try:
+        assert migrate(conn, str(fresh)) == list(MIGRATIONS)
+    finally:
+        conn.close()
+    assert _schema_sql(stepwise) == _schema_sql(fresh)
+
+
+# --------------------------------------------------------------------------- upgrading an old file
+
+
+def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path):
+    _build_version_1(db_path)
+    before = {t: _dump(db_path, t) for t in ("fleets", "agents", "placements", "tasks")}
+    schema_v1 = _schema_sql(db_path)
+
+    result = cli("fleet", "list")
+    assert result.code == 0, result
+    assert result.err == ""
+    assert result.out.startswith('1 "legacy" agents=4 unread=3 created=2026-01-02T03:04:05Z')
+
+    assert _user_version(db_path) == LATEST_VERSION
+    for table, rows in before.items():
+        assert _dump(db_path, table) == rows, table
+    assert set(schema_v1) < set(_schema_sql(db_path)), "migration 2 must only add to the version-1 schema"
+    # Migration 2 scheduled the active Director (120 s) and members (300 s), nobody else.
+    assert _dump(db_path, "monitor_config") == [(1, 120, 1, None), (3, 300, 1, None)]
+    assert _dump(db_path, "monitor_runtime") == []
+
+    # The upgraded rows are usable through the models.
+    poll = cli("--json", "--fleet-id", 1, "message", "poll", "--agent-id", 3)
+    assert poll.code == 0, poll
+    assert [(t["task_id"], t["kind"], t["text"]) for t in poll.json()] == [
+        (1, "unicast", "please review the parser"),
+        (4, "broadcast", "standup in 5"),
+    ]
+    summary = cli("--json", "--fleet-id", 1, "message", "show", "--agent-id", 1, "--task-id", 3).json()
+    assert [d["task_id"] for d in summary["deliveries"]] == [4, 5]
+    assert _dump(db_path, "monitor_config") == [(1, 120, 1, None), (3, 300, 1, None)]
+
+
+# --------------------------------------------------------------------------- cafleet db init
+
+
+def test_db_init_creates_then_reports_up_to_date(cli, db_path):
+    assert not db_path.exists()
+    first = cli("db", "init")
+    assert first.code == 0, first
+    assert first.out == f"Created database {db_path} at schema version {LATEST_VERSION}.\n"
+    assert _user_version(db_path) == LATEST_VERSION
+
+    again = cli("db", "init")
+    assert again.code == 0, again
+    assert again.out == f"Database {db_path} is up to date (schema version {LATEST_VERSION}).\n"
+    assert "up to date" in again.out
+
+
+def test_db_init_migrates_a_version_1_file(cli, db_path):
+    _build_version_1(db_path)
+    result = cli("db", "init")
+    assert result.code == 0, result
+    assert result.out == f"Migrated database {db_path} from schema version 1 to {LATEST_VERSION}.\n"
+    assert _user_version(db_path) == LATEST_VERSION
+    assert _dump(db_path, "monitor_config") == [(1, 120, 1, None), (3, 300, 1, None)]
+
+
+def test_db_init_on_an_empty_existing_file_creates_the_schema(cli, db_path):
+    db_path.write_bytes(b"")
+    result = cli("db", "init")
+    assert result.code == 0, result
+    assert result.out.startswith("Created database ")
+    assert _user_version(db_path) == LATEST_VERSION
+
+
+def test_db_init_json_documents(cli, db_path, tmp_path):
+    keys = {"database", "schema_version_before", "schema_version"}
+    fresh = cli("--json", "db", "init")
+    assert fresh.code == 0 and fresh.err == ""
+    assert fresh.json() == {"database": str(db_path), "schema_version_before": 0, "schema_version": LATEST_VERSION}
+
+    current = cli("db", "init", "--json")  # global options are accepted after the command too
+    assert current.code == 0
+    assert set(current.json()) == keys
+    assert current.json()["schema_version_before"] == LATEST_VERSION
+
+    old = tmp_path / "old.db"
+    _build_version_1(old)
+    migrated = cli("--pretty", "db", "init", env={"CAFLEET_DATABASE_URL": f"sqlite:///{old}"})
+    assert migrated.code == 0
+    assert migrated.out.startswith("{\n  ")
+    assert migrated.json() == {"database": str(old), "schema_version_before": 1, "schema_version": LATEST_VERSION}
+
+
+# --------------------------------------------------------------------------- files cafleet must refuse
+
+REFUSING_COMMANDS = [
+    ("fleet", "list"),
+    ("--json", "fleet", "list"),
+    ("--fleet-id", "1", "message", "poll", "--agent-id", "1"),
+    ("--fleet-id", "1", "message", "send", "--agent-id", "1", "--to", "2", "--text", "hi"),
+    ("--fleet-id", "1", "agent", "register", "--name", "x1", "--description", "d"),
+    ("db", "init"),
+]
+
+
+@pytest.mark.parametrize("args", REFUSING_COMMANDS, ids=lambda a: " ".join(a))
+def test_a_newer_database_is_refused_and_left_alone(cli, db_path, args):
+    assert cli("db", "init").code == 0
+    newer = LATEST_VERSION + 1
+    _set_user_version(db_path, newer)
+    schema = _schema_sql(db_path)
+
+    result = cli(*args)
+    _assert_clean_error(result, 1)
+    assert f"schema version {newer}" in result.err
+    assert "upgrade" in result.err
+    assert str(db_path) in result.err
+    assert _user_version(db_path) == newer
+    assert _schema_sql(db_path) == schema
+    assert _dump(db_path, "fleets") == [] and _dump(db_path, "agents") == []
+
+
+def test_open_database_raises_schema_too_new(db_path):
+    from cafleet.db import open_database
+    from cafleet.errors import SchemaTooNew
+
+    conn = _connect(db_path)
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
+    conn.close()
+    with pytest.raises(SchemaTooNew, match=f"schema version {LATEST_VERSION + 5}"):
+        open_database(db_path)
+    assert _user_version(db_path) == LATEST_VERSION + 5
+    conn = _connect(db_path)
+    try:
+        assert _tables(conn) == []
+    finally:
+        conn.close()
+
+
+GARBAGE = {
+    "text": b"this is not a sqlite database, just some notes\n" * 100,
+    "binary": bytes((i * 37 + 11) % 256 for i in range(8192)),
+    "tiny": b"hello",
+}
+
+
+@pytest.mark.parametrize("content", sorted(GARBAGE))
+@pytest.mark.parametrize(
+    "args", [("fleet", "list"), ("--fleet-id", "1", "message", "poll", "--agent-id", "1"), ("db", "init")],
+    ids=lambda a: " ".join(a),
+)
+def test_a_file_that_is_not_a_database_gives_a_clean_error(cli, db_path, content, args):
+    data = GARBAGE[content]
+    db_path.write_bytes(data)
+    result = cli(*args)
+    _assert_clean_error(result, 1)
+    assert len(result.err.strip().splitlines()) == 1
+    assert db_path.read_bytes() == data
+
+
+@pytest.mark.parametrize("args", [("fleet", "list"), ("db", "init")], ids=lambda a: " ".join(a))
+def test_a_file_that_is_not_a_database_gets_the_intended_advice(cli, db_path, args):
+    db_path.write_bytes(GARBAGE["text"])
+    result = cli(*args)
+    _assert_clean_error(result, 1)
+    assert "unexpected" not in result.err and "cafleet bug" not in result.err
+    assert str(db_path) in result.err
+    assert "CAFLEET_DATABASE_URL" in result.err
+
+
+# --------------------------------------------------------------------------- where the file lives
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_default_path_is_under_xdg_data_home_with_private_permissions(cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("CAFLEET_DATABASE_URL")
+    xdg = tmp_path / "xdg-data"
+    assert os.environ["XDG_DATA_HOME"] == str(xdg) and not xdg.exists()
+
+    result = cli("fleet", "list")
+    assert result.code == 0, result
+    expected = xdg / "cafleet" / "cafleet.db"
+    assert expected.is_file()
+    assert _mode(expected.parent) == 0o700
+    assert _mode(expected) == 0o600
+    assert _user_version(expected) == LATEST_VERSION
+    assert _database_files(tmp_path) == [expected]
+
+    init = cli("db", "init")
+    assert init.out == f"Database {expected} is up to date (schema version {LATEST_VERSION}).\n"
+
+
+def test_blank_database_url_means_the_default_path(cli, tmp_path):
+    result = cli("db", "init", env={"CAFLEET_DATABASE_URL": "   "})
+    expected = tmp_path / "xdg-data" / "cafleet" / "cafleet.db"
+    assert result.code == 0, result
+    assert result.out == f"Created database {expected} at schema version {LATEST_VERSION}.\n"
+
+
+def test_without_xdg_data_home_the_default_is_under_home(cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("CAFLEET_DATABASE_URL")
+    monkeypatch.delenv("XDG_DATA_HOME")
+    result = cli("db", "init")
+    expected = tmp_path / "home" / ".local" / "share" / "cafleet" / "cafleet.db"
+    assert result.code == 0, result
+    assert result.out == f"Created database {expected} at schema version {LATEST_VERSION}.\n"
+    assert _mode(expected.parent) == 0o700 and _mode(expected) == 0o600
+
+
+def test_wal_files_are_private_too(monkeypatch, tmp_path):
+    from cafleet.db import open_database
+    from cafleet.models import Fleet
+
+    monkeypatch.delenv("CAFLEET_DATABASE_URL")
+    open_database()
+    Fleet.create(label="x", created_at=NOW)  # the connection stays open: -wal and -shm exist
+    directory = tmp_path / "xdg-data" / "cafleet"
+    names = sorted(p.name for p in directory.iterdir())
+    assert names == ["cafleet.db", "cafleet.db-shm", "cafleet.db-wal"]
+    assert {p.name: _mode(p) for p in directory.iterdir()} == {n: 0o600 for n in names}
+
+
+@pytest.mark.parametrize("form", ["sqlite-url", "plain"])
+def test_database_url_forms(cli, tmp_path, form):
+    target = tmp_path / "elsewhere" / "deeper" / "mine.db"
+    url = f"sqlite:///{target}" if form == "sqlite-url" else str(target)
+    assert url.startswith("sqlite:////") or url.startswith("/")
+    result = cli("db", "init", env={"CAFLEET_DATABASE_URL": url})
+    assert result.code == 0, result
+    assert result.out == f"Created database {target} at schema version {LATEST_VERSION}.\n"
+    assert _mode(target) == 0o600 and _mode(target.parent) == 0o700
+    assert _user_version(target) == LATEST_VERSION
+    listed = cli("fleet", "list", env={"CAFLEET_DATABASE_URL": url})
+    assert listed.code == 0 and listed.out.startswith("No fleets yet")
+    assert _database_files(tmp_path) == [target]
+
+
+def test_relative_and_home_relative_paths(tmp_path):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = dict(os.environ)
+    for url, expected in [
+        ("rel/dir/a.db", workdir / "rel" / "dir" / "a.db"),
+        ("sqlite:///rel/b.db", workdir / "rel" / "b.db"),
+        ("~/dbs/c.db", tmp_path / "home" / "dbs" / "c.db"),
+    ]:
+        env["CAFLEET_DATABASE_URL"] = url
+        proc = subprocess.run(
+            cafleet_command() + ["db", "init"], cwd=workdir, env=env, capture_output=True, text=True, timeout=30
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert expected.is_file(), url
+        assert _user_version(expected) == LATEST_VERSION
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://x", "mysql://user@host/db", "sqlite://relative.db", "sqlite:///", "sqlite:///:memory:", ":memory:"],
+)
+@pytest.mark.parametrize("args", [("fleet", "list"), ("db", "init")], ids=lambda a: " ".join(a))
+def test_unsupported_database_urls_are_usage_errors(cli, tmp_path, url, args):
+    result = cli(*args, env={"CAFLEET_DATABASE_URL": url})
+    _assert_clean_error(result, 2)
+    assert "CAFLEET_DATABASE_URL" in result.err and repr(url) in result.err
+    assert _database_files(tmp_path) == []
