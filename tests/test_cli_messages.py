@@ -109,7 +109,7 @@ def test_show_full_reports_delivery_outcome(fleet, cli):
     task_id = cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text", "x", "--quiet").out.strip()
     shown = cli("--fleet-id", fleet.fleet_id, "message", "show", "--agent-id", fleet.bob_id, "--task-id", task_id, "--full")
     assert shown.code == 0
-    assert shown.out.splitlines()[0].endswith("unread notify=none")
+    assert shown.out.splitlines()[0].endswith("unread notify=skipped:no-placement")
 
 
 def write_bytes(path, data):

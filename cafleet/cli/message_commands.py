@@ -8,6 +8,7 @@ from cafleet.cli.output import emit, note, task_json, task_lines, wants_json
 from cafleet.cli.params import ID, agent_id_option, full_option, quiet_option, read_body, text_options
 from cafleet.cli.settings import CafleetCommand, require_fleet
 from cafleet.db import open_database
+from cafleet.notify import schedule_previews
 
 MAX_WAIT_SECONDS = 3600
 
@@ -32,6 +33,7 @@ def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
     body, source = read_body(text, text_file)
     open_database()
     task = send_message(fleet_id, agent_id, to, body, reply_to=reply_to, source=source)
+    schedule_previews([task.id])
     if quiet:
         click.echo(task.id)
         return
@@ -51,6 +53,7 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
     body, source = read_body(text, text_file)
     open_database()
     sent = broadcast_message(fleet_id, agent_id, body, source=source)
+    schedule_previews([d.id for d in sent.deliveries])
     summary = sent.summary
     if quiet:
         click.echo(summary.id)

@@ -1,0 +1,19 @@
+"""The inline preview: the two-line notice typed into a recipient's pane."""
+
+from __future__ import annotations
+
+from cafleet.config import max_text_len
+from cafleet.panes.safety import clean, one_line, safe_ending
+from cafleet.text import truncate
+from cafleet.timestamps import short
+
+
+def preview_text(task_id: int, sender_name: str, sender_id: int, created_at: str, text: str) -> str:
+    """`[cafleet msg 12 from planner#3 2026-11-21T11:29:04Z]` and the text cut to one line.
+
+    It starts with a fixed tag: a leading `!` or `/` would make the agent run a shell
+    command or a slash command.
+    """
+    header = f"[cafleet msg {task_id} from {clean(sender_name)}#{sender_id} {short(created_at)}]"
+    body, _ = truncate(clean(one_line(text)), max_text_len())
+    return f"{header}\n{safe_ending(body)}"

@@ -1,0 +1,58 @@
+"""What may be typed, and into which pane. Every keystroke path (previews, ping, exec,
+send-input, the monitor) goes through `target_problem` and `clean`."""
+
+from __future__ import annotations
+
+import re
+
+from cafleet.records import PlacementRecord
+from cafleet.panes.tmux import PaneState, Tmux
+
+# A pane whose foreground process is one of these is a plain shell: typed text would be
+# executed. Decided by a shell list, not an agent list, because codex shows up as `node`.
+SHELLS = frozenset(
+    {"bash", "zsh", "sh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "ash", "busybox", "nu", "elvish", "xonsh", "login"}
+)
+# ESC, the other C0 controls, DEL and the C1 controls. Newlines are handled before this.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TRAILING_MENTION = re.compile(r"@\S*\s*$")
+
+
+def clean(text: str) -> str:
+    """Text safe to type: tabs become spaces, every other control character is removed."""
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
+def one_line(text: str) -> str:
+    """Newlines shown as ⏎ so the text stays one input line."""
+    return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+
+
+def safe_ending(text: str) -> str:
+    """Never end typed text with an @word: the agent's completion pop-up would eat the Enter."""
+    return text + " ·" if _TRAILING_MENTION.search(text) else text
+
+
+def is_shell(command: str) -> bool:
+    name = command.rsplit("/", 1)[-1].lstrip("-")
+    return name in SHELLS
+
+
+def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: PaneState | None) -> str | None:
+    """Why nothing may be typed into this agent's pane, as a short reason; None when it is safe."""
+    if placement is None:
+        return "no-placement"
+    if placement.tmux_pane_id is None:
+        return "pending-placement"
+    if tmux is None or tmux.server_pid is None:
+        return "tmux-server-gone"
+    if placement.tmux_server_pid is not None and tmux.server_pid != placement.tmux_server_pid:
+        # Same socket, new server: pane ids restart at %0, so this id may be someone else's pane.
+        return "other-tmux-server"
+    if state is None or state.dead:
+        return "pane-gone"
+    if state.shows_cafleet_tui:
+        return "pane-shows-cafleet-tui"
+    if is_shell(state.current_command):
+        return f"shell-in-pane:{state.current_command}"
+    return None

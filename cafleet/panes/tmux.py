@@ -1,0 +1,131 @@
+"""A thin layer over libtmux for one tmux server, addressed by its socket path.
+
+Every call goes through `Server.cmd` with explicit arguments: libtmux's convenience methods
+drop text that starts with `-` and several were removed in 0.62.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import NamedTuple
+
+from libtmux import Server
+
+from cafleet.errors import Refused
+
+_PANE_FORMAT = "\t".join(
+    (
+        "#{pane_id}",
+        "#{pane_dead}",
+        "#{pane_current_command}",
+        "#{pane_in_mode}",
+        "#{pane_pid}",
+        "#{window_id}",
+        "#{session_name}",
+        "#{@cafleet_tui}",
+    )
+)
+
+
+class PaneState(NamedTuple):
+    pane_id: str
+    dead: bool
+    current_command: str
+    in_mode: bool
+    pid: int | None
+    window_id: str
+    session: str
+    shows_cafleet_tui: bool
+
+
+class TmuxError(Refused):
+    """tmux refused a command (the message carries tmux's own words)."""
+
+
+class Tmux:
+    """One tmux server. `server_pid` is None when no server answers on the socket."""
+
+    def __init__(self, socket_path: str):
+        self.socket_path = socket_path
+        self._server = Server(socket_path=socket_path)
+        self._server_pid: int | None | bool = False
+
+    def run(self, *args: str) -> list[str]:
+        """Run a tmux command; its stdout lines, or `TmuxError` with tmux's message."""
+        result = self._server.cmd(*args)
+        if result.returncode != 0:
+            raise TmuxError(f"tmux {args[0]} failed on {self.socket_path}: {' '.join(result.stderr).strip() or 'no reason given'}")
+        return result.stdout
+
+    @property
+    def server_pid(self) -> int | None:
+        if self._server_pid is False:
+            if not os.path.exists(self.socket_path):
+                self._server_pid = None
+            else:
+                result = self._server.cmd("display-message", "-p", "#{pid}")
+                out = result.stdout[0] if result.returncode == 0 and result.stdout else ""
+                self._server_pid = int(out) if out.isdigit() else None
+        return self._server_pid
+
+    def panes(self) -> dict[str, PaneState]:
+        """Every pane of the server in one tmux call (cheap enough for every monitor tick)."""
+        if self.server_pid is None:
+            return {}
+        try:
+            lines = self.run("list-panes", "-a", "-F", _PANE_FORMAT)
+        except TmuxError:
+            return {}
+        states = {}
+        for line in lines:
+            fields = line.split("\t")
+            if len(fields) != 8:
+                continue
+            pane_id, dead, command, in_mode, pid, window, session, tui = fields
+            states[pane_id] = PaneState(
+                pane_id=pane_id, dead=dead == "1", current_command=command, in_mode=in_mode == "1",
+                pid=int(pid) if pid.isdigit() else None, window_id=window, session=session,
+                shows_cafleet_tui=bool(tui),
+            )
+        return states
+
+    def pane(self, pane_id: str) -> PaneState | None:
+        return self.panes().get(pane_id)
+
+    def split(self, window_id: str, command: str, environment: dict[str, str], width_percent: int = 50) -> str:
+        """Split `window_id` without focusing the new pane; run `command` in it; its pane id."""
+        env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
+        lines = self.run(
+            "split-window", "-d", "-h", "-t", window_id, "-P", "-F", "#{pane_id}", *env_args, command,
+        )
+        return lines[0].strip()
+
+    def select_layout(self, window_id: str, layout: str = "main-vertical") -> None:
+        self.run("select-layout", "-t", window_id, layout)
+
+    def kill_pane(self, pane_id: str) -> None:
+        self.run("kill-pane", "-t", pane_id)
+
+    def capture(self, pane_id: str, history_lines: int, ansi: bool = False) -> list[str]:
+        args = ["capture-pane", "-p", "-J", "-t", pane_id, "-S", f"-{history_lines}"]
+        if ansi:
+            args.append("-e")
+        return self.run(*args)
+
+    def leave_mode(self, pane_id: str) -> None:
+        """Take the pane out of copy mode so keystrokes reach the program, not the scroller."""
+        self.run("send-keys", "-t", pane_id, "-X", "cancel")
+
+    def type_literal(self, pane_id: str, text: str) -> None:
+        # `--` keeps text that starts with "-" (a Markdown bullet) from being read as a flag.
+        self.run("send-keys", "-t", pane_id, "-l", "--", text)
+
+    def press_enter(self, pane_id: str) -> None:
+        self.run("send-keys", "-t", pane_id, "Enter")
+
+    def paste(self, pane_id: str, text: str) -> None:
+        """Paste `text` as one bracketed paste, so an embedded newline does not submit it."""
+        buffer = f"cafleet-{os.getpid()}-{time.monotonic_ns()}"
+        self.run("set-buffer", "-b", buffer, "--", text)
+        self.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
