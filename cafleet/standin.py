@@ -1,20 +1,20 @@
 """A scripted stand-in for a coding agent (claude, codex, opencode) running in a tmux pane.
 
-Tests (and the demo) launch it in place of a real agent, so everything cafleet does to an
-agent's pane runs against a real tmux server with no agent installed. It copies the parts of
-the real TUIs' input handling that cafleet depends on:
+Tests and the demo launch it in place of a real agent, so everything cafleet does to an agent's
+pane runs against a real tmux server with no agent installed. It copies the parts of the real
+TUIs' input handling that cafleet depends on:
 
-- a bracketed paste followed by a separate Enter is exactly one turn, newlines included,
-  while a newline typed outside a paste acts as Enter (so cafleet must paste, not type);
+- a bracketed paste plus a separate Enter is exactly one turn, newlines included, while a
+  newline typed outside a paste acts as Enter (so cafleet must paste text, never type it);
 - an input starting with `!` runs in shell mode, and `/exit` quits (the pane closes);
-- Escape interrupts a real agent, so every escape sequence outside a paste is logged and
-  tests can assert that none ever arrives;
+- Escape interrupts a real agent, so every escape sequence outside a paste is logged;
 - real agents drop keystrokes for a moment after launch (`--startup-delay`).
 
-Every event is appended to a JSON Lines log (`--log`, else $CAFLEET_STANDIN_LOG) and flushed
-at once, so a test can read it while the program runs:
-
     python -m cafleet.standin [--name NAME] [--log FILE] [--startup-delay SECONDS] [ARGS...]
+
+Events go to a JSON Lines log (`--log`, else $CAFLEET_STANDIN_LOG), flushed at once so tests
+can read it while the program runs: start, ready (input accepted from now on), input, escape,
+shell and exit.
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ import termios
 import time
 import tty
 
-PASTE_START = b"\x1b[200~"
-PASTE_END = b"\x1b[201~"
+PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the Escape key
 
 
 class Quit(Exception):
+    """Leave the program: `reason` goes into the exit event, `code` is the exit status."""
+
     def __init__(self, reason: str, code: int = 0):
         super().__init__(reason)
         self.reason, self.code = reason, code
@@ -57,19 +58,15 @@ class Log:
 
 
 class InputParser:
-    """Turns raw terminal bytes into events: ("text", s), ("paste", s), ("enter",),
-    ("backspace",) and ("escape", sequence). Keeps its state between reads."""
+    """Raw terminal bytes -> events: ("text", s), ("paste", s), ("enter",), ("backspace",),
+    ("escape", sequence). State survives between reads, so any split of the bytes works."""
 
     def __init__(self):
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._unread = bytearray()
-        self._escape = b""  # the escape sequence read so far, outside a paste
-        self._paste: bytearray | None = None  # the paste read so far, inside a paste
+        self.escape = b""  # the escape sequence read so far (outside a paste)
+        self._paste: bytearray | None = None  # the paste read so far (inside a paste)
         self._events: list[tuple] = []
-
-    @property
-    def pending_escape(self) -> bool:
-        return bool(self._escape)
 
     def feed(self, data: bytes) -> list[tuple]:
         self._unread += data
@@ -79,22 +76,22 @@ class InputParser:
                 continue
             byte = bytes(self._unread[:1])
             del self._unread[:1]
-            if self._escape:
+            if self.escape:
                 self._escape_byte(byte)
             else:
                 self._plain_byte(byte)
-        return self._take()
+        events, self._events = self._events, []
+        return events
 
     def flush_escape(self) -> list[tuple]:
         """Nothing followed the ESC in time: it was the Escape key (or a cut-off sequence)."""
-        if self._escape:
-            self._events.append(("escape", self._escape.decode("utf-8", "replace")))
-            self._escape = b""
-        return self._take()
+        self._end_escape(self.escape)
+        return self.feed(b"")
 
-    def _take(self) -> list[tuple]:
-        events, self._events = self._events, []
-        return events
+    def _end_escape(self, seq: bytes) -> None:
+        self.escape = b""
+        if seq:
+            self._events.append(("escape", seq.decode("utf-8", "replace")))
 
     def _read_paste(self) -> None:
         self._paste += self._unread
@@ -108,52 +105,42 @@ class InputParser:
             self._events.append(("paste", text.replace("\r\n", "\n").replace("\r", "\n")))
 
     def _escape_byte(self, byte: bytes) -> None:
-        seq = self._escape + byte
-        if seq == b"\x1b\x1b":  # Escape pressed twice: the first was a lone Escape
-            self.flush_escape()
-            self._escape = b"\x1b"
-            return
-        is_alt_key = len(seq) == 2 and byte not in (b"[", b"O")
-        is_final = len(seq) > 2 and (0x40 <= byte[0] <= 0x7E or len(seq) >= 32)
-        if not (is_alt_key or is_final):
-            self._escape = seq
-            return
-        self._escape = b""
-        if seq == PASTE_START:
-            self._paste = bytearray()
+        seq = self.escape + byte
+        alt_key = len(seq) == 2 and byte not in (b"[", b"O")  # otherwise CSI/SS3 continues
+        final = len(seq) > 2 and (0x40 <= byte[0] <= 0x7E or len(seq) >= 32)
+        if seq == b"\x1b\x1b":  # Escape pressed twice: the first one stands alone
+            self._end_escape(b"\x1b")
+            self.escape = b"\x1b"
+        elif not (alt_key or final):
+            self.escape = seq
+        elif seq == PASTE_START:
+            self.escape, self._paste = b"", bytearray()
         else:
-            self._events.append(("escape", seq.decode("utf-8", "replace")))
+            self._end_escape(seq)
 
     def _plain_byte(self, byte: bytes) -> None:
         if byte == b"\x1b":
-            self._escape = byte
+            self.escape = byte
         elif byte in (b"\r", b"\n"):
             self._events.append(("enter",))
         elif byte in (b"\x7f", b"\x08"):
             self._events.append(("backspace",))
-        else:
-            text = "".join(c for c in self._decoder.decode(byte) if c.isprintable())
-            if text:
-                self._events.append(("text", text))
+        elif text := "".join(c for c in self._decoder.decode(byte) if c.isprintable()):
+            self._events.append(("text", text))
 
 
 def show(text: str) -> None:
     """Write to the screen; raw mode turns off the tty's LF -> CRLF, so do it here."""
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):  # the pane may already be gone
         sys.stdout.write(text.replace("\n", "\r\n"))
         sys.stdout.flush()
-
-
-def visible(text: str) -> str:
-    return text.replace("\n", "⏎")
 
 
 class StandIn:
     """The agent itself: an input line, submitted turns, `!` shell mode and `/exit`."""
 
     def __init__(self, log: Log):
-        self.log = log
-        self.buffer = ""
+        self.log, self.buffer = log, ""
 
     def handle(self, event: tuple) -> None:
         kind = event[0]
@@ -170,7 +157,8 @@ class StandIn:
 
     def submit(self, text: str) -> None:
         self.log.write("input", text=text)
-        show(f"\r\x1b[K> {visible(text)}\n")
+        self.redraw(text)
+        show("\n")
         if text == "/exit":
             raise Quit("/exit")
         if text.startswith("!"):
@@ -179,23 +167,24 @@ class StandIn:
     def run_shell(self, command: str) -> None:
         self.log.write("shell", command=command)
         try:
-            # stdin from /dev/null: the command must not read keystrokes meant for the agent.
+            # stdin from /dev/null: the command must not eat keystrokes meant for the agent.
             done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30,
                                   stdin=subprocess.DEVNULL)
             show(done.stdout + done.stderr)
         except subprocess.TimeoutExpired:
             show("(shell command timed out after 30 s)\n")
 
-    def redraw(self) -> None:
-        show(f"\r\x1b[K> {visible(self.buffer)}")
+    def redraw(self, text: str | None = None) -> None:
+        shown = self.buffer if text is None else text
+        show("\r\x1b[K> " + shown.replace("\n", "⏎"))
 
 
 @contextlib.contextmanager
 def agent_terminal(fd: int):
-    """Raw input and bracketed paste while inside; the terminal is restored on any exit."""
+    """Raw input and bracketed paste inside; the terminal is restored however we leave."""
     saved = termios.tcgetattr(fd) if os.isatty(fd) else None
     if saved:
-        tty.setraw(fd, termios.TCSANOW)  # TCSANOW: keep anything already typed
+        tty.setraw(fd, termios.TCSANOW)  # TCSANOW: keep anything typed already
     show("\x1b[?2004h")
     try:
         yield
@@ -206,33 +195,28 @@ def agent_terminal(fd: int):
                 termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def read_input(fd: int) -> bytes:
-    try:
-        data = os.read(fd, 4096)
-    except OSError:  # EIO: the pty was closed
-        data = b""
-    if not data:
-        raise Quit("eof")
-    return data
+def read_input(fd: int, timeout: float | None) -> bytes | None:
+    """The next bytes typed, None after `timeout` seconds; Quit when the terminal closes."""
+    if not select.select([fd], [], [], timeout)[0]:
+        return None
+    with contextlib.suppress(OSError):  # EIO: the pty was closed
+        if data := os.read(fd, 4096):
+            return data
+    raise Quit("eof")
 
 
 def discard_input(fd: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
-        if select.select([fd], [], [], left)[0]:
-            read_input(fd)
+        read_input(fd, left)
 
 
 def serve(fd: int, agent: StandIn) -> None:
     parser = InputParser()
     agent.redraw()
     while True:
-        timeout = LONE_ESCAPE_SECONDS if parser.pending_escape else None
-        if select.select([fd], [], [], timeout)[0]:
-            events = parser.feed(read_input(fd))
-        else:
-            events = parser.flush_escape()
-        for event in events:
+        data = read_input(fd, LONE_ESCAPE_SECONDS if parser.escape else None)
+        for event in parser.feed(data) if data is not None else parser.flush_escape():
             agent.handle(event)
 
 
@@ -242,7 +226,7 @@ def _quit_on_signal(signum, _frame):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    # Unknown options are the real agent's (--model, --permission-mode, a prompt): kept as-is.
+    # Unknown options are the real agent's (--model, --permission-mode, a prompt): only logged.
     parser = argparse.ArgumentParser(prog="cafleet.standin", add_help=False, allow_abbrev=False)
     parser.add_argument("--name", default="standin")
     parser.add_argument("--log")

@@ -69,9 +69,10 @@ class Pane:
         return [e["text"] for e in events(self.log, "input")]
 
 
-def start(tmux_server, tmp_path, *args: str, env: dict | None = None, log_option: bool = True) -> Pane:
-    log = tmp_path / f"standin-{time.monotonic_ns()}.jsonl"
-    command = [sys.executable, "-m", "cafleet.standin", *(["--log", str(log)] if log_option else []), *args]
+def start(tmux_server, tmp_path, *args: str, env: dict | None = None) -> Pane:
+    """Launch the stand-in in a new window; with CAFLEET_STANDIN_LOG in `env`, no --log."""
+    log = Path(env["CAFLEET_STANDIN_LOG"]) if env else tmp_path / f"standin-{time.monotonic_ns()}.jsonl"
+    command = [sys.executable, "-m", "cafleet.standin", *([] if env else ["--log", str(log)]), *args]
     env_flags = [f"-e{k}={v}" for k, v in (env or {}).items()]
     result = tmux_server.tmux("new-window", "-P", "-F", "#{pane_id}", "-t", "main", *env_flags, shlex.join(command))
     assert result.returncode == 0, result.stderr
@@ -164,9 +165,8 @@ def test_input_during_startup_delay_is_discarded(tmux_server, tmp_path):
 
 def test_log_path_defaults_to_the_environment(tmux_server, tmp_path):
     log = tmp_path / "from-env.jsonl"
-    pane = start(tmux_server, tmp_path, env={"CAFLEET_STANDIN_LOG": str(log)}, log_option=False)
-    assert pane.log != log
-    pane.log = log
+    pane = start(tmux_server, tmp_path, env={"CAFLEET_STANDIN_LOG": str(log)})
+    assert "--log" not in events(log, "start")[0]["argv"]
     pane.type("hello")
     pane.keys("Enter")
     wait_for_event(log, "input")

@@ -19,6 +19,7 @@ COMMANDS = {
     "db": "cafleet.cli.db_commands:db_group",
     "doctor": "cafleet.cli.doctor_command:doctor_command",
     "fleet": "cafleet.cli.fleet_commands:fleet_group",
+    "member": "cafleet.cli.member_commands:member_group",
     "message": "cafleet.cli.message_commands:message_group",
 }
 

@@ -1,0 +1,137 @@
+"""The registry side of members: a Director's agents that live in panes it spawned.
+
+Spawning itself (tmux) lives in `cafleet.panes.members`; these functions only touch rows.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from peewee import fn
+
+from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
+from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
+from cafleet.broker.rows import agent_record, agents_with_placements
+from cafleet.errors import NotFound, Refused
+from cafleet.models import Agent, MonitorConfig, Placement, Task, database
+from cafleet.records import AgentRecord
+from cafleet.timestamps import utc_now
+
+MEMBER_MONITOR_INTERVAL = 300
+
+
+class MemberActivity(NamedTuple):
+    agent_id: int
+    last_sent_at: str | None
+    last_received_at: str | None
+    last_acked_at: str | None
+    unread: int
+
+
+def director(fleet_id: int, director_id: int) -> AgentRecord:
+    """The acting agent, which must be the fleet's root Director, with its placement."""
+    fleet = live_fleet(fleet_id)
+    agent = active_agent(fleet_id, director_id)
+    if agent.kind != "director" or fleet.director_id != agent.id:
+        raise Refused(
+            f"agent {director_id} ({agent.name}) is not the Director of fleet {fleet_id}; "
+            f"only the Director (agent {fleet.director_id}) can manage members"
+        )
+    return agents_with_placements(Agent.id == director_id)[0]
+
+
+def register_member(
+    fleet_id: int, director_id: int, name: str, description: str, coding_agent: str
+) -> AgentRecord:
+    """A member with a pending placement in the Director's window (pane id set by `attach_pane`)."""
+    name = validate_name(name)
+    description = validate_description(description)
+    with database.atomic():
+        boss = director(fleet_id, director_id)
+        if boss.placement is None or boss.placement.tmux_pane_id is None:
+            raise Refused(f"the Director (agent {director_id}) has no pane to spawn members next to")
+        ensure_name_free(fleet_id, name)
+        now = utc_now()
+        member = Agent.create(
+            fleet=fleet_id, name=name, description=description, kind="member", registered_at=now,
+        )
+        placement = Placement.create(
+            agent=member, director=director_id, coding_agent=coding_agent, created_at=now,
+            tmux_socket=boss.placement.tmux_socket, tmux_server_pid=boss.placement.tmux_server_pid,
+            tmux_session=boss.placement.tmux_session, tmux_window_id=boss.placement.tmux_window_id,
+            tmux_pane_id=None,
+        )
+        MonitorConfig.create(agent=member, interval_seconds=MEMBER_MONITOR_INTERVAL, enabled=True)
+    return agent_record(member, placement)
+
+
+def attach_pane(member_id: int, pane_id: str) -> AgentRecord:
+    with database.atomic():
+        Placement.update(tmux_pane_id=pane_id, created_at=utc_now()).where(Placement.agent == member_id).execute()
+    return agents_with_placements(Agent.id == member_id)[0]
+
+
+def discard_member(member_id: int) -> None:
+    """Undo `register_member` after a failed spawn: the member never existed."""
+    with database.atomic():
+        MonitorConfig.delete().where(MonitorConfig.agent == member_id).execute()
+        Placement.delete().where(Placement.agent == member_id).execute()
+        Agent.delete().where((Agent.id == member_id) & (Agent.kind == "member")).execute()
+
+
+def member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
+    """An active member of this Director; anyone else's pane is not the caller's to drive."""
+    director(fleet_id, director_id)
+    agent = agent_in_fleet(fleet_id, member_id)
+    record = agents_with_placements(Agent.id == member_id)[0]
+    if agent.kind != "member" or record.placement is None or record.placement.director_id != director_id:
+        raise NotFound(
+            f"agent {member_id} ({agent.name}) is not a member of Director {director_id}; "
+            f"`cafleet --fleet-id {fleet_id} member list --agent-id {director_id}` lists them"
+        )
+    if agent.status != "active":
+        raise Refused(f"member {member_id} ({agent.name}) is already deregistered")
+    return record
+
+
+def list_members(fleet_id: int, director_id: int) -> list[AgentRecord]:
+    director(fleet_id, director_id)
+    owned = Placement.select(Placement.agent).where(Placement.director == director_id)
+    return agents_with_placements((Agent.id.in_(owned)) & (Agent.status == "active"))
+
+
+def activity(member_ids: list[int]) -> dict[int, MemberActivity]:
+    """Last sent / received / acked times and unread count per member, in three queries."""
+    if not member_ids:
+        return {}
+    sent = dict(
+        Task.select(Task.sender, fn.MAX(Task.created_at))
+        .where(Task.sender.in_(member_ids) & (Task.kind != "broadcast_summary"))
+        .group_by(Task.sender).tuples()
+    )
+    received = {
+        owner: (last, acked, unread)
+        for owner, last, acked, unread in Task.select(
+            Task.owner,
+            fn.MAX(Task.created_at),
+            fn.MAX(Task.acked_at),
+            fn.SUM(Task.state == "input_required"),
+        )
+        .where(Task.owner.in_(member_ids) & (Task.kind != "broadcast_summary"))
+        .group_by(Task.owner).tuples()
+    }
+    result = {}
+    for member_id in member_ids:
+        last_received, last_acked, unread = received.get(member_id, (None, None, 0))
+        result[member_id] = MemberActivity(member_id, sent.get(member_id), last_received, last_acked, int(unread or 0))
+    return result
+
+
+def retire_member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
+    """Deregister a member whose pane is gone; its messages stay."""
+    with database.atomic():
+        member(fleet_id, director_id, member_id)
+        Agent.update(status="deregistered", deregistered_at=utc_now()).where(Agent.id == member_id).execute()
+        Placement.delete().where(Placement.agent == member_id).execute()
+        MonitorConfig.delete().where(MonitorConfig.agent == member_id).execute()
+    return agents_with_placements(Agent.id == member_id)[0]

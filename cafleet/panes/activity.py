@@ -1,0 +1,66 @@
+"""`member list --activity`: pane liveness from one tmux query per server, plus message activity."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+from cafleet.broker.members import activity
+from cafleet.panes.safety import target_problem
+from cafleet.panes.tmux import Tmux
+from cafleet.records import AgentRecord
+from cafleet.timestamps import parse_stamp, short
+
+
+class Activity(NamedTuple):
+    pane_alive: bool
+    pane_status: str
+    idle_seconds: int | None
+    last_sent_at: str | None
+    last_received_at: str | None
+    last_acked_at: str | None
+    unread: int
+
+    def summary(self) -> str:
+        idle = "-" if self.idle_seconds is None else f"{self.idle_seconds}s"
+        return (
+            f"pane={self.pane_status} idle={idle} unread={self.unread} "
+            f"sent={short(self.last_sent_at)} received={short(self.last_received_at)} acked={short(self.last_acked_at)}"
+        )
+
+
+def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activity]]:
+    """Idle time is the time since the member last sent or acked a message (or was spawned):
+    tmux 3.3 keeps no per-pane activity clock, and cafleet sees only what the member does."""
+    stats = activity([m.id for m in members])
+    servers: dict[str, Tmux] = {}
+    panes: dict[str, dict] = {}
+    now = datetime.now(timezone.utc)
+    rows = []
+    for member in members:
+        placement = member.placement
+        tmux = state = None
+        if placement is not None and placement.tmux_pane_id is not None:
+            tmux = servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
+            if placement.tmux_socket not in panes:
+                panes[placement.tmux_socket] = tmux.panes()
+            state = panes[placement.tmux_socket].get(placement.tmux_pane_id)
+        problem = target_problem(placement, tmux, state)
+        alive = problem is None or problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui"
+        stat = stats[member.id]
+        latest = max(s for s in (stat.last_sent_at, stat.last_acked_at, member.registered_at) if s)
+        rows.append(
+            (
+                member,
+                Activity(
+                    pane_alive=alive,
+                    pane_status="alive" if problem is None else ("alive:" + problem if alive else "dead:" + problem),
+                    idle_seconds=int((now - parse_stamp(latest)).total_seconds()),
+                    last_sent_at=stat.last_sent_at,
+                    last_received_at=stat.last_received_at,
+                    last_acked_at=stat.last_acked_at,
+                    unread=stat.unread,
+                ),
+            )
+        )
+    return rows

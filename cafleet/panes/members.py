@@ -1,0 +1,204 @@
+"""Spawning, steering and retiring member panes. Registry rows come from
+`cafleet.broker.members`; this module adds the tmux side and the rollback between them."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import NamedTuple
+
+from cafleet.backends import backend, locate, poll_command, validate_model
+from cafleet.broker import members as registry
+from cafleet.config import database_path
+from cafleet.errors import CafleetError, InvalidInput, Refused
+from cafleet.panes import keystrokes
+from cafleet.panes.prompt import check_template, render
+from cafleet.panes.safety import target_problem
+from cafleet.panes.tmux import PaneState, Tmux, TmuxError
+from cafleet.records import AgentRecord
+
+CAPTURE_HISTORY_FACTOR = 4
+
+
+class DeleteTimedOut(CafleetError):
+    """The member did not close its pane in time (exit 2, with the pane's last lines)."""
+
+    exit_code = 2
+
+
+class MemberPane(NamedTuple):
+    member: AgentRecord
+    tmux: Tmux
+    state: PaneState
+
+
+def spawn_member(
+    fleet_id: int,
+    director_id: int,
+    name: str,
+    description: str,
+    coding_agent: str,
+    model: str | None = None,
+    prompt: str | None = None,
+) -> AgentRecord:
+    """Validate everything, register with a pending placement, split a pane, start the agent.
+
+    Any failure after the registration removes the member again: no row is left behind.
+    """
+    spec = backend(coding_agent)
+    model = validate_model(coding_agent, model)
+    if prompt is not None:
+        check_template(prompt)
+    executable = locate(coding_agent)
+    tmux = _director_server(registry.director(fleet_id, director_id))
+
+    member = registry.register_member(fleet_id, director_id, name, description, coding_agent)
+    pane_id = None
+    try:
+        text = render(
+            prompt, fleet_id=fleet_id, agent_id=member.id, director_id=director_id,
+            name=member.name, coding_agent=coding_agent,
+        )
+        command = "exec " + shlex.join(spec.argv(executable, member.name, text, model))
+        window = member.placement.tmux_window_id
+        pane_id = tmux.split(window, command, {"CAFLEET_DATABASE_URL": str(database_path())})
+        _rebalance(tmux, window)
+        return registry.attach_pane(member.id, pane_id)
+    except BaseException:
+        if pane_id is not None:
+            try:
+                tmux.kill_pane(pane_id)
+            except TmuxError:
+                pass
+        registry.discard_member(member.id)
+        raise
+
+
+def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, timeout: float) -> AgentRecord:
+    """Ask the agent to `/exit` (or kill its pane with `force`), then deregister it."""
+    member = registry.member(fleet_id, director_id, member_id)
+    placement = member.placement
+    if placement.tmux_pane_id is not None:
+        tmux = Tmux(placement.tmux_socket)
+        state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
+        problem = target_problem(placement, tmux, state)
+        pane_is_ours = problem is None or problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui"
+        if pane_is_ours and force:
+            tmux.kill_pane(state.pane_id)
+        elif pane_is_ours and problem:
+            raise Refused(
+                f"member {member.name}'s pane {state.pane_id} is not running a coding agent ({problem}); "
+                "nothing was typed; use --force to kill the pane"
+            )
+        elif pane_is_ours:
+            keystrokes.type_line(tmux, state, "/exit")
+            if not _wait_for_pane_to_close(tmux, state.pane_id, timeout):
+                last = "\n".join(capture(tmux, state.pane_id, 15))
+                raise DeleteTimedOut(
+                    f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s; "
+                    f"retry with a longer --timeout or use --force. Its last lines:\n{last}"
+                )
+        _rebalance(tmux, placement.tmux_window_id)
+    return registry.retire_member(fleet_id, director_id, member_id)
+
+
+def member_pane(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
+    """A member's pane that is safe to type into, or a refusal that says why not."""
+    member = registry.member(fleet_id, director_id, member_id)
+    tmux, state = _live_pane_of(member, f"member {member.name}'s")
+    return MemberPane(member, tmux, state)
+
+
+def ping(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
+    target = member_pane(fleet_id, director_id, member_id)
+    keystrokes.submit(target.tmux, target.state, poll_command(fleet_id, member_id))
+    return target
+
+
+def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) -> MemberPane:
+    if not command.strip():
+        raise InvalidInput("the command is empty; pass the shell command to run, e.g. \"git status\"")
+    if "\n" in command or "\r" in command:
+        raise InvalidInput("the command holds a newline, which would run as separate lines; send one line")
+    target = member_pane(fleet_id, director_id, member_id)
+    keystrokes.type_line(target.tmux, target.state, " " + command.strip(), lead="!")
+    return target
+
+
+def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | None, freetext: str | None) -> MemberPane:
+    if (choice is None) == (freetext is None):
+        raise InvalidInput("give exactly one of --choice 1..3 or --freetext TEXT")
+    if freetext is not None:
+        if not freetext.strip():
+            raise InvalidInput("--freetext is empty; give the answer text")
+        if freetext.lstrip().startswith("!"):
+            raise InvalidInput("--freetext may not start with '!': the agent would run it as a shell command")
+        if "\n" in freetext or "\r" in freetext:
+            raise InvalidInput("--freetext holds a newline, which would submit early; send one line")
+    target = member_pane(fleet_id, director_id, member_id)
+    if choice is not None:
+        keystrokes.press(target.tmux, target.state, str(choice))
+    else:
+        keystrokes.type_line(target.tmux, target.state, freetext)
+    return target
+
+
+def capture_member(fleet_id: int, director_id: int, member_id: int, lines: int, ansi: bool) -> list[str]:
+    member = registry.member(fleet_id, director_id, member_id)
+    placement = member.placement
+    if placement.tmux_pane_id is None:
+        raise Refused(f"member {member.name}'s pane is still being spawned (pending placement); try again shortly")
+    tmux = Tmux(placement.tmux_socket)
+    state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
+    problem = target_problem(placement, tmux, state)
+    if problem in ("tmux-server-gone", "other-tmux-server", "pane-gone"):
+        raise Refused(f"member {member.name}'s pane {placement.tmux_pane_id} cannot be read ({problem})")
+    return capture(tmux, placement.tmux_pane_id, lines, ansi)
+
+
+def capture(tmux: Tmux, pane_id: str, lines: int, ansi: bool = False) -> list[str]:
+    """The last `lines` lines of the pane, scrollback included, trailing blank lines dropped."""
+    captured = tmux.capture(pane_id, history_lines=lines * CAPTURE_HISTORY_FACTOR + 100, ansi=ansi)
+    while captured and not captured[-1].strip():
+        captured.pop()
+    return captured[-lines:]
+
+
+def _live_pane_of(agent: AgentRecord, whose: str) -> tuple[Tmux, PaneState]:
+    placement = agent.placement
+    if placement is not None and placement.tmux_pane_id is None:
+        raise Refused(f"{whose} pane is still being spawned (pending placement); try again shortly")
+    tmux = Tmux(placement.tmux_socket) if placement is not None else None
+    state = tmux.pane(placement.tmux_pane_id) if tmux is not None and tmux.server_pid else None
+    problem = target_problem(placement, tmux, state)
+    if problem:
+        raise Refused(f"cannot type into {whose} pane ({problem}); nothing was typed")
+    return tmux, state
+
+
+def _director_server(boss: AgentRecord) -> Tmux:
+    """The tmux server of the Director's pane, which must still exist (its window is split)."""
+    placement = boss.placement
+    tmux = Tmux(placement.tmux_socket) if placement is not None else None
+    state = tmux.pane(placement.tmux_pane_id) if tmux is not None and placement.tmux_pane_id and tmux.server_pid else None
+    problem = target_problem(placement, tmux, state)
+    if problem is not None and not problem.startswith("shell-in-pane") and problem != "pane-shows-cafleet-tui":
+        raise Refused(f"the Director's pane cannot host members ({problem}); run `cafleet doctor` in the Director's pane")
+    return tmux
+
+
+def _wait_for_pane_to_close(tmux: Tmux, pane_id: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = tmux.pane(pane_id)
+        if state is None or state.dead:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _rebalance(tmux: Tmux, window_id: str) -> None:
+    try:
+        tmux.select_layout(window_id, "main-vertical")
+    except TmuxError:
+        pass  # the window may be gone with its last pane; layout is cosmetic

@@ -1,0 +1,42 @@
+"""The prompt a member starts with, and `{placeholder}` substitution in custom prompts."""
+
+from __future__ import annotations
+
+import string
+
+from cafleet.errors import InvalidInput
+
+PLACEHOLDERS = ("fleet_id", "agent_id", "director_id", "name", "coding_agent")
+
+DEFAULT_PROMPT = """\
+You are {name}, a member of cafleet fleet {fleet_id}: your agent id is {agent_id} and your \
+Director is agent {director_id}. Messages for you arrive as notices that start with \
+"[cafleet msg". Read your inbox with: cafleet --fleet-id {fleet_id} message poll --agent-id {agent_id} \
+-- acknowledge each message once handled with: cafleet --fleet-id {fleet_id} message ack \
+--agent-id {agent_id} --task-id TASK -- and reply or report with: cafleet --fleet-id {fleet_id} \
+message send --agent-id {agent_id} --to {director_id} --text "..." (add --reply-to TASK to \
+answer a message). Start by polling your inbox for your first assignment."""
+
+
+def check_template(template: str) -> None:
+    """Refuse unknown or malformed placeholders before anything is written."""
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise InvalidInput(
+            f"prompt has a malformed placeholder ({exc}); write literal braces as {{{{ and }}}}"
+        ) from None
+    for field in fields:
+        if field not in PLACEHOLDERS:
+            shown = "{" + field + "}"
+            raise InvalidInput(
+                f"prompt placeholder {shown} is unknown; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)} "
+                "or write literal braces as {{ and }}"
+            )
+    if not template.strip():
+        raise InvalidInput("prompt is empty; omit --prompt to use the built-in one")
+
+
+def render(template: str | None, **values) -> str:
+    check_template(template if template is not None else DEFAULT_PROMPT)
+    return (template if template is not None else DEFAULT_PROMPT).format(**values)
