@@ -95,13 +95,13 @@ def test_start_event_records_argv_pid_and_database(tmux_server, tmp_path, db_pat
 
 def test_bracketed_paste_then_enter_is_one_input(tmux_server, tmp_path):
     pane = start(tmux_server, tmp_path, "--name", "x")
-    pane.paste("line one\nline two")
+    pane.paste("line one\nline two — ✓")
     time.sleep(0.25)
     pane.keys("Enter")
     wait_for_event(pane.log, "input")
-    assert pane.inputs() == ["line one\nline two"]
+    assert pane.inputs() == ["line one\nline two — ✓"]
     assert events(pane.log, "escape") == []
-    wait_for(lambda: "> line one⏎line two" in pane.screen(), "the echoed input")
+    wait_for(lambda: "> line one⏎line two — ✓" in pane.screen(), "the echoed input")
 
 
 def test_typed_text_then_enter_arrives_intact(tmux_server, tmp_path):
@@ -110,6 +110,14 @@ def test_typed_text_then_enter_arrives_intact(tmux_server, tmp_path):
     pane.keys("Enter")
     wait_for_event(pane.log, "input")
     assert pane.inputs() == ["- a bullet"]
+
+
+def test_backspace_deletes_the_last_character(tmux_server, tmp_path):
+    pane = start(tmux_server, tmp_path)
+    pane.type("héllo!")
+    pane.keys("BSpace", "Enter")
+    wait_for_event(pane.log, "input")
+    assert pane.inputs() == ["héllo"]
 
 
 def test_a_newline_typed_outside_a_paste_submits(tmux_server, tmp_path):
@@ -179,6 +187,13 @@ def test_sigterm_restores_and_logs_exit(tmux_server, tmp_path):
     subprocess.run(["kill", "-TERM", str(pid)], check=True)
     (ended,) = wait_for_event(pane.log, "exit")
     assert ended["reason"] == "SIGTERM"
+
+
+def test_killing_the_pane_logs_exit(tmux_server, tmp_path):
+    pane = start(tmux_server, tmp_path)
+    tmux_server.tmux("kill-pane", "-t", pane.id)
+    (ended,) = wait_for_event(pane.log, "exit")
+    assert ended["reason"] == "SIGHUP"
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 100])

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from peewee import JOIN
-
-from cafleet.broker.rows import Sender, placement_record
+from cafleet.broker.rows import placement_record, task_query
 from cafleet.models import Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now
@@ -32,30 +30,24 @@ def plan_previews(task_ids: list[int]) -> list[PreviewJob]:
 
 def preview_jobs(task_ids: list[int]) -> tuple[list[PreviewJob], dict[int, str]]:
     """The tasks whose preview goes to a pane, and the skip reason of every other task."""
-    rows = (
-        Task.select(Task.id, Task.sender, Task.recipient, Task.created_at, Task.text, Sender.name.alias("sender_name"), Placement)
-        .join_from(Task, Sender, on=(Task.sender == Sender.id))
-        .join_from(Task, Placement, JOIN.LEFT_OUTER, on=(Placement.agent == Task.recipient), attr="placement_row")
-        .where(Task.id.in_(task_ids) & Task.recipient.is_null(False))
-        .order_by(Task.id)
-    )
+    rows = list(task_query().where(Task.id.in_(task_ids) & Task.recipient.is_null(False)).order_by(Task.id))
+    recipients = {row["recipient"] for row in rows}
+    placements = {p.agent_id: p for p in Placement.select().where(Placement.agent.in_(recipients))}
     jobs: list[PreviewJob] = []
     skipped: dict[int, str] = {}
-    for task in rows:
-        placement = getattr(task, "placement_row", None)
-        if placement is not None and placement.tmux_socket is None:
-            placement = None
-        if task.recipient_id == task.sender_id:
-            skipped[task.id] = "skipped:self"
+    for row in rows:
+        placement = placements.get(row["recipient"])
+        if row["recipient"] == row["sender"]:
+            skipped[row["id"]] = "skipped:self"
         elif placement is None:
-            skipped[task.id] = "skipped:no-placement"
+            skipped[row["id"]] = "skipped:no-placement"
         elif placement.tmux_pane_id is None:
-            skipped[task.id] = "skipped:pending-placement"
+            skipped[row["id"]] = "skipped:pending-placement"
         else:
             jobs.append(
                 PreviewJob(
-                    task_id=task.id, sender_id=task.sender_id, sender_name=task.sender_name,
-                    recipient_id=task.recipient_id, created_at=task.created_at, text=task.text,
+                    task_id=row["id"], sender_id=row["sender"], sender_name=row["from_name"],
+                    recipient_id=row["recipient"], created_at=row["created_at"], text=row["text"],
                     placement=placement_record(placement),
                 )
             )
