@@ -44,6 +44,7 @@ def isolated_env(tmp_path, monkeypatch):
 
     if not database.is_closed():
         database.close()
+    database.init(None)  # so a later test cannot silently reach this test's file
 
 
 @pytest.fixture

@@ -1,0 +1,67 @@
+"""Helpers for real-tmux tests of panes: fake coding agents that run the stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+
+class FakeAgents(NamedTuple):
+    """`claude`, `codex` and `opencode` executables that exec the stand-in agent.
+
+    Each logs to `logs/<backend>-<pid>.jsonl`. Creating `bin/<backend>.deaf` makes the next
+    ones ignore input for a minute (to test what happens when an agent does not react).
+    """
+
+    bin: Path
+    logs: Path
+
+    @property
+    def env(self) -> dict:
+        return {"PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}"}
+
+    def events(self, backend: str | None = None) -> list[dict]:
+        events = []
+        for path in sorted(self.logs.glob(f"{backend or '*'}-*.jsonl")):
+            events += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return events
+
+    def log_of(self, name: str) -> list[dict]:
+        """The events of the stand-in started for member `name` (found by its argv)."""
+        for path in sorted(self.logs.glob("*.jsonl")):
+            events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            if events and any(name in arg for arg in events[0]["argv"]):
+                return events
+        return []
+
+    def wait_for(self, name: str, predicate, timeout: float = 10) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.log_of(name)
+            if predicate(events) or time.monotonic() > deadline:
+                return events
+            time.sleep(0.05)
+
+
+def make_fake_agents(root: Path) -> FakeAgents:
+    bin_dir, logs = root / "fake-bin", root / "agent-logs"
+    bin_dir.mkdir()
+    logs.mkdir()
+    for backend in ("claude", "codex", "opencode"):
+        script = bin_dir / backend
+        script.write_text(
+            "#!/bin/sh\n"
+            f'delay=0; [ -e "{bin_dir}/{backend}.deaf" ] && delay=60\n'
+            f'exec {sys.executable} -m cafleet.standin --startup-delay "$delay" '
+            f'--log "{logs}/{backend}-$$.jsonl" "$@"\n'
+        )
+        script.chmod(0o755)
+    return FakeAgents(bin_dir, logs)
+
+
+def inputs(events: list[dict]) -> list[str]:
+    return [e["text"] for e in events if e["event"] == "input"]

@@ -1,0 +1,317 @@
+"""Members and inline previews against a real, private tmux server and stand-in agents."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import NamedTuple
+
+import pytest
+
+from tests.panes_support import inputs, make_fake_agents
+
+
+class Fleet(NamedTuple):
+    fleet_id: int
+    director_id: int
+    env: dict
+
+
+@pytest.fixture
+def agents(tmp_path):
+    return make_fake_agents(tmp_path)
+
+
+@pytest.fixture
+def fleet(tmux_server, agents, cli):
+    env = {**tmux_server.pane_env(), **agents.env}
+    created = cli("fleet", "create", "--label", "panes", env=env)
+    assert created.code == 0, created.err
+    fleet_id, director_id = map(int, created.out.splitlines()[:2])
+    return Fleet(fleet_id, director_id, env)
+
+
+def run(cli, fleet, *args, **kwargs):
+    return cli("--fleet-id", fleet.fleet_id, *args, env={**fleet.env, **kwargs.pop("env", {})}, **kwargs)
+
+
+def spawn(cli, fleet, name, *extra):
+    result = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", name,
+                 "--description", f"{name} helps", "--quiet", *extra)
+    assert result.code == 0, result.err
+    return int(result.out)
+
+
+def task_row(task_id):
+    from cafleet.db import open_database
+    from cafleet.models import Task
+
+    open_database()
+    return Task.get_by_id(task_id)
+
+
+def wait_for_notify(task_id, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = task_row(task_id).notify_status
+        if status:
+            return status
+        time.sleep(0.05)
+    return None
+
+
+def pane_of(member_id):
+    from cafleet.db import open_database
+    from cafleet.models import Placement
+
+    open_database()
+    return Placement.get(Placement.agent == member_id)
+
+
+def agent_count():
+    from cafleet.db import open_database
+    from cafleet.models import Agent
+
+    open_database()
+    return Agent.select().count()
+
+
+@pytest.mark.parametrize(
+    "backend, model, expected",
+    [
+        ("claude", None, ["--permission-mode", "dontAsk", "--name", "ann"]),
+        ("claude", "sonnet", ["--permission-mode", "dontAsk", "--name", "ann", "--model", "sonnet"]),
+        ("codex", "gpt-5", ["--ask-for-approval", "never", "--sandbox", "workspace-write", "--model", "gpt-5"]),
+        ("opencode", "anthropic/claude-sonnet-4", ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
+    ],
+)
+def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_server, db_path, backend, model, expected):
+    extra = ["--coding-agent", backend, "--prompt", "Hi {name} #{agent_id} of fleet {fleet_id}, boss {director_id} on {coding_agent}"]
+    if model:
+        extra += ["--model", model]
+    member_id = spawn(cli, fleet, "ann", *extra)
+
+    events = agents.wait_for("ann", lambda ev: ev)
+    (start,) = [e for e in events if e["event"] == "start"]
+    argv = start["argv"][4:]  # after the stand-in's own --startup-delay S --log FILE
+    prompt = f"Hi ann #{member_id} of fleet {fleet.fleet_id}, boss {fleet.director_id} on {backend}"
+    assert argv == expected + [prompt]
+    assert start["env_database_url"] == str(db_path)
+
+    placement = pane_of(member_id)
+    assert placement.director_id == fleet.director_id and placement.coding_agent == backend
+    window = tmux_server.tmux("display-message", "-p", "-t", placement.tmux_pane_id, "#{window_id}").stdout.strip()
+    assert window == placement.tmux_window_id
+    director_pane = tmux_server.tmux("list-panes", "-t", window, "-F", "#{pane_id} #{pane_active}").stdout
+    assert f"{tmux_server.pane_id} 1" in director_pane  # split with -d: the Director keeps focus
+
+
+def test_default_prompt_tells_the_member_who_it_is(cli, fleet, agents):
+    member_id = spawn(cli, fleet, "bo")
+    prompt = agents.log_of("bo")[0]["argv"][-1]
+    assert f"fleet {fleet.fleet_id}" in prompt and f"agent id is {member_id}" in prompt
+    assert f"message poll --agent-id {member_id}" in prompt and f"--to {fleet.director_id}" in prompt
+
+
+def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
+    member_id = spawn(cli, fleet, "cy")
+    agents.wait_for("cy", lambda ev: any(e["event"] == "ready" for e in ev))
+    sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "cy", "--quiet",
+               "--text", "- fix \x1b[31mred\x1b[0m\x07 tests\nthen ping @cy")
+    task_id = int(sent.out)
+    assert wait_for_notify(task_id) == "delivered"
+    events = agents.wait_for("cy", lambda ev: inputs(ev))
+    (text,) = inputs(events)
+    assert re.fullmatch(
+        rf"\[cafleet msg {task_id} from director#{fleet.director_id} \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ\]\n"
+        r"- fix \[31mred\[0m tests⏎then ping @cy ·",
+        text,
+    )
+    assert not [e for e in events if e["event"] == "escape"]
+    assert member_id
+
+
+def test_a_shell_pane_receives_nothing(cli, fleet, tmux_server):
+    other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
+    task_id = int(run(cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet", "--text", "echo PWNED").out)
+    assert wait_for_notify(task_id).startswith("skipped:shell-in-pane:")
+    screen = tmux_server.tmux("capture-pane", "-p", "-t", tmux_server.pane_id).stdout
+    assert "PWNED" not in screen and "cafleet msg" not in screen
+
+
+def test_send_to_a_dead_pane_is_skipped(cli, fleet, tmux_server):
+    member_id = spawn(cli, fleet, "dee")
+    tmux_server.tmux("kill-pane", "-t", pane_of(member_id).tmux_pane_id)
+    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "dee", "--quiet", "--text", "hello?").out)
+    assert wait_for_notify(task_id) == "skipped:pane-gone"
+
+
+def test_broadcast_reaches_every_pane(cli, fleet, agents):
+    names = ["p1", "p2", "p3"]
+    for name in names:
+        spawn(cli, fleet, name)
+    for name in names:
+        agents.wait_for(name, lambda ev: any(e["event"] == "ready" for e in ev))
+    started = time.monotonic()
+    result = run(cli, fleet, "--json", "message", "broadcast", "--agent-id", fleet.director_id, "--text", "standup now")
+    returned = time.monotonic() - started
+    summary = result.json()
+    for delivery in summary["deliveries"]:
+        assert wait_for_notify(delivery["task_id"]) == "delivered"
+    landed = time.monotonic() - started
+    for name in names:
+        (text,) = inputs(agents.wait_for(name, lambda ev: inputs(ev)))
+        assert text.endswith("\nstandup now")
+    assert returned < 2 and landed < 5
+
+
+def test_exec_send_input_ping_and_capture(cli, fleet, agents):
+    member_id = spawn(cli, fleet, "dan")
+    agents.wait_for("dan", lambda ev: any(e["event"] == "ready" for e in ev))
+    args = ("--agent-id", fleet.director_id, "--member-id", member_id)
+
+    assert run(cli, fleet, "member", "exec", *args, "echo exec-$((6*7))").code == 0
+    assert run(cli, fleet, "member", "ping", *args).code == 0
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "- option two please").code == 0
+    assert run(cli, fleet, "member", "send-input", *args, "--choice", "2").code == 0
+    run(cli, fleet, "member", "send-input", *args, "--freetext", "done")
+
+    events = agents.wait_for("dan", lambda ev: len(inputs(ev)) >= 4)
+    assert inputs(events) == [
+        "! echo exec-$((6*7))",
+        f"cafleet --fleet-id {fleet.fleet_id} message poll --agent-id {member_id}",
+        "- option two please",
+        "2done",
+    ]
+    capture = run(cli, fleet, "member", "capture", *args, "--lines", "3")
+    assert capture.code == 0
+    lines = capture.out.splitlines()
+    assert len(lines) == 3 and "exec-42" in "\n".join(run(cli, fleet, "member", "capture", *args, "--lines", "30").out.splitlines())
+
+
+def test_member_list_with_activity(cli, fleet):
+    member_id = spawn(cli, fleet, "eve")
+    run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "eve", "--text", "work")
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
+    assert [m["agent_id"] for m in listed] == [member_id]
+    activity = listed[0]["activity"]
+    assert activity["pane_alive"] is True and activity["unread"] == 1 and activity["last_received_at"]
+    text = run(cli, fleet, "member", "list", "--agent-id", fleet.director_id, "--activity").out
+    assert "pane=alive" in text and "unread=1" in text
+
+
+def test_graceful_delete_types_exit_and_deregisters(cli, fleet, agents, tmux_server):
+    member_id = spawn(cli, fleet, "fay")
+    agents.wait_for("fay", lambda ev: any(e["event"] == "ready" for e in ev))
+    pane = pane_of(member_id).tmux_pane_id
+    result = run(cli, fleet, "member", "delete", "--agent-id", fleet.director_id, "--member-id", member_id)
+    assert result.code == 0, result.err
+    assert inputs(agents.log_of("fay")) == ["/exit"]
+    assert pane not in tmux_server.tmux("list-panes", "-a", "-F", "#{pane_id}").stdout.split()
+    shown = run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member_id).json()
+    assert shown["status"] == "deregistered" and shown["placement"] is None
+
+
+def test_delete_times_out_then_force_kills(cli, fleet, agents, tmux_server):
+    (agents.bin / "claude.deaf").touch()
+    member_id = spawn(cli, fleet, "gus")
+    args = ("member", "delete", "--agent-id", fleet.director_id, "--member-id", member_id)
+    slow = run(cli, fleet, *args, "--timeout", "1")
+    assert slow.code == 2
+    assert "still open after 1s" in slow.err and "Its last lines:" in slow.err and slow.out == ""
+    assert run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member_id).json()["status"] == "active"
+    forced = run(cli, fleet, *args, "--force")
+    assert forced.code == 0
+    assert pane_of_gone(member_id)
+
+
+def pane_of_gone(member_id):
+    from cafleet.db import open_database
+    from cafleet.models import Placement
+
+    open_database()
+    return Placement.get_or_none(Placement.agent == member_id) is None
+
+
+@pytest.mark.parametrize(
+    "extra, env, code, message",
+    [
+        (["--coding-agent", "codex"], {"PATH": "/usr/bin:/bin"}, 1, "coding agent 'codex' is not on PATH"),
+        (["--model", "bad model"], {}, 2, "--model 'bad model' is not a model name"),
+        (["--coding-agent", "opencode", "--model", "gpt"], {}, 2, "opencode wants provider/model"),
+        (["--prompt", "hi {nme}"], {}, 2, "placeholder {nme} is unknown"),
+        (["--prompt", "hi {"], {}, 2, "malformed placeholder"),
+        (["--name", "director"], {}, 1, "already has an active agent named 'director'"),
+        (["--name", "bad name"], {}, 2, "agent name 'bad name' is not allowed"),
+    ],
+)
+def test_spawn_refusals_leave_nothing_behind(cli, fleet, tmux_server, extra, env, code, message):
+    before_agents, before_panes = agent_count(), tmux_server.tmux("list-panes", "-a").stdout
+    args = ["member", "create", "--agent-id", fleet.director_id, "--description", "x"]
+    if "--name" not in extra:
+        args += ["--name", "hal"]
+    result = run(cli, fleet, *args, *extra, env=env)
+    assert (result.code, "Traceback" in result.err) == (code, False), result.err
+    assert message in result.err
+    assert agent_count() == before_agents
+    assert tmux_server.tmux("list-panes", "-a").stdout == before_panes
+
+
+def test_a_failed_split_rolls_back(cli, fleet, tmux_server):
+    from cafleet.db import open_database
+    from cafleet.models import Placement
+
+    open_database()
+    Placement.update(tmux_window_id="@999").where(Placement.agent == fleet.director_id).execute()
+    before = agent_count()
+    result = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "ivy", "--description", "x")
+    assert result.code == 1 and "tmux split-window failed" in result.err
+    assert agent_count() == before
+
+
+def test_only_the_director_drives_members(cli, fleet):
+    member_id = spawn(cli, fleet, "jo")
+    other = run(cli, fleet, "agent", "register", "--name", "kim", "--description", "x").out.strip()
+    for args in (
+        ["member", "create", "--agent-id", other, "--name", "lee", "--description", "x"],
+        ["member", "ping", "--agent-id", other, "--member-id", member_id],
+        ["member", "list", "--agent-id", member_id],
+        ["member", "exec", "--agent-id", member_id, "--member-id", member_id, "ls"],
+    ):
+        result = run(cli, fleet, *args)
+        assert result.code == 1 and "is not the Director of fleet" in result.err, (args, result.err)
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["member", "exec", "{m}", "ls\nrm -rf /"], 2, "holds a newline"),
+        (["member", "exec", "{m}", "  "], 2, "the command is empty"),
+        (["member", "send-input", "{m}", "--freetext", "!rm -rf ~"], 2, "may not start with '!'"),
+        (["member", "send-input", "{m}", "--freetext", "a\nb"], 2, "holds a newline"),
+        (["member", "send-input", "{m}"], 2, "exactly one of --choice"),
+        (["member", "send-input", "{m}", "--choice", "4"], 2, "--choice"),
+        (["member", "ping", "--member-id", "999"], 1, "agent 999 not found"),
+    ],
+)
+def test_bad_member_input(cli, fleet, agents, args, code, message):
+    member_id = spawn(cli, fleet, "max")
+    expanded = []
+    for arg in args:
+        expanded += ["--member-id", str(member_id)] if arg == "{m}" else [arg]
+    result = run(cli, fleet, *expanded[:2], "--agent-id", fleet.director_id, *expanded[2:])
+    assert result.code == code and message in result.err, result.err
+    assert "Traceback" not in result.err
+    assert inputs(agents.log_of("max")) == []
+
+
+def test_pending_placement_is_refused(cli, fleet):
+    from cafleet.db import open_database
+    from cafleet.models import Placement
+
+    member_id = spawn(cli, fleet, "ned")
+    open_database()
+    Placement.update(tmux_pane_id=None).where(Placement.agent == member_id).execute()
+    for command in ("ping", "capture"):
+        result = run(cli, fleet, "member", command, "--agent-id", fleet.director_id, "--member-id", member_id)
+        assert result.code == 1 and "pending" in result.err
