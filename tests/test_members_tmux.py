@@ -315,3 +315,48 @@ def test_pending_placement_is_refused(cli, fleet):
     for command in ("ping", "capture"):
         result = run(cli, fleet, "member", command, "--agent-id", fleet.director_id, "--member-id", member_id)
         assert result.code == 1 and "pending" in result.err
+
+
+def test_a_pane_in_copy_mode_is_taken_out_of_it_first(cli, fleet, agents, tmux_server):
+    member_id = spawn(cli, fleet, "oli")
+    agents.wait_for("oli", lambda ev: any(e["event"] == "ready" for e in ev))
+    pane = pane_of(member_id).tmux_pane_id
+    tmux_server.tmux("copy-mode", "-t", pane)
+    assert tmux_server.tmux("display-message", "-p", "-t", pane, "#{pane_in_mode}").stdout.strip() == "1"
+    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "oli", "--quiet", "--text", "scrolled?").out)
+    assert wait_for_notify(task_id) == "delivered"
+    (text,) = inputs(agents.wait_for("oli", lambda ev: inputs(ev)))
+    assert text.endswith("\nscrolled?")
+
+
+def test_a_pane_of_a_restarted_server_is_never_typed_into(cli, fleet, agents):
+    from cafleet.models import Placement
+
+    member_id = spawn(cli, fleet, "pia")
+    pane_of(member_id)
+    Placement.update(tmux_server_pid=1).where(Placement.agent == member_id).execute()
+    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "pia", "--quiet", "--text", "hi").out)
+    assert wait_for_notify(task_id) == "skipped:other-tmux-server"
+    assert inputs(agents.log_of("pia")) == []
+
+
+def test_a_pane_showing_the_cafleet_tui_is_skipped(cli, fleet, agents, tmux_server):
+    member_id = spawn(cli, fleet, "quin")
+    tmux_server.tmux("set-option", "-p", "-t", pane_of(member_id).tmux_pane_id, "@cafleet_tui", "1")
+    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "quin", "--quiet", "--text", "hi").out)
+    assert wait_for_notify(task_id) == "skipped:pane-shows-cafleet-tui"
+
+
+def test_deliveries_to_one_pane_never_interleave(cli, fleet, agents):
+    spawn(cli, fleet, "rio")
+    agents.wait_for("rio", lambda ev: any(e["event"] == "ready" for e in ev))
+    ids = [
+        int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "rio", "--quiet", "--text", f"message number {i}").out)
+        for i in range(4)
+    ]
+    for task_id in ids:
+        assert wait_for_notify(task_id, timeout=15) == "delivered"
+    received = inputs(agents.wait_for("rio", lambda ev: len(inputs(ev)) >= 4))
+    assert len(received) == 4
+    assert sorted(text.split("\n")[1] for text in received) == [f"message number {i}" for i in range(4)]
+    assert all(re.fullmatch(r"\[cafleet msg \d+ from director#\d+ \S+\]\nmessage number \d", t) for t in received)
