@@ -18,15 +18,29 @@ Measured:
   * a poll that returns a full page of 20 messages (with more unread behind it, so
     the "N more" count runs too), and `poll --all` over that history;
   * the peak RSS of the processes (`ru_maxrss` from `wait4`, see `Spawner` for why a
-    helper process starts them).
+    helper process starts them);
+  * pane delivery (unless --skip-panes, or tmux is not installed): inline previews are
+    typed into recipients' tmux panes, which takes hundreds of ms per pane, so `send` and
+    `broadcast` must hand that to a detached deliverer and return at once. On a private
+    tmux server (see bench/pane_fleet.py) a fleet is created by `cafleet fleet create` run
+    "in" the server's first pane, and 4 members running stand-in agents are spawned by
+    `cafleet member create`. Measured there: `message send` to a member's live pane (each
+    send's preview lands before the next send, so deliverers never queue on a pane lock),
+    and when that preview reached the stand-in; `message broadcast` to the 4 panes, and
+    when all 4 previews landed, seen both in the stand-ins' input logs and as
+    `notify_status = delivered` in the database (several rounds, each started after the
+    previous one's previews landed); and a `send` issued right after a broadcast returned,
+    while its previews are still being typed, which must not wait for them.
 
 Everything runs against a private temporary database, HOME and XDG_DATA_HOME, and with
 no tmux environment, so the user's ~/.local/share and tmux server are never touched.
-The fleet is bootstrapped in-process through the broker, so tmux is not needed.
+Except for the pane section, the fleet is bootstrapped in-process through the broker, so
+tmux is not needed; the pane section uses a database and a tmux server of its own.
 Commands run with cached bytecode (a private PYTHONPYCACHEPREFIX), as an installed
 cafleet does; --inherit-bytecode-env measures with the caller's settings instead.
 
-Usage: python bench/cli_bench.py [--runs N] [--warmup N] [--json] [--inherit-bytecode-env]
+Usage: python bench/cli_bench.py [--runs N] [--warmup N] [--rounds N] [--json]
+                                 [--inherit-bytecode-env] [--skip-panes]
 The exit status is always 0: this is a report, and a missed target is shown in it.
 """
 
@@ -37,6 +51,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -45,10 +60,16 @@ import sysconfig
 import tempfile
 import time
 import traceback
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
+
+try:
+    from pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, tmux_version, watch_landing
+except ImportError:  # imported as bench.cli_bench rather than run as a script
+    from bench.pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, tmux_version, watch_landing
 
 TIME_TARGET_MS = 100.0
 RSS_TARGET_MIB = 40.0
@@ -57,6 +78,14 @@ OLD_MESSAGES = 200_000
 PAGE_SIZE = 20
 UNREAD_FOR_FULL_PAGE = PAGE_SIZE + 5
 EXTRA_AGENTS = 6
+
+SEND_TARGET_MS = 100.0
+BROADCAST_TARGET_MS = 150.0
+LANDED_TARGET_S = 3.0
+MEMBERS = ("m1", "m2", "m3", "m4")
+BROADCAST_ROUNDS = 5
+ROUND_GAP_SECONDS = 0.5  # after a round's previews landed, so its deliverer has exited too
+LANDING_TIMEOUT_SECONDS = 20.0
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -71,6 +100,7 @@ class FleetIds(NamedTuple):
 class Sample(NamedTuple):
     seconds: float
     maxrss_kib: int
+    started: float = 0.0  # time.monotonic() at spawn (CLOCK_MONOTONIC, comparable across processes)
 
 
 class Measurement(NamedTuple):
@@ -238,15 +268,17 @@ for line in sys.stdin:
         (os.POSIX_SPAWN_OPEN, 1, request["stdout"], WRITE, 0o600),
         (os.POSIX_SPAWN_OPEN, 2, request["stderr"], WRITE, 0o600),
     ]
+    started_at = time.monotonic()
     started = time.perf_counter()
     try:
         pid = os.posix_spawn(request["argv"][0], request["argv"], os.environ, file_actions=actions)
     except OSError as exc:
-        reply = {"seconds": 0.0, "maxrss_kib": 0, "exit": 127, "error": str(exc), "spawner_peak_kib": peak_kib()}
+        reply = {"seconds": 0.0, "maxrss_kib": 0, "exit": 127, "error": str(exc), "spawner_peak_kib": peak_kib(),
+                 "started": started_at}
     else:
         _, status, usage = os.wait4(pid, 0)
         elapsed = time.perf_counter() - started
-        reply = {"seconds": elapsed, "maxrss_kib": usage.ru_maxrss,
+        reply = {"seconds": elapsed, "maxrss_kib": usage.ru_maxrss, "started": started_at,
                  "exit": os.waitstatus_to_exitcode(status), "spawner_peak_kib": peak_kib()}
     print(json.dumps(reply), flush=True)
 """
@@ -275,7 +307,7 @@ class Spawner:
             raise RuntimeError(f"the spawner helper died (exit {self.proc.wait()})")
         reply = json.loads(line)
         self.peak_kib = max(self.peak_kib, reply["spawner_peak_kib"])
-        sample = Sample(reply["seconds"], reply["maxrss_kib"])
+        sample = Sample(reply["seconds"], reply["maxrss_kib"], reply["started"])
         if "error" in reply:
             return sample, reply["exit"], "", f"cannot start {argv[0]}: {reply['error']}"
         return sample, reply["exit"], out.read_text(errors="replace"), err.read_text(errors="replace")
@@ -322,13 +354,22 @@ def measure(
 # --- the report -----------------------------------------------------------------------
 
 
-def time_row(m: Measurement, baseline: Measurement | None, target: float | None = None) -> Row:
+def time_row(m: Measurement, baseline: Measurement | None, target: float | None = None, section: str = "time") -> Row:
     if not m.ok:
-        return Row("time", m.name, None, "ms", target=target, ok=False if target else None, error=m.error)
+        return Row(section, m.name, None, "ms", target=target, ok=False if target else None, error=m.error)
     median = m.median_ms()
     overhead = median - baseline.median_ms() if baseline is not None and baseline.ok else None
     ok = median <= target if target is not None else None
-    return Row("time", m.name, median, "ms", m.p90_ms(), overhead, target, ok)
+    return Row(section, m.name, median, "ms", m.p90_ms(), overhead, target, ok)
+
+
+def landing_row(m: Measurement, target_s: float | None = None) -> Row:
+    """How long after a command started its previews landed, in seconds."""
+    if not m.ok:
+        return Row("panes", m.name, None, "s", target=target_s, ok=False if target_s else None, error=m.error)
+    median = m.median_ms() / 1000
+    ok = median <= target_s if target_s is not None else None
+    return Row("panes", m.name, median, "s", m.p90_ms() / 1000, None, target_s, ok)
 
 
 def ratio_row(metric: str, numerator: Measurement, denominator: Measurement) -> Row:
@@ -348,8 +389,10 @@ def rss_row(m: Measurement, target: float | None = None) -> Row:
 SECTION_TITLES = {
     "time": "Wall time per process",
     "ratio": "Scaling",
+    "panes": f"Live panes ({len(MEMBERS)} stand-in members)",
     "memory": "Peak memory (max RSS over the timed runs)",
 }
+TIMED_SECTIONS = ("time", "panes")  # shown with p90 and the cost over `python -c pass`
 
 
 def render_table(rows: list[Row], header: str) -> str:
@@ -358,18 +401,21 @@ def render_table(rows: list[Row], header: str) -> str:
             return "-"
         if unit == "x":
             return f"{value:.2f}x"
+        if unit == "s":
+            return f"{value:.2f} s"
         return f"{value:+.1f} {unit}" if signed else f"{value:.1f} {unit}"
 
-    width = max(len(r.metric) for r in rows) + 2
+    width = max(max(len(r.metric), len(SECTION_TITLES[r.section])) for r in rows) + 2
     lines = [header]
     section = None
     for row in rows:
         if row.section != section:
             section = row.section
             lines.append("")
+            timed = section in TIMED_SECTIONS
             lines.append(
-                f"{SECTION_TITLES[section]:<{width}}{'median' if section == 'time' else 'value':>10}"
-                + (f"{'p90':>10}{'vs python -c pass':>20}" if section == "time" else " " * 30)
+                f"{SECTION_TITLES[section]:<{width}}{'median' if timed else 'value':>10}"
+                + (f"{'p90':>10}{'vs python -c pass':>20}" if timed else " " * 30)
                 + f"{'target':>12}  verdict"
             )
         verdict = {True: "ok", False: "MISSED", None: ""}[row.ok]
@@ -378,7 +424,7 @@ def render_table(rows: list[Row], header: str) -> str:
         target = f"<= {num(row.target, row.unit)}" if row.target is not None else ""
         middle = (
             f"{num(row.p90, row.unit):>10}{num(row.overhead_ms, 'ms', signed=True):>20}"
-            if section == "time" else " " * 30
+            if section in TIMED_SECTIONS else " " * 30
         )
         lines.append(f"{row.metric:<{width}}{num(row.value, row.unit):>10}{middle}{target:>12}  {verdict}".rstrip())
     return "\n".join(lines)
@@ -387,7 +433,12 @@ def render_table(rows: list[Row], header: str) -> str:
 # --- the benchmark ----------------------------------------------------------------------
 
 
-def run_benchmark(root: Path, runs: int, warmup: int, cache_bytecode: bool) -> tuple[list[Row], dict]:
+SECTION_ORDER = ("time", "ratio", "panes", "memory")
+
+
+def run_benchmark(
+    root: Path, runs: int, warmup: int, cache_bytecode: bool, panes: bool, rounds: int
+) -> tuple[list[Row], dict]:
     env = isolated_env(root, cache_bytecode)
     # The in-process broker calls get the same isolation, in case anything falls back to the default path.
     os.environ.update({k: env[k] for k in ("HOME", "XDG_DATA_HOME", "CAFLEET_DATABASE_URL")})
@@ -395,16 +446,21 @@ def run_benchmark(root: Path, runs: int, warmup: int, cache_bytecode: bool) -> t
     scratch.mkdir()
     spawner = Spawner(env, scratch)
     try:
-        rows, meta = measure_all(spawner, root / "cafleet.db", runs, warmup)
+        rows, meta, python = measure_all(spawner, root / "cafleet.db", runs, warmup)
     finally:
         spawner.close()
     meta["bytecode"] = "cached in a private PYTHONPYCACHEPREFIX" if cache_bytecode else (
         "as inherited (PYTHONDONTWRITEBYTECODE=" + str(env.get("PYTHONDONTWRITEBYTECODE")) + ")"
     )
+    if panes:
+        pane_rows, meta["panes"] = run_pane_benchmark(root / "panes", env, python, runs, warmup, rounds)
+        rows = sorted(rows + pane_rows, key=lambda row: SECTION_ORDER.index(row.section))
+    else:
+        meta["panes"] = {"skipped": "--skip-panes was given"}
     return rows, meta
 
 
-def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tuple[list[Row], dict]:
+def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tuple[list[Row], dict, Measurement]:
     # Other work on the machine inflates every number; the load average shows how much to trust them.
     load_before = os.getloadavg()[0]
     ids = bootstrap(db_path)
@@ -471,29 +527,268 @@ def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tupl
         "cpus": os.cpu_count(),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
+    return rows, meta, python
+
+
+# --- pane delivery on a private tmux server -------------------------------------------
+
+
+class PaneFleet(NamedTuple):
+    """A fleet whose Director is the private server's first pane, with members in live panes."""
+
+    script: str
+    fleet: int
+    director: int
+    members: dict[str, int]
+    db_path: Path
+    standins: StandIns
+
+    def send_argv(self, member: str, text: str) -> list[str]:
+        return [self.script, "--fleet-id", str(self.fleet), "message", "send", "--agent-id", str(self.director),
+                "--to", str(self.members[member]), "--text", text]
+
+    def broadcast_argv(self, text: str) -> list[str]:
+        return [self.script, "--fleet-id", str(self.fleet), "message", "broadcast", "--agent-id", str(self.director),
+                "--text", text]
+
+
+def run_pane_benchmark(
+    root: Path, base_env: dict[str, str], baseline: Measurement, runs: int, warmup: int, rounds: int
+) -> tuple[list[Row], dict]:
+    """The pane rows and their notes; a clear note instead when tmux is missing.
+
+    Never raises: a failure becomes an error row, after the rows measured before it.
+    """
+    version = tmux_version()
+    if version is None:
+        return [], {"skipped": "tmux is not installed (not on PATH), so no member pane could be spawned"}
+    root.mkdir()
+    standins = StandIns(root)
+    db_path = root / "cafleet.db"
+    env = dict(base_env, CAFLEET_DATABASE_URL=f"sqlite:///{db_path}", PATH=f"{standins.bin}{os.pathsep}{base_env['PATH']}")
+    (root / "scratch").mkdir()
+    meta: dict = {"tmux": version, "members": len(MEMBERS), "broadcast_rounds": rounds}
+    rows: list[Row] = []
+    try:
+        with private_tmux(env) as server:
+            env.update(server.pane_env())  # every command runs as if typed in the Director's pane
+            fleet = start_fleet(env, db_path, standins)
+            spawner = Spawner(env, root / "scratch")
+            try:
+                rows += live_send_rows(spawner, fleet, baseline, runs, warmup, meta)
+                rows += broadcast_rows(spawner, fleet, baseline, rounds, min(warmup, 1), meta)
+                rows += send_during_broadcast_rows(spawner, fleet, baseline, rounds, min(warmup, 1), meta)
+            finally:
+                spawner.close()
+    except Exception as exc:
+        traceback.print_exc()
+        rows.append(Row("panes", "pane benchmark", None, "ms", ok=False, error=f"stopped: {type(exc).__name__}: {exc}"))
+    meta["load_average_after"] = round(os.getloadavg()[0], 2)
     return rows, meta
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    """Run the cafleet console script untimed (setup); its stdout, or an error with its stderr."""
+    result = subprocess.run([str(cafleet_script()), *args], env=env, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"cafleet {' '.join(args[:4])} exited {result.returncode}: {result.stderr.strip()[:300]}")
+    return result.stdout
+
+
+def start_fleet(env: dict[str, str], db_path: Path, standins: StandIns) -> PaneFleet:
+    """`fleet create` in the server's first pane, then the members; returns once all are ready."""
+    from cafleet.backends import ready_after
+
+    fleet_id, director_id = map(int, cli(env, "fleet", "create", "--label", "bench-panes").splitlines()[:2])
+    members = {}
+    for name in MEMBERS:
+        members[name] = int(cli(
+            env, "--fleet-id", str(fleet_id), "member", "create", "--agent-id", str(director_id),
+            "--name", name, "--description", "stand-in for the benchmark", "--quiet",
+        ))
+    spawned = time.monotonic()
+    standins.wait_until_ready(list(MEMBERS), timeout=30)
+    # The deliverer holds a preview back until the agent is past its start-up (1 s for claude);
+    # wait that out here so no measured preview includes it.
+    time.sleep(max(0.0, spawned + ready_after("claude") - time.monotonic()))
+    return PaneFleet(str(cafleet_script()), fleet_id, director_id, members, db_path, standins)
+
+
+def run_checked(spawner: Spawner, argv: list[str], pattern: str) -> tuple[Sample, list[str]]:
+    """Run a timed command that must exit 0; its sample and every match of `pattern` in its stdout."""
+    sample, code, out, err = spawner.run(argv)
+    found = re.findall(pattern, out)
+    if code != 0 or not found:
+        raise RuntimeError(f"{' '.join(argv[3:6])} exited {code}: {(err.strip() or out.strip() or 'no output')[:300]}")
+    return sample, found
+
+
+def send(spawner: Spawner, fleet: PaneFleet, member: str, text: str) -> tuple[Sample, int]:
+    sample, (task_id,) = run_checked(spawner, fleet.send_argv(member, text), r"^Sent task (\d+) ")
+    return sample, int(task_id)
+
+
+def broadcast(spawner: Spawner, fleet: PaneFleet, text: str) -> tuple[Sample, list[int]]:
+    """A broadcast from the Director, which must reach every member (and only them)."""
+    sample, task_ids = run_checked(spawner, fleet.broadcast_argv(text), r"\(task (\d+)\)")
+    if len(task_ids) != len(MEMBERS):
+        raise RuntimeError(f"the broadcast went to {len(task_ids)} agents, not the {len(MEMBERS)} members")
+    return sample, [int(t) for t in task_ids]
+
+
+def landed_after(landing_time: float | None, sample: Sample) -> Sample | None:
+    return None if landing_time is None else Sample(landing_time - sample.started, 0)
+
+
+def landing_measurement(name: str, samples: list[Sample | None], outcomes: Counter) -> Measurement:
+    """The landing times, or an error saying how many previews never landed."""
+    missing = samples.count(None)
+    error = None
+    if missing or set(outcomes) - {"delivered"}:
+        error = f"{missing} of {len(samples)} never landed; outcomes {dict(outcomes)}"
+    return Measurement(name, tuple(s for s in samples if s is not None), error)
+
+
+def watch(fleet: PaneFleet, task_ids: list[int], expected: list[tuple[str, str]]) -> Landing:
+    return watch_landing(fleet.db_path, task_ids, fleet.standins, expected, LANDING_TIMEOUT_SECONDS)
+
+
+def live_send_rows(
+    spawner: Spawner, fleet: PaneFleet, baseline: Measurement, runs: int, warmup: int, meta: dict
+) -> list[Row]:
+    """`message send` to the members in turn. Each preview lands before the next send, so the
+    deliverers never queue on a pane lock and every run times the same thing."""
+    returned: list[Sample] = []
+    landed: list[Sample | None] = []
+    outcomes: Counter = Counter()
+    for i in range(warmup + runs):
+        member, marker = MEMBERS[i % len(MEMBERS)], f"bench send #{i}."
+        sample, task_id = send(spawner, fleet, member, marker)
+        landing = watch(fleet, [task_id], [(member, marker)])
+        if i >= warmup:
+            returned.append(sample)
+            landed.append(landed_after(landing.logged_at, sample))
+            outcomes.update(landing.statuses.values())
+    meta["send_outcomes"] = dict(outcomes)
+    send_m = Measurement("send to a member's live pane", tuple(returned))
+    return [
+        time_row(send_m, baseline, SEND_TARGET_MS, section="panes"),
+        landing_row(landing_measurement("send: its preview in the stand-in's log", landed, outcomes)),
+        rss_row(send_m, RSS_TARGET_MIB),
+    ]
+
+
+def broadcast_rows(
+    spawner: Spawner, fleet: PaneFleet, baseline: Measurement, rounds: int, warmup: int, meta: dict
+) -> list[Row]:
+    """Broadcasts to every member; each round starts once the previous one's previews landed."""
+    returned: list[Sample] = []
+    logged: list[Sample | None] = []
+    recorded: list[Sample | None] = []
+    outcomes: Counter = Counter()
+    for r in range(warmup + rounds):
+        marker = f"bench broadcast #{r}."
+        sample, task_ids = broadcast(spawner, fleet, marker)
+        landing = watch(fleet, task_ids, [(member, marker) for member in MEMBERS])
+        if r >= warmup:
+            returned.append(sample)
+            logged.append(landed_after(landing.logged_at, sample))
+            recorded.append(landed_after(landing.recorded_at, sample))
+            outcomes.update(landing.statuses.values())
+        time.sleep(ROUND_GAP_SECONDS)
+    meta["broadcast_outcomes"] = dict(outcomes)
+    n = len(MEMBERS)
+    broadcast_m = Measurement(f"broadcast to {n} live panes", tuple(returned))
+    return [
+        time_row(broadcast_m, baseline, BROADCAST_TARGET_MS, section="panes"),
+        landing_row(landing_measurement(f"broadcast: all {n} in the stand-ins' logs", logged, outcomes), LANDED_TARGET_S),
+        landing_row(landing_measurement(f"broadcast: all {n} notify_status=delivered", recorded, outcomes), LANDED_TARGET_S),
+        rss_row(broadcast_m, RSS_TARGET_MIB),
+    ]
+
+
+def send_during_broadcast_rows(
+    spawner: Spawner, fleet: PaneFleet, baseline: Measurement, rounds: int, warmup: int, meta: dict
+) -> list[Row]:
+    """A send issued as soon as a broadcast returned, to a member whose broadcast preview is
+    still to be typed. Only rounds in which the broadcast's deliverer had not yet recorded
+    its outcomes when the send returned count, so the send really overlapped the delivery."""
+    returned: list[Sample] = []
+    overlapped = 0
+    outcomes: Counter = Counter()
+    for r in range(warmup + rounds):
+        member = MEMBERS[r % len(MEMBERS)]
+        broadcast_marker, send_marker = f"bench overlap broadcast #{r}.", f"bench overlap send #{r}."
+        _, task_ids = broadcast(spawner, fleet, broadcast_marker)
+        sample, task_id = send(spawner, fleet, member, send_marker)
+        in_flight = None in notify_statuses(fleet.db_path, task_ids).values()
+        expected = [(m, broadcast_marker) for m in MEMBERS] + [(member, send_marker)]
+        landing = watch(fleet, [*task_ids, task_id], expected)
+        if r >= warmup:
+            outcomes.update(landing.statuses.values())
+            if in_flight:
+                overlapped += 1
+                returned.append(sample)
+        time.sleep(ROUND_GAP_SECONDS)
+    meta["overlap_outcomes"] = dict(outcomes)
+    meta["overlapped_rounds"] = f"{overlapped}/{rounds}"
+    error = None if returned else "the broadcast had always finished before the send returned"
+    return [time_row(Measurement("send while a broadcast is delivered", tuple(returned), error),
+                     baseline, SEND_TARGET_MS, section="panes")]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="timed runs per command (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs before them (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=BROADCAST_ROUNDS,
+        help=f"broadcast rounds in the pane section, after one warm-up round (default {BROADCAST_ROUNDS})",
+    )
+    parser.add_argument("--skip-panes", action="store_true", help="skip the pane section (no tmux server is started)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--inherit-bytecode-env", action="store_true",
         help="keep PYTHONDONTWRITEBYTECODE/PYTHONPYCACHEPREFIX as inherited instead of a private bytecode cache",
     )
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.warmup < 0:
-        parser.error("--runs must be at least 1 and --warmup at least 0")
+    if args.runs < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--runs and --rounds must be at least 1 and --warmup at least 0")
     return args
+
+
+def pane_note(panes: dict) -> str:
+    if "skipped" in panes:
+        return f"Live panes: skipped ({panes['skipped']})."
+    lines = [
+        f"Live panes: {panes['tmux']} on a private socket, {panes['members']} stand-in claude members; "
+        f"landing times from spawn, seen by polling every {POLL_SECONDS * 1000:g} ms; 1-min load average "
+        f"{panes['load_average_after']} after.",
+    ]
+    outcomes = {
+        "sends": panes.get("send_outcomes"),
+        "broadcasts": panes.get("broadcast_outcomes"),
+        "broadcast + send rounds": panes.get("overlap_outcomes"),
+    }
+    shown = [f"{what} {counts}" for what, counts in outcomes.items() if counts is not None]
+    if shown:
+        lines.append("Preview outcomes (timed runs): " + "; ".join(shown) + ".")
+    if "overlapped_rounds" in panes:
+        lines.append(
+            f"The send was issued while the broadcast's previews were still being delivered in "
+            f"{panes['overlapped_rounds']} rounds (only those are timed)."
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="cafleet-bench-"))
     try:
-        rows, meta = run_benchmark(root, args.runs, args.warmup, cache_bytecode=not args.inherit_bytecode_env)
+        rows, meta = run_benchmark(
+            root, args.runs, args.warmup, cache_bytecode=not args.inherit_bytecode_env,
+            panes=not args.skip_panes, rounds=args.rounds,
+        )
     except Exception:
         # A report, not a gate: say what broke, but never fail the caller.
         traceback.print_exc()
@@ -514,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         footer = (
             f"\nRSS values at or below {meta['rss_floor_mib']} MiB (the spawner helper's own peak) "
-            "are floors, not measurements."
+            "are floors, not measurements.\n" + pane_note(meta["panes"])
         )
         print(render_table(rows, header) + footer)
     return 0

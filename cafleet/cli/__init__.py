@@ -21,6 +21,7 @@ COMMANDS = {
     "fleet": "cafleet.cli.fleet_commands:fleet_group",
     "member": "cafleet.cli.member_commands:member_group",
     "message": "cafleet.cli.message_commands:message_group",
+    "monitor": "cafleet.cli.monitor_commands:monitor_group",
 }
 
 

@@ -58,6 +58,10 @@ class Tmux:
             raise TmuxError(f"tmux {args[0]} failed on {self.socket_path}: {' '.join(result.stderr).strip() or 'no reason given'}")
         return result.stdout
 
+    def forget_server(self) -> None:
+        """Ask tmux again next time (a long-running loop outlives servers)."""
+        self._server_pid = False
+
     @property
     def server_pid(self) -> int | None:
         if self._server_pid is False:

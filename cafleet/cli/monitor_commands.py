@@ -1,0 +1,113 @@
+"""`cafleet monitor …`: run the fleet's supervision loop, see it, tune each agent's schedule."""
+
+from __future__ import annotations
+
+import click
+
+from cafleet.cli.output import emit
+from cafleet.cli.params import ID
+from cafleet.cli.settings import CafleetCommand, require_fleet
+from cafleet.db import open_database
+
+
+@click.group("monitor")
+def monitor_group():
+    """The loop that wakes agents that are due (run it as a background task)."""
+
+
+@monitor_group.command("start", cls=CafleetCommand)
+@click.option("--tick", type=click.FloatRange(min=0.2, max=3600), default=5, show_default=True, metavar="SECONDS", help="How often the loop looks for due agents.")
+def start_command(tick):
+    """Run the fleet's monitor in the foreground until SIGINT/SIGTERM or the fleet is deleted."""
+    from cafleet.panes.monitor_loop import MonitorLoop
+
+    fleet_id = require_fleet()
+    open_database()
+    loop = MonitorLoop(fleet_id, tick, lambda line: click.echo(line))
+    loop.install_signal_handlers()
+    loop.run()
+
+
+@monitor_group.command("status", cls=CafleetCommand)
+def status_command():
+    """Is the loop running, and each agent's schedule, unread count and oldest unread age."""
+    from cafleet.broker.monitor import runtime, schedules
+    from cafleet.broker.lookup import live_fleet
+
+    fleet_id = require_fleet()
+    open_database()
+    live_fleet(fleet_id)
+    loop = runtime(fleet_id)
+    agents = schedules(fleet_id)
+    emit(
+        {
+            "fleet_id": fleet_id,
+            "running": bool(loop and loop.live),
+            "pid": loop.pid if loop else None,
+            "started_at": loop.started_at if loop else None,
+            "last_tick_at": loop.last_tick_at if loop else None,
+            "tick_seconds": loop.tick_seconds if loop else None,
+            "agents": [_schedule_json(s) for s in agents],
+        },
+        lambda: "\n".join([_loop_line(loop)] + [_schedule_line(s) for s in agents]),
+    )
+
+
+@monitor_group.command("config", cls=CafleetCommand)
+@click.option("--member-id", type=ID, required=True, metavar="ID", help="The agent whose schedule changes (a member or the Director).")
+@click.option("--interval", type=click.IntRange(min=1), metavar="SECONDS", help="Wake it at most this often.")
+@click.option("--enable/--disable", default=None, help="Turn its wake-ups on or off.")
+def config_command(member_id, interval, enable):
+    """Change an agent's wake-up schedule."""
+    from cafleet.broker.monitor import configure
+
+    fleet_id = require_fleet()
+    if interval is None and enable is None:
+        raise click.UsageError("nothing to change; pass --interval SECONDS, --enable or --disable")
+    open_database()
+    schedule = configure(fleet_id, member_id, interval, enable)
+    emit(_schedule_json(schedule), lambda: _schedule_line(schedule))
+
+
+def _schedule_json(schedule) -> dict:
+    return {
+        "agent_id": schedule.agent.id,
+        "name": schedule.agent.name,
+        "kind": schedule.agent.kind,
+        "interval_seconds": schedule.interval_seconds,
+        "enabled": schedule.enabled,
+        "last_ping_at": schedule.last_ping_at,
+        "unread": schedule.unread,
+        "oldest_unread_at": schedule.oldest_unread_at,
+        "oldest_unread_age_seconds": _age(schedule.oldest_unread_at),
+    }
+
+
+def _schedule_line(schedule) -> str:
+    from cafleet.timestamps import short
+
+    age = _age(schedule.oldest_unread_at)
+    return (
+        f"  {schedule.agent.handle} {schedule.agent.kind} every={schedule.interval_seconds}s "
+        f"{'enabled' if schedule.enabled else 'disabled'} last-ping={short(schedule.last_ping_at)} "
+        f"unread={schedule.unread}" + (f" oldest-unread={age}s" if age is not None else "")
+    )
+
+
+def _loop_line(loop) -> str:
+    from cafleet.timestamps import short
+
+    if loop is None:
+        return "monitor: stopped"
+    state = "running" if loop.live else "stale"
+    return f"monitor: {state} pid={loop.pid} tick={loop.tick_seconds:g}s last-tick={short(loop.last_tick_at)}"
+
+
+def _age(stamp) -> int | None:
+    if stamp is None:
+        return None
+    from datetime import datetime, timezone
+
+    from cafleet.timestamps import parse_stamp
+
+    return int((datetime.now(timezone.utc) - parse_stamp(stamp)).total_seconds())
