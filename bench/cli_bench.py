@@ -561,7 +561,7 @@ def run_pane_benchmark(
     """
     version = tmux_version()
     if version is None:
-        return [], {"skipped": "tmux is not installed (not on PATH), so no member pane could be spawned"}
+        return [], {"skipped": "tmux is not installed: no `tmux` on PATH, so no member pane could be spawned"}
     root.mkdir()
     standins = StandIns(root)
     db_path = root / "cafleet.db"

@@ -108,7 +108,7 @@ def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_ser
 
 def test_default_prompt_tells_the_member_who_it_is(cli, fleet, agents):
     member_id = spawn(cli, fleet, "bo")
-    prompt = agents.log_of("bo")[0]["argv"][-1]
+    prompt = agents.wait_for("bo", lambda ev: ev)[0]["argv"][-1]
     assert f"fleet {fleet.fleet_id}" in prompt and f"agent id is {member_id}" in prompt
     assert f"message poll --agent-id {member_id}" in prompt and f"--to {fleet.director_id}" in prompt
 
@@ -296,13 +296,14 @@ def test_only_the_director_drives_members(cli, fleet):
 )
 def test_bad_member_input(cli, fleet, agents, args, code, message):
     member_id = spawn(cli, fleet, "max")
+    agents.wait_for("max", lambda ev: any(e["event"] == "ready" for e in ev))
     expanded = []
     for arg in args:
         expanded += ["--member-id", str(member_id)] if arg == "{m}" else [arg]
     result = run(cli, fleet, *expanded[:2], "--agent-id", fleet.director_id, *expanded[2:])
     assert result.code == code and message in result.err, result.err
     assert "Traceback" not in result.err
-    assert inputs(agents.log_of("max")) == []
+    assert [e["event"] for e in agents.log_of("max")] == ["start", "ready"]
 
 
 def test_pending_placement_is_refused(cli, fleet):
@@ -333,11 +334,13 @@ def test_a_pane_of_a_restarted_server_is_never_typed_into(cli, fleet, agents):
     from cafleet.models import Placement
 
     member_id = spawn(cli, fleet, "pia")
+    agents.wait_for("pia", lambda ev: any(e["event"] == "ready" for e in ev))
     pane_of(member_id)
     Placement.update(tmux_server_pid=1).where(Placement.agent == member_id).execute()
     task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "pia", "--quiet", "--text", "hi").out)
     assert wait_for_notify(task_id) == "skipped:other-tmux-server"
-    assert inputs(agents.log_of("pia")) == []
+    time.sleep(0.5)
+    assert [e["event"] for e in agents.log_of("pia")] == ["start", "ready"]
 
 
 def test_a_pane_showing_the_cafleet_tui_is_skipped(cli, fleet, agents, tmux_server):
