@@ -107,9 +107,14 @@ _MONITOR_SCHEDULE = """
 """
 
 
+_TIMELINE_CHANGES = """
+        CREATE INDEX tasks_fleet_changed ON tasks (fleet_id, state_changed_at);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
+    Migration(3, "index for the TUI's live timeline", _TIMELINE_CHANGES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

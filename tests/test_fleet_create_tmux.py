@@ -83,7 +83,9 @@ def test_doctor_reports_pane_database_and_backends(tmux_server, cli, db_path):
     cli("db", "init")
     text = cli("doctor", env=tmux_server.pane_env()).out
     assert f"tmux: pane {tmux_server.pane_id}" in text
-    assert f"database: {db_path} schema 2 (this cafleet: 2)" in text
+    from cafleet.migrations import LATEST_VERSION
+
+    assert f"database: {db_path} schema {LATEST_VERSION} (this cafleet: {LATEST_VERSION})" in text
 
     outside = cli("doctor")
     assert outside.code == 0 and "tmux: not inside a tmux pane" in outside.out

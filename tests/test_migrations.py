@@ -95,6 +95,7 @@ EXPECTED_INDEXES = {
         "tasks_sender": (0, 0, [("from_id", "BINARY"), ("id", "BINARY")]),
         "tasks_origin": (0, 1, [("origin_id", "BINARY")]),
         "tasks_fleet_unread": (0, 1, [("fleet_id", "BINARY")]),
+        "tasks_fleet_changed": (0, 0, [("fleet_id", "BINARY"), ("state_changed_at", "BINARY")]),
     },
     "monitor_config": {},
     "monitor_runtime": {},
