@@ -22,6 +22,7 @@ COMMANDS = {
     "member": "cafleet.cli.member_commands:member_group",
     "message": "cafleet.cli.message_commands:message_group",
     "monitor": "cafleet.cli.monitor_commands:monitor_group",
+    "ui": "cafleet.cli.ui_command:ui_command",
 }
 
 
@@ -71,7 +72,12 @@ def cli(ctx: click.Context):
     settings(ctx)
     max_text_len()  # a malformed CAFLEET_MAX_TEXT_LEN is reported up front, not on the first long message
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from cafleet.cli.ui_command import run_ui
+
+            run_ui(settings(ctx).fleet_id)
+        else:
+            click.echo(ctx.get_help())
 
 
 

@@ -1,0 +1,28 @@
+"""`cafleet ui`: the full-screen TUI (also what bare `cafleet` opens on a terminal)."""
+
+from __future__ import annotations
+
+import click
+
+from cafleet.cli.settings import CafleetCommand, settings
+from cafleet.db import open_database
+
+
+@click.command("ui", cls=CafleetCommand)
+def ui_command():
+    """Open the TUI: fleet picker, live timeline, roster, agents and member panes.
+
+    With --fleet-id N (before or after `ui`) it opens that fleet directly.
+    """
+    run_ui(settings().fleet_id)
+
+
+def run_ui(fleet_id: int | None) -> None:
+    open_database()
+    if fleet_id is not None:
+        from cafleet.broker.lookup import live_fleet
+
+        live_fleet(fleet_id)
+    from cafleet.screens.app import build_app
+
+    build_app(fleet_id).run()

@@ -1,0 +1,78 @@
+"""The cafleet Textual app: `cafleet ui [--fleet-id N]` and bare `cafleet` on a terminal."""
+
+from __future__ import annotations
+
+import os
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import get_current_worker
+
+from cafleet import styles_dir
+
+# libtmux reads sys.stdout.encoding when first imported; inside a running app stdout is
+# Textual's capture object, which has none. Import it before the app starts.
+import cafleet.panes.tmux  # noqa: E402,F401
+
+from .fleet_picker import FleetPickerScreen
+from .live import DataChanged, watch
+
+TUI_PANE_OPTION = "@cafleet_tui"
+
+
+class CafleetApp(App):
+    """Watches the database for changes and forwards them to the active screen."""
+
+    TITLE = "cafleet"
+    CSS_PATH = os.path.join(styles_dir(), "app.tcss")
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, fleet_id: int | None = None, watch_changes: bool = True):
+        super().__init__()
+        self.initial_fleet_id = fleet_id
+        self.watch_changes = watch_changes
+
+    def on_mount(self) -> None:
+        self.push_screen(FleetPickerScreen())
+        if self.initial_fleet_id is not None:
+            from .fleet_view import FleetViewScreen
+
+            self.push_screen(FleetViewScreen(self.initial_fleet_id))
+        if self.watch_changes:
+            self.watch_database()
+        _mark_pane(True)
+
+    def on_unmount(self) -> None:
+        _mark_pane(False)
+
+    @work(thread=True, exclusive=True, group="watch")
+    def watch_database(self) -> None:
+        worker = get_current_worker()
+        watch(lambda: worker.is_cancelled, lambda: self.call_from_thread(self._forward_change))
+
+    def _forward_change(self) -> None:
+        self.screen.post_message(DataChanged())
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        yield from getattr(screen, "system_commands", lambda: [])()
+
+
+def _mark_pane(showing: bool) -> None:
+    """Tell cafleet's typists that this pane shows the TUI, so no notice is typed into it."""
+    pane = os.environ.get("TMUX_PANE")
+    if not pane or not os.environ.get("TMUX"):
+        return
+    import subprocess
+
+    args = ["tmux", "set-option", "-p", "-t", pane, TUI_PANE_OPTION, "1"] if showing else [
+        "tmux", "set-option", "-p", "-u", "-t", pane, TUI_PANE_OPTION,
+    ]
+    subprocess.run(args, capture_output=True, timeout=5)
+
+
+def build_app(fleet_id: int | None = None, watch_changes: bool = True) -> CafleetApp:
+    """The app for `cafleet ui` and for tests (which may turn the live watcher off)."""
+    return CafleetApp(fleet_id=fleet_id, watch_changes=watch_changes)
+

@@ -1,0 +1,75 @@
+"""The composer: `@name text` or `@all text`, sent as the Administrator, with name completion."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Input, Static
+
+from cafleet.errors import InvalidInput
+from cafleet.mentions import Composed, complete, parse
+
+
+class MentionSuggester(Suggester):
+    """Completes a trailing `@partial` to the one agent name it can mean."""
+
+    def __init__(self, names):
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._names = names
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return complete(value, self._names())
+
+
+class Composer(Vertical):
+    """An Input plus a one-line error; posts `Composer.Send` with a parsed message."""
+
+    class Send(Message):
+        def __init__(self, composed: Composed, reply_to: int | None):
+            super().__init__()
+            self.composed = composed
+            self.reply_to = reply_to
+
+    def __init__(self, names, **kwargs):
+        super().__init__(**kwargs)
+        self._names = names
+        self.reply_to: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="composer-error")
+        yield Input(
+            placeholder="@name message  ·  @all message  (sends as Administrator; Tab/→ completes names)",
+            suggester=MentionSuggester(self._names),
+            id="composer-input",
+        )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.query_one("#composer-error", Static)
+        try:
+            composed = parse(event.value, self._names())
+        except InvalidInput as exc:
+            error.update(f"✗ {exc.message}")
+            error.add_class("visible")
+            return
+        error.update("")
+        error.remove_class("visible")
+        self.post_message(self.Send(composed, self.reply_to))
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#composer-error", Static)
+        error.update(f"✗ {message}")
+        error.add_class("visible")
+
+    def sent(self) -> None:
+        self.reply_to = None
+        self.query_one(Input).value = ""
+
+    def start_reply(self, name: str, task_id: int) -> None:
+        self.reply_to = task_id
+        field = self.query_one(Input)
+        field.value = f"@{name} "
+        field.cursor_position = len(field.value)
+        field.focus()

@@ -1,0 +1,84 @@
+"""The first screen: every fleet that is not deleted. Enter opens one."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from .live import DataChanged
+from .render import clock, day
+
+EMPTY_HELP = (
+    "No fleets yet.\n\n"
+    "A fleet is created from the tmux pane of its Director:\n\n"
+    "    cafleet fleet create --label my-project\n\n"
+    "Run it inside tmux; the fleet appears here at once."
+)
+
+
+class FleetPickerScreen(Screen):
+    """Fleets with their label, active agents, unread messages and creation time."""
+
+    BINDINGS = [Binding("enter", "open", "Open fleet", show=True)]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        table = DataTable(id="fleets", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Fleet", "Label", "Agents", "Unread", "Created (UTC)")
+        yield table
+        yield Static(EMPTY_HELP, id="empty-fleets")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "fleets"
+        self.query_one("#empty-fleets").display = False
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @on(DataChanged)
+    def reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        from cafleet.broker.fleets import list_fleets
+
+        fleets = list_fleets()
+        self.app.call_from_thread(self.show, fleets)
+
+    def show(self, fleets) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for fleet in fleets:
+            table.add_row(
+                str(fleet.id), fleet.label or "—", str(fleet.active_agents), str(fleet.unread),
+                f"{day(fleet.created_at)} {clock(fleet.created_at)}", key=str(fleet.id),
+            )
+        table.display = bool(fleets)
+        self.query_one("#empty-fleets").display = not fleets
+        if fleets:
+            table.move_cursor(row=min(cursor, len(fleets) - 1))
+            table.focus()
+
+    @on(DataTable.RowSelected)
+    def open_selected(self, event: DataTable.RowSelected) -> None:
+        self.open_fleet(int(event.row_key.value))
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            self.open_fleet(int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+
+    def open_fleet(self, fleet_id: int) -> None:
+        from .fleet_view import FleetViewScreen
+
+        self.app.push_screen(FleetViewScreen(fleet_id))
+
+    def system_commands(self):
+        yield SystemCommand("Open fleet", "Open the highlighted fleet", self.action_open)

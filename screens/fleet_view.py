@@ -1,0 +1,266 @@
+"""The fleet view: roster, timeline, the Administrator's inbox and the composer."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from .composer import Composer
+from .live import DataChanged
+from .modals import MessageModal
+from .render import inbox_entry
+from .roster import RosterView
+from .timeline import TimelineView
+
+PAGE = 500
+
+
+class FleetViewScreen(Screen):
+    """Everything about one fleet, live."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Fleets"),
+        Binding("ctrl+n", "compose", "Compose"),
+        Binding("ctrl+t", "timeline", "Timeline"),
+        Binding("ctrl+o", "inbox", "Inbox"),
+        Binding("ctrl+r", "roster", "Roster"),
+    ]
+
+    def __init__(self, fleet_id: int):
+        super().__init__()
+        self.fleet_id = fleet_id
+        self.administrator_id: int | None = None
+        self.changed_since = ""
+        self.inbox_tasks: dict[int, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="fleet-body"):
+            yield RosterView(id="roster")
+            with Vertical(id="fleet-main"):
+                with TabbedContent(id="fleet-tabs", initial="timeline-tab"):
+                    with TabPane("Timeline", id="timeline-tab"):
+                        yield TimelineView(id="timeline")
+                    with TabPane("Inbox", id="inbox-tab"):
+                        yield OptionList(id="inbox")
+                yield Composer(lambda: self.query_one(RosterView).names(), id="composer")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"cafleet · fleet {self.fleet_id}"
+        self.load_everything()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_live()
+
+    @on(DataChanged)
+    def on_data_changed(self) -> None:
+        self.refresh_live()
+
+    # -- loading -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="fleet-load")
+    def load_everything(self) -> None:
+        from cafleet.broker import timeline as reads
+
+        self.administrator_id = reads.administrator_id(self.fleet_id)
+        page = reads.timeline(self.fleet_id, limit=PAGE)
+        changed_since = reads.latest_change(self.fleet_id)
+        side = self._side_data(reads)
+        self.app.call_from_thread(self._show_everything, page, changed_since, side)
+
+    @work(thread=True, exclusive=True, group="fleet-refresh")
+    def refresh_live(self) -> None:
+        from cafleet.broker import timeline as reads
+
+        timeline = self.query_one(TimelineView)
+        if not self.changed_since and not timeline.tasks:
+            changes = None
+            page = reads.timeline(self.fleet_id, limit=PAGE)
+        else:
+            changes = reads.timeline_changes(self.fleet_id, timeline.newest_id, self.changed_since)
+            page = None
+        side = self._side_data(reads)
+        self.app.call_from_thread(self._show_live, changes, page, side)
+
+    @work(thread=True, exclusive=True, group="fleet-older")
+    def load_older(self) -> None:
+        from cafleet.broker import timeline as reads
+
+        oldest = self.query_one(TimelineView).oldest_id
+        older = reads.timeline(self.fleet_id, before_id=oldest, limit=PAGE)
+        self.app.call_from_thread(self.query_one(TimelineView).prepend_older, older, len(older) == PAGE)
+
+    def _side_data(self, reads) -> dict:
+        from cafleet.broker.monitor import runtime
+
+        roster = reads.roster(self.fleet_id)
+        return {
+            "label": reads.fleet_label(self.fleet_id),
+            "roster": roster,
+            "panes": pane_states(roster),
+            "inbox": reads.inbox(self.administrator_id) if self.administrator_id else [],
+            "monitor": runtime(self.fleet_id),
+        }
+
+    # -- showing -------------------------------------------------------------------------
+
+    def _show_everything(self, page, changed_since, side) -> None:
+        self.changed_since = changed_since
+        self.query_one(TimelineView).show_page(page, has_older=len(page) == PAGE)
+        self._show_side(side)
+        self.query_one("#composer-input").focus()
+
+    def _show_live(self, changes, page, side) -> None:
+        timeline = self.query_one(TimelineView)
+        if page is not None:
+            timeline.show_page(page, has_older=len(page) == PAGE)
+        if changes is not None:
+            self.changed_since = changes.changed_since
+            timeline.add_new(list(changes.added))
+            timeline.update_entries(list(changes.changed))
+        self._show_side(side)
+
+    def _show_side(self, side) -> None:
+        monitor = side["monitor"]
+        running = bool(monitor and monitor.live)
+        label = f" “{side['label']}”" if side["label"] else ""
+        self.title = f"cafleet · fleet {self.fleet_id}{label}"
+        self.sub_title = f"monitor ● running (pid {monitor.pid})" if running else "monitor ○ stopped"
+        self.query_one(RosterView).show(side["roster"], side["panes"])
+        inbox = self.query_one("#inbox", OptionList)
+        tasks = side["inbox"]
+        self.inbox_tasks = {t.id: t for t in tasks}
+        highlighted = inbox.highlighted
+        inbox.set_options(Option(inbox_entry(t), id=f"inbox-{t.id}") for t in tasks)
+        if highlighted is not None and tasks:
+            inbox.highlighted = min(highlighted, len(tasks) - 1)
+        unread = sum(1 for t in tasks if t.state == "input_required")
+        self.query_one(TabbedContent).get_tab("inbox-tab").label = f"Inbox ({unread})" if unread else "Inbox"
+
+    # -- actions -------------------------------------------------------------------------
+
+    @on(TimelineView.OlderWanted)
+    def older(self) -> None:
+        self.load_older()
+
+    @on(TimelineView.MessageSelected)
+    def open_message(self, event: TimelineView.MessageSelected) -> None:
+        self._open_task(event.task)
+
+    @on(OptionList.OptionSelected, "#inbox")
+    def open_inbox_message(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._open_task(self.inbox_tasks[int(event.option.id[6:])])
+
+    def _open_task(self, task) -> None:
+        mine = task.to_agent_id == self.administrator_id
+        can_ack = mine and task.state == "input_required"
+        can_reply = task.from_agent_id != self.administrator_id
+
+        def done(choice: str | None) -> None:
+            if choice == "ack":
+                self.ack(task.id)
+            elif choice == "reply":
+                self.query_one(Composer).start_reply(task.from_name, task.id)
+
+        self.app.push_screen(MessageModal(task, can_ack=can_ack, can_reply=can_reply), done)
+
+    @on(RosterView.AgentSelected)
+    def open_agent(self, event: RosterView.AgentSelected) -> None:
+        from .agent_detail import AgentDetailScreen
+
+        self.app.push_screen(AgentDetailScreen(self.fleet_id, event.entry.agent.id))
+
+    @on(Composer.Send)
+    def send(self, event: Composer.Send) -> None:
+        self.deliver(event.composed.to, event.composed.text, event.reply_to)
+
+    @work(thread=True, group="fleet-send")
+    def deliver(self, to: str | None, text: str, reply_to: int | None) -> None:
+        from cafleet.broker.messages import broadcast_message, send_message
+        from cafleet.errors import CafleetError
+        from cafleet.notify import schedule_previews
+
+        composer = self.query_one(Composer)
+        try:
+            if to is None:
+                sent = broadcast_message(self.fleet_id, self.administrator_id, text, source="the composer")
+                schedule_previews([d.id for d in sent.deliveries])
+            else:
+                task = send_message(self.fleet_id, self.administrator_id, to, text, reply_to=reply_to, source="the composer")
+                schedule_previews([task.id])
+        except CafleetError as exc:
+            self.app.call_from_thread(composer.show_error, exc.message)
+            return
+        self.app.call_from_thread(composer.sent)
+        self.app.call_from_thread(self.refresh_live)
+
+    @work(thread=True, group="fleet-ack")
+    def ack(self, task_id: int) -> None:
+        from cafleet.broker.messages import ack_message
+        from cafleet.errors import CafleetError
+
+        try:
+            ack_message(self.fleet_id, self.administrator_id, task_id)
+        except CafleetError as exc:
+            self.app.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        self.app.call_from_thread(self.refresh_live)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_compose(self) -> None:
+        self.query_one("#composer-input").focus()
+
+    def action_timeline(self) -> None:
+        self.query_one(TabbedContent).active = "timeline-tab"
+        self.query_one(TimelineView).focus()
+
+    def action_inbox(self) -> None:
+        self.query_one(TabbedContent).active = "inbox-tab"
+        self.query_one("#inbox").focus()
+
+    def action_roster(self) -> None:
+        self.query_one(RosterView).focus()
+
+    def system_commands(self):
+        yield SystemCommand("Compose a message", "Focus the composer (@name or @all)", self.action_compose)
+        yield SystemCommand("Administrator inbox", "Replies addressed to the human", self.action_inbox)
+        yield SystemCommand("Timeline", "All messages of the fleet", self.action_timeline)
+        yield SystemCommand("Roster", "Agents of the fleet", self.action_roster)
+        yield SystemCommand("Back to fleets", "The fleet picker", self.action_back)
+
+
+def pane_states(roster) -> dict[int, str]:
+    """A short pane label per agent, from one `list-panes` per tmux server."""
+    from cafleet.panes.safety import target_problem
+    from cafleet.panes.tmux import Tmux
+
+    servers: dict[str, Tmux] = {}
+    panes: dict[str, dict] = {}
+    labels = {}
+    for entry in roster:
+        placement = entry.agent.placement
+        if placement is None:
+            continue
+        if placement.tmux_pane_id is None:
+            labels[entry.agent.id] = "pending"
+            continue
+        tmux = servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
+        if placement.tmux_socket not in panes:
+            panes[placement.tmux_socket] = tmux.panes() if tmux.server_pid else {}
+        problem = target_problem(placement, tmux, panes[placement.tmux_socket].get(placement.tmux_pane_id))
+        if problem is None:
+            labels[entry.agent.id] = f"{placement.tmux_pane_id} ●"
+        elif problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui":
+            labels[entry.agent.id] = f"{placement.tmux_pane_id} {problem.split(':')[-1]}"
+        else:
+            labels[entry.agent.id] = "✗ gone"
+    return labels

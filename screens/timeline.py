@@ -1,0 +1,104 @@
+"""The fleet's message timeline: newest at the bottom, paged, following new messages."""
+
+from __future__ import annotations
+
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from cafleet.records import TaskRecord
+
+from .render import day, day_separator, timeline_entry
+
+OLDER = "load-older"
+
+
+class TimelineView(OptionList):
+    """One option per message (a broadcast once); day separators between days.
+
+    Follows new messages while the view is scrolled to the bottom, and stays put when the
+    user scrolled up to read.
+    """
+
+    class MessageSelected(Message):
+        def __init__(self, task: TaskRecord):
+            super().__init__()
+            self.task = task
+
+    class OlderWanted(Message):
+        """The user asked for the page before the oldest message shown."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tasks: dict[int, TaskRecord] = {}
+        self.has_older = False
+
+    def show_page(self, tasks: list[TaskRecord], has_older: bool) -> None:
+        """Replace everything with `tasks` (oldest first)."""
+        self.tasks = {t.id: t for t in tasks}
+        self.has_older = has_older
+        self.set_options(self._entry_options(tasks, leading_older=has_older))
+        self.call_after_refresh(self.scroll_end, animate=False)
+        if self.option_count:
+            self.highlighted = self.option_count - 1
+
+    def prepend_older(self, tasks: list[TaskRecord], has_older: bool) -> None:
+        shown = sorted(self.tasks.values(), key=lambda t: t.id)
+        self.tasks.update({t.id: t for t in tasks})
+        self.has_older = has_older
+        highlighted = self.highlighted_option.id if self.highlighted_option else None
+        self.set_options(self._entry_options(tasks + shown, leading_older=has_older))
+        if highlighted:
+            self.highlighted = self.get_option_index(highlighted)
+
+    def add_new(self, tasks: list[TaskRecord]) -> None:
+        at_bottom = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        last = max(self.tasks.values(), key=lambda t: t.id, default=None)
+        options = []
+        for task in tasks:
+            if task.id in self.tasks:
+                continue
+            if last is None or day(last.created_at) != day(task.created_at):
+                options.append(Option(day_separator(task.created_at), id=f"day-{day(task.created_at)}-{task.id}", disabled=True))
+            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
+            self.tasks[task.id] = task
+            last = task
+        if options:
+            self.add_options(options)
+            if at_bottom:
+                self.call_after_refresh(self.scroll_end, animate=False)
+
+    def update_entries(self, tasks: list[TaskRecord]) -> None:
+        """Re-render entries whose state (or whose deliveries' states) changed."""
+        for task in tasks:
+            if task.id in self.tasks:
+                self.tasks[task.id] = task
+                self.replace_option_prompt(f"task-{task.id}", timeline_entry(task))
+
+    def _entry_options(self, tasks: list[TaskRecord], leading_older: bool) -> list[Option]:
+        options = []
+        if leading_older:
+            options.append(Option("  ↑ older messages — press Enter to load", id=OLDER))
+        previous_day = None
+        for task in tasks:
+            if day(task.created_at) != previous_day:
+                previous_day = day(task.created_at)
+                options.append(Option(day_separator(task.created_at), id=f"day-{previous_day}-{task.id}", disabled=True))
+            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
+        return options
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or ""
+        if option_id == OLDER:
+            self.post_message(self.OlderWanted())
+        elif option_id.startswith("task-"):
+            self.post_message(self.MessageSelected(self.tasks[int(option_id[5:])]))
+
+    @property
+    def oldest_id(self) -> int | None:
+        return min(self.tasks, default=None)
+
+    @property
+    def newest_id(self) -> int:
+        return max(self.tasks, default=0)
