@@ -85,6 +85,7 @@ LANDED_TARGET_S = 3.0
 MEMBERS = ("m1", "m2", "m3", "m4")
 BROADCAST_ROUNDS = 5
 ROUND_GAP_SECONDS = 0.5  # after a round's previews landed, so its deliverer has exited too
+SEND_GAP_SECONDS = 0.25  # the same after each single send's preview
 LANDING_TIMEOUT_SECONDS = 20.0
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -537,15 +538,16 @@ class PaneFleet(NamedTuple):
     """A fleet whose Director is the private server's first pane, with members in live panes."""
 
     script: str
+    env: dict[str, str]
     fleet: int
     director: int
     members: dict[str, int]
     db_path: Path
     standins: StandIns
 
-    def send_argv(self, member: str, text: str) -> list[str]:
+    def send_argv(self, to: int, text: str) -> list[str]:
         return [self.script, "--fleet-id", str(self.fleet), "message", "send", "--agent-id", str(self.director),
-                "--to", str(self.members[member]), "--text", text]
+                "--to", str(to), "--text", text]
 
     def broadcast_argv(self, text: str) -> list[str]:
         return [self.script, "--fleet-id", str(self.fleet), "message", "broadcast", "--agent-id", str(self.director),
@@ -611,7 +613,7 @@ def start_fleet(env: dict[str, str], db_path: Path, standins: StandIns) -> PaneF
     # The deliverer holds a preview back until the agent is past its start-up (1 s for claude);
     # wait that out here so no measured preview includes it.
     time.sleep(max(0.0, spawned + ready_after("claude") - time.monotonic()))
-    return PaneFleet(str(cafleet_script()), fleet_id, director_id, members, db_path, standins)
+    return PaneFleet(str(cafleet_script()), env, fleet_id, director_id, members, db_path, standins)
 
 
 def run_checked(spawner: Spawner, argv: list[str], pattern: str) -> tuple[Sample, list[str]]:
@@ -623,8 +625,8 @@ def run_checked(spawner: Spawner, argv: list[str], pattern: str) -> tuple[Sample
     return sample, found
 
 
-def send(spawner: Spawner, fleet: PaneFleet, member: str, text: str) -> tuple[Sample, int]:
-    sample, (task_id,) = run_checked(spawner, fleet.send_argv(member, text), r"^Sent task (\d+) ")
+def send(spawner: Spawner, fleet: PaneFleet, to: int, text: str) -> tuple[Sample, int]:
+    sample, (task_id,) = run_checked(spawner, fleet.send_argv(to, text), r"^Sent task (\d+) ")
     return sample, int(task_id)
 
 
@@ -656,23 +658,34 @@ def watch(fleet: PaneFleet, task_ids: list[int], expected: list[tuple[str, str]]
 def live_send_rows(
     spawner: Spawner, fleet: PaneFleet, baseline: Measurement, runs: int, warmup: int, meta: dict
 ) -> list[Row]:
-    """`message send` to the members in turn. Each preview lands before the next send, so the
-    deliverers never queue on a pane lock and every run times the same thing."""
+    """`message send` to the members in turn, interleaved with sends to an agent without a
+    pane in the same fleet and database (the control: the difference is the cost of handing
+    the preview to a deliverer). Each preview lands before the next send, so deliverers
+    never queue on a pane lock and every run times the same thing."""
+    fleet_args = ("--fleet-id", str(fleet.fleet), "agent")
+    control = int(cli(fleet.env, *fleet_args, "register", "--name", "paneless", "--description", "control"))
     returned: list[Sample] = []
+    control_returned: list[Sample] = []
     landed: list[Sample | None] = []
     outcomes: Counter = Counter()
     for i in range(warmup + runs):
         member, marker = MEMBERS[i % len(MEMBERS)], f"bench send #{i}."
-        sample, task_id = send(spawner, fleet, member, marker)
+        sample, task_id = send(spawner, fleet, fleet.members[member], marker)
         landing = watch(fleet, [task_id], [(member, marker)])
+        time.sleep(SEND_GAP_SECONDS)
+        control_sample, _ = send(spawner, fleet, control, marker)
         if i >= warmup:
             returned.append(sample)
+            control_returned.append(control_sample)
             landed.append(landed_after(landing.logged_at, sample))
             outcomes.update(landing.statuses.values())
+    cli(fleet.env, *fleet_args, "deregister", "--agent-id", str(control))  # broadcasts go to the members only
     meta["send_outcomes"] = dict(outcomes)
     send_m = Measurement("send to a member's live pane", tuple(returned))
+    control_m = Measurement("send to a pane-less agent (control)", tuple(control_returned))
     return [
         time_row(send_m, baseline, SEND_TARGET_MS, section="panes"),
+        time_row(control_m, baseline, SEND_TARGET_MS, section="panes"),
         landing_row(landing_measurement("send: its preview in the stand-in's log", landed, outcomes)),
         rss_row(send_m, RSS_TARGET_MIB),
     ]
@@ -720,7 +733,7 @@ def send_during_broadcast_rows(
         member = MEMBERS[r % len(MEMBERS)]
         broadcast_marker, send_marker = f"bench overlap broadcast #{r}.", f"bench overlap send #{r}."
         _, task_ids = broadcast(spawner, fleet, broadcast_marker)
-        sample, task_id = send(spawner, fleet, member, send_marker)
+        sample, task_id = send(spawner, fleet, fleet.members[member], send_marker)
         in_flight = None in notify_statuses(fleet.db_path, task_ids).values()
         expected = [(m, broadcast_marker) for m in MEMBERS] + [(member, send_marker)]
         landing = watch(fleet, [*task_ids, task_id], expected)

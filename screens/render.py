@@ -87,7 +87,7 @@ def roster_entry(entry: RosterEntry, pane: str) -> Text:
     elif agent.placement is not None:
         details.append(pane)
     if entry.monitor_interval and not muted:
-        details.append(f"⏱{entry.monitor_interval}s" if entry.monitor_enabled else "⏱off")
+        details.append(f"poll {entry.monitor_interval}s" if entry.monitor_enabled else "poll off")
     text.append(" · ".join(details), style="dim")
     return text
 

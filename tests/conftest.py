@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 import uuid
 from pathlib import Path
@@ -18,6 +17,27 @@ import pytest
 from cafleet.records import PaneLocation
 
 _SCRIPTS = Path(sysconfig.get_path("scripts"))
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _snapshots_in_repo_root() -> None:
+    """Keep SVG baselines in <repo>/snapshots/<test module>/ instead of tests/__snapshots__/."""
+    try:
+        import pytest_textual_snapshot
+    except ImportError:  # the plugin is a test extra; plain broker tests do not need it
+        return
+
+    class RepoSnapshots(pytest_textual_snapshot.SVGImageExtension):
+        _file_extension = "svg"
+
+        @classmethod
+        def dirname(cls, *, test_location) -> str:
+            return str(REPO / "snapshots" / Path(test_location.filepath).stem)
+
+    pytest_textual_snapshot.SVGImageExtension = RepoSnapshots
+
+
+_snapshots_in_repo_root()
 
 
 def cafleet_command() -> list[str]:

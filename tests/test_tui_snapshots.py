@@ -1,0 +1,71 @@
+"""SVG snapshots of the main screens (baselines in snapshots/). Data and clocks are frozen."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from tests.tui_support import build_story
+
+SIZE = (100, 30)
+
+
+def app_for(fleet_id=None):
+    from cafleet.screens.app import build_app
+
+    return build_app(fleet_id, watch_changes=False)
+
+
+async def settle(pilot) -> None:
+    """Let the loading workers finish, and stop the cursor blinking."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
+def test_fleet_picker(db, snap_compare):
+    build_story()
+    from cafleet.broker.fleets import create_fleet
+    from tests.conftest import FAKE_PANE
+    from tests.tui_support import freeze_times
+
+    create_fleet(FAKE_PANE, label="docs sweep")
+    freeze_times()
+    assert snap_compare(app_for(), terminal_size=SIZE, run_before=settle)
+
+
+def test_fleet_picker_empty_state(db, snap_compare):
+    assert snap_compare(app_for(), terminal_size=SIZE, run_before=settle)
+
+
+def test_fleet_view_with_broadcast_and_acks(db, snap_compare):
+    story = build_story()
+    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=settle)
+
+
+def test_fleet_view_at_80x24(db, snap_compare):
+    story = build_story()
+    assert snap_compare(app_for(story.fleet_id), terminal_size=(80, 24), run_before=settle)
+
+
+def test_composer_error(db, snap_compare):
+    story = build_story()
+
+    async def type_bad_mention(pilot):
+        await settle(pilot)
+        await pilot.press(*"@re hello", "enter")
+        await settle(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=type_bad_mention)
+
+
+def test_administrator_inbox(db, snap_compare):
+    story = build_story()
+
+    async def open_inbox(pilot):
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_inbox)

@@ -1,0 +1,67 @@
+"""Deterministic data for TUI tests: fixed timestamps, fresh ids."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tests.conftest import FAKE_PANE
+
+BASE_DAY = "2026-11-20"
+
+
+class Story(NamedTuple):
+    fleet_id: int
+    director_id: int
+    administrator_id: int
+    alice_id: int
+    bob_id: int
+    broadcast_id: int
+
+
+def freeze_times() -> None:
+    """Give every row a fixed, increasing timestamp so screens render identically each run."""
+    from cafleet.models import Agent, Fleet, MonitorConfig, Placement, Task, database
+
+    def stamp(n: int, day: str = BASE_DAY) -> str:
+        return f"{day}T09:{n // 60:02d}:{n % 60:02d}.000000Z"
+
+    with database.atomic():
+        for fleet in Fleet.select():
+            Fleet.update(created_at=stamp(fleet.id)).where(Fleet.id == fleet.id).execute()
+            if fleet.deleted_at:
+                Fleet.update(deleted_at=stamp(59)).where(Fleet.id == fleet.id).execute()
+        for agent in Agent.select():
+            Agent.update(registered_at=stamp(agent.id)).where(Agent.id == agent.id).execute()
+            if agent.deregistered_at:
+                Agent.update(deregistered_at=stamp(58)).where(Agent.id == agent.id).execute()
+        Placement.update(created_at=stamp(0)).execute()
+        MonitorConfig.update(last_ping_at=None).execute()
+        for task in Task.select():
+            # Tasks after id 6 fall on the next day, to show a day separator.
+            day = BASE_DAY if task.id <= 6 else "2026-11-21"
+            created = stamp(task.id * 3, day)
+            changes = {"created_at": created, "state_changed_at": created}
+            if task.acked_at:
+                changes["acked_at"] = changes["state_changed_at"] = stamp(task.id * 3 + 1, day)
+            Task.update(**changes).where(Task.id == task.id).execute()
+
+
+def build_story() -> Story:
+    """A fleet with two agents, a reply thread, a partly acked broadcast and a note to the human."""
+    from cafleet.broker.agents import register_agent
+    from cafleet.broker.fleets import create_fleet
+    from cafleet.broker.messages import ack_message, broadcast_message, send_message
+
+    created = create_fleet(FAKE_PANE, label="parser refactor")
+    fleet_id = created.fleet.id
+    alice = register_agent(fleet_id, "alice", "Writes the tokenizer")
+    bob = register_agent(fleet_id, "bob", "Reviews every change")
+    question = send_message(fleet_id, alice.id, "bob", "Please review PR 42.\nIt touches the tokenizer.")
+    send_message(fleet_id, bob.id, "alice", "Looks good, two nits inline.", reply_to=question.id)
+    ack_message(fleet_id, bob.id, question.id)
+    sent = broadcast_message(fleet_id, created.director.id, "Standup in 5 minutes: post blockers.")
+    ack_message(fleet_id, alice.id, sent.deliveries[0].id)
+    send_message(fleet_id, bob.id, "Administrator", "Need a human decision: keep the old AST?")
+    send_message(fleet_id, alice.id, "director", "Tokenizer split done; starting typed AST.")
+    freeze_times()
+    return Story(fleet_id, created.director.id, created.administrator.id, alice.id, bob.id, sent.summary.id)
