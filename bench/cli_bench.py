@@ -26,7 +26,8 @@ Measured:
     "in" the server's first pane, and 4 members running stand-in agents are spawned by
     `cafleet member create`. Measured there: `message send` to a member's live pane (each
     send's preview lands before the next send, so deliverers never queue on a pane lock),
-    and when that preview reached the stand-in; `message broadcast` to the 4 panes, and
+    interleaved with sends to a pane-less agent of the same fleet as a control, and when
+    that preview reached the stand-in; `message broadcast` to the 4 panes, and
     when all 4 previews landed, seen both in the stand-ins' input logs and as
     `notify_status = delivered` in the database (several rounds, each started after the
     previous one's previews landed); and a `send` issued right after a broadcast returned,

@@ -43,6 +43,7 @@ class Composer(Vertical):
             placeholder="@name message  ·  @all message  (sends as Administrator; Tab/→ completes names)",
             suggester=MentionSuggester(self._names),
             id="composer-input",
+            select_on_focus=False,
         )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -138,8 +138,8 @@ class FleetViewScreen(Screen):
         self.inbox_tasks = {t.id: t for t in tasks}
         highlighted = inbox.highlighted
         inbox.set_options(Option(inbox_entry(t), id=f"inbox-{t.id}") for t in tasks)
-        if highlighted is not None and tasks:
-            inbox.highlighted = min(highlighted, len(tasks) - 1)
+        if tasks:
+            inbox.highlighted = 0 if highlighted is None else min(highlighted, len(tasks) - 1)
         unread = sum(1 for t in tasks if t.state == "input_required")
         self.query_one(TabbedContent).get_tab("inbox-tab").label = f"Inbox ({unread})" if unread else "Inbox"
 

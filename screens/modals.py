@@ -20,12 +20,13 @@ class MessageModal(ModalScreen[str | None]):
 
     def __init__(self, task: TaskRecord, can_ack: bool, can_reply: bool):
         super().__init__()
-        self.task = task
+        # Not `self.task`: Textual's MessagePump has a read-only `task` property.
+        self.record = task
         self.can_ack = can_ack
         self.can_reply = can_reply
 
     def compose(self) -> ComposeResult:
-        task = self.task
+        task = self.record
         to = f"all ({len(task.deliveries)})" if task.kind == "broadcast_summary" else f"{task.to_name}#{task.to_agent_id}"
         lines = [
             f"#{task.id}  {task.from_name}#{task.from_agent_id} → {to}",

@@ -1,0 +1,361 @@
+"""Agent detail: profile, placement with its pane state, the monitor schedule (editable) and
+the agent's Inbox / Sent boxes."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from rich.text import Text
+
+from .dialogs import ScheduleModal
+from .live import DataChanged
+from .modals import MessageModal
+from .render import body, clock, day, inbox_entry, timeline_entry
+
+PANE_REFRESH_SECONDS = 3.0
+
+
+class AgentDetailScreen(Screen):
+    """One agent of a fleet, live."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("s", "schedule", "Schedule"),
+        Binding("m", "member_pane", "Member pane"),
+        Binding("i", "inbox", "Inbox"),
+        Binding("o", "sent", "Sent"),
+    ]
+
+    def __init__(self, fleet_id: int, agent_id: int):
+        super().__init__()
+        self.fleet_id = fleet_id
+        self.agent_id = agent_id
+        self.detail = None
+        self.tasks: dict[str, object] = {}
+        self.loading_data = False
+        self.load_again = False
+        self.probing = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="agent-info"):
+            yield Static("loading…", id="agent-profile")
+            with Vertical(id="agent-side"):
+                yield Static("", id="agent-placement")
+                yield Static("", id="agent-schedule")
+        with TabbedContent(id="agent-tabs", initial="agent-inbox-tab"):
+            with TabPane("Inbox", id="agent-inbox-tab"):
+                yield OptionList(id="agent-inbox")
+            with TabPane("Sent", id="agent-sent-tab"):
+                yield OptionList(id="agent-sent")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"cafleet · fleet {self.fleet_id}"
+        self.sub_title = f"agent {self.agent_id}"
+        self.query_one("#agent-inbox", OptionList).focus()
+        self.set_interval(PANE_REFRESH_SECONDS, self.refresh_pane)
+        # No load here: ScreenResume follows the first push as well.
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @on(DataChanged)
+    def on_data_changed(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Load now, or once more after the load in flight (loads never overlap or race)."""
+        if self.loading_data:
+            self.load_again = True
+            return
+        self.loading_data = True
+        self.load()
+
+    def _loaded(self) -> None:
+        self.loading_data = False
+        if self.load_again:
+            self.load_again = False
+            self.reload()
+
+    # -- loading -------------------------------------------------------------------------
+
+    @work(thread=True, group="agent-load")
+    def load(self) -> None:
+        from cafleet.broker import timeline as reads
+        from cafleet.broker.agent_reads import agent_detail
+        from cafleet.errors import CafleetError
+
+        worker = get_current_worker()
+        try:
+            try:
+                detail = agent_detail(self.fleet_id, self.agent_id)
+                inbox = reads.inbox(self.agent_id)
+                sent = reads.sent(self.agent_id)
+            except CafleetError as exc:
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self.notify, exc.message, severity="error")
+                return
+            pane = pane_summary(detail.agent.placement)
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._show, detail, pane, inbox, sent)
+        finally:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._loaded)
+
+    def refresh_pane(self) -> None:
+        detail = self.detail
+        if detail is None or detail.agent.placement is None or self.probing:
+            return
+        self.probing = True
+        self.probe_pane(detail)
+
+    @work(thread=True, group="agent-pane")
+    def probe_pane(self, detail) -> None:
+        try:
+            pane = pane_summary(detail.agent.placement)
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self._show_placement, detail, pane)
+        finally:
+            self.probing = False
+
+    # -- showing -------------------------------------------------------------------------
+
+    def _show(self, detail, pane: str, inbox: list, sent: list) -> None:
+        try:
+            self.detail = detail
+            agent = detail.agent
+            self.sub_title = f"{agent.kind} {agent.handle}"
+            self.query_one("#agent-profile", Static).update(profile_text(detail))
+            self._show_placement(detail, pane)
+            self.query_one("#agent-schedule", Static).update(schedule_text(detail))
+            self.tasks = {f"in-{t.id}": t for t in inbox} | {f"out-{t.id}": t for t in sent}
+            self._fill("#agent-inbox", "in", inbox, inbox_entry)
+            self._fill("#agent-sent", "out", sent, timeline_entry)
+            tabs = self.query_one(TabbedContent)
+            tabs.get_tab("agent-inbox-tab").label = f"Inbox ({len(inbox)})"
+            tabs.get_tab("agent-sent-tab").label = f"Sent ({len(sent)})"
+        except NoMatches:  # the screen was closed while the worker ran
+            return
+        self.refresh_bindings()
+
+    def _show_placement(self, detail, pane: str) -> None:
+        try:
+            self.query_one("#agent-placement", Static).update(placement_text(detail, pane))
+        except NoMatches:
+            pass
+
+    def _fill(self, selector: str, prefix: str, tasks: list, render) -> None:
+        options = self.query_one(selector, OptionList)
+        highlighted = options.highlighted_option.id if options.highlighted_option else None
+        if tasks:
+            options.set_options(Option(render(t), id=f"{prefix}-{t.id}") for t in tasks)
+        else:
+            options.set_options([Option(Text("no messages", style="dim"), disabled=True)])
+        if highlighted and highlighted in {f"{prefix}-{t.id}" for t in tasks}:
+            options.highlighted = options.get_option_index(highlighted)
+        elif tasks and options.highlighted is None:
+            options.highlighted = 0
+
+    # -- actions -------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected)
+    def open_message(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        task = self.tasks.get(event.option.id or "")
+        if task is not None:
+            self.app.push_screen(MessageModal(task, can_ack=False, can_reply=False))
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "member_pane":
+            return self._member_pane_target() is not None
+        return True
+
+    def _member_pane_target(self) -> int | None:
+        """The Director to drive this member through, when it is a member with a pane."""
+        detail = self.detail
+        if detail is None:
+            return None
+        agent = detail.agent
+        if agent.kind != "member" or agent.status != "active" or agent.placement is None:
+            return None
+        if agent.placement.tmux_pane_id is None:
+            return None
+        return detail.director_id
+
+    def action_member_pane(self) -> None:
+        director_id = self._member_pane_target()
+        if director_id is None:
+            self.notify("Only an active member with a pane has a pane view.", severity="warning")
+            return
+        from .member_pane import MemberPaneScreen
+
+        self.app.push_screen(MemberPaneScreen(self.fleet_id, director_id, self.agent_id))
+
+    def action_schedule(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        agent = detail.agent
+        if agent.kind == "administrator":
+            self.notify("The Administrator is the human: the monitor never wakes it.", severity="warning")
+            return
+        if agent.status != "active":
+            self.notify(f"{agent.handle} is deregistered; it has no schedule.", severity="warning")
+            return
+        from cafleet.broker.monitor import DEFAULT_INTERVALS
+
+        interval = detail.interval_seconds or DEFAULT_INTERVALS.get(agent.kind, 300)
+        enabled = detail.enabled if detail.interval_seconds is not None else True
+
+        def chosen(result: tuple[int, bool] | None) -> None:
+            if result is not None:
+                self.save_schedule(*result)
+
+        self.app.push_screen(ScheduleModal(agent.handle, interval, enabled), chosen)
+
+    @work(thread=True, group="agent-schedule")
+    def save_schedule(self, interval: int, enabled: bool) -> None:
+        from cafleet.broker.monitor import configure
+        from cafleet.errors import CafleetError
+
+        try:
+            schedule = configure(self.fleet_id, self.agent_id, interval, enabled)
+        except CafleetError as exc:
+            self.app.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        state = "enabled" if schedule.enabled else "disabled"
+        self.app.call_from_thread(
+            self.notify, f"Schedule saved: every {schedule.interval_seconds}s, {state}."
+        )
+        self.app.call_from_thread(self.reload)
+
+    def action_inbox(self) -> None:
+        self.query_one(TabbedContent).active = "agent-inbox-tab"
+        self.query_one("#agent-inbox").focus()
+
+    def action_sent(self) -> None:
+        self.query_one(TabbedContent).active = "agent-sent-tab"
+        self.query_one("#agent-sent").focus()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def system_commands(self):
+        yield SystemCommand("Edit monitor schedule", "Interval and enabled for this agent", self.action_schedule)
+        yield SystemCommand("Agent inbox", "Messages this agent received", self.action_inbox)
+        yield SystemCommand("Agent sent", "Messages this agent sent", self.action_sent)
+        if self._member_pane_target() is not None:
+            yield SystemCommand("Member pane", "Live mirror of the member's pane, with actions", self.action_member_pane)
+        yield SystemCommand("Back", "Back to the fleet", self.action_back)
+
+
+# -- pure rendering and the pane probe ---------------------------------------------------
+
+
+def stamp(value: str | None) -> str:
+    return f"{day(value)} {clock(value)} UTC" if value else "—"
+
+
+def profile_text(detail) -> Text:
+    agent = detail.agent
+    text = Text()
+    text.append(agent.name, style="bold")
+    text.append(f"#{agent.id}", style="dim")
+    text.append(f"  {agent.kind}  ")
+    if agent.status == "active":
+        text.append("● active", style="green")
+    else:
+        text.append("○ deregistered", style="dim")
+    if detail.unread:
+        text.append(f"  {detail.unread}✉ unread", style="bold yellow")
+    text.append("\n")
+    text.append(body(agent.description or "(no description)", 160, 2), style="italic")
+    if agent.skills is not None:
+        skills = agent.skills
+        shown = ", ".join(str(s) for s in skills) if isinstance(skills, list) else str(skills)
+        text.append("\nskills: ", style="dim")
+        text.append(body(shown, 120, 1))
+    text.append("\nregistered   ", style="dim")
+    text.append(stamp(agent.registered_at))
+    if agent.deregistered_at:
+        text.append("\nderegistered ", style="dim")
+        text.append(stamp(agent.deregistered_at))
+    return text
+
+
+def placement_text(detail, pane: str) -> Text:
+    placement = detail.agent.placement
+    text = Text()
+    text.append("Placement\n", style="bold")
+    if placement is None:
+        text.append("no pane (not placed in tmux)", style="dim")
+        return text
+    rows = [
+        ("agent", placement.coding_agent),
+        ("pane", f"{placement.tmux_pane_id or 'pending'}  {pane}"),
+        ("window", f"{placement.tmux_window_id}  session {placement.tmux_session}"),
+        ("socket", placement.tmux_socket),
+    ]
+    if placement.director_id is not None:
+        rows.append(("director", f"#{placement.director_id}"))
+    for i, (label, value) in enumerate(rows):
+        if i:
+            text.append("\n")
+        text.append(f"{label:<8} ", style="dim")
+        text.append(value)
+    return text
+
+
+def schedule_text(detail) -> Text:
+    text = Text()
+    text.append("Monitor", style="bold")
+    text.append("  (s edits)\n", style="dim")
+    agent = detail.agent
+    if agent.kind == "administrator":
+        text.append("never woken (the human)", style="dim")
+    elif detail.interval_seconds is None:
+        text.append("no schedule" if agent.status != "active" else "no schedule yet", style="dim")
+    else:
+        text.append(f"every {detail.interval_seconds}s  ")
+        text.append("● enabled" if detail.enabled else "○ disabled", style="green" if detail.enabled else "yellow")
+        text.append("\nlast ping ", style="dim")
+        text.append(stamp(detail.last_ping_at) if detail.last_ping_at else "never")
+    return text
+
+
+def pane_summary(placement) -> str:
+    """A short state of the agent's pane, from one `list-panes` (run in a worker thread)."""
+    if placement is None:
+        return ""
+    if placement.tmux_pane_id is None:
+        return "◌ being spawned"
+    from cafleet.panes.safety import target_problem
+    from cafleet.panes.tmux import Tmux
+
+    try:
+        tmux = Tmux(placement.tmux_socket)
+        state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
+        problem = target_problem(placement, tmux, state)
+    except Exception as exc:  # noqa: BLE001 - a probe; tmux quirks must not crash the screen
+        return f"? ({exc})"
+    if problem is None:
+        mode = " · copy mode" if state.in_mode else ""
+        return f"● alive ({state.current_command}){mode}"
+    if problem.startswith("shell-in-pane"):
+        return f"○ shell ({problem.split(':', 1)[1]}): the agent exited"
+    if problem == "pane-shows-cafleet-tui":
+        return "● shows the cafleet TUI"
+    if problem == "tmux-server-gone":
+        return "✗ gone (tmux server not running)"
+    if problem == "other-tmux-server":
+        return "✗ gone (tmux server restarted)"
+    return "✗ gone"
