@@ -41,10 +41,6 @@ class CafleetApp(App):
             self.push_screen(FleetViewScreen(self.initial_fleet_id))
         if self.watch_changes:
             self.watch_database()
-        _mark_pane(True)
-
-    def on_unmount(self) -> None:
-        _mark_pane(False)
 
     @work(thread=True, exclusive=True, group="watch")
     def watch_database(self) -> None:
@@ -59,7 +55,7 @@ class CafleetApp(App):
         yield from getattr(screen, "system_commands", lambda: [])()
 
 
-def _mark_pane(showing: bool) -> None:
+def mark_pane(showing: bool) -> None:
     """Tell cafleet's typists that this pane shows the TUI, so no notice is typed into it."""
     pane = os.environ.get("TMUX_PANE")
     if not pane or not os.environ.get("TMUX"):

@@ -23,6 +23,10 @@ def run_ui(fleet_id: int | None) -> None:
         from cafleet.broker.lookup import live_fleet
 
         live_fleet(fleet_id)
-    from cafleet.screens.app import build_app
+    from cafleet.screens.app import build_app, mark_pane
 
-    build_app(fleet_id).run()
+    mark_pane(True)
+    try:
+        build_app(fleet_id).run()
+    finally:
+        mark_pane(False)

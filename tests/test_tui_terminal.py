@@ -1,0 +1,61 @@
+"""The real app in a real terminal: tmux on a private socket runs `cafleet ui`; we read the
+screen with capture-pane, type into it, and quit with Ctrl-Q."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+
+from tests.conftest import cafleet_command
+from tests.tui_support import build_story
+
+
+def screen(tmux_server, pane):
+    return tmux_server.tmux("capture-pane", "-p", "-t", pane).stdout
+
+
+def wait_for_screen(tmux_server, pane, text, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = screen(tmux_server, pane)
+        if text in shown:
+            return shown
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared; the screen shows:\n{screen(tmux_server, pane)}")
+
+
+def test_ui_in_a_real_terminal(db, tmux_server, db_path):
+    from cafleet.models import Task
+
+    story = build_story()
+    command = " ".join(shlex.quote(part) for part in cafleet_command()) + " ui"
+    env = f"CAFLEET_DATABASE_URL={shlex.quote(str(db_path))} HOME={shlex.quote(os.environ['HOME'])}"
+    pane = tmux_server.tmux(
+        "new-window", "-P", "-F", "#{pane_id}", "-t", "main", f"env {env} {command}; sleep 30"
+    ).stdout.strip()
+    tmux_server.tmux("resize-window", "-t", pane, "-x", "100", "-y", "30")
+
+    shown = wait_for_screen(tmux_server, pane, "parser refactor")
+    assert "Fleet" in shown and "Unread" in shown
+
+    tmux_server.tmux("send-keys", "-t", pane, "Enter")
+    shown = wait_for_screen(tmux_server, pane, "Standup in 5 minutes")
+    assert "monitor ○ stopped" in shown and "alice" in shown
+
+    # The TUI marks its pane so no inline preview is ever typed into it.
+    marked = tmux_server.tmux("show-options", "-p", "-t", pane, "-v", "@cafleet_tui").stdout.strip()
+    assert marked == "1"
+
+    tmux_server.tmux("send-keys", "-t", pane, "-l", "@alice typed in a real terminal")
+    tmux_server.tmux("send-keys", "-t", pane, "Enter")
+    wait_for_screen(tmux_server, pane, "typed in a real terminal")
+    sent = Task.get(Task.text == "typed in a real terminal")
+    assert (sent.sender_id, sent.recipient_id) == (story.administrator_id, story.alice_id)
+
+    tmux_server.tmux("send-keys", "-t", pane, "C-q")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "parser refactor" in screen(tmux_server, pane):
+        time.sleep(0.1)
+    assert "parser refactor" not in screen(tmux_server, pane)
+    assert tmux_server.tmux("show-options", "-p", "-t", pane, "-v", "@cafleet_tui").stdout.strip() == ""
