@@ -139,8 +139,9 @@ def show(text: str) -> None:
 class StandIn:
     """The agent itself: an input line, submitted turns, `!` shell mode and `/exit`."""
 
-    def __init__(self, log: Log):
+    def __init__(self, log: Log, on_submit=None):
         self.log, self.buffer = log, ""
+        self.on_submit = on_submit  # e.g. the demo's responder
 
     def handle(self, event: tuple) -> None:
         kind = event[0]
@@ -163,6 +164,8 @@ class StandIn:
             raise Quit("/exit")
         if text.startswith("!"):
             self.run_shell(text[1:].strip())
+        elif self.on_submit:
+            self.on_submit(text)
 
     def run_shell(self, command: str) -> None:
         self.log.write("shell", command=command)
@@ -231,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="standin")
     parser.add_argument("--log")
     parser.add_argument("--startup-delay", type=float, default=0.0)
-    opts, _ = parser.parse_known_args(argv)
+    parser.add_argument("--demo", action="store_true", help="answer cafleet notices (cafleet demo)")
+    opts, rest = parser.parse_known_args(argv)
     log = Log(opts.log or os.environ.get("CAFLEET_STANDIN_LOG"))
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _quit_on_signal)
@@ -242,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
             discard_input(0, opts.startup_delay)
             show(f"stand-in agent {opts.name} ready\nargv: {shlex.join(argv)}\n")
             log.write("ready")
-            serve(0, StandIn(log))
+            responder = None
+            if opts.demo:
+                from cafleet.demo_responder import Responder
+
+                responder = Responder(opts.name, rest[-1] if rest else "", show)
+            serve(0, StandIn(log, responder))
     except Quit as quit:
         log.write("exit", reason=quit.reason)
         return quit.code

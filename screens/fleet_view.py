@@ -259,7 +259,9 @@ def pane_states(roster) -> dict[int, str]:
         problem = target_problem(placement, tmux, panes[placement.tmux_socket].get(placement.tmux_pane_id))
         if problem is None:
             labels[entry.agent.id] = f"{placement.tmux_pane_id} ●"
-        elif problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui":
+        elif problem == "pane-shows-cafleet-tui":
+            labels[entry.agent.id] = f"{placement.tmux_pane_id} tui"
+        elif problem.startswith("shell-in-pane"):
             labels[entry.agent.id] = f"{placement.tmux_pane_id} {problem.split(':')[-1]}"
         else:
             labels[entry.agent.id] = "✗ gone"

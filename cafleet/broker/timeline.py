@@ -59,11 +59,11 @@ def timeline_changes(fleet_id: int, max_id: int, changed_since: str) -> Timeline
     added_rows = list(
         task_query().where((Task.fleet == fleet_id) & Task.kind.in_(TIMELINE_KINDS) & (Task.id > max_id)).order_by(Task.id)
     )
-    moved = (
-        Task.select(Task.id, Task.kind, Task.origin)
-        .where((Task.fleet == fleet_id) & (Task.state_changed_at > changed_since) & (Task.id <= max_id))
+    moved = Task.select(Task.id, Task.kind, Task.origin).where(
+        (Task.fleet == fleet_id) & (Task.state_changed_at > changed_since)
     )
-    changed_ids = {t.origin_id if t.kind == "broadcast" else t.id for t in moved}
+    # A delivery's ack changes its broadcast's entry; entries just added are already fresh.
+    changed_ids = {t.origin_id if t.kind == "broadcast" else t.id for t in moved} - {r["id"] for r in added_rows}
     changed_rows = list(task_query().where(Task.id.in_(changed_ids)).order_by(Task.id)) if changed_ids else []
     added = _with_deliveries(added_rows)
     changed = _with_deliveries(changed_rows)

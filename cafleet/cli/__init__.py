@@ -17,6 +17,7 @@ from cafleet.errors import CafleetError
 COMMANDS = {
     "agent": "cafleet.cli.agent_commands:agent_group",
     "db": "cafleet.cli.db_commands:db_group",
+    "demo": "cafleet.cli.demo_command:demo_command",
     "doctor": "cafleet.cli.doctor_command:doctor_command",
     "fleet": "cafleet.cli.fleet_commands:fleet_group",
     "member": "cafleet.cli.member_commands:member_group",

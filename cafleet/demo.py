@@ -1,0 +1,173 @@
+"""`cafleet demo`: a live fleet with no coding agent installed.
+
+A tmux session whose first pane is the Director running the TUI, three stand-in members
+(planner, coder, reviewer) that read their notices, ack and answer, and the monitor in a
+second window. The state (tmux socket, session, fleet) is kept next to the database so
+`cafleet demo --stop` can take it all down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from cafleet.config import database_path
+from cafleet.errors import NotInTmux, Refused
+
+SESSION = "cafleet-demo"
+MEMBERS = (
+    ("planner", "Breaks the work into steps"),
+    ("coder", "Implements the steps"),
+    ("reviewer", "Reviews every change"),
+)
+KICKOFF = "Kickoff: we refactor the parser today. planner, please plan; everyone, report when done."
+
+
+class DemoState(NamedTuple):
+    socket_name: str | None
+    session: str
+    fleet_id: int
+    director_id: int
+
+    def tmux_args(self) -> list[str]:
+        return ["tmux"] + (["-L", self.socket_name] if self.socket_name else [])
+
+
+def state_file() -> Path:
+    return database_path().parent / "demo.json"
+
+
+def load_state() -> DemoState | None:
+    try:
+        return DemoState(**json.loads(state_file().read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def start(socket_name: str | None = None) -> tuple[DemoState, bool]:
+    """Bring the demo up, or find it running. Returns (state, reused)."""
+    from cafleet.broker.lookup import live_fleet
+    from cafleet.db import open_database
+
+    if shutil.which("tmux") is None:
+        raise NotInTmux("`cafleet demo` needs tmux, which is not on PATH; install it (e.g. apt-get install tmux)")
+    open_database()
+    existing = load_state()
+    if existing is not None and _session_alive(existing):
+        try:
+            live_fleet(existing.fleet_id)
+            return existing, True
+        except Refused:
+            pass
+    if existing is not None:
+        stop()
+    tmux = ["tmux"] + (["-L", socket_name] if socket_name else [])
+    if _run(tmux + ["has-session", "-t", SESSION], check=False).returncode == 0:
+        raise Refused(f"a tmux session named {SESSION!r} exists but is not a cafleet demo; close it first")
+    env = _pane_environment()
+    _run(tmux + ["-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-n", "fleet", "-x", "200", "-y", "50",
+                 *env, "sleep 86400"])
+    try:
+        state = _populate(tmux, socket_name)
+    except BaseException:
+        _run(tmux + ["kill-session", "-t", SESSION], check=False)
+        raise
+    state_file().write_text(json.dumps(state._asdict()))
+    return state, False
+
+
+def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
+    from cafleet.backends import BACKENDS
+    from cafleet.broker.fleets import create_fleet
+    from cafleet.broker.messages import broadcast_message
+    from cafleet.broker.monitor import configure
+    from cafleet.demo_responder import DEMO_PROMPT
+    from cafleet.notify import schedule_previews
+    from cafleet.panes.members import spawn_member
+    from cafleet.records import PaneLocation
+
+    fields = _run(tmux + ["display-message", "-p", "-t", f"{SESSION}:fleet",
+                          "#{socket_path}\t#{pid}\t#{session_name}\t#{window_id}\t#{pane_id}"]).stdout.strip().split("\t")
+    pane = PaneLocation(fields[0], int(fields[1]), fields[2], fields[3], fields[4])
+    created = create_fleet(pane, label="demo: parser refactor", coding_agent="claude")
+    fleet_id, director_id = created.fleet.id, created.director.id
+
+    os.environ["PATH"] = f"{_stand_in_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
+    for name, description in MEMBERS:
+        member = spawn_member(fleet_id, director_id, name, description, "claude", prompt=DEMO_PROMPT)
+        configure(fleet_id, member.id, interval=30, enabled=True)
+    configure(fleet_id, director_id, interval=60, enabled=True)
+
+    cafleet = shlex.join([sys.executable, "-m", "cafleet", "--fleet-id", str(fleet_id)])
+    _run(tmux + ["respawn-pane", "-k", "-t", pane.tmux_pane_id, *_pane_environment(), f"{cafleet} ui"])
+    _run(tmux + ["new-window", "-d", "-t", SESSION, "-n", "monitor", *_pane_environment(),
+                 f"{cafleet} monitor start --tick 2"])
+    # The stand-ins take input about a second after they start, like claude does.
+    time.sleep(BACKENDS["claude"].ready_after)
+    sent = broadcast_message(fleet_id, director_id, KICKOFF)
+    schedule_previews([d.id for d in sent.deliveries])
+    return DemoState(socket_name, SESSION, fleet_id, director_id)
+
+
+def stop() -> DemoState | None:
+    """Delete the demo fleet and close its tmux session. Safe to repeat."""
+    from cafleet.broker.fleets import delete_fleet
+    from cafleet.db import open_database
+    from cafleet.errors import NotFound
+
+    state = load_state()
+    if state is None:
+        return None
+    open_database()
+    try:
+        delete_fleet(state.fleet_id)
+    except NotFound:
+        pass
+    _run(state.tmux_args() + ["kill-session", "-t", state.session], check=False)
+    if state.socket_name and _run(state.tmux_args() + ["list-sessions"], check=False).returncode != 0:
+        _run(state.tmux_args() + ["kill-server"], check=False)
+    state_file().unlink(missing_ok=True)
+    return state
+
+
+def attach(state: DemoState) -> None:
+    """Replace this process with a tmux client on the demo session."""
+    if os.environ.get("TMUX") and not state.socket_name:
+        os.execvp("tmux", ["tmux", "switch-client", "-t", state.session])
+    os.execvp("tmux", state.tmux_args() + ["attach-session", "-t", state.session])
+
+
+def attach_hint(state: DemoState) -> str:
+    return shlex.join(state.tmux_args() + ["attach-session", "-t", state.session])
+
+
+def _session_alive(state: DemoState) -> bool:
+    return _run(state.tmux_args() + ["has-session", "-t", state.session], check=False).returncode == 0
+
+
+def _stand_in_bin() -> Path:
+    """A `claude` that is the stand-in agent in demo mode, so no real agent is ever started."""
+    directory = database_path().parent / "demo-bin"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    script = directory / "claude"
+    script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m cafleet.standin --demo \"$@\"\n")
+    script.chmod(0o700)
+    return directory
+
+
+def _pane_environment() -> list[str]:
+    return ["-e", f"CAFLEET_DATABASE_URL={database_path()}"]
+
+
+def _run(args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    if check and result.returncode != 0:
+        raise Refused(f"`{shlex.join(args)}` failed: {result.stderr.strip() or 'no reason given'}")
+    return result

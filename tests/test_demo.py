@@ -1,0 +1,73 @@
+"""`cafleet demo` on a private tmux socket: stand-in members answer, and --stop cleans up."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+def demo_socket():
+    name = f"cafleet-test-demo-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+
+
+def wait_for(condition, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    return condition()
+
+
+def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
+    started = cli("--json", "demo", "--no-attach", "--tmux-socket", demo_socket, timeout=60)
+    assert started.code == 0, started.err
+    info = started.json()
+    fleet_id, director_id = info["fleet_id"], info["director_agent_id"]
+    assert info["reused"] is False and demo_socket in info["attach"]
+
+    panes = subprocess.run(
+        ["tmux", "-L", demo_socket, "list-panes", "-s", "-t", "cafleet-demo", "-F", "#{window_name} #{pane_current_command}"],
+        capture_output=True, text=True,
+    ).stdout.splitlines()
+    assert len(panes) == 5  # the Director's TUI, three members, the monitor
+
+    def director_inbox():
+        out = cli("--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", director_id, "--all").json()
+        return [t for t in out if t["reply_to_id"] is not None] if len(out) >= 3 else None
+
+    replies = wait_for(director_inbox)
+    assert replies and {t["from_name"] for t in replies} == {"planner", "coder", "reviewer"}
+
+    def handoff_round_trip():
+        shown = cli("--json", "fleet", "show", fleet_id).json()
+        names = {a["name"]: a["agent_id"] for a in shown["agents"]}
+        planner_box = cli("--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", names["planner"], "--all").json()
+        return [t for t in planner_box if t["from_name"] == "coder" and t["reply_to_id"]]
+
+    assert wait_for(handoff_round_trip), "the coder never answered the planner"
+
+    screen = subprocess.run(
+        ["tmux", "-L", demo_socket, "capture-pane", "-p", "-t", "cafleet-demo:fleet"], capture_output=True, text=True
+    ).stdout
+    assert "demo: parser refactor" in screen  # the TUI runs in the Director's pane
+
+    again = cli("--json", "demo", "--no-attach", "--tmux-socket", demo_socket, timeout=60).json()
+    assert again["reused"] is True and again["fleet_id"] == fleet_id
+
+    stopped = cli("demo", "--stop")
+    assert stopped.code == 0 and f"fleet {fleet_id} deleted" in stopped.out
+    assert subprocess.run(["tmux", "-L", demo_socket, "list-sessions"], capture_output=True).returncode != 0
+    assert cli("--json", "fleet", "show", fleet_id).json()["deleted_at"]
+    assert not (db_path.parent / "demo.json").exists()
+    assert cli("demo", "--stop").out == "No demo is running.\n"
+    # Nothing keeps running: the stand-ins went with their panes, the monitor with its window.
+    for pattern in ("cafleet.standin --demo", f"--fleet-id {fleet_id} monitor start"):
+        assert wait_for(lambda: subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode != 0, 10), pattern
