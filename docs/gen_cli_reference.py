@@ -79,6 +79,15 @@ def _number(value) -> str:
 
 def type_text(param: click.Parameter) -> str:
     """A short, width-independent description of what the parameter takes."""
+    takes = _takes(param)
+    if param.nargs > 1:
+        takes = f"{param.nargs} × {takes}"
+    if param.multiple or param.nargs == -1:
+        takes += ", repeatable"
+    return takes
+
+
+def _takes(param: click.Parameter) -> str:
     if isinstance(param, click.Option) and param.is_flag:
         if param.secondary_opts:
             return "flag pair"

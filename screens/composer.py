@@ -40,7 +40,7 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="composer-error")
         yield Input(
-            placeholder="@name message  ·  @all message  (sends as Administrator; Tab/→ completes names)",
+            placeholder="@name message  ·  @all message  (sends as Administrator; → completes names)",
             suggester=MentionSuggester(self._names),
             id="composer-input",
             select_on_focus=False,

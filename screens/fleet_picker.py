@@ -22,7 +22,7 @@ EMPTY_HELP = (
 class FleetPickerScreen(Screen):
     """Fleets with their label, active agents, unread messages and creation time."""
 
-    BINDINGS = [Binding("enter", "open", "Open fleet", show=True)]
+    BINDINGS = [Binding("enter", "open", "Open fleet", priority=True)]
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -42,6 +42,12 @@ def test_global_options_are_accepted_after_the_command(fleet, cli):
     assert before.out == after.out == "[]\n"
 
 
+def test_global_options_are_accepted_between_group_and_command(fleet, cli):
+    result = cli("agent", "--fleet-id", fleet.fleet_id, "--json", "list", "--agent-id", fleet.alice_id)
+    assert result.code == 0, result.err
+    assert [a["name"] for a in result.json()][-2:] == ["alice", "bob"]
+
+
 def test_json_shapes_are_stable(fleet, cli):
     f = fleet.fleet_id
     sent = cli("--fleet-id", f, "--json", "message", "send", "--agent-id", fleet.alice_id, "--to", fleet.bob_id, "--text", "hi").json()

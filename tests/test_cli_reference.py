@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import re
 import subprocess
@@ -41,7 +42,12 @@ def every_command_path() -> list[str]:
 def test_reference_matches_the_command_tree():
     wanted = load_generator().render()
     current = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
-    assert current == wanted, f"docs/cli-reference.md is out of date with the CLI; {RUN_IT}"
+    if current != wanted:
+        diff = difflib.unified_diff(
+            current.splitlines(), wanted.splitlines(), "docs/cli-reference.md", "generated", lineterm="", n=1
+        )
+        shown = "\n".join(list(diff)[:40])
+        raise AssertionError(f"docs/cli-reference.md is out of date with the CLI; {RUN_IT}\n{shown}")
 
 
 def test_every_command_and_subcommand_has_a_section():

@@ -23,6 +23,7 @@ COMMANDS = {
     "member": "cafleet.cli.member_commands:member_group",
     "message": "cafleet.cli.message_commands:message_group",
     "monitor": "cafleet.cli.monitor_commands:monitor_group",
+    "setup": "cafleet.cli.setup_command:setup_command",
     "ui": "cafleet.cli.ui_command:ui_command",
 }
 
@@ -67,8 +68,8 @@ def cli(ctx: click.Context):
     """cafleet: a message broker and agent registry for coding agents in tmux.
 
     Global options go before the command (so `cafleet --fleet-id 7 *` covers a whole
-    fleet) and are also accepted after it. `--agent-id` is the acting agent's id and is
-    given to each command.
+    fleet) and are also accepted after it. Commands that act as an agent take that agent's
+    id as `--agent-id`, after the command name.
     """
     settings(ctx)
     max_text_len()  # a malformed CAFLEET_MAX_TEXT_LEN is reported up front, not on the first long message

@@ -7,10 +7,10 @@ import click
 from cafleet.cli.output import agent_json, agent_line, emit
 from cafleet.cli.params import ID, agent_id_option
 from cafleet.db import open_database
-from cafleet.cli.settings import CafleetCommand, require_fleet
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 
 
-@click.group("agent")
+@click.group("agent", cls=CafleetSubgroup)
 def agent_group():
     """Register agents and look at the fleet's roster."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.output import emit
-from cafleet.cli.settings import CafleetCommand
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup
 
 
-@click.group("db")
+@click.group("db", cls=CafleetSubgroup)
 def db_group():
     """Manage the SQLite database."""
 

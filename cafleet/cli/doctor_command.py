@@ -55,6 +55,8 @@ def doctor_command():
     if not any(backends.values()):
         problems.append("no coding agent (claude, codex, opencode) on PATH; install one to spawn members")
 
+    skills = _skill_report(problems)
+
     document = {
         "version": __version__,
         "tmux": None if pane is None else {
@@ -66,6 +68,7 @@ def doctor_command():
         },
         "database": database,
         "backends": backends,
+        "skills": skills,
         "problems": problems,
     }
 
@@ -83,8 +86,31 @@ def doctor_command():
             f"(this cafleet: {LATEST_VERSION})"
         )
         lines.append("backends: " + ", ".join(f"{n} {p or 'missing'}" for n, p in backends.items()))
+        lines.append("skills: " + ", ".join(f"{n} {s['status']}" for n, s in skills.items()))
         lines.append("problems: none" if not problems else "problems:")
         lines.extend(f"  - {p}" for p in problems)
         return "\n".join(lines)
 
     emit(document, render)
+
+
+def _skill_report(problems: list[str]) -> dict:
+    """Per coding agent: is the cafleet skill installed and the same as the packaged one."""
+    from cafleet.skill_install import CURRENT, packaged_skill, status, targets
+
+    wanted = packaged_skill()
+    report = {}
+    stale: dict[str, list[str]] = {}
+    for target in targets():
+        found = status(target, wanted)
+        report[found.agent] = {"path": str(found.path), "status": found.status, "modified": found.modified}
+        if found.status != CURRENT:
+            stale.setdefault(found.status, []).append(found.agent)
+    if stale:
+        which = "; ".join(f"{state} for {', '.join(agents)}" for state, agents in stale.items())
+        edited = any(r["modified"] and r["status"] == "outdated" for r in report.values())
+        keeps = "it keeps your edited SKILL.md as SKILL.md.bak; " if edited else ""
+        if "unreadable" in stale:
+            keeps += "first remove or fix " + ", ".join(report[n]["path"] for n in stale["unreadable"]) + "; "
+        problems.append(f"cafleet agent skill {which}: run `cafleet setup` ({keeps}`--skip AGENT` leaves an agent out)")
+    return report

@@ -9,12 +9,12 @@ import click
 from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line
 from cafleet.cli.params import ID
 from cafleet.db import open_database
-from cafleet.cli.settings import CafleetCommand
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup
 
 CODING_AGENT_CHOICE = click.Choice(["claude", "codex", "opencode"])
 
 
-@click.group("fleet")
+@click.group("fleet", cls=CafleetSubgroup)
 def fleet_group():
     """Create, list, show and delete fleets."""
 

@@ -6,7 +6,7 @@ import click
 
 from cafleet.cli.output import agent_json, agent_line, emit
 from cafleet.cli.params import ID, agent_id_option, read_text_file
-from cafleet.cli.settings import CafleetCommand, require_fleet
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.db import open_database
 
 CODING_AGENT_CHOICE = click.Choice(["claude", "codex", "opencode"])
@@ -20,7 +20,7 @@ def member_option(f):
     return click.option("--member-id", type=ID, required=True, metavar="ID", help="The member's agent id.")(f)
 
 
-@click.group("member")
+@click.group("member", cls=CafleetSubgroup)
 def member_group():
     """Director only: spawn coding agents into panes and drive them."""
 
@@ -29,7 +29,7 @@ def member_group():
 @director_option
 @click.option("--name", required=True, help="The member's name (unique in the fleet, any case).")
 @click.option("--description", required=True, help="One sentence on the member's job.")
-@click.option("--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True)
+@click.option("--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True, help="The coding agent to run in the new pane.")
 @click.option("--model", metavar="MODEL", help="Model for the coding agent (opencode: provider/model).")
 @click.option("--prompt", metavar="TEXT", help="Starting prompt; {fleet_id} {agent_id} {director_id} {name} {coding_agent} are filled in.")
 @click.option("--prompt-file", metavar="FILE", help="Read the starting prompt from FILE ('-' for stdin).")
@@ -94,7 +94,7 @@ def list_command(agent_id, activity):
 @member_group.command("capture", cls=CafleetCommand)
 @director_option
 @member_option
-@click.option("--lines", type=click.IntRange(1, 10000), default=40, show_default=True, help="How many lines.")
+@click.option("--lines", type=click.IntRange(1, 10000), default=40, show_default=True, metavar="N", help="How many lines (1-10000).")
 @click.option("--ansi", is_flag=True, help="Keep colours and other ANSI escapes.")
 def capture_command(agent_id, member_id, lines, ansi):
     """The last lines of a member's pane, scrollback included."""
@@ -109,7 +109,7 @@ def capture_command(agent_id, member_id, lines, ansi):
 @member_group.command("send-input", cls=CafleetCommand)
 @director_option
 @member_option
-@click.option("--choice", type=click.IntRange(1, 3), help="Pick option 1, 2 or 3 of the member's question.")
+@click.option("--choice", type=click.IntRange(1, 3), metavar="N", help="Pick option 1, 2 or 3 of the member's question.")
 @click.option("--freetext", metavar="TEXT", help="Type a one-line answer (not starting with '!').")
 def send_input_command(agent_id, member_id, choice, freetext):
     """Answer a member's multiple-choice question."""

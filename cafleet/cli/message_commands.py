@@ -6,14 +6,14 @@ import click
 
 from cafleet.cli.output import emit, note, task_json, task_lines, wants_json
 from cafleet.cli.params import ID, agent_id_option, full_option, quiet_option, read_body, text_options
-from cafleet.cli.settings import CafleetCommand, require_fleet
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.db import open_database
 from cafleet.notify import schedule_previews
 
 MAX_WAIT_SECONDS = 3600
 
 
-@click.group("message")
+@click.group("message", cls=CafleetSubgroup)
 def message_group():
     """Send, receive and settle messages."""
 
@@ -69,11 +69,11 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
 @message_group.command("poll", cls=CafleetCommand)
 @agent_id_option()
 @click.option("--since", metavar="TIME", help="Only messages created at or after this ISO-8601 time (UTC if no offset).")
-@click.option("--page-size", type=click.IntRange(1, 500), default=20, show_default=True, help="At most this many messages.")
+@click.option("--page-size", type=click.IntRange(1, 500), default=20, show_default=True, metavar="N", help="At most this many messages (1-500).")
 @click.option("--all", "include_read", is_flag=True, help="Include messages already acked or canceled.")
 @click.option(
     "--wait", type=click.FloatRange(0, MAX_WAIT_SECONDS), default=0, metavar="SECONDS",
-    help="Block until a message arrives or SECONDS pass.",
+    show_default=True, help="Block until a message arrives or SECONDS pass (0-3600).",
 )
 @full_option
 def poll_command(agent_id, since, page_size, include_read, wait, full):
@@ -115,7 +115,7 @@ def _poll_text(inbox, include_read: bool, full: bool, more: str) -> str:
 @agent_id_option()
 @click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to acknowledge.")
 @full_option
-@quiet_option
+@click.option("--quiet", is_flag=True, help="Print only the task id.")
 def ack_command(agent_id, task_id, full, quiet):
     """Acknowledge a message you received (only while it is unread)."""
     from cafleet.broker.messages import ack_message
@@ -133,7 +133,7 @@ def ack_command(agent_id, task_id, full, quiet):
 @agent_id_option()
 @click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to retract.")
 @full_option
-@quiet_option
+@click.option("--quiet", is_flag=True, help="Print only the task id.")
 def cancel_command(agent_id, task_id, full, quiet):
     """Retract a message you sent before it is acked (a broadcast: its unread deliveries)."""
     from cafleet.broker.messages import cancel_message

@@ -6,11 +6,11 @@ import click
 
 from cafleet.cli.output import emit
 from cafleet.cli.params import ID
-from cafleet.cli.settings import CafleetCommand, require_fleet
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.db import open_database
 
 
-@click.group("monitor")
+@click.group("monitor", cls=CafleetSubgroup)
 def monitor_group():
     """The loop that wakes agents that are due (run it as a background task)."""
 

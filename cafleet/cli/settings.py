@@ -84,6 +84,14 @@ class CafleetCommand(click.Command):
         self.params.extend(_global_params(hidden=True))
 
 
+class CafleetSubgroup(click.Group):
+    """A command group that also accepts the global options between its name and the command."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_params(hidden=True))
+
+
 def require_fleet(ctx: click.Context | None = None) -> int:
     """The `--fleet-id` of this call, or a usage error that says how to get one."""
     fleet_id = settings(ctx).fleet_id
