@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from cafleet.broker.members import activity
-from cafleet.panes.safety import target_problem
+from cafleet.panes.safety import pane_is_alive, target_problem
 from cafleet.panes.tmux import Tmux
 from cafleet.records import AgentRecord
 from cafleet.timestamps import parse_stamp, short
@@ -46,7 +46,7 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
                 panes[placement.tmux_socket] = tmux.panes()
             state = panes[placement.tmux_socket].get(placement.tmux_pane_id)
         problem = target_problem(placement, tmux, state)
-        alive = problem is None or problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui"
+        alive = pane_is_alive(problem)
         stat = stats[member.id]
         latest = max(s for s in (stat.last_sent_at, stat.last_acked_at, member.registered_at) if s)
         rows.append(

@@ -13,7 +13,7 @@ from cafleet.config import database_path
 from cafleet.errors import CafleetError, InvalidInput, Refused
 from cafleet.panes import keystrokes
 from cafleet.panes.prompt import check_template, render
-from cafleet.panes.safety import target_problem
+from cafleet.panes.safety import pane_is_alive, target_problem
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
 from cafleet.records import AgentRecord
 
@@ -82,7 +82,7 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
         tmux = Tmux(placement.tmux_socket)
         state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
         problem = target_problem(placement, tmux, state)
-        pane_is_ours = problem is None or problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui"
+        pane_is_ours = pane_is_alive(problem)
         if pane_is_ours and force:
             tmux.kill_pane(state.pane_id)
         elif pane_is_ours and problem:
@@ -182,7 +182,7 @@ def _director_server(boss: AgentRecord) -> Tmux:
     tmux = Tmux(placement.tmux_socket) if placement is not None else None
     state = tmux.pane(placement.tmux_pane_id) if tmux is not None and placement.tmux_pane_id and tmux.server_pid else None
     problem = target_problem(placement, tmux, state)
-    if problem is not None and not problem.startswith("shell-in-pane") and problem != "pane-shows-cafleet-tui":
+    if not pane_is_alive(problem):
         raise Refused(f"the Director's pane cannot host members ({problem}); run `cafleet doctor` in the Director's pane")
     return tmux
 

@@ -38,6 +38,12 @@ def is_shell(command: str) -> bool:
     return name in SHELLS
 
 
+def pane_is_alive(problem: str | None) -> bool:
+    """True when `target_problem`'s answer still means a live pane (one we must not type into,
+    perhaps, but one that exists and can be read, killed or split)."""
+    return problem is None or problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui"
+
+
 def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: PaneState | None) -> str | None:
     """Why nothing may be typed into this agent's pane, as a short reason; None when it is safe."""
     if placement is None:
