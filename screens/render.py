@@ -36,8 +36,12 @@ def state_mark(task: TaskRecord) -> Text:
     return Text(label, style=style)
 
 
-def timeline_entry(task: TaskRecord) -> Text:
-    """Header (time, who to whom, ids, state) and the body; a broadcast with its ack marks."""
+def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
+    """Header (time, who to whom, ids, state) and the body; a broadcast with its ack marks.
+
+    `reply_target` is the entry the reply points at as shown (a broadcast's summary rather
+    than the recipient's own delivery copy).
+    """
     text = Text()
     text.append(clock(task.created_at), style="dim")
     text.append("  ")
@@ -49,7 +53,7 @@ def timeline_entry(task: TaskRecord) -> Text:
         text.append(task.to_name or "?", style="bold")
     text.append(f"  #{task.id}", style="dim")
     if task.reply_to_id:
-        text.append(f"  ↪ re #{task.reply_to_id}", style="cyan")
+        text.append(f"  ↪ re #{reply_target or task.reply_to_id}", style="cyan")
     if task.kind != "broadcast_summary":
         text.append("  ")
         text.append_text(state_mark(task))

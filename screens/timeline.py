@@ -32,6 +32,7 @@ class TimelineView(OptionList):
         super().__init__(**kwargs)
         self.tasks: dict[int, TaskRecord] = {}
         self.has_older = False
+        self.summary_of: dict[int, int] = {}  # broadcast delivery id -> its summary's id
 
     def show_page(self, tasks: list[TaskRecord], has_older: bool) -> None:
         """Replace everything with `tasks` (oldest first)."""
@@ -60,7 +61,7 @@ class TimelineView(OptionList):
                 continue
             if last is None or day(last.created_at) != day(task.created_at):
                 options.append(Option(day_separator(task.created_at), id=f"day-{day(task.created_at)}-{task.id}", disabled=True))
-            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
+            options.append(Option(self._entry(task), id=f"task-{task.id}"))
             self.tasks[task.id] = task
             last = task
         if options:
@@ -73,7 +74,12 @@ class TimelineView(OptionList):
         for task in tasks:
             if task.id in self.tasks:
                 self.tasks[task.id] = task
-                self.replace_option_prompt(f"task-{task.id}", timeline_entry(task))
+                self.replace_option_prompt(f"task-{task.id}", self._entry(task))
+
+    def _entry(self, task: TaskRecord):
+        for delivery in task.deliveries:
+            self.summary_of[delivery.id] = task.id
+        return timeline_entry(task, self.summary_of.get(task.reply_to_id))
 
     def _entry_options(self, tasks: list[TaskRecord], leading_older: bool) -> list[Option]:
         options = []
@@ -84,7 +90,7 @@ class TimelineView(OptionList):
             if day(task.created_at) != previous_day:
                 previous_day = day(task.created_at)
                 options.append(Option(day_separator(task.created_at), id=f"day-{previous_day}-{task.id}", disabled=True))
-            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
+            options.append(Option(self._entry(task), id=f"task-{task.id}"))
         return options
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -210,3 +210,18 @@ async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
         await settle(pilot)
         assert len(timeline.tasks) == 1000
     assert drawn < 5  # the benchmark measures the real figure; this only catches a collapse
+
+
+async def test_a_reply_to_a_broadcast_points_at_the_broadcast(db):
+    from cafleet.broker.messages import send_message
+    from cafleet.models import Task
+
+    story = build_story()
+    alices_copy = Task.get((Task.origin == story.broadcast_id) & (Task.recipient == story.alice_id))
+    reply = send_message(story.fleet_id, story.alice_id, "director", "no blockers", reply_to=alices_copy.id)
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        prompt = timeline.get_option(f"task-{reply.id}").prompt
+        assert f"re #{story.broadcast_id}" in prompt.plain and f"re #{alices_copy.id}" not in prompt.plain
