@@ -85,6 +85,8 @@ class MemberPaneScreen(Screen):
                 lines = capture_member(self.fleet_id, self.director_id, self.member_id, lines=CAPTURE_LINES, ansi=True)
             except CafleetError as exc:
                 problem = exc.message
+            except Exception as exc:  # noqa: BLE001 - a once-a-second probe must never crash the app
+                problem = f"reading the pane failed: {exc}"
             if not get_current_worker().is_cancelled:
                 self.app.call_from_thread(self._show_capture, record, lines, problem)
         finally:
