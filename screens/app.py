@@ -45,10 +45,8 @@ class CafleetApp(App):
     @work(thread=True, exclusive=True, group="watch")
     def watch_database(self) -> None:
         worker = get_current_worker()
-        watch(lambda: worker.is_cancelled, lambda: self.call_from_thread(self._forward_change))
-
-    def _forward_change(self) -> None:
-        self.screen.post_message(DataChanged())
+        # post_message is thread-safe and never blocks, so the watcher cannot stall shutdown.
+        watch(lambda: worker.is_cancelled, lambda: self.screen.post_message(DataChanged()))
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
