@@ -69,3 +69,36 @@ def test_administrator_inbox(db, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_inbox)
+
+
+def test_agent_detail(db, snap_compare):
+    story = build_story()
+
+    async def open_bob(pilot):
+        from cafleet.screens.agent_detail import AgentDetailScreen
+
+        await settle(pilot)
+        await pilot.app.push_screen(AgentDetailScreen(story.fleet_id, story.bob_id))
+        await settle(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_bob)
+
+
+def test_member_pane_when_the_pane_is_gone(db, snap_compare):
+    from cafleet.broker.members import attach_pane, register_member
+    from tests.tui_support import freeze_times
+
+    story = build_story()
+    member = register_member(story.fleet_id, story.director_id, "coder", "Implements the steps", "claude")
+    attach_pane(member.id, "%7")
+    freeze_times()
+
+    async def open_pane(pilot):
+        from cafleet.screens.member_pane import MemberPaneScreen
+
+        await settle(pilot)
+        await pilot.app.push_screen(MemberPaneScreen(story.fleet_id, story.director_id, member.id))
+        await pilot.pause(1.5)  # one mirror refresh
+        await settle(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_pane)
