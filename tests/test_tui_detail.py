@@ -11,7 +11,7 @@ from textual.widgets import Input, OptionList, Static, Switch
 
 from tests.conftest import FAKE_PANE
 from tests.panes_support import inputs, make_fake_agents
-from tests.tui_support import build_story
+from tests.tui_support import build_story, settle
 
 
 def make_app(fleet_id=None):
@@ -31,11 +31,6 @@ def record_notices(app) -> list[tuple[str, str]]:
 
     app.notify = notify
     return notices
-
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def until(pilot, predicate, what: str, timeout: float = 10.0):

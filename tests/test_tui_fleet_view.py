@@ -8,20 +8,13 @@ import time
 
 from textual.widgets import DataTable, OptionList
 
-from tests.tui_support import build_story
+from tests.tui_support import build_story, settle
 
 
 def make_app(fleet_id=None, watch_changes=False):
     from cafleet.screens.app import build_app
 
     return build_app(fleet_id, watch_changes=watch_changes)
-
-
-async def settle(pilot):
-    """Wait for loading workers (not the endless database watcher) and a repaint."""
-    app = pilot.app
-    await app.workers.wait_for_complete([w for w in app.workers if w.group != "watch"])
-    await pilot.pause()
 
 
 async def wait_until(pilot, condition, timeout=5.0):

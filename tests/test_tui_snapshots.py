@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from tests.tui_support import build_story
+from tests.tui_support import settle as settle_workers
 
 SIZE = (100, 30)
 
@@ -17,8 +18,7 @@ def app_for(fleet_id=None):
 
 async def settle(pilot) -> None:
     """Let the loading workers finish, and stop the cursor blinking."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle_workers(pilot)
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     await pilot.pause()

@@ -65,3 +65,22 @@ def build_story() -> Story:
     send_message(fleet_id, alice.id, "director", "Tokenizer split done; starting typed AST.")
     freeze_times()
     return Story(fleet_id, created.director.id, created.administrator.id, alice.id, bob.id, sent.summary.id)
+
+
+async def settle(pilot) -> None:
+    """Wait until the loading workers (not the endless database watcher) are done, then repaint.
+
+    An exclusive worker may be cancelled by a newer one mid-wait; that just means waiting again.
+    """
+    from textual.worker import WorkerCancelled
+
+    app = pilot.app
+    for _ in range(50):
+        pending = [w for w in app.workers if w.group != "watch" and not w.is_finished]
+        if not pending:
+            break
+        try:
+            await app.workers.wait_for_complete(pending)
+        except WorkerCancelled:
+            continue
+    await pilot.pause()
