@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
+import time
+
+from textual.widgets import Input, TabbedContent
 
 from tests.tui_support import build_story
 from tests.tui_support import settle as settle_workers
@@ -13,7 +15,9 @@ SIZE = (100, 30)
 def app_for(fleet_id=None):
     from cafleet.screens.app import build_app
 
-    return build_app(fleet_id, watch_changes=False)
+    app = build_app(fleet_id, watch_changes=False)
+    app.animation_level = "none"  # a tab underline caught mid-slide is not a regression
+    return app
 
 
 async def settle(pilot) -> None:
@@ -22,6 +26,27 @@ async def settle(pilot) -> None:
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     await pilot.pause()
+
+
+async def until_loaded(pilot, ready, timeout=10.0) -> None:
+    """Screens load in workers started by events; wait for what the snapshot must show."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        try:
+            if ready(pilot.app.screen):
+                break
+        except Exception:  # not composed yet
+            continue
+    await settle(pilot)
+    # Wait for a still frame: a tab underline slides for a moment after its label changes.
+    previous = None
+    for _ in range(40):
+        frame = pilot.app.export_screenshot()
+        if frame == previous:
+            break
+        previous = frame
+        await pilot.pause(0.1)
 
 
 def test_fleet_picker(db, snap_compare):
@@ -79,7 +104,10 @@ def test_agent_detail(db, snap_compare):
 
         await settle(pilot)
         await pilot.app.push_screen(AgentDetailScreen(story.fleet_id, story.bob_id))
-        await settle(pilot)
+        await until_loaded(pilot, lambda screen: "Inbox (2)" in str(screen.query_one(TabbedContent).get_tab("agent-inbox-tab").label))
+        # Textual re-measures a relabelled tab's underline racily; switching tabs redraws it.
+        await pilot.press("o", "i")
+        await until_loaded(pilot, lambda screen: True)
 
     assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_bob)
 

@@ -58,4 +58,11 @@ def test_ui_in_a_real_terminal(db, tmux_server, db_path):
     while time.monotonic() < deadline and "parser refactor" in screen(tmux_server, pane):
         time.sleep(0.1)
     assert "parser refactor" not in screen(tmux_server, pane)
-    assert tmux_server.tmux("show-options", "-p", "-t", pane, "-v", "@cafleet_tui").stdout.strip() == ""
+
+    def unmarked():
+        return tmux_server.tmux("show-options", "-p", "-t", pane, "-v", "@cafleet_tui").stdout.strip() == ""
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not unmarked():
+        time.sleep(0.1)
+    assert unmarked()

@@ -60,7 +60,7 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
         return
     emit(
         task_json(summary, full),
-        lambda: f"Broadcast task {summary.id} to {len(sent.deliveries)} agents: "
+        lambda: f"Broadcast task {summary.id} to {len(sent.deliveries)} agent{'' if len(sent.deliveries) == 1 else 's'}: "
         + ", ".join(f"{d.to_name}#{d.to_agent_id} (task {d.id})" for d in sent.deliveries)
         + ".",
     )
