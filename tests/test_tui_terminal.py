@@ -49,8 +49,11 @@ def test_ui_in_a_real_terminal(db, tmux_server, db_path):
 
     tmux_server.tmux("send-keys", "-t", pane, "-l", "@alice typed in a real terminal")
     tmux_server.tmux("send-keys", "-t", pane, "Enter")
-    wait_for_screen(tmux_server, pane, "typed in a real terminal")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not Task.get_or_none(Task.text == "typed in a real terminal"):
+        time.sleep(0.1)  # the composer shows the text before Enter sends it
     sent = Task.get(Task.text == "typed in a real terminal")
+    wait_for_screen(tmux_server, pane, "Administrator → alice")
     assert (sent.sender_id, sent.recipient_id) == (story.administrator_id, story.alice_id)
 
     tmux_server.tmux("send-keys", "-t", pane, "C-q")
