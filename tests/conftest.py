@@ -162,3 +162,4 @@ def tmux_server():
         yield server
     finally:
         subprocess.run(base + ["kill-server"], capture_output=True, timeout=10)
+        Path(server.socket_path).unlink(missing_ok=True)
