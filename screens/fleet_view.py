@@ -240,11 +240,9 @@ class FleetViewScreen(Screen):
 
 def pane_states(roster) -> dict[int, str]:
     """A short pane label per agent, from one `list-panes` per tmux server."""
-    from cafleet.panes.safety import target_problem
-    from cafleet.panes.tmux import Tmux
+    from cafleet.panes.safety import PaneSurvey
 
-    servers: dict[str, Tmux] = {}
-    panes: dict[str, dict] = {}
+    survey = PaneSurvey()
     labels = {}
     for entry in roster:
         placement = entry.agent.placement
@@ -253,10 +251,7 @@ def pane_states(roster) -> dict[int, str]:
         if placement.tmux_pane_id is None:
             labels[entry.agent.id] = "pending"
             continue
-        tmux = servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
-        if placement.tmux_socket not in panes:
-            panes[placement.tmux_socket] = tmux.panes() if tmux.server_pid else {}
-        problem = target_problem(placement, tmux, panes[placement.tmux_socket].get(placement.tmux_pane_id))
+        problem, _ = survey.problem(placement)
         if problem is None:
             labels[entry.agent.id] = f"{placement.tmux_pane_id} ●"
         elif problem == "pane-shows-cafleet-tui":

@@ -8,7 +8,6 @@ from cafleet.cli.output import emit, note, task_json, task_lines, wants_json
 from cafleet.cli.params import ID, agent_id_option, full_option, quiet_option, read_body, text_options
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.db import open_database
-from cafleet.notify import schedule_previews
 
 MAX_WAIT_SECONDS = 3600
 
@@ -28,6 +27,7 @@ def message_group():
 def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
     """Send a message to one agent."""
     from cafleet.broker.messages import send_message
+    from cafleet.notify import schedule_previews
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)
@@ -48,6 +48,7 @@ def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
 def broadcast_command(agent_id, text, text_file, full, quiet):
     """Send a message to every other active agent of the fleet (not the Administrator)."""
     from cafleet.broker.messages import broadcast_message
+    from cafleet.notify import schedule_previews
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)

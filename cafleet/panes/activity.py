@@ -6,8 +6,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from cafleet.broker.members import activity
-from cafleet.panes.safety import pane_is_alive, target_problem
-from cafleet.panes.tmux import Tmux
+from cafleet.panes.safety import PaneSurvey, pane_is_alive
 from cafleet.records import AgentRecord
 from cafleet.timestamps import parse_stamp, short
 
@@ -33,19 +32,11 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
     """Idle time is the time since the member last sent or acked a message (or was spawned):
     tmux 3.3 keeps no per-pane activity clock, and cafleet sees only what the member does."""
     stats = activity([m.id for m in members])
-    servers: dict[str, Tmux] = {}
-    panes: dict[str, dict] = {}
+    survey = PaneSurvey()
     now = datetime.now(timezone.utc)
     rows = []
     for member in members:
-        placement = member.placement
-        tmux = state = None
-        if placement is not None and placement.tmux_pane_id is not None:
-            tmux = servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
-            if placement.tmux_socket not in panes:
-                panes[placement.tmux_socket] = tmux.panes()
-            state = panes[placement.tmux_socket].get(placement.tmux_pane_id)
-        problem = target_problem(placement, tmux, state)
+        problem, _ = survey.problem(member.placement)
         alive = pane_is_alive(problem)
         stat = stats[member.id]
         latest = max(s for s in (stat.last_sent_at, stat.last_acked_at, member.registered_at) if s)

@@ -62,3 +62,22 @@ def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: 
     if is_shell(state.current_command):
         return f"shell-in-pane:{state.current_command}"
     return None
+
+
+class PaneSurvey:
+    """Pane problems for many placements at one `list-panes -a` per tmux server."""
+
+    def __init__(self):
+        self._servers: dict[str, Tmux] = {}
+        self._panes: dict[str, dict[str, PaneState]] = {}
+
+    def problem(self, placement: PlacementRecord | None) -> tuple[str | None, PaneState | None]:
+        """`target_problem` for this placement, and the pane's state when it exists."""
+        if placement is None or placement.tmux_pane_id is None:
+            return target_problem(placement, None, None), None
+        socket = placement.tmux_socket
+        tmux = self._servers.setdefault(socket, Tmux(socket))
+        if socket not in self._panes:
+            self._panes[socket] = tmux.panes()
+        state = self._panes[socket].get(placement.tmux_pane_id)
+        return target_problem(placement, tmux, state), state
