@@ -65,3 +65,19 @@ def make_fake_agents(root: Path) -> FakeAgents:
 
 def inputs(events: list[dict]) -> list[str]:
     return [e["text"] for e in events if e["event"] == "input"]
+
+
+class PanesFleet(NamedTuple):
+    """A fleet whose Director is a pane of a private tmux server; `env` runs the CLI as it."""
+
+    fleet_id: int
+    director_id: int
+    env: dict
+
+
+def create_panes_fleet(cli, tmux_server, agents: FakeAgents, label: str) -> PanesFleet:
+    env = {**tmux_server.pane_env(), **agents.env}
+    created = cli("fleet", "create", "--label", label, env=env)
+    assert created.code == 0, created.err
+    fleet_id, director_id = map(int, created.out.splitlines()[:2])
+    return PanesFleet(fleet_id, director_id, env)

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from typing import NamedTuple
 
 import pytest
 
-from tests.panes_support import inputs, make_fake_agents
-
-
-class Fleet(NamedTuple):
-    fleet_id: int
-    director_id: int
-    env: dict
+from tests.panes_support import create_panes_fleet, inputs, make_fake_agents
 
 
 @pytest.fixture
@@ -24,11 +17,7 @@ def agents(tmp_path):
 
 @pytest.fixture
 def fleet(tmux_server, agents, cli):
-    env = {**tmux_server.pane_env(), **agents.env}
-    created = cli("fleet", "create", "--label", "panes", env=env)
-    assert created.code == 0, created.err
-    fleet_id, director_id = map(int, created.out.splitlines()[:2])
-    return Fleet(fleet_id, director_id, env)
+    return create_panes_fleet(cli, tmux_server, agents, "panes")
 
 
 def run(cli, fleet, *args, **kwargs):

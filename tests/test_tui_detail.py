@@ -4,13 +4,12 @@ private tmux server with stand-in agents for the member pane."""
 from __future__ import annotations
 
 import time
-from typing import NamedTuple
 
 import pytest
 from textual.widgets import Input, OptionList, Static, Switch
 
 from tests.conftest import FAKE_PANE
-from tests.panes_support import inputs, make_fake_agents
+from tests.panes_support import PanesFleet as TmuxFleet, create_panes_fleet, inputs, make_fake_agents
 from tests.tui_support import build_story, settle
 
 
@@ -239,12 +238,6 @@ async def test_member_pane_without_tmux_says_the_pane_is_gone(db):
 # -- member pane: a real tmux server and a stand-in agent --------------------------------
 
 
-class TmuxFleet(NamedTuple):
-    fleet_id: int
-    director_id: int
-    env: dict
-
-
 @pytest.fixture
 def agents(tmp_path):
     return make_fake_agents(tmp_path)
@@ -252,11 +245,7 @@ def agents(tmp_path):
 
 @pytest.fixture
 def tmux_fleet(tmux_server, agents, cli):
-    env = {**tmux_server.pane_env(), **agents.env}
-    created = cli("fleet", "create", "--label", "tui", env=env)
-    assert created.code == 0, created.err
-    fleet_id, director_id = map(int, created.out.splitlines()[:2])
-    return TmuxFleet(fleet_id, director_id, env)
+    return create_panes_fleet(cli, tmux_server, agents, "tui")
 
 
 def spawn(cli, fleet: TmuxFleet, name: str) -> int:
