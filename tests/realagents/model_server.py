@@ -1,0 +1,127 @@
+"""The scripted loopback model server: 127.0.0.1 only, one thread per request.
+
+Protocol modules register a handler per path; each handler gets the parsed JSON body and
+returns a `Reply`. Every request that reached a handler is kept in `requests` (and appended
+to `log_path` when given) so tests can count turns.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Reply(NamedTuple):
+    status: int
+    content_type: str
+    body: bytes | Iterable[bytes]  # an iterable is streamed chunk by chunk (SSE)
+
+
+class Record(NamedTuple):
+    """One request as the script saw it."""
+
+    path: str
+    protocol: str
+    last_text: str
+    after_tool_result: bool
+    tools: tuple[str, ...]
+    text: str | None
+    command: str | None
+
+    def is_agent_turn(self, shell_tool: str) -> bool:
+        return shell_tool in self.tools
+
+
+Handler = Callable[[dict, dict, "ModelServer"], Reply]
+
+
+class ModelServer:
+    """`with ModelServer(routes) as server:` serves on `server.url` until the block ends."""
+
+    def __init__(self, routes: dict[str, Handler], log_path: Path | None = None):
+        self.routes = routes
+        self.log_path = log_path
+        self.requests: list[Record] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def record(self, record: Record) -> None:
+        with self._lock:
+            self.requests.append(record)
+            if self.log_path is not None:
+                with self.log_path.open("a") as log:
+                    log.write(json.dumps(record._asdict()) + "\n")
+
+    def __enter__(self) -> "ModelServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def _handler_class(server: ModelServer):
+    class RequestHandler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # keep pytest output clean
+            pass
+
+        def do_GET(self) -> None:
+            # Model listings and health checks: an empty but well-formed answer.
+            self._send(Reply(200, "application/json", json.dumps({"object": "list", "data": [], "models": []}).encode()))
+
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            path = self.path.split("?", 1)[0]
+            handler = server.routes.get(path)
+            if handler is None:
+                self._send(Reply(404, "application/json", json.dumps({"error": {"message": f"no route {path}"}}).encode()))
+                return
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._send(Reply(400, "application/json", b'{"error":{"message":"bad json"}}'))
+                return
+            self._send(handler(body, dict(self.headers), server))
+
+        def _send(self, reply: Reply) -> None:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            if isinstance(reply.body, bytes):
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+                return
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for chunk in reply.body:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+            self.close_connection = True
+
+    return RequestHandler
+
+
+def sse(events: Iterable[tuple[str | None, dict | str]]) -> Iterable[bytes]:
+    """Server-sent events: (event name or None, data) pairs."""
+    for name, data in events:
+        payload = data if isinstance(data, str) else json.dumps(data)
+        head = f"event: {name}\n" if name else ""
+        yield f"{head}data: {payload}\n\n".encode()
