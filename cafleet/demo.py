@@ -84,12 +84,11 @@ def start(socket_name: str | None = None) -> tuple[DemoState, bool]:
 
 
 def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
-    from cafleet.backends import BACKENDS
     from cafleet.broker.fleets import create_fleet
     from cafleet.broker.messages import broadcast_message
     from cafleet.broker.monitor import configure
     from cafleet.demo_responder import DEMO_PROMPT
-    from cafleet.notify import schedule_previews
+    from cafleet.notify import ensure_courier
     from cafleet.panes.members import spawn_member
     from cafleet.records import PaneLocation
 
@@ -101,7 +100,7 @@ def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
 
     os.environ["PATH"] = f"{_stand_in_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
     for name, description in MEMBERS:
-        member = spawn_member(fleet_id, director_id, name, description, "claude", prompt=DEMO_PROMPT)
+        member = spawn_member(fleet_id, director_id, name, description, "claude", prompt=DEMO_PROMPT).member
         configure(fleet_id, member.id, interval=30, enabled=True)
     configure(fleet_id, director_id, interval=60, enabled=True)
 
@@ -109,10 +108,9 @@ def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
     _run(tmux + ["respawn-pane", "-k", "-t", pane.tmux_pane_id, *_pane_environment(), f"{cafleet} ui"])
     _run(tmux + ["new-window", "-d", "-t", SESSION, "-n", "monitor", *_pane_environment(),
                  f"{cafleet} monitor start --tick 2"])
-    # The stand-ins take input about a second after they start, like claude does.
-    time.sleep(BACKENDS["claude"].ready_after)
-    sent = broadcast_message(fleet_id, director_id, KICKOFF)
-    schedule_previews([d.id for d in sent.deliveries])
+    # The courier types the kick-off into each stand-in once its screen shows it ready.
+    broadcast_message(fleet_id, director_id, KICKOFF)
+    ensure_courier()
     return DemoState(socket_name, SESSION, fleet_id, director_id)
 
 

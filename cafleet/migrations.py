@@ -111,10 +111,18 @@ _TIMELINE_CHANGES = """
         CREATE INDEX tasks_fleet_changed ON tasks (fleet_id, state_changed_at);
 """
 
+# The courier looks for undelivered notices several times a second: keep that lookup to the
+# few rows that are still due, however long the history grows.
+_NOTICES_DUE = """
+        CREATE INDEX tasks_notice_due ON tasks (id)
+            WHERE notify_status = 'pending' OR notify_status LIKE 'deferred:%';
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
     Migration(3, "index for the TUI's live timeline", _TIMELINE_CHANGES),
+    Migration(4, "index for notices the courier still has to deliver", _NOTICES_DUE),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -1,31 +1,79 @@
-"""Hand inline previews to a background process so `message send` never waits on tmux.
+"""Keep this database's courier running: it types every pending notice into its pane.
 
-This module must stay light (no libtmux): it runs on every send.
+Called after every send, by the Director's commands, the monitor and the TUI. It must stay
+light (no libtmux, no subprocess unless a courier has to be started): it runs on every send
+and poll. A process that cannot reach tmux (a sandboxed member) starts nothing; its notices
+wait, `pending`, for a courier that a process outside the sandbox keeps alive.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
-import subprocess
+import socket
 import sys
+from pathlib import Path
 
 from cafleet.config import database_path
 
 
-def schedule_previews(task_ids: list[int]) -> bool:
-    """Decide what needs no tmux now; start one detached deliverer for the rest.
+def courier_lock_path() -> Path:
+    return database_path().parent / "locks" / "courier.lock"
 
-    Returns True when a background delivery was started.
-    """
-    from cafleet.broker.notifications import plan_previews
 
-    jobs = plan_previews(task_ids)
-    if not jobs:
+def courier_running() -> bool:
+    """True while a courier holds its lock (checked without blocking)."""
+    path = courier_lock_path()
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
         return False
-    env = dict(os.environ, CAFLEET_DATABASE_URL=str(database_path()))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock we may have taken
+    return False
+
+
+def can_reach_tmux(socket_path: str) -> bool:
+    """Whether this process may talk to the tmux server at `socket_path` (a sandbox says no)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(socket_path)
+    except OSError as exc:
+        return exc.errno not in (errno.EPERM, errno.EACCES)
+    finally:
+        probe.close()
+    return True
+
+
+def notices_due() -> bool:
+    """Whether any stored notice still waits for delivery (one index lookup)."""
+    from cafleet.models import database
+
+    row = database.execute_sql(
+        "SELECT 1 FROM tasks WHERE notify_status = 'pending' OR notify_status LIKE 'deferred:%' LIMIT 1"
+    ).fetchone()
+    return row is not None
+
+
+def ensure_courier() -> bool:
+    """Start the courier if notices wait and none runs (and this process can reach tmux);
+    True if one was started. The database must be open."""
+    if courier_running() or not notices_due():
+        return False
+    own_tmux = os.environ.get("TMUX", "").split(",")[0]
+    if own_tmux and not can_reach_tmux(own_tmux):
+        return False
+    import subprocess
+
+    courier_lock_path().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     subprocess.Popen(
-        [sys.executable, "-m", "cafleet.panes.delivery", *(str(job.task_id) for job in jobs)],
-        env=env,
+        [sys.executable, "-m", "cafleet.panes.courier"],
+        env=dict(os.environ, CAFLEET_DATABASE_URL=str(database_path())),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

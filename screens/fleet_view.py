@@ -185,16 +185,15 @@ class FleetViewScreen(Screen):
     def deliver(self, to: str | None, text: str, reply_to: int | None) -> None:
         from cafleet.broker.messages import broadcast_message, send_message
         from cafleet.errors import CafleetError
-        from cafleet.notify import schedule_previews
+        from cafleet.notify import ensure_courier
 
         composer = self.query_one(Composer)
         try:
             if to is None:
-                sent = broadcast_message(self.fleet_id, self.administrator_id, text, source="the composer")
-                schedule_previews([d.id for d in sent.deliveries])
+                broadcast_message(self.fleet_id, self.administrator_id, text, source="the composer")
             else:
-                task = send_message(self.fleet_id, self.administrator_id, to, text, reply_to=reply_to, source="the composer")
-                schedule_previews([task.id])
+                send_message(self.fleet_id, self.administrator_id, to, text, reply_to=reply_to, source="the composer")
+            ensure_courier()
         except CafleetError as exc:
             self.app.call_from_thread(composer.show_error, exc.message)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cafleet.broker.lookup import active_agent, live_fleet, recipient, visible_task
+from cafleet.broker.notifications import initial_notice, placements_of
 from cafleet.broker.rows import task_query, task_record
 from cafleet.errors import Refused
 from cafleet.models import Agent, Task, database
@@ -27,6 +28,7 @@ def send_message(
             fleet=fleet_id, owner=target.id, sender=sender.id, recipient=target.id,
             kind="unicast", state="input_required", created_at=now, state_changed_at=now,
             reply_to=reply_to, text=text,
+            **initial_notice(sender.id, target.id, placements_of([target.id]), now),
         )
     return load_task(task.id)
 
@@ -65,12 +67,14 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
         )
         summary.origin = summary.id
         summary.save()
+        placements = placements_of(recipient_ids)
         Task.insert_many(
             [
                 dict(
                     fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind="broadcast",
                     state="input_required", created_at=now, state_changed_at=now,
                     origin=summary.id, text=text,
+                    **initial_notice(sender.id, rid, placements, now),
                 )
                 for rid in recipient_ids
             ]

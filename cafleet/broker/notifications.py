@@ -1,13 +1,21 @@
-"""Where a message's inline preview should go, and recording how its delivery ended."""
+"""Inline-preview bookkeeping: each stored message's notice starts `pending` (or is skipped at
+once when it has nowhere to go); the courier takes the due ones and records how each ended.
+
+`notify_status` is always true: `pending` until a process has typed it, `deferred:<state>`
+while the agent cannot take it, then `delivered`, `skipped:<why>` or `failed:<why>`.
+"""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 from cafleet.broker.rows import placement_record, task_query
-from cafleet.models import Placement, Task, database
+from cafleet.models import Agent, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now
+
+PENDING = "pending"
+DEFERRED_PREFIX = "deferred:"
 
 
 class PreviewJob(NamedTuple):
@@ -17,48 +25,75 @@ class PreviewJob(NamedTuple):
     recipient_id: int
     created_at: str
     text: str
-    placement: PlacementRecord
+    status: str
+    placement: PlacementRecord | None
 
 
-def plan_previews(task_ids: list[int]) -> list[PreviewJob]:
-    """Record the outcome of every task that needs no tmux to decide (self-send, no pane,
-    pending pane) and return the ones that must be typed into a pane."""
-    jobs, skipped = preview_jobs(task_ids)
-    record_outcomes(skipped)
-    return jobs
+def initial_notice(sender_id: int, recipient_id: int, placements: dict[int, Placement], now: str) -> dict:
+    """A new task's `notify_status` (and `notified_at` when already settled), decided inside
+    the transaction that stores it."""
+    if recipient_id == sender_id:
+        return {"notify_status": "skipped:self", "notified_at": now}
+    if recipient_id not in placements:
+        return {"notify_status": "skipped:no-placement", "notified_at": now}
+    return {"notify_status": PENDING, "notified_at": None}
 
 
-def preview_jobs(task_ids: list[int]) -> tuple[list[PreviewJob], dict[int, str]]:
-    """The tasks whose preview goes to a pane, and the skip reason of every other task."""
-    rows = list(task_query().where(Task.id.in_(task_ids) & Task.recipient.is_null(False)).order_by(Task.id))
-    recipients = {row["recipient"] for row in rows}
-    placements = {p.agent_id: p for p in Placement.select().where(Placement.agent.in_(recipients))}
-    jobs: list[PreviewJob] = []
-    skipped: dict[int, str] = {}
-    for row in rows:
-        placement = placements.get(row["recipient"])
-        if row["recipient"] == row["sender"]:
-            skipped[row["id"]] = "skipped:self"
-        elif placement is None:
-            skipped[row["id"]] = "skipped:no-placement"
-        elif placement.tmux_pane_id is None:
-            skipped[row["id"]] = "skipped:pending-placement"
-        else:
-            jobs.append(
-                PreviewJob(
-                    task_id=row["id"], sender_id=row["sender"], sender_name=row["from_name"],
-                    recipient_id=row["recipient"], created_at=row["created_at"], text=row["text"],
-                    placement=placement_record(placement),
-                )
-            )
-    return jobs, skipped
+def placements_of(agent_ids: list[int]) -> dict[int, Placement]:
+    return {p.agent_id: p for p in Placement.select().where(Placement.agent.in_(agent_ids))}
+
+
+def _due():
+    return (Task.notify_status == PENDING) | Task.notify_status.startswith(DEFERRED_PREFIX)
+
+
+def due_notices(limit: int = 500) -> list[PreviewJob]:
+    """Notices no process has delivered yet, oldest first, with their recipients' placements."""
+    rows = list(
+        task_query()
+        .where(_due() & Task.recipient.is_null(False) & (Task.state == "input_required"))
+        .order_by(Task.id)
+        .limit(limit)
+    )
+    placements = placements_of(list({row["recipient"] for row in rows}))
+    return [
+        PreviewJob(
+            task_id=row["id"], sender_id=row["sender"], sender_name=row["from_name"],
+            recipient_id=row["recipient"], created_at=row["created_at"], text=row["text"],
+            status=row["notify_status"], placement=placement_record(placements.get(row["recipient"])),
+        )
+        for row in rows
+    ]
+
+
+def settle_unread_notices() -> int:
+    """A notice whose message was acked or canceled meanwhile has nothing left to announce."""
+    with database.atomic():
+        return (
+            Task.update(notify_status="skipped:no-longer-unread", notified_at=utc_now())
+            .where(_due() & (Task.state != "input_required"))
+            .execute()
+        )
 
 
 def record_outcomes(outcomes: dict[int, str]) -> None:
-    """Store `notify_status` (`delivered` / `skipped:<why>` / `failed:<why>`) for each task."""
+    """Store each task's notice status; final ones also get `notified_at`."""
     if not outcomes:
         return
     now = utc_now()
     with database.atomic():
         for task_id, status in outcomes.items():
-            Task.update(notify_status=status, notified_at=now).where(Task.id == task_id).execute()
+            final = not status.startswith(DEFERRED_PREFIX)
+            Task.update(notify_status=status, notified_at=now if final else None).where(Task.id == task_id).execute()
+
+
+def live_pane_sockets() -> set[str]:
+    """tmux sockets of every placed agent in a live fleet: where the courier has work."""
+    query = (
+        Placement.select(Placement.tmux_socket)
+        .join(Agent, on=(Placement.agent == Agent.id))
+        .join(Fleet, on=(Agent.fleet == Fleet.id))
+        .where((Agent.status == "active") & Fleet.deleted_at.is_null())
+        .distinct()
+    )
+    return {row.tmux_socket for row in query}

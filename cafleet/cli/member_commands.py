@@ -33,9 +33,18 @@ def member_group():
 @click.option("--model", metavar="MODEL", help="Model for the coding agent (opencode: provider/model).")
 @click.option("--prompt", metavar="TEXT", help="Starting prompt; {fleet_id} {agent_id} {director_id} {name} {coding_agent} are filled in.")
 @click.option("--prompt-file", metavar="FILE", help="Read the starting prompt from FILE ('-' for stdin).")
+@click.option("--permission-mode", metavar="MODE", help="claude: default, acceptEdits, plan, dontAsk (default) or bypassPermissions.")
+@click.option("--sandbox", metavar="MODE", help="codex: workspace-write (default) or danger-full-access.")
+@click.option("--approval", metavar="POLICY", help="codex: untrusted, on-request or never (default).")
+@click.option("--agent-arg", "agent_args", multiple=True, metavar="ARG", help="Pass ARG to the coding agent as it is (repeatable).")
 @click.option("--quiet", is_flag=True, help="Print only the new member's id.")
-def create_command(agent_id, name, description, coding_agent, model, prompt, prompt_file, quiet):
-    """Spawn a member: a new pane in your window running the coding agent."""
+def create_command(agent_id, name, description, coding_agent, model, prompt, prompt_file, permission_mode, sandbox, approval, agent_args, quiet):
+    """Spawn a member: a new pane in your window running the coding agent.
+
+    The member may run this fleet's cafleet commands without asking; everything else stays
+    governed by your own agent settings and the autonomy options below.
+    """
+    from cafleet.backends import Autonomy
     from cafleet.panes.members import spawn_member
 
     fleet_id = require_fleet()
@@ -44,13 +53,19 @@ def create_command(agent_id, name, description, coding_agent, model, prompt, pro
     if prompt_file is not None:
         prompt, _ = read_text_file(prompt_file, "--prompt-file")
     open_database()
-    member = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt)
+    autonomy = Autonomy(permission_mode, sandbox, approval, tuple(agent_args))
+    spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy)
+    member = spawned.member
     if quiet:
         click.echo(member.id)
         return
     emit(
-        agent_json(member),
-        lambda: f"{member.id}\nSpawned member {member.handle} ({coding_agent}) in pane {member.placement.tmux_pane_id}.",
+        {**agent_json(member), "grants": list(spawned.plan.grants)},
+        lambda: "\n".join([
+            str(member.id),
+            f"Spawned member {member.handle} ({coding_agent}) in pane {member.placement.tmux_pane_id}.",
+            *(f"  {grant}" for grant in spawned.plan.grants),
+        ]),
     )
 
 

@@ -27,13 +27,13 @@ def message_group():
 def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
     """Send a message to one agent."""
     from cafleet.broker.messages import send_message
-    from cafleet.notify import schedule_previews
+    from cafleet.notify import ensure_courier
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)
     open_database()
     task = send_message(fleet_id, agent_id, to, body, reply_to=reply_to, source=source)
-    schedule_previews([task.id])
+    ensure_courier()
     if quiet:
         click.echo(task.id)
         return
@@ -48,13 +48,13 @@ def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
 def broadcast_command(agent_id, text, text_file, full, quiet):
     """Send a message to every other active agent of the fleet (not the Administrator)."""
     from cafleet.broker.messages import broadcast_message
-    from cafleet.notify import schedule_previews
+    from cafleet.notify import ensure_courier
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)
     open_database()
     sent = broadcast_message(fleet_id, agent_id, body, source=source)
-    schedule_previews([d.id for d in sent.deliveries])
+    ensure_courier()
     summary = sent.summary
     if quiet:
         click.echo(summary.id)
@@ -80,6 +80,7 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
 def poll_command(agent_id, since, page_size, include_read, wait, full):
     """Your unread messages, oldest first (with --all: read ones too)."""
     from cafleet.broker.inbox import poll_inbox, wait_for_inbox
+    from cafleet.notify import ensure_courier
     from cafleet.timestamps import parse_user_time
 
     fleet_id = require_fleet()
@@ -89,6 +90,7 @@ def poll_command(agent_id, since, page_size, include_read, wait, full):
         inbox = wait_for_inbox(fleet_id, agent_id, wait, since_stamp, page_size, include_read)
     else:
         inbox = poll_inbox(fleet_id, agent_id, since_stamp, page_size, include_read)
+    ensure_courier()  # self-healing: a courier that died is back at the next poll
     more = _more_line(inbox, include_read)
     emit([task_json(t, full) for t in inbox.tasks], lambda: _poll_text(inbox, include_read, full, more))
     if more and wants_json():

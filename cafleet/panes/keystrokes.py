@@ -1,8 +1,9 @@
-"""Typing into a pane the way real coding agents accept it, one writer per pane at a time.
+"""Typing into an agent's pane: look, take the pane lock, look again, type under a guard that
+tmux checks at the keystroke itself, and verify the input was submitted.
 
 Measured with claude, codex and opencode: a bracketed paste followed 0.2-0.3 s later by a
 separate Enter is submitted as exactly one turn; faster input is taken as a paste and the
-Enter becomes a newline. A pane lock keeps two deliveries from interleaving their keys.
+Enter becomes a newline. The pane lock keeps two writers from interleaving their keys.
 """
 
 from __future__ import annotations
@@ -10,15 +11,38 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
+from cafleet.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.config import database_path
+from cafleet.panes.observe import observe_pane
 from cafleet.panes.safety import clean
-from cafleet.panes.tmux import PaneState, Tmux
+from cafleet.panes.tmux import Tmux, TmuxError
+from cafleet.records import PlacementRecord
 
 SETTLE_SECONDS = 0.25
+# How long an agent takes to move a submitted input out of its box (claude redraws in ~0.1 s).
+SUBMIT_CHECK_SECONDS = 0.5
+_GUARDABLE = re.compile(r"[A-Za-z0-9_.+-]+")
+
+
+class Outcome(NamedTuple):
+    """What happened to one input: `status` is what `notify_status` records."""
+
+    status: str  # delivered | deferred:<state> | skipped:<why> | failed:<why>
+    observation: Observation
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == "delivered"
+
+    @property
+    def final(self) -> bool:
+        return not self.status.startswith("deferred:")
 
 
 @contextmanager
@@ -27,8 +51,7 @@ def pane_lock(socket_path: str, pane_id: str):
     directory = database_path().parent / "locks"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = hashlib.sha1(f"{socket_path}|{pane_id}".encode()).hexdigest()[:16]
-    path = Path(directory, f"pane-{key}.lock")
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fd = os.open(Path(directory, f"pane-{key}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -37,34 +60,73 @@ def pane_lock(socket_path: str, pane_id: str):
         os.close(fd)
 
 
-def _prepare(tmux: Tmux, state: PaneState) -> None:
-    if state.in_mode:
-        tmux.leave_mode(state.pane_id)
+def guard_for(observation: Observation) -> str | None:
+    """A tmux format that is true only while the same program runs in the pane, out of copy
+    mode and not showing cafleet's TUI."""
+    if not _GUARDABLE.fullmatch(observation.command):
+        return None
+    return (
+        f"#{{&&:#{{==:#{{pane_current_command}},{observation.command}}},"
+        "#{&&:#{==:#{pane_in_mode},0},#{==:#{@cafleet_tui},}}}"
+    )
 
 
-def submit(tmux: Tmux, state: PaneState, text: str) -> None:
-    """Paste `text` (may hold newlines) as one input, then Enter after the settle delay."""
-    with pane_lock(tmux.socket_path, state.pane_id):
-        _prepare(tmux, state)
-        tmux.paste(state.pane_id, "\n".join(clean(line) for line in text.split("\n")))
-        time.sleep(SETTLE_SECONDS)
-        tmux.press_enter(state.pane_id)
+def refusal(observation: Observation) -> str:
+    """The outcome for an observation that may not be typed into."""
+    if observation.state in (AgentState.STARTING, AgentState.ASKING, AgentState.DRAFT):
+        return f"deferred:{observation.state}"
+    return f"skipped:{observation.reason or observation.state}"
 
 
-def type_line(tmux: Tmux, state: PaneState, text: str, lead: str = "") -> None:
-    """Type one line literally (`lead` first, e.g. `!` to enter shell mode), then Enter."""
-    with pane_lock(tmux.socket_path, state.pane_id):
-        _prepare(tmux, state)
-        if lead:
-            tmux.type_literal(state.pane_id, lead)
-            time.sleep(0.1)
-        tmux.type_literal(state.pane_id, clean(text))
-        time.sleep(SETTLE_SECONDS)
-        tmux.press_enter(state.pane_id)
+def submit(tmux: Tmux, placement: PlacementRecord, text: str, allowed=TYPEABLE) -> Outcome:
+    """Paste `text` (may hold newlines) as one input and submit it with Enter, verified."""
+    return _type(tmux, placement, allowed, [("paste-bracketed", "\n".join(clean(line) for line in text.split("\n")))], enter=True)
 
 
-def press(tmux: Tmux, state: PaneState, key: str) -> None:
-    """One literal key (a menu choice digit)."""
-    with pane_lock(tmux.socket_path, state.pane_id):
-        _prepare(tmux, state)
-        tmux.type_literal(state.pane_id, clean(key))
+def type_line(tmux: Tmux, placement: PlacementRecord, text: str, lead: str = "", allowed=TYPEABLE) -> Outcome:
+    """Type one line (`lead` first, e.g. `!` for shell mode) and submit it, verified."""
+    keys = [("keys", lead)] if lead else []
+    return _type(tmux, placement, allowed, keys + [("keys", clean(text))], enter=True)
+
+
+def press(tmux: Tmux, placement: PlacementRecord, key: str) -> Outcome:
+    """One key (a menu choice digit), only while the agent is asking."""
+    return _type(tmux, placement, frozenset({AgentState.ASKING}), [("keys", clean(key))], enter=False)
+
+
+def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[tuple[str, str]], enter: bool) -> Outcome:
+    with pane_lock(tmux.socket_path, placement.tmux_pane_id):
+        observation, pane = observe_pane(tmux, placement)
+        if observation.state not in allowed:
+            return Outcome(refusal(observation), observation)
+        guard = guard_for(observation)
+        if guard is None:
+            return Outcome(f"skipped:unguardable-command:{observation.command}", observation)
+        try:
+            if pane.in_mode:
+                tmux.leave_mode(pane.pane_id)
+            for index, (kind, text) in enumerate(parts):
+                if index:
+                    time.sleep(0.1)
+                if not tmux.paste(pane.pane_id, text, guard, bracketed=kind == "paste-bracketed"):
+                    return Outcome("skipped:pane-changed-before-typing", observation)
+            if not enter:
+                return Outcome("delivered", observation)
+            time.sleep(SETTLE_SECONDS)
+            if not tmux.press_enter(pane.pane_id, guard):
+                return Outcome("failed:pane-changed-before-enter", observation)
+            return _verify_submitted(tmux, placement, guard, observation)
+        except TmuxError as exc:
+            return Outcome(f"failed:{exc.message}", observation)
+
+
+def _verify_submitted(tmux: Tmux, placement: PlacementRecord, guard: str, before: Observation) -> Outcome:
+    """The box was empty before we typed: if text still sits in it, our Enter did not land."""
+    for attempt in range(2):
+        time.sleep(SUBMIT_CHECK_SECONDS)
+        after, pane = observe_pane(tmux, placement)
+        if after.state != AgentState.DRAFT:
+            return Outcome("delivered", after)
+        if attempt == 0 and not tmux.press_enter(pane.pane_id, guard):
+            return Outcome("failed:pane-changed-before-enter", after)
+    return Outcome("failed:not-submitted", after)

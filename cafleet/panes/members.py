@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from typing import NamedTuple
 
-from cafleet.backends import backend, locate, poll_command, validate_model
+from cafleet.agent_state import AgentState
+from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, backend, locate, poll_command, validate_model
 from cafleet.broker import members as registry
 from cafleet.config import database_path
 from cafleet.errors import CafleetError, InvalidInput, Refused
+from cafleet.invocation import cafleet_command
 from cafleet.panes import keystrokes
 from cafleet.panes.prompt import check_template, render
 from cafleet.panes.safety import pane_is_alive, target_problem
@@ -24,6 +27,11 @@ class DeleteTimedOut(CafleetError):
     """The member did not close its pane in time (exit 2, with the pane's last lines)."""
 
     exit_code = 2
+
+
+class SpawnedMember(NamedTuple):
+    member: AgentRecord
+    plan: SpawnPlan
 
 
 class MemberPane(NamedTuple):
@@ -40,13 +48,15 @@ def spawn_member(
     coding_agent: str,
     model: str | None = None,
     prompt: str | None = None,
-) -> AgentRecord:
+    autonomy: Autonomy = Autonomy(),
+) -> SpawnedMember:
     """Validate everything, register with a pending placement, split a pane, start the agent.
 
     Any failure after the registration removes the member again: no row is left behind.
     """
     spec = backend(coding_agent)
     model = validate_model(coding_agent, model)
+    autonomy = spec.check_autonomy(autonomy)
     if prompt is not None:
         check_template(prompt)
     executable = locate(coding_agent)
@@ -57,13 +67,18 @@ def spawn_member(
     try:
         text = render(
             prompt, fleet_id=fleet_id, agent_id=member.id, director_id=director_id,
-            name=member.name, coding_agent=coding_agent,
+            name=member.name, coding_agent=coding_agent, cafleet=cafleet_command(),
         )
-        command = "exec " + shlex.join(spec.argv(executable, member.name, text, model))
+        database = database_path()
+        plan = spec.plan(SpawnContext(
+            executable=executable, name=member.name, prompt=text, model=model, fleet_id=fleet_id,
+            database_dir=database.parent, autonomy=autonomy, environment=os.environ,
+        ))
         window = member.placement.tmux_window_id
-        pane_id = tmux.split(window, command, {"CAFLEET_DATABASE_URL": str(database_path())})
+        environment = {"CAFLEET_DATABASE_URL": str(database), **plan.env}
+        pane_id = tmux.split(window, "exec " + shlex.join(plan.argv), environment)
         _rebalance(tmux, window)
-        return registry.attach_pane(member.id, pane_id)
+        return SpawnedMember(registry.attach_pane(member.id, pane_id), plan)
     except BaseException:
         if pane_id is not None:
             try:
@@ -91,7 +106,7 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
                 "nothing was typed; use --force to kill the pane"
             )
         elif pane_is_ours:
-            keystrokes.type_line(tmux, state, "/exit")
+            _require_typed(member, keystrokes.type_line(tmux, placement, "/exit", allowed=frozenset({AgentState.READY})))
             if not _wait_for_pane_to_close(tmux, state.pane_id, timeout):
                 last = "\n".join(capture(tmux, state.pane_id, 15))
                 raise DeleteTimedOut(
@@ -111,7 +126,7 @@ def member_pane(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
 
 def ping(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
     target = member_pane(fleet_id, director_id, member_id)
-    keystrokes.submit(target.tmux, target.state, poll_command(fleet_id, member_id))
+    _require_typed(target.member, keystrokes.submit(target.tmux, target.member.placement, poll_command(fleet_id, member_id)))
     return target
 
 
@@ -121,7 +136,10 @@ def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) 
     if "\n" in command or "\r" in command:
         raise InvalidInput("the command holds a newline, which would run as separate lines; send one line")
     target = member_pane(fleet_id, director_id, member_id)
-    keystrokes.type_line(target.tmux, target.state, " " + command.strip(), lead="!")
+    outcome = keystrokes.type_line(
+        target.tmux, target.member.placement, " " + command.strip(), lead="!", allowed=frozenset({AgentState.READY})
+    )
+    _require_typed(target.member, outcome)
     return target
 
 
@@ -136,10 +154,12 @@ def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | No
         if "\n" in freetext or "\r" in freetext:
             raise InvalidInput("--freetext holds a newline, which would submit early; send one line")
     target = member_pane(fleet_id, director_id, member_id)
+    placement = target.member.placement
     if choice is not None:
-        keystrokes.press(target.tmux, target.state, str(choice))
+        outcome = keystrokes.press(target.tmux, placement, str(choice))
     else:
-        keystrokes.type_line(target.tmux, target.state, freetext)
+        outcome = keystrokes.type_line(target.tmux, placement, freetext, allowed=frozenset({AgentState.ASKING, AgentState.READY}))
+    _require_typed(target.member, outcome)
     return target
 
 
@@ -162,6 +182,15 @@ def capture(tmux: Tmux, pane_id: str, lines: int, ansi: bool = False) -> list[st
     while captured and not captured[-1].strip():
         captured.pop()
     return captured[-lines:]
+
+
+def _require_typed(member: AgentRecord, outcome: keystrokes.Outcome) -> None:
+    """Refuse, saying what the member's pane shows, unless the keys were typed and taken."""
+    if outcome.delivered:
+        return
+    seen = outcome.observation
+    shows = f"{seen.state}" + (f": {seen.question}" if seen.question else "") + (f" ({seen.reason})" if seen.reason else "")
+    raise Refused(f"member {member.name}'s pane was not typed into: {outcome.status}; it shows {shows}")
 
 
 def _live_pane_of(agent: AgentRecord, whose: str) -> tuple[Tmux, PaneState]:

@@ -19,7 +19,8 @@ from cafleet.backends import poll_command
 from cafleet.broker import monitor as rows
 from cafleet.panes import keystrokes
 from cafleet.panes.safety import target_problem
-from cafleet.panes.tmux import PaneState, Tmux, TmuxError
+from cafleet.notify import ensure_courier
+from cafleet.panes.tmux import PaneState, Tmux
 from cafleet.timestamps import parse_stamp, short, utc_now
 
 
@@ -47,6 +48,7 @@ class MonitorLoop:
                 if stop:
                     reason = stop
                     break
+                ensure_courier()  # the monitor runs outside any sandbox: it keeps notices moving
                 self.tick()
                 self.stopping.wait(self.tick_seconds)
         finally:
@@ -84,13 +86,11 @@ class MonitorLoop:
             for schedule, why, outcome in pool.map(lambda job: (*job[:2], self._wake(*job)), due):
                 self.say(f"{short(utc_now())} ping {schedule.agent.handle} ({why}): {outcome}")
 
-    def _wake(self, schedule: rows.Schedule, _why: str, tmux: Tmux, state: PaneState) -> str:
-        try:
-            keystrokes.submit(tmux, state, poll_command(self.fleet_id, schedule.agent.id))
-        except TmuxError as exc:
-            return f"failed: {exc.message}"
-        rows.stamp_ping(schedule.agent.id, utc_now())
-        return "delivered"
+    def _wake(self, schedule: rows.Schedule, _why: str, tmux: Tmux, _state: PaneState) -> str:
+        outcome = keystrokes.submit(tmux, schedule.agent.placement, poll_command(self.fleet_id, schedule.agent.id))
+        if outcome.delivered:
+            rows.stamp_ping(schedule.agent.id, utc_now())
+        return outcome.status
 
     def _pane_states(self, schedules: list[rows.Schedule]) -> dict[tuple[str, str], PaneState]:
         """One `list-panes -a` per tmux server, however many agents there are."""

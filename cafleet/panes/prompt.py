@@ -6,16 +6,19 @@ import string
 
 from cafleet.errors import InvalidInput
 
-PLACEHOLDERS = ("fleet_id", "agent_id", "director_id", "name", "coding_agent")
+PLACEHOLDERS = ("fleet_id", "agent_id", "director_id", "name", "coding_agent", "cafleet")
 
+# Commands are spelled with {cafleet}, the absolute path of this cafleet: the member's shell
+# tool may be a login shell that does not see the Director's PATH.
 DEFAULT_PROMPT = """\
 You are {name}, a member of cafleet fleet {fleet_id}: your agent id is {agent_id} and your \
 Director is agent {director_id}. Messages for you arrive as notices that start with \
-"[cafleet msg". Read your inbox with: cafleet --fleet-id {fleet_id} message poll --agent-id {agent_id} \
--- acknowledge each message once handled with: cafleet --fleet-id {fleet_id} message ack \
---agent-id {agent_id} --task-id TASK -- and reply or report with: cafleet --fleet-id {fleet_id} \
-message send --agent-id {agent_id} --to {director_id} --text "..." (add --reply-to TASK to \
-answer a message). Start by polling your inbox for your first assignment."""
+"[cafleet msg TASK from NAME#ID". Run these commands exactly as written (the path is part of \
+them). Read your inbox: {cafleet} --fleet-id {fleet_id} message poll --agent-id {agent_id} \
+-- acknowledge a message once handled: {cafleet} --fleet-id {fleet_id} message ack \
+--agent-id {agent_id} --task-id TASK -- reply or report: {cafleet} --fleet-id {fleet_id} \
+message send --agent-id {agent_id} --to ID --reply-to TASK --text "..." (ID is the sender's \
+id; your Director is {director_id}). Wait for your first notice."""
 
 
 def check_template(template: str) -> None:

@@ -1,5 +1,6 @@
-"""What may be typed, and into which pane. Every keystroke path (previews, ping, exec,
-send-input, the monitor) goes through `target_problem` and `clean`."""
+"""Whether a placement's pane still exists where we recorded it, and what text may be typed.
+
+Which program runs in the pane, and what it shows, is `cafleet.panes.observe`'s question."""
 
 from __future__ import annotations
 
@@ -8,11 +9,6 @@ import re
 from cafleet.records import PlacementRecord
 from cafleet.panes.tmux import PaneState, Tmux
 
-# A pane whose foreground process is one of these is a plain shell: typed text would be
-# executed. Decided by a shell list, not an agent list, because codex shows up as `node`.
-SHELLS = frozenset(
-    {"bash", "zsh", "sh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "ash", "busybox", "nu", "elvish", "xonsh", "login"}
-)
 # ESC, the other C0 controls, DEL and the C1 controls. Newlines are handled before this.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TRAILING_MENTION = re.compile(r"@\S*\s*$")
@@ -33,15 +29,10 @@ def safe_ending(text: str) -> str:
     return text + " ·" if _TRAILING_MENTION.search(text) else text
 
 
-def is_shell(command: str) -> bool:
-    name = command.rsplit("/", 1)[-1].lstrip("-")
-    return name in SHELLS
-
-
 def pane_is_alive(problem: str | None) -> bool:
     """True when `target_problem`'s answer still means a live pane (one we must not type into,
     perhaps, but one that exists and can be read, killed or split)."""
-    return problem is None or problem.startswith("shell-in-pane") or problem == "pane-shows-cafleet-tui"
+    return problem is None or problem == "pane-shows-cafleet-tui"
 
 
 def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: PaneState | None) -> str | None:
@@ -59,8 +50,6 @@ def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: 
         return "pane-gone"
     if state.shows_cafleet_tui:
         return "pane-shows-cafleet-tui"
-    if is_shell(state.current_command):
-        return f"shell-in-pane:{state.current_command}"
     return None
 
 

@@ -121,15 +121,23 @@ class Tmux:
         """Take the pane out of copy mode so keystrokes reach the program, not the scroller."""
         self.run("send-keys", "-t", pane_id, "-X", "cancel")
 
-    def type_literal(self, pane_id: str, text: str) -> None:
-        # `--` keeps text that starts with "-" (a Markdown bullet) from being read as a flag.
-        self.run("send-keys", "-t", pane_id, "-l", "--", text)
+    def press_enter(self, pane_id: str, guard: str) -> bool:
+        return self.guarded(pane_id, guard, f"send-keys -t {pane_id} Enter")
 
-    def press_enter(self, pane_id: str) -> None:
-        self.run("send-keys", "-t", pane_id, "Enter")
+    def guarded(self, pane_id: str, guard: str, command: str, otherwise: str = "") -> bool:
+        """Run `command` only if the format `guard` is true for the pane, decided inside the
+        tmux server at that instant (so nothing can replace the program between check and
+        keystroke). True when it ran."""
+        refused = f"{otherwise} ; display-message -p refused" if otherwise else "display-message -p refused"
+        out = self.run("if-shell", "-F", "-t", pane_id, guard, f"{command} ; display-message -p typed", refused)
+        return "typed" in out
 
-    def paste(self, pane_id: str, text: str) -> None:
-        """Paste `text` as one bracketed paste, so an embedded newline does not submit it."""
+    def paste(self, pane_id: str, text: str, guard: str, bracketed: bool = True) -> bool:
+        """Paste `text` if `guard` holds; True when it was pasted. Bracketed, an embedded
+        newline does not submit it; plain, it arrives as if typed (no quoting needed)."""
         buffer = f"cafleet-{os.getpid()}-{time.monotonic_ns()}"
         self.run("set-buffer", "-b", buffer, "--", text)
-        self.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
+        flags = "-p -d" if bracketed else "-d"
+        return self.guarded(
+            pane_id, guard, f"paste-buffer {flags} -b {buffer} -t {pane_id}", otherwise=f"delete-buffer -b {buffer}",
+        )

@@ -1,0 +1,53 @@
+"""The coding agents cafleet can spawn into a pane: which exist, and how each is started."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan
+from cafleet.backends.claude import Claude
+from cafleet.backends.codex import Codex
+from cafleet.backends.opencode import Opencode
+from cafleet.errors import InvalidInput, Refused
+from cafleet.invocation import fleet_command
+
+__all__ = ["Autonomy", "Backend", "BACKENDS", "SpawnContext", "SpawnPlan", "backend", "locate", "poll_command", "validate_model"]
+
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (Claude(), Codex(), Opencode())}
+
+
+def backend(name: str) -> Backend:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise InvalidInput(f"coding agent {name!r} is not supported; use one of {', '.join(BACKENDS)}") from None
+
+
+def validate_model(backend_name: str, model: str | None) -> str | None:
+    if model is None:
+        return None
+    if not _MODEL.fullmatch(model):
+        raise InvalidInput(f"--model {model!r} is not a model name; use e.g. sonnet, gpt-5 or anthropic/claude-sonnet-4")
+    if backend_name == "opencode" and "/" not in model:
+        raise InvalidInput(f"--model {model!r}: opencode wants provider/model, e.g. anthropic/claude-sonnet-4")
+    return model
+
+
+def locate(backend_name: str) -> str:
+    """The absolute path of the backend's binary, or a refusal that says how to get it."""
+    spec = backend(backend_name)
+    path = shutil.which(spec.binary)
+    if path is None:
+        raise Refused(
+            f"coding agent {spec.binary!r} is not on PATH; install it or pick another with --coding-agent "
+            f"({', '.join(BACKENDS)})"
+        )
+    return path
+
+
+def poll_command(fleet_id: int, agent_id: int) -> str:
+    """What an agent runs to read its inbox (typed by `member ping` and the monitor)."""
+    return f"{fleet_command(fleet_id)} message poll --agent-id {agent_id}"

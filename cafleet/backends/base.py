@@ -1,0 +1,80 @@
+"""What every coding-agent backend provides: how to start it so it can run cafleet."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from cafleet.agent_state import AgentState, ScreenReading
+from cafleet.errors import InvalidInput
+
+
+class Autonomy(NamedTuple):
+    """How much a member may do without asking, as the Director chose it (None = default)."""
+
+    permission_mode: str | None = None  # claude
+    sandbox: str | None = None  # codex
+    approval: str | None = None  # codex
+    extra_args: tuple[str, ...] = ()  # passed to the agent as they are, before the prompt
+
+
+class SpawnContext(NamedTuple):
+    executable: str
+    name: str
+    prompt: str
+    model: str | None
+    fleet_id: int
+    database_dir: Path
+    autonomy: Autonomy
+    environment: Mapping[str, str]
+
+
+class SpawnPlan(NamedTuple):
+    argv: list[str]
+    env: dict[str, str]
+    grants: tuple[str, ...]  # what was granted, in words the Director sees
+
+
+class Backend:
+    """One coding agent. Subclasses set `name`/`binary` and build the spawn plan."""
+
+    name: str = ""
+    binary: str = ""
+    # Options of `Autonomy` this backend understands, e.g. {"permission_mode"}.
+    autonomy_options: frozenset[str] = frozenset()
+
+    def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
+        """Refuse options meant for another backend; returns `autonomy` with defaults filled in."""
+        for option, flag in (("permission_mode", "--permission-mode"), ("sandbox", "--sandbox"), ("approval", "--approval")):
+            if getattr(autonomy, option) is not None and option not in self.autonomy_options:
+                raise InvalidInput(f"{flag} is not an option of {self.name}; it applies to {_owner(option)} members only")
+        return autonomy
+
+    def plan(self, context: SpawnContext) -> SpawnPlan:
+        raise NotImplementedError
+
+    def runs_agent(self, argv: list[str]) -> bool:
+        """True when the process `argv` is this agent (the allow-list for typing)."""
+        raise NotImplementedError
+
+    def read_screen(self, lines: list[str]) -> ScreenReading:
+        """The agent's state from its captured screen (scrollback included)."""
+        raise NotImplementedError
+
+
+def _owner(option: str) -> str:
+    return "claude" if option == "permission_mode" else "codex"
+
+
+def choose(value: str | None, allowed: tuple[str, ...], default: str, flag: str) -> str:
+    """`value` if allowed (None means `default`), else a usage error listing the choices."""
+    if value is None:
+        return default
+    if value not in allowed:
+        raise InvalidInput(f"{flag} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def model_args(model: str | None) -> list[str]:
+    return ["--model", model] if model else []

@@ -1,0 +1,48 @@
+"""Claude Code: `--permission-mode` chosen by the Director, cafleet allowed by a rule."""
+
+from __future__ import annotations
+
+import json
+
+from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.invocation import fleet_command
+
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
+# dontAsk: the member never stops on a prompt nobody watches; whatever the user's own settings
+# allow, plus cafleet for its fleet, runs, and everything else is refused to the model.
+DEFAULT_PERMISSION_MODE = "dontAsk"
+
+
+def allow_rules(fleet_id: int) -> list[str]:
+    """Bash rules that allow this fleet's cafleet commands and nothing else."""
+    rules = [f"Bash({fleet_command(fleet_id)} *)"]
+    bare = f"Bash(cafleet --fleet-id {fleet_id} *)"
+    if bare not in rules:
+        rules.append(bare)
+    return rules
+
+
+class Claude(Backend):
+    name = "claude"
+    binary = "claude"
+    autonomy_options = frozenset({"permission_mode"})
+
+    def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
+        autonomy = super().check_autonomy(autonomy)
+        mode = choose(autonomy.permission_mode, PERMISSION_MODES, DEFAULT_PERMISSION_MODE, "--permission-mode")
+        return autonomy._replace(permission_mode=mode)
+
+    def plan(self, context: SpawnContext) -> SpawnPlan:
+        autonomy = self.check_autonomy(context.autonomy)
+        rules = allow_rules(context.fleet_id)
+        # --settings adds a layer on top of the user's own settings files: their allow and
+        # deny rules stay in force; this layer only adds the cafleet rule.
+        settings = json.dumps({"permissions": {"allow": rules}}, separators=(",", ":"))
+        argv = [
+            context.executable, "--permission-mode", autonomy.permission_mode, "--settings", settings,
+            "--name", context.name, *model_args(context.model), *autonomy.extra_args, context.prompt,
+        ]
+        return SpawnPlan(
+            argv=argv, env={},
+            grants=(f"permission mode {autonomy.permission_mode}", "allowed: " + ", ".join(rules)),
+        )

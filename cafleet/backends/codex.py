@@ -1,0 +1,43 @@
+"""Codex: approval and sandbox chosen by the Director; the database made writable to it."""
+
+from __future__ import annotations
+
+from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.errors import InvalidInput
+
+SANDBOXES = ("workspace-write", "danger-full-access")
+APPROVALS = ("untrusted", "on-request", "never")
+DEFAULT_SANDBOX = "workspace-write"
+DEFAULT_APPROVAL = "never"
+
+
+class Codex(Backend):
+    name = "codex"
+    binary = "codex"
+    autonomy_options = frozenset({"sandbox", "approval"})
+
+    def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
+        autonomy = super().check_autonomy(autonomy)
+        if autonomy.sandbox == "read-only":
+            raise InvalidInput(
+                "--sandbox read-only would keep the member from acking or sending (cafleet writes the "
+                "database); use workspace-write (the default) or danger-full-access"
+            )
+        return autonomy._replace(
+            sandbox=choose(autonomy.sandbox, SANDBOXES, DEFAULT_SANDBOX, "--sandbox"),
+            approval=choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval"),
+        )
+
+    def plan(self, context: SpawnContext) -> SpawnPlan:
+        autonomy = self.check_autonomy(context.autonomy)
+        grants = [f"sandbox {autonomy.sandbox}", f"approval {autonomy.approval}"]
+        writable: list[str] = []
+        if autonomy.sandbox == "workspace-write":
+            # The database lives outside the workspace; without this its writes fail.
+            writable = ["--add-dir", str(context.database_dir)]
+            grants.append(f"writable: {context.database_dir}")
+        argv = [
+            context.executable, "--ask-for-approval", autonomy.approval, "--sandbox", autonomy.sandbox,
+            *writable, *model_args(context.model), *autonomy.extra_args, context.prompt,
+        ]
+        return SpawnPlan(argv=argv, env={}, grants=tuple(grants))

@@ -1,0 +1,138 @@
+"""The courier: `python -m cafleet.panes.courier`, one per database on this machine.
+
+It delivers every notice that is still due: one worker thread per pane (a broadcast reaches
+all panes at once, while one pane's notices stay in order), each looking at the pane before
+typing and recording the true outcome. A notice the agent cannot take yet (starting, asking,
+a draft in the box) is retried, so later notices to that pane wait behind it. The courier
+watches `PRAGMA data_version`, so a commit by any process wakes it within a poll interval.
+It leaves when no live fleet has a placed agent on a tmux server it can reach.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import threading
+import time
+from collections import defaultdict
+
+from cafleet.broker import notifications
+from cafleet.broker.notifications import PreviewJob
+from cafleet.notify import can_reach_tmux, courier_lock_path
+from cafleet.panes import keystrokes
+from cafleet.panes.preview import preview_text
+from cafleet.panes.tmux import Tmux
+
+POLL_SECONDS = 0.1
+RETRY_SECONDS = {"deferred:starting": 0.3, "deferred:asking": 1.0, "deferred:draft": 1.0}
+LIVENESS_SECONDS = 5.0
+PaneKey = tuple[str, str]
+
+
+class Courier:
+    def __init__(self):
+        self._servers: dict[str, Tmux] = {}
+        self._busy: set[PaneKey] = set()
+        self._retry_at: dict[PaneKey, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+
+    def run(self) -> str:
+        from cafleet.models import database
+
+        last_version = None
+        next_liveness = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_liveness:
+                why = self._reason_to_leave()
+                if why:
+                    return why
+                next_liveness = now + LIVENESS_SECONDS
+            version = database.execute_sql("PRAGMA data_version").fetchone()[0]
+            if version != last_version or self._retry_due(now):
+                last_version = version
+                self._dispatch()
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+
+    def _retry_due(self, now: float) -> bool:
+        with self._lock:
+            return any(at <= now for at in self._retry_at.values())
+
+    def _reason_to_leave(self) -> str | None:
+        sockets = notifications.live_pane_sockets()
+        reachable = [s for s in sockets if os.path.exists(s)]
+        if not reachable:
+            return "no placed agents on a live tmux server"
+        if not any(can_reach_tmux(s) for s in reachable):
+            return "cannot reach tmux from here (sandboxed?)"
+        return None
+
+    def _dispatch(self) -> None:
+        notifications.settle_unread_notices()
+        jobs = notifications.due_notices()
+        by_pane: dict[PaneKey, list[PreviewJob]] = defaultdict(list)
+        settled: dict[int, str] = {}
+        for job in jobs:
+            if job.placement is None:
+                settled[job.task_id] = "skipped:no-placement"
+            else:
+                by_pane[(job.placement.tmux_socket, job.placement.tmux_pane_id or f"pending-{job.recipient_id}")].append(job)
+        notifications.record_outcomes(settled)
+        now = time.monotonic()
+        with self._lock:
+            for key, pane_jobs in by_pane.items():
+                if key in self._busy or self._retry_at.get(key, 0) > now:
+                    continue
+                self._busy.add(key)
+                self._retry_at.pop(key, None)
+                threading.Thread(target=self._deliver_to_pane, args=(key, pane_jobs), daemon=True).start()
+
+    def _deliver_to_pane(self, key: PaneKey, jobs: list[PreviewJob]) -> None:
+        try:
+            for job in jobs:
+                status = self._deliver(job)
+                if status != job.status:
+                    notifications.record_outcomes({job.task_id: status})
+                if status.startswith(notifications.DEFERRED_PREFIX):
+                    with self._lock:
+                        self._retry_at[key] = time.monotonic() + RETRY_SECONDS.get(status, 1.0)
+                    return  # later notices must not overtake this one
+        finally:
+            with self._lock:
+                self._busy.discard(key)
+            self._wake.set()
+
+    def _deliver(self, job: PreviewJob) -> str:
+        placement = job.placement
+        if placement.tmux_pane_id is None:
+            return "deferred:starting"
+        tmux = self._servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
+        text = preview_text(job.task_id, job.sender_name, job.sender_id, job.created_at, job.text)
+        try:
+            return keystrokes.submit(tmux, placement, text).status
+        except Exception as exc:  # one bad pane must not stop the courier; the outcome is recorded
+            return f"failed:{type(exc).__name__}: {exc}"
+
+
+def main() -> int:
+    from cafleet.db import open_database
+
+    path = courier_lock_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 0  # another courier serves this database
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    open_database()
+    Courier().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""One look at an agent's pane: is its own agent running there, and what does it show?
+
+Typing is allowed only into the placement's own coding agent (an allow-list decided from the
+foreground process, never a deny-list of shells: a REPL or a pager runs typed text too) and
+only in the states `TYPEABLE` names.
+"""
+
+from __future__ import annotations
+
+from cafleet.agent_state import AgentState, Observation
+from cafleet.backends import BACKENDS
+from cafleet.backends.standin import read_standin_screen, runs_standin
+from cafleet.panes.processes import foreground_argv, program_name
+from cafleet.panes.safety import target_problem
+from cafleet.panes.tmux import PaneState, Tmux, TmuxError
+from cafleet.records import PlacementRecord
+
+# Claude and codex draw inline: their input box may sit below a screenful of transcript.
+SCREEN_HISTORY_LINES = 60
+
+
+def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneState | None) -> Observation:
+    """The agent's state in its pane, with the reason when nothing may be typed."""
+    problem = target_problem(placement, tmux, pane)
+    if problem == "pending-placement":
+        return Observation(AgentState.STARTING, problem)
+    if problem == "pane-shows-cafleet-tui":
+        return Observation(AgentState.EXITED, problem, command=pane.current_command)
+    if problem:
+        return Observation(AgentState.GONE, problem)
+    argv = foreground_argv(pane.pid)
+    spec = BACKENDS.get(placement.coding_agent)
+    if argv is None:
+        return Observation(AgentState.GONE, "pane-process-unreadable", command=pane.current_command)
+    if runs_standin(argv):
+        reader = read_standin_screen
+    elif spec is not None and spec.runs_agent(argv):
+        reader = spec.read_screen
+    else:
+        return Observation(AgentState.EXITED, f"not-its-agent:{program_name(argv) or pane.current_command}", command=pane.current_command)
+    try:
+        lines = tmux.capture(pane.pane_id, SCREEN_HISTORY_LINES)
+    except TmuxError:
+        return Observation(AgentState.GONE, "pane-gone")
+    reading = reader(lines)
+    return Observation(reading.state, "", reading.question, reading.draft, pane.current_command)
+
+
+def observe_pane(tmux: Tmux, placement: PlacementRecord) -> tuple[Observation, PaneState | None]:
+    """`observe` after asking tmux for the pane afresh."""
+    tmux.forget_server()
+    pane = tmux.pane(placement.tmux_pane_id) if placement.tmux_pane_id and tmux.server_pid else None
+    return observe(tmux, placement, pane), pane

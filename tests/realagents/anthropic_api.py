@@ -1,0 +1,104 @@
+"""The Anthropic Messages API side of the scripted model, as Claude Code calls it.
+
+`ROUTES` plugs into `ModelServer`; each request becomes a `Conversation`, `decide` picks the
+turn, and the turn goes back as a streamed (SSE) or plain JSON message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterable
+
+from tests.realagents.model_server import ModelServer, Record, Reply, sse
+from tests.realagents.script import Conversation, Turn, decide
+
+SHELL_TOOL = "Bash"
+_ids = itertools.count(1)
+
+
+def _blocks(message: dict) -> list[dict]:
+    content = message.get("content", "")
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
+
+
+def _texts(message: dict) -> list[str]:
+    # Claude adds its own context to user messages as "<system-reminder>" text blocks (the
+    # first one holds git attribution guidance); they are not what the user typed.
+    texts = (b.get("text", "") for b in _blocks(message) if b.get("type") == "text")
+    return [t for t in texts if not t.startswith("<system-reminder>")]
+
+
+def conversation(body: dict) -> Conversation:
+    users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+    last = _blocks(users[-1]) if users else []
+    return Conversation(
+        texts=tuple(t for m in users for t in _texts(m)),
+        last_text="\n".join(_texts(users[-1])) if users else "",
+        after_tool_result=any(b.get("type") == "tool_result" for b in last),
+        tool_names=frozenset(t.get("name", "") for t in body.get("tools") or ()),
+    )
+
+
+def _content(turn: Turn) -> list[dict]:
+    if turn.command is None:
+        return [{"type": "text", "text": turn.text or ""}]
+    tool_input = {"command": turn.command, "description": "cafleet"}
+    return [{"type": "tool_use", "id": f"toolu_{next(_ids):08d}", "name": SHELL_TOOL, "input": tool_input}]
+
+
+def _message(body: dict, content: list[dict], stop_reason: str | None) -> dict:
+    return {
+        "id": f"msg_{next(_ids):08d}",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "scripted"),
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
+
+
+def _events(body: dict, content: list[dict], stop_reason: str) -> Iterable[tuple[str, dict]]:
+    yield "message_start", {"type": "message_start", "message": _message(body, [], None)}
+    for index, block in enumerate(content):
+        if block["type"] == "text":
+            start = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": block["text"]}
+        else:
+            start = {**block, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}
+        yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        yield "content_block_stop", {"type": "content_block_stop", "index": index}
+    message_delta = {"stop_reason": stop_reason, "stop_sequence": None}
+    yield "message_delta", {"type": "message_delta", "delta": message_delta, "usage": {"output_tokens": 1}}
+    yield "message_stop", {"type": "message_stop"}
+
+
+def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
+    conv = conversation(body)
+    turn = decide(conv, SHELL_TOOL)
+    server.record(
+        Record("/v1/messages", "anthropic", conv.last_text, conv.after_tool_result,
+               tuple(sorted(conv.tool_names)), turn.text, turn.command)
+    )
+    if turn.delay:
+        time.sleep(turn.delay)
+    content = _content(turn)
+    stop_reason = "end_turn" if turn.command is None else "tool_use"
+    if body.get("stream"):
+        return Reply(200, "text/event-stream", sse(_events(body, content, stop_reason)))
+    return Reply(200, "application/json", json.dumps(_message(body, content, stop_reason)).encode())
+
+
+def handle_count_tokens(body: dict, headers: dict, server: ModelServer) -> Reply:
+    return Reply(200, "application/json", b'{"input_tokens": 1}')
+
+
+ROUTES = {
+    "/v1/messages": handle_messages,
+    "/v1/messages/count_tokens": handle_count_tokens,
+}

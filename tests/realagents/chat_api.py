@@ -1,0 +1,120 @@
+"""OpenAI Chat Completions for the scripted loopback model (what opencode speaks).
+
+opencode's shell tool (1.18.33) is `bash {command, timeout?, workdir?}`; a tool call goes back as a streamed
+`tool_calls` delta and its result comes in as a message with role "tool".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+from .model_server import ModelServer, Record, Reply, sse
+from .script import Conversation, Turn, decide
+
+SHELL_TOOL = "bash"
+
+
+def _text(content: object) -> str:
+    """A message's text: content is a string or a list of parts (only text parts count)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return ""
+
+
+def conversation(body: dict) -> Conversation:
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    last = messages[-1] if messages else {}
+    tools = frozenset(
+        tool["function"]["name"]
+        for tool in body.get("tools") or []
+        if isinstance(tool, dict) and isinstance(tool.get("function"), dict) and "name" in tool["function"]
+    )
+    return Conversation(
+        texts=tuple(_text(m.get("content")) for m in messages if m.get("role") == "user"),
+        last_text=_text(last.get("content")) if last.get("role") == "user" else "",
+        after_tool_result=last.get("role") == "tool",
+        tool_names=tools,
+    )
+
+
+def _tool_call(command: str) -> dict:
+    arguments = json.dumps({"command": command})
+    return {
+        "index": 0,
+        "id": f"call_{uuid.uuid4().hex[:24]}",
+        "type": "function",
+        "function": {"name": SHELL_TOOL, "arguments": arguments},
+    }
+
+
+def _usage() -> dict:
+    return {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+
+
+def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, dict | str]]:
+    head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+    def chunk(delta: dict, finish: str | None = None) -> tuple[None, dict]:
+        return None, {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    yield chunk({"role": "assistant", "content": ""})
+    if turn.command is not None:
+        yield chunk({"tool_calls": [_tool_call(turn.command)]})
+        yield chunk({}, "tool_calls")
+    else:
+        # Several deltas, as a real model streams text.
+        for word in (turn.text or "").split(" "):
+            yield chunk({"content": word + " "})
+        yield chunk({}, "stop")
+    if with_usage:
+        yield None, {**head, "choices": [], "usage": _usage()}
+    yield None, "[DONE]"
+
+
+def _completion(turn: Turn, model: str) -> dict:
+    message: dict = {"role": "assistant", "content": turn.text}
+    if turn.command is not None:
+        call = _tool_call(turn.command)
+        del call["index"]
+        message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if turn.command else "stop"}],
+        "usage": _usage(),
+    }
+
+
+def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
+    conv = conversation(body)
+    turn = decide(conv, SHELL_TOOL)
+    server.record(
+        Record(
+            path="/v1/chat/completions",
+            protocol="chat",
+            last_text=conv.last_text,
+            after_tool_result=conv.after_tool_result,
+            tools=tuple(sorted(conv.tool_names)),
+            text=turn.text,
+            command=turn.command,
+        )
+    )
+    if turn.delay:
+        time.sleep(turn.delay)
+    model = str(body.get("model") or "scripted")
+    if not body.get("stream"):
+        return Reply(200, "application/json", json.dumps(_completion(turn, model)).encode())
+    with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    return Reply(200, "text/event-stream", sse(_chunks(turn, model, with_usage)))
+
+
+ROUTES = {"/v1/chat/completions": handle_chat}

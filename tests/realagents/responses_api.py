@@ -1,0 +1,123 @@
+"""The OpenAI Responses API (`POST /v1/responses`) as the scripted model speaks it to codex.
+
+Codex streams every request (`"stream": true`); a non-streamed request gets the same
+response object as one JSON body.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+
+from tests.realagents.model_server import ModelServer, Record, Reply, sse
+from tests.realagents.script import Conversation, Turn, decide
+
+SHELL_TOOL = "exec_command"  # codex 0.169's shell tool: exec_command {"cmd": "..."}
+_ids = itertools.count(1)
+
+
+def conversation(body: dict) -> Conversation:
+    """The script's view of a Responses request: user texts, the latest input, the tools."""
+    items = [item for item in body.get("input") or [] if isinstance(item, dict)]
+    texts = tuple(_user_text(item) for item in items if _is_user_message(item))
+    last = items[-1] if items else {}
+    tool_names = frozenset(tool.get("name") or tool.get("type", "") for tool in body.get("tools") or [])
+    return Conversation(
+        texts=texts,
+        last_text=_user_text(last) if _is_user_message(last) else "",
+        after_tool_result=last.get("type") == "function_call_output",
+        tool_names=tool_names,
+    )
+
+
+def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
+    conv = conversation(body)
+    turn = decide(conv, SHELL_TOOL)
+    server.record(
+        Record(
+            path="/v1/responses",
+            protocol="responses",
+            last_text=conv.last_text,
+            after_tool_result=conv.after_tool_result,
+            tools=tuple(sorted(conv.tool_names)),
+            text=turn.text,
+            command=turn.command,
+        )
+    )
+    response_id = f"resp_{next(_ids)}"
+    item = _output_item(turn, _json_schema(body))
+    if not body.get("stream"):
+        time.sleep(turn.delay)
+        return Reply(200, "application/json", json.dumps(_response(response_id, "completed", [item], body)).encode())
+    return Reply(200, "text/event-stream", sse(_events(response_id, turn, item, body)))
+
+
+ROUTES = {"/v1/responses": handle_responses}
+
+
+def _events(response_id: str, turn: Turn, item: dict, body: dict) -> Iterator[tuple[str, dict]]:
+    # Announce the response before waiting, so the agent shows a running turn meanwhile.
+    yield "response.created", {"type": "response.created", "response": _response(response_id, "in_progress", [], body)}
+    time.sleep(turn.delay)
+    added = {**item, "content": []} if item["type"] == "message" else {**item, "arguments": ""}
+    yield "response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": added}
+    if item["type"] == "message":
+        yield "response.output_text.delta", {
+            "type": "response.output_text.delta",
+            "item_id": item["id"],
+            "output_index": 0,
+            "content_index": 0,
+            "delta": item["content"][0]["text"],
+        }
+    yield "response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}
+    yield "response.completed", {"type": "response.completed", "response": _response(response_id, "completed", [item], body)}
+
+
+def _output_item(turn: Turn, schema: dict | None) -> dict:
+    n = next(_ids)
+    if turn.command is not None:
+        arguments = json.dumps({"cmd": turn.command})
+        return {"type": "function_call", "id": f"fc_{n}", "call_id": f"call_{n}", "name": SHELL_TOOL, "arguments": arguments, "status": "completed"}
+    text = turn.text or ""
+    if schema is not None:
+        # Side requests (the session title) ask for JSON: fill every required field with the text.
+        text = json.dumps({name: text for name in schema.get("required", [])})
+    content = [{"type": "output_text", "text": text, "annotations": []}]
+    return {"type": "message", "id": f"msg_{n}", "role": "assistant", "status": "completed", "content": content}
+
+
+def _response(response_id: str, status: str, output: list[dict], body: dict) -> dict:
+    usage = {
+        "input_tokens": 100,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 10,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 110,
+    }
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": body.get("model", "scripted"),
+        "output": output,
+        "usage": usage if status == "completed" else None,
+    }
+
+
+def _json_schema(body: dict) -> dict | None:
+    text_format = (body.get("text") or {}).get("format") or {}
+    return text_format.get("schema") if text_format.get("type") == "json_schema" else None
+
+
+def _is_user_message(item: dict) -> bool:
+    return item.get("role") == "user" and item.get("type", "message") == "message"
+
+
+def _user_text(item: dict) -> str:
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content or [] if part.get("type") in ("input_text", "text"))
