@@ -70,14 +70,16 @@ def ensure_courier() -> bool:
         return False
     import subprocess
 
-    courier_lock_path().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    subprocess.Popen(
-        [sys.executable, "-m", "cafleet.panes.courier"],
-        env=dict(os.environ, CAFLEET_DATABASE_URL=str(database_path())),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # outlives the CLI call and ignores the caller's Ctrl-C
-        close_fds=True,
-    )
+    locks = courier_lock_path().parent
+    locks.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(locks / "courier.log", "ab") as log:  # a crash leaves its reason here
+        subprocess.Popen(
+            [sys.executable, "-m", "cafleet.panes.courier"],
+            env=dict(os.environ, CAFLEET_DATABASE_URL=str(database_path())),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # outlives the CLI call and ignores the caller's Ctrl-C
+            close_fds=True,
+        )
     return True

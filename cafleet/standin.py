@@ -8,7 +8,10 @@ TUIs' input handling that cafleet depends on:
   newline typed outside a paste acts as Enter (so cafleet must paste text, never type it);
 - an input starting with `!` runs in shell mode, and `/exit` quits (the pane closes);
 - Escape interrupts a real agent, so every escape sequence outside a paste is logged;
-- real agents drop keystrokes for a moment after launch (`--startup-delay`).
+- real agents drop keystrokes for a moment after launch (`--startup-delay`);
+- an input `ask: QUESTION | OPTION | OPTION…` shows a choice menu that a digit answers, and
+  an input holding "take your time" keeps it busy for `BUSY_SECONDS` (input typed meanwhile
+  is queued by the terminal, as a real agent queues it).
 
     python -m cafleet.standin [--name NAME] [--log FILE] [--startup-delay SECONDS] [ARGS...]
 
@@ -35,6 +38,7 @@ import tty
 
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the Escape key
+BUSY_SECONDS = 3.0
 
 
 class Quit(Exception):
@@ -142,9 +146,13 @@ class StandIn:
     def __init__(self, log: Log, on_submit=None):
         self.log, self.buffer = log, ""
         self.on_submit = on_submit  # e.g. the demo's responder
+        self.asking = False
 
     def handle(self, event: tuple) -> None:
         kind = event[0]
+        if self.asking:
+            self.answer(event)
+            return
         if kind in ("text", "paste"):
             self.buffer += event[1]
         elif kind == "backspace":
@@ -154,15 +162,21 @@ class StandIn:
         elif kind == "enter" and self.buffer:
             text, self.buffer = self.buffer, ""
             self.submit(text)
-        self.redraw()
+        if not self.asking:
+            self.redraw()
 
     def submit(self, text: str) -> None:
         self.log.write("input", text=text)
-        self.redraw(text)
-        show("\n")
+        show("\r\x1b[K» " + text.replace("\n", "⏎") + "\n")  # no longer in the box: not "> "
         if text == "/exit":
             raise Quit("/exit")
-        if text.startswith("!"):
+        if text.startswith("ask:"):
+            self.ask(text[4:])
+        elif "take your time" in text:
+            show("(working…)\n")
+            time.sleep(BUSY_SECONDS)
+            show("done\n")
+        elif text.startswith("!"):
             self.run_shell(text[1:].strip())
         elif self.on_submit:
             self.on_submit(text)
@@ -176,6 +190,25 @@ class StandIn:
             show(done.stdout + done.stderr)
         except subprocess.TimeoutExpired:
             show("(shell command timed out after 30 s)\n")
+
+    def ask(self, spec: str) -> None:
+        question, *options = [part.strip() for part in spec.split("|")]
+        show(f"? {question}\n" + "".join(f"  {n}. {option}\n" for n, option in enumerate(options, 1)))
+        self.asking = True
+
+    def answer(self, event: tuple) -> None:
+        """While the menu shows, a digit picks an option; anything else is ignored."""
+        if event[0] == "text" and event[1][:1].isdigit():
+            self.asking = False
+            self.log.write("choice", choice=event[1][:1])
+            show(f"(chose {event[1][:1]})\n")
+            self.redraw()
+
+    def print_above(self, text: str) -> None:
+        """Output that must not look like input: the box is drawn again below it."""
+        show("\r\x1b[K" + text)
+        if not self.asking:
+            self.redraw()
 
     def redraw(self, text: str | None = None) -> None:
         shown = self.buffer if text is None else text
@@ -242,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with agent_terminal(0):
             log.write("start", argv=argv, pid=os.getpid(),
-                      env_database_url=os.environ.get("CAFLEET_DATABASE_URL"), time=time.time())
+                      env_database_url=os.environ.get("CAFLEET_DATABASE_URL"),
+                      env_opencode_permission=os.environ.get("OPENCODE_PERMISSION"), time=time.time())
             discard_input(0, opts.startup_delay)
             show(f"stand-in agent {opts.name} ready\nargv: {shlex.join(argv)}\n")
             log.write("ready")
@@ -250,8 +284,9 @@ def main(argv: list[str] | None = None) -> int:
             if opts.demo:
                 from cafleet.demo_responder import Responder
 
-                responder = Responder(opts.name, rest[-1] if rest else "", show)
-            serve(0, StandIn(log, responder))
+                responder = Responder(opts.name, rest[-1] if rest else "", lambda text: agent.print_above(text))
+            agent = StandIn(log, responder)
+            serve(0, agent)
     except Quit as quit:
         log.write("exit", reason=quit.reason)
         return quit.code

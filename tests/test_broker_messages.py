@@ -18,7 +18,7 @@ def test_send_by_id_or_any_case_name(fleet):
     for task in (by_id, by_name):
         assert (task.kind, task.state, task.owner_id, task.to_agent_id) == ("unicast", "input_required", fleet.bob_id, fleet.bob_id)
         assert (task.from_agent_id, task.from_name, task.to_name) == (fleet.alice_id, "alice", "bob")
-        assert task.acked_at is None and task.notify_status is None
+        assert task.acked_at is None and task.notify_status == "skipped:no-placement"
 
 
 def test_text_is_stored_whole(fleet):

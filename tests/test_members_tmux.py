@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
 
+from tests.conftest import cafleet_command
 from tests.panes_support import create_panes_fleet, inputs, make_fake_agents
 
 
@@ -40,13 +42,15 @@ def task_row(task_id):
 
 
 def wait_for_notify(task_id, timeout=10):
+    """The notice's final status (delivered, skipped or failed), or the last one seen."""
     deadline = time.monotonic() + timeout
+    status = None
     while time.monotonic() < deadline:
         status = task_row(task_id).notify_status
-        if status:
+        if status and status != "pending" and not status.startswith("deferred:"):
             return status
         time.sleep(0.05)
-    return None
+    return status
 
 
 def pane_of(member_id):
@@ -65,17 +69,26 @@ def agent_count():
     return Agent.select().count()
 
 
+def claude_settings(fleet_id: int) -> str:
+    cafleet = cafleet_command()[0]
+    rules = [f"Bash({cafleet} --fleet-id {fleet_id} *)", f"Bash(cafleet --fleet-id {fleet_id} *)"]
+    return json.dumps({"permissions": {"allow": rules}}, separators=(",", ":"))
+
+
 @pytest.mark.parametrize(
-    "backend, model, expected",
+    "backend, model, options, expected",
     [
-        ("claude", None, ["--permission-mode", "dontAsk", "--name", "ann"]),
-        ("claude", "sonnet", ["--permission-mode", "dontAsk", "--name", "ann", "--model", "sonnet"]),
-        ("codex", "gpt-5", ["--ask-for-approval", "never", "--sandbox", "workspace-write", "--model", "gpt-5"]),
-        ("opencode", "anthropic/claude-sonnet-4", ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
+        ("claude", None, [], lambda f, db: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
+        ("claude", "sonnet", ["--permission-mode", "acceptEdits", "--agent-arg", "--verbose"],
+         lambda f, db: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
+        ("codex", "gpt-5", [], lambda f, db: ["--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(db.parent), "--model", "gpt-5"]),
+        ("codex", None, ["--sandbox", "danger-full-access", "--approval", "on-request"],
+         lambda f, db: ["--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
+        ("opencode", "anthropic/claude-sonnet-4", [], lambda f, db: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
     ],
 )
-def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_server, db_path, backend, model, expected):
-    extra = ["--coding-agent", backend, "--prompt", "Hi {name} #{agent_id} of fleet {fleet_id}, boss {director_id} on {coding_agent}"]
+def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_server, db_path, backend, model, options, expected):
+    extra = ["--coding-agent", backend, "--prompt", "Hi {name} #{agent_id} of fleet {fleet_id}, boss {director_id} on {coding_agent}", *options]
     if model:
         extra += ["--model", model]
     member_id = spawn(cli, fleet, "ann", *extra)
@@ -84,8 +97,13 @@ def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_ser
     (start,) = [e for e in events if e["event"] == "start"]
     argv = start["argv"][4:]  # after the stand-in's own --startup-delay S --log FILE
     prompt = f"Hi ann #{member_id} of fleet {fleet.fleet_id}, boss {fleet.director_id} on {backend}"
-    assert argv == expected + [prompt]
+    assert argv == expected(fleet.fleet_id, db_path) + [prompt]
     assert start["env_database_url"] == str(db_path)
+    if backend == "opencode":
+        rules = json.loads(start["env_opencode_permission"])["bash"]
+        assert rules == {f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} *": "allow", f"cafleet --fleet-id {fleet.fleet_id} *": "allow"}
+    else:
+        assert start["env_opencode_permission"] is None
 
     placement = pane_of(member_id)
     assert placement.director_id == fleet.director_id and placement.coding_agent == backend
@@ -123,7 +141,7 @@ def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
 def test_a_shell_pane_receives_nothing(cli, fleet, tmux_server):
     other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
     task_id = int(run(cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet", "--text", "echo PWNED").out)
-    assert wait_for_notify(task_id).startswith("skipped:shell-in-pane:")
+    assert wait_for_notify(task_id) == "skipped:not-its-agent:bash"
     screen = tmux_server.tmux("capture-pane", "-p", "-t", tmux_server.pane_id).stdout
     assert "PWNED" not in screen and "cafleet msg" not in screen
 
@@ -161,17 +179,21 @@ def test_exec_send_input_ping_and_capture(cli, fleet, agents):
 
     assert run(cli, fleet, "member", "exec", *args, "echo exec-$((6*7))").code == 0
     assert run(cli, fleet, "member", "ping", *args).code == 0
-    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "- option two please").code == 0
+    refused = run(cli, fleet, "member", "send-input", *args, "--choice", "2")
+    assert refused.code == 1 and "not typed into: deferred" not in refused.err and "it shows ready" in refused.err
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: which one? | option A | option B").code == 0
+    agents.wait_for("dan", lambda ev: len(inputs(ev)) >= 3)
     assert run(cli, fleet, "member", "send-input", *args, "--choice", "2").code == 0
-    run(cli, fleet, "member", "send-input", *args, "--freetext", "done")
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "- done").code == 0
 
     events = agents.wait_for("dan", lambda ev: len(inputs(ev)) >= 4)
     assert inputs(events) == [
         "! echo exec-$((6*7))",
-        f"cafleet --fleet-id {fleet.fleet_id} message poll --agent-id {member_id}",
-        "- option two please",
-        "2done",
+        f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} message poll --agent-id {member_id}",
+        "ask: which one? | option A | option B",
+        "- done",
     ]
+    assert [e["choice"] for e in events if e["event"] == "choice"] == ["2"]
     capture = run(cli, fleet, "member", "capture", *args, "--lines", "3")
     assert capture.code == 0
     lines = capture.out.splitlines()

@@ -96,6 +96,7 @@ EXPECTED_INDEXES = {
         "tasks_origin": (0, 1, [("origin_id", "BINARY")]),
         "tasks_fleet_unread": (0, 1, [("fleet_id", "BINARY")]),
         "tasks_fleet_changed": (0, 0, [("fleet_id", "BINARY"), ("state_changed_at", "BINARY")]),
+        "tasks_notice_due": (0, 1, [("id", "BINARY")]),
     },
     "monitor_config": {},
     "monitor_runtime": {},

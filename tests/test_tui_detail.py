@@ -297,7 +297,9 @@ async def test_member_pane_mirrors_and_steers_the_member(db, cli, tmux_fleet, ag
         assert {"Ping member", "Exec in member pane", "Choose option 2", "Delete member"} <= set(commands)
 
         await pilot.press("p")
-        poll = f"cafleet --fleet-id {tmux_fleet.fleet_id} message poll --agent-id {member_id}"
+        from cafleet.backends import poll_command
+
+        poll = poll_command(tmux_fleet.fleet_id, member_id)
         await until(pilot, lambda: poll in inputs(agents.log_of("ann")), "the poll command typed by ping")
 
         await pilot.press("x")
@@ -312,11 +314,17 @@ async def test_member_pane_mirrors_and_steers_the_member(db, cli, tmux_fleet, ag
         await until(pilot, lambda: "! echo tui-$((6*7))" in inputs(agents.log_of("ann")), "the exec'd command")
         await until(pilot, lambda: "tui-42" in mirror(), "the command's output in the mirror")
 
-        await pilot.press("2", "t")
+        await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, TextPromptModal)
+        await pilot.press(*"ask: pick one | A | B", "enter")
+        await until(pilot, lambda: "? pick one" in mirror(), "the stand-in's menu in the mirror")
+        await pilot.press("2")
+        await until(pilot, lambda: [e for e in agents.log_of("ann") if e["event"] == "choice"], "the choice")
+        await pilot.press("t")
+        await pilot.pause()
         await pilot.press(*"done", "enter")
-        await until(pilot, lambda: "2done" in inputs(agents.log_of("ann")), "the choice and the answer")
+        await until(pilot, lambda: "done" in inputs(agents.log_of("ann")), "the answer")
 
         await pilot.press("d")
         await pilot.pause()

@@ -6,6 +6,7 @@ import json
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.invocation import fleet_command
+from cafleet.panes.processes import program_name, runs_script
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 # dontAsk: the member never stops on a prompt nobody watches; whatever the user's own settings
@@ -46,3 +47,7 @@ class Claude(Backend):
             argv=argv, env={},
             grants=(f"permission mode {autonomy.permission_mode}", "allowed: " + ", ".join(rules)),
         )
+
+    def runs_agent(self, argv: list[str]) -> bool:
+        # The npm package runs a native `claude` binary; older ones ran cli.js under node.
+        return program_name(argv) == "claude" or runs_script(argv, "@anthropic-ai/claude-code")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.errors import InvalidInput
+from cafleet.panes.processes import program_name, runs_script
 
 SANDBOXES = ("workspace-write", "danger-full-access")
 APPROVALS = ("untrusted", "on-request", "never")
@@ -41,3 +42,7 @@ class Codex(Backend):
             *writable, *model_args(context.model), *autonomy.extra_args, context.prompt,
         ]
         return SpawnPlan(argv=argv, env={}, grants=tuple(grants))
+
+    def runs_agent(self, argv: list[str]) -> bool:
+        # From npm, `codex` is node running bin/codex.js (tmux calls the pane `node`).
+        return program_name(argv) == "codex" or runs_script(argv, "@openai/codex", "bin/codex.js")

@@ -6,6 +6,7 @@ import json
 
 from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
 from cafleet.invocation import fleet_command
+from cafleet.panes.processes import program_name, runs_script
 
 PERMISSION_VARIABLE = "OPENCODE_PERMISSION"
 
@@ -43,3 +44,6 @@ class Opencode(Backend):
             argv=argv, env={PERMISSION_VARIABLE: value},
             grants=(f"allowed: {', '.join(allow_patterns(context.fleet_id))} (via {PERMISSION_VARIABLE})",),
         )
+
+    def runs_agent(self, argv: list[str]) -> bool:
+        return program_name(argv) == "opencode" or runs_script(argv, "opencode-ai")

@@ -15,17 +15,14 @@ def runs_standin(argv: list[str]) -> bool:
 
 
 def read_standin_screen(lines: list[str]) -> ScreenReading:
-    shown = [line for line in lines if line.strip()]
-    if not shown:
-        return ScreenReading(AgentState.STARTING)
-    last = shown[-1]
-    for line in reversed(shown[-6:]):
+    """The latest marker line decides: `> ` the input line, `? ` a menu, `(working` busy."""
+    for line in reversed(lines):
         if line.startswith(QUESTION_MARK):
             return ScreenReading(AgentState.ASKING, question=line[len(QUESTION_MARK):].strip())
-    if last.startswith("(working"):
-        return ScreenReading(AgentState.BUSY)
-    if last.rstrip() == PROMPT.rstrip():
-        return ScreenReading(AgentState.READY)
-    if last.startswith(PROMPT):
-        return ScreenReading(AgentState.DRAFT, draft=last[len(PROMPT):])
+        if line.startswith("(working"):
+            return ScreenReading(AgentState.BUSY)
+        if line.rstrip() == PROMPT.rstrip():
+            return ScreenReading(AgentState.READY)
+        if line.startswith(PROMPT):
+            return ScreenReading(AgentState.DRAFT, draft=line[len(PROMPT):])
     return ScreenReading(AgentState.STARTING)

@@ -7,7 +7,7 @@ import os
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from peewee import fn
+from peewee import Case, fn
 
 from cafleet.broker.lookup import agent_in_fleet, live_fleet
 from cafleet.broker.rows import agents_with_placements
@@ -36,6 +36,7 @@ class Schedule(NamedTuple):
     last_ping_at: str | None
     unread: int
     oldest_unread_at: str | None
+    last_notice_at: str | None = None  # a delivered notice of an unread message woke it then
 
 
 def pid_alive(pid: int) -> bool:
@@ -110,9 +111,12 @@ def schedules(fleet_id: int) -> list[Schedule]:
     }
     if not configs:
         return []
+    delivered_at = Case(None, [(Task.notify_status == "delivered", Task.notified_at)])
     unread = {
-        owner: (count, oldest)
-        for owner, count, oldest in Task.select(Task.owner, fn.COUNT(Task.id), fn.MIN(Task.created_at))
+        owner: (count, oldest, noticed)
+        for owner, count, oldest, noticed in Task.select(
+            Task.owner, fn.COUNT(Task.id), fn.MIN(Task.created_at), fn.MAX(delivered_at)
+        )
         .where(Task.owner.in_(list(configs)) & (Task.state == "input_required"))
         .group_by(Task.owner)
         .tuples()
@@ -120,8 +124,8 @@ def schedules(fleet_id: int) -> list[Schedule]:
     result = []
     for agent in agents_with_placements(Agent.id.in_(list(configs))):
         config = configs[agent.id]
-        count, oldest = unread.get(agent.id, (0, None))
-        result.append(Schedule(agent, config.interval_seconds, bool(config.enabled), config.last_ping_at, count, oldest))
+        count, oldest, noticed = unread.get(agent.id, (0, None, None))
+        result.append(Schedule(agent, config.interval_seconds, bool(config.enabled), config.last_ping_at, count, oldest, noticed))
     return result
 
 

@@ -106,8 +106,9 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
                 "nothing was typed; use --force to kill the pane"
             )
         elif pane_is_ours:
-            _require_typed(member, keystrokes.type_line(tmux, placement, "/exit", allowed=frozenset({AgentState.READY})))
-            if not _wait_for_pane_to_close(tmux, state.pane_id, timeout):
+            deadline = time.monotonic() + timeout
+            typed = _type_exit_when_ready(tmux, placement, deadline)
+            if not typed or not _wait_for_pane_to_close(tmux, state.pane_id, deadline - time.monotonic()):
                 last = "\n".join(capture(tmux, state.pane_id, 15))
                 raise DeleteTimedOut(
                     f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s; "
@@ -214,6 +215,17 @@ def _director_server(boss: AgentRecord) -> Tmux:
     if not pane_is_alive(problem):
         raise Refused(f"the Director's pane cannot host members ({problem}); run `cafleet doctor` in the Director's pane")
     return tmux
+
+
+def _type_exit_when_ready(tmux: Tmux, placement, deadline: float) -> bool:
+    """Type `/exit` once the agent's box is empty (never glued to a draft or into a menu)."""
+    while True:
+        outcome = keystrokes.type_line(tmux, placement, "/exit", allowed=frozenset({AgentState.READY}))
+        if outcome.delivered:
+            return True
+        if outcome.final or time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def _wait_for_pane_to_close(tmux: Tmux, pane_id: str, timeout: float) -> bool:

@@ -18,10 +18,13 @@ from typing import Callable
 from cafleet.backends import poll_command
 from cafleet.broker import monitor as rows
 from cafleet.panes import keystrokes
-from cafleet.panes.safety import target_problem
+from cafleet.agent_state import AgentState
 from cafleet.notify import ensure_courier
-from cafleet.panes.tmux import PaneState, Tmux
+from cafleet.panes.tmux import Tmux
 from cafleet.timestamps import parse_stamp, short, utc_now
+
+
+READY_ONLY = frozenset({AgentState.READY})
 
 
 class MonitorLoop:
@@ -34,6 +37,7 @@ class MonitorLoop:
         self.pid = os.getpid()
         self.stopping = threading.Event()
         self._servers: dict[str, Tmux] = {}
+        self._unpingable: dict[int, str] = {}  # agent id -> the last reason said
 
     def run(self) -> str:
         """Claim the fleet, tick until told to stop; returns why it stopped."""
@@ -65,50 +69,39 @@ class MonitorLoop:
 
     def tick(self) -> None:
         now = datetime.now(timezone.utc)
-        schedules = rows.schedules(self.fleet_id)
-        panes = self._pane_states(schedules)
-        due = []
-        for schedule in schedules:
-            why = _due_reason(schedule, now)
-            if why is None:
-                continue
-            placement = schedule.agent.placement
-            tmux = self._servers.get(placement.tmux_socket) if placement else None
-            state = panes.get((placement.tmux_socket, placement.tmux_pane_id)) if placement else None
-            problem = target_problem(placement, tmux, state)
-            if problem:
-                self.say(f"{short(utc_now())} skip {schedule.agent.handle} ({why}): {problem}")
-                continue
-            due.append((schedule, why, tmux, state))
+        due = [(s, why) for s in rows.schedules(self.fleet_id) if (why := _due_reason(s, now))]
         if not due:
             return
         with ThreadPoolExecutor(max_workers=min(8, len(due))) as pool:
-            for schedule, why, outcome in pool.map(lambda job: (*job[:2], self._wake(*job)), due):
-                self.say(f"{short(utc_now())} ping {schedule.agent.handle} ({why}): {outcome}")
+            for (schedule, why), outcome in zip(due, pool.map(self._wake, due)):
+                self._report(schedule, why, outcome)
 
-    def _wake(self, schedule: rows.Schedule, _why: str, tmux: Tmux, _state: PaneState) -> str:
-        outcome = keystrokes.submit(tmux, schedule.agent.placement, poll_command(self.fleet_id, schedule.agent.id))
+    def _wake(self, job: tuple[rows.Schedule, str]) -> keystrokes.Outcome:
+        """Type the poll command, only into an agent whose input box is empty."""
+        schedule = job[0]
+        placement = schedule.agent.placement
+        tmux = self._servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
+        outcome = keystrokes.submit(tmux, placement, poll_command(self.fleet_id, schedule.agent.id), allowed=READY_ONLY)
         if outcome.delivered:
             rows.stamp_ping(schedule.agent.id, utc_now())
-        return outcome.status
+        return outcome
 
-    def _pane_states(self, schedules: list[rows.Schedule]) -> dict[tuple[str, str], PaneState]:
-        """One `list-panes -a` per tmux server, however many agents there are."""
-        sockets = {s.agent.placement.tmux_socket for s in schedules if s.agent.placement is not None}
-        states = {}
-        for socket in sockets:
-            tmux = self._servers.setdefault(socket, Tmux(socket))
-            tmux.forget_server()
-            for pane_id, state in tmux.panes().items():
-                states[(socket, pane_id)] = state
-        return states
+    def _report(self, schedule: rows.Schedule, why: str, outcome: keystrokes.Outcome) -> None:
+        """A line per ping, and one per change of why an agent cannot be pinged (not per tick)."""
+        agent_id = schedule.agent.id
+        if outcome.delivered:
+            self._unpingable.pop(agent_id, None)
+            self.say(f"{short(utc_now())} ping {schedule.agent.handle} ({why}): delivered")
+        elif self._unpingable.get(agent_id) != outcome.status:
+            self._unpingable[agent_id] = outcome.status
+            self.say(f"{short(utc_now())} skip {schedule.agent.handle} ({why}): {outcome.status}")
 
 
 def _due_reason(schedule: rows.Schedule, now: datetime) -> str | None:
     """Why this agent should be woken now, or None."""
     if not schedule.enabled or schedule.agent.placement is None:
         return None
-    reference = schedule.last_ping_at or schedule.agent.placement.created_at
+    reference = max(filter(None, (schedule.last_ping_at or schedule.agent.placement.created_at, schedule.last_notice_at)))
     if (now - parse_stamp(reference)).total_seconds() < schedule.interval_seconds:
         return None
     if schedule.agent.kind == "director":

@@ -22,7 +22,8 @@ def foreground_argv(pane_pid: int | None) -> list[str] | None:
 
 
 def program_name(argv: list[str]) -> str:
-    return os.path.basename(argv[0]) if argv else ""
+    """The program's name as `ps` shows it (a login shell's leading `-` dropped)."""
+    return os.path.basename(argv[0]).lstrip("-") if argv else ""
 
 
 def runs_script(argv: list[str], *markers: str) -> bool:

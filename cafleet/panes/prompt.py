@@ -16,9 +16,9 @@ Director is agent {director_id}. Messages for you arrive as notices that start w
 "[cafleet msg TASK from NAME#ID". Run these commands exactly as written (the path is part of \
 them). Read your inbox: {cafleet} --fleet-id {fleet_id} message poll --agent-id {agent_id} \
 -- acknowledge a message once handled: {cafleet} --fleet-id {fleet_id} message ack \
---agent-id {agent_id} --task-id TASK -- reply or report: {cafleet} --fleet-id {fleet_id} \
-message send --agent-id {agent_id} --to ID --reply-to TASK --text "..." (ID is the sender's \
-id; your Director is {director_id}). Wait for your first notice."""
+--agent-id {agent_id} --task-id TASK -- report to your Director: {cafleet} --fleet-id {fleet_id} \
+message send --agent-id {agent_id} --to {director_id} --text "..." (to answer a message, send to \
+its sender's id and add --reply-to TASK). Wait for your first notice."""
 
 
 def check_template(template: str) -> None:

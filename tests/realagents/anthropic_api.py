@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from collections.abc import Iterable
 
@@ -23,20 +24,28 @@ def _blocks(message: dict) -> list[dict]:
     return [{"type": "text", "text": content}] if isinstance(content, str) else content
 
 
+# Text claude adds to user messages on its own: context reminders, and the marker it leaves
+# when a permission prompt was cancelled with Escape.
+_OWN_TEXT = ("<system-reminder>", "[Request interrupted by user")
+# Text typed while a turn runs reaches the model inside the running turn, wrapped like this
+# and sent beside the next tool result instead of as a turn of its own.
+_MID_TURN = re.compile(r"^The user sent a new message while you were working:\n(?P<text>.*?)\n\nThis is how Claude", re.S)
+
+
 def _texts(message: dict) -> list[str]:
-    # Claude adds its own context to user messages as "<system-reminder>" text blocks (the
-    # first one holds git attribution guidance); they are not what the user typed.
     texts = (b.get("text", "") for b in _blocks(message) if b.get("type") == "text")
-    return [t for t in texts if not t.startswith("<system-reminder>")]
+    return [(m["text"] if (m := _MID_TURN.match(t)) else t) for t in texts if not t.startswith(_OWN_TEXT)]
 
 
 def conversation(body: dict) -> Conversation:
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
-    last = _blocks(users[-1]) if users else []
+    last_texts = _texts(users[-1]) if users else []
+    has_result = bool(users) and any(b.get("type") == "tool_result" for b in _blocks(users[-1]))
     return Conversation(
         texts=tuple(t for m in users for t in _texts(m)),
-        last_text="\n".join(_texts(users[-1])) if users else "",
-        after_tool_result=any(b.get("type") == "tool_result" for b in last),
+        last_text="\n".join(last_texts),
+        # A tool result that carries newly typed text is answered as that text.
+        after_tool_result=has_result and not last_texts,
         tool_names=frozenset(t.get("name", "") for t in body.get("tools") or ()),
     )
 

@@ -1,6 +1,7 @@
 """OpenAI Chat Completions for the scripted loopback model (what opencode speaks).
 
-opencode's shell tool (1.18.33) is `bash {command, timeout?, workdir?}`; a tool call goes back as a streamed
+opencode (1.18.33) posts only here, always streamed with `stream_options.include_usage`; its
+shell tool is `bash {command, timeout?, workdir?}`. A tool call goes back as a streamed
 `tool_calls` delta and its result comes in as a message with role "tool".
 """
 
@@ -59,7 +60,12 @@ def _usage() -> dict:
 
 
 def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, dict | str]]:
-    head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    head = {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
 
     def chunk(delta: dict, finish: str | None = None) -> tuple[None, dict]:
         return None, {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -70,8 +76,8 @@ def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, di
         yield chunk({}, "tool_calls")
     else:
         # Several deltas, as a real model streams text.
-        for word in (turn.text or "").split(" "):
-            yield chunk({"content": word + " "})
+        for index, word in enumerate((turn.text or "").split(" ")):
+            yield chunk({"content": word if index == 0 else " " + word})
         yield chunk({}, "stop")
     if with_usage:
         yield None, {**head, "choices": [], "usage": _usage()}
@@ -84,12 +90,13 @@ def _completion(turn: Turn, model: str) -> dict:
         call = _tool_call(turn.command)
         del call["index"]
         message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    finish = "tool_calls" if turn.command is not None else "stop"
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if turn.command else "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": _usage(),
     }
 

@@ -19,7 +19,8 @@ CLOSED_PROXY = "http://127.0.0.1:9"
 
 
 def prepare(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
     state = {
         "hasCompletedOnboarding": True,
         "lastOnboardingVersion": VERSION,
@@ -51,4 +52,6 @@ def prepare(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
         "HTTPS_PROXY": CLOSED_PROXY,
         "ALL_PROXY": CLOSED_PROXY,
         "NO_PROXY": "127.0.0.1,localhost",
+        # Claude keeps per-session task output and sockets under $TMPDIR/claude-<uid>/.
+        "TMPDIR": str(tmp),
     }

@@ -111,10 +111,13 @@ def _handler_class(server: ModelServer):
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.end_headers()
-            for chunk in reply.body:
-                self.wfile.write(chunk)
-                self.wfile.flush()
             self.close_connection = True
+            try:
+                for chunk in reply.body:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the agent dropped the stream (interrupted or steered turn): nothing to answer
 
     return RequestHandler
 

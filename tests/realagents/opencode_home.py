@@ -60,6 +60,7 @@ def prepare(home: Path, workdir: Path, model_url: str, extra: dict | None = None
     (config_dir / "opencode.json").write_text(json.dumps({**config(model_url), **(extra or {})}, indent=2))
     _seed_plugin_install(config_dir)
     workdir.mkdir(parents=True, exist_ok=True)
+    (home / "tmp").mkdir(exist_ok=True)  # opencode's scratch dir is $TMPDIR/opencode, shared by default
     proxy = f"http://127.0.0.1:{_closed_port()}"
     return {
         "HOME": str(home),
@@ -67,6 +68,7 @@ def prepare(home: Path, workdir: Path, model_url: str, extra: dict | None = None
         "XDG_DATA_HOME": str(home / ".local" / "share"),
         "XDG_STATE_HOME": str(home / ".local" / "state"),
         "XDG_CACHE_HOME": str(home / ".cache"),
+        "TMPDIR": str(home / "tmp"),
         "OPENCODE_DISABLE_AUTOUPDATE": "1",
         "OPENCODE_DISABLE_MODELS_FETCH": "1",
         "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",

@@ -23,6 +23,7 @@ def conversation(body: dict) -> Conversation:
     items = [item for item in body.get("input") or [] if isinstance(item, dict)]
     texts = tuple(_user_text(item) for item in items if _is_user_message(item))
     last = items[-1] if items else {}
+    # Function and namespace tools have a name; built-in ones (web_search) only a type.
     tool_names = frozenset(tool.get("name") or tool.get("type", "") for tool in body.get("tools") or [])
     return Conversation(
         texts=texts,
@@ -33,6 +34,7 @@ def conversation(body: dict) -> Conversation:
 
 
 def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
+    """Answer one `POST /v1/responses` with the script's turn, streamed as codex asks."""
     conv = conversation(body)
     turn = decide(conv, SHELL_TOOL)
     server.record(
@@ -50,17 +52,19 @@ def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
     item = _output_item(turn, _json_schema(body))
     if not body.get("stream"):
         time.sleep(turn.delay)
-        return Reply(200, "application/json", json.dumps(_response(response_id, "completed", [item], body)).encode())
-    return Reply(200, "text/event-stream", sse(_events(response_id, turn, item, body)))
+        response = _response(response_id, "completed", [item], body)
+        return Reply(200, "application/json", json.dumps(response).encode())
+    return Reply(200, "text/event-stream", sse(_events(response_id, turn.delay, item, body)))
 
 
 ROUTES = {"/v1/responses": handle_responses}
 
 
-def _events(response_id: str, turn: Turn, item: dict, body: dict) -> Iterator[tuple[str, dict]]:
+def _events(response_id: str, delay: float, item: dict, body: dict) -> Iterator[tuple[str, dict]]:
     # Announce the response before waiting, so the agent shows a running turn meanwhile.
-    yield "response.created", {"type": "response.created", "response": _response(response_id, "in_progress", [], body)}
-    time.sleep(turn.delay)
+    created = _response(response_id, "in_progress", [], body)
+    yield "response.created", {"type": "response.created", "response": created}
+    time.sleep(delay)
     added = {**item, "content": []} if item["type"] == "message" else {**item, "arguments": ""}
     yield "response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": added}
     if item["type"] == "message":
@@ -72,17 +76,24 @@ def _events(response_id: str, turn: Turn, item: dict, body: dict) -> Iterator[tu
             "delta": item["content"][0]["text"],
         }
     yield "response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}
-    yield "response.completed", {"type": "response.completed", "response": _response(response_id, "completed", [item], body)}
+    completed = _response(response_id, "completed", [item], body)
+    yield "response.completed", {"type": "response.completed", "response": completed}
 
 
 def _output_item(turn: Turn, schema: dict | None) -> dict:
     n = next(_ids)
     if turn.command is not None:
-        arguments = json.dumps({"cmd": turn.command})
-        return {"type": "function_call", "id": f"fc_{n}", "call_id": f"call_{n}", "name": SHELL_TOOL, "arguments": arguments, "status": "completed"}
+        return {
+            "type": "function_call",
+            "id": f"fc_{n}",
+            "call_id": f"call_{n}",
+            "name": SHELL_TOOL,
+            "arguments": json.dumps({"cmd": turn.command}),
+            "status": "completed",
+        }
     text = turn.text or ""
     if schema is not None:
-        # Side requests (the session title) ask for JSON: fill every required field with the text.
+        # Side requests (codex's session title) demand JSON: fill each required field with the text.
         text = json.dumps({name: text for name in schema.get("required", [])})
     content = [{"type": "output_text", "text": text, "annotations": []}]
     return {"type": "message", "id": f"msg_{n}", "role": "assistant", "status": "completed", "content": content}
