@@ -38,16 +38,25 @@ def courier_running() -> bool:
     return False
 
 
-def can_reach_tmux(socket_path: str) -> bool:
-    """Whether this process may talk to the tmux server at `socket_path` (a sandbox says no)."""
+LIVE, DEAD, FORBIDDEN = "live", "dead", "forbidden"
+
+
+def probe_tmux(socket_path: str) -> str:
+    """`live` when a tmux server answers at `socket_path`, `dead` when none does (a killed
+    server leaves its socket file behind), `forbidden` when a sandbox keeps us from it."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(socket_path)
     except OSError as exc:
-        return exc.errno not in (errno.EPERM, errno.EACCES)
+        return FORBIDDEN if exc.errno in (errno.EPERM, errno.EACCES) else DEAD
     finally:
         probe.close()
-    return True
+    return LIVE
+
+
+def can_reach_tmux(socket_path: str) -> bool:
+    """Whether this process may talk to the tmux server at `socket_path` (a sandbox says no)."""
+    return probe_tmux(socket_path) != FORBIDDEN
 
 
 def notices_due() -> bool:

@@ -81,9 +81,9 @@ def claude_settings(fleet_id: int) -> str:
         ("claude", None, [], lambda f, db: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
         ("claude", "sonnet", ["--permission-mode", "acceptEdits", "--agent-arg", "--verbose"],
          lambda f, db: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
-        ("codex", "gpt-5", [], lambda f, db: ["--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(db.parent), "--model", "gpt-5"]),
+        ("codex", "gpt-5", [], lambda f, db: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(db.parent), "--model", "gpt-5"]),
         ("codex", None, ["--sandbox", "danger-full-access", "--approval", "on-request"],
-         lambda f, db: ["--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
+         lambda f, db: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
         ("opencode", "anthropic/claude-sonnet-4", [], lambda f, db: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
     ],
 )

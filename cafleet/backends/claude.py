@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.invocation import fleet_command
 from cafleet.panes.processes import program_name, runs_script
@@ -51,3 +52,6 @@ class Claude(Backend):
     def runs_agent(self, argv: list[str]) -> bool:
         # The npm package runs a native `claude` binary; older ones ran cli.js under node.
         return program_name(argv) == "claude" or runs_script(argv, "@anthropic-ai/claude-code")
+
+    def read_screen(self, lines: list[str]):
+        return read_claude_screen(lines)

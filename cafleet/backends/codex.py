@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from cafleet.backends.codex_screen import read_codex_screen
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.errors import InvalidInput
 from cafleet.panes.processes import program_name, runs_script
 
 SANDBOXES = ("workspace-write", "danger-full-access")
-APPROVALS = ("untrusted", "on-request", "never")
+APPROVALS = ("on-request", "never")  # codex 0.169 dropped `untrusted`
 DEFAULT_SANDBOX = "workspace-write"
 DEFAULT_APPROVAL = "never"
 
@@ -37,8 +38,10 @@ class Codex(Backend):
             # The database lives outside the workspace; without this its writes fail.
             writable = ["--add-dir", str(context.database_dir)]
             grants.append(f"writable: {context.database_dir}")
+        # --no-daemon: a shared background server would run the member's tools with the
+        # environment of whichever codex started it (another pane's database, PATH).
         argv = [
-            context.executable, "--ask-for-approval", autonomy.approval, "--sandbox", autonomy.sandbox,
+            context.executable, "--no-daemon", "--ask-for-approval", autonomy.approval, "--sandbox", autonomy.sandbox,
             *writable, *model_args(context.model), *autonomy.extra_args, context.prompt,
         ]
         return SpawnPlan(argv=argv, env={}, grants=tuple(grants))
@@ -46,3 +49,6 @@ class Codex(Backend):
     def runs_agent(self, argv: list[str]) -> bool:
         # From npm, `codex` is node running bin/codex.js (tmux calls the pane `node`).
         return program_name(argv) == "codex" or runs_script(argv, "@openai/codex", "bin/codex.js")
+
+    def read_screen(self, lines: list[str]):
+        return read_codex_screen(lines)

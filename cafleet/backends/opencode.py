@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
 from cafleet.invocation import fleet_command
 from cafleet.panes.processes import program_name, runs_script
@@ -47,3 +48,6 @@ class Opencode(Backend):
 
     def runs_agent(self, argv: list[str]) -> bool:
         return program_name(argv) == "opencode" or runs_script(argv, "opencode-ai")
+
+    def read_screen(self, lines: list[str]):
+        return read_opencode_screen(lines)

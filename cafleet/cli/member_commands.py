@@ -35,7 +35,7 @@ def member_group():
 @click.option("--prompt-file", metavar="FILE", help="Read the starting prompt from FILE ('-' for stdin).")
 @click.option("--permission-mode", metavar="MODE", help="claude: default, acceptEdits, plan, dontAsk (default) or bypassPermissions.")
 @click.option("--sandbox", metavar="MODE", help="codex: workspace-write (default) or danger-full-access.")
-@click.option("--approval", metavar="POLICY", help="codex: untrusted, on-request or never (default).")
+@click.option("--approval", metavar="POLICY", help="codex: on-request or never (default).")
 @click.option("--agent-arg", "agent_args", multiple=True, metavar="ARG", help="Pass ARG to the coding agent as it is (repeatable).")
 @click.option("--quiet", is_flag=True, help="Print only the new member's id.")
 def create_command(agent_id, name, description, coding_agent, model, prompt, prompt_file, permission_mode, sandbox, approval, agent_args, quiet):

@@ -19,7 +19,7 @@ from collections import defaultdict
 
 from cafleet.broker import notifications
 from cafleet.broker.notifications import PreviewJob
-from cafleet.notify import can_reach_tmux, courier_lock_path
+from cafleet.notify import FORBIDDEN, LIVE, courier_lock_path, probe_tmux
 from cafleet.panes import keystrokes
 from cafleet.panes.preview import preview_text
 from cafleet.panes.tmux import Tmux
@@ -62,13 +62,12 @@ class Courier:
             return any(at <= now for at in self._retry_at.values())
 
     def _reason_to_leave(self) -> str | None:
-        sockets = notifications.live_pane_sockets()
-        reachable = [s for s in sockets if os.path.exists(s)]
-        if not reachable:
-            return "no placed agents on a live tmux server"
-        if not any(can_reach_tmux(s) for s in reachable):
+        probes = {probe_tmux(socket) for socket in notifications.live_pane_sockets()}
+        if LIVE in probes:
+            return None
+        if FORBIDDEN in probes:
             return "cannot reach tmux from here (sandboxed?)"
-        return None
+        return "no placed agents on a live tmux server"
 
     def _dispatch(self) -> None:
         notifications.settle_unread_notices()

@@ -37,6 +37,8 @@ def prepare(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
         },
     }
     (home / ".claude.json").write_text(json.dumps(state, indent=2))
+    proxies = {"HTTP_PROXY": CLOSED_PROXY, "HTTPS_PROXY": CLOSED_PROXY, "ALL_PROXY": CLOSED_PROXY,
+               "NO_PROXY": "127.0.0.1,localhost"}
     return {
         "HOME": str(home),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -48,10 +50,8 @@ def prepare(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
         # Without it claude clones its plugin marketplace from github.com (git over https, then ssh)
         # at every start, even with nonessential traffic disabled.
         "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL": "1",
-        "HTTP_PROXY": CLOSED_PROXY,
-        "HTTPS_PROXY": CLOSED_PROXY,
-        "ALL_PROXY": CLOSED_PROXY,
-        "NO_PROXY": "127.0.0.1,localhost",
+        **proxies,
+        **{key.lower(): value for key, value in proxies.items()},  # curl and git read lowercase
         # Claude keeps per-session task output and sockets under $TMPDIR/claude-<uid>/.
         "TMPDIR": str(tmp),
     }
