@@ -100,7 +100,7 @@ def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_ser
     assert argv == expected(fleet.fleet_id, db_path) + [prompt]
     assert start["env_database_url"] == str(db_path)
     if backend == "opencode":
-        rules = json.loads(start["env_opencode_permission"])["bash"]
+        rules = json.loads(start["env_opencode_permission"])["bash*"]
         assert rules == {f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} *": "allow", f"cafleet --fleet-id {fleet.fleet_id} *": "allow"}
     else:
         assert start["env_opencode_permission"] is None

@@ -43,6 +43,8 @@ class Backend:
     binary: str = ""
     # Options of `Autonomy` this backend understands, e.g. {"permission_mode"}.
     autonomy_options: frozenset[str] = frozenset()
+    # The key that submits input while a turn runs, so it waits for the next turn.
+    queue_key: str = "Enter"
 
     def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
         """Refuse options meant for another backend; returns `autonomy` with defaults filled in."""

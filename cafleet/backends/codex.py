@@ -17,6 +17,8 @@ class Codex(Backend):
     name = "codex"
     binary = "codex"
     autonomy_options = frozenset({"sandbox", "approval"})
+    # Enter while busy steers the running turn (the notice would join it); Tab queues it.
+    queue_key = "Tab"
 
     def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
         autonomy = super().check_autonomy(autonomy)

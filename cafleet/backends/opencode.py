@@ -16,20 +16,27 @@ def allow_patterns(fleet_id: int) -> list[str]:
     return list(dict.fromkeys((f"{fleet_command(fleet_id)} *", f"cafleet --fleet-id {fleet_id} *")))
 
 
+# opencode deep-merges this variable into the user's config, and an object under `bash` would
+# replace a user's `"bash": "ask"` outright. A `bash*` entry matches the same tool (names are
+# wildcards; the last matching rule wins), so it adds the cafleet rules and leaves the user's
+# `bash` rule, whatever it is, in force for everything else (measured with opencode 1.18.33).
+PERMISSION_KEY = "bash*"
+
+
 def permission(fleet_id: int, inherited: str | None) -> str:
-    """`OPENCODE_PERMISSION` that adds allow rules for this fleet's cafleet commands to
-    whatever the user's own variable said (their other rules keep governing)."""
+    """`OPENCODE_PERMISSION` allowing this fleet's cafleet commands, on top of the user's own
+    value of the variable, if any."""
     try:
         merged = json.loads(inherited) if inherited else {}
     except ValueError:
         merged = {}
     if not isinstance(merged, dict):
         merged = {}
-    bash = merged.get("bash")
-    rules = dict(bash) if isinstance(bash, dict) else ({"*": bash} if isinstance(bash, str) else {})
+    rules = merged.get(PERMISSION_KEY)
+    rules = dict(rules) if isinstance(rules, dict) else {}
     for pattern in allow_patterns(fleet_id):
         rules[pattern] = "allow"
-    merged["bash"] = rules
+    merged[PERMISSION_KEY] = rules
     return json.dumps(merged, separators=(",", ":"))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cafleet.agent_state import TYPEABLE, AgentState, Observation
+from cafleet.backends import BACKENDS
 from cafleet.config import database_path
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.safety import clean
@@ -113,11 +114,16 @@ def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[tuple[str
             if not enter:
                 return Outcome("delivered", observation)
             time.sleep(SETTLE_SECONDS)
-            if not tmux.press_enter(pane.pane_id, guard):
+            if not tmux.press_enter(pane.pane_id, guard, _submit_key(placement, observation)):
                 return Outcome("failed:pane-changed-before-enter", observation)
             return _verify_submitted(tmux, placement, guard, observation)
         except TmuxError as exc:
             return Outcome(f"failed:{exc.message}", observation)
+
+
+def _submit_key(placement: PlacementRecord, observation: Observation) -> str:
+    spec = BACKENDS.get(placement.coding_agent)
+    return spec.queue_key if spec is not None and observation.state == AgentState.BUSY else "Enter"
 
 
 def _verify_submitted(tmux: Tmux, placement: PlacementRecord, guard: str, before: Observation) -> Outcome:

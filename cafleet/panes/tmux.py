@@ -121,8 +121,8 @@ class Tmux:
         """Take the pane out of copy mode so keystrokes reach the program, not the scroller."""
         self.run("send-keys", "-t", pane_id, "-X", "cancel")
 
-    def press_enter(self, pane_id: str, guard: str) -> bool:
-        return self.guarded(pane_id, guard, f"send-keys -t {pane_id} Enter")
+    def press_enter(self, pane_id: str, guard: str, key: str = "Enter") -> bool:
+        return self.guarded(pane_id, guard, f"send-keys -t {pane_id} {key}")
 
     def guarded(self, pane_id: str, guard: str, command: str, otherwise: str = "") -> bool:
         """Run `command` only if the format `guard` is true for the pane, decided inside the

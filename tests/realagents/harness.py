@@ -1,0 +1,119 @@
+"""A Director and one real member, as a user would run them: a private tmux server whose
+panes see an offline agent HOME, the scripted loopback model, the stand-in as the Director's
+agent (it logs every notice it is typed), and the real cafleet CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import NamedTuple
+
+from tests.realagents import anthropic_api, chat_api, claude_home, codex_home, opencode_home, responses_api
+from tests.realagents.model_server import ModelServer
+
+AGENTS_DIR_VARIABLE = "CAFLEET_REAL_AGENTS_DIR"
+DEFAULT_AGENTS_DIR = Path.home() / ".cache" / "cafleet-agents"  # what .ci/run installs into
+HOMES = {"claude": claude_home, "codex": codex_home, "opencode": opencode_home}
+SHELL_TOOLS = {"claude": "Bash", "codex": "exec_command", "opencode": "bash"}
+ROUTES = {**anthropic_api.ROUTES, **responses_api.ROUTES, **chat_api.ROUTES}
+
+
+def agents_bin() -> Path | None:
+    """Where the real agents' executables are, or None when they were never installed."""
+    root = Path(os.environ.get(AGENTS_DIR_VARIABLE) or "/root/.cache/cafleet-agents")
+    bin_dir = root / "node_modules" / ".bin"
+    return bin_dir if all((bin_dir / name).exists() for name in HOMES) else None
+
+
+class Field(NamedTuple):
+    """A running Director pane on a private tmux server, ready for `member create`."""
+
+    socket_name: str
+    socket_path: str
+    server_pid: int
+    director_pane: str
+    env: dict[str, str]  # the Director's process environment (as if typed in its pane)
+    director_log: Path
+    home: Path
+    workdir: Path  # the project: the Director's commands run here, so members start here
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def start_field(tmp_path: Path, backend: str, server: ModelServer, cafleet: str) -> Field:
+    home = Path(os.environ["HOME"])  # the test's own HOME (conftest isolates it)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = dict(os.environ)
+    env.update(HOMES[backend].prepare(home, workdir, server.url))
+    env["PATH"] = os.pathsep.join([str(agents_bin()), str(Path(cafleet).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    name = f"cafleet-real-{uuid.uuid4().hex[:8]}"
+    director_log = tmp_path / "director.jsonl"
+    director = f"exec {sys.executable} -m cafleet.standin --name director --log {director_log}"
+    subprocess.run(
+        ["tmux", "-L", name, "-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50", "-c", str(workdir), director],
+        env=env, check=True, timeout=10,
+    )
+    info = subprocess.run(
+        ["tmux", "-L", name, "display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+        capture_output=True, text=True, check=True, timeout=10,
+    ).stdout.strip().split("\t")
+    env.update(TMUX=f"{info[0]},{info[1]},0", TMUX_PANE=info[2])
+    return Field(name, info[0], int(info[1]), info[2], env, director_log, home, workdir)
+
+
+def stop_field(field: Field) -> None:
+    subprocess.run(["tmux", "-L", field.socket_name, "kill-server"], capture_output=True, timeout=10)
+    Path(field.socket_path).unlink(missing_ok=True)
+    _end_processes_of(field.home)
+
+
+def _end_processes_of(home: Path) -> None:
+    """Agents may leave helpers behind (codex's app server): end every process of this HOME."""
+    marker = f"HOME={home}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+
+
+def cafleet_json(cafleet: str, field: Field, *args: str) -> object:
+    done = subprocess.run(
+        [cafleet, "--json", *args], env=field.env, cwd=field.workdir, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, f"cafleet {' '.join(args)} failed: {done.stderr}"
+    return json.loads(done.stdout)
+
+
+def director_inputs(field: Field) -> list[str]:
+    if not field.director_log.exists():
+        return []
+    events = [json.loads(line) for line in field.director_log.read_text().splitlines() if line.strip()]
+    return [e["text"] for e in events if e["event"] == "input"]
+
+
+def pane_text(field: Field, pane_id: str) -> str:
+    return subprocess.run(
+        ["tmux", "-L", field.socket_name, "capture-pane", "-p", "-J", "-S", "-200", "-t", pane_id],
+        capture_output=True, text=True, timeout=10,
+    ).stdout
