@@ -20,6 +20,7 @@ from tests.realagents.harness import (
     ROUTES, SHELL_TOOLS, agents_bin, cafleet_json, director_inputs, pane_text, start_field, stop_field, wait_until,
 )
 from tests.realagents.model_server import ModelServer
+from tests.realagents.script import NOTICE
 
 pytestmark = pytest.mark.realagents
 RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))
@@ -64,7 +65,7 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
 
     first = wait_until(lambda: agent_turns(), 90, f"{backend}'s first turn")[0]
     first_turn_s = time.monotonic() - spawned_at
-    assert "You are worker" in first.last_text and "[cafleet msg" not in first.last_text, first.last_text
+    assert "You are worker" in first.last_text and not NOTICE.search(first.last_text), first.last_text
 
     sent = at(cafleet, field, "--fleet-id", str(fleet), "message", "send", "--agent-id", str(director),
               "--to", "worker", "--text", "please look at the parser")
@@ -77,7 +78,7 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     wait_until(lambda: task(task_id, director)["state"] == "completed", 90, f"{backend} to ack task {task_id}",
                interval=0.2)
     acked_at = time.monotonic()
-    assert task(task_id, director)["notify_status"] == "delivered"
+    wait_until(lambda: task(task_id, director)["notify_status"] == "delivered", 10, "the notice's notify_status")
 
     def reply():
         inbox = at(cafleet, field, "--fleet-id", str(fleet), "message", "poll", "--agent-id", str(director))

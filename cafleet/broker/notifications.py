@@ -26,6 +26,7 @@ class PreviewJob(NamedTuple):
     created_at: str
     text: str
     status: str
+    unread: bool
     placement: PlacementRecord | None
 
 
@@ -51,7 +52,7 @@ def due_notices(limit: int = 500) -> list[PreviewJob]:
     """Notices no process has delivered yet, oldest first, with their recipients' placements."""
     rows = list(
         task_query()
-        .where(_due() & Task.recipient.is_null(False) & (Task.state == "input_required"))
+        .where(_due() & Task.recipient.is_null(False))
         .order_by(Task.id)
         .limit(limit)
     )
@@ -60,20 +61,16 @@ def due_notices(limit: int = 500) -> list[PreviewJob]:
         PreviewJob(
             task_id=row["id"], sender_id=row["sender"], sender_name=row["from_name"],
             recipient_id=row["recipient"], created_at=row["created_at"], text=row["text"],
-            status=row["notify_status"], placement=placement_record(placements.get(row["recipient"])),
+            status=row["notify_status"], unread=row["state"] == "input_required",
+            placement=placement_record(placements.get(row["recipient"])),
         )
         for row in rows
     ]
 
 
-def settle_unread_notices() -> int:
-    """A notice whose message was acked or canceled meanwhile has nothing left to announce."""
-    with database.atomic():
-        return (
-            Task.update(notify_status="skipped:no-longer-unread", notified_at=utc_now())
-            .where(_due() & (Task.state != "input_required"))
-            .execute()
-        )
+def still_unread(task_id: int) -> bool:
+    """Checked right before typing: a message acked or canceled meanwhile needs no notice."""
+    return Task.select().where((Task.id == task_id) & (Task.state == "input_required")).exists()
 
 
 def record_outcomes(outcomes: dict[int, str]) -> None:

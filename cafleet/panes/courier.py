@@ -70,7 +70,6 @@ class Courier:
         return "no placed agents on a live tmux server"
 
     def _dispatch(self) -> None:
-        notifications.settle_unread_notices()
         jobs = notifications.due_notices()
         by_pane: dict[PaneKey, list[PreviewJob]] = defaultdict(list)
         settled: dict[int, str] = {}
@@ -105,6 +104,8 @@ class Courier:
             self._wake.set()
 
     def _deliver(self, job: PreviewJob) -> str:
+        if not job.unread or not notifications.still_unread(job.task_id):
+            return "skipped:no-longer-unread"
         placement = job.placement
         if placement.tmux_pane_id is None:
             return "deferred:starting"

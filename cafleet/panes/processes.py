@@ -27,5 +27,12 @@ def program_name(argv: list[str]) -> str:
 
 
 def runs_script(argv: list[str], *markers: str) -> bool:
-    """True when an interpreter (node, python, bun) in `argv` runs a script matching a marker."""
-    return any(marker in arg for arg in argv[1:3] for marker in markers)
+    """True when an interpreter (node, python, bun) in `argv` runs a script matching a marker.
+
+    npm links `.bin/codex` to the package's script, and node sees the link's path: markers
+    are looked for in the resolved path too."""
+    for arg in argv[1:3]:
+        resolved = os.path.realpath(arg) if arg.startswith("/") else arg
+        if any(marker in arg or marker in resolved for marker in markers):
+            return True
+    return False
