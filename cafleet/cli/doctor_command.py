@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import click
@@ -24,10 +25,12 @@ def doctor_command():
 
     problems: list[str] = []
 
+    from cafleet.notify import FORBIDDEN, probe_tmux
+
     pane = None
     if not in_tmux():
         problems.append("not inside tmux: `fleet create` and member commands need a tmux pane; start tmux and run them there")
-    else:
+    elif probe_tmux(os.environ["TMUX"].split(",")[0]) != FORBIDDEN:  # a sandbox: see the agent checks
         try:
             pane = calling_pane("doctor")
         except CafleetError as exc:
@@ -56,6 +59,7 @@ def doctor_command():
         problems.append("no coding agent (claude, codex, opencode) on PATH; install one to spawn members")
 
     skills = _skill_report(problems)
+    agent = _agent_report(problems, database["exists"])
 
     document = {
         "version": __version__,
@@ -69,6 +73,7 @@ def doctor_command():
         "database": database,
         "backends": backends,
         "skills": skills,
+        "agent": agent,
         "problems": problems,
     }
 
@@ -87,11 +92,33 @@ def doctor_command():
         )
         lines.append("backends: " + ", ".join(f"{n} {p or 'missing'}" for n, p in backends.items()))
         lines.append("skills: " + ", ".join(f"{n} {s['status']}" for n, s in skills.items()))
+        if agent is not None:
+            lines.append(f"this pane: {agent['name']}#{agent['agent_id']} of fleet {agent['fleet_id']} ({agent['coding_agent']})")
+            lines.extend(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['detail']}" for c in agent["checks"])
         lines.append("problems: none" if not problems else "problems:")
         lines.extend(f"  - {p}" for p in problems)
         return "\n".join(lines)
 
     emit(document, render)
+
+
+def _agent_report(problems: list[str], database_exists: bool) -> dict | None:
+    """When this pane is a fleet agent's: can it run cafleet (permission, sandbox, PATH)?"""
+    from cafleet.agent_check import check_agent, pane_agent
+    from cafleet.db import open_database
+
+    if not database_exists or not os.environ.get("TMUX_PANE"):
+        return None
+    try:
+        open_database(create=False)
+        here = pane_agent()
+    except Exception:  # the database section above already reports an unusable file
+        return None
+    if here is None:
+        return None
+    checks = check_agent(here)
+    problems.extend(f"{c.detail}; {c.fix}" for c in checks if not c.ok)
+    return {**here._asdict(), "checks": [c._asdict() for c in checks]}
 
 
 def _skill_report(problems: list[str]) -> dict:

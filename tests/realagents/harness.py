@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import pwd
 import signal
 import subprocess
 import sys
@@ -19,7 +19,8 @@ from tests.realagents import anthropic_api, chat_api, claude_home, codex_home, o
 from tests.realagents.model_server import ModelServer
 
 AGENTS_DIR_VARIABLE = "CAFLEET_REAL_AGENTS_DIR"
-DEFAULT_AGENTS_DIR = Path.home() / ".cache" / "cafleet-agents"  # what .ci/run installs into
+# Where .ci/run installs the npm packages: the real user's cache (tests run with a temp HOME).
+DEFAULT_AGENTS_DIR = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "cafleet-agents"
 HOMES = {"claude": claude_home, "codex": codex_home, "opencode": opencode_home}
 SHELL_TOOLS = {"claude": "Bash", "codex": "exec_command", "opencode": "bash"}
 ROUTES = {**anthropic_api.ROUTES, **responses_api.ROUTES, **chat_api.ROUTES}
@@ -27,7 +28,7 @@ ROUTES = {**anthropic_api.ROUTES, **responses_api.ROUTES, **chat_api.ROUTES}
 
 def agents_bin() -> Path | None:
     """Where the real agents' executables are, or None when they were never installed."""
-    root = Path(os.environ.get(AGENTS_DIR_VARIABLE) or "/root/.cache/cafleet-agents")
+    root = Path(os.environ.get(AGENTS_DIR_VARIABLE) or DEFAULT_AGENTS_DIR)
     bin_dir = root / "node_modules" / ".bin"
     return bin_dir if all((bin_dir / name).exists() for name in HOMES) else None
 

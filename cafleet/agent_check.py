@@ -1,0 +1,146 @@
+"""`cafleet doctor` inside an agent's pane: can the agent here run cafleet at all?
+
+Run from a member's shell tool, this reads only the environment and /proc (a sandbox may keep
+it from tmux): which fleet agent this pane is, whether the database is writable from here,
+whether a login shell finds cafleet, whether the coding agent allows cafleet without asking,
+and whether notices sent from here can reach a pane.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import NamedTuple
+
+from cafleet.config import database_path
+from cafleet.invocation import cafleet_command, fleet_command
+from cafleet.notify import FORBIDDEN, courier_running, probe_tmux
+from cafleet.panes.processes import program_name
+
+
+class Check(NamedTuple):
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+class PaneAgent(NamedTuple):
+    fleet_id: int
+    agent_id: int
+    name: str
+    coding_agent: str
+
+
+def pane_agent() -> PaneAgent | None:
+    """The active agent placed in this process's tmux pane, from $TMUX and $TMUX_PANE."""
+    from cafleet.models import Agent, Placement
+
+    socket, pane = os.environ.get("TMUX", "").split(",")[0], os.environ.get("TMUX_PANE", "")
+    if not socket or not pane:
+        return None
+    row = (
+        Placement.select(Placement, Agent)
+        .join(Agent, on=(Placement.agent == Agent.id))
+        .where((Placement.tmux_socket == socket) & (Placement.tmux_pane_id == pane) & (Agent.status == "active"))
+        .first()
+    )
+    return None if row is None else PaneAgent(row.agent.fleet_id, row.agent.id, row.agent.name, row.coding_agent)
+
+
+def check_agent(agent: PaneAgent) -> list[Check]:
+    return [_database_writable(), _login_shell_finds_cafleet(), _permission(agent), _notices_reach_panes()]
+
+
+def _database_writable() -> Check:
+    path = database_path()
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return Check(
+            "database", False, f"{path} is not writable from here ({exc})",
+            f"a sandboxed agent needs {path.parent} writable: for codex, spawn it with "
+            f"`--add-dir {path.parent}` (`cafleet member create` does)",
+        )
+    return Check("database", True, f"{path} is writable from here")
+
+
+def _login_shell_finds_cafleet() -> Check:
+    """Codex runs its tools in a login shell, whose /etc/profile resets PATH."""
+    try:
+        found = subprocess.run(
+            ["bash", "-lc", "command -v cafleet"], capture_output=True, text=True, timeout=10,
+            stdin=subprocess.DEVNULL,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        found = ""
+    if found:
+        return Check("login-shell PATH", True, f"a login shell finds cafleet at {found}")
+    return Check(
+        "login-shell PATH", False, "a login shell does not find `cafleet` by name",
+        f"run it by its path, `{cafleet_command()}` (the spawn prompt does), or install it with "
+        "pipx or `uv tool install` so ~/.local/bin has it",
+    )
+
+
+def _agent_process() -> list[str]:
+    """argv of the nearest ancestor that is a coding agent (empty when none is found)."""
+    pid = os.getppid()
+    for _ in range(12):
+        try:
+            argv = [a.decode("utf-8", "replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+            stat = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            return []
+        joined = " ".join(argv[:2])
+        if program_name(argv) in ("claude", "codex", "opencode") or "codex" in joined or "opencode" in joined:
+            return argv
+        pid = int(stat[1])
+        if pid <= 1:
+            return []
+    return []
+
+
+def _permission(agent: PaneAgent) -> Check:
+    prefix = fleet_command(agent.fleet_id)
+    if agent.coding_agent == "opencode":
+        granted = prefix in os.environ.get("OPENCODE_PERMISSION", "")
+        return Check(
+            "permission", granted,
+            "OPENCODE_PERMISSION allows this fleet's cafleet commands" if granted
+            else "OPENCODE_PERMISSION does not allow cafleet; a config that asks for bash will stop every call",
+            "" if granted else f"set OPENCODE_PERMISSION='{json.dumps({'bash*': {prefix + ' *': 'allow'}})}' in the pane",
+        )
+    if agent.coding_agent == "claude":
+        argv = _agent_process()
+        text = " ".join(argv)
+        if "bypassPermissions" in text or f"Bash({prefix} *)" in text:
+            return Check("permission", True, "claude was started with a rule that allows this fleet's cafleet commands")
+        rule = f"Bash({prefix} *)"
+        return Check(
+            "permission", False, "claude was not started with an allow rule for cafleet"
+            + ("" if argv else " (no claude process found above this shell)"),
+            f"spawn members with `cafleet member create` (it passes the rule), or add {json.dumps(rule)} "
+            "to permissions.allow in .claude/settings.json",
+        )
+    return Check("permission", True, "codex asks nothing under --ask-for-approval never (cafleet's default)")
+
+
+def _notices_reach_panes() -> Check:
+    socket = os.environ.get("TMUX", "").split(",")[0]
+    if not socket or probe_tmux(socket) != FORBIDDEN:
+        return Check("notices", True, "this process can reach tmux")
+    if courier_running():
+        return Check("notices", True, "tmux is out of reach from here (sandbox); the running courier types notices for it")
+    return Check(
+        "notices", False, "tmux is out of reach from here (sandbox) and no courier runs: notices stay pending",
+        "the Director's next cafleet command, `cafleet monitor start` or the TUI starts the courier",
+    )
