@@ -81,3 +81,54 @@ def create_panes_fleet(cli, tmux_server, agents: FakeAgents, label: str) -> Pane
     assert created.code == 0, created.err
     fleet_id, director_id = map(int, created.out.splitlines()[:2])
     return PanesFleet(fleet_id, director_id, env)
+
+
+def run(cli, fleet: PanesFleet, *args, **kwargs):
+    """The CLI as the fleet's Director runs it in its pane."""
+    return cli("--fleet-id", fleet.fleet_id, *args, env={**fleet.env, **kwargs.pop("env", {})}, **kwargs)
+
+
+def spawn(cli, fleet: PanesFleet, name: str, *extra) -> int:
+    result = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", name,
+                 "--description", f"{name} helps", "--quiet", *extra)
+    assert result.code == 0, result.err
+    return int(result.out)
+
+
+def task_row(task_id: int):
+    from cafleet.db import open_database
+    from cafleet.models import Task
+
+    open_database()
+    return Task.get_by_id(task_id)
+
+
+def is_final(status: str | None) -> bool:
+    return bool(status) and status != "pending" and not status.startswith("deferred:")
+
+
+def wait_for_notify(task_id: int, timeout: float = 10, until=is_final) -> str | None:
+    """The notice's status once `until` accepts it (by default: final), or the last one seen."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        status = task_row(task_id).notify_status
+        if until(status):
+            return status
+        time.sleep(0.05)
+    return status
+
+
+def couriers_of(db_path: Path) -> list[int]:
+    """Pids of courier processes serving this test's database (never anyone else's)."""
+    marker = f"CAFLEET_DATABASE_URL={db_path}".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"cafleet.panes.courier" in (proc / "cmdline").read_bytes() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.conftest import cafleet_command
-from tests.panes_support import create_panes_fleet, inputs, make_fake_agents
+from tests.panes_support import create_panes_fleet, inputs, make_fake_agents, run, spawn, task_row, wait_for_notify
 
 
 @pytest.fixture
@@ -20,37 +20,6 @@ def agents(tmp_path):
 @pytest.fixture
 def fleet(tmux_server, agents, cli):
     return create_panes_fleet(cli, tmux_server, agents, "panes")
-
-
-def run(cli, fleet, *args, **kwargs):
-    return cli("--fleet-id", fleet.fleet_id, *args, env={**fleet.env, **kwargs.pop("env", {})}, **kwargs)
-
-
-def spawn(cli, fleet, name, *extra):
-    result = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", name,
-                 "--description", f"{name} helps", "--quiet", *extra)
-    assert result.code == 0, result.err
-    return int(result.out)
-
-
-def task_row(task_id):
-    from cafleet.db import open_database
-    from cafleet.models import Task
-
-    open_database()
-    return Task.get_by_id(task_id)
-
-
-def wait_for_notify(task_id, timeout=10):
-    """The notice's final status (delivered, skipped or failed), or the last one seen."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        status = task_row(task_id).notify_status
-        if status and status != "pending" and not status.startswith("deferred:"):
-            return status
-        time.sleep(0.05)
-    return status
 
 
 def pane_of(member_id):

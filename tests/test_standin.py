@@ -101,7 +101,7 @@ def test_bracketed_paste_then_enter_is_one_input(tmux_server, tmp_path):
     wait_for_event(pane.log, "input")
     assert pane.inputs() == ["line one\nline two — ✓"]
     assert events(pane.log, "escape") == []
-    wait_for(lambda: "> line one⏎line two — ✓" in pane.screen(), "the echoed input")
+    wait_for(lambda: "» line one⏎line two — ✓" in pane.screen(), "the echoed input")
 
 
 def test_typed_text_then_enter_arrives_intact(tmux_server, tmp_path):

@@ -1,0 +1,168 @@
+"""The courier and the pane rules on a private tmux server with stand-in agents: one courier
+however many sends, notices that outlive their sender, and nothing ever typed into anything
+but the placement's own agent with an empty box."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.panes_support import (
+    couriers_of, create_panes_fleet, inputs, make_fake_agents, run, spawn, task_row, wait_for_notify,
+)
+
+
+@pytest.fixture
+def agents(tmp_path):
+    return make_fake_agents(tmp_path)
+
+
+@pytest.fixture
+def fleet(tmux_server, agents, cli):
+    return create_panes_fleet(cli, tmux_server, agents, "courier")
+
+
+def ready(agents, name):
+    return agents.wait_for(name, lambda ev: any(e["event"] == "ready" for e in ev))
+
+
+def send(cli, fleet, to, text, sender=None):
+    sent = run(cli, fleet, "message", "send", "--agent-id", sender or fleet.director_id, "--to", to, "--quiet", "--text", text)
+    assert sent.code == 0, sent.err
+    return int(sent.out)
+
+
+def test_a_burst_of_sends_runs_one_courier_and_every_notice_lands_once(cli, fleet, agents, db_path):
+    spawn(cli, fleet, "ana")
+    ready(agents, "ana")
+    senders = [
+        subprocess.Popen(
+            [*cli_command(), "--fleet-id", str(fleet.fleet_id), "message", "send", "--agent-id", str(fleet.director_id),
+             "--to", "ana", "--quiet", "--text", f"burst {n}"],
+            env=full_env(fleet), stdout=subprocess.PIPE, text=True,
+        )
+        for n in range(30)
+    ]
+    task_ids = [int(p.communicate(timeout=60)[0]) for p in senders]
+    assert len(couriers_of(db_path)) == 1
+    assert [wait_for_notify(t, timeout=60) for t in task_ids] == ["delivered"] * 30
+    landed = [t for t in inputs(agents.wait_for("ana", lambda ev: len(inputs(ev)) >= 30)) if "burst" in t]
+    assert sorted(landed, key=lambda t: int(t.split()[2])) == landed  # one pane's notices in order
+    assert sorted(int(t.split("\n")[1].split()[1]) for t in landed) == list(range(30))
+
+
+def test_a_notice_whose_sender_started_no_courier_is_delivered_by_the_next_command(cli, fleet, agents, db_path):
+    """A send killed right after its commit, or made inside a sandbox, leaves a `pending` notice."""
+    from cafleet.broker.messages import send_message
+    from cafleet.db import open_database
+
+    member = spawn(cli, fleet, "bea")
+    ready(agents, "bea")
+    open_database()
+    task = send_message(fleet.fleet_id, fleet.director_id, str(member), "stored, never announced")
+    time.sleep(1)
+    assert task_row(task.id).notify_status == "pending" and couriers_of(db_path) == []
+    assert run(cli, fleet, "message", "poll", "--agent-id", fleet.director_id).code == 0
+    assert wait_for_notify(task.id) == "delivered"
+    assert any("stored, never announced" in t for t in inputs(agents.log_of("bea")))
+
+
+def test_the_courier_leaves_with_the_tmux_server(cli, fleet, agents, tmux_server, db_path):
+    spawn(cli, fleet, "cal")
+    ready(agents, "cal")
+    assert wait_for_notify(send(cli, fleet, "cal", "hello")) == "delivered"
+    (courier,) = couriers_of(db_path)
+    tmux_server.tmux("kill-server")
+    deadline = time.monotonic() + 15
+    while couriers_of(db_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert couriers_of(db_path) == []
+
+
+def test_a_draft_defers_the_notice_which_then_lands_unmerged(cli, fleet, agents, tmux_server):
+    member = spawn(cli, fleet, "dee")
+    ready(agents, "dee")
+    pane = placement(member).tmux_pane_id
+    tmux_server.tmux("send-keys", "-t", pane, "-l", "please delete the staging dat")
+    task_id = send(cli, fleet, "dee", "the notice")
+    assert wait_for_notify(task_id, until=lambda s: s == "deferred:draft") == "deferred:draft"
+    time.sleep(1.5)
+    assert inputs(agents.log_of("dee")) == []
+    tmux_server.tmux("send-keys", "-t", pane, *["BSpace"] * 40)
+    assert wait_for_notify(task_id, timeout=15) == "delivered"
+    (typed,) = inputs(agents.wait_for("dee", lambda ev: inputs(ev)))
+    assert typed.startswith(f"[cafleet msg {task_id} ") and "staging" not in typed
+
+
+def test_a_menu_defers_the_notice_and_never_answers_it(cli, fleet, agents):
+    member = spawn(cli, fleet, "eli")
+    ready(agents, "eli")
+    args = ("--agent-id", fleet.director_id, "--member-id", member)
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: deploy now? | yes | no").code == 0
+    task_id = send(cli, fleet, "eli", "2")
+    assert wait_for_notify(task_id, until=lambda s: s == "deferred:asking") == "deferred:asking"
+    time.sleep(1.5)
+    assert [e for e in agents.log_of("eli") if e["event"] == "choice"] == []
+    assert run(cli, fleet, "member", "send-input", *args, "--choice", "2").code == 0
+    assert wait_for_notify(task_id, timeout=15) == "delivered"
+    assert [e["choice"] for e in agents.log_of("eli") if e["event"] == "choice"] == ["2"]
+
+
+@pytest.mark.parametrize("program, name", [(f"{sys.executable} -q", "python"), ("less /etc/hostname", "less"), ("cat", "cat")])
+def test_programs_that_are_not_its_agent_get_nothing(cli, fleet, tmux_server, tmp_path, program, name):
+    tmux_server.tmux("respawn-pane", "-k", "-t", tmux_server.pane_id, program)
+    time.sleep(0.5)
+    other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
+    marker = tmp_path / "PWNED"
+    task_id = send(cli, fleet, "director", f"__import__('os').system('touch {marker}')", sender=other)
+    assert wait_for_notify(task_id).startswith(f"skipped:not-its-agent:{name}")
+    time.sleep(0.5)
+    assert not marker.exists()
+    assert "cafleet msg" not in tmux_server.tmux("capture-pane", "-p", "-t", tmux_server.pane_id).stdout
+
+
+def test_an_agent_that_exits_while_notices_queue_never_has_them_typed_into_its_shell(cli, fleet, agents, tmux_server, tmp_path):
+    """The Director's agent runs under a shell; when it exits, the shell must get nothing."""
+    log = tmp_path / "director-standin.jsonl"
+    tmux_server.tmux("respawn-pane", "-k", "-t", tmux_server.pane_id, "bash --norc")
+    time.sleep(0.3)
+    tmux_server.tmux("send-keys", "-t", tmux_server.pane_id, "-l", f"{sys.executable} -m cafleet.standin --log {log}")
+    tmux_server.tmux("send-keys", "-t", tmux_server.pane_id, "Enter")
+    deadline = time.monotonic() + 10
+    while not (log.exists() and '"ready"' in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
+    markers = [tmp_path / f"ran-{n}" for n in range(12)]
+    task_ids = [send(cli, fleet, "director", f"touch {m}", sender=other) for m in markers]
+    time.sleep(0.4)  # the first notices are being typed
+    standin_pid = json.loads(log.read_text().splitlines()[0])["pid"]
+    os.kill(standin_pid, signal.SIGTERM)  # the agent quits while notices are queued
+    outcomes = [wait_for_notify(t, timeout=30) for t in task_ids]
+    time.sleep(1)
+    assert not [m for m in markers if m.exists()], "a notice was executed by the shell"
+    assert all(o == "delivered" or o.startswith(("skipped:not-its-agent:bash", "skipped:pane-changed", "failed:pane-changed", "failed:not-submitted")) for o in outcomes), outcomes
+    assert any(o.startswith("skipped:not-its-agent:bash") for o in outcomes)
+
+
+def placement(member_id):
+    from cafleet.db import open_database
+    from cafleet.models import Placement
+
+    open_database()
+    return Placement.get_by_id(member_id)
+
+
+def cli_command():
+    from tests.conftest import cafleet_command
+
+    return cafleet_command()
+
+
+def full_env(fleet):
+    return {**os.environ, **fleet.env}
