@@ -84,10 +84,12 @@ def _login_shell_finds_cafleet() -> Check:
         found = ""
     if found:
         return Check("login-shell PATH", True, f"a login shell finds cafleet at {found}")
+    by_path = cafleet_command()
+    if os.access(by_path.split()[0].strip("'"), os.X_OK):
+        return Check("login-shell PATH", True, f"a login shell does not find `cafleet` by name; members run it as {by_path}, which works")
     return Check(
-        "login-shell PATH", False, "a login shell does not find `cafleet` by name",
-        f"run it by its path, `{cafleet_command()}` (the spawn prompt does), or install it with "
-        "pipx or `uv tool install` so ~/.local/bin has it",
+        "login-shell PATH", False, "a login shell finds no cafleet",
+        "install cafleet with pipx or `uv tool install` so ~/.local/bin has it",
     )
 
 

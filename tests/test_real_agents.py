@@ -107,3 +107,87 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
                 "backend": backend, "spawn_to_first_turn_s": round(first_turn_s, 2),
                 "notice_to_ack_s": round(acked_at - sent_at, 2), "ack_to_reply_notice_s": round(landed_s, 2),
             }) + "\n")
+
+
+def spawn_member(field, cafleet, backend):
+    created = cafleet_json(cafleet, field, "fleet", "create", "--label", f"real {backend}", "--coding-agent", "claude")
+    fleet, director = created["fleet_id"], created["director"]["agent_id"]
+    member = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "member", "create", "--agent-id", str(director),
+                          "--name", "worker", "--description", "does the work", "--coding-agent", backend)
+    return fleet, director, member["agent_id"], member["placement"]["tmux_pane_id"]
+
+
+def send(cafleet, field, fleet, director, text):
+    return cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "send", "--agent-id", str(director),
+                        "--to", "worker", "--text", text)["task_id"]
+
+
+def replies_to(cafleet, field, fleet, director):
+    inbox = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "poll", "--agent-id", str(director), "--full")
+    return [t for t in inbox if t["to_agent_id"] == director]
+
+
+@pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
+def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_path, backend):
+    """The notice is typed only once the new agent shows its input box: the spawn prompt stays
+    its own first turn, and the notice is the next one (opencode drops input for seconds)."""
+    cafleet = cafleet_command()[0]
+    with ModelServer(ROUTES) as server:
+        field = start_field(tmp_path, backend, server, cafleet)
+        try:
+            fleet, director, member, _ = spawn_member(field, cafleet, backend)
+            task_id = send(cafleet, field, fleet, director, "right away")
+            wait_until(lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
+                       120, "the reply", interval=0.3)
+            turns = [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend]) and not r.after_tool_result]
+            assert "You are worker" in turns[0].last_text and not NOTICE.search(turns[0].last_text)
+            assert [r for r in turns if f"[cafleet msg {task_id} " in r.last_text] == [turns[1]]
+        finally:
+            stop_field(field)
+
+
+@pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
+def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, backend):
+    cafleet = cafleet_command()[0]
+    with ModelServer(ROUTES) as server:
+        field = start_field(tmp_path, backend, server, cafleet)
+        field.env["CAFLEET_MAX_TEXT_LEN"] = "2000"  # the notice carries the whole command
+        try:
+            fleet, director, member, _ = spawn_member(field, cafleet, backend)
+            prefix = f"{cafleet} --fleet-id {fleet}"
+            send(cafleet, field, fleet, director,
+                 f"please run: {prefix} --json doctor | {prefix} message send --agent-id {member} --to {director} --text-file -")
+            (report,) = wait_until(lambda: replies_to(cafleet, field, fleet, director), 120, "the doctor's report", interval=0.3)
+            doctor = json.loads(report["text"])
+            assert doctor["agent"]["agent_id"] == member and doctor["agent"]["coding_agent"] == backend
+            assert {c["name"]: c["ok"] for c in doctor["agent"]["checks"]} == {
+                "database": True, "login-shell PATH": True, "permission": True, "notices": True,
+            }, doctor["agent"]["checks"]
+        finally:
+            stop_field(field)
+
+
+@pytest.mark.parametrize("backend, user_config", [
+    ("claude", None),  # dontAsk: whatever the user's settings do not allow is refused
+    ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
+])
+def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend, user_config):
+    cafleet = cafleet_command()[0]
+    marker = tmp_path / "work" / "not-allowed"
+    with ModelServer(ROUTES) as server:
+        field = start_field(tmp_path, backend, server, cafleet, user_config=user_config)
+        try:
+            fleet, director, member, pane = spawn_member(field, cafleet, backend)
+            task_id = send(cafleet, field, fleet, director, "please ack")
+            wait_until(lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
+                       120, "cafleet to run without a prompt", interval=0.3)
+            send(cafleet, field, fleet, director, f"please run: touch {marker}")
+            if backend == "opencode":
+                wait_until(lambda: "Permission required" in pane_text(field, pane), 60, "opencode to ask")
+            else:
+                wait_until(lambda: [r for r in server.requests if r.after_tool_result and r.is_agent_turn("Bash")][1:], 60,
+                           "the refused tool call's result")
+            time.sleep(1)
+            assert not marker.exists()
+        finally:
+            stop_field(field)
