@@ -118,11 +118,24 @@ _NOTICES_DUE = """
             WHERE notify_status = 'pending' OR notify_status LIKE 'deferred:%';
 """
 
+# What each placed agent's pane shows, as the courier last saw it: the TUI, `agent show` and
+# `monitor status` read it instead of each asking tmux; a change wakes them (data_version).
+_AGENT_STATES = """
+        CREATE TABLE agent_states (
+            agent_id INTEGER PRIMARY KEY REFERENCES agents (id),
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            question TEXT,
+            changed_at TEXT NOT NULL
+        );
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
     Migration(3, "index for the TUI's live timeline", _TIMELINE_CHANGES),
     Migration(4, "index for notices the courier still has to deliver", _NOTICES_DUE),
+    Migration(5, "agent states seen by the courier", _AGENT_STATES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -113,4 +113,15 @@ class MonitorRuntime(BaseModel):
         table_name = "monitor_runtime"
 
 
-ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime)
+class AgentStateRow(BaseModel):
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    state = TextField()
+    reason = TextField(default="")
+    question = TextField(null=True)
+    changed_at = TextField()
+
+    class Meta:
+        table_name = "agent_states"
+
+
+ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime, AgentStateRow)

@@ -99,11 +99,16 @@ class FleetViewScreen(Screen):
     def _side_data(self, reads) -> dict:
         from cafleet.broker.monitor import runtime
 
+        from cafleet.broker.agent_states import seen_states
+        from cafleet.notify import ensure_courier
+
+        ensure_courier()  # the TUI keeps notices moving (and agent states fresh) while it runs
         roster = reads.roster(self.fleet_id)
         return {
             "label": reads.fleet_label(self.fleet_id),
             "roster": roster,
             "panes": pane_states(roster),
+            "states": seen_states([e.agent.id for e in roster]),
             "inbox": reads.inbox(self.administrator_id) if self.administrator_id else [],
             "monitor": runtime(self.fleet_id),
         }
@@ -132,7 +137,7 @@ class FleetViewScreen(Screen):
         label = f" “{side['label']}”" if side["label"] else ""
         self.title = f"cafleet · fleet {self.fleet_id}{label}"
         self.sub_title = f"monitor ● running (pid {monitor.pid})" if running else "monitor ○ stopped"
-        self.query_one(RosterView).show(side["roster"], side["panes"])
+        self.query_one(RosterView).show(side["roster"], side["panes"], side.get("states", {}))
         inbox = self.query_one("#inbox", OptionList)
         tasks = side["inbox"]
         self.inbox_tasks = {t.id: t for t in tasks}
@@ -255,8 +260,6 @@ def pane_states(roster) -> dict[int, str]:
             labels[entry.agent.id] = f"{placement.tmux_pane_id} ●"
         elif problem == "pane-shows-cafleet-tui":
             labels[entry.agent.id] = f"{placement.tmux_pane_id} tui"
-        elif problem.startswith("shell-in-pane"):
-            labels[entry.agent.id] = f"{placement.tmux_pane_id} {problem.split(':')[-1]}"
         else:
             labels[entry.agent.id] = "✗ gone"
     return labels

@@ -75,24 +75,39 @@ def day_separator(stamp: str) -> Text:
     return Text(f"──── {day(stamp)} ────", style="dim", justify="center")
 
 
-def roster_entry(entry: RosterEntry, pane: str) -> Text:
-    """Name, kind, pane state, unread count and monitor interval; deregistered ones muted."""
+# One mark per agent state, so a glance down the roster tells who is doing what.
+STATE_MARKS = {
+    "starting": ("…", "dim"), "ready": ("○", "green"), "busy": ("◐", "cyan"), "asking": ("⚠", "bold red"),
+    "draft": ("✎", "yellow"), "exited": ("✗", "dim"), "gone": ("✗", "dim"),
+}
+
+
+def roster_entry(entry: RosterEntry, pane: str, seen=None) -> Text:
+    """Name, state, kind, pane, unread count and monitor interval; deregistered ones muted.
+    An agent that is asking a question gets an attention mark and the question."""
     agent = entry.agent
     muted = agent.status != "active"
     text = Text(style="dim" if muted else "")
+    if seen is not None and not muted:
+        mark, style = STATE_MARKS.get(seen.state.value, ("?", "dim"))
+        text.append(f"{mark} ", style=style)
     text.append(agent.name, style="" if muted else "bold")
     text.append(f" #{agent.id}", style="dim")
     if entry.unread:
         text.append(f"  {entry.unread}✉", style="bold yellow")
+    if seen is not None and not muted and seen.state.value == "asking":
+        text.append("  needs you", style="bold red")
     text.append("\n  ")
     details = [agent.kind]
     if muted:
         details.append("deregistered")
     elif agent.placement is not None:
-        details.append(pane)
+        details.append(pane if seen is None else f"{pane} {seen.state.value}")
     if entry.monitor_interval and not muted:
         details.append(f"poll {entry.monitor_interval}s" if entry.monitor_enabled else "poll off")
     text.append(" · ".join(details), style="dim")
+    if seen is not None and not muted and seen.question:
+        text.append(f"\n  ? {seen.question[:120]}", style="bold")
     return text
 
 

@@ -23,11 +23,14 @@ class RosterView(OptionList):
         super().__init__(**kwargs)
         self.entries: dict[int, RosterEntry] = {}
 
-    def show(self, entries: list[RosterEntry], panes: dict[int, str]) -> None:
+    def show(self, entries: list[RosterEntry], panes: dict[int, str], states: dict | None = None) -> None:
+        """`states`: agent id -> `SeenState`, what the courier last saw in each pane."""
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.entries = {e.agent.id: e for e in entries}
+        states = states or {}
         self.set_options(
-            Option(roster_entry(e, panes.get(e.agent.id, "pane ?")), id=f"agent-{e.agent.id}") for e in entries
+            Option(roster_entry(e, panes.get(e.agent.id, "pane ?"), states.get(e.agent.id)), id=f"agent-{e.agent.id}")
+            for e in entries
         )
         if highlighted and highlighted in {f"agent-{i}" for i in self.entries}:
             self.highlighted = self.get_option_index(highlighted)

@@ -75,6 +75,13 @@ EXPECTED_COLUMNS = {
         ("last_tick_at", "TEXT", 1, None, 0),
         ("tick_seconds", "REAL", 1, None, 0),
     ],
+    "agent_states": [
+        ("agent_id", "INTEGER", 0, None, 1),
+        ("state", "TEXT", 1, None, 0),
+        ("reason", "TEXT", 1, "''", 0),
+        ("question", "TEXT", 0, None, 0),
+        ("changed_at", "TEXT", 1, None, 0),
+    ],
 }
 
 # index name -> (unique, partial, [(column, collation), ...]) per table.
@@ -100,6 +107,7 @@ EXPECTED_INDEXES = {
     },
     "monitor_config": {},
     "monitor_runtime": {},
+    "agent_states": {},
 }
 
 # (from column, to table, to column) per table.
@@ -117,6 +125,7 @@ EXPECTED_FOREIGN_KEYS = {
     },
     "monitor_config": {("agent_id", "agents", "id")},
     "monitor_runtime": {("fleet_id", "fleets", "id")},
+    "agent_states": {("agent_id", "agents", "id")},
 }
 
 # Schema version 1 as shipped. Files created at that version only ever see the migrations

@@ -8,7 +8,7 @@ import re
 from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.rows import agent_record, agents_with_placements
 from cafleet.errors import Conflict, InvalidInput, Refused
-from cafleet.models import Agent, MonitorConfig, Placement, database
+from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, database
 from cafleet.records import AgentRecord
 from cafleet.timestamps import utc_now
 
@@ -96,6 +96,7 @@ def deregister_agent(fleet_id: int, agent_id: int) -> AgentRecord:
         agent.deregistered_at = utc_now()
         agent.save()
         Placement.delete().where(Placement.agent == agent_id).execute()
+        AgentStateRow.delete().where(AgentStateRow.agent == agent_id).execute()
         MonitorConfig.delete().where(MonitorConfig.agent == agent_id).execute()
     return agent_record(agent)
 

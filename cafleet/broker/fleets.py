@@ -6,7 +6,7 @@ from peewee import fn
 
 from cafleet.broker.lookup import any_fleet
 from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
-from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
+from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
 from cafleet.records import AgentRecord, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
 from cafleet.timestamps import utc_now
 
@@ -89,6 +89,7 @@ def delete_fleet(fleet_id: int) -> FleetDeleted:
             .execute()
         )
         Placement.delete().where(Placement.agent.in_(agent_ids)).execute()
+        AgentStateRow.delete().where(AgentStateRow.agent.in_(agent_ids)).execute()
         MonitorConfig.delete().where(MonitorConfig.agent.in_(agent_ids)).execute()
         MonitorRuntime.delete().where(MonitorRuntime.fleet == fleet_id).execute()
         if not already_deleted:

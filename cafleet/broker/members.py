@@ -13,7 +13,7 @@ from cafleet.broker.agents import ensure_name_free, validate_description, valida
 from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.rows import agent_record, agents_with_placements
 from cafleet.errors import NotFound, Refused
-from cafleet.models import Agent, MonitorConfig, Placement, Task, database
+from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
 from cafleet.records import AgentRecord
 from cafleet.timestamps import utc_now
 
@@ -76,6 +76,7 @@ def discard_member(member_id: int) -> None:
     with database.atomic():
         MonitorConfig.delete().where(MonitorConfig.agent == member_id).execute()
         Placement.delete().where(Placement.agent == member_id).execute()
+        AgentStateRow.delete().where(AgentStateRow.agent == member_id).execute()
         Agent.delete().where((Agent.id == member_id) & (Agent.kind == "member")).execute()
 
 
@@ -133,5 +134,6 @@ def retire_member(fleet_id: int, director_id: int, member_id: int) -> AgentRecor
         member(fleet_id, director_id, member_id)
         Agent.update(status="deregistered", deregistered_at=utc_now()).where(Agent.id == member_id).execute()
         Placement.delete().where(Placement.agent == member_id).execute()
+        AgentStateRow.delete().where(AgentStateRow.agent == member_id).execute()
         MonitorConfig.delete().where(MonitorConfig.agent == member_id).execute()
     return agents_with_placements(Agent.id == member_id)[0]

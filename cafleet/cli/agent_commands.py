@@ -63,11 +63,15 @@ def show_command(agent_id: int, target_id: int):
 
     fleet_id = require_fleet()
     open_database()
+    from cafleet.broker.agent_states import seen_states
+
     agent = show_agent(fleet_id, agent_id, target_id)
-    emit(agent_json(agent), lambda: _detail(agent))
+    seen = seen_states([agent.id]).get(agent.id)
+    state = None if seen is None else {"state": seen.state.value, "reason": seen.reason, "question": seen.question, "changed_at": seen.changed_at}
+    emit({**agent_json(agent), "state": state}, lambda: _detail(agent, seen))
 
 
-def _detail(agent) -> str:
+def _detail(agent, seen=None) -> str:
     from cafleet.timestamps import short
 
     lines = [
@@ -89,4 +93,8 @@ def _detail(agent) -> str:
             f"socket={placement.tmux_socket}"
             + (f" director={placement.director_id}" if placement.director_id else "")
         )
+    if seen is not None:
+        why = f" ({seen.reason})" if seen.reason else ""
+        asks = f": {seen.question}" if seen.question else ""
+        lines.append(f"  state: {seen.state}{why}{asks} since {short(seen.changed_at)}")
     return "\n".join(lines)

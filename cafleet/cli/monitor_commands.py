@@ -31,6 +31,7 @@ def start_command(tick):
 @monitor_group.command("status", cls=CafleetCommand)
 def status_command():
     """Is the loop running, and each agent's schedule, unread count and oldest unread age."""
+    from cafleet.broker.agent_states import seen_states
     from cafleet.broker.monitor import runtime, schedules
     from cafleet.broker.lookup import live_fleet
 
@@ -39,6 +40,7 @@ def status_command():
     live_fleet(fleet_id)
     loop = runtime(fleet_id)
     agents = schedules(fleet_id)
+    seen = seen_states([s.agent.id for s in agents])
     emit(
         {
             "fleet_id": fleet_id,
@@ -47,9 +49,9 @@ def status_command():
             "started_at": loop.started_at if loop else None,
             "last_tick_at": loop.last_tick_at if loop else None,
             "tick_seconds": loop.tick_seconds if loop else None,
-            "agents": [_schedule_json(s) for s in agents],
+            "agents": [_schedule_json(s, seen.get(s.agent.id)) for s in agents],
         },
-        lambda: "\n".join([_loop_line(loop)] + [_schedule_line(s) for s in agents]),
+        lambda: "\n".join([_loop_line(loop)] + [_schedule_line(s, seen.get(s.agent.id)) for s in agents]),
     )
 
 
@@ -69,7 +71,7 @@ def config_command(member_id, interval, enable):
     emit(_schedule_json(schedule), lambda: _schedule_line(schedule))
 
 
-def _schedule_json(schedule) -> dict:
+def _schedule_json(schedule, seen=None) -> dict:
     return {
         "agent_id": schedule.agent.id,
         "name": schedule.agent.name,
@@ -80,15 +82,18 @@ def _schedule_json(schedule) -> dict:
         "unread": schedule.unread,
         "oldest_unread_at": schedule.oldest_unread_at,
         "oldest_unread_age_seconds": _age(schedule.oldest_unread_at),
+        "state": seen.state.value if seen else None,
+        "question": seen.question if seen else None,
     }
 
 
-def _schedule_line(schedule) -> str:
+def _schedule_line(schedule, seen=None) -> str:
     from cafleet.timestamps import short
 
     age = _age(schedule.oldest_unread_at)
+    state = f" state={seen.state}" + (f" asks={seen.question!r}" if seen.question else "") if seen else ""
     return (
-        f"  {schedule.agent.handle} {schedule.agent.kind} every={schedule.interval_seconds}s "
+        f"  {schedule.agent.handle} {schedule.agent.kind}{state} every={schedule.interval_seconds}s "
         f"{'enabled' if schedule.enabled else 'disabled'} last-ping={short(schedule.last_ping_at)} "
         f"unread={schedule.unread}" + (f" oldest-unread={age}s" if age is not None else "")
     )

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from cafleet.broker.members import activity
+from cafleet.panes.observe import observe
 from cafleet.panes.safety import PaneSurvey, pane_is_alive
 from cafleet.records import AgentRecord
 from cafleet.timestamps import parse_stamp, short
@@ -14,6 +15,8 @@ from cafleet.timestamps import parse_stamp, short
 class Activity(NamedTuple):
     pane_alive: bool
     pane_status: str
+    state: str  # starting / ready / busy / asking / draft / exited / gone
+    question: str | None  # what the member asks, while `asking`
     idle_seconds: int | None
     last_sent_at: str | None
     last_received_at: str | None
@@ -22,8 +25,9 @@ class Activity(NamedTuple):
 
     def summary(self) -> str:
         idle = "-" if self.idle_seconds is None else f"{self.idle_seconds}s"
+        asks = f" asks={self.question!r}" if self.question else ""
         return (
-            f"pane={self.pane_status} idle={idle} unread={self.unread} "
+            f"state={self.state}{asks} pane={self.pane_status} idle={idle} unread={self.unread} "
             f"sent={short(self.last_sent_at)} received={short(self.last_received_at)} acked={short(self.last_acked_at)}"
         )
 
@@ -36,8 +40,9 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
     now = datetime.now(timezone.utc)
     rows = []
     for member in members:
-        problem, _ = survey.problem(member.placement)
+        problem, pane = survey.problem(member.placement)
         alive = pane_is_alive(problem)
+        seen = observe(survey.server(member.placement.tmux_socket), member.placement, pane)
         stat = stats[member.id]
         latest = max(s for s in (stat.last_sent_at, stat.last_acked_at, member.registered_at) if s)
         rows.append(
@@ -46,6 +51,8 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
                 Activity(
                     pane_alive=alive,
                     pane_status="alive" if problem is None else ("alive:" + problem if alive else "dead:" + problem),
+                    state=seen.state.value,
+                    question=seen.question,
                     idle_seconds=int((now - parse_stamp(latest)).total_seconds()),
                     last_sent_at=stat.last_sent_at,
                     last_received_at=stat.last_received_at,

@@ -6,6 +6,10 @@ typing and recording the true outcome. A notice the agent cannot take yet (start
 a draft in the box) is retried, so later notices to that pane wait behind it. The courier
 watches `PRAGMA data_version`, so a commit by any process wakes it within a poll interval.
 It leaves when no live fleet has a placed agent on a tmux server it can reach.
+
+Once a second it also looks at every placed agent's pane and records its state when it
+changes (the TUI and `agent show` read that), and when a member starts asking a question it
+tells the member's Director, once per question.
 """
 
 from __future__ import annotations
@@ -17,14 +21,18 @@ import threading
 import time
 from collections import defaultdict
 
-from cafleet.broker import notifications
+from cafleet.agent_state import AgentState
+from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
 from cafleet.notify import FORBIDDEN, LIVE, courier_lock_path, probe_tmux
 from cafleet.panes import keystrokes
+from cafleet.invocation import fleet_command
+from cafleet.panes.observe import observe
 from cafleet.panes.preview import preview_text
 from cafleet.panes.tmux import Tmux
 
 POLL_SECONDS = 0.1
+WATCH_SECONDS = 1.0
 RETRY_SECONDS = {"deferred:starting": 0.3, "deferred:asking": 1.0, "deferred:draft": 1.0}
 LIVENESS_SECONDS = 5.0
 PaneKey = tuple[str, str]
@@ -37,12 +45,14 @@ class Courier:
         self._retry_at: dict[PaneKey, float] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
 
     def run(self) -> str:
         from cafleet.models import database
 
         last_version = None
         next_liveness = 0.0
+        threading.Thread(target=self._watch_states, daemon=True).start()
         while True:
             now = time.monotonic()
             if now >= next_liveness:
@@ -56,6 +66,38 @@ class Courier:
                 self._dispatch()
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
+
+    def _watch_states(self) -> None:
+        while True:
+            try:
+                self._look_at_every_pane()
+            except Exception as exc:  # a bad round must not end the watching; say why in the log
+                print(f"state watch failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            time.sleep(WATCH_SECONDS)
+
+    def _look_at_every_pane(self) -> None:
+        panes: dict[str, dict] = {}
+        for agent in agent_states.watched_agents():
+            placement = agent.placement
+            tmux = self._server(placement.tmux_socket)
+            if placement.tmux_socket not in panes:
+                tmux.forget_server()
+                panes[placement.tmux_socket] = tmux.panes()
+            seen = observe(tmux, placement, panes[placement.tmux_socket].get(placement.tmux_pane_id or ""))
+            agent_states.record_state(agent.agent_id, seen)
+            if seen.state != AgentState.ASKING:
+                self._asked.pop(agent.agent_id, None)
+            elif agent.kind == "member" and self._asked.get(agent.agent_id, "") != seen.question:
+                self._asked[agent.agent_id] = seen.question
+                text = agent_states.needs_you_text(
+                    fleet_command(agent.fleet_id), placement.director_id, agent.agent_id, seen.question or "",
+                )
+                if agent_states.tell_director(agent, text) is not None:
+                    self._wake.set()
+
+    def _server(self, socket: str) -> Tmux:
+        with self._lock:
+            return self._servers.setdefault(socket, Tmux(socket))
 
     def _retry_due(self, now: float) -> bool:
         with self._lock:
@@ -109,7 +151,7 @@ class Courier:
         placement = job.placement
         if placement.tmux_pane_id is None:
             return "deferred:starting"
-        tmux = self._servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
+        tmux = self._server(placement.tmux_socket)
         text = preview_text(job.task_id, job.sender_name, job.sender_id, job.created_at, job.text)
         try:
             return keystrokes.submit(tmux, placement, text).status

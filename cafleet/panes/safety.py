@@ -60,6 +60,9 @@ class PaneSurvey:
         self._servers: dict[str, Tmux] = {}
         self._panes: dict[str, dict[str, PaneState]] = {}
 
+    def server(self, socket: str) -> Tmux:
+        return self._servers.setdefault(socket, Tmux(socket))
+
     def problem(self, placement: PlacementRecord | None) -> tuple[str | None, PaneState | None]:
         """`target_problem` for this placement, and the pane's state when it exists."""
         if placement is None or placement.tmux_pane_id is None:

@@ -1,0 +1,91 @@
+"""Each placed agent's state as the courier last saw it, and the "needs you" message a
+Director gets when one of its members starts asking."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from cafleet.agent_state import AgentState, Observation
+from cafleet.models import Agent, AgentStateRow, Fleet, Placement, Task, database
+from cafleet.broker.notifications import initial_notice, placements_of
+from cafleet.broker.rows import placement_record
+from cafleet.records import PlacementRecord
+from cafleet.timestamps import utc_now
+
+NEEDS_YOU_TAG = "[needs you]"
+
+
+class SeenState(NamedTuple):
+    agent_id: int
+    state: AgentState
+    reason: str
+    question: str | None
+    changed_at: str
+
+
+class Watched(NamedTuple):
+    """A placed agent the courier keeps an eye on."""
+
+    agent_id: int
+    fleet_id: int
+    name: str
+    kind: str
+    placement: PlacementRecord
+
+
+def watched_agents() -> list[Watched]:
+    """Every active, placed agent of a live fleet."""
+    query = (
+        Placement.select(Placement, Agent)
+        .join(Agent, on=(Placement.agent == Agent.id))
+        .join(Fleet, on=(Agent.fleet == Fleet.id))
+        .where((Agent.status == "active") & Fleet.deleted_at.is_null())
+    )
+    return [Watched(p.agent.id, p.agent.fleet_id, p.agent.name, p.agent.kind, placement_record(p)) for p in query]
+
+
+def seen_states(agent_ids: list[int]) -> dict[int, SeenState]:
+    rows = AgentStateRow.select().where(AgentStateRow.agent.in_(agent_ids))
+    return {r.agent_id: SeenState(r.agent_id, AgentState(r.state), r.reason, r.question, r.changed_at) for r in rows}
+
+
+def record_state(agent_id: int, seen: Observation) -> bool:
+    """Store what the agent's pane shows; only a change is written. True when it changed."""
+    with database.atomic():
+        row = AgentStateRow.get_or_none(AgentStateRow.agent == agent_id)
+        if row is not None and (row.state, row.reason, row.question) == (seen.state.value, seen.reason, seen.question):
+            return False
+        AgentStateRow.insert(
+            agent=agent_id, state=seen.state.value, reason=seen.reason, question=seen.question, changed_at=utc_now(),
+        ).on_conflict_replace().execute()
+    return True
+
+
+def needs_you_text(fleet_command: str, director_id: int, member_id: int, question: str) -> str:
+    return (
+        f"{NEEDS_YOU_TAG} {question or 'a question is showing'} -- answer with: {fleet_command} member send-input "
+        f"--agent-id {director_id} --member-id {member_id} --choice N (or --freetext TEXT); "
+        f"see it with: {fleet_command} member capture --agent-id {director_id} --member-id {member_id}"
+    )
+
+
+def tell_director(member: Watched, text: str) -> int | None:
+    """One message from the asking member to its Director, unless an unread one says the same.
+    Returns the new task's id."""
+    director_id = member.placement.director_id
+    if director_id is None:
+        return None
+    with database.atomic():
+        duplicate = Task.select().where(
+            (Task.sender == member.agent_id) & (Task.recipient == director_id)
+            & (Task.text == text) & (Task.state == "input_required")
+        ).exists()
+        if duplicate:
+            return None
+        now = utc_now()
+        task = Task.create(
+            fleet=member.fleet_id, owner=director_id, sender=member.agent_id, recipient=director_id,
+            kind="unicast", state="input_required", created_at=now, state_changed_at=now, text=text,
+            **initial_notice(member.agent_id, director_id, placements_of([director_id]), now),
+        )
+    return task.id
