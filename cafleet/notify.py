@@ -69,11 +69,20 @@ def notices_due() -> bool:
     return row is not None
 
 
-def ensure_courier() -> bool:
-    """Start the courier if notices wait and none runs (and this process can reach tmux);
-    True if one was started. The database must be open."""
-    if courier_running() or not notices_due():
+def _any_live_pane_server() -> bool:
+    from cafleet.broker.notifications import live_pane_sockets
+
+    return any(probe_tmux(socket) == LIVE for socket in live_pane_sockets())
+
+
+def ensure_courier(always: bool = False) -> bool:
+    """Start the courier if none runs and notices wait (or `always`: it also watches agents'
+    states), unless this process cannot reach tmux; True if one was started. The database
+    must be open."""
+    if courier_running() or not (always or notices_due()):
         return False
+    if always and not _any_live_pane_server():
+        return False  # nothing to watch: it would leave at once
     own_tmux = os.environ.get("TMUX", "").split(",")[0]
     if own_tmux and not can_reach_tmux(own_tmux):
         return False

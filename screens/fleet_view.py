@@ -102,7 +102,7 @@ class FleetViewScreen(Screen):
         from cafleet.broker.agent_states import seen_states
         from cafleet.notify import ensure_courier
 
-        ensure_courier()  # the TUI keeps notices moving (and agent states fresh) while it runs
+        ensure_courier(always=True)  # the TUI keeps notices moving (and agent states fresh) while it runs
         roster = reads.roster(self.fleet_id)
         return {
             "label": reads.fleet_label(self.fleet_id),

@@ -76,7 +76,7 @@ def day_separator(stamp: str) -> Text:
 
 
 # One mark per agent state, so a glance down the roster tells who is doing what.
-STATE_MARKS = {
+AGENT_STATE_MARKS = {
     "starting": ("…", "dim"), "ready": ("○", "green"), "busy": ("◐", "cyan"), "asking": ("⚠", "bold red"),
     "draft": ("✎", "yellow"), "exited": ("✗", "dim"), "gone": ("✗", "dim"),
 }
@@ -89,7 +89,7 @@ def roster_entry(entry: RosterEntry, pane: str, seen=None) -> Text:
     muted = agent.status != "active"
     text = Text(style="dim" if muted else "")
     if seen is not None and not muted:
-        mark, style = STATE_MARKS.get(seen.state.value, ("?", "dim"))
+        mark, style = AGENT_STATE_MARKS.get(seen.state.value, ("?", "dim"))
         text.append(f"{mark} ", style=style)
     text.append(agent.name, style="" if muted else "bold")
     text.append(f" #{agent.id}", style="dim")

@@ -64,6 +64,9 @@ def test_a_notice_whose_sender_started_no_courier_is_delivered_by_the_next_comma
 
     member = spawn(cli, fleet, "bea")
     ready(agents, "bea")
+    for pid in couriers_of(db_path):  # the courier `member create` started dies
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not couriers_of(db_path), what="the courier to be gone")
     open_database()
     task = send_message(fleet.fleet_id, fleet.director_id, str(member), "stored, never announced")
     time.sleep(1)
@@ -166,3 +169,71 @@ def cli_command():
 
 def full_env(fleet):
     return {**os.environ, **fleet.env}
+
+
+def activity_of(cli, fleet, member_id):
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
+    return next(m["activity"] for m in listed if m["agent_id"] == member_id)
+
+
+def wait_for(predicate, timeout=10, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_every_state_shows_in_member_list_agent_show_and_monitor_status(cli, fleet, agents, tmux_server):
+    member = spawn(cli, fleet, "fox")
+    ready(agents, "fox")
+    args = ("--agent-id", fleet.director_id, "--member-id", member)
+    assert activity_of(cli, fleet, member)["state"] == "ready"
+    pane = placement(member).tmux_pane_id
+
+    tmux_server.tmux("send-keys", "-t", pane, "-l", "half a thought")
+    assert activity_of(cli, fleet, member)["state"] == "draft"
+    tmux_server.tmux("send-keys", "-t", pane, *["BSpace"] * 20)
+    wait_for(lambda: activity_of(cli, fleet, member)["state"] == "ready", what="the box to be empty again")
+
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "take your time").code == 0
+    wait_for(lambda: activity_of(cli, fleet, member)["state"] == "busy", what="busy")
+    wait_for(lambda: activity_of(cli, fleet, member)["state"] == "ready", what="the turn to end")
+
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: ship it? | yes | no").code == 0
+    seen = wait_for(lambda: (a := activity_of(cli, fleet, member))["state"] == "asking" and a, what="asking")
+    assert seen["question"] == "ship it?"
+    text = run(cli, fleet, "member", "list", "--agent-id", fleet.director_id, "--activity").out
+    assert "state=asking asks='ship it?'" in text
+
+    def shown():
+        return run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member).json()["state"]
+
+    wait_for(lambda: (shown() or {}).get("state") == "asking", what="the courier to record asking")
+    assert "state=asking asks='ship it?'" in run(cli, fleet, "monitor", "status").out
+
+    tmux_server.tmux("kill-pane", "-t", pane)
+    assert activity_of(cli, fleet, member)["state"] == "gone"
+
+
+def test_the_director_is_told_once_per_question(cli, fleet, agents):
+    member = spawn(cli, fleet, "gil")
+    ready(agents, "gil")
+    args = ("--agent-id", fleet.director_id, "--member-id", member)
+
+    def needs_you():
+        inbox = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--all").json()
+        return [t for t in inbox if t["from_agent_id"] == member and t["text"].startswith("[needs you]")]
+
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: which branch? | main | dev").code == 0
+    (told,) = wait_for(needs_you, what="the needs-you message")
+    assert "which branch?" in told["text"]
+    assert f"member send-input --agent-id {fleet.director_id} --member-id {member} --choice N" in told["text"]
+    time.sleep(3)  # several watch rounds with the question still showing
+    assert len(needs_you()) == 1
+    assert run(cli, fleet, "member", "send-input", *args, "--choice", "1").code == 0
+    wait_for(lambda: activity_of(cli, fleet, member)["state"] == "ready", what="the answer")
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: merge now? | yes | no").code == 0
+    wait_for(lambda: len(needs_you()) == 2, what="the second question's message")

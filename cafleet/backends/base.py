@@ -56,6 +56,10 @@ class Backend:
     def plan(self, context: SpawnContext) -> SpawnPlan:
         raise NotImplementedError
 
+    def choice_keys(self, choice: int) -> list[str]:
+        """tmux key names that pick option `choice` of the agent's menu."""
+        return [str(choice)]
+
     def runs_agent(self, argv: list[str]) -> bool:
         """True when the process `argv` is this agent (the allow-list for typing)."""
         raise NotImplementedError

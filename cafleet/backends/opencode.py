@@ -53,6 +53,10 @@ class Opencode(Backend):
             grants=(f"allowed: {', '.join(allow_patterns(context.fleet_id))} (via {PERMISSION_VARIABLE})",),
         )
 
+    def choice_keys(self, choice: int) -> list[str]:
+        # Its permission prompt is a row of buttons (Allow once, Allow always, Reject): no digits.
+        return ["Right"] * (choice - 1) + ["Enter"]
+
     def runs_agent(self, argv: list[str]) -> bool:
         return program_name(argv) == "opencode" or runs_script(argv, "opencode-ai")
 

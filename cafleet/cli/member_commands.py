@@ -53,8 +53,11 @@ def create_command(agent_id, name, description, coding_agent, model, prompt, pro
     if prompt_file is not None:
         prompt, _ = read_text_file(prompt_file, "--prompt-file")
     open_database()
+    from cafleet.notify import ensure_courier
+
     autonomy = Autonomy(permission_mode, sandbox, approval, tuple(agent_args))
     spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy)
+    ensure_courier(always=True)  # it types notices once the member is ready, and watches its state
     member = spawned.member
     if quiet:
         click.echo(member.id)

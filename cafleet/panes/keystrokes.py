@@ -90,9 +90,9 @@ def type_line(tmux: Tmux, placement: PlacementRecord, text: str, lead: str = "",
     return _type(tmux, placement, allowed, keys + [("keys", clean(text))], enter=True)
 
 
-def press(tmux: Tmux, placement: PlacementRecord, key: str) -> Outcome:
-    """One key (a menu choice digit), only while the agent is asking."""
-    return _type(tmux, placement, frozenset({AgentState.ASKING}), [("keys", clean(key))], enter=False)
+def press(tmux: Tmux, placement: PlacementRecord, keys: list[str]) -> Outcome:
+    """Keys (tmux key names) that answer a menu, only while the agent is asking."""
+    return _type(tmux, placement, frozenset({AgentState.ASKING}), [("key", key) for key in keys], enter=False)
 
 
 def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[tuple[str, str]], enter: bool) -> Outcome:
@@ -109,12 +109,16 @@ def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[tuple[str
             for index, (kind, text) in enumerate(parts):
                 if index:
                     time.sleep(0.1)
-                if not tmux.paste(pane.pane_id, text, guard, bracketed=kind == "paste-bracketed"):
+                if kind == "key":
+                    typed = tmux.press_key(pane.pane_id, guard, text)
+                else:
+                    typed = tmux.paste(pane.pane_id, text, guard, bracketed=kind == "paste-bracketed")
+                if not typed:
                     return Outcome("skipped:pane-changed-before-typing", observation)
             if not enter:
                 return Outcome("delivered", observation)
             time.sleep(SETTLE_SECONDS)
-            if not tmux.press_enter(pane.pane_id, guard, _submit_key(placement, observation)):
+            if not tmux.press_key(pane.pane_id, guard, _submit_key(placement, observation)):
                 return Outcome("failed:pane-changed-before-enter", observation)
             return _verify_submitted(tmux, placement, guard, observation)
         except TmuxError as exc:
@@ -133,6 +137,6 @@ def _verify_submitted(tmux: Tmux, placement: PlacementRecord, guard: str, before
         after, pane = observe_pane(tmux, placement)
         if after.state != AgentState.DRAFT:
             return Outcome("delivered", after)
-        if attempt == 0 and not tmux.press_enter(pane.pane_id, guard):
+        if attempt == 0 and not tmux.press_key(pane.pane_id, guard):
             return Outcome("failed:pane-changed-before-enter", after)
     return Outcome("failed:not-submitted", after)

@@ -157,7 +157,7 @@ def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | No
     target = member_pane(fleet_id, director_id, member_id)
     placement = target.member.placement
     if choice is not None:
-        outcome = keystrokes.press(target.tmux, placement, str(choice))
+        outcome = keystrokes.press(target.tmux, placement, backend(placement.coding_agent).choice_keys(choice))
     else:
         outcome = keystrokes.type_line(target.tmux, placement, freetext, allowed=frozenset({AgentState.ASKING, AgentState.READY}))
     _require_typed(target.member, outcome)

@@ -52,7 +52,7 @@ class MonitorLoop:
                 if stop:
                     reason = stop
                     break
-                ensure_courier()  # the monitor runs outside any sandbox: it keeps notices moving
+                ensure_courier(always=True)  # the monitor runs outside any sandbox: it keeps notices moving
                 self.tick()
                 self.stopping.wait(self.tick_seconds)
         finally:

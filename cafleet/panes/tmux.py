@@ -121,7 +121,8 @@ class Tmux:
         """Take the pane out of copy mode so keystrokes reach the program, not the scroller."""
         self.run("send-keys", "-t", pane_id, "-X", "cancel")
 
-    def press_enter(self, pane_id: str, guard: str, key: str = "Enter") -> bool:
+    def press_key(self, pane_id: str, guard: str, key: str = "Enter") -> bool:
+        """Press one key (a tmux key name: Enter, Tab, Right, 2) if `guard` holds."""
         return self.guarded(pane_id, guard, f"send-keys -t {pane_id} {key}")
 
     def guarded(self, pane_id: str, guard: str, command: str, otherwise: str = "") -> bool:
