@@ -191,3 +191,46 @@ def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend
             assert not marker.exists()
         finally:
             stop_field(field)
+
+
+@pytest.mark.parametrize("backend, options, user_config", [
+    ("claude", ["--permission-mode", "default"], None),
+    ("opencode", [], {"permission": {"bash": "ask"}}),
+])
+def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(real_agents, tmp_path, backend, options, user_config):
+    """A permission prompt: the Director is told once, with the command that answers it; a
+    notice meanwhile waits (typed into the prompt it would answer it); `send-input --choice 1`
+    answers it."""
+    cafleet = cafleet_command()[0]
+    marker = tmp_path / "work" / "approved"
+    with ModelServer(ROUTES) as server:
+        field = start_field(tmp_path, backend, server, cafleet, user_config=user_config)
+        try:
+            created = cafleet_json(cafleet, field, "fleet", "create", "--coding-agent", "claude")
+            fleet, director = created["fleet_id"], created["director"]["agent_id"]
+            member = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "member", "create", "--agent-id", str(director),
+                                  "--name", "worker", "--description", "asks first", "--coding-agent", backend, *options)
+            member_id = member["agent_id"]
+            send(cafleet, field, fleet, director, f"please run: touch {marker}")
+
+            def needs_you():
+                inbox = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "poll", "--agent-id", str(director), "--all", "--full")
+                return [t for t in inbox if t["from_agent_id"] == member_id and t["text"].startswith("[needs you]")]
+
+            (told,) = wait_until(needs_you, 90, "the Director to be told", interval=0.3)
+            assert f"member send-input --agent-id {director} --member-id {member_id} --choice N" in told["text"]
+            waiting = send(cafleet, field, fleet, director, "1")  # typed into the prompt, this would answer it
+            wait_until(lambda: cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "show", "--agent-id",
+                                            str(director), "--task-id", str(waiting))["notify_status"] == "deferred:asking",
+                       20, "the notice to wait", interval=0.3)
+            time.sleep(2)
+            assert not marker.exists() and len(needs_you()) == 1
+            answered = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "member", "send-input", "--agent-id", str(director),
+                                    "--member-id", str(member_id), "--choice", "1")
+            assert answered["sent"] == "choice"
+            wait_until(marker.exists, 30, "the approved command to run")
+            wait_until(lambda: cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "show", "--agent-id",
+                                            str(director), "--task-id", str(waiting))["notify_status"] == "delivered",
+                       60, "the waiting notice to land after the answer", interval=0.3)
+        finally:
+            stop_field(field)
