@@ -21,11 +21,11 @@ Measured:
     helper process starts them);
   * pane delivery (unless --skip-panes, or tmux is not installed): inline previews are
     typed into recipients' tmux panes, which takes hundreds of ms per pane, so `send` and
-    `broadcast` must hand that to a detached deliverer and return at once. On a private
+    `broadcast` must leave that to the courier and return at once. On a private
     tmux server (see bench/pane_fleet.py) a fleet is created by `cafleet fleet create` run
     "in" the server's first pane, and 4 members running stand-in agents are spawned by
     `cafleet member create`. Measured there: `message send` to a member's live pane (each
-    send's preview lands before the next send, so deliverers never queue on a pane lock),
+    send's preview lands before the next send, so the courier never queues on a pane lock),
     interleaved with sends to a pane-less agent of the same fleet as a control, and when
     that preview reached the stand-in; `message broadcast` to the 4 panes, and
     when all 4 previews landed, seen both in the stand-ins' input logs and as
@@ -68,9 +68,9 @@ from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 try:
-    from pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, tmux_version, watch_landing
+    from pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, settled, tmux_version, watch_landing
 except ImportError:  # imported as bench.cli_bench rather than run as a script
-    from bench.pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, tmux_version, watch_landing
+    from bench.pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, settled, tmux_version, watch_landing
 
 TIME_TARGET_MS = 100.0
 RSS_TARGET_MIB = 40.0
@@ -85,7 +85,7 @@ BROADCAST_TARGET_MS = 150.0
 LANDED_TARGET_S = 3.0
 MEMBERS = ("m1", "m2", "m3", "m4")
 BROADCAST_ROUNDS = 5
-ROUND_GAP_SECONDS = 0.5  # after a round's previews landed, so its deliverer has exited too
+ROUND_GAP_SECONDS = 0.5  # after a round's previews landed, so the courier is idle again
 SEND_GAP_SECONDS = 0.25  # the same after each single send's preview
 LANDING_TIMEOUT_SECONDS = 20.0
 
@@ -600,8 +600,6 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 def start_fleet(env: dict[str, str], db_path: Path, standins: StandIns) -> PaneFleet:
     """`fleet create` in the server's first pane, then the members; returns once all are ready."""
-    from cafleet.backends import ready_after
-
     fleet_id, director_id = map(int, cli(env, "fleet", "create", "--label", "bench-panes").splitlines()[:2])
     members = {}
     for name in MEMBERS:
@@ -609,11 +607,7 @@ def start_fleet(env: dict[str, str], db_path: Path, standins: StandIns) -> PaneF
             env, "--fleet-id", str(fleet_id), "member", "create", "--agent-id", str(director_id),
             "--name", name, "--description", "stand-in for the benchmark", "--quiet",
         ))
-    spawned = time.monotonic()
     standins.wait_until_ready(list(MEMBERS), timeout=30)
-    # The deliverer holds a preview back until the agent is past its start-up (1 s for claude);
-    # wait that out here so no measured preview includes it.
-    time.sleep(max(0.0, spawned + ready_after("claude") - time.monotonic()))
     return PaneFleet(str(cafleet_script()), env, fleet_id, director_id, members, db_path, standins)
 
 
@@ -661,8 +655,8 @@ def live_send_rows(
 ) -> list[Row]:
     """`message send` to the members in turn, interleaved with sends to an agent without a
     pane in the same fleet and database (the control: the difference is the cost of handing
-    the preview to a deliverer). Each preview lands before the next send, so deliverers
-    never queue on a pane lock and every run times the same thing."""
+    the preview to the courier). Each preview lands before the next send, so the courier
+    never queues on a pane lock and every run times the same thing."""
     fleet_args = ("--fleet-id", str(fleet.fleet), "agent")
     control = int(cli(fleet.env, *fleet_args, "register", "--name", "paneless", "--description", "control"))
     returned: list[Sample] = []
@@ -725,8 +719,8 @@ def send_during_broadcast_rows(
     spawner: Spawner, fleet: PaneFleet, baseline: Measurement, rounds: int, warmup: int, meta: dict
 ) -> list[Row]:
     """A send issued as soon as a broadcast returned, to a member whose broadcast preview is
-    still to be typed. Only rounds in which the broadcast's deliverer had not yet recorded
-    its outcomes when the send returned count, so the send really overlapped the delivery."""
+    still to be typed. Only rounds in which the courier had not yet recorded the broadcast's
+    outcomes when the send returned count, so the send really overlapped the delivery."""
     returned: list[Sample] = []
     overlapped = 0
     outcomes: Counter = Counter()
@@ -735,7 +729,7 @@ def send_during_broadcast_rows(
         broadcast_marker, send_marker = f"bench overlap broadcast #{r}.", f"bench overlap send #{r}."
         _, task_ids = broadcast(spawner, fleet, broadcast_marker)
         sample, task_id = send(spawner, fleet, fleet.members[member], send_marker)
-        in_flight = None in notify_statuses(fleet.db_path, task_ids).values()
+        in_flight = not all(settled(s) for s in notify_statuses(fleet.db_path, task_ids).values())
         expected = [(m, broadcast_marker) for m in MEMBERS] + [(member, send_marker)]
         landing = watch(fleet, [*task_ids, task_id], expected)
         if r >= warmup:

@@ -109,8 +109,13 @@ class StandIns:
         return None
 
 
+def settled(status: str | None) -> bool:
+    """A final outcome: not `pending` or `deferred:…` (the courier is still on it)."""
+    return status is not None and status != "pending" and not status.startswith("deferred:")
+
+
 def notify_statuses(db_path: Path, task_ids: list[int]) -> dict[int, str | None]:
-    """Each task's `notify_status` (None until the deliverer recorded an outcome).
+    """Each task's `notify_status` (`pending` until the courier recorded an outcome).
 
     A fresh read-only connection per call: holding one open would change who checkpoints
     the WAL, and so the cost of the CLI calls being measured.
@@ -129,7 +134,7 @@ class Landing(NamedTuple):
     """When a set of previews was seen to land, in time.monotonic() seconds."""
 
     statuses: dict[int, str | None]  # each task's final notify_status (None: never recorded)
-    recorded_at: float | None  # every task had a notify_status
+    recorded_at: float | None  # every task had a final notify_status
     logged_at: float | None  # every expected input was in its stand-in's log
 
     @property
@@ -152,7 +157,7 @@ def watch_landing(
     while time.monotonic() < deadline:
         if recorded_at is None:
             statuses = notify_statuses(db_path, task_ids)
-            if all(status is not None for status in statuses.values()):
+            if all(settled(status) for status in statuses.values()):
                 recorded_at = time.monotonic()
         if logged_at is None and all(any(marker in text for text in standins.inputs(member)) for member, marker in expected):
             logged_at = time.monotonic()

@@ -132,3 +132,14 @@ def couriers_of(db_path: Path) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def wait_for(predicate, timeout: float = 10, what: str = "the condition", interval: float = 0.1):
+    """`predicate()`'s first truthy value; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")

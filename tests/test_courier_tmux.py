@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.panes_support import (
-    couriers_of, create_panes_fleet, inputs, make_fake_agents, run, spawn, task_row, wait_for_notify,
+    couriers_of, create_panes_fleet, inputs, make_fake_agents, run, spawn, task_row, wait_for, wait_for_notify,
 )
 
 
@@ -174,16 +174,6 @@ def full_env(fleet):
 def activity_of(cli, fleet, member_id):
     listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
     return next(m["activity"] for m in listed if m["agent_id"] == member_id)
-
-
-def wait_for(predicate, timeout=10, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_every_state_shows_in_member_list_agent_show_and_monitor_status(cli, fleet, agents, tmux_server):

@@ -391,3 +391,26 @@ async def test_an_agent_that_ignores_exit_is_force_killed_after_confirmation(
         await until(pilot, lambda: app.screen is not screen, "the screen to close", timeout=15)
         assert pane_id not in panes(tmux_server)
         assert member_state(member_id) == ("deregistered", None)
+
+
+async def test_the_roster_shows_each_members_state_and_who_needs_you(db, cli, tmux_fleet, agents):
+    from cafleet.screens.app import build_app
+    from cafleet.screens.roster import RosterView
+
+    member_id = spawn(cli, tmux_fleet, "ivy")
+    agents.wait_for("ivy", lambda ev: any(e["event"] == "ready" for e in ev))
+    app = build_app(tmux_fleet.fleet_id, watch_changes=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+
+        def roster() -> str:
+            return "\n".join(prompts(app.screen.query_one(RosterView)))
+
+        await until(pilot, lambda: "○ ivy" in roster() and " ready" in roster(), "ivy shown ready")
+        asked = cli("--fleet-id", tmux_fleet.fleet_id, "member", "send-input", "--agent-id", tmux_fleet.director_id,
+                    "--member-id", member_id, "--freetext", "ask: rebase or merge? | rebase | merge", env=tmux_fleet.env)
+        assert asked.code == 0, asked.err
+        started = time.monotonic()
+        await until(pilot, lambda: "⚠ ivy" in roster() and "needs you" in roster(), "the attention mark")
+        assert time.monotonic() - started < 3  # seen by the courier within a second, drawn at once
+        assert "? rebase or merge?" in roster()
