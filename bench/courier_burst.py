@@ -36,8 +36,13 @@ def cafleet_processes(db_path: Path) -> list[tuple[int, int, str]]:
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes()
-            if b"cafleet" not in cmdline or b"standin" in cmdline or b"message\0send" in cmdline:
+            if b"-m\0cafleet" not in cmdline and not cmdline.split(b"\0")[0].endswith(b"/cafleet"):
+                continue  # tmux clients name the benchmark's socket, which says cafleet too
+            if b"standin" in cmdline or b"message\0send" in cmdline:
                 continue
+            parent = (proc / "stat").read_bytes().rsplit(b")", 1)[1].split()[1].decode()
+            if b"cafleet.panes.courier" in Path(f"/proc/{parent}/cmdline").read_bytes():
+                continue  # the courier forking a tmux client, caught before its exec
             if marker not in (proc / "environ").read_bytes().split(b"\0"):
                 continue
             rss = next(int(l.split()[1]) for l in (proc / "status").read_text().splitlines() if l.startswith("VmRSS:"))
@@ -84,7 +89,7 @@ def main() -> int:
             procs = cafleet_processes(db_path)
             peak_count = max(peak_count, len(procs))
             peak_rss = max(peak_rss, sum(rss for _, rss, _ in procs))
-            seen_commands.update(command for _, _, command in procs)
+            seen_commands.update(f"{pid} {command}" for pid, _, command in procs)
             if not task_ids and all(p.poll() is not None for p in senders):
                 task_ids = [int(p.stdout.read()) for p in senders]
                 returned = time.monotonic() - started
@@ -101,6 +106,9 @@ def main() -> int:
     print(f"  all notices delivered after   {landed:6.2f} s ({sum(s == 'delivered' for s in statuses)}/{args.sends} delivered)")
     print(f"  delivering processes, at most {peak_count}")
     print(f"  their summed RSS, at most     {peak_rss / 1024:6.1f} MiB")
+    log = db_path.parent / "locks" / "courier.log"
+    if log.exists() and log.read_text().strip():
+        print("  courier.log:\n    " + log.read_text().strip().replace("\n", "\n    "))
     for command in sorted(seen_commands):
         print(f"    seen: {command}")
     return 0

@@ -18,6 +18,9 @@ from pathlib import Path
 from cafleet.config import database_path
 
 
+LOCK_FD_VARIABLE = "CAFLEET_COURIER_LOCK_FD"
+
+
 def courier_lock_path() -> Path:
     return database_path().parent / "locks" / "courier.lock"
 
@@ -78,7 +81,10 @@ def _any_live_pane_server() -> bool:
 def ensure_courier(always: bool = False) -> bool:
     """Start the courier if none runs and notices wait (or `always`: it also watches agents'
     states), unless this process cannot reach tmux; True if one was started. The database
-    must be open."""
+    must be open.
+
+    The courier's lock is taken here and handed to the new process (an inherited descriptor
+    shares the lock), so two callers can never both start one."""
     if courier_running() or not (always or notices_due()):
         return False
     if always and not _any_live_pane_server():
@@ -86,18 +92,30 @@ def ensure_courier(always: bool = False) -> bool:
     own_tmux = os.environ.get("TMUX", "").split(",")[0]
     if own_tmux and not can_reach_tmux(own_tmux):
         return False
-    import subprocess
-
     locks = courier_lock_path().parent
     locks.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(locks / "courier.log", "ab") as log:  # a crash leaves its reason here
+    fd = os.open(courier_lock_path(), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # another caller just started one
+        _start_courier(fd, locks / "courier.log")
+    finally:
+        os.close(fd)  # the courier keeps the lock through its own copy
+    return True
+
+
+def _start_courier(lock_fd: int, log_path: Path) -> None:
+    import subprocess
+
+    with open(log_path, "ab") as log:  # a crash leaves its reason here
         subprocess.Popen(
             [sys.executable, "-m", "cafleet.panes.courier"],
-            env=dict(os.environ, CAFLEET_DATABASE_URL=str(database_path())),
+            env=dict(os.environ, CAFLEET_DATABASE_URL=str(database_path()), **{LOCK_FD_VARIABLE: str(lock_fd)}),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,  # outlives the CLI call and ignores the caller's Ctrl-C
-            close_fds=True,
+            pass_fds=(lock_fd,),
         )
-    return True

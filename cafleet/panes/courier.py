@@ -24,12 +24,13 @@ from collections import defaultdict
 from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
-from cafleet.notify import FORBIDDEN, LIVE, courier_lock_path, probe_tmux
+from cafleet.notify import FORBIDDEN, LIVE, LOCK_FD_VARIABLE, courier_lock_path, probe_tmux
 from cafleet.panes import keystrokes
 from cafleet.invocation import fleet_command
 from cafleet.panes.observe import observe
 from cafleet.panes.preview import preview_text
 from cafleet.panes.tmux import Tmux
+from cafleet.timestamps import utc_now
 
 POLL_SECONDS = 0.1
 WATCH_SECONDS = 1.0
@@ -162,17 +163,22 @@ class Courier:
 def main() -> int:
     from cafleet.db import open_database
 
-    path = courier_lock_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return 0  # another courier serves this database
+    inherited = os.environ.pop(LOCK_FD_VARIABLE, "")
+    if inherited.isdigit():
+        fd = int(inherited)  # locked by the process that started us
+    else:
+        path = courier_lock_path()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # another courier serves this database
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     open_database()
-    Courier().run()
+    reason = Courier().run()
+    print(f"{utc_now()} courier {os.getpid()} left: {reason}", file=sys.stderr, flush=True)
     return 0
 
 

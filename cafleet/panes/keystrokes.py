@@ -26,8 +26,10 @@ from cafleet.panes.tmux import Tmux, TmuxError
 from cafleet.records import PlacementRecord
 
 SETTLE_SECONDS = 0.25
-# How long an agent takes to move a submitted input out of its box (claude redraws in ~0.1 s).
-SUBMIT_CHECK_SECONDS = 0.5
+# How long an agent may take to move a submitted input out of its box (claude redraws in
+# ~0.1 s); the box is looked at every SUBMIT_POLL_SECONDS until then.
+SUBMIT_CHECK_SECONDS = 0.6
+SUBMIT_POLL_SECONDS = 0.1
 _GUARDABLE = re.compile(r"[A-Za-z0-9_.+-]+")
 
 
@@ -133,10 +135,14 @@ def _submit_key(placement: PlacementRecord, observation: Observation) -> str:
 def _verify_submitted(tmux: Tmux, placement: PlacementRecord, guard: str, before: Observation) -> Outcome:
     """The box was empty before we typed: if text still sits in it, our Enter did not land."""
     for attempt in range(2):
-        time.sleep(SUBMIT_CHECK_SECONDS)
-        after, pane = observe_pane(tmux, placement)
-        if after.state != AgentState.DRAFT:
-            return Outcome("delivered", after)
+        deadline = time.monotonic() + SUBMIT_CHECK_SECONDS
+        while True:
+            time.sleep(SUBMIT_POLL_SECONDS)
+            after, pane = observe_pane(tmux, placement)
+            if after.state != AgentState.DRAFT:
+                return Outcome("delivered", after)
+            if time.monotonic() >= deadline:
+                break
         if attempt == 0 and not tmux.press_key(pane.pane_id, guard):
             return Outcome("failed:pane-changed-before-enter", after)
     return Outcome("failed:not-submitted", after)
