@@ -227,3 +227,7 @@ def test_the_director_is_told_once_per_question(cli, fleet, agents):
     wait_for(lambda: activity_of(cli, fleet, member)["state"] == "ready", what="the answer")
     assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: merge now? | yes | no").code == 0
     wait_for(lambda: len(needs_you()) == 2, what="the second question's message")
+    administrator = run(cli, fleet, "--json", "fleet", "show", fleet.fleet_id).json()
+    admin_id = next(a["agent_id"] for a in administrator["agents"] if a["kind"] == "administrator")
+    human = run(cli, fleet, "--json", "message", "poll", "--agent-id", admin_id).json()
+    assert [t["text"].split(" --")[0] for t in human] == ["[needs you] which branch?", "[needs you] merge now?"]

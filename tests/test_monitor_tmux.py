@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,13 +151,32 @@ def test_dead_and_shell_panes_are_skipped_and_not_stamped(cli, fleet, agents, tm
     monitor = Monitor(fleet)
     monitors.append(monitor)
     assert monitor.wait_for_line(f"skip gone#{gone}") and monitor.wait_for_line(f"skip shell#{shell}")
+    time.sleep(2)  # several ticks, each finding both still due and still unpingable
     monitor.stop()
+    assert sum(f"skip gone#{gone}" in l for l in monitor.lines) == 1  # one line per change, not per tick
+    assert sum(f"skip shell#{shell}" in l for l in monitor.lines) == 1
     assert any("pane-gone" in l for l in monitor.lines if f"gone#{gone}" in l)
     assert any("not-its-agent:bash" in l for l in monitor.lines if f"shell#{shell}" in l)
     assert schedule(cli, fleet, gone)["last_ping_at"] is None
     assert schedule(cli, fleet, shell)["last_ping_at"] is None
     screen = tmux_server.tmux("capture-pane", "-p", "-t", panes["shell"]).stdout
     assert "OWNED" not in screen and "cafleet" not in screen
+
+
+def test_a_delivered_notice_counts_as_a_wake(cli, fleet, agents, monitors):
+    member = spawn(cli, fleet, agents, "nia")
+    agents.wait_for("nia", lambda ev: any(e["event"] == "ready" for e in ev))
+    run(cli, fleet, "monitor", "config", "--member-id", member, "--interval", "4")
+    time.sleep(4.5)  # past one interval since the spawn: due as soon as a message is unread
+    sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "nia", "--quiet", "--text", "read me")
+    monitor = Monitor(fleet)
+    monitors.append(monitor)
+    agents.wait_for("nia", lambda ev: inputs(ev))
+    time.sleep(2.5)  # inside the interval that the notice started
+    assert [t for t in inputs(agents.log_of("nia")) if "message poll" in t] == []
+    assert agents.wait_for("nia", lambda ev: [t for t in inputs(ev) if "message poll" in t], timeout=6)
+    assert monitor.wait_for_line(f"ping nia#{member} (1 unread, every 4s): delivered")
+    assert sent.code == 0
 
 
 def test_a_second_start_is_refused_and_sigterm_cleans_up(cli, fleet, monitors):

@@ -69,23 +69,27 @@ def needs_you_text(fleet_command: str, director_id: int, member_id: int, questio
     )
 
 
-def tell_director(member: Watched, text: str) -> int | None:
-    """One message from the asking member to its Director, unless an unread one says the same.
-    Returns the new task's id."""
+def tell_director(member: Watched, text: str) -> list[int]:
+    """One message from the asking member to its Director, and one to the Administrator (the
+    human's inbox in the TUI), unless an unread one already says the same. The new task ids."""
     director_id = member.placement.director_id
     if director_id is None:
-        return None
+        return []
+    created = []
     with database.atomic():
-        duplicate = Task.select().where(
-            (Task.sender == member.agent_id) & (Task.recipient == director_id)
-            & (Task.text == text) & (Task.state == "input_required")
-        ).exists()
-        if duplicate:
-            return None
+        administrator = Agent.get_or_none((Agent.fleet == member.fleet_id) & (Agent.kind == "administrator"))
+        recipients = [director_id] + ([administrator.id] if administrator is not None else [])
+        placements = placements_of(recipients)
         now = utc_now()
-        task = Task.create(
-            fleet=member.fleet_id, owner=director_id, sender=member.agent_id, recipient=director_id,
-            kind="unicast", state="input_required", created_at=now, state_changed_at=now, text=text,
-            **initial_notice(member.agent_id, director_id, placements_of([director_id]), now),
-        )
-    return task.id
+        for recipient in recipients:
+            duplicate = Task.select().where(
+                (Task.sender == member.agent_id) & (Task.recipient == recipient)
+                & (Task.text == text) & (Task.state == "input_required")
+            ).exists()
+            if not duplicate:
+                created.append(Task.create(
+                    fleet=member.fleet_id, owner=recipient, sender=member.agent_id, recipient=recipient,
+                    kind="unicast", state="input_required", created_at=now, state_changed_at=now, text=text,
+                    **initial_notice(member.agent_id, recipient, placements, now),
+                ).id)
+    return created

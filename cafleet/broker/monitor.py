@@ -37,6 +37,7 @@ class Schedule(NamedTuple):
     unread: int
     oldest_unread_at: str | None
     last_notice_at: str | None = None  # a delivered notice of an unread message woke it then
+    notices_waiting: int = 0  # unread messages whose notice the courier has yet to type
 
 
 def pid_alive(pid: int) -> bool:
@@ -112,10 +113,11 @@ def schedules(fleet_id: int) -> list[Schedule]:
     if not configs:
         return []
     delivered_at = Case(None, [(Task.notify_status == "delivered", Task.notified_at)])
+    waiting = Case(None, [(Task.notify_status == "pending", 1), (Task.notify_status.startswith("deferred:"), 1)], 0)
     unread = {
-        owner: (count, oldest, noticed)
-        for owner, count, oldest, noticed in Task.select(
-            Task.owner, fn.COUNT(Task.id), fn.MIN(Task.created_at), fn.MAX(delivered_at)
+        owner: (count, oldest, noticed, int(waits or 0))
+        for owner, count, oldest, noticed, waits in Task.select(
+            Task.owner, fn.COUNT(Task.id), fn.MIN(Task.created_at), fn.MAX(delivered_at), fn.SUM(waiting)
         )
         .where(Task.owner.in_(list(configs)) & (Task.state == "input_required"))
         .group_by(Task.owner)
@@ -124,8 +126,8 @@ def schedules(fleet_id: int) -> list[Schedule]:
     result = []
     for agent in agents_with_placements(Agent.id.in_(list(configs))):
         config = configs[agent.id]
-        count, oldest, noticed = unread.get(agent.id, (0, None, None))
-        result.append(Schedule(agent, config.interval_seconds, bool(config.enabled), config.last_ping_at, count, oldest, noticed))
+        count, oldest, noticed, waits = unread.get(agent.id, (0, None, None, 0))
+        result.append(Schedule(agent, config.interval_seconds, bool(config.enabled), config.last_ping_at, count, oldest, noticed, waits))
     return result
 
 

@@ -93,7 +93,7 @@ class Courier:
                 text = agent_states.needs_you_text(
                     fleet_command(agent.fleet_id), placement.director_id, agent.agent_id, seen.question or "",
                 )
-                if agent_states.tell_director(agent, text) is not None:
+                if agent_states.tell_director(agent, text):
                     self._wake.set()
 
     def _server(self, socket: str) -> Tmux:

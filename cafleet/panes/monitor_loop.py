@@ -106,6 +106,6 @@ def _due_reason(schedule: rows.Schedule, now: datetime) -> str | None:
         return None
     if schedule.agent.kind == "director":
         return f"supervision tick every {schedule.interval_seconds}s"
-    if schedule.unread == 0:
-        return None
+    if schedule.unread == 0 or schedule.notices_waiting:
+        return None  # nothing to read, or the courier is about to announce it
     return f"{schedule.unread} unread, every {schedule.interval_seconds}s"
