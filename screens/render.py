@@ -78,8 +78,15 @@ def day_separator(stamp: str) -> Text:
 # One mark per agent state, so a glance down the roster tells who is doing what.
 AGENT_STATE_MARKS = {
     "starting": ("…", "dim"), "ready": ("○", "green"), "busy": ("◐", "cyan"), "asking": ("⚠", "bold red"),
-    "draft": ("✎", "yellow"), "exited": ("✗", "dim"), "gone": ("✗", "dim"),
+    "draft": ("✎", "yellow"), "exited": ("✗", "dim"), "gone": ("✗", "dim"), "tui": ("▣", "cyan"),
 }
+
+
+def _shown_state(seen) -> str | None:
+    """The state word the roster shows; a pane showing this TUI is `tui`, not `exited`."""
+    if seen is None:
+        return None
+    return "tui" if seen.reason == "pane-shows-cafleet-tui" else seen.state.value
 
 
 def roster_entry(entry: RosterEntry, pane: str, seen=None) -> Text:
@@ -88,8 +95,9 @@ def roster_entry(entry: RosterEntry, pane: str, seen=None) -> Text:
     agent = entry.agent
     muted = agent.status != "active"
     text = Text(style="dim" if muted else "")
-    if seen is not None and not muted:
-        mark, style = AGENT_STATE_MARKS.get(seen.state.value, ("?", "dim"))
+    state = _shown_state(seen)
+    if state is not None and not muted:
+        mark, style = AGENT_STATE_MARKS.get(state, ("?", "dim"))
         text.append(f"{mark} ", style=style)
     text.append(agent.name, style="" if muted else "bold")
     text.append(f" #{agent.id}", style="dim")
@@ -102,7 +110,7 @@ def roster_entry(entry: RosterEntry, pane: str, seen=None) -> Text:
     if muted:
         details.append("deregistered")
     elif agent.placement is not None:
-        details.append(pane if seen is None else f"{pane} {seen.state.value}")
+        details.append(pane if state is None else f"{agent.placement.tmux_pane_id or 'pending'} {state}")
     if entry.monitor_interval and not muted:
         details.append(f"poll {entry.monitor_interval}s" if entry.monitor_enabled else "poll off")
     text.append(" · ".join(details), style="dim")
