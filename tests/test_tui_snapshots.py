@@ -130,3 +130,15 @@ def test_member_pane_when_the_pane_is_gone(db, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_pane)
+
+
+def test_fleet_view_shows_agent_states_at_80x24(db, snap_compare):
+    """The roster's state marks, with a member that needs the human."""
+    from cafleet.agent_state import AgentState, Observation
+    from cafleet.broker.agent_states import record_state
+
+    story = build_story()
+    record_state(story.director_id, Observation(AgentState.READY))
+    record_state(story.alice_id, Observation(AgentState.ASKING, question="Keep the old AST as a shim?"))
+    record_state(story.bob_id, Observation(AgentState.BUSY))
+    assert snap_compare(app_for(story.fleet_id), terminal_size=(80, 24), run_before=settle)
