@@ -66,9 +66,9 @@ def notices_due() -> bool:
     """Whether any stored notice still waits for delivery (one index lookup)."""
     from cafleet.models import database
 
-    row = database.execute_sql(
-        "SELECT 1 FROM tasks WHERE notify_status = 'pending' OR notify_status LIKE 'deferred:%' LIMIT 1"
-    ).fetchone()
+    from cafleet.broker.notifications import NOTICE_DUE_SQL
+
+    row = database.execute_sql(f"SELECT 1 FROM tasks WHERE {NOTICE_DUE_SQL} LIMIT 1").fetchone()
     return row is not None
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from peewee import SQL
+
 from cafleet.broker.rows import placement_record, task_query
 from cafleet.models import Agent, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
@@ -44,8 +46,13 @@ def placements_of(agent_ids: list[int]) -> dict[int, Placement]:
     return {p.agent_id: p for p in Placement.select().where(Placement.agent.in_(agent_ids))}
 
 
+# Spelled as literal SQL: SQLite uses the partial index `tasks_notice_due` only when the
+# query repeats its WHERE with constants (bound parameters do not match it).
+NOTICE_DUE_SQL = "(notify_status = 'pending' OR notify_status LIKE 'deferred:%')"
+
+
 def _due():
-    return (Task.notify_status == PENDING) | Task.notify_status.startswith(DEFERRED_PREFIX)
+    return SQL(NOTICE_DUE_SQL)
 
 
 def due_notices(limit: int = 500) -> list[PreviewJob]:

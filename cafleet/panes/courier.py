@@ -61,10 +61,15 @@ class Courier:
                 if why:
                     return why
                 next_liveness = now + LIVENESS_SECONDS
-            version = database.execute_sql("PRAGMA data_version").fetchone()[0]
-            if version != last_version or self._retry_due(now):
-                last_version = version
-                self._dispatch()
+            try:
+                version = database.execute_sql("PRAGMA data_version").fetchone()[0]
+                if version != last_version or self._retry_due(now):
+                    last_version = version
+                    self._dispatch()
+            except Exception as exc:  # a busy or briefly unreadable database: try again next round
+                print(f"{utc_now()} dispatch failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                last_version = None
+                time.sleep(1)
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
 
@@ -73,7 +78,7 @@ class Courier:
             try:
                 self._look_at_every_pane()
             except Exception as exc:  # a bad round must not end the watching; say why in the log
-                print(f"state watch failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                print(f"{utc_now()} state watch failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             time.sleep(WATCH_SECONDS)
 
     def _look_at_every_pane(self) -> None:

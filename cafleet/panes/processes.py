@@ -1,14 +1,20 @@
-"""The program in a pane's foreground, read from /proc (tmux only gives its first word)."""
+"""The program in a pane's foreground, read from /proc (tmux only gives its first word),
+or from `ps` where there is no /proc (macOS)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+
+HAVE_PROC = os.path.isdir("/proc/self")
 
 
 def foreground_argv(pane_pid: int | None) -> list[str] | None:
     """argv of the terminal's foreground process group leader, or None when unreadable."""
     if pane_pid is None:
         return None
+    if not HAVE_PROC:
+        return _from_ps(pane_pid)
     try:
         with open(f"/proc/{pane_pid}/stat", "rb") as stat:
             # Field 8 is tpgid; split after the ")" that ends the (possibly spaced) name.
@@ -19,6 +25,17 @@ def foreground_argv(pane_pid: int | None) -> list[str] | None:
     except (OSError, ValueError, IndexError):
         return None
     return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def _from_ps(pane_pid: int) -> list[str] | None:
+    """The same through `ps` (arguments split on spaces: enough to recognise an agent)."""
+    try:
+        leader = subprocess.run(["ps", "-o", "tpgid=", "-p", str(pane_pid)], capture_output=True, text=True, timeout=5).stdout.strip()
+        pid = leader if leader.isdigit() and int(leader) > 0 else str(pane_pid)
+        args = subprocess.run(["ps", "-o", "args=", "-p", pid], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return args.split() or None
 
 
 def program_name(argv: list[str]) -> str:
