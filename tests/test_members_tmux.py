@@ -87,6 +87,25 @@ def test_default_prompt_tells_the_member_who_it_is(cli, fleet, agents):
     prompt = agents.wait_for("bo", lambda ev: ev)[0]["argv"][-1]
     assert f"fleet {fleet.fleet_id}" in prompt and f"agent id is {member_id}" in prompt
     assert f"message poll --agent-id {member_id}" in prompt and f"--to {fleet.director_id}" in prompt
+    assert f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} message ack --agent-id {member_id}" in prompt
+
+
+def test_member_create_says_what_it_granted(cli, fleet, agents):
+    created = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "gia",
+                  "--description", "grants", "--coding-agent", "codex", "--approval", "on-request")
+    assert created.code == 0, created.err
+    lines = created.out.splitlines()
+    assert lines[2:] == ["  sandbox workspace-write", "  approval on-request", f"  writable: {db_path_of(fleet)}"]
+    refused = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "hal",
+                  "--description", "x", "--coding-agent", "codex", "--permission-mode", "plan")
+    assert refused.code == 2 and "--permission-mode is not an option of codex" in refused.err
+    assert run(cli, fleet, "--json", "agent", "list", "--agent-id", fleet.director_id).json()[-1]["name"] == "gia"
+
+
+def db_path_of(fleet):
+    from cafleet.config import database_path
+
+    return database_path().parent
 
 
 def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
@@ -223,6 +242,10 @@ def pane_of_gone(member_id):
         (["--prompt", "hi {"], {}, 2, "malformed placeholder"),
         (["--name", "director"], {}, 1, "already has an active agent named 'director'"),
         (["--name", "bad name"], {}, 2, "agent name 'bad name' is not allowed"),
+        (["--coding-agent", "codex", "--sandbox", "read-only"], {}, 2, "--sandbox read-only would keep the member from acking"),
+        (["--coding-agent", "codex", "--approval", "untrusted"], {}, 2, "--approval 'untrusted' is not one of on-request, never"),
+        (["--permission-mode", "yolo"], {}, 2, "--permission-mode 'yolo' is not one of default, acceptEdits"),
+        (["--coding-agent", "opencode", "--sandbox", "workspace-write"], {}, 2, "--sandbox is not an option of opencode"),
     ],
 )
 def test_spawn_refusals_leave_nothing_behind(cli, fleet, tmux_server, extra, env, code, message):

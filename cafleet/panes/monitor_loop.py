@@ -1,9 +1,10 @@
 """`cafleet monitor start`: the fleet's supervision loop.
 
 Each tick it heartbeats, stops if the fleet is gone or another loop took over, and types the
-poll command into every agent that is due: enabled, its interval elapsed since its last ping,
-a live pane that is not a shell, and, for members, at least one unread message (the Director
-is due on every interval: that is its supervision tick).
+poll command into every agent that is due: enabled, its interval elapsed since its last ping
+or the last delivered notice, and, for members, an unread message whose notice is not still
+waiting for the courier (the Director is due on every interval: its supervision tick). Only
+an agent whose input box is empty is typed into; the rest get one log line per change.
 """
 
 from __future__ import annotations
