@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from cafleet.config import database_path
@@ -33,16 +34,23 @@ def open_database(path: Path | None = None, create: bool = True):
     elif not path.exists():
         raise Refused(f"database {path} does not exist yet; run `cafleet db init` to create it")
     database.init(str(path), timeout=BUSY_TIMEOUT_SECONDS, pragmas=_PRAGMAS)
-    try:
-        database.connect()
-        migrate(database.connection(), str(path))
-    except (sqlite3.DatabaseError, PeeweeDatabaseError) as exc:
-        database.close()
-        raise _unusable(path, exc) from None
-    except BaseException:
-        database.close()
-        raise
-    return database
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            database.connect()
+            migrate(database.connection(), str(path))
+            return database
+        except (sqlite3.DatabaseError, PeeweeDatabaseError) as exc:
+            database.close()
+            # Switching a brand-new file to WAL takes an exclusive lock and SQLite answers
+            # "locked" at once instead of waiting on the busy timeout: wait here instead.
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            raise _unusable(path, exc) from None
+        except BaseException:
+            database.close()
+            raise
 
 
 def current_version(path: Path) -> int | None:
