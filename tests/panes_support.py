@@ -13,7 +13,9 @@ from typing import NamedTuple
 class FakeAgents(NamedTuple):
     """`claude`, `codex` and `opencode` executables that exec the stand-in agent.
 
-    Each logs to `logs/<backend>-<pid>.jsonl`. Creating `bin/<backend>.deaf` makes the next
+    Each logs to `logs/<backend>-<pid>.jsonl`. Creating `bin/<backend>.slow` makes the next
+    ones draw nothing and drop input for 3 s after launch, like a real agent starting up;
+    creating `bin/<backend>.deaf` makes the next
     ones ignore input for a minute (to test what happens when an agent does not react).
     """
 
@@ -55,7 +57,7 @@ def make_fake_agents(root: Path) -> FakeAgents:
         script = bin_dir / backend
         script.write_text(
             "#!/bin/sh\n"
-            f'delay=0; [ -e "{bin_dir}/{backend}.deaf" ] && delay=60\n'
+            f'delay=0; [ -e "{bin_dir}/{backend}.slow" ] && delay=3; [ -e "{bin_dir}/{backend}.deaf" ] && delay=60\n'
             f'exec {sys.executable} -m cafleet.standin --startup-delay "$delay" '
             f'--log "{logs}/{backend}-$$.jsonl" "$@"\n'
         )

@@ -231,3 +231,16 @@ def test_the_director_is_told_once_per_question(cli, fleet, agents):
     admin_id = next(a["agent_id"] for a in administrator["agents"] if a["kind"] == "administrator")
     human = run(cli, fleet, "--json", "message", "poll", "--agent-id", admin_id).json()
     assert [t["text"].split(" --")[0] for t in human] == ["[needs you] which branch?", "[needs you] merge now?"]
+
+
+def test_a_notice_waits_for_a_starting_agent_then_lands_once(cli, fleet, agents):
+    (agents.bin / "claude.slow").touch()
+    spawn(cli, fleet, "hal")
+    task_id = send(cli, fleet, "hal", "welcome aboard")
+    assert wait_for_notify(task_id, until=lambda s: s == "deferred:starting") == "deferred:starting"
+    assert wait_for_notify(task_id, timeout=15) == "delivered"
+    events = agents.wait_for("hal", lambda ev: inputs(ev))
+    ready_at = next(e for e in events if e["event"] == "ready")
+    (typed,) = inputs(events)  # exactly once
+    assert "welcome aboard" in typed
+    assert events.index(ready_at) < next(i for i, e in enumerate(events) if e["event"] == "input")
