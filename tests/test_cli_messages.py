@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 import pytest
 
@@ -199,3 +200,11 @@ def test_version_and_help(cli):
     assert bare.code == 0 and "message" in bare.out and "--fleet-id N" in bare.out
     sub = cli("message", "send", "--help")
     assert "--fleet-id" not in sub.out  # global options are documented once, on the root
+
+
+def test_ui_without_a_terminal_refuses_at_once(cli):
+    started = time.monotonic()
+    result = cli("ui", input=b"", timeout=10)
+    assert result.code == 2 and "`cafleet ui` needs a terminal on stdin and stdout" in result.err
+    assert time.monotonic() - started < 2
+    assert "Traceback" not in result.err

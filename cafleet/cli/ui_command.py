@@ -18,6 +18,14 @@ def ui_command():
 
 
 def run_ui(fleet_id: int | None) -> None:
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal the app would spin forever (an agent's shell tool has none).
+        raise click.UsageError(
+            "`cafleet ui` needs a terminal on stdin and stdout; run it in a tmux pane or terminal, "
+            "or use `cafleet message poll` and `cafleet fleet show` from scripts"
+        )
     open_database()
     if fleet_id is not None:
         from cafleet.broker.lookup import live_fleet
