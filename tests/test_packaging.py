@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import time
 import venv
 from pathlib import Path
@@ -19,10 +20,19 @@ def test_wheel_installs_screens_and_styles_and_the_ui_starts(tmp_path, tmux_serv
     )
     (wheel,) = dist.glob("cafleet-*.whl")
     env_dir = tmp_path / "venv"
-    # Reuse the already installed dependencies; the venv's own site-packages (with the
-    # wheel) comes first, so `cafleet` resolves to the wheel, not the checkout.
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    # Reuse the dependencies installed for this test run (in a virtualenv or not: a .pth line
+    # names this interpreter's site-packages; `system_site_packages` would name the base
+    # interpreter's instead). The venv's own site-packages, with the wheel, comes first, and
+    # .pth files of a directory added that way are not run, so this checkout's editable
+    # install stays out: `cafleet` resolves to the wheel.
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    own_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(own_site, "test-run-dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
         check=True, capture_output=True, timeout=300,
