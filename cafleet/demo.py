@@ -35,9 +35,11 @@ class DemoState(NamedTuple):
     session: str
     fleet_id: int
     director_id: int
+    socket_path: str  # the demo's tmux server, wherever `--stop` or a reattach is run from
+    director_pane: str  # the pane that shows the TUI
 
     def tmux_args(self) -> list[str]:
-        return ["tmux"] + (["-L", self.socket_name] if self.socket_name else [])
+        return ["tmux", "-S", self.socket_path]
 
 
 def state_file() -> Path:
@@ -63,6 +65,7 @@ def start(socket_name: str | None = None) -> tuple[DemoState, bool]:
     if existing is not None and _session_alive(existing):
         try:
             live_fleet(existing.fleet_id)
+            _reopen_tui(existing)
             return existing, True
         except Refused:
             pass
@@ -104,14 +107,46 @@ def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
         configure(fleet_id, member.id, interval=30, enabled=True)
     configure(fleet_id, director_id, interval=60, enabled=True)
 
-    cafleet = shlex.join([sys.executable, "-m", "cafleet", "--fleet-id", str(fleet_id)])
-    _run(tmux + ["respawn-pane", "-k", "-t", pane.tmux_pane_id, *_pane_environment(), f"{cafleet} ui"])
+    state = DemoState(socket_name, SESSION, fleet_id, director_id, pane.tmux_socket, pane.tmux_pane_id)
+    tmux = state.tmux_args()
+    # The TUI pane stays (dead) when the TUI quits, so `cafleet demo` can bring it back.
+    _run(tmux + ["set-option", "-p", "-t", pane.tmux_pane_id, "remain-on-exit", "on"])
+    _run(tmux + ["respawn-pane", "-k", "-t", pane.tmux_pane_id, *_pane_environment(), _tui_command(fleet_id)])
+    _fit_tui_to_any_terminal(state)
     _run(tmux + ["new-window", "-d", "-t", SESSION, "-n", "monitor", *_pane_environment(),
-                 f"{cafleet} monitor start --tick 2"])
+                 f"{_cafleet(fleet_id)} monitor start --tick 2"])
     # The courier types the kick-off into each stand-in once its screen shows it ready.
     broadcast_message(fleet_id, director_id, KICKOFF)
     ensure_courier()
-    return DemoState(socket_name, SESSION, fleet_id, director_id)
+    return state
+
+
+def _cafleet(fleet_id: int) -> str:
+    return shlex.join([sys.executable, "-m", "cafleet", "--fleet-id", str(fleet_id)])
+
+
+def _tui_command(fleet_id: int) -> str:
+    return f"{_cafleet(fleet_id)} ui"
+
+
+def _fit_tui_to_any_terminal(state: DemoState) -> None:
+    """The session is made detached at 200×50; a terminal that attaches shrinks it, and the
+    members' panes would squeeze the TUI to a strip. Zoom the TUI pane to the whole window,
+    again whenever a client attaches (the members stay a prefix-z away, and in the TUI)."""
+    target = state.director_pane
+    zoom = f"if-shell -F '#{{window_zoomed_flag}}' '' 'resize-pane -Z -t {target}'"
+    _run(state.tmux_args() + ["select-window", "-t", f"{state.session}:fleet"])
+    _run(state.tmux_args() + ["select-pane", "-t", target])
+    _run(state.tmux_args() + ["resize-pane", "-Z", "-t", target])
+    _run(state.tmux_args() + ["set-hook", "-t", state.session, "client-attached", zoom])
+
+
+def _reopen_tui(state: DemoState) -> None:
+    """After Ctrl+Q the TUI's pane is left dead; run the TUI in it again."""
+    dead = _run(state.tmux_args() + ["display-message", "-p", "-t", state.director_pane, "#{pane_dead}"], check=False)
+    if dead.returncode == 0 and dead.stdout.strip() == "1":
+        _run(state.tmux_args() + ["respawn-pane", "-t", state.director_pane, *_pane_environment(), _tui_command(state.fleet_id)])
+        _fit_tui_to_any_terminal(state)
 
 
 def stop() -> DemoState | None:
@@ -135,15 +170,26 @@ def stop() -> DemoState | None:
     return state
 
 
-def attach(state: DemoState) -> None:
-    """Replace this process with a tmux client on the demo session."""
-    if os.environ.get("TMUX") and not state.socket_name:
-        os.execvp("tmux", ["tmux", "switch-client", "-t", state.session])
-    os.execvp("tmux", state.tmux_args() + ["attach-session", "-t", state.session])
+def _inside_same_server(state: DemoState) -> bool:
+    return os.environ.get("TMUX", "").split(",")[0] == state.socket_path
+
+
+def attach(state: DemoState) -> bool:
+    """Show the demo in this terminal: switch this tmux client to it, or replace this process
+    with a client attached to it. False when there is no client to switch (print the hint)."""
+    if _inside_same_server(state):
+        return _run(state.tmux_args() + ["switch-client", "-t", state.session], check=False).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}  # nesting is deliberate
+    os.execvpe("tmux", state.tmux_args() + ["attach-session", "-t", state.session], env)
+    return True
 
 
 def attach_hint(state: DemoState) -> str:
-    return shlex.join(state.tmux_args() + ["attach-session", "-t", state.session])
+    """The command that shows the demo, for where it is printed (inside tmux or not)."""
+    if _inside_same_server(state):
+        return shlex.join(["tmux", "switch-client", "-t", state.session])
+    command = shlex.join(state.tmux_args() + ["attach-session", "-t", state.session])
+    return f"TMUX= {command}" if os.environ.get("TMUX") else command
 
 
 def _session_alive(state: DemoState) -> bool:

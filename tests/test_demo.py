@@ -86,3 +86,50 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
     # Nothing keeps running: the stand-ins went with their panes, the monitor with its window.
     for pattern in ("cafleet.standin --demo", f"--fleet-id {fleet_id} monitor start"):
         assert wait_for(lambda: not own_processes(pattern, db_path), 10), pattern
+
+
+@pytest.fixture
+def outer_socket():
+    name = f"cafleet-test-outer-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+def test_an_attaching_terminal_of_any_size_sees_the_whole_tui(cli, demo_socket, outer_socket, size):
+    """A user's terminal (an outer tmux pane of that size) attaches; the TUI fills it, with
+    the timeline and the composer on screen."""
+    started = cli("--json", "demo", "--no-attach", "--tmux-socket", demo_socket, timeout=60)
+    assert started.code == 0, started.err
+    attach = started.json()["attach"]
+    width, height = size
+    subprocess.run(["tmux", "-L", outer_socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width), "-y", str(height),
+                    f"env -u TMUX {attach}"], check=True, timeout=10)
+
+    def screen():
+        return subprocess.run(["tmux", "-L", outer_socket, "capture-pane", "-p"], capture_output=True, text=True).stdout
+
+    shown = wait_for(lambda: s if "@name message" in (s := screen()) and "Kickoff" in s else None, 20)
+    assert shown, screen()
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) >= width - 2  # the TUI spans the terminal, not a strip of it
+    assert cli("demo", "--stop").code == 0
+
+
+def test_the_tui_comes_back_after_it_quits_and_stop_finds_the_demo_from_anywhere(cli, demo_socket, db_path):
+    started = cli("--json", "demo", "--no-attach", "--tmux-socket", demo_socket, timeout=60).json()
+    tmux = ["tmux", "-L", demo_socket]
+    pane = subprocess.run(tmux + ["display-message", "-p", "-t", "cafleet-demo:fleet", "#{pane_id}"],
+                          capture_output=True, text=True).stdout.strip()
+    wait_for(lambda: "demo: parser refactor" in subprocess.run(tmux + ["capture-pane", "-p", "-t", pane], capture_output=True, text=True).stdout)
+    subprocess.run(tmux + ["send-keys", "-t", pane, "C-q"], check=True)
+    assert wait_for(lambda: subprocess.run(tmux + ["display-message", "-p", "-t", pane, "#{pane_dead}"],
+                                           capture_output=True, text=True).stdout.strip() == "1", 10)
+    again = cli("--json", "demo", "--no-attach", "--tmux-socket", demo_socket, timeout=60).json()
+    assert again["reused"] is True and again["fleet_id"] == started["fleet_id"]
+    assert wait_for(lambda: "demo: parser refactor" in subprocess.run(tmux + ["capture-pane", "-p", "-t", pane],
+                                                                      capture_output=True, text=True).stdout, 15)
+    # `--stop` from inside some other tmux server still stops this demo, on its own server.
+    stopped = cli("demo", "--stop", env={"TMUX": "/tmp/some-other-server,1,0", "TMUX_PANE": "%0"})
+    assert stopped.code == 0 and "deleted" in stopped.out
+    assert subprocess.run(tmux + ["has-session", "-t", "cafleet-demo"], capture_output=True).returncode != 0

@@ -28,11 +28,11 @@ def demo_command(no_attach: bool, stop_demo: bool, tmux_socket: str | None):
         )
         return
     state, reused = demo.start(tmux_socket)
-    if not no_attach and sys.stdin.isatty() and sys.stdout.isatty():
-        demo.attach(state)
+    if not no_attach and sys.stdin.isatty() and sys.stdout.isatty() and demo.attach(state):
+        return
     emit(
         {"fleet_id": state.fleet_id, "director_agent_id": state.director_id, "session": state.session,
-         "tmux_socket": state.socket_name, "reused": reused, "attach": demo.attach_hint(state)},
+         "tmux_socket": state.socket_path, "reused": reused, "attach": demo.attach_hint(state)},
         lambda: "\n".join([
             f"{'Demo already running' if reused else 'Demo started'}: fleet {state.fleet_id}, tmux session {state.session}.",
             f"Attach:   {demo.attach_hint(state)}",
