@@ -19,11 +19,12 @@ from .dialogs import ScheduleModal
 from .live import DataChanged
 from .modals import MessageModal
 from .render import body, clock, day, inbox_entry, timeline_entry
+from .worker_errors import ReportsWorkerErrors
 
 PANE_REFRESH_SECONDS = 3.0
 
 
-class AgentDetailScreen(Screen):
+class AgentDetailScreen(ReportsWorkerErrors, Screen):
     """One agent of a fleet, live."""
 
     BINDINGS = [
@@ -88,7 +89,7 @@ class AgentDetailScreen(Screen):
 
     # -- loading -------------------------------------------------------------------------
 
-    @work(thread=True, group="agent-load")
+    @work(thread=True, exit_on_error=False, group="agent-load")
     def load(self) -> None:
         from cafleet.broker import timeline as reads
         from cafleet.broker.agent_reads import agent_detail
@@ -118,7 +119,7 @@ class AgentDetailScreen(Screen):
         self.probing = True
         self.probe_pane(detail)
 
-    @work(thread=True, group="agent-pane")
+    @work(thread=True, exit_on_error=False, group="agent-pane")
     def probe_pane(self, detail) -> None:
         try:
             pane = pane_summary(detail.agent.placement)
@@ -222,7 +223,7 @@ class AgentDetailScreen(Screen):
 
         self.app.push_screen(ScheduleModal(agent.handle, interval, enabled), chosen)
 
-    @work(thread=True, group="agent-schedule")
+    @work(thread=True, exit_on_error=False, group="agent-schedule")
     def save_schedule(self, interval: int, enabled: bool) -> None:
         from cafleet.broker.monitor import configure
         from cafleet.errors import CafleetError

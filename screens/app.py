@@ -17,11 +17,12 @@ import cafleet.panes.tmux  # noqa: E402,F401
 
 from .fleet_picker import FleetPickerScreen
 from .live import DataChanged, watch
+from .worker_errors import ReportsWorkerErrors
 
 TUI_PANE_OPTION = "@cafleet_tui"
 
 
-class CafleetApp(App):
+class CafleetApp(ReportsWorkerErrors, App):
     """Watches the database for changes and forwards them to the active screen."""
 
     TITLE = "cafleet"
@@ -42,7 +43,7 @@ class CafleetApp(App):
         if self.watch_changes:
             self.watch_database()
 
-    @work(thread=True, exclusive=True, group="watch")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="watch")
     def watch_database(self) -> None:
         worker = get_current_worker()
         # post_message is thread-safe and never blocks, so the watcher cannot stall shutdown.

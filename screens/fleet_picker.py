@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from .live import DataChanged
 from .render import clock, day
+from .worker_errors import ReportsWorkerErrors
 
 EMPTY_HELP = (
     "No fleets yet.\n\n"
@@ -19,7 +20,7 @@ EMPTY_HELP = (
 )
 
 
-class FleetPickerScreen(Screen):
+class FleetPickerScreen(ReportsWorkerErrors, Screen):
     """Fleets with their label, active agents, unread messages and creation time."""
 
     BINDINGS = [Binding("enter", "open", "Open fleet", priority=True)]
@@ -44,7 +45,7 @@ class FleetPickerScreen(Screen):
     def reload(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="load")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="load")
     def load(self) -> None:
         from cafleet.broker.fleets import list_fleets
 

@@ -16,11 +16,12 @@ from .modals import MessageModal
 from .render import inbox_entry
 from .roster import RosterView
 from .timeline import TimelineView
+from .worker_errors import ReportsWorkerErrors
 
 PAGE = 500
 
 
-class FleetViewScreen(Screen):
+class FleetViewScreen(ReportsWorkerErrors, Screen):
     """Everything about one fleet, live."""
 
     BINDINGS = [
@@ -64,7 +65,7 @@ class FleetViewScreen(Screen):
 
     # -- loading -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="fleet-load")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-load")
     def load_everything(self) -> None:
         from cafleet.broker import timeline as reads
 
@@ -74,7 +75,7 @@ class FleetViewScreen(Screen):
         side = self._side_data(reads)
         self.app.call_from_thread(self._show_everything, page, changed_since, side)
 
-    @work(thread=True, exclusive=True, group="fleet-refresh")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-refresh")
     def refresh_live(self) -> None:
         from cafleet.broker import timeline as reads
 
@@ -88,7 +89,7 @@ class FleetViewScreen(Screen):
         side = self._side_data(reads)
         self.app.call_from_thread(self._show_live, changes, page, side)
 
-    @work(thread=True, exclusive=True, group="fleet-older")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-older")
     def load_older(self) -> None:
         from cafleet.broker import timeline as reads
 
@@ -186,7 +187,7 @@ class FleetViewScreen(Screen):
     def send(self, event: Composer.Send) -> None:
         self.deliver(event.composed.to, event.composed.text, event.reply_to)
 
-    @work(thread=True, group="fleet-send")
+    @work(thread=True, exit_on_error=False, group="fleet-send")
     def deliver(self, to: str | None, text: str, reply_to: int | None) -> None:
         from cafleet.broker.messages import broadcast_message, send_message
         from cafleet.errors import CafleetError
@@ -205,7 +206,7 @@ class FleetViewScreen(Screen):
         self.app.call_from_thread(composer.sent)
         self.app.call_from_thread(self.refresh_live)
 
-    @work(thread=True, group="fleet-ack")
+    @work(thread=True, exit_on_error=False, group="fleet-ack")
     def ack(self, task_id: int) -> None:
         from cafleet.broker.messages import ack_message
         from cafleet.errors import CafleetError

@@ -15,13 +15,14 @@ from textual.worker import get_current_worker
 
 from .dialogs import ConfirmModal, TextPromptModal
 from .live import DataChanged
+from .worker_errors import ReportsWorkerErrors
 
 CAPTURE_LINES = 200
 REFRESH_SECONDS = 1.0
 DELETE_TIMEOUT = 15.0
 
 
-class MemberPaneScreen(Screen):
+class MemberPaneScreen(ReportsWorkerErrors, Screen):
     """What the member's pane shows now, refreshed about once a second."""
 
     BINDINGS = [
@@ -72,7 +73,7 @@ class MemberPaneScreen(Screen):
             self.capturing = True
             self.capture()
 
-    @work(thread=True, exclusive=True, group="pane-capture")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="pane-capture")
     def capture(self) -> None:
         from cafleet.broker.members import member
         from cafleet.errors import CafleetError
@@ -192,7 +193,7 @@ class MemberPaneScreen(Screen):
             entered,
         )
 
-    @work(thread=True, group="pane-steer")
+    @work(thread=True, exit_on_error=False, group="pane-steer")
     def steer(self, done: str, call, *args) -> None:
         from cafleet.errors import CafleetError
 
@@ -232,7 +233,7 @@ class MemberPaneScreen(Screen):
         self.deleting = False
         self.refresh_bindings()
 
-    @work(thread=True, group="pane-delete")
+    @work(thread=True, exit_on_error=False, group="pane-delete")
     def delete(self, force: bool) -> None:
         from cafleet.errors import CafleetError
         from cafleet.panes.members import DeleteTimedOut, delete_member

@@ -414,3 +414,17 @@ async def test_the_roster_shows_each_members_state_and_who_needs_you(db, cli, tm
         await until(pilot, lambda: "⚠ ivy" in roster() and "needs you" in roster(), "the attention mark")
         assert time.monotonic() - started < 3  # seen by the courier within a second, drawn at once
         assert "? rebase or merge?" in roster()
+
+
+async def test_a_failing_broker_call_is_a_notification_and_the_app_keeps_running(db):
+    """A fleet that does not exist makes the fleet view's loading worker fail."""
+    app = make_app(999)
+    notices = record_notices(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await until(pilot, lambda: [m for s, m in notices if s == "error"], "the error notification")
+        assert app.is_running and app.return_code is None
+        assert any("999" in m for s, m in notices if s == "error")
+        await pilot.press("escape")  # and the user carries on
+        await settle(pilot)
+        assert app.is_running

@@ -72,7 +72,7 @@ async def settle(pilot) -> None:
 
     An exclusive worker may be cancelled by a newer one mid-wait; that just means waiting again.
     """
-    from textual.worker import WorkerCancelled
+    from textual.worker import WorkerCancelled, WorkerFailed
 
     app = pilot.app
     for _ in range(50):
@@ -81,6 +81,6 @@ async def settle(pilot) -> None:
             break
         try:
             await app.workers.wait_for_complete(pending)
-        except WorkerCancelled:
+        except (WorkerCancelled, WorkerFailed):  # a failed worker is the app's to report
             continue
     await pilot.pause()
