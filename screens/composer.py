@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import Suggester
@@ -32,12 +33,16 @@ class Composer(Vertical):
             self.composed = composed
             self.reply_to = reply_to
 
+    BINDINGS = [Binding("escape", "cancel_reply", "Cancel reply", show=False)]
+
     def __init__(self, names, **kwargs):
         super().__init__(**kwargs)
         self._names = names
         self.reply_to: int | None = None
+        self._reply_name = ""
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="composer-reply")
         yield Static("", id="composer-error")
         yield Input(
             placeholder="@name message  ·  @all message  (sends as Administrator; → completes names)",
@@ -57,7 +62,9 @@ class Composer(Vertical):
             return
         error.update("")
         error.remove_class("visible")
-        self.post_message(self.Send(composed, self.reply_to))
+        # A reply goes with the message only while it is addressed to whom it answers.
+        reply_to = self.reply_to if composed.to and composed.to.casefold() == self._reply_name.casefold() else None
+        self.post_message(self.Send(composed, reply_to))
 
     def show_error(self, message: str) -> None:
         error = self.query_one("#composer-error", Static)
@@ -65,12 +72,25 @@ class Composer(Vertical):
         error.add_class("visible")
 
     def sent(self) -> None:
-        self.reply_to = None
+        self.action_cancel_reply()
         self.query_one(Input).value = ""
 
     def start_reply(self, name: str, task_id: int) -> None:
-        self.reply_to = task_id
+        self.reply_to, self._reply_name = task_id, name
+        marker = self.query_one("#composer-reply", Static)
+        marker.update(f"↪ replying to #{task_id} from {name}  ·  Esc cancels")
+        marker.add_class("visible")
         field = self.query_one(Input)
         field.value = f"@{name} "
         field.cursor_position = len(field.value)
         field.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Escape cancels a reply; with none pending it is the screen's (back to the fleets).
+        return self.reply_to is not None if action == "cancel_reply" else True
+
+    def action_cancel_reply(self) -> None:
+        self.reply_to, self._reply_name = None, ""
+        marker = self.query_one("#composer-reply", Static)
+        marker.update("")
+        marker.remove_class("visible")

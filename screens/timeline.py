@@ -33,6 +33,17 @@ class TimelineView(OptionList):
         self.tasks: dict[int, TaskRecord] = {}
         self.has_older = False
         self.summary_of: dict[int, int] = {}  # broadcast delivery id -> its summary's id
+        # Whether the view sticks to the newest message: set by where the user scrolled, not
+        # recomputed from the geometry, which a resize (a composer error line) changes.
+        self.following = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = new_value >= self.max_scroll_y
+
+    def on_resize(self) -> None:
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False)
 
     def show_page(self, tasks: list[TaskRecord], has_older: bool) -> None:
         """Replace everything with `tasks` (oldest first)."""
@@ -53,7 +64,7 @@ class TimelineView(OptionList):
             self.highlighted = self.get_option_index(highlighted)
 
     def add_new(self, tasks: list[TaskRecord]) -> None:
-        at_bottom = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        at_bottom = self.following
         last = max(self.tasks.values(), key=lambda t: t.id, default=None)
         options = []
         for task in tasks:

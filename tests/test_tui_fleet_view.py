@@ -218,3 +218,59 @@ async def test_a_reply_to_a_broadcast_points_at_the_broadcast(db):
         timeline = app.screen.query_one("#timeline")
         prompt = timeline.get_option(f"task-{reply.id}").prompt
         assert f"re #{story.broadcast_id}" in prompt.plain and f"re #{alices_copy.id}" not in prompt.plain
+
+
+async def test_the_timeline_keeps_following_after_a_composer_error(db):
+    from cafleet.broker.messages import send_message
+
+    story = build_story()
+    for n in range(15):  # more than a screenful, so the view is scrolled to its end
+        send_message(story.fleet_id, story.bob_id, "alice", f"earlier {n}")
+    app = make_app(story.fleet_id, watch_changes=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        assert timeline.max_scroll_y > 0 and timeline.scroll_y == timeline.max_scroll_y
+        await pilot.press(*"@nobody hello", "enter")  # an error line appears and the timeline shrinks
+        await settle(pilot)
+        assert app.screen.query_one("#composer-error").has_class("visible")
+        sent = [send_message(story.fleet_id, story.alice_id, "bob", f"update {n}").id for n in range(10)]
+        assert await wait_until(pilot, lambda: sent[-1] in timeline.tasks, timeout=3)
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert timeline.scroll_y == timeline.max_scroll_y > 0  # the newest message is in view
+
+
+async def test_a_reply_shows_its_marker_escape_cancels_it_and_it_never_sticks(db):
+    from cafleet.models import Task
+
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o", "enter")
+        await settle(pilot)
+        await pilot.click("#reply")
+        await settle(pilot)
+        marker = app.screen.query_one("#composer-reply")
+        question = Task.get(Task.recipient == story.administrator_id)
+        assert marker.has_class("visible") and f"replying to #{question.id}" in str(marker.content)
+        await pilot.press("escape")  # cancels the reply, stays on the fleet view
+        await settle(pilot)
+        assert not marker.has_class("visible") and app.screen.query_one("#composer").reply_to is None
+        await pilot.press(*"keep it", "enter")
+        await settle(pilot)
+        assert Task.get(Task.text == "@bob keep it".split(" ", 1)[1]).reply_to_id is None
+
+        await pilot.press("ctrl+o", "enter")
+        await settle(pilot)
+        await pilot.click("#reply")
+        await settle(pilot)
+        field = app.screen.query_one("#composer-input")
+        field.value = "@alice unrelated"  # the user re-addresses it: no longer a reply
+        await pilot.press("enter")
+        await settle(pilot)
+        assert Task.get(Task.text == "unrelated").reply_to_id is None
+        await pilot.press("escape")  # no reply pending: back to the fleets
+        await settle(pilot)
+        assert type(app.screen).__name__ == "FleetPickerScreen"
