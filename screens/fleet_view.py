@@ -30,6 +30,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         Binding("ctrl+t", "timeline", "Timeline"),
         Binding("ctrl+o", "inbox", "Inbox"),
         Binding("ctrl+r", "roster", "Roster"),
+        Binding("a", "ack_highlighted", "Ack"),
     ]
 
     def __init__(self, fleet_id: int):
@@ -217,6 +218,19 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
             self.app.call_from_thread(self.notify, exc.message, severity="error")
             return
         self.app.call_from_thread(self.refresh_live)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "ack_highlighted":
+            # One key acks the highlighted inbox message; elsewhere `a` is just a letter.
+            return self.query_one("#inbox", OptionList).has_focus
+        return True
+
+    def action_ack_highlighted(self) -> None:
+        inbox = self.query_one("#inbox", OptionList)
+        option = inbox.highlighted_option
+        task = self.inbox_tasks.get(int(option.id[6:])) if option is not None else None
+        if task is not None and task.state == "input_required":
+            self.ack(task.id)
 
     def action_back(self) -> None:
         self.app.pop_screen()

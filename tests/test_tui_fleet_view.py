@@ -274,3 +274,29 @@ async def test_a_reply_shows_its_marker_escape_cancels_it_and_it_never_sticks(db
         await pilot.press("escape")  # no reply pending: back to the fleets
         await settle(pilot)
         assert type(app.screen).__name__ == "FleetPickerScreen"
+
+
+async def test_one_key_acks_the_highlighted_inbox_message(db):
+    from cafleet.broker.messages import send_message
+    from cafleet.models import Task
+
+    story = build_story()
+    second = send_message(story.fleet_id, story.alice_id, "Administrator", "Also: the CI is red.")
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        unread = Task.select().where((Task.recipient == story.administrator_id) & (Task.state == "input_required")).count()
+        assert unread == 1
+        await pilot.press("down", "a")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert Task.get_by_id(second.id).state == "completed"
+        assert not Task.select().where((Task.recipient == story.administrator_id) & (Task.state == "input_required")).exists()
+        await pilot.press("ctrl+n", "a")  # in the composer `a` is a letter
+        await settle(pilot)
+        assert app.screen.query_one("#composer-input").value == "a"
