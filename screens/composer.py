@@ -83,7 +83,9 @@ class Composer(Vertical):
         field = self.query_one(Input)
         field.value = f"@{name} "
         field.cursor_position = len(field.value)
-        field.focus()
+        self.screen.set_focus(field)
+        # The screen under a closing dialog restores its old focus when it resumes; win that.
+        self.call_after_refresh(self.screen.set_focus, field)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Escape cancels a reply; with none pending it is the screen's (back to the fleets).

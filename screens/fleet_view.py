@@ -39,6 +39,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         self.administrator_id: int | None = None
         self.changed_since = ""
         self.inbox_tasks: dict[int, object] = {}
+        self.hopped = False  # the user moved focus with a key before the first load finished
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,7 +122,8 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         self.changed_since = changed_since
         self.query_one(TimelineView).show_page(page, has_older=len(page) == PAGE)
         self._show_side(side)
-        self.query_one("#composer-input").focus()
+        if not self.hopped:  # a slow first load must not pull focus from where the user went
+            self.set_focus(self.query_one("#composer-input"))
 
     def _show_live(self, changes, page, side) -> None:
         timeline = self.query_one(TimelineView)
@@ -235,19 +237,25 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    # Focus moves at once (Widget.focus() waits for the next idle moment, and keys typed
+    # right after a hop would still go to the widget being left).
+    def _hop(self, widget) -> None:
+        self.hopped = True
+        self.set_focus(widget)
+
     def action_compose(self) -> None:
-        self.query_one("#composer-input").focus()
+        self._hop(self.query_one("#composer-input"))
 
     def action_timeline(self) -> None:
         self.query_one(TabbedContent).active = "timeline-tab"
-        self.query_one(TimelineView).focus()
+        self._hop(self.query_one(TimelineView))
 
     def action_inbox(self) -> None:
         self.query_one(TabbedContent).active = "inbox-tab"
-        self.query_one("#inbox").focus()
+        self._hop(self.query_one("#inbox"))
 
     def action_roster(self) -> None:
-        self.query_one(RosterView).focus()
+        self._hop(self.query_one(RosterView))
 
     def system_commands(self):
         yield SystemCommand("Compose a message", "Focus the composer (@name or @all)", self.action_compose)

@@ -300,3 +300,22 @@ async def test_one_key_acks_the_highlighted_inbox_message(db):
         await pilot.press("ctrl+n", "a")  # in the composer `a` is a letter
         await settle(pilot)
         assert app.screen.query_one("#composer-input").value == "a"
+
+
+async def test_typing_right_after_a_focus_change_loses_nothing(db):
+    """Keys typed at once after Ctrl+T / Ctrl+N, Ctrl+O / Ctrl+N or Reply all reach the composer."""
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        field = app.screen.query_one("#composer-input")
+        for hops in (["ctrl+t", "ctrl+n"], ["ctrl+o", "ctrl+n"], ["ctrl+r", "ctrl+n"]):
+            field.value = ""
+            await pilot.press(*hops, *"@alice quick")  # no pause between the hop and the typing
+            assert field.value == "@alice quick", (hops, field.value)
+        field.value = ""
+        await pilot.press("ctrl+o", "enter")
+        await settle(pilot)
+        await pilot.click("#reply")
+        await pilot.press(*"right away")
+        assert field.value == "@bob right away"

@@ -69,3 +69,23 @@ def test_ui_in_a_real_terminal(db, tmux_server, db_path):
     while time.monotonic() < deadline and not unmarked():
         time.sleep(0.1)
     assert unmarked()
+
+
+def test_keys_typed_in_one_burst_after_a_focus_change_all_arrive(db, tmux_server, db_path):
+    """A terminal delivers Ctrl+T, Ctrl+N and the text in one read: the text must still land
+    in the composer, every character of it."""
+    build_story()
+    command = " ".join(shlex.quote(part) for part in cafleet_command()) + " --fleet-id 1 ui"
+    env = f"CAFLEET_DATABASE_URL={shlex.quote(str(db_path))} HOME={shlex.quote(os.environ['HOME'])}"
+    pane = tmux_server.tmux(
+        "new-window", "-P", "-F", "#{pane_id}", "-t", "main", f"env {env} {command}; sleep 30"
+    ).stdout.strip()
+    tmux_server.tmux("resize-window", "-t", pane, "-x", "100", "-y", "30")
+    wait_for_screen(tmux_server, pane, "Standup in 5 minutes")
+    for hop in ("C-t", "C-o", "C-r"):
+        # One send-keys call: the keys reach the app in a single write.
+        tmux_server.tmux("send-keys", "-t", pane, hop, "C-n", *"zq7", "x")
+        wait_for_screen(tmux_server, pane, "zq7x", timeout=5)
+        tmux_server.tmux("send-keys", "-t", pane, *["BSpace"] * 4)
+        time.sleep(0.3)
+    tmux_server.tmux("send-keys", "-t", pane, "C-q")
