@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,15 +12,13 @@ from textual.widgets import Footer, Header, OptionList, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from .composer import Composer
+from .fleet_data import PAGE, Acked, Delivered, FleetLoaded, FleetRefreshed, OlderLoaded, Side, side_data
 from .live import DataChanged
 from .modals import MessageModal
 from .render import inbox_entry
 from .roster import RosterView
 from .timeline import TimelineView
 from .worker_errors import ReportsWorkerErrors
-
-PAGE = 500
-
 
 class FleetViewScreen(ReportsWorkerErrors, Screen):
     """Everything about one fleet, live."""
@@ -40,6 +39,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         self.changed_since = ""
         self.inbox_tasks: dict[int, object] = {}
         self.hopped = False  # the user moved focus with a key before the first load finished
+        self.loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -65,85 +65,79 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
     def on_data_changed(self) -> None:
         self.refresh_live()
 
-    # -- loading -------------------------------------------------------------------------
+    # -- loading: workers compute in threads and post typed messages ----------------------
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-load")
     def load_everything(self) -> None:
         from cafleet.broker import timeline as reads
 
-        self.administrator_id = reads.administrator_id(self.fleet_id)
+        administrator_id = reads.administrator_id(self.fleet_id)
         page = reads.timeline(self.fleet_id, limit=PAGE)
         changed_since = reads.latest_change(self.fleet_id)
-        side = self._side_data(reads)
-        self.app.call_from_thread(self._show_everything, page, changed_since, side)
+        self.post_message(FleetLoaded(administrator_id, page, changed_since, side_data(self.fleet_id, administrator_id)))
+
+    def refresh_live(self) -> None:
+        """Reload what changed; a burst of changes coalesces (the newest request wins)."""
+        if not self.loaded:
+            return  # the first load, still running, brings everything
+        timeline = self.query_one(TimelineView)
+        self._refresh(timeline.newest_id, bool(timeline.tasks), self.changed_since, self.administrator_id)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-refresh")
-    def refresh_live(self) -> None:
+    def _refresh(self, newest_id: int, has_tasks: bool, changed_since: str, administrator_id: int | None) -> None:
         from cafleet.broker import timeline as reads
 
-        timeline = self.query_one(TimelineView)
-        if not self.changed_since and not timeline.tasks:
-            changes = None
-            page = reads.timeline(self.fleet_id, limit=PAGE)
+        if not changed_since and not has_tasks:
+            changes, page = None, reads.timeline(self.fleet_id, limit=PAGE)
         else:
-            changes = reads.timeline_changes(self.fleet_id, timeline.newest_id, self.changed_since)
-            page = None
-        side = self._side_data(reads)
-        self.app.call_from_thread(self._show_live, changes, page, side)
+            changes, page = reads.timeline_changes(self.fleet_id, newest_id, changed_since), None
+        side = side_data(self.fleet_id, administrator_id)
+        if not get_current_worker().is_cancelled:  # a newer refresh replaced this one
+            self.post_message(FleetRefreshed(changes, page, side))
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-older")
-    def load_older(self) -> None:
+    def load_older(self, oldest_id: int | None) -> None:
         from cafleet.broker import timeline as reads
 
-        oldest = self.query_one(TimelineView).oldest_id
-        older = reads.timeline(self.fleet_id, before_id=oldest, limit=PAGE)
-        self.app.call_from_thread(self.query_one(TimelineView).prepend_older, older, len(older) == PAGE)
-
-    def _side_data(self, reads) -> dict:
-        from cafleet.broker.monitor import runtime
-
-        from cafleet.broker.agent_states import seen_states
-        from cafleet.notify import ensure_courier
-
-        ensure_courier(always=True)  # the TUI keeps notices moving (and agent states fresh) while it runs
-        roster = reads.roster(self.fleet_id)
-        return {
-            "label": reads.fleet_label(self.fleet_id),
-            "roster": roster,
-            "panes": pane_states(roster),
-            "states": seen_states([e.agent.id for e in roster]),
-            "inbox": reads.inbox(self.administrator_id) if self.administrator_id else [],
-            "monitor": runtime(self.fleet_id),
-        }
+        self.post_message(OlderLoaded(reads.timeline(self.fleet_id, before_id=oldest_id, limit=PAGE)))
 
     # -- showing -------------------------------------------------------------------------
 
-    def _show_everything(self, page, changed_since, side) -> None:
-        self.changed_since = changed_since
-        self.query_one(TimelineView).show_page(page, has_older=len(page) == PAGE)
-        self._show_side(side)
+    @on(FleetLoaded)
+    def _show_everything(self, loaded: FleetLoaded) -> None:
+        self.administrator_id = loaded.administrator_id
+        self.changed_since = loaded.changed_since
+        self.loaded = True
+        self.query_one(TimelineView).show_page(loaded.page, has_older=len(loaded.page) == PAGE)
+        self._show_side(loaded.side)
         if not self.hopped:  # a slow first load must not pull focus from where the user went
             self.set_focus(self.query_one("#composer-input"))
+        self.refresh_live()  # whatever was committed while the first load ran
 
-    def _show_live(self, changes, page, side) -> None:
+    @on(FleetRefreshed)
+    def _show_live(self, refreshed: FleetRefreshed) -> None:
         timeline = self.query_one(TimelineView)
-        if page is not None:
-            timeline.show_page(page, has_older=len(page) == PAGE)
-        if changes is not None:
-            self.changed_since = changes.changed_since
-            timeline.add_new(list(changes.added))
-            timeline.update_entries(list(changes.changed))
-        self._show_side(side)
+        if refreshed.page is not None:
+            timeline.show_page(refreshed.page, has_older=len(refreshed.page) == PAGE)
+        if refreshed.changes is not None:
+            self.changed_since = refreshed.changes.changed_since
+            timeline.add_new(list(refreshed.changes.added))
+            timeline.update_entries(list(refreshed.changes.changed))
+        self._show_side(refreshed.side)
 
-    def _show_side(self, side) -> None:
-        monitor = side["monitor"]
+    @on(OlderLoaded)
+    def _show_older(self, loaded: OlderLoaded) -> None:
+        self.query_one(TimelineView).prepend_older(loaded.tasks, len(loaded.tasks) == PAGE)
+
+    def _show_side(self, side: Side) -> None:
+        monitor = side.monitor
         running = bool(monitor and monitor.live)
-        label = f" “{side['label']}”" if side["label"] else ""
+        label = f" “{side.label}”" if side.label else ""
         self.title = f"cafleet · fleet {self.fleet_id}{label}"
         self.sub_title = f"monitor ● running (pid {monitor.pid})" if running else "monitor ○ stopped"
-        self.query_one(RosterView).show(side["roster"], side["panes"], side.get("states", {}))
+        self.query_one(RosterView).show(side.roster, side.panes, side.states)
         inbox = self.query_one("#inbox", OptionList)
-        tasks = side["inbox"]
+        tasks = side.inbox
         self.inbox_tasks = {t.id: t for t in tasks}
         highlighted = inbox.highlighted
         inbox.set_options(Option(inbox_entry(t), id=f"inbox-{t.id}") for t in tasks)
@@ -156,7 +150,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
 
     @on(TimelineView.OlderWanted)
     def older(self) -> None:
-        self.load_older()
+        self.load_older(self.query_one(TimelineView).oldest_id)
 
     @on(TimelineView.MessageSelected)
     def open_message(self, event: TimelineView.MessageSelected) -> None:
@@ -188,26 +182,33 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
 
     @on(Composer.Send)
     def send(self, event: Composer.Send) -> None:
-        self.deliver(event.composed.to, event.composed.text, event.reply_to)
+        self.deliver(self.administrator_id, event.composed.to, event.composed.text, event.reply_to)
 
     @work(thread=True, exit_on_error=False, group="fleet-send")
-    def deliver(self, to: str | None, text: str, reply_to: int | None) -> None:
+    def deliver(self, administrator_id: int, to: str | None, text: str, reply_to: int | None) -> None:
         from cafleet.broker.messages import broadcast_message, send_message
         from cafleet.errors import CafleetError
         from cafleet.notify import ensure_courier
 
-        composer = self.query_one(Composer)
         try:
             if to is None:
-                broadcast_message(self.fleet_id, self.administrator_id, text, source="the composer")
+                broadcast_message(self.fleet_id, administrator_id, text, source="the composer")
             else:
-                send_message(self.fleet_id, self.administrator_id, to, text, reply_to=reply_to, source="the composer")
+                send_message(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer")
             ensure_courier()
         except CafleetError as exc:
-            self.app.call_from_thread(composer.show_error, exc.message)
+            self.post_message(Delivered(exc.message))
             return
-        self.app.call_from_thread(composer.sent)
-        self.app.call_from_thread(self.refresh_live)
+        self.post_message(Delivered(None))
+
+    @on(Delivered)
+    def _delivered(self, event: Delivered) -> None:
+        composer = self.query_one(Composer)
+        if event.error is not None:
+            composer.show_error(event.error)
+            return
+        composer.sent()
+        self.refresh_live()
 
     @work(thread=True, exit_on_error=False, group="fleet-ack")
     def ack(self, task_id: int) -> None:
@@ -217,9 +218,15 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         try:
             ack_message(self.fleet_id, self.administrator_id, task_id)
         except CafleetError as exc:
-            self.app.call_from_thread(self.notify, exc.message, severity="error")
+            self.post_message(Acked(exc.message))
             return
-        self.app.call_from_thread(self.refresh_live)
+        self.post_message(Acked(None))
+
+    @on(Acked)
+    def _acked(self, event: Acked) -> None:
+        if event.error is not None:
+            self.notify(event.error, severity="error")
+        self.refresh_live()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "ack_highlighted":
@@ -264,25 +271,3 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         yield SystemCommand("Roster", "Agents of the fleet", self.action_roster)
         yield SystemCommand("Back to fleets", "The fleet picker", self.action_back)
 
-
-def pane_states(roster) -> dict[int, str]:
-    """A short pane label per agent, from one `list-panes` per tmux server."""
-    from cafleet.panes.safety import PaneSurvey
-
-    survey = PaneSurvey()
-    labels = {}
-    for entry in roster:
-        placement = entry.agent.placement
-        if placement is None:
-            continue
-        if placement.tmux_pane_id is None:
-            labels[entry.agent.id] = "pending"
-            continue
-        problem, _ = survey.problem(placement)
-        if problem is None:
-            labels[entry.agent.id] = f"{placement.tmux_pane_id} ●"
-        elif problem == "pane-shows-cafleet-tui":
-            labels[entry.agent.id] = f"{placement.tmux_pane_id} tui"
-        else:
-            labels[entry.agent.id] = "✗ gone"
-    return labels
