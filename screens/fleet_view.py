@@ -30,6 +30,8 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         Binding("ctrl+o", "inbox", "Inbox"),
         Binding("ctrl+r", "roster", "Roster"),
         Binding("a", "ack_highlighted", "Ack"),
+        Binding("ctrl+f", "toggle_unread", "Unread only", show=False),
+        Binding("ctrl+g", "jump_newest", "Newest", show=False),
     ]
 
     def __init__(self, fleet_id: int):
@@ -234,12 +236,26 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
             return self.query_one("#inbox", OptionList).has_focus
         return True
 
+    def _ack_from_palette(self) -> None:
+        self.action_ack_highlighted()
+
     def action_ack_highlighted(self) -> None:
         inbox = self.query_one("#inbox", OptionList)
         option = inbox.highlighted_option
         task = self.inbox_tasks.get(int(option.id[6:])) if option is not None else None
         if task is not None and task.state == "input_required":
             self.ack(task.id)
+
+    def action_toggle_unread(self) -> None:
+        timeline = self.query_one(TimelineView)
+        timeline.set_unread_only(not timeline.unread_only)
+        self.query_one(TabbedContent).get_tab("timeline-tab").label = "Timeline · unread" if timeline.unread_only else "Timeline"
+
+    def action_jump_newest(self) -> None:
+        self.query_one(TabbedContent).active = "timeline-tab"
+        timeline = self.query_one(TimelineView)
+        self._hop(timeline)
+        timeline.jump_to_newest()
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -269,5 +285,9 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         yield SystemCommand("Administrator inbox", "Replies addressed to the human", self.action_inbox)
         yield SystemCommand("Timeline", "All messages of the fleet", self.action_timeline)
         yield SystemCommand("Roster", "Agents of the fleet", self.action_roster)
+        yield SystemCommand("Ack the highlighted inbox message", "Or press a in the inbox", self._ack_from_palette)
+        yield SystemCommand("Jump to the newest message", "Ctrl+G", self.action_jump_newest)
+        yield SystemCommand("Unread only / all messages", "Ctrl+F toggles the timeline filter", self.action_toggle_unread)
+        yield SystemCommand("Cancel the reply", "Or Escape in the composer", self.query_one(Composer).action_cancel_reply)
         yield SystemCommand("Back to fleets", "The fleet picker", self.action_back)
 

@@ -36,6 +36,7 @@ class TimelineView(OptionList):
         # Whether the view sticks to the newest message: set by where the user scrolled, not
         # recomputed from the geometry, which a resize (a composer error line) changes.
         self.following = True
+        self.unread_only = False  # show only messages nobody has acked yet
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -49,26 +50,48 @@ class TimelineView(OptionList):
         """Replace everything with `tasks` (oldest first)."""
         self.tasks = {t.id: t for t in tasks}
         self.has_older = has_older
-        self.set_options(self._entry_options(tasks, leading_older=has_older))
+        self._rebuild()
+        self.jump_to_newest()
+
+    def jump_to_newest(self) -> None:
+        self.following = True
         self.call_after_refresh(self.scroll_end, animate=False)
         if self.option_count:
             self.highlighted = self.option_count - 1
 
+    def set_unread_only(self, unread_only: bool) -> None:
+        self.unread_only = unread_only
+        self._rebuild()
+        self.jump_to_newest()
+
+    def _shown(self, task: TaskRecord) -> bool:
+        if not self.unread_only:
+            return True
+        if task.kind == "broadcast_summary":
+            return any(d.state == "input_required" for d in task.deliveries)
+        return task.state == "input_required"
+
+    def _rebuild(self) -> None:
+        shown = [t for t in sorted(self.tasks.values(), key=lambda t: t.id) if self._shown(t)]
+        self.set_options(self._entry_options(shown, leading_older=self.has_older))
+
     def prepend_older(self, tasks: list[TaskRecord], has_older: bool) -> None:
-        shown = sorted(self.tasks.values(), key=lambda t: t.id)
         self.tasks.update({t.id: t for t in tasks})
         self.has_older = has_older
         highlighted = self.highlighted_option.id if self.highlighted_option else None
-        self.set_options(self._entry_options(tasks + shown, leading_older=has_older))
+        self._rebuild()
         if highlighted:
             self.highlighted = self.get_option_index(highlighted)
 
     def add_new(self, tasks: list[TaskRecord]) -> None:
         at_bottom = self.following
-        last = max(self.tasks.values(), key=lambda t: t.id, default=None)
+        last = max((t for t in self.tasks.values() if self._shown(t)), key=lambda t: t.id, default=None)
         options = []
         for task in tasks:
             if task.id in self.tasks:
+                continue
+            if not self._shown(task):
+                self.tasks[task.id] = task
                 continue
             if last is None or day(last.created_at) != day(task.created_at):
                 options.append(Option(day_separator(task.created_at), id=f"day-{day(task.created_at)}-{task.id}", disabled=True))
@@ -82,10 +105,16 @@ class TimelineView(OptionList):
 
     def update_entries(self, tasks: list[TaskRecord]) -> None:
         """Re-render entries whose state (or whose deliveries' states) changed."""
+        hidden_now = False
         for task in tasks:
             if task.id in self.tasks:
                 self.tasks[task.id] = task
-                self.replace_option_prompt(f"task-{task.id}", self._entry(task))
+                if self._shown(task):
+                    self.replace_option_prompt(f"task-{task.id}", self._entry(task))
+                else:
+                    hidden_now = True
+        if hidden_now:  # an acked message leaves the unread-only view
+            self._rebuild()
 
     def _entry(self, task: TaskRecord):
         for delivery in task.deliveries:

@@ -319,3 +319,26 @@ async def test_typing_right_after_a_focus_change_loses_nothing(db):
         await pilot.click("#reply")
         await pilot.press(*"right away")
         assert field.value == "@bob right away"
+
+
+async def test_unread_only_filter_jump_to_newest_and_the_palette_lists_them(db):
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        everything = {o.id for o in timeline._options if o.id and o.id.startswith("task-")}
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        unread = {o.id for o in timeline._options if o.id and o.id.startswith("task-")}
+        assert unread < everything and unread
+        assert all(timeline.tasks[int(i[5:])].state == "input_required" or timeline.tasks[int(i[5:])].kind == "broadcast_summary" for i in unread)
+        assert "unread" in str(app.screen.query_one("#fleet-tabs").get_tab("timeline-tab").label)
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert {o.id for o in timeline._options if o.id and o.id.startswith("task-")} == everything
+        await pilot.press("home", "ctrl+g")
+        await settle(pilot)
+        assert timeline.has_focus and timeline.highlighted == timeline.option_count - 1
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Ack the highlighted inbox message", "Jump to the newest message", "Unread only / all messages", "Cancel the reply"} <= set(titles)
