@@ -33,6 +33,19 @@ SUBMIT_POLL_SECONDS = 0.1
 _GUARDABLE = re.compile(r"[A-Za-z0-9_.+-]+")
 
 
+class Paste(NamedTuple):
+    """Text pasted in one go; bracketed, an embedded newline does not submit it."""
+
+    text: str
+    bracketed: bool = True
+
+
+class Key(NamedTuple):
+    """One key, by tmux's name for it (`Enter`, `Right`, `2`)."""
+
+    name: str
+
+
 class Outcome(NamedTuple):
     """What happened to one input: `status` is what `notify_status` records."""
 
@@ -83,21 +96,22 @@ def refusal(observation: Observation) -> str:
 
 def submit(tmux: Tmux, placement: PlacementRecord, text: str, allowed=TYPEABLE) -> Outcome:
     """Paste `text` (may hold newlines) as one input and submit it with Enter, verified."""
-    return _type(tmux, placement, allowed, [("paste-bracketed", "\n".join(clean(line) for line in text.split("\n")))], enter=True)
+    return _type(tmux, placement, allowed, [Paste("\n".join(clean(line) for line in text.split("\n")))], enter=True)
 
 
 def type_line(tmux: Tmux, placement: PlacementRecord, text: str, lead: str = "", allowed=TYPEABLE) -> Outcome:
     """Type one line (`lead` first, e.g. `!` for shell mode) and submit it, verified."""
-    keys = [("keys", lead)] if lead else []
-    return _type(tmux, placement, allowed, keys + [("keys", clean(text))], enter=True)
+    # A plain paste arrives as if typed, with no quoting to get wrong.
+    lead_keys = [Paste(lead, bracketed=False)] if lead else []
+    return _type(tmux, placement, allowed, [*lead_keys, Paste(clean(text), bracketed=False)], enter=True)
 
 
 def press(tmux: Tmux, placement: PlacementRecord, keys: list[str]) -> Outcome:
     """Keys (tmux key names) that answer a menu, only while the agent is asking."""
-    return _type(tmux, placement, frozenset({AgentState.ASKING}), [("key", key) for key in keys], enter=False)
+    return _type(tmux, placement, frozenset({AgentState.ASKING}), [Key(key) for key in keys], enter=False)
 
 
-def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[tuple[str, str]], enter: bool) -> Outcome:
+def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool) -> Outcome:
     with pane_lock(tmux.socket_path, placement.tmux_pane_id):
         observation, pane = observe_pane(tmux, placement)
         if observation.state not in allowed:
@@ -108,13 +122,13 @@ def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[tuple[str
         try:
             if pane.in_mode:
                 tmux.leave_mode(pane.pane_id)
-            for index, (kind, text) in enumerate(parts):
+            for index, part in enumerate(parts):
                 if index:
                     time.sleep(0.1)
-                if kind == "key":
-                    typed = tmux.press_key(pane.pane_id, guard, text)
+                if isinstance(part, Key):
+                    typed = tmux.press_key(pane.pane_id, guard, part.name)
                 else:
-                    typed = tmux.paste(pane.pane_id, text, guard, bracketed=kind == "paste-bracketed")
+                    typed = tmux.paste(pane.pane_id, part.text, guard, bracketed=part.bracketed)
                 if not typed:
                     return Outcome("skipped:pane-changed-before-typing", observation)
             if not enter:
@@ -122,7 +136,7 @@ def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[tuple[str
             time.sleep(SETTLE_SECONDS)
             if not tmux.press_key(pane.pane_id, guard, _submit_key(placement, observation)):
                 return Outcome("failed:pane-changed-before-enter", observation)
-            return _verify_submitted(tmux, placement, guard, observation)
+            return _verify_submitted(tmux, placement, guard)
         except TmuxError as exc:
             return Outcome(f"failed:{exc.message}", observation)
 
@@ -132,7 +146,7 @@ def _submit_key(placement: PlacementRecord, observation: Observation) -> str:
     return spec.queue_key if spec is not None and observation.state == AgentState.BUSY else "Enter"
 
 
-def _verify_submitted(tmux: Tmux, placement: PlacementRecord, guard: str, before: Observation) -> Outcome:
+def _verify_submitted(tmux: Tmux, placement: PlacementRecord, guard: str) -> Outcome:
     """The box was empty before we typed: if text still sits in it, our Enter did not land."""
     for attempt in range(2):
         deadline = time.monotonic() + SUBMIT_CHECK_SECONDS
