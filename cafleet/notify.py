@@ -72,10 +72,10 @@ def notices_due() -> bool:
     return row is not None
 
 
-def _any_live_pane_server() -> bool:
+def _probe_pane_servers() -> set[str]:
     from cafleet.broker.notifications import live_pane_sockets
 
-    return any(probe_tmux(socket) == LIVE for socket in live_pane_sockets())
+    return {probe_tmux(socket) for socket in live_pane_sockets()}
 
 
 def ensure_courier(always: bool = False) -> bool:
@@ -85,10 +85,18 @@ def ensure_courier(always: bool = False) -> bool:
 
     The courier's lock is taken here and handed to the new process (an inherited descriptor
     shares the lock), so two callers can never both start one."""
-    if courier_running() or not (always or notices_due()):
+    if courier_running():
         return False
-    if always and not _any_live_pane_server():
-        return False  # nothing to watch: it would leave at once
+    due = notices_due()
+    if not (always or due):
+        return False
+    probes = _probe_pane_servers()
+    if LIVE not in probes:
+        if due and FORBIDDEN not in probes:
+            from cafleet.broker.notifications import settle_unreachable
+
+            settle_unreachable()  # every pane they were for went with its tmux server
+        return False  # nothing to type into or watch: a courier would leave at once
     own_tmux = os.environ.get("TMUX", "").split(",")[0]
     if own_tmux and not can_reach_tmux(own_tmux):
         return False

@@ -86,6 +86,10 @@ def test_the_courier_leaves_with_the_tmux_server(cli, fleet, agents, tmux_server
     while couriers_of(db_path) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert couriers_of(db_path) == []
+    # A message sent now has no pane left to reach: its notice says so, and no courier starts.
+    late = send(cli, fleet, "cal", "anyone there?")
+    assert task_row(late).notify_status == "skipped:tmux-server-gone"
+    assert couriers_of(db_path) == []
 
 
 def test_a_draft_defers_the_notice_which_then_lands_unmerged(cli, fleet, agents, tmux_server):

@@ -75,6 +75,12 @@ def due_notices(limit: int = 500) -> list[PreviewJob]:
     ]
 
 
+def settle_unreachable() -> int:
+    """Every notice still due when no tmux server of the fleet's panes answers any more."""
+    with database.atomic():
+        return Task.update(notify_status="skipped:tmux-server-gone", notified_at=utc_now()).where(_due()).execute()
+
+
 def still_unread(task_id: int) -> bool:
     """Checked right before typing: a message acked or canceled meanwhile needs no notice."""
     return Task.select().where((Task.id == task_id) & (Task.state == "input_required")).exists()

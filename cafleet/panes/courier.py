@@ -115,6 +115,7 @@ class Courier:
             return None
         if FORBIDDEN in probes:
             return "cannot reach tmux from here (sandboxed?)"
+        notifications.settle_unreachable()  # their panes went with their tmux servers
         return "no placed agents on a live tmux server"
 
     def _dispatch(self) -> None:
