@@ -17,6 +17,14 @@ def make_app(fleet_id=None, watch_changes=False):
     return build_app(fleet_id, watch_changes=watch_changes)
 
 
+async def reply_to_first_inbox_message(pilot) -> None:
+    """Open the human's inbox, its first message, and press Reply."""
+    await pilot.press("ctrl+o", "enter")
+    await settle(pilot)
+    await pilot.click("#reply")
+    await settle(pilot)
+
+
 async def wait_until(pilot, condition, timeout=5.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -164,10 +172,7 @@ async def test_reply_from_the_message_modal_links_the_thread(db):
     app = make_app(story.fleet_id)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+o", "enter")
-        await settle(pilot)
-        await pilot.click("#reply")
-        await settle(pilot)
+        await reply_to_first_inbox_message(pilot)
         field = app.screen.query_one("#composer-input")
         assert field.value == "@bob " and field.has_focus
         await pilot.press(*"keep it", "enter")
@@ -248,10 +253,7 @@ async def test_a_reply_shows_its_marker_escape_cancels_it_and_it_never_sticks(db
     app = make_app(story.fleet_id)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+o", "enter")
-        await settle(pilot)
-        await pilot.click("#reply")
-        await settle(pilot)
+        await reply_to_first_inbox_message(pilot)
         marker = app.screen.query_one("#composer-reply")
         question = Task.get(Task.recipient == story.administrator_id)
         assert marker.has_class("visible") and f"replying to #{question.id}" in str(marker.content)
@@ -262,10 +264,7 @@ async def test_a_reply_shows_its_marker_escape_cancels_it_and_it_never_sticks(db
         await settle(pilot)
         assert Task.get(Task.text == "@bob keep it".split(" ", 1)[1]).reply_to_id is None
 
-        await pilot.press("ctrl+o", "enter")
-        await settle(pilot)
-        await pilot.click("#reply")
-        await settle(pilot)
+        await reply_to_first_inbox_message(pilot)
         field = app.screen.query_one("#composer-input")
         field.value = "@alice unrelated"  # the user re-addresses it: no longer a reply
         await pilot.press("enter")
