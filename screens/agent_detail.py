@@ -18,7 +18,7 @@ from rich.text import Text
 from .dialogs import ScheduleModal
 from .live import DataChanged
 from .modals import MessageModal
-from .render import body, clock, day, inbox_entry, timeline_entry
+from .render import body, clock, day, fields, inbox_entry, timeline_entry
 from .worker_errors import ReportsWorkerErrors
 
 PANE_REFRESH_SECONDS = 3.0
@@ -48,10 +48,10 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="agent-info"):
-            yield Static("loading…", id="agent-profile")
-            with Vertical(id="agent-side"):
-                yield Static("", id="agent-placement")
+            with Vertical(id="agent-about"):
+                yield Static("loading…", id="agent-profile")
                 yield Static("", id="agent-schedule")
+            yield Static("", id="agent-placement")
         with TabbedContent(id="agent-tabs", initial="agent-inbox-tab"):
             with TabPane("Inbox", id="agent-inbox-tab"):
                 yield OptionList(id="agent-inbox")
@@ -268,16 +268,12 @@ def stamp(value: str | None) -> str:
 
 def profile_text(detail) -> Text:
     agent = detail.agent
-    text = Text()
-    text.append(agent.name, style="bold")
-    text.append(f"#{agent.id}", style="dim")
-    text.append(f"  {agent.kind}  ")
-    if agent.status == "active":
-        text.append("● active", style="green")
-    else:
-        text.append("○ deregistered", style="dim")
-    if detail.unread:
-        text.append(f"  {detail.unread}✉ unread", style="bold yellow")
+    text = fields(
+        Text.assemble((agent.name, "bold"), (f"#{agent.id}", "dim")),
+        agent.kind,
+        ("● active", "green") if agent.status == "active" else ("○ deregistered", "dim"),
+        (f"{detail.unread}✉ unread", "bold yellow") if detail.unread else None,
+    )
     text.append("\n")
     text.append(body(agent.description or "(no description)", 160, 2), style="italic")
     if agent.skills is not None:
@@ -317,24 +313,26 @@ def placement_text(detail, pane: str) -> Text:
 
 
 def schedule_text(detail) -> Text:
-    text = Text()
-    text.append("Monitor", style="bold")
-    text.append("  (s edits)\n", style="dim")
+    text = fields(("Monitor", "bold"), ("(s edits)", "dim"))
+    text.append("\n")
     agent = detail.agent
     if agent.kind == "administrator":
         text.append("never woken (the human)", style="dim")
     elif detail.interval_seconds is None:
         text.append("no schedule" if agent.status != "active" else "no schedule yet", style="dim")
     else:
-        text.append(f"every {detail.interval_seconds}s  ")
-        text.append("● enabled" if detail.enabled else "○ disabled", style="green" if detail.enabled else "yellow")
+        text.append_text(fields(
+            f"every {detail.interval_seconds}s",
+            ("● enabled", "green") if detail.enabled else ("○ disabled", "yellow"),
+        ))
         text.append("\nlast ping ", style="dim")
         text.append(stamp(detail.last_ping_at) if detail.last_ping_at else "never")
     return text
 
 
 def pane_summary(placement) -> str:
-    """A short state of the agent's pane, from one `list-panes` (run in a worker thread)."""
+    """A short state of the agent's pane, from one `list-panes` (run in a worker thread).
+    Short enough to sit beside the pane id in half of an 80-column screen."""
     if placement is None:
         return ""
     if placement.tmux_pane_id is None:
@@ -349,14 +347,13 @@ def pane_summary(placement) -> str:
     except Exception as exc:  # noqa: BLE001 - a probe; tmux quirks must not crash the screen
         return f"? ({exc})"
     if problem is None:
-        mode = " · copy mode" if state.in_mode else ""
-        return f"● alive ({state.current_command}){mode}"
+        return f"● {'copy mode' if state.in_mode else 'alive'} ({state.current_command})"
     if problem.startswith("shell-in-pane"):
-        return f"○ shell ({problem.split(':', 1)[1]}): the agent exited"
+        return f"○ agent exited ({problem.split(':', 1)[1]})"
     if problem == "pane-shows-cafleet-tui":
         return "● shows the cafleet TUI"
     if problem == "tmux-server-gone":
-        return "✗ gone (tmux server not running)"
+        return "✗ gone (no tmux server)"
     if problem == "other-tmux-server":
-        return "✗ gone (tmux server restarted)"
+        return "✗ gone (tmux restarted)"
     return "✗ gone"

@@ -7,6 +7,7 @@ import os
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.worker import get_current_worker
 
 from cafleet import styles_dir
@@ -48,6 +49,13 @@ class CafleetApp(ReportsWorkerErrors, App):
         worker = get_current_worker()
         # post_message is thread-safe and never blocks, so the watcher cannot stall shutdown.
         watch(lambda: worker.is_cancelled, lambda: self.screen.post_message(DataChanged()))
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        # The separator trails the title: a run of text that opens with spaces loses them in
+        # SVG viewers, and the title would read glued to the monitor state.
+        if not sub_title:
+            return Content(title)
+        return Content.assemble(f"{title} ", ("— ", "dim"), Content(sub_title).stylize("dim"))
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

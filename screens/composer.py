@@ -45,7 +45,7 @@ class Composer(Vertical):
         yield Static("", id="composer-reply")
         yield Static("", id="composer-error")
         yield Input(
-            placeholder="@name message  ·  @all message  (sends as Administrator; → completes names)",
+            placeholder="@name message · @all message · → completes names",
             suggester=MentionSuggester(self._names),
             id="composer-input",
             select_on_focus=False,

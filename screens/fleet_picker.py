@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -9,14 +10,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from .live import DataChanged
-from .render import clock, day
+from .render import clock, day, indented
 from .worker_errors import ReportsWorkerErrors
 
-EMPTY_HELP = (
-    "No fleets yet.\n\n"
-    "A fleet is created from the tmux pane of its Director:\n\n"
-    "    cafleet fleet create --label my-project\n\n"
-    "Run it inside tmux; the fleet appears here at once."
+EMPTY_HELP = Text.assemble(
+    "No fleets yet.\n\nA fleet is created from the tmux pane of its Director:\n\n",
+    indented(Text("cafleet fleet create --label my-project", style="bold")),
+    "\n\nRun it inside tmux; the fleet appears here at once.",
 )
 
 
@@ -66,6 +66,11 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
         if fleets:
             table.move_cursor(row=min(cursor, len(fleets) - 1))
             table.focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        # No "Open fleet" in the footer while there is none to open.
+        return self.query_one(DataTable).row_count > 0 if action == "open" else True
 
     @on(DataTable.RowSelected)
     def open_selected(self, event: DataTable.RowSelected) -> None:

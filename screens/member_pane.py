@@ -105,18 +105,17 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
             self.sub_title = f"pane of {record.handle}"
         pane_id = record.placement.tmux_pane_id if record is not None and record.placement else None
         if problem is not None:
-            status.update(
-                f"✗ {self.member_name}'s pane is gone or unreadable: {problem}. "
-                "d deletes the member (deregisters it); Escape goes back."
-            )
+            status.update(f"✗ {self.member_name}'s pane is gone: {problem}. d deletes the member; Escape goes back.")
             status.add_class("gone")
+            mirror.add_class("gone")
             if problem != self.problem or self.lines is None:
-                mirror.update(Text(f"\n  The pane of {self.member_name} is gone.\n\n  {problem}", style="bold"))
+                mirror.update(Text(f"The pane of {self.member_name} is gone.\n\n{problem}", style="bold"))
                 self.lines = None
             self.problem = problem
             return
         self.problem = None
         status.remove_class("gone")
+        mirror.remove_class("gone")
         status.update(
             f"● {self.member_name}#{self.member_id} · pane {pane_id} · live (every {REFRESH_SECONDS:g}s) · "
             "1-3 answers a choice"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -10,7 +11,7 @@ from textual.widgets import Button, Static
 
 from cafleet.records import TaskRecord
 
-from .render import clock, day, state_mark
+from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields
 
 
 class MessageModal(ModalScreen[str | None]):
@@ -27,19 +28,8 @@ class MessageModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         task = self.record
-        to = f"all ({len(task.deliveries)})" if task.kind == "broadcast_summary" else f"{task.to_name}#{task.to_agent_id}"
-        lines = [
-            f"#{task.id}  {task.from_name}#{task.from_agent_id} → {to}",
-            f"{day(task.created_at)} {clock(task.created_at)} UTC   {task.kind}",
-        ]
-        if task.reply_to_id:
-            lines.append(f"in reply to #{task.reply_to_id}")
-        if task.kind != "broadcast_summary":
-            lines.append(f"state: {state_mark(task).plain} {task.state}   pane notice: {task.notify_status or '—'}")
-        for delivery in task.deliveries:
-            lines.append(f"  {delivery.to_name}#{delivery.to_agent_id}: {state_mark(delivery).plain} {delivery.state}")
         with VerticalScroll(id="message-modal"):
-            yield Static("\n".join(lines), id="message-meta")
+            yield Static(meta_text(task), id="message-meta")
             yield Static(task.text, id="message-text", markup=False)
             with Horizontal(id="message-actions"):
                 if self.can_reply:
@@ -50,3 +40,34 @@ class MessageModal(ModalScreen[str | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None if event.button.id == "close" else event.button.id)
+
+
+STATE_WORDS = {"input_required": "unread", "completed": "acked", "canceled": "canceled"}
+
+
+def state_text(task: TaskRecord) -> Text:
+    """`● unread`, `✓ acked 09:00:04` or `✗ canceled`, in the mark's colour."""
+    acked = f" {clock(task.acked_at)}" if task.state == "completed" and task.acked_at else ""
+    label = f"{STATE_MARKS.get(task.state, '?')} {STATE_WORDS.get(task.state, task.state)}{acked}"
+    return Text(label, style=STATE_STYLES.get(task.state, ""))
+
+
+def meta_text(task: TaskRecord) -> Text:
+    """Who to whom, then one labelled row per fact; a broadcast lists each recipient."""
+    broadcast = task.kind == "broadcast_summary"
+    to = f"all ({len(task.deliveries)})" if broadcast else f"{task.to_name}#{task.to_agent_id}"
+    text = fields((f"#{task.id}", "bold"), f"{task.from_name}#{task.from_agent_id} → {to}")
+    kind = "broadcast" if broadcast else task.kind
+    rows: list[tuple[str, Text]] = [("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))]
+    if task.reply_to_id:
+        rows.append(("re", Text(f"#{task.reply_to_id}")))
+    if not broadcast:
+        rows.append(("state", state_text(task)))
+        rows.append(("notice", Text(task.notify_status or "—")))
+    for i, delivery in enumerate(task.deliveries):
+        rows.append(("" if i else "to", fields(f"{delivery.to_name}#{delivery.to_agent_id}", state_text(delivery))))
+    for label, value in rows:
+        text.append("\n")
+        text.append(f"{label:<8} ", style=GAP if not label else "dim")
+        text.append_text(value)
+    return text

@@ -1,15 +1,58 @@
-"""Turning records into Rich text for the TUI's lists. Pure functions: easy to snapshot."""
+"""Turning records into Rich text for the TUI's lists. Pure functions: easy to snapshot.
+
+Every gap between two fields is a run of its own (`GAP`) and no field starts with a space:
+SVG viewers such as rsvg-convert drop the spaces that open a run of text, which showed
+`bob#4  #6` as `bob#4#6` in the snapshots. Bodies are not indented, so a wrapped line lines
+up with the line above it.
+"""
 
 from __future__ import annotations
 
+import textwrap
+from typing import TYPE_CHECKING
+
+from rich.style import Style
 from rich.text import Text
 
 from cafleet.broker.timeline import RosterEntry
 from cafleet.records import TaskRecord
 
+if TYPE_CHECKING:
+    from cafleet.broker.agent_states import SeenState
+
 BODY_CHARS = 600
 BODY_LINES = 6
 STATE_MARKS = {"input_required": "●", "completed": "✓", "canceled": "✗"}
+STATE_STYLES = {"input_required": "bold yellow", "completed": "green", "canceled": "red"}
+
+GAP = Style(dim=True, italic=True)  # a style no field uses, so a gap never joins a field's run
+SPACE = Text(" ", style=GAP)
+INDENT = Text("  ", style=GAP)
+DOT = Text.assemble((" ", GAP), ("·", "dim"), (" ", GAP))
+
+# The roster's text is 21 columns wide at 80×24; a question wraps to this, past the indent.
+ROSTER_TEXT_WIDTH = 19
+
+Field = Text | str | tuple[str, str] | None  # a tuple is (text, style)
+
+
+def fields(*parts: Field, sep: Text | None = None) -> Text:
+    """The non-empty `parts` on one line, two spaces (or `sep`) apart."""
+    line = Text()
+    for part in parts:
+        field = Text(*part) if isinstance(part, tuple) else Text(part) if isinstance(part, str) else part
+        if field:
+            if line:
+                line.append_text(Text("  ", style=GAP) if sep is None else sep)
+            line.append_text(field)
+    return line
+
+
+def indented(line: Text, style: str = "") -> Text:
+    """`line` two columns in, in `style` (the indent keeps a style of its own)."""
+    line = line.copy()
+    line.stylize(style)
+    return Text.assemble(INDENT, line)
 
 
 def clock(stamp: str | None) -> str:
@@ -30,44 +73,43 @@ def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES) -> str:
 
 
 def state_mark(task: TaskRecord) -> Text:
+    """●, ✗, or ✓ with the time it was acked."""
     mark = STATE_MARKS.get(task.state, "?")
-    style = {"input_required": "bold yellow", "completed": "green", "canceled": "red"}.get(task.state, "")
     label = f"{mark} {clock(task.acked_at)}" if task.state == "completed" and task.acked_at else mark
-    return Text(label, style=style)
+    return Text(label, style=STATE_STYLES.get(task.state, ""))
 
 
 def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
-    """Header (time, who to whom, ids, state) and the body; a broadcast with its ack marks.
+    """Header (time, who to whom, id, reply, state), a broadcast's acks, then the body.
 
     `reply_target` is the entry the reply points at as shown (a broadcast's summary rather
     than the recipient's own delivery copy).
     """
-    text = Text()
-    text.append(clock(task.created_at), style="dim")
-    text.append("  ")
-    text.append(task.from_name, style="bold")
-    if task.kind == "broadcast_summary":
-        text.append(f" → all ({len(task.deliveries)})", style="bold magenta")
-    else:
-        text.append(" → ")
-        text.append(task.to_name or "?", style="bold")
-    text.append(f"  #{task.id}", style="dim")
-    if task.reply_to_id:
-        text.append(f"  ↪ re #{reply_target or task.reply_to_id}", style="cyan")
-    if task.kind != "broadcast_summary":
-        text.append("  ")
-        text.append_text(state_mark(task))
-    else:
+    broadcast = task.kind == "broadcast_summary"
+    route = fields(
+        (task.from_name, "bold"),
+        (f"→ all ({len(task.deliveries)})", "bold magenta") if broadcast else ("→", ""),
+        None if broadcast else (task.to_name or "?", "bold"),
+        sep=SPACE,
+    )
+    if broadcast:
         acked = sum(1 for d in task.deliveries if d.state == "completed")
-        text.append(f"  {acked}/{len(task.deliveries)} acked", style="dim")
-        text.append("\n  ")
-        for i, delivery in enumerate(task.deliveries):
-            if i:
-                text.append("  ")
-            text.append(f"{delivery.to_name} ", style="")
-            text.append_text(state_mark(delivery))
+        outcome: Field = (f"{acked}/{len(task.deliveries)} acked", "dim")
+    else:
+        outcome = state_mark(task)
+    text = fields(
+        (clock(task.created_at), "dim"),
+        route,
+        (f"#{task.id}", "dim"),
+        (f"↪ re #{reply_target or task.reply_to_id}", "cyan") if task.reply_to_id else None,
+        outcome,
+    )
+    if broadcast:
+        acks = (fields((d.to_name or "?", "dim"), state_mark(d), sep=SPACE) for d in task.deliveries)
+        text.append("\n")
+        text.append_text(fields(*acks))
     text.append("\n")
-    text.append("  " + body(task.text).replace("\n", "\n  "))
+    text.append(body(task.text))
     return text
 
 
@@ -80,52 +122,78 @@ AGENT_STATE_MARKS = {
     "starting": ("…", "dim"), "ready": ("○", "green"), "busy": ("◐", "cyan"), "asking": ("⚠", "bold red"),
     "draft": ("✎", "yellow"), "exited": ("✗", "dim"), "gone": ("✗", "dim"), "tui": ("▣", "cyan"),
 }
+# What a pane label (see fleet_view.pane_states) says once the pane id has its own field.
+PANE_WORDS = {"●": "alive", "tui": "tui", "pending": "pending"}
 
 
-def _shown_state(seen) -> str | None:
+def _shown_state(seen: SeenState | None) -> str | None:
     """The state word the roster shows; a pane showing this TUI is `tui`, not `exited`."""
     if seen is None:
         return None
     return "tui" if seen.reason == "pane-shows-cafleet-tui" else seen.state.value
 
 
-def roster_entry(entry: RosterEntry, pane: str, seen=None) -> Text:
-    """Name, state, kind, pane, unread count and monitor interval; deregistered ones muted.
-    An agent that is asking a question gets an attention mark and the question."""
+def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None) -> Text:
+    """Short lines that fit the roster at 80×24, so none wraps mid-phrase:
+
+        ○ name#id  unread✉
+          kind · state        (`needs you` alone while the agent asks a question)
+          %pane · poll 120s   (for a placed or scheduled agent)
+          ? the question, wrapped to the roster's width
+
+    Deregistered agents are muted.
+    """
     agent = entry.agent
-    muted = agent.status != "active"
-    text = Text(style="dim" if muted else "")
-    state = _shown_state(seen)
-    if state is not None and not muted:
+    active = agent.status == "active"
+    state = _shown_state(seen) if active else None
+    placement = agent.placement if active else None
+
+    name = Text()
+    if state is not None:
         mark, style = AGENT_STATE_MARKS.get(state, ("?", "dim"))
-        text.append(f"{mark} ", style=style)
-    text.append(agent.name, style="" if muted else "bold")
-    text.append(f" #{agent.id}", style="dim")
-    if entry.unread:
-        text.append(f"  {entry.unread}✉", style="bold yellow")
-    if seen is not None and not muted and seen.state.value == "asking":
-        text.append("  needs you", style="bold red")
-    text.append("\n  ")
-    details = [agent.kind]
-    if muted:
-        details.append("deregistered")
-    elif agent.placement is not None:
-        details.append(pane if state is None else f"{agent.placement.tmux_pane_id or 'pending'} {state}")
-    if entry.monitor_interval and not muted:
-        details.append(f"poll {entry.monitor_interval}s" if entry.monitor_enabled else "poll off")
-    text.append(" · ".join(details), style="dim")
-    if seen is not None and not muted and seen.question:
-        text.append(f"\n  ? {seen.question[:120]}", style="bold")
+        name.append(mark, style=style)
+        name.append(" ", style=GAP)
+    name.append(agent.name, style="bold" if active else "")
+    name.append(f"#{agent.id}", style="dim")
+    lines = [fields(name, (f"{entry.unread}✉", "bold yellow") if entry.unread else None)]
+
+    if not active:
+        lines.append(indented(Text("deregistered")))
+    elif state == "asking":
+        lines.append(indented(Text("needs you", style="bold red")))
+    else:
+        if state is None and placement is not None:
+            label = pane.removeprefix(f"{placement.tmux_pane_id} ")
+            state = PANE_WORDS.get(label, label)
+        lines.append(indented(fields(agent.kind, state, sep=DOT), style="dim"))
+
+    poll = None
+    if active and entry.monitor_interval:
+        poll = f"poll {entry.monitor_interval}s" if entry.monitor_enabled else "poll off"
+    where = fields(placement.tmux_pane_id if placement else None, poll, sep=DOT)
+    if where:
+        lines.append(indented(where, style="dim"))
+    if active and seen is not None and seen.question:
+        for line in textwrap.wrap(f"? {seen.question}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …"):
+            lines.append(indented(Text(line, style="bold")))
+    text = Text("\n").join(lines)
+    if not active:
+        text.stylize("dim")
     return text
 
 
 def inbox_entry(task: TaskRecord) -> Text:
-    text = Text()
-    text.append_text(state_mark(task))
-    text.append(f" {clock(task.created_at)} ", style="dim")
-    text.append(f"{task.from_name}#{task.from_agent_id}", style="bold")
-    text.append(f"  #{task.id}", style="dim")
-    if task.reply_to_id:
-        text.append(f"  ↪ re #{task.reply_to_id}", style="cyan")
-    text.append("\n  " + body(task.text, 300, 3).replace("\n", "\n  "))
+    """`● 09:00:18  #6 from bob#4  ↪ re #2  acked 09:00:19`, then the body."""
+    text = fields(
+        fields(
+            (STATE_MARKS.get(task.state, "?"), STATE_STYLES.get(task.state, "")),
+            (clock(task.created_at), "dim"),
+            sep=SPACE,
+        ),
+        fields((f"#{task.id} from", "dim"), (f"{task.from_name}#{task.from_agent_id}", "bold"), sep=SPACE),
+        (f"↪ re #{task.reply_to_id}", "cyan") if task.reply_to_id else None,
+        (f"acked {clock(task.acked_at)}", "green") if task.state == "completed" and task.acked_at else None,
+    )
+    text.append("\n")
+    text.append(body(task.text, 300, 3))
     return text

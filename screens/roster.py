@@ -25,6 +25,7 @@ class RosterView(OptionList):
 
     def show(self, entries: list[RosterEntry], panes: dict[int, str], states: dict | None = None) -> None:
         """`states`: agent id -> `SeenState`, what the courier last saw in each pane."""
+        index = self.highlighted
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.entries = {e.agent.id: e for e in entries}
         states = states or {}
@@ -32,8 +33,13 @@ class RosterView(OptionList):
             Option(roster_entry(e, panes.get(e.agent.id, "pane ?"), states.get(e.agent.id)), id=f"agent-{e.agent.id}")
             for e in entries
         )
-        if highlighted and highlighted in {f"agent-{i}" for i in self.entries}:
+        if not entries:
+            return
+        # The first entry when first shown; afterwards the user's choice, wherever it moved.
+        if highlighted in {f"agent-{i}" for i in self.entries}:
             self.highlighted = self.get_option_index(highlighted)
+        else:
+            self.highlighted = min(index or 0, len(entries) - 1)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -1,15 +1,20 @@
-"""SVG snapshots of the main screens (baselines in snapshots/). Data and clocks are frozen."""
+"""SVG snapshots of every screen at 80×24 and 200×50 (baselines in snapshots/). Data and clocks
+are frozen. Review a changed baseline by eye: render it with `rsvg-convert x.svg -o x.png`."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from textual.widgets import Input, TabbedContent
 
-from tests.tui_support import build_story
+from tests.tui_support import add_member, build_story, freeze_times
 from tests.tui_support import settle as settle_workers
 
-SIZE = (100, 30)
+
+@pytest.fixture(params=[(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def size(request) -> tuple[int, int]:
+    return request.param
 
 
 def app_for(fleet_id=None):
@@ -49,96 +54,161 @@ async def until_loaded(pilot, ready, timeout=10.0) -> None:
         await pilot.pause(0.1)
 
 
-def test_fleet_picker(db, snap_compare):
-    build_story()
+def pressing(*keys: str):
+    """A `run_before` that waits for the screen, presses `keys`, and waits again."""
+
+    async def run(pilot):
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    return run
+
+
+async def open_agent(pilot, fleet_id: int, agent_id: int) -> None:
+    from cafleet.screens.agent_detail import AgentDetailScreen
+
+    await settle(pilot)
+    await pilot.app.push_screen(AgentDetailScreen(fleet_id, agent_id))
+    await until_loaded(pilot, lambda screen: screen.detail is not None)
+    # Textual re-measures a relabelled tab's underline racily; switching tabs redraws it.
+    await pilot.press("o", "i")
+    await until_loaded(pilot, lambda screen: True)
+
+
+async def open_member_pane(pilot, fleet_id: int, director_id: int, member_id: int) -> None:
+    from cafleet.screens.member_pane import MemberPaneScreen
+
+    await settle(pilot)
+    await pilot.app.push_screen(MemberPaneScreen(fleet_id, director_id, member_id))
+    await until_loaded(pilot, lambda screen: screen.problem is not None)
+
+
+# -- fleet picker ----------------------------------------------------------------------
+
+
+def test_fleet_picker(db, snap_compare, size):
     from cafleet.broker.fleets import create_fleet
     from tests.conftest import FAKE_PANE
-    from tests.tui_support import freeze_times
 
+    build_story()
     create_fleet(FAKE_PANE, label="docs sweep")
     freeze_times()
-    assert snap_compare(app_for(), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(app_for(), terminal_size=size, run_before=pressing())
 
 
-def test_fleet_picker_empty_state(db, snap_compare):
-    assert snap_compare(app_for(), terminal_size=SIZE, run_before=settle)
+def test_fleet_picker_empty_state(db, snap_compare, size):
+    assert snap_compare(app_for(), terminal_size=size, run_before=pressing())
 
 
-def test_fleet_view_with_broadcast_and_acks(db, snap_compare):
+# -- fleet view ------------------------------------------------------------------------
+
+
+def test_fleet_view(db, snap_compare, size):
+    """The timeline with a reply thread, a partly acked broadcast and a day separator."""
     story = build_story()
-    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing())
 
 
-def test_fleet_view_at_80x24(db, snap_compare):
-    story = build_story()
-    assert snap_compare(app_for(story.fleet_id), terminal_size=(80, 24), run_before=settle)
-
-
-def test_composer_error(db, snap_compare):
-    story = build_story()
-
-    async def type_bad_mention(pilot):
-        await settle(pilot)
-        await pilot.press(*"@re hello", "enter")
-        await settle(pilot)
-
-    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=type_bad_mention)
-
-
-def test_administrator_inbox(db, snap_compare):
-    story = build_story()
-
-    async def open_inbox(pilot):
-        await settle(pilot)
-        await pilot.press("ctrl+o")
-        await settle(pilot)
-
-    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_inbox)
-
-
-def test_agent_detail(db, snap_compare):
-    story = build_story()
-
-    async def open_bob(pilot):
-        from cafleet.screens.agent_detail import AgentDetailScreen
-
-        await settle(pilot)
-        await pilot.app.push_screen(AgentDetailScreen(story.fleet_id, story.bob_id))
-        await until_loaded(pilot, lambda screen: "Inbox (2)" in str(screen.query_one(TabbedContent).get_tab("agent-inbox-tab").label))
-        # Textual re-measures a relabelled tab's underline racily; switching tabs redraws it.
-        await pilot.press("o", "i")
-        await until_loaded(pilot, lambda screen: True)
-
-    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_bob)
-
-
-def test_member_pane_when_the_pane_is_gone(db, snap_compare):
-    from cafleet.broker.members import attach_pane, register_member
-    from tests.tui_support import freeze_times
-
-    story = build_story()
-    member = register_member(story.fleet_id, story.director_id, "coder", "Implements the steps", "claude")
-    attach_pane(member.id, "%7")
-    freeze_times()
-
-    async def open_pane(pilot):
-        from cafleet.screens.member_pane import MemberPaneScreen
-
-        await settle(pilot)
-        await pilot.app.push_screen(MemberPaneScreen(story.fleet_id, story.director_id, member.id))
-        await pilot.pause(1.5)  # one mirror refresh
-        await settle(pilot)
-
-    assert snap_compare(app_for(story.fleet_id), terminal_size=SIZE, run_before=open_pane)
-
-
-def test_fleet_view_shows_agent_states_at_80x24(db, snap_compare):
-    """The roster's state marks, with a member that needs the human."""
+def test_fleet_view_with_agent_states(db, snap_compare, size):
+    """The roster's state marks, panes and schedules, with an agent that needs the human."""
     from cafleet.agent_state import AgentState, Observation
     from cafleet.broker.agent_states import record_state
 
     story = build_story()
+    coder = add_member(story)
     record_state(story.director_id, Observation(AgentState.READY))
     record_state(story.alice_id, Observation(AgentState.ASKING, question="Keep the old AST as a shim?"))
     record_state(story.bob_id, Observation(AgentState.BUSY))
-    assert snap_compare(app_for(story.fleet_id), terminal_size=(80, 24), run_before=settle)
+    record_state(coder, Observation(AgentState.STARTING))
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing())
+
+
+def test_composer_error(db, snap_compare, size):
+    story = build_story()
+    run = pressing(*"@re hello", "enter")
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=run)
+
+
+def test_administrator_inbox(db, snap_compare, size):
+    story = build_story()
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing("ctrl+o"))
+
+
+def test_message_modal(db, snap_compare, size):
+    """The Administrator's message opened from the inbox: Reply, Ack and Close."""
+    story = build_story()
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing("ctrl+o", "enter"))
+
+
+def test_a_long_message_after_a_resize(db, snap_compare):
+    """Its last line stays visible when the timeline narrows and grows a scrollbar."""
+    from cafleet.broker.messages import send_message
+
+    story = build_story()
+    send_message(story.fleet_id, story.alice_id, "bob", "Notes on the split: " + "token " * 70 + "THE END.")
+    freeze_times()
+
+    async def resize(pilot):
+        await settle(pilot)
+        await pilot.resize_terminal(200, 50)
+        await settle(pilot)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=(80, 24), run_before=resize)
+
+
+# -- agent detail and its dialogs -----------------------------------------------------
+
+
+def test_agent_detail(db, snap_compare, size):
+    story = build_story()
+
+    async def open_bob(pilot):
+        await open_agent(pilot, story.fleet_id, story.bob_id)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=open_bob)
+
+
+def test_agent_detail_of_a_member(db, snap_compare, size):
+    """A placed member: its pane (gone: no tmux in tests) and its monitor schedule."""
+    story = build_story()
+    coder = add_member(story)
+
+    async def open_coder(pilot):
+        await open_agent(pilot, story.fleet_id, coder)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=open_coder)
+
+
+def test_schedule_dialog(db, snap_compare, size):
+    story = build_story()
+    coder = add_member(story)
+
+    async def edit_schedule(pilot):
+        await open_agent(pilot, story.fleet_id, coder)
+        await pilot.press("s")
+        await settle(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=edit_schedule)
+
+
+# -- member pane and its dialogs -------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", [(), ("d",), ("x",)], ids=["pane_gone", "confirm_delete", "exec_prompt"])
+def test_member_pane(db, snap_compare, size, keys):
+    """The pane of a member whose tmux server is gone (no tmux needed), and the dialogs its
+    keys open: the delete confirmation and the text prompt."""
+    story = build_story()
+    coder = add_member(story)
+
+    async def open_pane(pilot):
+        await open_member_pane(pilot, story.fleet_id, story.director_id, coder)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=open_pane)

@@ -67,6 +67,16 @@ def build_story() -> Story:
     return Story(fleet_id, created.director.id, created.administrator.id, alice.id, bob.id, sent.summary.id)
 
 
+def add_member(story: Story, name: str = "coder", pane_id: str = "%7") -> int:
+    """A member of the story's Director in a pane of a tmux server that is not running."""
+    from cafleet.broker.members import attach_pane, register_member
+
+    member = register_member(story.fleet_id, story.director_id, name, "Implements the steps", "claude")
+    attach_pane(member.id, pane_id)
+    freeze_times()
+    return member.id
+
+
 async def settle(pilot) -> None:
     """Wait until the loading workers (not the endless database watcher) are done, then repaint.
 
