@@ -8,6 +8,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
@@ -41,8 +42,6 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         self.agent_id = agent_id
         self.detail = None
         self.tasks: dict[str, object] = {}
-        self.loading_data = False
-        self.load_again = False
         self.probing = False
 
     def compose(self) -> ComposeResult:
@@ -74,43 +73,41 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         self.reload()
 
     def reload(self) -> None:
-        """Load now, or once more after the load in flight (loads never overlap or race)."""
-        if self.loading_data:
-            self.load_again = True
-            return
-        self.loading_data = True
+        """Load again; a burst of changes coalesces (the newest load wins, older results are
+        dropped), as everywhere in the TUI."""
         self.load()
 
-    def _loaded(self) -> None:
-        self.loading_data = False
-        if self.load_again:
-            self.load_again = False
-            self.reload()
+    # -- loading: workers compute in threads and post typed messages ----------------------
 
-    # -- loading -------------------------------------------------------------------------
+    class Loaded(Message):
+        def __init__(self, detail, pane: str, inbox: list, sent: list):
+            super().__init__()
+            self.detail, self.pane, self.inbox, self.sent = detail, pane, inbox, sent
 
-    @work(thread=True, exit_on_error=False, group="agent-load")
+    class PaneProbed(Message):
+        def __init__(self, detail, pane: str):
+            super().__init__()
+            self.detail, self.pane = detail, pane
+
+    class ScheduleSaved(Message):
+        def __init__(self, note: str, error: bool):
+            super().__init__()
+            self.note, self.error = note, error
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="agent-load")
     def load(self) -> None:
         from cafleet.broker import timeline as reads
         from cafleet.broker.agent_reads import agent_detail
-        from cafleet.errors import CafleetError
 
-        worker = get_current_worker()
-        try:
-            try:
-                detail = agent_detail(self.fleet_id, self.agent_id)
-                inbox = reads.inbox(self.agent_id)
-                sent = reads.sent(self.agent_id)
-            except CafleetError as exc:
-                if not worker.is_cancelled:
-                    self.app.call_from_thread(self.notify, exc.message, severity="error")
-                return
-            pane = pane_summary(detail.agent.placement)
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._show, detail, pane, inbox, sent)
-        finally:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._loaded)
+        detail = agent_detail(self.fleet_id, self.agent_id)  # a refusal becomes a notification
+        inbox, sent = reads.inbox(self.agent_id), reads.sent(self.agent_id)
+        pane = pane_summary(detail.agent.placement)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(detail, pane, inbox, sent))
+
+    @on(Loaded)
+    def _on_loaded(self, loaded: Loaded) -> None:
+        self._show(loaded.detail, loaded.pane, loaded.inbox, loaded.sent)
 
     def refresh_pane(self) -> None:
         detail = self.detail
@@ -124,9 +121,13 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         try:
             pane = pane_summary(detail.agent.placement)
             if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._show_placement, detail, pane)
+                self.post_message(self.PaneProbed(detail, pane))
         finally:
             self.probing = False
+
+    @on(PaneProbed)
+    def _on_pane_probed(self, probed: PaneProbed) -> None:
+        self._show_placement(probed.detail, probed.pane)
 
     # -- showing -------------------------------------------------------------------------
 
@@ -231,13 +232,15 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         try:
             schedule = configure(self.fleet_id, self.agent_id, interval, enabled)
         except CafleetError as exc:
-            self.app.call_from_thread(self.notify, exc.message, severity="error")
+            self.post_message(self.ScheduleSaved(exc.message, error=True))
             return
         state = "enabled" if schedule.enabled else "disabled"
-        self.app.call_from_thread(
-            self.notify, f"Schedule saved: every {schedule.interval_seconds}s, {state}."
-        )
-        self.app.call_from_thread(self.reload)
+        self.post_message(self.ScheduleSaved(f"Schedule saved: every {schedule.interval_seconds}s, {state}.", error=False))
+
+    @on(ScheduleSaved)
+    def _on_schedule_saved(self, saved: ScheduleSaved) -> None:
+        self.notify(saved.note, severity="error" if saved.error else "information")
+        self.reload()
 
     def action_inbox(self) -> None:
         self.query_one(TabbedContent).active = "agent-inbox-tab"

@@ -44,7 +44,12 @@ async def until_loaded(pilot, ready, timeout=10.0) -> None:
         except Exception:  # not composed yet
             continue
     await settle(pilot)
-    # Wait for a still frame: a tab underline slides for a moment after its label changes.
+    await still_frame(pilot)
+
+
+async def still_frame(pilot) -> None:
+    """Wait until two frames in a row are the same: a tab underline slides for a moment after
+    its label changes, and a footer redraws once its bindings are refreshed."""
     previous = None
     for _ in range(40):
         frame = pilot.app.export_screenshot()
@@ -62,6 +67,7 @@ def pressing(*keys: str):
         if keys:
             await pilot.press(*keys)
             await settle(pilot)
+        await still_frame(pilot)
 
     return run
 

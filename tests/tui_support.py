@@ -93,4 +93,10 @@ async def settle(pilot) -> None:
             await app.workers.wait_for_complete(pending)
         except (WorkerCancelled, WorkerFailed):  # a failed worker is the app's to report
             continue
+    # Workers hand their results over as messages: wait until the screen shows its first
+    # load (screens that have a `loaded` flag), then repaint.
+    for _ in range(100):
+        if getattr(app.screen, "loaded", True):
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
