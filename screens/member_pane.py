@@ -9,6 +9,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
@@ -89,9 +90,32 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
             except Exception as exc:  # noqa: BLE001 - a once-a-second probe must never crash the app
                 problem = f"reading the pane failed: {exc}"
             if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._show_capture, record, lines, problem)
+                self.post_message(self.Captured(record, lines, problem))
         finally:
             self.capturing = False
+
+    class Captured(Message):
+        """A look at the member's pane: its lines, or why it cannot be read."""
+
+        def __init__(self, record, lines: list[str] | None, problem: str | None):
+            super().__init__()
+            self.record, self.lines, self.problem = record, lines, problem
+
+    class Steered(Message):
+        def __init__(self, note: str, error: bool):
+            super().__init__()
+            self.note, self.error = note, error
+
+    class DeleteEnded(Message):
+        """`timed_out` offers to kill the pane; `refused` says why nothing happened."""
+
+        def __init__(self, timed_out: str | None = None, refused: str | None = None):
+            super().__init__()
+            self.timed_out, self.refused = timed_out, refused
+
+    @on(Captured)
+    def _on_captured(self, captured: Captured) -> None:
+        self._show_capture(captured.record, captured.lines, captured.problem)
 
     def _show_capture(self, record, lines: list[str] | None, problem: str | None) -> None:
         try:
@@ -199,10 +223,17 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         try:
             call(*args)
         except CafleetError as exc:
-            self.app.call_from_thread(self.notify, exc.message, severity="error", title="Nothing was done")
+            self.post_message(self.Steered(exc.message, error=True))
             return
-        self.app.call_from_thread(self.notify, done)
-        self.app.call_from_thread(self.tick)
+        self.post_message(self.Steered(done, error=False))
+
+    @on(Steered)
+    def _on_steered(self, steered: Steered) -> None:
+        if steered.error:
+            self.notify(steered.note, severity="error", title="Nothing was done")
+            return
+        self.notify(steered.note)
+        self.tick()
 
     def action_delete(self) -> None:
         if self.deleting:
@@ -240,14 +271,23 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         try:
             delete_member(self.fleet_id, self.director_id, self.member_id, force=force, timeout=DELETE_TIMEOUT)
         except DeleteTimedOut as exc:
-            self.app.call_from_thread(self._delete_failed)
-            self.app.call_from_thread(self._offer_force, exc.message)
+            self.post_message(self.DeleteEnded(timed_out=exc.message))
             return
         except CafleetError as exc:
-            self.app.call_from_thread(self._delete_failed)
-            self.app.call_from_thread(self.notify, exc.message, severity="error", title="Not deleted")
+            self.post_message(self.DeleteEnded(refused=exc.message))
             return
-        self.app.call_from_thread(self._deleted)
+        self.post_message(self.DeleteEnded())
+
+    @on(DeleteEnded)
+    def _on_delete_ended(self, ended: DeleteEnded) -> None:
+        if ended.timed_out is None and ended.refused is None:
+            self._deleted()
+            return
+        self._delete_failed()
+        if ended.timed_out is not None:
+            self._offer_force(ended.timed_out)
+        else:
+            self.notify(ended.refused, severity="error", title="Not deleted")
 
     def _offer_force(self, message: str) -> None:
         def confirmed(yes: bool | None) -> None:
