@@ -12,13 +12,12 @@ import json
 import os
 import sqlite3
 import subprocess
-from pathlib import Path
 from typing import NamedTuple
 
 from cafleet.config import database_path
 from cafleet.invocation import cafleet_command, fleet_command
 from cafleet.notify import FORBIDDEN, courier_running, probe_tmux
-from cafleet.panes.processes import program_name
+from cafleet.panes.processes import argv_of, program_name, stat_fields
 
 
 class Check(NamedTuple):
@@ -97,15 +96,13 @@ def _agent_process() -> list[str]:
     """argv of the nearest ancestor that is a coding agent (empty when none is found)."""
     pid = os.getppid()
     for _ in range(12):
-        try:
-            argv = [a.decode("utf-8", "replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
-            stat = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
+        argv, fields = argv_of(pid), stat_fields(pid)
+        if argv is None or fields is None:
             return []
         joined = " ".join(argv[:2])
         if program_name(argv) in ("claude", "codex", "opencode") or "codex" in joined or "opencode" in joined:
             return argv
-        pid = int(stat[1])
+        pid = int(fields[1])  # the parent
         if pid <= 1:
             return []
     return []

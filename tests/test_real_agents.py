@@ -51,14 +51,9 @@ def test_a_real_member_acks_and_answers(real_agents, tmp_path, backend, run):
 
 def check_core_loop(tmp_path, field, server, cafleet, backend):
     tool = SHELL_TOOLS[backend]
-    created = cafleet_json(cafleet, field, "fleet", "create", "--label", f"real {backend}", "--coding-agent", "claude")
-    fleet, director = created["fleet_id"], created["director"]["agent_id"]
-    at = cafleet_json  # noqa: E731 (short alias below)
-
+    fleet, director = create_fleet(field, cafleet, backend)
     spawned_at = time.monotonic()
-    member = at(cafleet, field, "--fleet-id", str(fleet), "member", "create", "--agent-id", str(director),
-                "--name", "worker", "--description", "does the work", "--coding-agent", backend)
-    member_id, member_pane = member["agent_id"], member["placement"]["tmux_pane_id"]
+    member_id, member_pane = create_worker(field, cafleet, fleet, director, backend)
 
     def agent_turns():
         return [r for r in server.requests if r.is_agent_turn(tool)]
@@ -67,13 +62,11 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     first_turn_s = time.monotonic() - spawned_at
     assert "You are worker" in first.last_text and not NOTICE.search(first.last_text), first.last_text
 
-    sent = at(cafleet, field, "--fleet-id", str(fleet), "message", "send", "--agent-id", str(director),
-              "--to", "worker", "--text", "please look at the parser")
-    task_id = sent["task_id"]
+    task_id = send(cafleet, field, fleet, director, "please look at the parser")
     sent_at = time.monotonic()
 
     def task(task_id, as_agent):
-        return at(cafleet, field, "--fleet-id", str(fleet), "message", "show", "--agent-id", str(as_agent), "--task-id", str(task_id))
+        return fleet_json(cafleet, field, fleet, "message", "show", "--agent-id", str(as_agent), "--task-id", str(task_id))
 
     wait_until(lambda: task(task_id, director)["state"] == "completed", 90, f"{backend} to ack task {task_id}",
                interval=0.2)
@@ -81,7 +74,7 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     wait_until(lambda: task(task_id, director)["notify_status"] == "delivered", 10, "the notice's notify_status")
 
     def reply():
-        inbox = at(cafleet, field, "--fleet-id", str(fleet), "message", "poll", "--agent-id", str(director))
+        inbox = fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director))
         return [t for t in inbox if t["reply_to_id"] == task_id and t["from_agent_id"] == member_id]
 
     (answer,) = wait_until(reply, 60, "the reply in the Director's inbox", interval=0.2)
@@ -109,21 +102,34 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
             }) + "\n")
 
 
-def spawn_member(field, cafleet, backend):
+def fleet_json(cafleet, field, fleet, *args):
+    """`cafleet --json --fleet-id FLEET ARGS…` as the Director runs it."""
+    return fleet_json(cafleet, field, fleet, *args)
+
+
+def create_fleet(field, cafleet, backend):
     created = cafleet_json(cafleet, field, "fleet", "create", "--label", f"real {backend}", "--coding-agent", "claude")
-    fleet, director = created["fleet_id"], created["director"]["agent_id"]
-    member = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "member", "create", "--agent-id", str(director),
-                          "--name", "worker", "--description", "does the work", "--coding-agent", backend)
-    return fleet, director, member["agent_id"], member["placement"]["tmux_pane_id"]
+    return created["fleet_id"], created["director"]["agent_id"]
+
+
+def create_worker(field, cafleet, fleet, director, backend, *options):
+    member = fleet_json(cafleet, field, fleet, "member", "create", "--agent-id", str(director),
+                        "--name", "worker", "--description", "does the work", "--coding-agent", backend, *options)
+    return member["agent_id"], member["placement"]["tmux_pane_id"]
+
+
+def spawn_member(field, cafleet, backend):
+    fleet, director = create_fleet(field, cafleet, backend)
+    return (fleet, director, *create_worker(field, cafleet, fleet, director, backend))
 
 
 def send(cafleet, field, fleet, director, text):
-    return cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "send", "--agent-id", str(director),
-                        "--to", "worker", "--text", text)["task_id"]
+    return fleet_json(cafleet, field, fleet, "message", "send", "--agent-id", str(director),
+                      "--to", "worker", "--text", text)["task_id"]
 
 
 def replies_to(cafleet, field, fleet, director):
-    inbox = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "poll", "--agent-id", str(director), "--full")
+    inbox = fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director), "--full")
     return [t for t in inbox if t["to_agent_id"] == director]
 
 
@@ -206,30 +212,27 @@ def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(rea
     with ModelServer(ROUTES) as server:
         field = start_field(tmp_path, backend, server, cafleet, user_config=user_config)
         try:
-            created = cafleet_json(cafleet, field, "fleet", "create", "--coding-agent", "claude")
-            fleet, director = created["fleet_id"], created["director"]["agent_id"]
-            member = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "member", "create", "--agent-id", str(director),
-                                  "--name", "worker", "--description", "asks first", "--coding-agent", backend, *options)
-            member_id = member["agent_id"]
+            fleet, director = create_fleet(field, cafleet, backend)
+            member_id, _ = create_worker(field, cafleet, fleet, director, backend, *options)
             send(cafleet, field, fleet, director, f"please run: touch {marker}")
 
             def needs_you():
-                inbox = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "poll", "--agent-id", str(director), "--all", "--full")
+                inbox = fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director), "--all", "--full")
                 return [t for t in inbox if t["from_agent_id"] == member_id and t["text"].startswith("[needs you]")]
 
             (told,) = wait_until(needs_you, 90, "the Director to be told", interval=0.3)
             assert f"member send-input --agent-id {director} --member-id {member_id} --choice N" in told["text"]
             waiting = send(cafleet, field, fleet, director, "1")  # typed into the prompt, this would answer it
-            wait_until(lambda: cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "show", "--agent-id",
+            wait_until(lambda: fleet_json(cafleet, field, fleet, "message", "show", "--agent-id",
                                             str(director), "--task-id", str(waiting))["notify_status"] == "deferred:asking",
                        20, "the notice to wait", interval=0.3)
             time.sleep(2)
             assert not marker.exists() and len(needs_you()) == 1
-            answered = cafleet_json(cafleet, field, "--fleet-id", str(fleet), "member", "send-input", "--agent-id", str(director),
+            answered = fleet_json(cafleet, field, fleet, "member", "send-input", "--agent-id", str(director),
                                     "--member-id", str(member_id), "--choice", "1")
             assert answered["sent"] == "choice"
             wait_until(marker.exists, 30, "the approved command to run")
-            wait_until(lambda: cafleet_json(cafleet, field, "--fleet-id", str(fleet), "message", "show", "--agent-id",
+            wait_until(lambda: fleet_json(cafleet, field, fleet, "message", "show", "--agent-id",
                                             str(director), "--task-id", str(waiting))["notify_status"] == "delivered",
                        60, "the waiting notice to land after the answer", interval=0.3)
         finally:

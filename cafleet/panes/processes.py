@@ -15,14 +15,27 @@ def foreground_argv(pane_pid: int | None) -> list[str] | None:
         return None
     if not HAVE_PROC:
         return _from_ps(pane_pid)
+    fields = stat_fields(pane_pid)
+    if fields is None:
+        return None
+    leader = int(fields[5])  # tpgid: the terminal's foreground process group
+    return argv_of(leader if leader > 0 else pane_pid)
+
+
+def stat_fields(pid: int) -> list[bytes] | None:
+    """/proc/PID/stat after the (possibly spaced) name: [state, ppid, pgrp, session, tty, tpgid, …]."""
     try:
-        with open(f"/proc/{pane_pid}/stat", "rb") as stat:
-            # Field 8 is tpgid; split after the ")" that ends the (possibly spaced) name.
-            fields = stat.read().rsplit(b")", 1)[1].split()
-        leader = int(fields[5])
-        with open(f"/proc/{leader if leader > 0 else pane_pid}/cmdline", "rb") as cmdline:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def argv_of(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
             raw = cmdline.read()
-    except (OSError, ValueError, IndexError):
+    except OSError:
         return None
     return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
 
