@@ -104,7 +104,7 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
 
 def fleet_json(cafleet, field, fleet, *args):
     """`cafleet --json --fleet-id FLEET ARGS…` as the Director runs it."""
-    return fleet_json(cafleet, field, fleet, *args)
+    return cafleet_json(cafleet, field, "--fleet-id", str(fleet), *args)
 
 
 def create_fleet(field, cafleet, backend):
