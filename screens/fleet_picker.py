@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -20,6 +22,17 @@ EMPTY_HELP = Text.assemble(
 )
 
 
+COLUMNS = ("Fleet", "Label", "Agents", "Unread", "Created (UTC)")
+
+
+class FleetsLoaded(Message):
+    """The fleet list, read by the load worker."""
+
+    def __init__(self, fleets: list) -> None:
+        super().__init__()
+        self.fleets = fleets
+
+
 class FleetPickerScreen(ReportsWorkerErrors, Screen):
     """Fleets with their label, active agents, unread messages and creation time."""
 
@@ -27,13 +40,13 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        table = DataTable(id="fleets", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Fleet", "Label", "Agents", "Unread", "Created (UTC)")
-        yield table
+        yield DataTable(id="fleets", cursor_type="row", zebra_stripes=True)
         yield Static(EMPTY_HELP, id="empty-fleets")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.shown: list | None = None
+        self.loaded = False
         self.sub_title = "fleets"
         self.query_one("#empty-fleets").display = False
         self.load()
@@ -49,18 +62,31 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
     def load(self) -> None:
         from cafleet.broker.fleets import list_fleets
 
-        fleets = list_fleets()
-        self.app.call_from_thread(self.show, fleets)
+        self.post_message(FleetsLoaded(list_fleets()))
 
-    def show(self, fleets) -> None:
+    @on(FleetsLoaded)
+    def show(self, event: FleetsLoaded) -> None:
+        fleets = event.fleets
+        if fleets == self.shown:
+            # Resume and a data change often arrive together: rebuilding an identical table
+            # only makes it flicker.
+            return
+        self.shown = fleets
+        self.loaded = True
+        rows = [
+            (str(fleet.id), fleet.label or "—", str(fleet.active_agents), str(fleet.unread),
+             f"{day(fleet.created_at)} {clock(fleet.created_at)}")
+            for fleet in fleets
+        ]
         table = self.query_one(DataTable)
         cursor = table.cursor_row
-        table.clear()
-        for fleet in fleets:
-            table.add_row(
-                str(fleet.id), fleet.label or "—", str(fleet.active_agents), str(fleet.unread),
-                f"{day(fleet.created_at)} {clock(fleet.created_at)}", key=str(fleet.id),
-            )
+        # Columns get widths measured here: DataTable measures auto-width columns on idle
+        # but keeps rows it rendered before that, cut to the header's width.
+        table.clear(columns=True)
+        for index, header in enumerate(COLUMNS):
+            table.add_column(header, width=max(cell_len(text) for text in [header, *(row[index] for row in rows)]))
+        for fleet, row in zip(fleets, rows):
+            table.add_row(*row, key=str(fleet.id))
         table.display = bool(fleets)
         self.query_one("#empty-fleets").display = not fleets
         if fleets:
