@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 from typing import NamedTuple
 
+from cafleet.broker.identity import PaneAgent
 from cafleet.config import database_path
 from cafleet.invocation import cafleet_command, fleet_command
 from cafleet.notify import FORBIDDEN, courier_running, probe_tmux
@@ -27,27 +28,14 @@ class Check(NamedTuple):
     fix: str = ""
 
 
-class PaneAgent(NamedTuple):
-    fleet_id: int
-    agent_id: int
-    name: str
-    coding_agent: str
+def pane_agent(fleet_id: int | None = None) -> PaneAgent | None:
+    """The active agent (of `fleet_id`, if given) placed in this process's tmux pane."""
+    from cafleet.broker.identity import agents_in_pane
+    from cafleet.calling_pane import pane_from_env
 
-
-def pane_agent() -> PaneAgent | None:
-    """The active agent placed in this process's tmux pane, from $TMUX and $TMUX_PANE."""
-    from cafleet.models import Agent, Placement
-
-    socket, pane = os.environ.get("TMUX", "").split(",")[0], os.environ.get("TMUX_PANE", "")
-    if not socket or not pane:
-        return None
-    row = (
-        Placement.select(Placement, Agent)
-        .join(Agent, on=(Placement.agent == Agent.id))
-        .where((Placement.tmux_socket == socket) & (Placement.tmux_pane_id == pane) & (Agent.status == "active"))
-        .first()
-    )
-    return None if row is None else PaneAgent(row.agent.fleet_id, row.agent.id, row.agent.name, row.coding_agent)
+    pane = pane_from_env()
+    here = [a for a in agents_in_pane(pane) if fleet_id in (None, a.fleet_id)] if pane else []
+    return here[0] if here else None
 
 
 def check_agent(agent: PaneAgent) -> list[Check]:

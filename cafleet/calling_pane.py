@@ -7,13 +7,25 @@ import shutil
 import subprocess
 
 from cafleet.errors import NotInTmux
-from cafleet.records import PaneLocation
+from cafleet.records import EnvPane, PaneLocation
 
 _FIELDS = ("#{socket_path}", "#{pid}", "#{session_name}", "#{window_id}", "#{pane_id}")
 
 
 def in_tmux() -> bool:
     return bool(os.environ.get("TMUX")) and bool(os.environ.get("TMUX_PANE"))
+
+
+def pane_from_env() -> EnvPane | None:
+    """The caller's pane from `$TMUX` (`socket,server pid,session`) and `$TMUX_PANE`.
+
+    Costs no tmux call, so it also works inside a sandbox that may not reach the server.
+    """
+    if not in_tmux():
+        return None
+    socket, _, rest = os.environ["TMUX"].partition(",")
+    pid = rest.partition(",")[0]
+    return EnvPane(socket, int(pid) if pid.isascii() and pid.isdigit() else None, os.environ["TMUX_PANE"])
 
 
 def calling_pane(command: str) -> PaneLocation:

@@ -19,6 +19,17 @@ class PaneLocation(NamedTuple):
     tmux_pane_id: str
 
 
+class EnvPane(NamedTuple):
+    """A pane as its own processes see it in `$TMUX` and `$TMUX_PANE` (no tmux call needed)."""
+
+    tmux_socket: str
+    tmux_server_pid: int | None
+    tmux_pane_id: str
+
+    def describe(self) -> str:
+        return f"pane {self.tmux_pane_id} of the tmux server at {self.tmux_socket}"
+
+
 class PlacementRecord(NamedTuple):
     agent_id: int
     director_id: int | None

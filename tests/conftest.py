@@ -109,6 +109,8 @@ FAKE_PANE = PaneLocation(
     tmux_socket="/tmp/tmux-test/default", tmux_server_pid=4242, tmux_session="main",
     tmux_window_id="@1", tmux_pane_id="%1",
 )
+# A second Director's pane: one pane directs one fleet unless `fleet create --force`.
+OTHER_PANE = FAKE_PANE._replace(tmux_pane_id="%2")
 
 
 class Fleet(NamedTuple):

@@ -90,6 +90,15 @@ def run(cli, fleet: PanesFleet, *args, **kwargs):
     return cli("--fleet-id", fleet.fleet_id, *args, env={**fleet.env, **kwargs.pop("env", {})}, **kwargs)
 
 
+# A shell outside every agent's pane: the human, who may act as any agent of the fleet.
+OUTSIDE_PANES = {"TMUX": "", "TMUX_PANE": ""}
+
+
+def run_as_human(cli, fleet: PanesFleet, *args, **kwargs):
+    """The CLI as the human runs it from a terminal that is no agent's pane."""
+    return run(cli, fleet, *args, env={**OUTSIDE_PANES, **kwargs.pop("env", {})}, **kwargs)
+
+
 def spawn(cli, fleet: PanesFleet, name: str, *extra) -> int:
     result = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", name,
                  "--description", f"{name} helps", "--quiet", *extra)

@@ -5,7 +5,7 @@ import pytest
 from cafleet.broker import agents, fleets
 from cafleet.errors import Conflict, InvalidInput, NotFound, Refused
 from cafleet.models import Agent
-from tests.conftest import FAKE_PANE
+from tests.conftest import OTHER_PANE
 
 
 def test_register_returns_active_agent_with_skills(fleet):
@@ -28,7 +28,7 @@ def test_name_is_free_again_after_deregistration(fleet):
 
 
 def test_same_name_in_another_fleet_is_fine(fleet):
-    other = fleets.create_fleet(FAKE_PANE)
+    other = fleets.create_fleet(OTHER_PANE)
     assert agents.register_agent(other.fleet.id, "alice", "twin").fleet_id == other.fleet.id
 
 
@@ -84,7 +84,7 @@ def test_show_agent_includes_placement(fleet):
 
 
 def test_agents_of_another_fleet_are_not_found(fleet):
-    other = fleets.create_fleet(FAKE_PANE)
+    other = fleets.create_fleet(OTHER_PANE)
     with pytest.raises(NotFound, match=f"agent {other.director.id} not found in fleet {fleet.fleet_id}"):
         agents.show_agent(fleet.fleet_id, fleet.alice_id, other.director.id)
     with pytest.raises(NotFound):

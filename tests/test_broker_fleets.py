@@ -5,7 +5,7 @@ import pytest
 from cafleet.broker import agents, fleets, messages
 from cafleet.errors import NotFound, Refused
 from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Placement, Task
-from tests.conftest import FAKE_PANE
+from tests.conftest import FAKE_PANE, OTHER_PANE
 
 
 def test_create_fleet_makes_director_with_placement_and_administrator(db):
@@ -39,7 +39,7 @@ def test_create_fleet_is_one_transaction(db, monkeypatch):
 def test_list_fleets_counts_active_agents_and_unread(fleet):
     messages.send_message(fleet.fleet_id, fleet.alice_id, "bob", "one")
     messages.send_message(fleet.fleet_id, fleet.alice_id, "bob", "two")
-    other = fleets.create_fleet(FAKE_PANE, label="other")
+    other = fleets.create_fleet(OTHER_PANE, label="other")
 
     listed = fleets.list_fleets()
 

@@ -9,7 +9,7 @@ import pytest
 from cafleet.broker import agents, fleets, inbox, messages
 from cafleet.errors import InvalidInput, NotFound, Refused
 from cafleet.models import Task
-from tests.conftest import FAKE_PANE
+from tests.conftest import FAKE_PANE, OTHER_PANE
 
 
 def test_send_by_id_or_any_case_name(fleet):
@@ -39,7 +39,7 @@ def test_send_to_unknown_or_deregistered_agent(fleet):
 
 
 def test_send_across_fleets_is_not_found(fleet):
-    other = fleets.create_fleet(FAKE_PANE)
+    other = fleets.create_fleet(OTHER_PANE)
     with pytest.raises(NotFound):
         messages.send_message(fleet.fleet_id, fleet.alice_id, str(other.director.id), "psst")
     with pytest.raises(NotFound):
@@ -133,7 +133,7 @@ def test_show_is_for_sender_or_recipient_only(fleet):
     assert messages.show_message(fleet.fleet_id, fleet.bob_id, task.id).id == task.id
     with pytest.raises(NotFound):
         messages.show_message(fleet.fleet_id, fleet.director_id, task.id)
-    other = fleets.create_fleet(FAKE_PANE)
+    other = fleets.create_fleet(OTHER_PANE)
     with pytest.raises(NotFound):
         messages.show_message(other.fleet.id, other.director.id, task.id)
 

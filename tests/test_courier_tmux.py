@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.panes_support import (
-    couriers_of, create_panes_fleet, inputs, make_fake_agents, run, spawn, task_row, wait_for, wait_for_notify,
+    couriers_of, create_panes_fleet, inputs, make_fake_agents, run, run_as_human, spawn, task_row, wait_for, wait_for_notify,
 )
 
 
@@ -33,7 +33,9 @@ def ready(agents, name):
 
 
 def send(cli, fleet, to, text, sender=None):
-    sent = run(cli, fleet, "message", "send", "--agent-id", sender or fleet.director_id, "--to", to, "--quiet", "--text", text)
+    # An agent other than the Director sends from outside the Director's pane.
+    runner = run if sender is None else run_as_human
+    sent = runner(cli, fleet, "message", "send", "--agent-id", sender or fleet.director_id, "--to", to, "--quiet", "--text", text)
     assert sent.code == 0, sent.err
     return int(sent.out)
 
@@ -146,10 +148,10 @@ def test_an_agent_that_exits_while_notices_queue_never_has_them_typed_into_its_s
         time.sleep(0.05)
     other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
     markers = [tmp_path / f"ran-{n}" for n in range(12)]
-    task_ids = [send(cli, fleet, "director", f"touch {m}", sender=other) for m in markers]
-    time.sleep(0.4)  # the first notices are being typed
+    task_ids = [send(cli, fleet, "director", f"touch {m}", sender=other) for m in markers[:6]]
     standin_pid = json.loads(log.read_text().splitlines()[0])["pid"]
-    os.kill(standin_pid, signal.SIGTERM)  # the agent quits while notices are queued
+    os.kill(standin_pid, signal.SIGTERM)  # the agent quits while notices are being typed
+    task_ids += [send(cli, fleet, "director", f"touch {m}", sender=other) for m in markers[6:]]
     outcomes = [wait_for_notify(t, timeout=30) for t in task_ids]
     time.sleep(1)
     assert not [m for m in markers if m.exists()], "a notice was executed by the shell"
@@ -233,7 +235,7 @@ def test_the_director_is_told_once_per_question(cli, fleet, agents):
     wait_for(lambda: len(needs_you()) == 2, what="the second question's message")
     administrator = run(cli, fleet, "--json", "fleet", "show", fleet.fleet_id).json()
     admin_id = next(a["agent_id"] for a in administrator["agents"] if a["kind"] == "administrator")
-    human = run(cli, fleet, "--json", "message", "poll", "--agent-id", admin_id).json()
+    human = run_as_human(cli, fleet, "--json", "message", "poll", "--agent-id", admin_id).json()
     assert [t["text"].split(" --")[0] for t in human] == ["[needs you] which branch?", "[needs you] merge now?"]
 
 

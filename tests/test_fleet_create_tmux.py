@@ -32,8 +32,24 @@ def test_fleet_create_json_and_quiet(tmux_server, cli):
     assert set(doc) >= {"fleet_id", "director", "administrator_agent_id"}
     assert doc["director"]["kind"] == "director"
     assert doc["director"]["placement"]["tmux_pane_id"] == tmux_server.pane_id
-    quiet = cli("fleet", "create", "--quiet", env=tmux_server.pane_env())
+    quiet = cli("fleet", "create", "--quiet", "--force", env=tmux_server.pane_env())
     assert quiet.out == f"{doc['fleet_id'] + 1}\n"
+
+
+def test_a_pane_that_directs_a_fleet_needs_force_for_another(tmux_server, cli, db_path):
+    first = cli("fleet", "create", "--quiet", env=tmux_server.pane_env()).out.strip()
+    again = cli("fleet", "create", "--label", "second", env=tmux_server.pane_env())
+    assert again.code == 1
+    assert f"is already the Director of fleet {first}" in again.err and "--force" in again.err
+    assert cli("fleet", "list", "--json").json()[0]["fleet_id"] == int(first)
+    assert len(cli("fleet", "list", "--json").json()) == 1
+    forced = cli("fleet", "create", "--quiet", "--force", env=tmux_server.pane_env())
+    assert forced.code == 0 and forced.out.strip() != first
+    # The pane now directs two fleets: whoami asks which one.
+    both = cli("whoami", env=tmux_server.pane_env())
+    assert both.code == 1 and "directs fleets" in both.err
+    mine = cli("--fleet-id", first, "--json", "whoami", env=tmux_server.pane_env()).json()
+    assert (mine["fleet_id"], mine["kind"], mine["is_director"]) == (int(first), "director", True)
 
 
 def test_fleet_create_run_inside_a_pane(tmux_server, tmp_path):

@@ -9,7 +9,9 @@ import time
 import pytest
 
 from tests.conftest import cafleet_command
-from tests.panes_support import create_panes_fleet, inputs, make_fake_agents, run, spawn, task_row, wait_for_notify
+from tests.panes_support import (
+    create_panes_fleet, inputs, make_fake_agents, run, run_as_human, spawn, wait_for_notify,
+)
 
 
 @pytest.fixture
@@ -128,7 +130,7 @@ def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
 
 def test_a_shell_pane_receives_nothing(cli, fleet, tmux_server):
     other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
-    task_id = int(run(cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet", "--text", "echo PWNED").out)
+    task_id = int(run_as_human(cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet", "--text", "echo PWNED").out)
     assert wait_for_notify(task_id) == "skipped:not-its-agent:bash"
     screen = tmux_server.tmux("capture-pane", "-p", "-t", tmux_server.pane_id).stdout
     assert "PWNED" not in screen and "cafleet msg" not in screen
@@ -281,7 +283,9 @@ def test_only_the_director_drives_members(cli, fleet):
         ["member", "list", "--agent-id", member_id],
         ["member", "exec", "--agent-id", member_id, "--member-id", member_id, "ls"],
     ):
-        result = run(cli, fleet, *args)
+        # From outside every agent's pane the ids are taken at their word, and the broker
+        # still refuses anyone but the Director.
+        result = run_as_human(cli, fleet, *args)
         assert result.code == 1 and "is not the Director of fleet" in result.err, (args, result.err)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Input
 
 from tests.tui_support import add_member, build_story, freeze_times
 from tests.tui_support import settle as settle_workers
@@ -96,10 +96,10 @@ async def open_member_pane(pilot, fleet_id: int, director_id: int, member_id: in
 
 def test_fleet_picker(db, snap_compare, size):
     from cafleet.broker.fleets import create_fleet
-    from tests.conftest import FAKE_PANE
+    from tests.conftest import OTHER_PANE
 
     build_story()
-    create_fleet(FAKE_PANE, label="docs sweep")
+    create_fleet(OTHER_PANE, label="docs sweep")
     freeze_times()
     assert snap_compare(app_for(), terminal_size=size, run_before=pressing())
 

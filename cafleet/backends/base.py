@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from cafleet.agent_state import AgentState, ScreenReading
+from cafleet.agent_state import ScreenReading
 from cafleet.errors import InvalidInput
 
 

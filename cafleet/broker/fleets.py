@@ -5,9 +5,10 @@ from __future__ import annotations
 from peewee import fn
 
 from cafleet.broker.lookup import any_fleet
+from cafleet.errors import Conflict
 from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
 from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
-from cafleet.records import AgentRecord, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
+from cafleet.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
 from cafleet.timestamps import utc_now
 
 CODING_AGENTS = ("claude", "codex", "opencode")
@@ -16,11 +17,17 @@ ADMINISTRATOR_NAME = "Administrator"
 DIRECTOR_MONITOR_INTERVAL = 120
 
 
-def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claude") -> FleetCreated:
-    """One transaction: the fleet, its root Director placed in `pane`, and its Administrator."""
+def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claude", force: bool = False) -> FleetCreated:
+    """One transaction: the fleet, its root Director placed in `pane`, and its Administrator.
+
+    A pane that already holds an agent of a live fleet directs another one only with `force`:
+    usually it is a Director that forgot its fleet id.
+    """
     label = label.strip()
     now = utc_now()
     with database.atomic():
+        if not force:
+            _refuse_taken_pane(pane)
         fleet = Fleet.create(label=label, created_at=now)
         director = Agent.create(
             fleet=fleet, name=DIRECTOR_NAME, description="Root Director of the fleet",
@@ -44,6 +51,20 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
         director=agent_record(director, placement),
         administrator=agent_record(administrator),
     )
+
+
+def _refuse_taken_pane(pane: PaneLocation) -> None:
+    from cafleet.broker.identity import agents_in_pane
+
+    here = agents_in_pane(EnvPane(pane.tmux_socket, pane.tmux_server_pid, pane.tmux_pane_id))
+    if here:
+        taken = here[0]
+        role = "the Director" if taken.is_director else f"{taken.kind} {taken.handle}"
+        raise Conflict(
+            f"pane {pane.tmux_pane_id} is already {role} of fleet {taken.fleet_id}; keep using it "
+            f"(`cafleet --fleet-id {taken.fleet_id} whoami`), or pass --force to direct a second fleet "
+            f"from this pane, or end that one first with `cafleet fleet delete {taken.fleet_id}`"
+        )
 
 
 def list_fleets() -> list[FleetRecord]:

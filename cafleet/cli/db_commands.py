@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.output import emit
-from cafleet.cli.settings import CafleetCommand, CafleetSubgroup
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, FleetScope
 
 
 @click.group("db", cls=CafleetSubgroup)
@@ -13,7 +13,7 @@ def db_group():
     """Manage the SQLite database."""
 
 
-@db_group.command("init", cls=CafleetCommand)
+@db_group.command("init", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 def init_command():
     """Create the database or bring it to the current schema. Safe to repeat."""
     from cafleet.config import database_path

@@ -7,10 +7,10 @@ import sys
 import click
 
 from cafleet.cli.output import emit
-from cafleet.cli.settings import CafleetCommand
+from cafleet.cli.settings import CafleetCommand, FleetScope
 
 
-@click.command("demo", cls=CafleetCommand)
+@click.command("demo", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option("--no-attach", is_flag=True, help="Leave the session running and print how to attach.")
 @click.option("--stop", "stop_demo", is_flag=True, help="Tear the demo down: its fleet and its tmux session.")
 @click.option("--tmux-socket", metavar="NAME", help="Use a separate tmux server (`tmux -L NAME`) instead of the default one.")

@@ -8,12 +8,12 @@ import shutil
 import click
 
 from cafleet.cli.output import emit
-from cafleet.cli.settings import CafleetCommand
+from cafleet.cli.settings import CafleetCommand, FleetScope, settings
 
 BACKENDS = ("claude", "codex", "opencode")
 
 
-@click.command("doctor", cls=CafleetCommand)
+@click.command("doctor", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
 def doctor_command():
     """Report the calling tmux pane, the database, the coding agents on PATH, and problems."""
     from cafleet import __version__
@@ -111,7 +111,7 @@ def _agent_report(problems: list[str], database_exists: bool) -> dict | None:
         return None
     try:
         open_database(create=False)
-        here = pane_agent()
+        here = pane_agent(settings().fleet_id)
     except Exception:  # the database section above already reports an unusable file
         return None
     if here is None:

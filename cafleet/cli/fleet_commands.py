@@ -9,7 +9,7 @@ import click
 from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line
 from cafleet.cli.params import ID
 from cafleet.db import open_database
-from cafleet.cli.settings import CafleetCommand, CafleetSubgroup
+from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, FleetScope, settings
 
 CODING_AGENT_CHOICE = click.Choice(["claude", "codex", "opencode"])
 
@@ -19,14 +19,15 @@ def fleet_group():
     """Create, list, show and delete fleets."""
 
 
-@fleet_group.command("create", cls=CafleetCommand)
+@fleet_group.command("create", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option("--label", default="", help="A human-readable label for the fleet.")
 @click.option(
     "--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True,
     help="The coding agent running in the calling pane (the Director's).",
 )
 @click.option("--quiet", is_flag=True, help="Print only the new fleet id.")
-def create_command(label: str, coding_agent: str, quiet: bool):
+@click.option("--force", is_flag=True, help="Create it even though this pane already directs (or is an agent of) a live fleet.")
+def create_command(label: str, coding_agent: str, quiet: bool, force: bool):
     """Create a fleet whose root Director is the calling tmux pane.
 
     Prints the fleet id on line 1 and the Director's agent id on line 2.
@@ -36,7 +37,7 @@ def create_command(label: str, coding_agent: str, quiet: bool):
 
     pane = calling_pane("fleet create")
     open_database()
-    created = create_fleet(pane, label=label, coding_agent=coding_agent)
+    created = create_fleet(pane, label=label, coding_agent=coding_agent, force=force)
     if quiet:
         click.echo(created.fleet.id)
         return
@@ -62,13 +63,17 @@ def create_command(label: str, coding_agent: str, quiet: bool):
     )
 
 
-@fleet_group.command("list", cls=CafleetCommand)
+@fleet_group.command("list", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
 def list_command():
-    """List fleets that are not deleted: id, label, active agents, unread messages, created."""
+    """List fleets that are not deleted: id, label, active agents, unread messages, created.
+
+    With --fleet-id N, only fleet N.
+    """
     from cafleet.broker.fleets import list_fleets
 
     open_database()
-    fleets = list_fleets()
+    only = settings().fleet_id
+    fleets = [f for f in list_fleets() if only is None or f.id == only]
     emit(
         [fleet_json(f) for f in fleets],
         lambda: "\n".join(fleet_line(f) for f in fleets)
@@ -76,7 +81,7 @@ def list_command():
     )
 
 
-@fleet_group.command("show", cls=CafleetCommand)
+@fleet_group.command("show", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET)
 @click.argument("fleet_id", type=ID, metavar="N")
 def show_command(fleet_id: int):
     """Show fleet N (deleted ones too) and all of its agents."""
@@ -90,7 +95,7 @@ def show_command(fleet_id: int):
     )
 
 
-@fleet_group.command("delete", cls=CafleetCommand)
+@fleet_group.command("delete", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET, director_only=True)
 @click.argument("fleet_id", type=ID, metavar="N")
 def delete_command(fleet_id: int):
     """Soft-delete fleet N: deregister its agents, keep its messages. Safe to repeat."""

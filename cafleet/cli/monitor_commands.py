@@ -15,7 +15,7 @@ def monitor_group():
     """The loop that wakes agents that are due (run it as a background task)."""
 
 
-@monitor_group.command("start", cls=CafleetCommand)
+@monitor_group.command("start", cls=CafleetCommand, director_only=True)
 @click.option("--tick", type=click.FloatRange(min=0.2, max=3600), default=5, show_default=True, metavar="SECONDS", help="How often the loop looks for due agents.")
 def start_command(tick):
     """Run the fleet's monitor in the foreground until SIGINT/SIGTERM or the fleet is deleted."""
@@ -55,7 +55,7 @@ def status_command():
     )
 
 
-@monitor_group.command("config", cls=CafleetCommand)
+@monitor_group.command("config", cls=CafleetCommand, director_only=True)
 @click.option("--member-id", type=ID, required=True, metavar="ID", help="The agent whose schedule changes (a member or the Director).")
 @click.option("--interval", type=click.IntRange(min=1), metavar="SECONDS", help="Wake it at most this often.")
 @click.option("--enable/--disable", default=None, help="Turn its wake-ups on or off.")

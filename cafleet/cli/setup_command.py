@@ -7,11 +7,11 @@ from pathlib import PurePath
 import click
 
 from cafleet.cli.output import emit
-from cafleet.cli.settings import CafleetCommand
+from cafleet.cli.settings import CafleetCommand, FleetScope
 from cafleet.skill_install import AGENTS
 
 
-@click.command("setup", cls=CafleetCommand)
+@click.command("setup", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option(
     "--skip", type=click.Choice(AGENTS), multiple=True, metavar="AGENT",
     help="Leave this coding agent out; repeat for more.",

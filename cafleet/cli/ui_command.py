@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cafleet.cli.settings import CafleetCommand, settings
+from cafleet.cli.settings import CafleetCommand, FleetScope, settings
 from cafleet.db import open_database
 
 
-@click.command("ui", cls=CafleetCommand)
+@click.command("ui", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
 def ui_command():
     """Open the TUI: fleet picker, live timeline, roster, agents and member panes.
 

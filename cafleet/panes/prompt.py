@@ -18,7 +18,8 @@ them). Read your inbox: {cafleet} --fleet-id {fleet_id} message poll --agent-id 
 -- acknowledge a message once handled: {cafleet} --fleet-id {fleet_id} message ack \
 --agent-id {agent_id} --task-id TASK -- report to your Director: {cafleet} --fleet-id {fleet_id} \
 message send --agent-id {agent_id} --to {director_id} --text "..." (to answer a message, send to \
-its sender's id and add --reply-to TASK). Wait for your first notice."""
+its sender's id and add --reply-to TASK). Unsure of your ids? {cafleet} --fleet-id {fleet_id} whoami \
+-- it answers from this pane. Wait for your first notice."""
 
 
 def check_template(template: str) -> None:
