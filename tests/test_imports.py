@@ -1,6 +1,7 @@
 """Agents call the CLI constantly: the hot commands must not import Textual, libtmux or rich."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -47,3 +48,20 @@ def test_probe_detects_a_heavy_import(fleet):
         capture_output=True, text=True, timeout=30,
     )
     assert json.loads(result.stderr.strip().splitlines()[-1]) == ["libtmux"]
+
+
+def test_a_checkout_maps_only_the_screens_into_the_package():
+    """cafleet.screens comes from the checkout's screens/; nothing else at its root does."""
+    probe = (
+        "import importlib, cafleet.screens as s\n"
+        "print(s.__file__)\n"
+        "for name in ('cafleet.tests', 'cafleet.docs', 'cafleet.bench'):\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "        print('importable', name)\n"
+        "    except ModuleNotFoundError:\n"
+        "        pass\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "screens", "__init__.py")]
