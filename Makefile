@@ -1,0 +1,41 @@
+# The everyday commands. `make help` lists them; CONTRIBUTING.md explains each.
+PYTHON ?= python
+AGENTS_DIR ?= $(HOME)/.cache/cafleet-agents
+
+.PHONY: help install test test-real lint fix typecheck layers docs snapshots bench ci
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+install: ## editable install with the test and lint tools
+	$(PYTHON) -m pip install -e '.[test]'
+
+test: ## the fast suite (the README's test command)
+	$(PYTHON) -m pytest -n 2
+
+test-real: ## end-to-end tests with the real claude, codex and opencode builds (see .ci/run)
+	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py
+
+lint: layers typecheck ## every gate .ci/run holds: ruff, layer contracts, mypy
+	ruff check .
+
+fix: ## let ruff sort imports and apply its safe fixes
+	ruff check --fix .
+
+typecheck: ## mypy over cafleet/ and screens/
+	mypy
+
+layers: ## import contracts: broker, panes and screens stay in their lanes
+	lint-imports
+
+docs: ## regenerate docs/cli-reference.md from the click command tree
+	$(PYTHON) docs/gen_cli_reference.py
+
+snapshots: ## rewrite the TUI snapshot baselines (then look at them: see CONTRIBUTING.md)
+	$(PYTHON) -m pytest tests/test_tui_snapshots.py --snapshot-update
+
+bench: ## whole-process CLI latency and memory
+	$(PYTHON) bench/cli_bench.py
+
+ci: ## what CI runs on a fresh machine
+	bash .ci/run
