@@ -24,7 +24,8 @@ from collections import defaultdict
 from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
-from cafleet.notify import FORBIDDEN, LIVE, LOCK_FD_VARIABLE, courier_lock_path, probe_tmux
+from cafleet.lock_files import open_lock
+from cafleet.notify import COURIER_LOCK, FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
 from cafleet.panes import keystrokes
 from cafleet.invocation import fleet_command
 from cafleet.panes.observe import observe
@@ -173,9 +174,7 @@ def main() -> int:
     if inherited.isdigit():
         fd = int(inherited)  # locked by the process that started us
     else:
-        path = courier_lock_path()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        fd = open_lock(COURIER_LOCK)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
