@@ -132,12 +132,23 @@ _AGENT_STATES = """
         );
 """
 
+# `member create` commits the member (pane pending), splits its pane, then records the pane id.
+# Killed in between, it would leave a pending member and an untracked pane: the spawner's
+# process identity tells the next command that the spawn died, and the token, also written
+# into the pane's start command, finds the pane to close.
+_SPAWN_TRACKING = """
+        ALTER TABLE placements ADD COLUMN spawn_token TEXT;
+        ALTER TABLE placements ADD COLUMN spawner_pid INTEGER;
+        ALTER TABLE placements ADD COLUMN spawner_identity TEXT;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
     Migration(3, "index for the TUI's live timeline", _TIMELINE_CHANGES),
     Migration(4, "index for notices the courier still has to deliver", _NOTICES_DUE),
     Migration(5, "agent states seen by the courier", _AGENT_STATES),
+    Migration(6, "who is spawning a pending member, to reap a spawn that died", _SPAWN_TRACKING),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -30,6 +30,7 @@ from cafleet.panes import keystrokes
 from cafleet.invocation import fleet_command
 from cafleet.panes.observe import observe
 from cafleet.panes.preview import preview_text
+from cafleet.panes.spawn_recovery import reap_dead_spawns
 from cafleet.panes.tmux import Tmux
 from cafleet.timestamps import utc_now
 
@@ -61,6 +62,7 @@ class Courier:
                 why = self._reason_to_leave()
                 if why:
                     return why
+                self._reap_dead_spawns()
                 next_liveness = now + LIVENESS_SECONDS
             try:
                 version = database.execute_sql("PRAGMA data_version").fetchone()[0]
@@ -101,6 +103,13 @@ class Courier:
                 )
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
+
+    def _reap_dead_spawns(self) -> None:
+        try:
+            for reaped in reap_dead_spawns():
+                print(f"{utc_now()} {reaped.note()}", file=sys.stderr, flush=True)
+        except Exception as exc:  # the next round tries again; delivery goes on meanwhile
+            print(f"{utc_now()} reaping dead spawns failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
     def _server(self, socket: str) -> Tmux:
         with self._lock:
