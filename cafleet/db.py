@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from cafleet.config import database_path
-from cafleet.db_files import make_private, prepare
+from cafleet.db_files import make_private, prepare, unusable_path
 from cafleet.errors import Refused
 from cafleet.migrations import check_is_cafleet, migrate, schema_version
 
@@ -40,7 +40,8 @@ def open_database(path: Path | None = None, create: bool = True):
             database.connect()
             connection = database.connection()
             check_is_cafleet(connection, str(path))
-            for change in make_private(path):
+            change = make_private(path)
+            if change:
                 print(f"Note: {change}: only you may read cafleet's messages", file=sys.stderr)
             if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 connection.execute("PRAGMA journal_mode = wal")
@@ -66,7 +67,7 @@ def current_version(path: Path) -> int | None:
         if not path.exists():
             return None
     except OSError as exc:
-        raise Refused(f"cannot use database {path}: {exc.strerror}; set CAFLEET_DATABASE_URL to another path") from None
+        raise unusable_path(path, exc) from None
     try:
         # Read-write but only reading: a read-only connection would leave -wal and -shm files
         # behind beside another application's WAL database.

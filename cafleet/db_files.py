@@ -42,10 +42,14 @@ def prepare(path: Path, create: bool) -> None:
         else:
             raise Refused(f"database {path} does not exist yet; run `cafleet db init` to create it")
     except OSError as exc:
-        raise Refused(
-            f"cannot use database {path}: {exc.strerror or exc}; "
-            "set CAFLEET_DATABASE_URL to a writable path in a private directory"
-        ) from None
+        raise unusable_path(path, exc) from None
+
+
+def unusable_path(path: Path, exc: OSError) -> Refused:
+    return Refused(
+        f"cannot use database {path}: {exc.strerror or exc}; "
+        "set CAFLEET_DATABASE_URL to a writable path in a private directory"
+    )
 
 
 def directory_problem(directory: Path) -> str | None:
@@ -96,19 +100,21 @@ def file_problem(path: Path) -> str | None:
     )
 
 
-def make_private(path: Path) -> list[str]:
+def make_private(path: Path) -> str | None:
     """Tighten a cafleet database's own files to 0600; what was changed, for a note.
 
     Only called once the file is known to be cafleet's: another application's file is never
     touched. The directory is never changed (it may be shared on purpose): that is refused."""
-    changed = []
-    for candidate, mode in loose_files(path):
+    loose = loose_files(path)
+    for candidate, _mode in loose:
         try:
             os.chmod(candidate, 0o600)
         except OSError as exc:
             raise Refused(f"cannot make database file {candidate} private: {exc.strerror}; run chmod 600 {shlex.quote(str(candidate))}") from None
-        changed.append(f"made {candidate} private (mode {mode:04o} -> 0600)")
-    return changed
+    if not loose:
+        return None
+    # SQLite gives the -wal and -shm files the database file's mode: name the file's.
+    return f"made {', '.join(str(p) for p, _ in loose)} private (mode {loose[0][1]:04o} -> 0600)"
 
 
 def _files(path: Path):
