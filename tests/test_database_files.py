@@ -256,3 +256,16 @@ def test_a_directory_where_the_file_should_be_is_a_clear_error(cli, tmp_path):
 def test_an_unknown_users_home_is_a_usage_error(cli, tmp_path):
     message = _refused(cli("fleet", "list", env={"CAFLEET_DATABASE_URL": "~nosuchuser12345/x.db"}), code=2)
     assert message == "CAFLEET_DATABASE_URL='~nosuchuser12345/x.db' starts with an unknown user's home (~name); use an absolute path"
+
+
+def test_doctor_reports_a_database_directory_others_can_reach(cli, tmp_path):
+    directory = tmp_path / "team"
+    directory.mkdir()
+    directory.chmod(0o770)
+    result = cli("--json", "doctor", env=_url(directory / "cafleet.db"))
+    assert result.code == 0, result
+    assert (
+        f"database directory {directory} is writable by other users (mode 0770); run chmod 700 {directory}, or keep "
+        f"the database in a private directory (e.g. CAFLEET_DATABASE_URL={tmp_path / 'xdg-data' / 'cafleet' / 'cafleet.db'})"
+    ) in result.json()["problems"]
+    assert list(directory.iterdir()) == []
