@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from cafleet.errors import InvalidInput
@@ -13,12 +14,16 @@ DEFAULT_MAX_TEXT_LEN = 200
 MAX_MESSAGE_BYTES = 1024 * 1024
 
 
+def default_database_path() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(data_home) / "cafleet" / "cafleet.db"
+
+
 def database_path() -> Path:
     """The SQLite file to use: `CAFLEET_DATABASE_URL` if set, else the XDG data directory."""
     url = os.environ.get("CAFLEET_DATABASE_URL", "").strip()
     if not url:
-        data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-        return Path(data_home) / "cafleet" / "cafleet.db"
+        return default_database_path()
     if url.startswith("sqlite:///"):
         raw = url[len("sqlite:///"):]
     elif "://" in url:
@@ -33,7 +38,25 @@ def database_path() -> Path:
             f"CAFLEET_DATABASE_URL={url!r} names no file; "
             "use sqlite:////absolute/path.db or a plain file path"
         )
-    return Path(raw).expanduser()
+    try:
+        path = Path(raw).expanduser()
+    except RuntimeError:  # `~someone` for a user that does not exist
+        raise InvalidInput(
+            f"CAFLEET_DATABASE_URL={url!r} starts with an unknown user's home (~name); use an absolute path"
+        ) from None
+    if not path.is_absolute():
+        # Each process would resolve it against its own working directory: a member that
+        # starts elsewhere would silently get an empty database of its own.
+        try:
+            absolute = Path.cwd() / path
+        except OSError:  # the working directory was removed
+            absolute = Path("/absolute/path/to") / path
+        fixed = f"sqlite:///{absolute}" if url.startswith("sqlite:///") else str(absolute)
+        raise InvalidInput(
+            f"CAFLEET_DATABASE_URL={url!r} is a relative path, which every process would resolve against "
+            f"its own working directory; use an absolute one, e.g. CAFLEET_DATABASE_URL={shlex.quote(fixed)}"
+        )
+    return path
 
 
 def max_text_len() -> int:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
 from cafleet.config import database_path
+from cafleet.db_files import make_private, prepare, unusable_path
 from cafleet.errors import Refused
-from cafleet.migrations import migrate, schema_version
+from cafleet.migrations import check_is_cafleet, migrate, schema_version
 
 BUSY_TIMEOUT_SECONDS = 30
-_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal"}
+# Per connection, and none of them writes: WAL mode is switched on (a write) only once the
+# file has been found to be cafleet's own.
+_PRAGMAS = {"foreign_keys": 1, "synchronous": "normal"}
 
 
 def open_database(path: Path | None = None, create: bool = True):
@@ -29,16 +32,20 @@ def open_database(path: Path | None = None, create: bool = True):
         return database
     if not database.is_closed():
         database.close()
-    if create:
-        _ensure_file(path)
-    elif not path.exists():
-        raise Refused(f"database {path} does not exist yet; run `cafleet db init` to create it")
+    prepare(path, create)
     database.init(str(path), timeout=BUSY_TIMEOUT_SECONDS, pragmas=_PRAGMAS)
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     while True:
         try:
             database.connect()
-            migrate(database.connection(), str(path))
+            connection = database.connection()
+            check_is_cafleet(connection, str(path))
+            change = make_private(path)
+            if change:
+                print(f"Note: {change}: only you may read cafleet's messages", file=sys.stderr)
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode = wal")
+            migrate(connection, str(path))
             return database
         except (sqlite3.DatabaseError, PeeweeDatabaseError) as exc:
             database.close()
@@ -54,12 +61,19 @@ def open_database(path: Path | None = None, create: bool = True):
 
 
 def current_version(path: Path) -> int | None:
-    """The schema version of the file at `path` without creating or migrating it."""
-    if not path.exists():
-        return None
+    """The schema version of the file at `path` without creating or migrating it (refused, like
+    `open_database`, when the file is not a cafleet database)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        if not path.exists():
+            return None
+    except OSError as exc:
+        raise unusable_path(path, exc) from None
+    try:
+        # Read-write but only reading: a read-only connection would leave -wal and -shm files
+        # behind beside another application's WAL database.
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
         try:
+            check_is_cafleet(conn, str(path))
             return schema_version(conn)
         finally:
             conn.close()
@@ -69,18 +83,3 @@ def current_version(path: Path) -> int | None:
 
 def _unusable(path: Path, exc: Exception) -> Refused:
     return Refused(f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path")
-
-
-def _ensure_file(path: Path) -> None:
-    """Create the directory (0700) and the database file (0600) before SQLite does."""
-    if path.exists():
-        return
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except OSError as exc:
-        raise Refused(
-            f"cannot create database {path}: {exc.strerror}; "
-            "set CAFLEET_DATABASE_URL to a writable path"
-        ) from None

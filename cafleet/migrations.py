@@ -7,9 +7,11 @@ migration: append a new one.
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import NamedTuple
 
-from cafleet.errors import SchemaTooNew
+from cafleet.errors import Refused, SchemaTooNew
 
 
 class Migration(NamedTuple):
@@ -130,18 +132,68 @@ _AGENT_STATES = """
         );
 """
 
+# `member create` commits the member (pane pending), splits its pane, then records the pane id.
+# Killed in between, it would leave a pending member and an untracked pane: the spawner's
+# process identity tells the next command that the spawn died, and the token, also written
+# into the pane's start command, finds the pane to close.
+_SPAWN_TRACKING = """
+        ALTER TABLE placements ADD COLUMN spawn_token TEXT;
+        ALTER TABLE placements ADD COLUMN spawner_pid INTEGER;
+        ALTER TABLE placements ADD COLUMN spawner_identity TEXT;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
     Migration(3, "index for the TUI's live timeline", _TIMELINE_CHANGES),
     Migration(4, "index for notices the courier still has to deliver", _NOTICES_DUE),
     Migration(5, "agent states seen by the courier", _AGENT_STATES),
+    Migration(6, "who is spawning a pending member, to reap a spawn that died", _SPAWN_TRACKING),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
 def schema_version(conn) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+_CREATED_TABLE = re.compile(r"CREATE TABLE (\w+)")
+
+
+def tables_at(version: int) -> set[str]:
+    """The tables a cafleet database at schema `version` has, read from the migrations' DDL."""
+    return {name for m in MIGRATIONS if m.version <= version for name in _CREATED_TABLE.findall(m.sql)}
+
+
+def user_tables(conn) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return {row[0] for row in rows}
+
+
+def check_is_cafleet(conn, where: str) -> None:
+    """Refuse, before anything is written, a file that is not (or no longer) a cafleet database.
+
+    Version 0 with tables is another application's database (cafleet's first migration sets the
+    version in the same transaction that creates its tables); a version whose tables are
+    missing is a damaged file, or another application that uses `user_version` too."""
+    version = schema_version(conn)
+    tables = user_tables(conn)
+    if version == 0:
+        if tables:
+            shown = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")
+            raise Refused(
+                f"{where} is an SQLite database of another application (tables: {shown}); cafleet left it "
+                "untouched: point CAFLEET_DATABASE_URL at a new file"
+            )
+        return
+    check_not_newer(version, where)
+    missing = sorted(tables_at(version) - tables)
+    if missing:
+        raise Refused(
+            f"database {where} has cafleet schema version {version} but lacks the tables {', '.join(missing)}: "
+            f"it is damaged or belongs to another application; move it aside (mv {shlex.quote(where)} {shlex.quote(where + '.broken')}) and "
+            "cafleet creates a new one on the next command, or point CAFLEET_DATABASE_URL at another file"
+        )
 
 
 def check_not_newer(version: int, where: str) -> None:

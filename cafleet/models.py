@@ -62,6 +62,9 @@ class Placement(BaseModel):
     tmux_pane_id = TextField(null=True)
     coding_agent = TextField()
     created_at = TextField()
+    spawn_token = TextField(null=True)
+    spawner_pid = IntegerField(null=True)
+    spawner_identity = TextField(null=True)
 
     class Meta:
         table_name = "placements"

@@ -16,21 +16,24 @@ import sys
 from pathlib import Path
 
 from cafleet.config import database_path
+from cafleet.lock_files import courier_log_path, lock_directory, open_lock
 
 
 LOCK_FD_VARIABLE = "CAFLEET_COURIER_LOCK_FD"
+COURIER_LOCK = "courier.lock"
 
 
 def courier_lock_path() -> Path:
-    return database_path().parent / "locks" / "courier.lock"
+    return lock_directory() / COURIER_LOCK
 
 
 def courier_running() -> bool:
-    """True while a courier holds its lock (checked without blocking)."""
+    """True while a courier holds its lock (checked without blocking, and without writing: a
+    sandboxed member may only read here)."""
     path = courier_lock_path()
     try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -100,15 +103,13 @@ def ensure_courier(always: bool = False) -> bool:
     own_tmux = os.environ.get("TMUX", "").split(",")[0]
     if own_tmux and not can_reach_tmux(own_tmux):
         return False
-    locks = courier_lock_path().parent
-    locks.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(courier_lock_path(), os.O_CREAT | os.O_RDWR, 0o600)
+    fd = open_lock(COURIER_LOCK)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False  # another caller just started one
-        _start_courier(fd, locks / "courier.log")
+        _start_courier(fd, courier_log_path())
     finally:
         os.close(fd)  # the courier keeps the lock through its own copy
     return True

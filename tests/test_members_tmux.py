@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 
@@ -317,9 +318,14 @@ def test_pending_placement_is_refused(cli, fleet):
     from cafleet.db import open_database
     from cafleet.models import Placement
 
+    from cafleet.panes.processes import process_identity
+
     member_id = spawn(cli, fleet, "ned")
     open_database()
-    Placement.update(tmux_pane_id=None).where(Placement.agent == member_id).execute()
+    # As while `member create` (here: this live process) is still spawning the pane.
+    Placement.update(tmux_pane_id=None, spawner_pid=os.getpid(), spawner_identity=process_identity(os.getpid())).where(
+        Placement.agent == member_id
+    ).execute()
     for command in ("ping", "capture"):
         result = run(cli, fleet, "member", command, "--agent-id", fleet.director_id, "--member-id", member_id)
         assert result.code == 1 and "pending" in result.err

@@ -44,6 +44,9 @@ EXPECTED_COLUMNS = {
         ("tmux_pane_id", "TEXT", 0, None, 0),
         ("coding_agent", "TEXT", 1, None, 0),
         ("created_at", "TEXT", 1, None, 0),
+        ("spawn_token", "TEXT", 0, None, 0),
+        ("spawner_pid", "INTEGER", 0, None, 0),
+        ("spawner_identity", "TEXT", 0, None, 0),
     ],
     "tasks": [
         ("id", "INTEGER", 0, None, 1),
@@ -230,6 +233,7 @@ def _dump(path: Path, table: str) -> list[tuple]:
 
 def _build_version_1(path: Path) -> None:
     """A file as cafleet at schema version 1 left it, with a fleet, agents and messages."""
+    path.touch(mode=0o600)
     conn = _connect(path)
     try:
         applied = migrate(conn, str(path), up_to=1)
@@ -382,8 +386,13 @@ def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path
 
     assert _user_version(db_path) == LATEST_VERSION
     for table, rows in before.items():
-        assert _dump(db_path, table) == rows, table
-    assert set(schema_v1) < set(_schema_sql(db_path)), "migration 2 must only add to the version-1 schema"
+        after = _dump(db_path, table)  # later migrations may add columns (NULL for old rows)
+        assert [row[: len(rows[0])] for row in after] == rows, table
+        assert all(value is None for row in after for value in row[len(rows[0]):]), table
+    upgraded = {(kind, name): sql for kind, name, _table, sql in _schema_sql(db_path)}
+    assert len(upgraded) > len(schema_v1)
+    for kind, name, _table, sql in schema_v1:  # later migrations only add (ADD COLUMN appends to a table)
+        assert upgraded[(kind, name)] == sql or upgraded[(kind, name)].startswith(sql.rstrip()[:-1] + ", "), name
     # Migration 2 scheduled the active Director (120 s) and members (300 s), nobody else.
     assert _dump(db_path, "monitor_config") == [(1, 120, 1, None), (3, 300, 1, None)]
     assert _dump(db_path, "monitor_runtime") == []
@@ -599,22 +608,32 @@ def test_database_url_forms(cli, tmp_path, form):
     assert _database_files(tmp_path) == [target]
 
 
-def test_relative_and_home_relative_paths(tmp_path):
+def test_a_home_relative_path_is_expanded(tmp_path):
+    env = dict(os.environ, CAFLEET_DATABASE_URL="~/dbs/c.db")
+    proc = subprocess.run(cafleet_command() + ["db", "init"], env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    expected = tmp_path / "home" / "dbs" / "c.db"
+    assert proc.stdout == f"Created database {expected} at schema version {LATEST_VERSION}.\n"
+    assert _mode(expected) == 0o600 and _mode(expected.parent) == 0o700
+
+
+@pytest.mark.parametrize(
+    "url, fix", [("rel/dir/a.db", "{cwd}/rel/dir/a.db"), ("sqlite:///rel/b.db", "sqlite:///{cwd}/rel/b.db")],
+)
+@pytest.mark.parametrize("args", [("fleet", "list"), ("db", "init")], ids=lambda a: " ".join(a))
+def test_a_relative_path_is_a_usage_error_that_gives_the_absolute_form(tmp_path, url, fix, args):
+    """Each process would resolve it against its own working directory: a member that cd'ed
+    elsewhere would silently get an empty database."""
     workdir = tmp_path / "work"
     workdir.mkdir()
-    env = dict(os.environ)
-    for url, expected in [
-        ("rel/dir/a.db", workdir / "rel" / "dir" / "a.db"),
-        ("sqlite:///rel/b.db", workdir / "rel" / "b.db"),
-        ("~/dbs/c.db", tmp_path / "home" / "dbs" / "c.db"),
-    ]:
-        env["CAFLEET_DATABASE_URL"] = url
-        proc = subprocess.run(
-            cafleet_command() + ["db", "init"], cwd=workdir, env=env, capture_output=True, text=True, timeout=30
-        )
-        assert proc.returncode == 0, proc.stderr
-        assert expected.is_file(), url
-        assert _user_version(expected) == LATEST_VERSION
+    env = dict(os.environ, CAFLEET_DATABASE_URL=url)
+    proc = subprocess.run(cafleet_command() + list(args), cwd=workdir, env=env, capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr == (
+        f"Error: CAFLEET_DATABASE_URL={url!r} is a relative path, which every process would resolve against its "
+        f"own working directory; use an absolute one, e.g. CAFLEET_DATABASE_URL={fix.format(cwd=workdir)}\n"
+    )
+    assert _database_files(tmp_path) == []
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,37 @@ from cafleet.timestamps import utc_now
 MEMBER_MONITOR_INTERVAL = 300
 
 
+class SpawnMark(NamedTuple):
+    """Who is spawning a member's pane: the token in the pane's start command and the spawning
+    process (pid and identity, to tell later whether it died before recording the pane)."""
+
+    token: str
+    pid: int
+    identity: str | None
+
+
+class PendingSpawn(NamedTuple):
+    """A member whose pane id was never recorded."""
+
+    member_id: int
+    name: str
+    fleet_id: int
+    director_id: int | None
+    tmux_socket: str
+    created_at: str
+    token: str | None
+    spawner_pid: int | None
+    spawner_identity: str | None
+
+    @property
+    def handle(self) -> str:
+        return f"{self.name}#{self.member_id}"
+
+
+class SpawnReaped(Refused):
+    """The member was reaped (its spawn looked dead) before its pane id could be recorded."""
+
+
 class MemberActivity(NamedTuple):
     agent_id: int
     last_sent_at: str | None
@@ -41,7 +72,7 @@ def director(fleet_id: int, director_id: int) -> AgentRecord:
 
 
 def register_member(
-    fleet_id: int, director_id: int, name: str, description: str, coding_agent: str
+    fleet_id: int, director_id: int, name: str, description: str, coding_agent: str, spawn: SpawnMark | None = None
 ) -> AgentRecord:
     """A member with a pending placement in the Director's window (pane id set by `attach_pane`)."""
     name = validate_name(name)
@@ -59,24 +90,88 @@ def register_member(
             agent=member, director=director_id, coding_agent=coding_agent, created_at=now,
             tmux_socket=boss.placement.tmux_socket, tmux_server_pid=boss.placement.tmux_server_pid,
             tmux_session=boss.placement.tmux_session, tmux_window_id=boss.placement.tmux_window_id,
-            tmux_pane_id=None,
+            tmux_pane_id=None, spawn_token=spawn and spawn.token, spawner_pid=spawn and spawn.pid,
+            spawner_identity=spawn and spawn.identity,
         )
         MonitorConfig.create(agent=member, interval_seconds=MEMBER_MONITOR_INTERVAL, enabled=True)
     return agent_record(member, placement)
 
 
-def attach_pane(member_id: int, pane_id: str) -> AgentRecord:
+def attach_pane(member_id: int, pane_id: str, token: str | None = None) -> AgentRecord:
+    """Record the spawned pane; `SpawnReaped` if another process reaped the member meanwhile."""
+    same_spawn = Placement.spawn_token.is_null() if token is None else (Placement.spawn_token == token)
     with database.atomic():
-        Placement.update(tmux_pane_id=pane_id, created_at=utc_now()).where(Placement.agent == member_id).execute()
+        updated = (
+            Placement.update(tmux_pane_id=pane_id, created_at=utc_now())
+            .where((Placement.agent == member_id) & Placement.tmux_pane_id.is_null() & same_spawn)
+            .execute()
+        )
+    if not updated:
+        raise SpawnReaped(
+            f"member {member_id} was removed (deleted, or reaped as a dead spawn) while its pane {pane_id} "
+            "was being spawned; the pane was closed: run `member create` again"
+        )
     return agents_with_placements(Agent.id == member_id)[0]
+
+
+def _pending_query():
+    return (
+        Placement.select(Placement, Agent)
+        .join(Agent, on=(Placement.agent == Agent.id))
+        .where(Placement.tmux_pane_id.is_null() & (Agent.kind == "member") & (Agent.status == "active"))
+    )
+
+
+def _pending(row: Placement) -> PendingSpawn:
+    return PendingSpawn(
+        member_id=row.agent.id, name=row.agent.name, fleet_id=row.agent.fleet_id, director_id=row.director_id,
+        tmux_socket=row.tmux_socket, created_at=row.created_at, token=row.spawn_token,
+        spawner_pid=row.spawner_pid, spawner_identity=row.spawner_identity,
+    )
+
+
+def pending_spawns(director_id: int | None = None) -> list[PendingSpawn]:
+    """Members whose pane id is not recorded yet (of one Director, or of everyone)."""
+    query = _pending_query()
+    if director_id is not None:
+        query = query.where(Placement.director == director_id)
+    return [_pending(row) for row in query]
+
+
+def pending_spawn_of(member_id: int) -> PendingSpawn | None:
+    row = _pending_query().where(Placement.agent == member_id).first()
+    return None if row is None else _pending(row)
+
+
+def reap_spawn(spawn: PendingSpawn) -> bool:
+    """Remove a member whose spawn died, if it is still pending under the same token. It goes
+    as if never created, unless messages already name it: then it is deregistered and they stay."""
+    with database.atomic():
+        same_spawn = Placement.spawn_token.is_null() if spawn.token is None else (Placement.spawn_token == spawn.token)
+        still = _pending_query().where((Placement.agent == spawn.member_id) & same_spawn).exists()
+        if not still:
+            return False
+        named = Task.select().where(
+            (Task.owner == spawn.member_id) | (Task.sender == spawn.member_id) | (Task.recipient == spawn.member_id)
+        ).exists()
+        if named:
+            Agent.update(status="deregistered", deregistered_at=utc_now()).where(Agent.id == spawn.member_id).execute()
+        _drop_pane_rows(spawn.member_id)
+        if not named:
+            Agent.delete().where(Agent.id == spawn.member_id).execute()
+    return True
+
+
+def _drop_pane_rows(member_id: int) -> None:
+    MonitorConfig.delete().where(MonitorConfig.agent == member_id).execute()
+    Placement.delete().where(Placement.agent == member_id).execute()
+    AgentStateRow.delete().where(AgentStateRow.agent == member_id).execute()
 
 
 def discard_member(member_id: int) -> None:
     """Undo `register_member` after a failed spawn: the member never existed."""
     with database.atomic():
-        MonitorConfig.delete().where(MonitorConfig.agent == member_id).execute()
-        Placement.delete().where(Placement.agent == member_id).execute()
-        AgentStateRow.delete().where(AgentStateRow.agent == member_id).execute()
+        _drop_pane_rows(member_id)
         Agent.delete().where((Agent.id == member_id) & (Agent.kind == "member")).execute()
 
 
@@ -133,7 +228,5 @@ def retire_member(fleet_id: int, director_id: int, member_id: int) -> AgentRecor
     with database.atomic():
         member(fleet_id, director_id, member_id)
         Agent.update(status="deregistered", deregistered_at=utc_now()).where(Agent.id == member_id).execute()
-        Placement.delete().where(Placement.agent == member_id).execute()
-        AgentStateRow.delete().where(AgentStateRow.agent == member_id).execute()
-        MonitorConfig.delete().where(MonitorConfig.agent == member_id).execute()
+        _drop_pane_rows(member_id)
     return agents_with_placements(Agent.id == member_id)[0]

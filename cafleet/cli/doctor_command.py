@@ -54,6 +54,8 @@ def doctor_command():
     except Exception as exc:  # an unreadable file must not stop the rest of the report
         problems.append(f"cannot read database {database['path']}: {exc}; check the file or set CAFLEET_DATABASE_URL")
 
+    files = _files_report(problems)
+
     backends = {name: shutil.which(name) for name in BACKENDS}
     if not any(backends.values()):
         problems.append("no coding agent (claude, codex, opencode) on PATH; install one to spawn members")
@@ -71,6 +73,7 @@ def doctor_command():
             "pane_id": pane.tmux_pane_id,
         },
         "database": database,
+        "files": files,
         "backends": backends,
         "skills": skills,
         "agent": agent,
@@ -90,6 +93,8 @@ def doctor_command():
             f"database: {database['path']} schema {database['schema_version'] if database['exists'] else 'none'} "
             f"(this cafleet: {LATEST_VERSION})"
         )
+        if files:
+            lines.append(f"locks: {files['lock_directory']} (courier log: {files['courier_log']})")
         lines.append("backends: " + ", ".join(f"{n} {p or 'missing'}" for n, p in backends.items()))
         lines.append("skills: " + ", ".join(f"{n} {s['status']}" for n, s in skills.items()))
         if agent is not None:
@@ -100,6 +105,29 @@ def doctor_command():
         return "\n".join(lines)
 
     emit(document, render)
+
+
+def _files_report(problems: list[str]) -> dict | None:
+    """Who may reach the database's directory and file, and where locks and the courier log are."""
+    from cafleet.config import database_path
+    from cafleet.db_files import directory_problem, file_problem
+    from cafleet.errors import CafleetError
+    from cafleet.lock_files import courier_log_path, directory_problem as lock_problem, lock_directory
+
+    try:
+        path = database_path()
+        for problem in (
+            directory_problem(path.parent) if path.parent.is_dir() else None,
+            file_problem(path) if path.is_file() else None,
+            lock_problem(lock_directory()),
+        ):
+            if problem:
+                problems.append(problem)
+    except CafleetError:
+        return None  # the database section already says what is wrong with the setting
+    except OSError as exc:
+        problems.append(f"cannot inspect the database's files: {exc.strerror} ({exc.filename})")
+    return {"lock_directory": str(lock_directory()), "courier_log": str(courier_log_path())}
 
 
 def _agent_report(problems: list[str], database_exists: bool) -> dict | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cafleet.cli.output import agent_json, agent_line, emit
+from cafleet.cli.output import agent_json, agent_line, emit, note
 from cafleet.cli.params import ID, agent_id_option, read_text_file
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.db import open_database
@@ -57,6 +57,8 @@ def create_command(agent_id, name, description, coding_agent, model, prompt, pro
 
     autonomy = Autonomy(permission_mode, sandbox, approval, tuple(agent_args))
     spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy)
+    for reaped in spawned.reaped:
+        note(f"Note: {reaped.note()}")
     ensure_courier(always=True)  # it types notices once the member is ready, and watches its state
     member = spawned.member
     if quiet:
@@ -93,10 +95,15 @@ def delete_command(agent_id, member_id, force, timeout):
 def list_command(agent_id, activity):
     """Your members, one line each."""
     from cafleet.broker.members import list_members
+    from cafleet.panes.spawn_recovery import reap_dead_spawns
 
     fleet_id = require_fleet()
     open_database()
     members = list_members(fleet_id, agent_id)
+    if any(m.placement is not None and m.placement.pending for m in members):
+        for reaped in reap_dead_spawns(agent_id):
+            note(f"Note: {reaped.note()}")
+        members = list_members(fleet_id, agent_id)
     if not activity:
         emit([agent_json(m) for m in members], lambda: "\n".join(agent_line(m) for m in members) or "No members.")
         return

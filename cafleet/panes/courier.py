@@ -24,11 +24,13 @@ from collections import defaultdict
 from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
-from cafleet.notify import FORBIDDEN, LIVE, LOCK_FD_VARIABLE, courier_lock_path, probe_tmux
+from cafleet.lock_files import open_lock
+from cafleet.notify import COURIER_LOCK, FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
 from cafleet.panes import keystrokes
 from cafleet.invocation import fleet_command
 from cafleet.panes.observe import observe
 from cafleet.panes.preview import preview_text
+from cafleet.panes.spawn_recovery import reap_dead_spawns
 from cafleet.panes.tmux import Tmux
 from cafleet.timestamps import utc_now
 
@@ -60,6 +62,7 @@ class Courier:
                 why = self._reason_to_leave()
                 if why:
                     return why
+                self._reap_dead_spawns()
                 next_liveness = now + LIVENESS_SECONDS
             try:
                 version = database.execute_sql("PRAGMA data_version").fetchone()[0]
@@ -100,6 +103,13 @@ class Courier:
                 )
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
+
+    def _reap_dead_spawns(self) -> None:
+        try:
+            for reaped in reap_dead_spawns():
+                print(f"{utc_now()} {reaped.note()}", file=sys.stderr, flush=True)
+        except Exception as exc:  # the next round tries again; delivery goes on meanwhile
+            print(f"{utc_now()} reaping dead spawns failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
     def _server(self, socket: str) -> Tmux:
         with self._lock:
@@ -173,9 +183,7 @@ def main() -> int:
     if inherited.isdigit():
         fd = int(inherited)  # locked by the process that started us
     else:
-        path = courier_lock_path()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        fd = open_lock(COURIER_LOCK)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -8,24 +8,23 @@ Enter becomes a newline. The pane lock keeps two writers from interleaving their
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import re
 import time
-from contextlib import contextmanager
-from pathlib import Path
 from typing import NamedTuple
 
 from cafleet.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.backends import BACKENDS
-from cafleet.config import database_path
+from cafleet.lock_files import LockTimeout, held
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.safety import clean
 from cafleet.panes.tmux import Tmux, TmuxError
 from cafleet.records import PlacementRecord
 
 SETTLE_SECONDS = 0.25
+# One typing holds a pane's lock for about a second (paste, settle, verify); a holder that
+# keeps it far longer is stuck or hostile, and the input is deferred instead of waiting on it.
+PANE_LOCK_TIMEOUT_SECONDS = 5.0
 # How long an agent may take to move a submitted input out of its box (claude redraws in
 # ~0.1 s); the box is looked at every SUBMIT_POLL_SECONDS until then.
 SUBMIT_CHECK_SECONDS = 0.6
@@ -61,19 +60,13 @@ class Outcome(NamedTuple):
         return not self.status.startswith("deferred:")
 
 
-@contextmanager
-def pane_lock(socket_path: str, pane_id: str):
-    """Exclusive across processes for one pane of one server."""
-    directory = database_path().parent / "locks"
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = hashlib.sha1(f"{socket_path}|{pane_id}".encode()).hexdigest()[:16]
-    fd = os.open(Path(directory, f"pane-{key}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+def pane_lock_name(socket_path: str, pane_id: str) -> str:
+    return f"pane-{hashlib.sha1(f'{socket_path}|{pane_id}'.encode()).hexdigest()[:16]}.lock"
+
+
+def pane_lock(socket_path: str, pane_id: str, timeout: float = PANE_LOCK_TIMEOUT_SECONDS):
+    """Exclusive across processes for one pane of one server; `LockTimeout` after `timeout` s."""
+    return held(pane_lock_name(socket_path, pane_id), timeout)
 
 
 def guard_for(observation: Observation) -> str | None:
@@ -112,33 +105,41 @@ def press(tmux: Tmux, placement: PlacementRecord, keys: list[str]) -> Outcome:
 
 
 def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool) -> Outcome:
-    with pane_lock(tmux.socket_path, placement.tmux_pane_id):
-        observation, pane = observe_pane(tmux, placement)
-        if observation.state not in allowed:
-            return Outcome(refusal(observation), observation)
-        guard = guard_for(observation)
-        if guard is None:
-            return Outcome(f"skipped:unguardable-command:{observation.command}", observation)
-        try:
-            if pane.in_mode:
-                tmux.leave_mode(pane.pane_id)
-            for index, part in enumerate(parts):
-                if index:
-                    time.sleep(0.1)
-                if isinstance(part, Key):
-                    typed = tmux.press_key(pane.pane_id, guard, part.name)
-                else:
-                    typed = tmux.paste(pane.pane_id, part.text, guard, bracketed=part.bracketed)
-                if not typed:
-                    return Outcome("skipped:pane-changed-before-typing", observation)
-            if not enter:
-                return Outcome("delivered", observation)
-            time.sleep(SETTLE_SECONDS)
-            if not tmux.press_key(pane.pane_id, guard, _submit_key(placement, observation)):
-                return Outcome("failed:pane-changed-before-enter", observation)
-            return _verify_submitted(tmux, placement, guard)
-        except TmuxError as exc:
-            return Outcome(f"failed:{exc.message}", observation)
+    try:
+        with pane_lock(tmux.socket_path, placement.tmux_pane_id):
+            return _type_locked(tmux, placement, allowed, parts, enter)
+    except LockTimeout:
+        observation, _ = observe_pane(tmux, placement)
+        return Outcome("deferred:pane-locked", observation)
+
+
+def _type_locked(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool) -> Outcome:
+    observation, pane = observe_pane(tmux, placement)
+    if observation.state not in allowed:
+        return Outcome(refusal(observation), observation)
+    guard = guard_for(observation)
+    if guard is None:
+        return Outcome(f"skipped:unguardable-command:{observation.command}", observation)
+    try:
+        if pane.in_mode:
+            tmux.leave_mode(pane.pane_id)
+        for index, part in enumerate(parts):
+            if index:
+                time.sleep(0.1)
+            if isinstance(part, Key):
+                typed = tmux.press_key(pane.pane_id, guard, part.name)
+            else:
+                typed = tmux.paste(pane.pane_id, part.text, guard, bracketed=part.bracketed)
+            if not typed:
+                return Outcome("skipped:pane-changed-before-typing", observation)
+        if not enter:
+            return Outcome("delivered", observation)
+        time.sleep(SETTLE_SECONDS)
+        if not tmux.press_key(pane.pane_id, guard, _submit_key(placement, observation)):
+            return Outcome("failed:pane-changed-before-enter", observation)
+        return _verify_submitted(tmux, placement, guard)
+    except TmuxError as exc:
+        return Outcome(f"failed:{exc.message}", observation)
 
 
 def _submit_key(placement: PlacementRecord, observation: Observation) -> str:

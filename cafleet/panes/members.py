@@ -17,6 +17,7 @@ from cafleet.invocation import cafleet_command
 from cafleet.panes import keystrokes
 from cafleet.panes.prompt import check_template, render
 from cafleet.panes.safety import pane_is_alive, target_problem
+from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
 from cafleet.records import AgentRecord
 
@@ -32,6 +33,7 @@ class DeleteTimedOut(CafleetError):
 class SpawnedMember(NamedTuple):
     member: AgentRecord
     plan: SpawnPlan
+    reaped: list[Reaped]
 
 
 class MemberPane(NamedTuple):
@@ -61,8 +63,10 @@ def spawn_member(
         check_template(prompt)
     executable = locate(coding_agent)
     tmux = _director_server(registry.director(fleet_id, director_id))
+    reaped = reap_dead_spawns(director_id)  # a dead spawn may hold the name asked for
 
-    member = registry.register_member(fleet_id, director_id, name, description, coding_agent)
+    mark = spawn_mark()
+    member = registry.register_member(fleet_id, director_id, name, description, coding_agent, mark)
     pane_id = None
     try:
         text = render(
@@ -76,16 +80,17 @@ def spawn_member(
         ))
         window = member.placement.tmux_window_id
         environment = {"CAFLEET_DATABASE_URL": str(database), **plan.env}
-        pane_id = tmux.split(window, "exec " + shlex.join(plan.argv), environment)
+        pane_id = tmux.split(window, start_command(mark.token, "exec " + shlex.join(plan.argv)), environment)
         _rebalance(tmux, window)
-        return SpawnedMember(registry.attach_pane(member.id, pane_id), plan)
-    except BaseException:
+        return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token), plan, reaped)
+    except BaseException as exc:
         if pane_id is not None:
             try:
                 tmux.kill_pane(pane_id)
             except TmuxError:
                 pass
-        registry.discard_member(member.id)
+        if not isinstance(exc, registry.SpawnReaped):  # the reaper already removed the rows
+            registry.discard_member(member.id)
         raise
 
 
@@ -93,6 +98,11 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
     """Ask the agent to `/exit` (or kill its pane with `force`), then deregister it."""
     member = registry.member(fleet_id, director_id, member_id)
     placement = member.placement
+    spawning = registry.pending_spawn_of(member_id)
+    if spawning is not None and spawning.token:
+        # Made, but its id never recorded. A spawner still running finds the member gone when it
+        # records the pane, and closes it.
+        close_spawned_panes(spawning)
     if placement.tmux_pane_id is not None:
         tmux = Tmux(placement.tmux_socket)
         state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None

@@ -66,3 +66,34 @@ def runs_script(argv: list[str], *markers: str) -> bool:
         if any(marker in arg or marker in resolved for marker in markers):
             return True
     return False
+
+
+def process_identity(pid: int) -> str | None:
+    """What tells process `pid` apart from a later one given the same pid: its pid namespace
+    and start time. None when no such process runs (a zombie counts as ended)."""
+    if not HAVE_PROC:
+        try:
+            started = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return f"ps|{started}" if started else None
+    fields = stat_fields(pid)
+    if fields is None or fields[0] in (b"Z", b"X"):
+        return None
+    return f"{_pid_namespace()}|{int(fields[19])}"  # field 22 of stat: start time in clock ticks
+
+
+def process_ended(pid: int, identity: str) -> bool | None:
+    """True when the process recorded as (`pid`, `identity`) has ended; None when this process
+    cannot tell (it sees another pid namespace than the recorder did)."""
+    namespace = identity.split("|", 1)[0]
+    if namespace != ("ps" if not HAVE_PROC else _pid_namespace()):
+        return None
+    return process_identity(pid) != identity
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""

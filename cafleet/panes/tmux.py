@@ -105,6 +105,14 @@ class Tmux:
         )
         return lines[0].strip()
 
+    def panes_started_with(self, marker: str) -> list[str]:
+        """Ids of the panes whose start command begins with `marker` (after any quoting tmux adds)."""
+        if self.server_pid is None:
+            return []
+        # Only the start's first characters: the rest (a prompt) may hold tabs and newlines.
+        lines = self.run("list-panes", "-a", "-F", "#{pane_id}\t#{=" + str(len(marker) + 24) + ":pane_start_command}")
+        return [line.split("\t", 1)[0] for line in lines if marker in line.partition("\t")[2]]
+
     def select_layout(self, window_id: str, layout: str = "main-vertical") -> None:
         self.run("select-layout", "-t", window_id, layout)
 
