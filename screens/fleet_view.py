@@ -74,8 +74,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         from cafleet.broker import timeline as reads
 
         administrator_id = reads.administrator_id(self.fleet_id)
-        page = reads.timeline(self.fleet_id, limit=PAGE)
-        changed_since = reads.latest_change(self.fleet_id)
+        page, changed_since = reads.timeline_page(self.fleet_id, limit=PAGE)
         self.post_message(FleetLoaded(administrator_id, page, changed_since, side_data(self.fleet_id, administrator_id)))
 
     def refresh_live(self) -> None:

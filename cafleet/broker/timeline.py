@@ -38,6 +38,12 @@ def data_version() -> int:
     return database.execute_sql("PRAGMA data_version").fetchone()[0]
 
 
+def _snapshot():
+    """A read transaction: every query in it sees the same committed state (WAL), so a change
+    committed between two of them cannot fall between the page read and its stamp."""
+    return database.atomic(lock_type="DEFERRED")
+
+
 def latest_change(fleet_id: int) -> str:
     return Task.select(fn.MAX(Task.state_changed_at)).where(Task.fleet == fleet_id).scalar() or ""
 
@@ -53,9 +59,20 @@ def timeline(fleet_id: int, before_id: int | None = None, limit: int = 1000) -> 
     return _with_deliveries(rows)
 
 
+def timeline_page(fleet_id: int, limit: int) -> tuple[list[TaskRecord], str]:
+    """The newest `limit` entries and the stamp to ask `timeline_changes` from, read together."""
+    with _snapshot():
+        return timeline(fleet_id, limit=limit), latest_change(fleet_id)
+
+
 def timeline_changes(fleet_id: int, max_id: int, changed_since: str) -> TimelineChanges:
     """Entries newer than `max_id`, and older entries (or their deliveries) whose state
     changed after `changed_since`."""
+    with _snapshot():
+        return _changes(fleet_id, max_id, changed_since)
+
+
+def _changes(fleet_id: int, max_id: int, changed_since: str) -> TimelineChanges:
     added_rows = list(
         task_query().where((Task.fleet == fleet_id) & Task.kind.in_(TIMELINE_KINDS) & (Task.id > max_id)).order_by(Task.id)
     )
