@@ -59,6 +59,8 @@ def complete(prefix_line: str, names: list[str]) -> str | None:
     if not match or not match.group(1):
         return None
     partial = match.group(1).lower()
+    if any(n.lower() == partial for n in names):
+        return None  # already a whole name: `@al` for agent "al" must not become `@all`
     candidates = sorted(n for n in names + ["all"] if n.lower().startswith(partial) and n.lower() != partial)
     if len(candidates) != 1:
         return None
