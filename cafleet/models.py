@@ -4,7 +4,10 @@ Only the broker layer uses these; everything above it sees `cafleet.records` dat
 Timestamps are TEXT in the fixed-width format of `cafleet.timestamps`.
 """
 
+from typing import TYPE_CHECKING
+
 from peewee import (
+    AutoField,
     BooleanField,
     FloatField,
     ForeignKeyField,
@@ -20,6 +23,11 @@ from peewee import (
 database = SqliteDatabase(None, lock_type="IMMEDIATE")
 
 
+# Peewee adds an `id` primary key and a `<name>_id` column attribute for every foreign key
+# when each class is created; the TYPE_CHECKING blocks below declare them for mypy, the one
+# place where peewee's dynamic attributes meet the type checker.
+
+
 class BaseModel(Model):
     class Meta:
         database = database
@@ -27,6 +35,9 @@ class BaseModel(Model):
 
 
 class Fleet(BaseModel):
+    if TYPE_CHECKING:
+        id: AutoField[int]
+
     label = TextField(default="")
     created_at = TextField()
     deleted_at = TextField(null=True)
@@ -39,6 +50,10 @@ class Fleet(BaseModel):
 
 
 class Agent(BaseModel):
+    if TYPE_CHECKING:
+        id: AutoField[int]
+        fleet_id: int
+
     fleet = ForeignKeyField(Fleet, backref="agents", lazy_load=False)
     name = TextField()
     description = TextField(default="")
@@ -53,6 +68,10 @@ class Agent(BaseModel):
 
 
 class Placement(BaseModel):
+    if TYPE_CHECKING:
+        agent_id: int
+        director_id: int | None
+
     agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
     director = ForeignKeyField(Agent, null=True, lazy_load=False, backref="owned_placements")
     tmux_socket = TextField()
@@ -71,6 +90,15 @@ class Placement(BaseModel):
 
 
 class Task(BaseModel):
+    if TYPE_CHECKING:
+        id: AutoField[int]
+        fleet_id: int
+        owner_id: int
+        sender_id: int
+        recipient_id: int | None
+        origin_id: int | None
+        reply_to_id: int | None
+
     fleet = ForeignKeyField(Fleet, lazy_load=False)
     owner = ForeignKeyField(Agent, lazy_load=False, backref="owned_tasks")
     sender = ForeignKeyField(
@@ -96,6 +124,9 @@ class Task(BaseModel):
 
 
 class MonitorConfig(BaseModel):
+    if TYPE_CHECKING:
+        agent_id: int
+
     agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
     interval_seconds = IntegerField()
     enabled = BooleanField(default=True)
@@ -106,6 +137,9 @@ class MonitorConfig(BaseModel):
 
 
 class MonitorRuntime(BaseModel):
+    if TYPE_CHECKING:
+        fleet_id: int
+
     fleet = ForeignKeyField(Fleet, primary_key=True, lazy_load=False)
     pid = IntegerField()
     started_at = TextField()
@@ -117,6 +151,9 @@ class MonitorRuntime(BaseModel):
 
 
 class AgentStateRow(BaseModel):
+    if TYPE_CHECKING:
+        agent_id: int
+
     agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
     state = TextField()
     reason = TextField(default="")
