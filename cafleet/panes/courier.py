@@ -96,7 +96,10 @@ class Courier:
             agent_states.record_state(agent.agent_id, seen)
             if seen.state != AgentState.ASKING:
                 self._asked.pop(agent.agent_id, None)
-            elif agent.kind == "member" and self._asked.get(agent.agent_id, "") != seen.question:
+            elif (
+                agent.kind == "member" and placement.director_id is not None
+                and self._asked.get(agent.agent_id, "") != seen.question
+            ):
                 self._asked[agent.agent_id] = seen.question
                 text = agent_states.needs_you_text(
                     fleet_command(agent.fleet_id), placement.director_id, agent.agent_id, seen.question or "",
@@ -166,6 +169,8 @@ class Courier:
         if not job.unread or not notifications.still_unread(job.task_id):
             return "skipped:no-longer-unread"
         placement = job.placement
+        if placement is None:
+            return "skipped:no-placement"
         if placement.tmux_pane_id is None:
             return "deferred:starting"
         tmux = self._server(placement.tmux_socket)

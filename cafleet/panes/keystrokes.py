@@ -105,6 +105,7 @@ def press(tmux: Tmux, placement: PlacementRecord, keys: list[str]) -> Outcome:
 
 
 def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool) -> Outcome:
+    assert placement.tmux_pane_id is not None  # observe() refuses a pending placement first
     try:
         with pane_lock(tmux.socket_path, placement.tmux_pane_id):
             return _type_locked(tmux, placement, allowed, parts, enter)
@@ -117,6 +118,7 @@ def _type_locked(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Pa
     observation, pane = observe_pane(tmux, placement)
     if observation.state not in allowed:
         return Outcome(refusal(observation), observation)
+    assert pane is not None  # every state that allows typing was read from a live pane
     guard = guard_for(observation)
     if guard is None:
         return Outcome(f"skipped:unguardable-command:{observation.command}", observation)
@@ -158,6 +160,6 @@ def _verify_submitted(tmux: Tmux, placement: PlacementRecord, guard: str) -> Out
                 return Outcome("delivered", after)
             if time.monotonic() >= deadline:
                 break
-        if attempt == 0 and not tmux.press_key(pane.pane_id, guard):
+        if attempt == 0 and (pane is None or not tmux.press_key(pane.pane_id, guard)):
             return Outcome("failed:pane-changed-before-enter", after)
     return Outcome("failed:not-submitted", after)

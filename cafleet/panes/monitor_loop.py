@@ -81,6 +81,7 @@ class MonitorLoop:
         """Type the poll command, only into an agent whose input box is empty."""
         schedule = job[0]
         placement = schedule.agent.placement
+        assert placement is not None  # _due_reason never picks an agent without a pane
         tmux = self._servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
         outcome = keystrokes.submit(tmux, placement, poll_command(self.fleet_id, schedule.agent.id), allowed=READY_ONLY)
         if outcome.delivered:

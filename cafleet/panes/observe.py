@@ -25,9 +25,11 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     if problem == "pending-placement":
         return Observation(AgentState.STARTING, problem)
     if problem == "pane-shows-cafleet-tui":
+        assert pane is not None  # only a pane that exists shows the TUI
         return Observation(AgentState.EXITED, problem, command=pane.current_command)
     if problem:
         return Observation(AgentState.GONE, problem)
+    assert tmux is not None and placement is not None and pane is not None  # target_problem checked each
     argv = foreground_argv(pane.pid)
     spec = BACKENDS.get(placement.coding_agent)
     if argv is None:
