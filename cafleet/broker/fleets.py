@@ -5,9 +5,12 @@ from __future__ import annotations
 from peewee import fn
 
 from cafleet.broker.lookup import any_fleet
+from cafleet.errors import InvalidInput
+from cafleet.limits import MAX_LABEL_LEN
 from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
 from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
 from cafleet.records import AgentRecord, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
+from cafleet.text import refuse_lone_surrogates
 from cafleet.timestamps import utc_now
 
 CODING_AGENTS = ("claude", "codex", "opencode")
@@ -18,7 +21,7 @@ DIRECTOR_MONITOR_INTERVAL = 120
 
 def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claude") -> FleetCreated:
     """One transaction: the fleet, its root Director placed in `pane`, and its Administrator."""
-    label = label.strip()
+    label = validate_label(label)
     now = utc_now()
     with database.atomic():
         fleet = Fleet.create(label=label, created_at=now)
@@ -44,6 +47,14 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
         director=agent_record(director, placement),
         administrator=agent_record(administrator),
     )
+
+
+def validate_label(label: str) -> str:
+    refuse_lone_surrogates(label, "--label")
+    label = label.strip()
+    if len(label) > MAX_LABEL_LEN:
+        raise InvalidInput(f"--label is {len(label)} characters, over the {MAX_LABEL_LEN} limit; shorten it")
+    return label
 
 
 def list_fleets() -> list[FleetRecord]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import click
 
+from cafleet.cli.types import ID
+
 
 class Settings:
     """What the global options asked for on this call."""
@@ -50,7 +52,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 def _global_params(hidden: bool) -> list[click.Option]:
     return [
         click.Option(
-            ["--fleet-id", "global_fleet_id"], type=click.IntRange(min=1), metavar="N", expose_value=False, hidden=hidden,
+            ["--fleet-id", "global_fleet_id"], type=ID, metavar="N", expose_value=False, hidden=hidden,
             callback=_store("fleet_id"), help="The fleet to act in (from `cafleet fleet create` or `fleet list`).",
         ),
         click.Option(
