@@ -9,6 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from cafleet.terminal import one_line
+
 from .live import DataChanged
 from .render import clock, day, indented
 from .worker_errors import ReportsWorkerErrors
@@ -58,7 +60,7 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
         table.clear()
         for fleet in fleets:
             table.add_row(
-                str(fleet.id), fleet.label or "—", str(fleet.active_agents), str(fleet.unread),
+                str(fleet.id), one_line(fleet.label) or "—", str(fleet.active_agents), str(fleet.unread),
                 f"{day(fleet.created_at)} {clock(fleet.created_at)}", key=str(fleet.id),
             )
         table.display = bool(fleets)

@@ -58,6 +58,8 @@ def spawn_member(
 
     Any failure after the registration removes the member again: no row is left behind.
     """
+    registry.validate_name(name)
+    registry.validate_description(description)
     spec = backend(coding_agent)
     model = validate_model(coding_agent, model)
     autonomy = spec.check_autonomy(autonomy)
