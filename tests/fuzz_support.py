@@ -24,7 +24,7 @@ _COMMON = dict(
     database=None,  # no .hypothesis/ directory in the checkout; a failure prints its example
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile("cafleet-ci", max_examples=60, **_COMMON)
+settings.register_profile("cafleet-ci", max_examples=100, **_COMMON)
 settings.register_profile("cafleet-long", max_examples=4000, **_COMMON)
 FUZZ = settings.get_profile(os.environ.get("CAFLEET_FUZZ_PROFILE", "cafleet-ci"))
 

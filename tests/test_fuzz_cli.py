@@ -11,25 +11,41 @@ value they were given. Budget: see `tests/fuzz_support.py` (CAFLEET_FUZZ_PROFILE
 from __future__ import annotations
 
 import itertools
+import json
 import math
+from pathlib import Path
 
 import click
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from cafleet.records import PaneLocation
 from tests.fuzz_support import (
-    FUZZ, PLACEHOLDERS, Ids, anything, check, dump, ids, invoke, json_texts, names, numbers, paths,
-    prompts, texts, times,
+    FUZZ, PLACEHOLDERS, Ids, anything, check, dump, ids, invoke, json_texts, json_values, names, numbers,
+    paths, plain_text, prompts, texts, times,
 )
 
 # Commands that open the TUI, start tmux sessions, or write to $HOME are not fuzzed here.
 SKIPPED = {("ui",), ("demo",), ("setup",), ("doctor",)}
 ID_OPTIONS = {"--agent-id", "--task-id", "--id", "--member-id", "--reply-to", "fleet_id"}
 NUMBER_OPTIONS = {"--tick", "--wait", "--timeout", "--interval", "--page-size", "--lines", "--choice"}
-VALUES = {
-    "--since": times, "--name": names, "--to": names, "--skills": json_texts, "--prompt": prompts,
+HOSTILE = {"--since": times, "--name": names, "--to": names, "--skills": json_texts, "--prompt": prompts}
+# Values that pass, so that three examples in four get past option parsing to the broker.
+VALID = {
+    "--since": st.sampled_from(["2020-01-01", "2026-11-21T09:30:00Z", "2999-01-01T00:00:00+05:00"]),
+    "--name": st.from_regex(r"[a-z][a-z0-9_.-]{0,20}", fullmatch=True),
+    "--to": st.sampled_from(["bob", "alice", "BOB", "director", "Administrator", *PLACEHOLDERS]),
+    "--skills": json_values.map(lambda v: json.dumps(v, allow_nan=False) if _finite(v) else "[]"),
+    "--prompt": st.sampled_from(["Hi {name}, fleet {fleet_id}.", "{{literal}} {agent_id}"]),
+    "--model": st.sampled_from(["sonnet", "gpt-5", "anthropic/claude-sonnet-4"]),
+    "--tick": st.sampled_from(["0.2", "5", "3600"]),
+    "--wait": st.sampled_from(["0", "0.01", "2e-2"]),
+    "--timeout": st.sampled_from(["0.5", "15"]),
+    "--interval": st.sampled_from(["1", "60", "604800"]),
+    "--page-size": st.sampled_from(["1", "20", "500"]),
+    "--lines": st.sampled_from(["1", "40"]),
+    "--choice": st.sampled_from(["1", "2", "3"]),
 }
 
 
@@ -56,17 +72,28 @@ def _commands() -> list[tuple[tuple[str, ...], list[click.Parameter]]]:
 COMMANDS = _commands()
 
 
+def _finite(value) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+
+
 def _values_for(param: click.Parameter, file_paths):
+    """Three times in four a value of the right kind, else a hostile one."""
     name = param.opts[0] if isinstance(param, click.Option) else param.name
     if name in ID_OPTIONS:
-        return st.one_of(st.sampled_from(PLACEHOLDERS), ids)
-    if name in NUMBER_OPTIONS:
-        return numbers
-    if name in ("--text-file", "--prompt-file"):
-        return file_paths
-    if isinstance(param.type, click.Choice):
-        return st.one_of(st.sampled_from(list(param.type.choices)), anything)
-    return st.one_of(VALUES.get(name, texts), anything)
+        valid, hostile = st.sampled_from(PLACEHOLDERS), ids
+    elif name in NUMBER_OPTIONS:
+        valid, hostile = VALID[name], numbers
+    elif name in ("--text-file", "--prompt-file"):
+        valid = hostile = file_paths
+    elif isinstance(param.type, click.Choice):
+        valid, hostile = st.sampled_from(list(param.type.choices)), anything
+    else:
+        valid, hostile = VALID.get(name, plain_text), st.one_of(HOSTILE.get(name, texts), anything)
+    return st.integers(0, 3).flatmap(lambda pick: valid if pick else hostile)
 
 
 @st.composite
@@ -91,7 +118,7 @@ def calls(draw, file_paths) -> tuple[list[str], bool]:
     if stray:
         options.append([draw(anything)])
     json_output = draw(st.booleans())
-    fleet = ["--fleet-id", draw(st.one_of(st.just("{fleet}"), ids))] if draw(st.integers(0, 9)) else []
+    fleet = ["--fleet-id", draw(st.integers(0, 3).flatmap(lambda pick: st.just("{fleet}") if pick else ids))] if draw(st.integers(0, 9)) else []
     global_options = fleet + (["--json"] if json_output else [])
     body = [*itertools.chain.from_iterable(options), *positionals]
     if draw(st.booleans()):
@@ -99,13 +126,43 @@ def calls(draw, file_paths) -> tuple[list[str], bool]:
     return [*path, *body, *global_options], json_output and not stray
 
 
+class World:
+    """A fresh fleet per example, in a database that is replaced every DATABASE_EXAMPLES
+    examples (comparing dumps of an ever-growing file would slow a long run quadratically)."""
+
+    DATABASE_EXAMPLES = 100
+
+    def __init__(self, directory: Path, monkeypatch):
+        self.directory = directory
+        self.monkeypatch = monkeypatch
+        self.examples = 0
+        self.db_path = directory / "unset.db"
+        self.paths = paths(directory)
+
+    def new_fleet(self) -> Ids:
+        from cafleet.broker.agents import register_agent
+        from cafleet.broker.fleets import create_fleet
+        from cafleet.broker.messages import broadcast_message, send_message
+        from cafleet.db import open_database
+
+        if self.examples % self.DATABASE_EXAMPLES == 0:
+            self.db_path = self.directory / f"fuzz-{self.examples}.db"
+            self.monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{self.db_path}")
+            open_database()
+        self.examples += 1
+        pane = PaneLocation("/tmp/cafleet-fuzz-no-such-tmux/default", 4242, "main", "@1", f"%{self.examples}")
+        created = create_fleet(pane, label=f"fuzz {self.examples}")
+        alice = register_agent(created.fleet.id, "alice", "writes code")
+        bob = register_agent(created.fleet.id, "bob", "reviews code")
+        task = send_message(created.fleet.id, alice.id, "bob", "hello \x1b[31mbob\r")
+        summary = broadcast_message(created.fleet.id, bob.id, "to all").summary
+        return Ids(created.fleet.id, created.director.id, created.administrator.id, alice.id, bob.id, task.id, summary.id)
+
+
 @pytest.fixture
-def world(db, db_path, tmp_path, monkeypatch):
-    """Makes a fresh fleet per example; stubs the two commands that would block."""
+def world(tmp_path, monkeypatch) -> World:
+    """A `World`, with the two commands that would block stubbed."""
     from cafleet.broker import inbox
-    from cafleet.broker.agents import register_agent
-    from cafleet.broker.fleets import create_fleet
-    from cafleet.broker.messages import broadcast_message, send_message
     from cafleet.panes.monitor_loop import MonitorLoop
 
     def parsed_wait(fleet_id, agent_id, wait_seconds, *rest):
@@ -119,21 +176,9 @@ def world(db, db_path, tmp_path, monkeypatch):
     monkeypatch.setattr(inbox, "wait_for_inbox", parsed_wait)
     monkeypatch.setattr(MonitorLoop, "run", parsed_tick)
     monkeypatch.setattr(MonitorLoop, "install_signal_handlers", lambda loop: None)
-    counter = itertools.count(1)
-
-    def new_fleet() -> Ids:
-        n = next(counter)
-        pane = PaneLocation("/tmp/cafleet-fuzz-no-such-tmux/default", 4242, "main", "@1", f"%{n}")
-        created = create_fleet(pane, label=f"fuzz {n}")
-        alice = register_agent(created.fleet.id, "alice", "writes code")
-        bob = register_agent(created.fleet.id, "bob", "reviews code")
-        task = send_message(created.fleet.id, alice.id, "bob", "hello \x1b[31mbob\r")
-        summary = broadcast_message(created.fleet.id, bob.id, "to all").summary
-        return Ids(created.fleet.id, created.director.id, created.administrator.id, alice.id, bob.id, task.id, summary.id)
-
-    directory = tmp_path / "inputs"
+    directory = tmp_path / "fuzz"
     directory.mkdir()
-    return new_fleet, db_path, paths(directory)
+    return World(directory, monkeypatch)
 
 
 def test_the_fuzzer_reaches_every_command():
@@ -146,74 +191,69 @@ def test_the_fuzzer_reaches_every_command():
 @FUZZ
 @given(data=st.data())
 def test_any_command_with_hostile_values(world, data):
-    new_fleet, db_path, file_paths = world
-    example = new_fleet()
-    argv, json_output = data.draw(calls(file_paths))
+    example = world.new_fleet()
+    argv, json_output = data.draw(calls(world.paths))
     argv = [example.fill(a) for a in argv]
     stdin = data.draw(st.binary(max_size=64))
-    before = dump(db_path)
+    before = dump(world.db_path)
     outcome = invoke(argv, stdin)
-    check(outcome, argv, before, dump(db_path), json_output)
+    event(f"exit {outcome.code}")  # shown by --hypothesis-show-statistics: how deep examples get
+    check(outcome, argv, before, dump(world.db_path), json_output)
 
 
 @FUZZ
 @given(value=ids, option=st.sampled_from(["--agent-id", "--task-id", "--reply-to", "--fleet-id"]))
 def test_ids(world, value, option):
-    new_fleet, db_path, _ = world
-    example = new_fleet()
+    example = world.new_fleet()
     value = example.fill(value)
     base = ["--fleet-id", str(example.fleet), "message", "send", "--agent-id", str(example.alice), "--to", "bob", "--text", "hi"]
     argv = [*base, option, value]
-    before = dump(db_path)
-    check(invoke(argv), argv, before, dump(db_path))
+    before = dump(world.db_path)
+    check(invoke(argv), argv, before, dump(world.db_path))
 
 
 @FUZZ
 @given(value=times)
 def test_since(world, value):
-    new_fleet, db_path, _ = world
-    example = new_fleet()
+    example = world.new_fleet()
     argv = ["--fleet-id", str(example.fleet), "message", "poll", "--agent-id", str(example.bob), "--all", "--since", value]
-    before = dump(db_path)
-    check(invoke(argv), argv, before, dump(db_path))
+    before = dump(world.db_path)
+    check(invoke(argv), argv, before, dump(world.db_path))
 
 
 @FUZZ
 @given(text=texts, name=names, description=texts, skills=st.one_of(st.none(), json_texts))
 def test_register_and_send_texts(world, text, name, description, skills):
-    new_fleet, db_path, _ = world
-    example = new_fleet()
+    example = world.new_fleet()
     register = ["--fleet-id", str(example.fleet), "--json", "agent", "register", "--name", name, "--description", description]
     register += [] if skills is None else ["--skills", skills]
-    before = dump(db_path)
-    check(invoke(register), register, before, dump(db_path), json_output=True)
+    before = dump(world.db_path)
+    check(invoke(register), register, before, dump(world.db_path), json_output=True)
     send = ["--fleet-id", str(example.fleet), "message", "send", "--agent-id", str(example.alice), "--to", name, "--text", text]
-    before = dump(db_path)
-    check(invoke(send), send, before, dump(db_path))
+    before = dump(world.db_path)
+    check(invoke(send), send, before, dump(world.db_path))
     for shown in (["message", "poll", "--agent-id", str(example.bob), "--all", "--full"], ["agent", "list", "--agent-id", str(example.bob), "--all"]):
         argv = ["--fleet-id", str(example.fleet), *shown]
-        before = dump(db_path)
-        check(invoke(argv), argv, before, dump(db_path))
+        before = dump(world.db_path)
+        check(invoke(argv), argv, before, dump(world.db_path))
 
 
 @FUZZ
 @given(option=st.sampled_from(["--wait", "--page-size"]), value=numbers)
 def test_poll_numbers(world, option, value):
-    new_fleet, db_path, _ = world
-    example = new_fleet()
+    example = world.new_fleet()
     argv = ["--fleet-id", str(example.fleet), "message", "poll", "--agent-id", str(example.alice), option, value]
-    before = dump(db_path)
-    check(invoke(argv), argv, before, dump(db_path))
+    before = dump(world.db_path)
+    check(invoke(argv), argv, before, dump(world.db_path))
 
 
 @FUZZ
 @given(tick=numbers, interval=numbers)
 def test_monitor_numbers(world, tick, interval):
-    new_fleet, db_path, _ = world
-    example = new_fleet()
+    example = world.new_fleet()
     for argv in (
         ["--fleet-id", str(example.fleet), "monitor", "start", "--tick", tick],
         ["--fleet-id", str(example.fleet), "monitor", "config", "--member-id", str(example.alice), "--interval", interval],
     ):
-        before = dump(db_path)
-        check(invoke(argv), argv, before, dump(db_path))
+        before = dump(world.db_path)
+        check(invoke(argv), argv, before, dump(world.db_path))
