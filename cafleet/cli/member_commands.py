@@ -6,10 +6,10 @@ import click
 
 from cafleet.cli.output import agent_json, agent_line, emit
 from cafleet.cli.params import ID, TEXT, agent_id_option, read_text_file
-from cafleet.cli.types import Seconds, WholeNumber
-from cafleet.terminal import one_line
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
+from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.db import open_database
+from cafleet.terminal import one_line
 
 CODING_AGENT_CHOICE = click.Choice(["claude", "codex", "opencode"])
 

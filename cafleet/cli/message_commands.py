@@ -6,8 +6,8 @@ import click
 
 from cafleet.cli.output import emit, note, task_json, task_lines, wants_json
 from cafleet.cli.params import ID, TEXT, agent_id_option, full_option, quiet_option, read_body, text_options
-from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
+from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.db import open_database
 
 MAX_WAIT_SECONDS = 3600

@@ -6,10 +6,11 @@ import click
 
 from cafleet.cli.output import emit
 from cafleet.cli.params import ID
-from cafleet.cli.types import Seconds, WholeNumber
-from cafleet.limits import MAX_INTERVAL_SECONDS
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
+from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.db import open_database
+from cafleet.limits import MAX_INTERVAL_SECONDS
+from cafleet.terminal import block
 
 
 @click.group("monitor", cls=CafleetSubgroup)
@@ -25,8 +26,6 @@ def start_command(tick):
 
     fleet_id = require_fleet()
     open_database()
-    from cafleet.terminal import block
-
     loop = MonitorLoop(fleet_id, tick, lambda line: click.echo(block(line)))
     loop.install_signal_handlers()
     loop.run()

@@ -43,7 +43,7 @@ def read_text_file(path: str, option: str) -> tuple[str, str]:
     from cafleet.config import MAX_MESSAGE_BYTES
     from cafleet.text import decode_body
 
-    source = f"{option} (stdin)" if path == "-" else f"{option} {shown(path)}"
+    source = f"{option} (stdin)" if path == "-" else f"{option} {shown(path, limit=None)}"
     try:
         if path == "-":
             data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)

@@ -21,9 +21,14 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)
 _UNDECODABLE = re.compile(r"[\ud800-\udfff]")
 
 
-def shown(value: str) -> str:
-    """A user's value quoted for an error line, with control characters escaped."""
-    return "'" + one_line(value) + "'"
+SHOWN_CHARS = 80
+
+
+def shown(value: str, limit: int | None = SHOWN_CHARS) -> str:
+    """A user's value quoted for an error line: control characters escaped, a long one cut
+    (a path is shown whole: `limit=None`)."""
+    cut = value if limit is None or len(value) <= limit else value[:limit] + "…"
+    return "'" + one_line(cut) + "'"
 
 
 class WholeNumber(click.IntRange):
