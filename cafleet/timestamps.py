@@ -5,19 +5,29 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from cafleet.errors import InvalidInput
+from cafleet.terminal import one_line
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def utc_now() -> str:
     """Now, as `2026-11-21T11:20:00.123456Z`."""
-    return datetime.now(timezone.utc).strftime(_FORMAT)
+    return _format(datetime.now(timezone.utc))
 
 
 def to_stamp(moment: datetime) -> str:
+    """`moment` in UTC (naive means UTC); OverflowError if that falls outside years 1-9999."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime(_FORMAT)
+    return _format(moment.astimezone(timezone.utc))
+
+
+def _format(moment: datetime) -> str:
+    # Not strftime: its %Y does not pad years before 1000, which would break text order.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}Z"
+    )
 
 
 def parse_stamp(stamp: str) -> datetime:
@@ -27,14 +37,20 @@ def parse_stamp(stamp: str) -> datetime:
 def parse_user_time(text: str, option: str) -> str:
     """Turn a user-supplied ISO-8601 time (naive means UTC) into a stored-format stamp."""
     raw = text.strip()
+    example = "use e.g. 2026-11-21T09:30:00Z (a time without an offset is taken as UTC)"
+    if not raw:
+        raise InvalidInput(f"{option} is empty; {example}, or leave {option} out")
     try:
         moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
     except ValueError:
+        raise InvalidInput(f"{option} '{one_line(text)}' is not an ISO-8601 time; {example}") from None
+    try:
+        return to_stamp(moment)
+    except OverflowError:
         raise InvalidInput(
-            f"{option} {text!r} is not an ISO-8601 time; use e.g. 2026-11-21T09:30:00Z "
-            "(a time without an offset is taken as UTC)"
+            f"{option} '{one_line(text)}' is outside years 1-9999 once converted to UTC; "
+            "use a time between 0001-01-02 and 9999-12-30"
         ) from None
-    return to_stamp(moment)
 
 
 def short(stamp: str | None) -> str:

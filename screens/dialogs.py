@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
 
-MAX_INTERVAL = 7 * 24 * 3600
+from cafleet.limits import MAX_INTERVAL_SECONDS as MAX_INTERVAL
 
 
 class ConfirmModal(ModalScreen[bool]):

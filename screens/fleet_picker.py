@@ -11,6 +11,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from cafleet.terminal import one_line
+
 from .live import DataChanged
 from .render import clock, day, indented
 from .worker_errors import ReportsWorkerErrors
@@ -74,7 +76,7 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
         self.shown = fleets
         self.loaded = True
         rows = [
-            (str(fleet.id), fleet.label or "—", str(fleet.active_agents), str(fleet.unread),
+            (str(fleet.id), one_line(fleet.label) or "—", str(fleet.active_agents), str(fleet.unread),
              f"{day(fleet.created_at)} {clock(fleet.created_at)}")
             for fleet in fleets
         ]

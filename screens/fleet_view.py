@@ -11,6 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from cafleet.terminal import one_line
+
 from .composer import Composer
 from .fleet_data import PAGE, Acked, Delivered, FleetLoaded, FleetRefreshed, OlderLoaded, Side, side_data
 from .live import DataChanged
@@ -133,7 +135,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
     def _show_side(self, side: Side) -> None:
         monitor = side.monitor
         running = bool(monitor and monitor.live)
-        label = f" “{side.label}”" if side.label else ""
+        label = f" “{one_line(side.label)}”" if side.label else ""
         self.title = f"cafleet · fleet {self.fleet_id}{label}"
         self.sub_title = f"monitor ● running (pid {monitor.pid})" if running else "monitor ○ stopped"
         self.query_one(RosterView).show(side.roster, side.panes, side.states)

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from cafleet.records import TaskRecord
+from cafleet.terminal import block
 
 from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields
 
@@ -30,7 +31,7 @@ class MessageModal(ModalScreen[str | None]):
         task = self.record
         with VerticalScroll(id="message-modal"):
             yield Static(meta_text(task), id="message-meta")
-            yield Static(task.text, id="message-text", markup=False)
+            yield Static(block(task.text), id="message-text", markup=False)
             with Horizontal(id="message-actions"):
                 if self.can_reply:
                     yield Button("Reply", id="reply", variant="primary")

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from cafleet.broker.timeline import RosterEntry
 from cafleet.records import TaskRecord
+from cafleet.terminal import block, one_line
 
 if TYPE_CHECKING:
     from cafleet.broker.agent_states import SeenState
@@ -65,6 +66,9 @@ def day(stamp: str) -> str:
 
 
 def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES) -> str:
+    """At most `chars` and `lines` of `text`, its control characters shown escaped (Rich and
+    Textual drop a CR but would pass an ESC to the terminal)."""
+    text = block(text)
     shown = text if len(text) <= chars else text[:chars] + "…"
     split = shown.split("\n")
     if len(split) > lines:
@@ -174,7 +178,7 @@ def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None) -
     if where:
         lines.append(indented(where, style="dim"))
     if active and seen is not None and seen.question:
-        for line in textwrap.wrap(f"? {seen.question}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …"):
+        for line in textwrap.wrap(f"? {one_line(seen.question)}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …"):
             lines.append(indented(Text(line, style="bold")))
     text = Text("\n").join(lines)
     if not active:

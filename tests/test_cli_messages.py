@@ -128,8 +128,8 @@ def write_bytes(path, data):
     "args, code, message",
     [
         (["message", "poll", "--agent-id", "1"], 2, "needs --fleet-id N"),
-        (["--fleet-id", "abc", "fleet", "list"], 2, "'abc' is not a valid integer"),
-        (["--fleet-id", "1", "message", "poll", "--agent-id", "x"], 2, "'x' is not a valid integer"),
+        (["--fleet-id", "abc", "fleet", "list"], 2, "'abc' is not an id"),
+        (["--fleet-id", "1", "message", "poll", "--agent-id", "x"], 2, "'x' is not an id"),
         (["--fleet-id", "1", "message", "poll", "--agent-id", "0"], 2, "--agent-id"),
         (["--fleet-id", "1", "message", "ack", "--agent-id", "1"], 2, "Missing option '--task-id'"),
         (["--fleet-id", "77", "message", "poll", "--agent-id", "1"], 1, "fleet 77 not found"),

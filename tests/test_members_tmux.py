@@ -293,10 +293,10 @@ def test_only_the_director_drives_members(cli, fleet):
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["member", "exec", "{m}", "ls\nrm -rf /"], 2, "holds a newline"),
+        (["member", "exec", "{m}", "ls\nrm -rf /"], 2, "holds a line break"),
         (["member", "exec", "{m}", "  "], 2, "the command is empty"),
         (["member", "send-input", "{m}", "--freetext", "!rm -rf ~"], 2, "may not start with '!'"),
-        (["member", "send-input", "{m}", "--freetext", "a\nb"], 2, "holds a newline"),
+        (["member", "send-input", "{m}", "--freetext", "a\nb"], 2, "holds a line break"),
         (["member", "send-input", "{m}"], 2, "exactly one of --choice"),
         (["member", "send-input", "{m}", "--choice", "4"], 2, "--choice"),
         (["member", "ping", "--member-id", "999"], 1, "agent 999 not found"),

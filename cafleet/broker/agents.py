@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.rows import agent_record, agents_with_placements
 from cafleet.errors import Conflict, InvalidInput, Refused
+from cafleet.limits import MAX_SKILLS_CHARS
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, database
 from cafleet.records import AgentRecord
+from cafleet.terminal import one_line
+from cafleet.text import is_blank, refuse_lone_surrogates, truncate
 from cafleet.timestamps import utc_now
 
-_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # `all` is the broadcast mention; `Administrator` is the built-in human agent.
 RESERVED_NAMES = ("administrator", "all")
 MAX_DESCRIPTION_LEN = 1000
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def validate_name(name: str) -> str:
     """A name usable in `@name` mentions and `--to NAME`; raises `InvalidInput` otherwise."""
-    if not _NAME_PATTERN.fullmatch(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             f"agent name {name!r} is not allowed; use 1-64 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit (e.g. reviewer-1)"
@@ -33,7 +38,10 @@ def validate_name(name: str) -> str:
 
 
 def validate_description(description: str) -> str:
+    refuse_lone_surrogates(description, "--description")
     description = description.strip()
+    if is_blank(description):
+        raise InvalidInput("--description is empty; say in one sentence what the agent does")
     if len(description) > MAX_DESCRIPTION_LEN:
         raise InvalidInput(
             f"description is {len(description)} characters, over the {MAX_DESCRIPTION_LEN} limit; shorten it"
@@ -45,11 +53,40 @@ def parse_skills(skills: str | None) -> str | None:
     """Validate `--skills` JSON; returns it re-encoded compactly for storage."""
     if skills is None:
         return None
+    example = "pass e.g. '[\"review\", \"tests\"]'"
+    if len(skills) > MAX_SKILLS_CHARS:
+        raise InvalidInput(f"--skills is {len(skills):,} characters, over the {MAX_SKILLS_CHARS:,} limit; describe the skills briefly")
+    refuse_lone_surrogates(skills, "--skills")
+    shown = one_line(truncate(skills, 60)[0])
     try:
-        value = json.loads(skills)
-    except ValueError as exc:
-        raise InvalidInput(f"--skills {skills!r} is not valid JSON ({exc.msg}); pass e.g. '[\"review\", \"tests\"]'") from None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        value = json.loads(skills, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"--skills '{shown}' is not valid JSON ({exc.msg}); {example}") from None
+    except _NotJsonNumber as exc:
+        raise InvalidInput(f"--skills '{shown}' is not usable JSON ({exc}); {example}") from None
+    except ValueError:  # int() refuses numbers of thousands of digits
+        raise InvalidInput(f"--skills '{shown}' is not usable JSON (a number with too many digits); {example}") from None
+    except RecursionError:
+        raise InvalidInput(f"--skills '{shown}' is not usable JSON (nested too deeply); {example}") from None
+    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if _LONE_SURROGATE.search(encoded):
+        raise InvalidInput(f"--skills '{shown}' escapes half of a surrogate pair (\\udXXX); write the character itself")
+    return encoded
+
+
+class _NotJsonNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise _NotJsonNumber(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJsonNumber(f"{text} is too large for a JSON number")
+    return value
 
 
 def ensure_name_free(fleet_id: int, name: str) -> None:

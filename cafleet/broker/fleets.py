@@ -5,10 +5,12 @@ from __future__ import annotations
 from peewee import fn
 
 from cafleet.broker.lookup import any_fleet
-from cafleet.errors import Conflict
+from cafleet.errors import Conflict, InvalidInput
+from cafleet.limits import MAX_LABEL_LEN
 from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
 from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
 from cafleet.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
+from cafleet.text import refuse_lone_surrogates
 from cafleet.timestamps import utc_now
 
 CODING_AGENTS = ("claude", "codex", "opencode")
@@ -23,7 +25,7 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
     A pane that already holds an agent of a live fleet directs another one only with `force`:
     usually it is a Director that forgot its fleet id.
     """
-    label = label.strip()
+    label = validate_label(label)
     now = utc_now()
     with database.atomic():
         if not force:
@@ -65,6 +67,12 @@ def _refuse_taken_pane(pane: PaneLocation) -> None:
             f"(`cafleet --fleet-id {taken.fleet_id} whoami`), or pass --force to direct a second fleet "
             f"from this pane, or end that one first with `cafleet fleet delete {taken.fleet_id}`"
         )
+def validate_label(label: str) -> str:
+    refuse_lone_surrogates(label, "--label")
+    label = label.strip()
+    if len(label) > MAX_LABEL_LEN:
+        raise InvalidInput(f"--label is {len(label)} characters, over the {MAX_LABEL_LEN} limit; shorten it")
+    return label
 
 
 def list_fleets() -> list[FleetRecord]:

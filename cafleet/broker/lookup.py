@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from cafleet.errors import NotFound, Refused
+import re
+
+from cafleet.errors import InvalidInput, NotFound, Refused
+from cafleet.limits import MAX_ID
 from cafleet.models import Agent, Fleet, Task
+from cafleet.terminal import one_line
 from cafleet.timestamps import short
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def any_fleet(fleet_id: int) -> Fleet:
@@ -49,16 +55,32 @@ def active_agent(fleet_id: int, agent_id: int) -> Agent:
 
 
 def recipient(fleet_id: int, ref: str) -> Agent:
-    """An active agent named by id (`7`) or by name (`reviewer`, any case)."""
+    """An active agent named by id (`7`) or by name (`reviewer`, any case).
+
+    Only ASCII digits make an id: str.isdigit() and int() also take `٦` and `²`, so an agent
+    name that merely looks numeric would reach some other agent by its id.
+    """
     ref = ref.strip()
-    if ref.isdigit():
-        agent = agent_in_fleet(fleet_id, int(ref))
+    if not ref:
+        raise InvalidInput(f"--to is empty; pass an agent id or name (`cafleet fleet show {fleet_id}` lists them)")
+    if _ASCII_DIGITS.fullmatch(ref):
+        agent_id = int(ref) if len(ref) <= len(str(MAX_ID)) else MAX_ID + 1
+        if agent_id > MAX_ID:
+            raise InvalidInput(f"--to {ref} is not an id (the largest is {MAX_ID}); pass an agent id or name")
+        agent = agent_in_fleet(fleet_id, agent_id)
         if agent.status != "active":
             raise Refused(
                 f"agent {agent.id} ({agent.name}) is deregistered and cannot receive messages; "
                 f"`cafleet fleet show {fleet_id}` lists the active agents"
             )
         return agent
+    from cafleet.broker.agents import NAME_PATTERN  # agents builds on this module
+
+    if not NAME_PATTERN.fullmatch(ref):
+        raise InvalidInput(
+            f"--to '{one_line(ref)}' is neither an agent id (digits 0-9) nor an agent name "
+            f"(letters, digits, '_', '.', '-'); `cafleet fleet show {fleet_id}` lists the agents"
+        )
     agent = (
         Agent.select()
         .where(
@@ -70,7 +92,7 @@ def recipient(fleet_id: int, ref: str) -> Agent:
     )
     if agent is None:
         raise NotFound(
-            f"no active agent named {ref!r} in fleet {fleet_id}; "
+            f"no active agent named '{one_line(ref)}' in fleet {fleet_id}; "
             f"`cafleet fleet show {fleet_id}` lists the agents, pass a name or an id to --to"
         )
     return agent

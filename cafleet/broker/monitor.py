@@ -11,7 +11,8 @@ from peewee import Case, fn
 
 from cafleet.broker.lookup import agent_in_fleet, live_fleet
 from cafleet.broker.rows import agents_with_placements
-from cafleet.errors import Refused
+from cafleet.errors import InvalidInput, Refused
+from cafleet.limits import MAX_INTERVAL_SECONDS
 from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Task, database
 from cafleet.records import AgentRecord
 from cafleet.timestamps import parse_stamp, short, utc_now
@@ -138,6 +139,8 @@ def stamp_ping(agent_id: int, when: str) -> None:
 
 def configure(fleet_id: int, agent_id: int, interval: int | None, enabled: bool | None) -> Schedule:
     """Change (or create) an agent's schedule."""
+    if interval is not None and not 1 <= interval <= MAX_INTERVAL_SECONDS:
+        raise InvalidInput(f"interval {interval} is out of range; use 1 to {MAX_INTERVAL_SECONDS} seconds (a week)")
     with database.atomic():
         live_fleet(fleet_id)
         agent = agent_in_fleet(fleet_id, agent_id)

@@ -11,6 +11,7 @@ import click
 from cafleet.cli.settings import root_options, settings
 from cafleet.config import max_text_len
 from cafleet.errors import CafleetError
+from cafleet.terminal import block, one_line
 
 
 # Command name -> "module:attribute". Only the module of the command being run is imported.
@@ -31,7 +32,7 @@ COMMANDS = {
 
 class CafleetGroup(click.Group):
     """Loads subcommands lazily, turns broker errors into `Error: …` with their exit code,
-    and never shows a traceback."""
+    never shows a traceback, and never echoes a control character of the user's input."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -43,23 +44,37 @@ class CafleetGroup(click.Group):
         module, attribute = target.split(":")
         return getattr(importlib.import_module(module), attribute)
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            raise _terminal_safe(exc)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CafleetError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
+            click.echo(f"Error: {block(exc.message)}", err=True)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.ClickException as exc:
+            raise _terminal_safe(exc)
+        except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
             if os.environ.get("CAFLEET_DEBUG"):
                 raise
             click.echo(
-                f"Error: unexpected {type(exc).__name__}: {exc}; this is a cafleet bug, please report it "
+                f"Error: unexpected {type(exc).__name__}: {one_line(str(exc))}; this is a cafleet bug, please report it "
                 "(set CAFLEET_DEBUG=1 to see the traceback)",
                 err=True,
             )
             ctx.exit(1)
+
+
+def _terminal_safe(exc: click.ClickException) -> click.ClickException:
+    """Click quotes some values (`No such option: --x`) as they were typed."""
+    exc.message = block(exc.message)
+    return exc
 
 
 @click.group(cls=CafleetGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.output import agent_json, agent_line, emit
-from cafleet.cli.params import ID, agent_id_option
+from cafleet.cli.params import ID, TEXT, agent_id_option
 from cafleet.db import open_database
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 
@@ -16,9 +16,9 @@ def agent_group():
 
 
 @agent_group.command("register", cls=CafleetCommand)
-@click.option("--name", required=True, help="Unique in the fleet (any case); used in --to NAME and @name.")
-@click.option("--description", required=True, help="One sentence on what this agent does.")
-@click.option("--skills", metavar="JSON", help="Optional JSON describing the agent's skills.")
+@click.option("--name", type=TEXT, required=True, help="Unique in the fleet (any case); used in --to NAME and @name.")
+@click.option("--description", type=TEXT, required=True, help="One sentence on what this agent does.")
+@click.option("--skills", type=TEXT, metavar="JSON", help="Optional JSON describing the agent's skills.")
 def register_command(name: str, description: str, skills: str | None):
     """Register an agent without a pane; prints its id."""
     from cafleet.broker.agents import register_agent
@@ -72,6 +72,7 @@ def show_command(agent_id: int, target_id: int):
 
 
 def _detail(agent, seen=None) -> str:
+    from cafleet.terminal import json_text, one_line
     from cafleet.timestamps import short
 
     lines = [
@@ -80,21 +81,21 @@ def _detail(agent, seen=None) -> str:
         + (f" deregistered={short(agent.deregistered_at)}" if agent.deregistered_at else ""),
     ]
     if agent.description:
-        lines.append(f"  description: {agent.description}")
+        lines.append(f"  description: {one_line(agent.description)}")
     if agent.skills is not None:
         import json
 
-        lines.append(f"  skills: {json.dumps(agent.skills, ensure_ascii=False)}")
+        lines.append(f"  skills: {json_text(json.dumps(agent.skills, ensure_ascii=False))}")
     placement = agent.placement
     if placement is not None:
         lines.append(
-            f"  placement: {placement.coding_agent} pane={placement.tmux_pane_id or 'pending'} "
-            f"window={placement.tmux_window_id} session={placement.tmux_session} "
-            f"socket={placement.tmux_socket}"
+            f"  placement: {placement.coding_agent} pane={one_line(placement.tmux_pane_id or 'pending')} "
+            f"window={one_line(placement.tmux_window_id)} session={one_line(placement.tmux_session)} "
+            f"socket={one_line(placement.tmux_socket)}"
             + (f" director={placement.director_id}" if placement.director_id else "")
         )
     if seen is not None:
-        why = f" ({seen.reason})" if seen.reason else ""
-        asks = f": {seen.question}" if seen.question else ""
+        why = f" ({one_line(seen.reason)})" if seen.reason else ""
+        asks = f": {one_line(seen.question)}" if seen.question else ""
         lines.append(f"  state: {seen.state}{why}{asks} since {short(seen.changed_at)}")
     return "\n".join(lines)

@@ -7,13 +7,14 @@ import sys
 import click
 
 from cafleet.cli.output import emit
+from cafleet.cli.types import TEXT
 from cafleet.cli.settings import CafleetCommand, FleetScope
 
 
 @click.command("demo", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option("--no-attach", is_flag=True, help="Leave the session running and print how to attach.")
 @click.option("--stop", "stop_demo", is_flag=True, help="Tear the demo down: its fleet and its tmux session.")
-@click.option("--tmux-socket", metavar="NAME", help="Use a separate tmux server (`tmux -L NAME`) instead of the default one.")
+@click.option("--tmux-socket", type=TEXT, metavar="NAME", help="Use a separate tmux server (`tmux -L NAME`) instead of the default one.")
 def demo_command(no_attach: bool, stop_demo: bool, tmux_socket: str | None):
     """A demo fleet in tmux: the TUI in the Director's pane and three stand-in members
     (planner, coder, reviewer) that receive notices, poll, ack and reply."""

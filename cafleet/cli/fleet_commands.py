@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line
-from cafleet.cli.params import ID
+from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line, quoted
+from cafleet.cli.params import ID, TEXT
 from cafleet.db import open_database
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, FleetScope, settings
 
@@ -20,7 +18,7 @@ def fleet_group():
 
 
 @fleet_group.command("create", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
-@click.option("--label", default="", help="A human-readable label for the fleet.")
+@click.option("--label", type=TEXT, default="", help="A human-readable label for the fleet.")
 @click.option(
     "--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True,
     help="The coding agent running in the calling pane (the Director's).",
@@ -54,7 +52,7 @@ def create_command(label: str, coding_agent: str, quiet: bool, force: bool):
             [
                 str(fleet.id),
                 str(director.id),
-                f"fleet {fleet.id} {json.dumps(fleet.label, ensure_ascii=False)}: director {director.handle} "
+                f"fleet {fleet.id} {quoted(fleet.label)}: director {director.handle} "
                 f"in pane {director.placement.tmux_pane_id} (session {director.placement.tmux_session}, "
                 f"window {director.placement.tmux_window_id}, {coding_agent}); administrator {admin.handle}",
                 f"next: cafleet --fleet-id {fleet.id} message poll --agent-id {director.id}",

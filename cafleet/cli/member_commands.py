@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.output import agent_json, agent_line, emit, note
-from cafleet.cli.params import ID, agent_id_option, read_text_file
+from cafleet.cli.params import ID, TEXT, agent_id_option, read_text_file
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
+from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.db import open_database
+from cafleet.terminal import one_line
 
 CODING_AGENT_CHOICE = click.Choice(["claude", "codex", "opencode"])
 
@@ -27,16 +29,16 @@ def member_group():
 
 @member_group.command("create", cls=CafleetCommand)
 @director_option
-@click.option("--name", required=True, help="The member's name (unique in the fleet, any case).")
-@click.option("--description", required=True, help="One sentence on the member's job.")
+@click.option("--name", type=TEXT, required=True, help="The member's name (unique in the fleet, any case).")
+@click.option("--description", type=TEXT, required=True, help="One sentence on the member's job.")
 @click.option("--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True, help="The coding agent to run in the new pane.")
-@click.option("--model", metavar="MODEL", help="Model for the coding agent (opencode: provider/model).")
-@click.option("--prompt", metavar="TEXT", help="Starting prompt; {fleet_id} {agent_id} {director_id} {name} {coding_agent} are filled in.")
+@click.option("--model", type=TEXT, metavar="MODEL", help="Model for the coding agent (opencode: provider/model).")
+@click.option("--prompt", type=TEXT, metavar="TEXT", help="Starting prompt; {fleet_id} {agent_id} {director_id} {name} {coding_agent} are filled in.")
 @click.option("--prompt-file", metavar="FILE", help="Read the starting prompt from FILE ('-' for stdin).")
-@click.option("--permission-mode", metavar="MODE", help="claude: default, acceptEdits, plan, dontAsk (default) or bypassPermissions.")
-@click.option("--sandbox", metavar="MODE", help="codex: workspace-write (default) or danger-full-access.")
-@click.option("--approval", metavar="POLICY", help="codex: on-request or never (default).")
-@click.option("--agent-arg", "agent_args", multiple=True, metavar="ARG", help="Pass ARG to the coding agent as it is (repeatable).")
+@click.option("--permission-mode", type=TEXT, metavar="MODE", help="claude: default, acceptEdits, plan, dontAsk (default) or bypassPermissions.")
+@click.option("--sandbox", type=TEXT, metavar="MODE", help="codex: workspace-write (default) or danger-full-access.")
+@click.option("--approval", type=TEXT, metavar="POLICY", help="codex: on-request or never (default).")
+@click.option("--agent-arg", "agent_args", type=TEXT, multiple=True, metavar="ARG", help="Pass ARG to the coding agent as it is (repeatable).")
 @click.option("--quiet", is_flag=True, help="Print only the new member's id.")
 def create_command(agent_id, name, description, coding_agent, model, prompt, prompt_file, permission_mode, sandbox, approval, agent_args, quiet):
     """Spawn a member: a new pane in your window running the coding agent.
@@ -78,7 +80,7 @@ def create_command(agent_id, name, description, coding_agent, model, prompt, pro
 @director_option
 @member_option
 @click.option("--force", is_flag=True, help="Kill the pane instead of asking the agent to /exit.")
-@click.option("--timeout", type=click.FloatRange(min=0.5, max=600), default=15, show_default=True, metavar="SECONDS", help="How long to wait for the pane to close.")
+@click.option("--timeout", type=Seconds(0.5, 600), default=15, show_default=True, metavar="SECONDS", help="How long to wait for the pane to close.")
 def delete_command(agent_id, member_id, force, timeout):
     """Close a member's pane (/exit, or --force) and deregister it."""
     from cafleet.panes.members import delete_member
@@ -119,7 +121,7 @@ def list_command(agent_id, activity):
 @member_group.command("capture", cls=CafleetCommand)
 @director_option
 @member_option
-@click.option("--lines", type=click.IntRange(1, 10000), default=40, show_default=True, metavar="N", help="How many lines (1-10000).")
+@click.option("--lines", type=WholeNumber(1, 10000), default=40, show_default=True, metavar="N", help="How many lines (1-10000).")
 @click.option("--ansi", is_flag=True, help="Keep colours and other ANSI escapes.")
 def capture_command(agent_id, member_id, lines, ansi):
     """The last lines of a member's pane, scrollback included."""
@@ -128,14 +130,14 @@ def capture_command(agent_id, member_id, lines, ansi):
     fleet_id = require_fleet()
     open_database()
     captured = capture_member(fleet_id, agent_id, member_id, lines, ansi)
-    emit({"member_id": member_id, "lines": captured}, lambda: "\n".join(captured))
+    emit({"member_id": member_id, "lines": captured}, lambda: "\n".join(captured), raw=ansi)
 
 
 @member_group.command("send-input", cls=CafleetCommand)
 @director_option
 @member_option
-@click.option("--choice", type=click.IntRange(1, 3), metavar="N", help="Pick option 1, 2 or 3 of the member's question.")
-@click.option("--freetext", metavar="TEXT", help="Type a one-line answer (not starting with '!').")
+@click.option("--choice", type=WholeNumber(1, 3), metavar="N", help="Pick option 1, 2 or 3 of the member's question.")
+@click.option("--freetext", type=TEXT, metavar="TEXT", help="Type a one-line answer (not starting with '!').")
 def send_input_command(agent_id, member_id, choice, freetext):
     """Answer a member's multiple-choice question."""
     from cafleet.panes.members import send_input
@@ -152,7 +154,7 @@ def send_input_command(agent_id, member_id, choice, freetext):
 @member_group.command("exec", cls=CafleetCommand)
 @director_option
 @member_option
-@click.argument("command")
+@click.argument("command", type=TEXT)
 def exec_command(agent_id, member_id, command):
     """Run COMMAND in the member's shell mode (types `! COMMAND` + Enter)."""
     from cafleet.panes.members import exec_command as run_in_pane
@@ -162,7 +164,7 @@ def exec_command(agent_id, member_id, command):
     target = run_in_pane(fleet_id, agent_id, member_id, command)
     emit(
         {"member_id": member_id, "pane_id": target.state.pane_id, "command": command},
-        lambda: f"Typed `! {command}` into {target.member.handle}'s pane {target.state.pane_id}.",
+        lambda: f"Typed `! {one_line(command)}` into {target.member.handle}'s pane {target.state.pane_id}.",
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.output import emit, note, task_json, task_lines, wants_json
-from cafleet.cli.params import ID, agent_id_option, full_option, quiet_option, read_body, text_options
+from cafleet.cli.params import ID, TEXT, agent_id_option, full_option, quiet_option, read_body, text_options
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
+from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.db import open_database
 
 MAX_WAIT_SECONDS = 3600
@@ -19,7 +20,7 @@ def message_group():
 
 @message_group.command("send", cls=CafleetCommand)
 @agent_id_option()
-@click.option("--to", required=True, metavar="ID|NAME", help="The recipient: an agent id or an active agent's name.")
+@click.option("--to", type=TEXT, required=True, metavar="ID|NAME", help="The recipient: an agent id or an active agent's name.")
 @text_options
 @click.option("--reply-to", type=ID, metavar="TASK", help="The task this message answers.")
 @full_option
@@ -69,11 +70,11 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
 
 @message_group.command("poll", cls=CafleetCommand)
 @agent_id_option()
-@click.option("--since", metavar="TIME", help="Only messages created at or after this ISO-8601 time (UTC if no offset).")
-@click.option("--page-size", type=click.IntRange(1, 500), default=20, show_default=True, metavar="N", help="At most this many messages (1-500).")
+@click.option("--since", type=TEXT, metavar="TIME", help="Only messages created at or after this ISO-8601 time (UTC if no offset).")
+@click.option("--page-size", type=WholeNumber(1, 500), default=20, show_default=True, metavar="N", help="At most this many messages (1-500).")
 @click.option("--all", "include_read", is_flag=True, help="Include messages already acked or canceled.")
 @click.option(
-    "--wait", type=click.FloatRange(0, MAX_WAIT_SECONDS), default=0, metavar="SECONDS",
+    "--wait", type=Seconds(0, MAX_WAIT_SECONDS), default=0, metavar="SECONDS",
     show_default=True, help="Block until a message arrives or SECONDS pass (0-3600).",
 )
 @full_option
@@ -84,7 +85,7 @@ def poll_command(agent_id, since, page_size, include_read, wait, full):
     from cafleet.timestamps import parse_user_time
 
     fleet_id = require_fleet()
-    since_stamp = parse_user_time(since, "--since") if since else None
+    since_stamp = parse_user_time(since, "--since") if since is not None else None
     open_database()
     if wait > 0:
         inbox = wait_for_inbox(fleet_id, agent_id, wait, since_stamp, page_size, include_read)

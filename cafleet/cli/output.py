@@ -1,4 +1,8 @@
-"""Turning records into the CLI's output: stable snake_case JSON, or compact text lines."""
+"""Turning records into the CLI's output: stable snake_case JSON, or compact text lines.
+
+Names, descriptions, message text and pane text are untrusted: text output shows their
+control and bidi characters escaped (`cafleet.terminal`), JSON keeps them exact.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import click
 
 from cafleet.cli.settings import settings
 from cafleet.config import max_text_len
+from cafleet.terminal import block, json_text, one_line
 from cafleet.text import truncate
 from cafleet.timestamps import short
 
@@ -16,22 +21,25 @@ if TYPE_CHECKING:
     from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
 
 
-def emit(document, render) -> None:
-    """Print `document` as JSON under --json/--pretty, else the text lines `render()` returns."""
+def emit(document, render, raw: bool = False) -> None:
+    """Print `document` as JSON under --json/--pretty, else the text lines `render()` returns.
+
+    Text is printed with control characters escaped, except with `raw` (`capture --ansi`,
+    whose caller asked for the pane's escape sequences)."""
     opts = settings()
     if opts.json or opts.pretty:
         indent = 2 if opts.pretty else None
         separators = None if opts.pretty else (",", ":")
-        click.echo(json.dumps(document, indent=indent, separators=separators, ensure_ascii=False))
+        click.echo(json_text(json.dumps(document, indent=indent, separators=separators, ensure_ascii=False)))
     else:
         text = render()
         if text:
-            click.echo(text)
+            click.echo(text if raw else block(text))
 
 
 def note(message: str) -> None:
     """A hint for the reader that is not part of the document (stderr, so JSON stays clean)."""
-    click.echo(message, err=True)
+    click.echo(block(message), err=True)
 
 
 def wants_json() -> bool:
@@ -124,18 +132,23 @@ def task_json(task: TaskRecord, full: bool) -> dict:
 
 
 def agent_line(agent: AgentRecord) -> str:
-    parts = [str(agent.id), agent.name, agent.kind, agent.status]
+    parts = [str(agent.id), one_line(agent.name), agent.kind, agent.status]
     if agent.placement is not None:
         pane = agent.placement.tmux_pane_id or "pending"
-        parts.append(f"pane={pane} {agent.placement.coding_agent}")
+        parts.append(f"pane={one_line(pane)} {agent.placement.coding_agent}")
     line = " ".join(parts)
     if agent.description:
-        line += " - " + truncate(agent.description.replace("\n", " "), 60)[0]
+        line += " - " + one_line(truncate(agent.description.replace("\n", " "), 60)[0])
     return line
 
 
+def quoted(label: str) -> str:
+    """A label as a JSON string: quoted, so an empty one shows, and escaped for the terminal."""
+    return json_text(json.dumps(label, ensure_ascii=False))
+
+
 def fleet_line(fleet: FleetRecord) -> str:
-    line = f"{fleet.id} {json.dumps(fleet.label, ensure_ascii=False)} agents={fleet.active_agents} unread={fleet.unread} created={short(fleet.created_at)}"
+    line = f"{fleet.id} {quoted(fleet.label)} agents={fleet.active_agents} unread={fleet.unread} created={short(fleet.created_at)}"
     if fleet.deleted_at:
         line += f" deleted={short(fleet.deleted_at)}"
     return line
@@ -143,11 +156,11 @@ def fleet_line(fleet: FleetRecord) -> str:
 
 def task_lines(task: TaskRecord, full: bool, with_state: bool = False) -> str:
     """A header line and the text indented by two spaces (so text can never pass for a header)."""
-    header = [f"#{task.id}", f"from {task.from_name}#{task.from_agent_id}"]
+    header = [f"#{task.id}", f"from {one_line(task.from_name)}#{task.from_agent_id}"]
     if task.kind == "broadcast_summary":
         header.append(f"to {len(task.deliveries)} agents")
     elif with_state or full:
-        header.append(f"to {task.to_name}#{task.to_agent_id}")
+        header.append(f"to {one_line(task.to_name)}#{task.to_agent_id}")
     header.append(short(task.created_at))
     if task.kind == "broadcast":
         header.append(f"broadcast={task.origin_task_id}")
@@ -156,12 +169,12 @@ def task_lines(task: TaskRecord, full: bool, with_state: bool = False) -> str:
     if task.kind != "broadcast_summary" and (with_state or task.state != "input_required"):
         header.append(_state_word(task))
     if full:
-        header.append(f"notify={task.notify_status or 'none'}")
+        header.append(f"notify={one_line(task.notify_status or 'none')}")
     text, _ = shown_text(task.text, full)
     lines = [" ".join(header)]
-    lines.extend("  " + line for line in text.split("\n"))
+    lines.extend("  " + block(line) for line in text.split("\n"))
     for delivery in task.deliveries:
-        lines.append(f"  -> #{delivery.id} {delivery.to_name}#{delivery.to_agent_id} {_state_word(delivery)}")
+        lines.append(f"  -> #{delivery.id} {one_line(delivery.to_name)}#{delivery.to_agent_id} {_state_word(delivery)}")
     return "\n".join(lines)
 
 

@@ -6,9 +6,8 @@ import sys
 
 import click
 
+from cafleet.cli.types import ID, TEXT, shown
 from cafleet.errors import InvalidInput
-
-ID = click.IntRange(min=1)
 
 
 def agent_id_option(help: str = "Your agent id (the acting agent).", **kwargs):
@@ -28,7 +27,7 @@ def text_options(f):
         "--text-file", type=str, metavar="FILE",
         help="Read the message text from FILE ('-' for standard input), UTF-8.",
     )(f)
-    return click.option("--text", type=str, metavar="TEXT", help="The message text.")(f)
+    return click.option("--text", type=TEXT, metavar="TEXT", help="The message text.")(f)
 
 
 def read_body(text: str | None, text_file: str | None) -> tuple[str, str]:
@@ -44,7 +43,7 @@ def read_text_file(path: str, option: str) -> tuple[str, str]:
     from cafleet.config import MAX_MESSAGE_BYTES
     from cafleet.text import decode_body
 
-    source = f"{option} {'(stdin)' if path == '-' else path!r}"
+    source = f"{option} (stdin)" if path == "-" else f"{option} {shown(path, limit=None)}"
     try:
         if path == "-":
             data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)

@@ -11,6 +11,8 @@ import enum
 
 import click
 
+from cafleet.cli.types import ID
+
 
 class Settings:
     """What the global options asked for on this call."""
@@ -68,7 +70,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 def _global_params(hidden: bool) -> list[click.Option]:
     return [
         click.Option(
-            ["--fleet-id", "global_fleet_id"], type=click.IntRange(min=1), metavar="N", expose_value=False, hidden=hidden,
+            ["--fleet-id", "global_fleet_id"], type=ID, metavar="N", expose_value=False, hidden=hidden,
             multiple=True, callback=_store_fleet, help="The fleet to act in (from `cafleet fleet create` or `fleet list`).",
         ),
         click.Option(

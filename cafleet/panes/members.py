@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 from typing import NamedTuple
@@ -16,12 +17,15 @@ from cafleet.errors import CafleetError, InvalidInput, Refused
 from cafleet.invocation import cafleet_command
 from cafleet.panes import keystrokes
 from cafleet.panes.prompt import check_template, render
-from cafleet.panes.safety import pane_is_alive, target_problem
+from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
 from cafleet.records import AgentRecord
+from cafleet.text import is_blank
 
 CAPTURE_HISTORY_FACTOR = 4
+# Newlines, and what other programs take as one: VT, FF, NEL, the Unicode separators.
+_LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x85\u2028\u2029]")
 
 
 class DeleteTimedOut(CafleetError):
@@ -56,6 +60,8 @@ def spawn_member(
 
     Any failure after the registration removes the member again: no row is left behind.
     """
+    registry.validate_name(name)
+    registry.validate_description(description)
     spec = backend(coding_agent)
     model = validate_model(coding_agent, model)
     autonomy = spec.check_autonomy(autonomy)
@@ -142,13 +148,12 @@ def ping(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
 
 
 def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) -> MemberPane:
-    if not command.strip():
+    typed = typed_line(command, "the command", "would run as separate lines")
+    if is_blank(typed):
         raise InvalidInput("the command is empty; pass the shell command to run, e.g. \"git status\"")
-    if "\n" in command or "\r" in command:
-        raise InvalidInput("the command holds a newline, which would run as separate lines; send one line")
     target = member_pane(fleet_id, director_id, member_id)
     outcome = keystrokes.type_line(
-        target.tmux, target.member.placement, " " + command.strip(), lead="!", allowed=frozenset({AgentState.READY})
+        target.tmux, target.member.placement, " " + typed.strip(), lead="!", allowed=frozenset({AgentState.READY})
     )
     _require_typed(target.member, outcome)
     return target
@@ -158,12 +163,11 @@ def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | No
     if (choice is None) == (freetext is None):
         raise InvalidInput("give exactly one of --choice 1..3 or --freetext TEXT")
     if freetext is not None:
-        if not freetext.strip():
+        freetext = typed_line(freetext, "--freetext", "would submit early")
+        if is_blank(freetext):
             raise InvalidInput("--freetext is empty; give the answer text")
-        if freetext.lstrip().startswith("!"):
+        if _leading_visible(freetext) == "!":
             raise InvalidInput("--freetext may not start with '!': the agent would run it as a shell command")
-        if "\n" in freetext or "\r" in freetext:
-            raise InvalidInput("--freetext holds a newline, which would submit early; send one line")
     target = member_pane(fleet_id, director_id, member_id)
     placement = target.member.placement
     if choice is not None:
@@ -172,6 +176,24 @@ def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | No
         outcome = keystrokes.type_line(target.tmux, placement, freetext, allowed=frozenset({AgentState.ASKING, AgentState.READY}))
     _require_typed(target.member, outcome)
     return target
+
+
+def typed_line(text: str, what: str, newline_effect: str) -> str:
+    """`text` as it will be typed (control characters removed), refused if it holds a line break.
+
+    Rules about the text are checked on this result, not on `text`: a `\\x01!cmd` becomes
+    `!cmd` once the control character is gone."""
+    if _LINE_BREAK.search(text):
+        raise InvalidInput(f"{what} holds a line break, which {newline_effect}; send one line")
+    return clean(text)
+
+
+def _leading_visible(text: str) -> str:
+    """The first character a reader (or the agent's input box) would see."""
+    for char in text:
+        if not is_blank(char):
+            return char
+    return ""
 
 
 def capture_member(fleet_id: int, director_id: int, member_id: int, lines: int, ansi: bool) -> list[str]:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 from cafleet.errors import InvalidInput
+from cafleet.terminal import escape_char, one_line
+from cafleet.text import is_blank
+
+# Every C0 control but tab, newline and CR (CRLF files), DEL and the C1 controls: a prompt
+# travels as one argument of the agent's command line (a NUL cannot) and shows in its pane.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 PLACEHOLDERS = ("fleet_id", "agent_id", "director_id", "name", "coding_agent", "cafleet")
 
@@ -23,22 +30,39 @@ its sender's id and add --reply-to TASK). Unsure of your ids? {cafleet} --fleet-
 
 
 def check_template(template: str) -> None:
-    """Refuse unknown or malformed placeholders before anything is written."""
+    """Refuse unknown or malformed placeholders, and text no coding agent should be started
+    with, before anything is written."""
+    if is_blank(template):
+        raise InvalidInput("prompt is empty; omit --prompt to use the built-in one")
+    control = _CONTROL.search(template)
+    if control:
+        raise InvalidInput(
+            f"prompt holds the control character {escape_char(control.group())} at character {control.start()}; "
+            "remove it (newlines and tabs are fine)"
+        )
+    allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        fields = [
+            (field, spec, conversion)
+            for _, field, spec, conversion in string.Formatter().parse(template)
+            if field is not None
+        ]
     except ValueError as exc:
         raise InvalidInput(
-            f"prompt has a malformed placeholder ({exc}); write literal braces as {{{{ and }}}}"
+            f"prompt has a malformed placeholder ({exc}); use {allowed}, and write literal braces as {{{{ and }}}}"
         ) from None
-    for field in fields:
+    for field, spec, conversion in fields:
+        written = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
         if field not in PLACEHOLDERS:
-            shown = "{" + field + "}"
             raise InvalidInput(
-                f"prompt placeholder {shown} is unknown; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)} "
+                f"prompt placeholder {one_line(written)} is unknown; use {allowed}, "
                 "or write literal braces as {{ and }}"
             )
-    if not template.strip():
-        raise InvalidInput("prompt is empty; omit --prompt to use the built-in one")
+        if spec or conversion:
+            raise InvalidInput(
+                f"prompt placeholder {one_line(written)} has a format spec or conversion; write it as {{{field}}} "
+                f"(placeholders: {allowed}), or write literal braces as {{{{ and }}}}"
+            )
 
 
 def render(template: str | None, **values) -> str:
