@@ -177,7 +177,7 @@ def world(tmp_path, monkeypatch) -> World:
     monkeypatch.setattr(MonitorLoop, "run", parsed_tick)
     monkeypatch.setattr(MonitorLoop, "install_signal_handlers", lambda loop: None)
     directory = tmp_path / "fuzz"
-    directory.mkdir()
+    directory.mkdir(mode=0o700)
     return World(directory, monkeypatch)
 
 
