@@ -3,6 +3,8 @@ the agent's Inbox / Sent boxes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -21,6 +23,9 @@ from .live import DataChanged
 from .modals import MessageModal
 from .render import body, clock, day, fields, inbox_entry, timeline_entry
 from .worker_errors import ReportsWorkerErrors
+
+if TYPE_CHECKING:
+    from cafleet.records import TaskRecord
 
 PANE_REFRESH_SECONDS = 3.0
 
@@ -41,7 +46,7 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         self.fleet_id = fleet_id
         self.agent_id = agent_id
         self.detail = None
-        self.tasks: dict[str, object] = {}
+        self.tasks: dict[str, TaskRecord] = {}
         self.probing = False
 
     def compose(self) -> ComposeResult:
@@ -350,9 +355,8 @@ def pane_summary(placement) -> str:
     except Exception as exc:  # noqa: BLE001 - a probe; tmux quirks must not crash the screen
         return f"? ({exc})"
     if problem is None:
+        assert state is not None  # target_problem found the pane
         return f"● {'copy mode' if state.in_mode else 'alive'} ({state.current_command})"
-    if problem.startswith("shell-in-pane"):
-        return f"○ agent exited ({problem.split(':', 1)[1]})"
     if problem == "pane-shows-cafleet-tui":
         return "● shows the cafleet TUI"
     if problem == "tmux-server-gone":

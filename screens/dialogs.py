@@ -121,7 +121,8 @@ class _SubmittingSwitch(Switch):
     ]
 
     def action_submit(self) -> None:
-        self.screen.action_save()
+        if isinstance(self.screen, ScheduleModal):
+            self.screen.action_save()
 
 
 class ScheduleModal(ModalScreen[tuple[int, bool] | None]):

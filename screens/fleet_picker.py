@@ -102,12 +102,12 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
 
     @on(DataTable.RowSelected)
     def open_selected(self, event: DataTable.RowSelected) -> None:
-        self.open_fleet(int(event.row_key.value))
+        self.open_fleet(int(event.row_key.value or 0))
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
-            self.open_fleet(int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+            self.open_fleet(int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or 0))
 
     def open_fleet(self, fleet_id: int) -> None:
         from .fleet_view import FleetViewScreen

@@ -144,7 +144,7 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
             f"● {self.member_name}#{self.member_id} · pane {pane_id} · live (every {REFRESH_SECONDS:g}s) · "
             "1-3 answers a choice"
         )
-        if lines == self.lines:
+        if lines is None or lines == self.lines:
             return
         follow = self.lines is None or scroll.scroll_y >= scroll.max_scroll_y - 1
         self.lines = lines
@@ -287,7 +287,7 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         if ended.timed_out is not None:
             self._offer_force(ended.timed_out)
         else:
-            self.notify(ended.refused, severity="error", title="Not deleted")
+            self.notify(ended.refused or "", severity="error", title="Not deleted")
 
     def _offer_force(self, message: str) -> None:
         def confirmed(yes: bool | None) -> None:

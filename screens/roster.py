@@ -43,7 +43,7 @@ class RosterView(OptionList):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.post_message(self.AgentSelected(self.entries[int(event.option.id[6:])]))
+        self.post_message(self.AgentSelected(self.entries[int((event.option.id or "")[6:])]))
 
     def names(self) -> list[str]:
         """Names that can be messaged from the composer (active, not the Administrator)."""

@@ -119,7 +119,8 @@ class TimelineView(OptionList):
     def _entry(self, task: TaskRecord):
         for delivery in task.deliveries:
             self.summary_of[delivery.id] = task.id
-        return timeline_entry(task, self.summary_of.get(task.reply_to_id))
+        reply_to = task.reply_to_id
+        return timeline_entry(task, self.summary_of.get(reply_to) if reply_to is not None else None)
 
     def _entry_options(self, tasks: list[TaskRecord], leading_older: bool) -> list[Option]:
         options = []

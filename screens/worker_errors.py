@@ -7,6 +7,7 @@ screen mixes this in.
 
 from __future__ import annotations
 
+from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from cafleet.errors import CafleetError
@@ -21,6 +22,8 @@ def describe(error: BaseException | None) -> str:
 
 class ReportsWorkerErrors:
     """Mixin for screens (and the app): a failed worker becomes an error notification."""
+
+    app: App  # provided by the Screen or App it is mixed into
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

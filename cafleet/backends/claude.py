@@ -36,17 +36,18 @@ class Claude(Backend):
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
+        mode = choose(autonomy.permission_mode, PERMISSION_MODES, DEFAULT_PERMISSION_MODE, "--permission-mode")
         rules = allow_rules(context.fleet_id)
         # --settings adds a layer on top of the user's own settings files: their allow and
         # deny rules stay in force; this layer only adds the cafleet rule.
         settings = json.dumps({"permissions": {"allow": rules}}, separators=(",", ":"))
         argv = [
-            context.executable, "--permission-mode", autonomy.permission_mode, "--settings", settings,
+            context.executable, "--permission-mode", mode, "--settings", settings,
             "--name", context.name, *model_args(context.model), *autonomy.extra_args, context.prompt,
         ]
         return SpawnPlan(
             argv=argv, env={},
-            grants=(f"permission mode {autonomy.permission_mode}", "allowed: " + ", ".join(rules)),
+            grants=(f"permission mode {mode}", "allowed: " + ", ".join(rules)),
         )
 
     def runs_agent(self, argv: list[str]) -> bool:

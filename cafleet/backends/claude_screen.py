@@ -26,7 +26,7 @@ def read_claude_screen(lines: list[str]) -> ScreenReading:
         return ScreenReading(AgentState.ASKING, question=_question(tail, menu_end))
     lower = last_index(screen, _is_rule)
     upper = last_index(screen, _is_rule, lower) if lower is not None else None
-    if upper is None or not screen[upper + 1].lstrip().startswith(BOX_MARK):
+    if lower is None or upper is None or not screen[upper + 1].lstrip().startswith(BOX_MARK):
         return ScreenReading(AgentState.STARTING)
     box = [left_column(line) for line in screen[upper + 1:lower]]
     box[0] = box[0].lstrip()[len(BOX_MARK):].strip()
@@ -42,6 +42,8 @@ def read_claude_screen(lines: list[str]) -> ScreenReading:
 def _question(tail: list[str], menu_end: int) -> str:
     """The prompt's question (`Do you want to proceed?`) with what it is about above it."""
     first_option = last_index(tail, lambda line: line.strip().startswith(f"{BOX_MARK} 1."), menu_end)
+    if first_option is None:
+        return ""
     above = [line.strip() for line in tail[max(0, first_option - 4):first_option] if line.strip()]
     above = [line for line in above if not set(line) <= {"╌", "─"}]
     return " ".join(above[-3:])

@@ -34,16 +34,18 @@ class Codex(Backend):
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
-        grants = [f"sandbox {autonomy.sandbox}", f"approval {autonomy.approval}"]
+        sandbox = choose(autonomy.sandbox, SANDBOXES, DEFAULT_SANDBOX, "--sandbox")
+        approval = choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval")
+        grants = [f"sandbox {sandbox}", f"approval {approval}"]
         writable: list[str] = []
-        if autonomy.sandbox == "workspace-write":
+        if sandbox == "workspace-write":
             # The database lives outside the workspace; without this its writes fail.
             writable = ["--add-dir", str(context.database_dir)]
             grants.append(f"writable: {context.database_dir}")
         # --no-daemon: a shared background server would run the member's tools with the
         # environment of whichever codex started it (another pane's database, PATH).
         argv = [
-            context.executable, "--no-daemon", "--ask-for-approval", autonomy.approval, "--sandbox", autonomy.sandbox,
+            context.executable, "--no-daemon", "--ask-for-approval", approval, "--sandbox", sandbox,
             *writable, *model_args(context.model), *autonomy.extra_args, context.prompt,
         ]
         return SpawnPlan(argv=argv, env={}, grants=tuple(grants))

@@ -90,7 +90,8 @@ def list_fleets() -> list[FleetRecord]:
         .where(Fleet.deleted_at.is_null())
         .order_by(Fleet.id)
     )
-    return [fleet_record(f, f.active_agents, f.unread) for f in query]
+    # The aliased counts arrive as attributes peewee adds to each row.
+    return [fleet_record(f, getattr(f, "active_agents"), getattr(f, "unread")) for f in query]
 
 
 def show_fleet(fleet_id: int) -> tuple[FleetRecord, list[AgentRecord]]:

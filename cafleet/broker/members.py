@@ -11,7 +11,7 @@ from peewee import fn
 
 from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
 from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
-from cafleet.broker.rows import agent_record, agents_with_placements
+from cafleet.broker.rows import agent_record, agents_with_placements, value_rows
 from cafleet.errors import NotFound, Refused
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
 from cafleet.records import AgentRecord
@@ -200,21 +200,18 @@ def activity(member_ids: list[int]) -> dict[int, MemberActivity]:
     """Last sent / received / acked times and unread count per member, in three queries."""
     if not member_ids:
         return {}
-    sent = dict(
+    sent = dict(value_rows(
         Task.select(Task.sender, fn.MAX(Task.created_at))
         .where(Task.sender.in_(member_ids) & (Task.kind != "broadcast_summary"))
-        .group_by(Task.sender).tuples()
-    )
+        .group_by(Task.sender)
+    ))
     received = {
         owner: (last, acked, unread)
-        for owner, last, acked, unread in Task.select(
-            Task.owner,
-            fn.MAX(Task.created_at),
-            fn.MAX(Task.acked_at),
-            fn.SUM(Task.state == "input_required"),
+        for owner, last, acked, unread in value_rows(
+            Task.select(Task.owner, fn.MAX(Task.created_at), fn.MAX(Task.acked_at), fn.SUM(Task.state == "input_required"))
+            .where(Task.owner.in_(member_ids) & (Task.kind != "broadcast_summary"))
+            .group_by(Task.owner)
         )
-        .where(Task.owner.in_(member_ids) & (Task.kind != "broadcast_summary"))
-        .group_by(Task.owner).tuples()
     }
     result = {}
     for member_id in member_ids:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from peewee import Case, fn
 
 from cafleet.broker.lookup import agent_in_fleet, live_fleet
-from cafleet.broker.rows import agents_with_placements
+from cafleet.broker.rows import agents_with_placements, value_rows
 from cafleet.errors import InvalidInput, Refused
 from cafleet.limits import MAX_INTERVAL_SECONDS
 from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Task, database
@@ -117,12 +117,11 @@ def schedules(fleet_id: int) -> list[Schedule]:
     waiting = Case(None, [(Task.notify_status == "pending", 1), (Task.notify_status.startswith("deferred:"), 1)], 0)
     unread = {
         owner: (count, oldest, noticed, int(waits or 0))
-        for owner, count, oldest, noticed, waits in Task.select(
-            Task.owner, fn.COUNT(Task.id), fn.MIN(Task.created_at), fn.MAX(delivered_at), fn.SUM(waiting)
+        for owner, count, oldest, noticed, waits in value_rows(
+            Task.select(Task.owner, fn.COUNT(Task.id), fn.MIN(Task.created_at), fn.MAX(delivered_at), fn.SUM(waiting))
+            .where(Task.owner.in_(list(configs)) & (Task.state == "input_required"))
+            .group_by(Task.owner)
         )
-        .where(Task.owner.in_(list(configs)) & (Task.state == "input_required"))
-        .group_by(Task.owner)
-        .tuples()
     }
     result = []
     for agent in agents_with_placements(Agent.id.in_(list(configs))):

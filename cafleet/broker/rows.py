@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from typing import Any, overload
+
 from peewee import JOIN
 
 from cafleet.models import Agent, Fleet, Placement, Task
@@ -11,6 +13,11 @@ from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecor
 
 Sender = Agent.alias("sender")
 Recipient = Agent.alias("recipient")
+
+
+def value_rows(query) -> list[tuple[Any, ...]]:
+    """The rows of an aggregate query as plain tuples (peewee's stubs type them as models)."""
+    return list(query.tuples())
 
 
 def fleet_record(fleet: Fleet, active_agents: int = 0, unread: int = 0) -> FleetRecord:
@@ -23,6 +30,14 @@ def fleet_record(fleet: Fleet, active_agents: int = 0, unread: int = 0) -> Fleet
         active_agents=active_agents,
         unread=unread,
     )
+
+
+@overload
+def placement_record(placement: Placement) -> PlacementRecord: ...
+@overload
+def placement_record(placement: None) -> None: ...
+@overload
+def placement_record(placement: Placement | None) -> PlacementRecord | None: ...
 
 
 def placement_record(placement: Placement | None) -> PlacementRecord | None:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from peewee import fn
 
 from cafleet.broker.lookup import any_fleet
-from cafleet.broker.rows import agents_with_placements, task_query, task_record
+from cafleet.broker.rows import agents_with_placements, task_query, task_record, value_rows
 from cafleet.models import Agent, Fleet, MonitorConfig, Task, database
 from cafleet.records import AgentRecord, TaskRecord
 
@@ -93,12 +93,11 @@ def roster(fleet_id: int) -> list[RosterEntry]:
     any_fleet(fleet_id)
     agents = agents_with_placements(Agent.fleet == fleet_id)
     ids = [a.id for a in agents]
-    unread = dict(
+    unread = dict(value_rows(
         Task.select(Task.owner, fn.COUNT(Task.id))
         .where(Task.owner.in_(ids) & (Task.state == "input_required"))
         .group_by(Task.owner)
-        .tuples()
-    )
+    ))
     configs = {c.agent_id: c for c in MonitorConfig.select().where(MonitorConfig.agent.in_(ids))}
     return [
         RosterEntry(

@@ -73,7 +73,7 @@ class CafleetGroup(click.Group):
 
 def _terminal_safe(exc: click.ClickException) -> click.ClickException:
     """Click quotes some values (`No such option: --x`) as they were typed."""
-    exc.message = block(exc.message)
+    exc.message = block(exc.message)  # type: ignore[misc]  # click declares it Final, then sets it in __init__
     return exc
 
 
@@ -104,4 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -36,6 +36,7 @@ def read_body(text: str | None, text_file: str | None) -> tuple[str, str]:
         raise click.UsageError("give exactly one of --text TEXT or --text-file FILE (use '-' for stdin)")
     if text is not None:
         return text, "--text"
+    assert text_file is not None  # exactly one of the two, checked above
     return read_text_file(text_file, "--text-file")
 
 

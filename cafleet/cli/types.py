@@ -39,6 +39,7 @@ class WholeNumber(click.IntRange):
     def __init__(self, min: int, max: int, noun: str = "a whole number"):
         super().__init__(min=min, max=max)
         self.noun = noun
+        self.low, self.high = min, max  # click's own min/max are optional; these are not
 
     def convert(self, value, param, ctx) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -49,13 +50,13 @@ class WholeNumber(click.IntRange):
                 self.fail(f"{shown(str(value))} is not {self.noun}; {self._wanted()}", param, ctx)
             # Compare lengths first: int() refuses (and slowly parses) numbers of thousands of digits.
             digits = text.lstrip("0") or "0"
-            number = int(digits) if len(digits) <= len(str(self.max)) else self.max + 1
-        if not self.min <= number <= self.max:
+            number = int(digits) if len(digits) <= len(str(self.high)) else self.high + 1
+        if not self.low <= number <= self.high:
             self.fail(f"{shown(str(value))} is out of range; {self._wanted()}", param, ctx)
         return number
 
     def _wanted(self) -> str:
-        return f"use a whole number from {self.min} to {self.max} in digits 0-9"
+        return f"use a whole number from {self.low} to {self.high} in digits 0-9"
 
 
 class Id(WholeNumber):
@@ -78,6 +79,7 @@ class Seconds(click.FloatRange):
 
     def __init__(self, min: float, max: float):
         super().__init__(min=min, max=max)
+        self.low, self.high = min, max
 
     def convert(self, value, param, ctx) -> float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -87,12 +89,12 @@ class Seconds(click.FloatRange):
             if not _DECIMAL.fullmatch(text):
                 self.fail(f"{shown(str(value))} is not a number of seconds; {self._wanted()}", param, ctx)
             number = float(text)
-        if not math.isfinite(number) or not self.min <= number <= self.max:
+        if not math.isfinite(number) or not self.low <= number <= self.high:
             self.fail(f"{shown(str(value))} is out of range; {self._wanted()}", param, ctx)
         return number
 
     def _wanted(self) -> str:
-        return f"use a number of seconds from {self.min:g} to {self.max:g}, e.g. {max(self.min, min(30, self.max)):g}"
+        return f"use a number of seconds from {self.low:g} to {self.high:g}, e.g. {max(self.low, min(30, self.high)):g}"
 
 
 class Text(click.ParamType):

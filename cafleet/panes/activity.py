@@ -42,7 +42,8 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
     for member in members:
         problem, pane = survey.problem(member.placement)
         alive = pane_is_alive(problem)
-        seen = observe(survey.server(member.placement.tmux_socket), member.placement, pane)
+        server = survey.server(member.placement.tmux_socket) if member.placement is not None else None
+        seen = observe(server, member.placement, pane)
         stat = stats[member.id]
         latest = max(s for s in (stat.last_sent_at, stat.last_acked_at, member.registered_at) if s)
         rows.append(

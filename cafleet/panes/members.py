@@ -20,7 +20,7 @@ from cafleet.panes.prompt import check_template, render
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
-from cafleet.records import AgentRecord
+from cafleet.records import AgentRecord, PlacementRecord
 from cafleet.text import is_blank
 
 CAPTURE_HISTORY_FACTOR = 4
@@ -44,6 +44,10 @@ class MemberPane(NamedTuple):
     member: AgentRecord
     tmux: Tmux
     state: PaneState
+
+    @property
+    def placement(self) -> PlacementRecord:
+        return _placement_of(self.member)
 
 
 def spawn_member(
@@ -84,7 +88,7 @@ def spawn_member(
             executable=executable, name=member.name, prompt=text, model=model, fleet_id=fleet_id,
             database_dir=database.parent, autonomy=autonomy, environment=os.environ,
         ))
-        window = member.placement.tmux_window_id
+        window = _placement_of(member).tmux_window_id
         environment = {"CAFLEET_DATABASE_URL": str(database), **plan.env}
         pane_id = tmux.split(window, start_command(mark.token, "exec " + shlex.join(plan.argv)), environment)
         _rebalance(tmux, window)
@@ -103,7 +107,7 @@ def spawn_member(
 def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, timeout: float) -> AgentRecord:
     """Ask the agent to `/exit` (or kill its pane with `force`), then deregister it."""
     member = registry.member(fleet_id, director_id, member_id)
-    placement = member.placement
+    placement = _placement_of(member)
     spawning = registry.pending_spawn_of(member_id)
     if spawning is not None and spawning.token:
         # Made, but its id never recorded. A spawner still running finds the member gone when it
@@ -113,16 +117,17 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
         tmux = Tmux(placement.tmux_socket)
         state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
         problem = target_problem(placement, tmux, state)
-        pane_is_ours = pane_is_alive(problem)
+        pane_is_ours = pane_is_alive(problem) and state is not None
         if pane_is_ours and force:
-            tmux.kill_pane(state.pane_id)
+            tmux.kill_pane(placement.tmux_pane_id)
         elif pane_is_ours and problem:
             raise Refused(
-                f"member {member.name}'s pane {state.pane_id} is not running a coding agent ({problem}); "
+                f"member {member.name}'s pane {placement.tmux_pane_id} is not running a coding agent ({problem}); "
                 "nothing was typed; use --force to kill the pane"
             )
         elif pane_is_ours:
             deadline = time.monotonic() + timeout
+            assert state is not None  # pane_is_ours says it exists
             typed = _type_exit_when_ready(tmux, placement, deadline)
             if not typed or not _wait_for_pane_to_close(tmux, state.pane_id, deadline - time.monotonic()):
                 last = "\n".join(capture(tmux, state.pane_id, 15))
@@ -143,7 +148,7 @@ def member_pane(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
 
 def ping(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
     target = member_pane(fleet_id, director_id, member_id)
-    _require_typed(target.member, keystrokes.submit(target.tmux, target.member.placement, poll_command(fleet_id, member_id)))
+    _require_typed(target.member, keystrokes.submit(target.tmux, target.placement, poll_command(fleet_id, member_id)))
     return target
 
 
@@ -153,7 +158,7 @@ def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) 
         raise InvalidInput("the command is empty; pass the shell command to run, e.g. \"git status\"")
     target = member_pane(fleet_id, director_id, member_id)
     outcome = keystrokes.type_line(
-        target.tmux, target.member.placement, " " + typed.strip(), lead="!", allowed=frozenset({AgentState.READY})
+        target.tmux, target.placement, " " + typed.strip(), lead="!", allowed=frozenset({AgentState.READY})
     )
     _require_typed(target.member, outcome)
     return target
@@ -169,10 +174,11 @@ def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | No
         if _leading_visible(freetext) == "!":
             raise InvalidInput("--freetext may not start with '!': the agent would run it as a shell command")
     target = member_pane(fleet_id, director_id, member_id)
-    placement = target.member.placement
+    placement = target.placement
     if choice is not None:
         outcome = keystrokes.press(target.tmux, placement, backend(placement.coding_agent).choice_keys(choice))
     else:
+        assert freetext is not None  # exactly one of the two was given
         outcome = keystrokes.type_line(target.tmux, placement, freetext, allowed=frozenset({AgentState.ASKING, AgentState.READY}))
     _require_typed(target.member, outcome)
     return target
@@ -198,7 +204,7 @@ def _leading_visible(text: str) -> str:
 
 def capture_member(fleet_id: int, director_id: int, member_id: int, lines: int, ansi: bool) -> list[str]:
     member = registry.member(fleet_id, director_id, member_id)
-    placement = member.placement
+    placement = _placement_of(member)
     if placement.tmux_pane_id is None:
         raise Refused(f"member {member.name}'s pane is still being spawned (pending placement); try again shortly")
     tmux = Tmux(placement.tmux_socket)
@@ -231,10 +237,12 @@ def _live_pane_of(agent: AgentRecord, whose: str) -> tuple[Tmux, PaneState]:
     if placement is not None and placement.tmux_pane_id is None:
         raise Refused(f"{whose} pane is still being spawned (pending placement); try again shortly")
     tmux = Tmux(placement.tmux_socket) if placement is not None else None
-    state = tmux.pane(placement.tmux_pane_id) if tmux is not None and tmux.server_pid else None
+    pane_id = placement.tmux_pane_id if placement is not None else None
+    state = tmux.pane(pane_id) if tmux is not None and pane_id and tmux.server_pid else None
     problem = target_problem(placement, tmux, state)
     if problem:
         raise Refused(f"cannot type into {whose} pane ({problem}); nothing was typed")
+    assert tmux is not None and state is not None  # target_problem found both
     return tmux, state
 
 
@@ -242,11 +250,19 @@ def _director_server(boss: AgentRecord) -> Tmux:
     """The tmux server of the Director's pane, which must still exist (its window is split)."""
     placement = boss.placement
     tmux = Tmux(placement.tmux_socket) if placement is not None else None
-    state = tmux.pane(placement.tmux_pane_id) if tmux is not None and placement.tmux_pane_id and tmux.server_pid else None
+    pane_id = placement.tmux_pane_id if placement is not None else None
+    state = tmux.pane(pane_id) if tmux is not None and pane_id and tmux.server_pid else None
     problem = target_problem(placement, tmux, state)
     if not pane_is_alive(problem):
         raise Refused(f"the Director's pane cannot host members ({problem}); run `cafleet doctor` in the Director's pane")
+    assert tmux is not None  # a live pane has a server
     return tmux
+
+
+def _placement_of(member: AgentRecord) -> PlacementRecord:
+    if member.placement is None:
+        raise Refused(f"member {member.name} has no pane on record; `cafleet member delete --force` removes it")
+    return member.placement
 
 
 def _type_exit_when_ready(tmux: Tmux, placement, deadline: float) -> bool:
