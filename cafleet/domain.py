@@ -1,0 +1,60 @@
+"""The closed sets of values the database stores, and the constants more than one layer uses.
+
+StrEnum members are the strings themselves: they compare equal to what a row holds, bind as
+query parameters and serialise into JSON unchanged, so output and the schema stay as they are.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CodingAgent(StrEnum):
+    """The coding agents a placement can run (each has a module in cafleet/backends/)."""
+
+    CLAUDE = "claude"
+    CODEX = "codex"
+    OPENCODE = "opencode"
+
+
+CODING_AGENTS: tuple[str, ...] = tuple(agent.value for agent in CodingAgent)
+
+
+class AgentKind(StrEnum):
+    DIRECTOR = "director"  # the fleet's root Director, placed in the pane that created it
+    MEMBER = "member"  # spawned by the Director into a pane of its own
+    AGENT = "agent"  # registered with `agent register`, no pane cafleet manages
+    ADMINISTRATOR = "administrator"  # the human, sending from the TUI
+
+
+class AgentStatus(StrEnum):
+    ACTIVE = "active"
+    DEREGISTERED = "deregistered"
+
+
+class TaskKind(StrEnum):
+    UNICAST = "unicast"  # one sender, one recipient
+    BROADCAST = "broadcast"  # one delivery of a broadcast, owned by its recipient
+    BROADCAST_SUMMARY = "broadcast_summary"  # the broadcast as its sender sees it
+
+
+class TaskState(StrEnum):
+    UNREAD = "input_required"  # the A2A name the column has always stored
+    ACKED = "completed"
+    CANCELED = "canceled"
+
+
+# Notice outcomes are open-ended (`skipped:not-its-agent:bash`): a final status, a prefix and
+# a reason. These are the parts code branches on.
+NOTICE_PENDING = "pending"
+NOTICE_DELIVERED = "delivered"
+NOTICE_DEFERRED = "deferred:"  # not yet: the courier tries again
+NOTICE_SKIPPED = "skipped:"  # final: the notice is not typed, and why
+NOTICE_FAILED = "failed:"  # final: typing was tried and did not land
+
+# How often the monitor wakes an agent that has unread messages, by kind (seconds).
+DEFAULT_MONITOR_INTERVALS = {AgentKind.DIRECTOR: 120, AgentKind.MEMBER: 300}
+DEFAULT_MONITOR_INTERVAL = 300
+
+# The tmux pane option the TUI sets on its own pane: nothing is ever typed into it.
+TUI_PANE_OPTION = "@cafleet_tui"
