@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from cafleet.broker.identity import PaneAgent
 from cafleet.config import database_path
+from cafleet.domain import CODING_AGENTS
 from cafleet.invocation import cafleet_command, fleet_command
 from cafleet.notify import FORBIDDEN, courier_running, probe_tmux
 from cafleet.panes.processes import argv_of, program_name, stat_fields
@@ -88,7 +89,7 @@ def _agent_process() -> list[str]:
         if argv is None or fields is None:
             return []
         joined = " ".join(argv[:2])
-        if program_name(argv) in ("claude", "codex", "opencode") or "codex" in joined or "opencode" in joined:
+        if program_name(argv) in CODING_AGENTS or "codex" in joined or "opencode" in joined:
             return argv
         pid = int(fields[1])  # the parent
         if pid <= 1:

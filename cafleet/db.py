@@ -83,3 +83,11 @@ def current_version(path: Path) -> int | None:
 
 def _unusable(path: Path, exc: Exception) -> Refused:
     return Refused(f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path")
+
+
+def data_version() -> int:
+    """A number that changes whenever another connection commits (a few microseconds to ask):
+    how pollers, the courier and the TUI notice new data without re-reading tables."""
+    from cafleet.models import database
+
+    return database.execute_sql("PRAGMA data_version").fetchone()[0]

@@ -53,7 +53,7 @@ NOTICE_SKIPPED = "skipped:"  # final: the notice is not typed, and why
 NOTICE_FAILED = "failed:"  # final: typing was tried and did not land
 
 # How often the monitor wakes an agent that has unread messages, by kind (seconds).
-DEFAULT_MONITOR_INTERVALS = {AgentKind.DIRECTOR: 120, AgentKind.MEMBER: 300}
+DEFAULT_MONITOR_INTERVALS: dict[str, int] = {AgentKind.DIRECTOR: 120, AgentKind.MEMBER: 300}
 DEFAULT_MONITOR_INTERVAL = 300
 
 # The tmux pane option the TUI sets on its own pane: nothing is ever typed into it.

@@ -218,9 +218,9 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         if agent.status != "active":
             self.notify(f"{agent.handle} is deregistered; it has no schedule.", severity="warning")
             return
-        from cafleet.broker.monitor import DEFAULT_INTERVALS
+        from cafleet.domain import DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVALS
 
-        interval = detail.interval_seconds or DEFAULT_INTERVALS.get(agent.kind, 300)
+        interval = detail.interval_seconds or DEFAULT_MONITOR_INTERVALS.get(agent.kind, DEFAULT_MONITOR_INTERVAL)
         enabled = detail.enabled if detail.interval_seconds is not None else True
 
         def chosen(result: tuple[int, bool] | None) -> None:

@@ -16,11 +16,12 @@ from cafleet import styles_dir
 # Textual's capture object, which has none. Import it before the app starts.
 import cafleet.panes.tmux  # noqa: E402,F401
 
+from cafleet.domain import TUI_PANE_OPTION
+
 from .fleet_picker import FleetPickerScreen
 from .live import DataChanged, watch
 from .worker_errors import ReportsWorkerErrors
 
-TUI_PANE_OPTION = "@cafleet_tui"
 
 
 class CafleetApp(ReportsWorkerErrors, App):

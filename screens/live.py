@@ -15,7 +15,7 @@ class DataChanged(Message):
 
 def watch(is_cancelled, on_change) -> None:
     """Run in a thread worker: call `on_change()` after every commit made elsewhere."""
-    from cafleet.broker.timeline import data_version
+    from cafleet.db import data_version
 
     last = data_version()
     while not is_cancelled():

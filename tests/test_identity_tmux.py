@@ -35,9 +35,10 @@ def in_pane_of(tmux_server, agent_id: int) -> dict:
     return tmux_server.pane_env(pane_id_of(agent_id))
 
 
-def dump(db_path) -> list[str]:
+def messages_in(db_path) -> list[tuple]:
+    """Every task row (the courier keeps writing pane states meanwhile; those may change)."""
     with sqlite3.connect(db_path) as conn:
-        return list(conn.iterdump())
+        return conn.execute("SELECT * FROM tasks ORDER BY id").fetchall()
 
 
 def administrator_of(cli, fleet) -> int:
@@ -49,7 +50,7 @@ def test_a_member_pane_cannot_act_as_another_agent(cli, fleet, tmux_server, agen
     jo = spawn(cli, fleet, "jo")
     admin = administrator_of(cli, fleet)
     here = in_pane_of(tmux_server, jo)
-    before = dump(db_path)
+    before = messages_in(db_path)
     for impostor in (fleet.director_id, admin):
         sent = run(cli, fleet, "message", "send", "--agent-id", impostor, "--to", "jo", "--text", "hi", env=here)
         assert sent.code == 1
@@ -57,7 +58,7 @@ def test_a_member_pane_cannot_act_as_another_agent(cli, fleet, tmux_server, agen
         assert f"act as yourself with --agent-id {jo}" in sent.err and "whoami" in sent.err
     polled = run(cli, fleet, "message", "poll", "--agent-id", fleet.director_id, env=here)
     assert polled.code == 1 and "is not you" in polled.err
-    assert dump(db_path) == before
+    assert messages_in(db_path) == before
     # As itself it works.
     own = run(cli, fleet, "message", "send", "--agent-id", jo, "--to", "director", "--text", "done", env=here)
     assert own.code == 0, own.err

@@ -5,6 +5,7 @@ from __future__ import annotations
 from peewee import fn
 
 from cafleet.broker.lookup import any_fleet
+from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind
 from cafleet.errors import Conflict, InvalidInput
 from cafleet.limits import MAX_LABEL_LEN
 from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
@@ -13,10 +14,8 @@ from cafleet.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, Fl
 from cafleet.text import refuse_lone_surrogates
 from cafleet.timestamps import utc_now
 
-CODING_AGENTS = ("claude", "codex", "opencode")
 DIRECTOR_NAME = "director"
 ADMINISTRATOR_NAME = "Administrator"
-DIRECTOR_MONITOR_INTERVAL = 120
 
 
 def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claude", force: bool = False) -> FleetCreated:
@@ -45,7 +44,7 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
             tmux_session=pane.tmux_session, tmux_window_id=pane.tmux_window_id,
             tmux_pane_id=pane.tmux_pane_id,
         )
-        MonitorConfig.create(agent=director, interval_seconds=DIRECTOR_MONITOR_INTERVAL, enabled=True)
+        MonitorConfig.create(agent=director, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.DIRECTOR], enabled=True)
         fleet.director_id = director.id
         fleet.save()
     return FleetCreated(

@@ -6,7 +6,8 @@ import time
 
 from cafleet.broker.lookup import active_agent, live_fleet
 from cafleet.broker.rows import task_query, task_record
-from cafleet.models import Task, database
+from cafleet.db import data_version
+from cafleet.models import Task
 from cafleet.records import Inbox
 
 DEFAULT_PAGE_SIZE = 20
@@ -42,10 +43,10 @@ def wait_for_inbox(
     """
     inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
     deadline = time.monotonic() + wait_seconds
-    seen = _data_version()
+    seen = data_version()
     while not inbox.tasks and time.monotonic() < deadline:
         time.sleep(min(WAIT_CHECK_SECONDS, max(0.0, deadline - time.monotonic())))
-        version = _data_version()
+        version = data_version()
         if version != seen:
             seen = version
             inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
@@ -71,5 +72,3 @@ def _read_page(agent_id: int, since: str | None, page_size: int, include_read: b
     )
 
 
-def _data_version() -> int:
-    return database.execute_sql("PRAGMA data_version").fetchone()[0]

@@ -12,12 +12,12 @@ from peewee import fn
 from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
 from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.rows import agent_record, agents_with_placements, value_rows
+from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind
 from cafleet.errors import NotFound, Refused
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
 from cafleet.records import AgentRecord
 from cafleet.timestamps import utc_now
 
-MEMBER_MONITOR_INTERVAL = 300
 
 
 class SpawnMark(NamedTuple):
@@ -93,7 +93,7 @@ def register_member(
             tmux_pane_id=None, spawn_token=spawn and spawn.token, spawner_pid=spawn and spawn.pid,
             spawner_identity=spawn and spawn.identity,
         )
-        MonitorConfig.create(agent=member, interval_seconds=MEMBER_MONITOR_INTERVAL, enabled=True)
+        MonitorConfig.create(agent=member, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.MEMBER], enabled=True)
     return agent_record(member, placement)
 
 

@@ -11,6 +11,7 @@ from peewee import Case, fn
 
 from cafleet.broker.lookup import agent_in_fleet, live_fleet
 from cafleet.broker.rows import agents_with_placements, value_rows
+from cafleet.domain import DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVALS
 from cafleet.errors import InvalidInput, Refused
 from cafleet.limits import MAX_INTERVAL_SECONDS
 from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Task, database
@@ -18,7 +19,6 @@ from cafleet.records import AgentRecord
 from cafleet.timestamps import parse_stamp, short, utc_now
 
 STALE_AFTER_TICKS = 3
-DEFAULT_INTERVALS = {"director": 120, "member": 300}
 
 
 class Runtime(NamedTuple):
@@ -149,7 +149,7 @@ def configure(fleet_id: int, agent_id: int, interval: int | None, enabled: bool 
             raise Refused(f"agent {agent_id} is the Administrator (the human); the monitor never wakes it")
         config = MonitorConfig.get_or_none(MonitorConfig.agent == agent_id)
         if config is None:
-            config = MonitorConfig(agent=agent_id, interval_seconds=DEFAULT_INTERVALS.get(agent.kind, 300), enabled=True)
+            config = MonitorConfig(agent=agent_id, interval_seconds=DEFAULT_MONITOR_INTERVALS.get(agent.kind, DEFAULT_MONITOR_INTERVAL), enabled=True)
             config.save(force_insert=True)
         if interval is not None:
             config.interval_seconds = interval

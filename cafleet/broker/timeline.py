@@ -33,11 +33,6 @@ class TimelineChanges(NamedTuple):
     changed_since: str
 
 
-def data_version() -> int:
-    """Changes whenever another connection commits (a few microseconds to ask)."""
-    return database.execute_sql("PRAGMA data_version").fetchone()[0]
-
-
 def _snapshot():
     """A read transaction: every query in it sees the same committed state (WAL), so a change
     committed between two of them cannot fall between the page read and its stamp."""

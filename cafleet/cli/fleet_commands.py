@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from cafleet.domain import CODING_AGENTS
+
 from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line, quoted
 from cafleet.cli.params import ID, TEXT
 from cafleet.db import open_database
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, FleetScope, settings
 
-CODING_AGENT_CHOICE = click.Choice(["claude", "codex", "opencode"])
+CODING_AGENT_CHOICE = click.Choice(CODING_AGENTS)
 
 
 @click.group("fleet", cls=CafleetSubgroup)

@@ -24,6 +24,7 @@ from collections import defaultdict
 from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
+from cafleet.db import data_version
 from cafleet.lock_files import open_lock
 from cafleet.notify import COURIER_LOCK, FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
 from cafleet.panes import keystrokes
@@ -51,7 +52,6 @@ class Courier:
         self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
 
     def run(self) -> str:
-        from cafleet.models import database
 
         last_version = None
         next_liveness = 0.0
@@ -65,7 +65,7 @@ class Courier:
                 self._reap_dead_spawns()
                 next_liveness = now + LIVENESS_SECONDS
             try:
-                version = database.execute_sql("PRAGMA data_version").fetchone()[0]
+                version = data_version()
                 if version != last_version or self._retry_due(now):
                     last_version = version
                     self._dispatch()

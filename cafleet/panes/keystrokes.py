@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from cafleet.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.backends import BACKENDS
+from cafleet.domain import TUI_PANE_OPTION
 from cafleet.lock_files import LockTimeout, held
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.safety import clean
@@ -76,7 +77,7 @@ def guard_for(observation: Observation) -> str | None:
         return None
     return (
         f"#{{&&:#{{==:#{{pane_current_command}},{observation.command}}},"
-        "#{&&:#{==:#{pane_in_mode},0},#{==:#{@cafleet_tui},}}}"
+        "#{&&:#{==:#{pane_in_mode},0},#{==:#{" + TUI_PANE_OPTION + "},}}}"
     )
 
 

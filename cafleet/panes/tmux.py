@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from libtmux import Server
 
+from cafleet.domain import TUI_PANE_OPTION
 from cafleet.errors import Refused
 
 _PANE_FORMAT = "\t".join(
@@ -23,7 +24,7 @@ _PANE_FORMAT = "\t".join(
         "#{pane_pid}",
         "#{window_id}",
         "#{session_name}",
-        "#{@cafleet_tui}",
+        "#{" + TUI_PANE_OPTION + "}",
     )
 )
 
