@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cafleet.errors import NotFound, Refused
+from cafleet.errors import InvalidInput, NotFound, Refused
 from cafleet.models import Agent, Fleet, Task
 from cafleet.timestamps import short
 
@@ -49,8 +49,17 @@ def active_agent(fleet_id: int, agent_id: int) -> Agent:
 
 
 def recipient(fleet_id: int, ref: str) -> Agent:
-    """An active agent named by id (`7`) or by name (`reviewer`, any case)."""
+    """An active agent named by id (`7`), by name (`reviewer`, any case) or both (`reviewer#7`)."""
     ref = ref.strip()
+    name, sep, number = ref.rpartition("#")
+    if sep and number.isdigit() and name:
+        agent = recipient(fleet_id, number)
+        if agent.name.lower() != name.lower():
+            raise NotFound(
+                f"--to {ref!r}: agent {agent.id} is named {agent.name!r}, not {name!r}; "
+                f"pass `--to {agent.name}#{agent.id}`, or `cafleet fleet show {fleet_id}` to find {name!r}"
+            )
+        return agent
     if ref.isdigit():
         agent = agent_in_fleet(fleet_id, int(ref))
         if agent.status != "active":
@@ -59,6 +68,11 @@ def recipient(fleet_id: int, ref: str) -> Agent:
                 f"`cafleet fleet show {fleet_id}` lists the active agents"
             )
         return agent
+    if ref.lower() == "all":
+        raise InvalidInput(
+            "--to 'all': there is no agent named all; to reach every other agent use "
+            f"`cafleet --fleet-id {fleet_id} message broadcast --agent-id ID --text …`"
+        )
     agent = (
         Agent.select()
         .where(
@@ -71,7 +85,7 @@ def recipient(fleet_id: int, ref: str) -> Agent:
     if agent is None:
         raise NotFound(
             f"no active agent named {ref!r} in fleet {fleet_id}; "
-            f"`cafleet fleet show {fleet_id}` lists the agents, pass a name or an id to --to"
+            f"`cafleet fleet show {fleet_id}` lists the agents, pass a name, an id or name#id to --to"
         )
     return agent
 
