@@ -1,12 +1,15 @@
-"""The cafleet agent skill: where each coding agent reads user skills from, and installing it there.
+"""The cafleet agent skills: where each coding agent reads user skills from, and installing them there.
 
 Used by `cafleet setup` (install) and `cafleet doctor` (status). Standard library only, so
-both stay fast. No network: the skill is the SKILL.md shipped inside this package.
+both stay fast. No network: the skills are the folders shipped in `cafleet/skills/`, one per
+skill (`SKILL.md` plus any files it reads on demand, such as `references/director.md`). Claude
+Code, Codex and opencode all read `<skills dir>/<name>/SKILL.md` and may open the files beside it.
 
-A file cafleet did not write is never overwritten silently. Next to each SKILL.md it writes,
-cafleet records the file's SHA-256 in `.cafleet-installed`; when an update finds a SKILL.md
-whose hash is not the recorded one (the user edited it, or cafleet never wrote it), the old
-file is first kept as SKILL.md.bak (or .bak.1, .bak.2, … if that name holds something else).
+A file cafleet did not write is never overwritten silently. In each skill folder it writes,
+cafleet records the SHA-256 of every file it wrote in `.cafleet-installed` (`sha256sum`
+format, so `sha256sum -c .cafleet-installed` checks them). When an update finds a file whose
+hash is not the recorded one (the user edited it, or cafleet never wrote it), the old file is
+first kept as `NAME.bak` (or `.bak.1`, `.bak.2`, … if that name holds something else).
 """
 
 from __future__ import annotations
@@ -18,38 +21,68 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-SKILL_NAME = "cafleet"
+CORE_SKILL = "cafleet"
 AGENTS = ("claude", "codex", "opencode")
-RECORD = ".cafleet-installed"  # the SHA-256 of the SKILL.md cafleet last wrote in that directory
+RECORD = ".cafleet-installed"
 
-# status() values (unreadable: SKILL.md exists but cannot be read, e.g. it is a directory)
+# status() values (unreadable: a file exists but cannot be read, e.g. it is a directory)
 CURRENT, OUTDATED, MISSING, UNREADABLE = "current", "outdated", "missing", "unreadable"
 # install() actions
 INSTALLED, UPDATED, UNCHANGED, SKIPPED = "installed", "updated", "unchanged", "skipped"
 
+Files = dict[str, bytes]  # relative path ("SKILL.md", "references/director.md") -> content
+
 
 class Target(NamedTuple):
     agent: str
-    path: Path  # …/skills/cafleet/SKILL.md
+    skill: str
+    root: Path  # …/skills/<skill>/
+
+    @property
+    def path(self) -> Path:
+        return self.root / "SKILL.md"
 
 
 class Status(NamedTuple):
     agent: str
+    skill: str
     path: Path
     status: str  # current / outdated / missing / unreadable
-    modified: bool  # the file on disk is not one cafleet wrote (an update will back it up)
+    modified: bool  # a differing file on disk is not one cafleet wrote (an update will back it up)
+    stale: tuple[str, ...] = ()  # the files that are not current
 
 
 class Outcome(NamedTuple):
     agent: str
+    skill: str
     path: Path
     action: str  # installed / updated / unchanged / skipped
-    backup: Path | None  # where the previous file was kept, if it was not cafleet's
+    backups: tuple[Path, ...] = ()  # where previous files were kept, if they were not cafleet's
 
 
-def packaged_skill() -> bytes:
-    """The SKILL.md shipped in the package."""
-    return resources.files("cafleet").joinpath("skill", "SKILL.md").read_bytes()
+def packaged_skills() -> dict[str, Files]:
+    """Every skill shipped in the package: name -> its files."""
+    skills: dict[str, Files] = {}
+    root = resources.files("cafleet").joinpath("skills")
+    for folder in sorted(root.iterdir(), key=lambda t: t.name):
+        if folder.is_dir() and folder.joinpath("SKILL.md").is_file():
+            skills[folder.name] = dict(sorted(_walk(folder, "")))
+    return skills
+
+
+def _walk(folder, prefix: str):
+    for item in folder.iterdir():
+        if item.name.startswith((".", "__")):
+            continue
+        if item.is_dir():
+            yield from _walk(item, f"{prefix}{item.name}/")
+        elif item.name.endswith(".md"):
+            yield f"{prefix}{item.name}", item.read_bytes()
+
+
+def packaged_skill(name: str = CORE_SKILL) -> bytes:
+    """One skill's SKILL.md as shipped (the core skill by default)."""
+    return packaged_skills()[name]["SKILL.md"]
 
 
 def _env_dir(env, name: str, default: Path) -> Path:
@@ -58,16 +91,22 @@ def _env_dir(env, name: str, default: Path) -> Path:
     return path if path.is_absolute() else default
 
 
-def targets(env=None) -> list[Target]:
+def skill_dirs(env=None) -> dict[str, Path]:
     """Where Claude Code, Codex and opencode look for user skills (honouring CODEX_HOME and XDG_CONFIG_HOME)."""
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()).expanduser()
-    roots = {
-        "claude": home / ".claude",
-        "codex": _env_dir(env, "CODEX_HOME", home / ".codex"),
-        "opencode": _env_dir(env, "XDG_CONFIG_HOME", home / ".config") / "opencode",
+    return {
+        "claude": home / ".claude" / "skills",
+        "codex": _env_dir(env, "CODEX_HOME", home / ".codex") / "skills",
+        "opencode": _env_dir(env, "XDG_CONFIG_HOME", home / ".config") / "opencode" / "skills",
     }
-    return [Target(agent, roots[agent] / "skills" / SKILL_NAME / "SKILL.md") for agent in AGENTS]
+
+
+def targets(env=None, skills=None) -> list[Target]:
+    """Every (agent, skill) folder, agents in AGENTS order."""
+    names = list(packaged_skills() if skills is None else skills)
+    dirs = skill_dirs(env)
+    return [Target(agent, name, dirs[agent] / name) for agent in AGENTS for name in names]
 
 
 def _digest(data: bytes) -> str:
@@ -81,29 +120,47 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _ours(path: Path, data: bytes) -> bool:
-    """Whether `data` (the SKILL.md at `path`) is exactly what cafleet last wrote there."""
+def _record(root: Path) -> dict[str, str]:
+    """relative path -> hash cafleet last wrote. An older cafleet recorded one bare hash: SKILL.md's."""
     try:
-        record = _read(path.parent / RECORD)
+        data = _read(root / RECORD)
     except OSError:
-        return False
-    return record is not None and record.decode("ascii", "replace").strip() == _digest(data)
+        return {}
+    recorded = {}
+    for line in (data or b"").decode("ascii", "replace").splitlines():
+        digest, _, name = line.strip().partition("  ")
+        if digest:
+            recorded[name or "SKILL.md"] = digest
+    return recorded
 
 
-def status(target: Target, wanted: bytes | None = None) -> Status:
-    wanted = packaged_skill() if wanted is None else wanted
-    try:
-        data = _read(target.path)
-    except OSError:
-        return Status(target.agent, target.path, UNREADABLE, True)
-    if data is None:
-        return Status(target.agent, target.path, MISSING, False)
-    state = CURRENT if data == wanted else OUTDATED
-    return Status(target.agent, target.path, state, state == OUTDATED and not _ours(target.path, data))
+def status(target: Target, wanted: Files) -> Status:
+    recorded = _record(target.root)
+    stale, modified, missing, unreadable = [], False, 0, False
+    for name, content in wanted.items():
+        try:
+            data = _read(target.root / name)
+        except OSError:
+            unreadable = True
+            stale.append(name)
+            continue
+        if data is None:
+            missing += 1
+            stale.append(name)
+        elif data != content:
+            stale.append(name)
+            modified = modified or recorded.get(name) != _digest(data)
+    if unreadable:
+        state = UNREADABLE
+    elif missing == len(wanted):
+        state = MISSING
+    else:
+        state = OUTDATED if stale else CURRENT
+    return Status(target.agent, target.skill, target.path, state, modified or unreadable, tuple(stale))
 
 
 def _backup_path(path: Path, data: bytes) -> Path:
-    """SKILL.md.bak, or the first of .bak.1, .bak.2, … that is free or already holds `data`."""
+    """NAME.bak, or the first of .bak.1, .bak.2, … that is free or already holds `data`."""
     for n in range(1000):
         candidate = path.with_name(path.name + (".bak" if n == 0 else f".bak.{n}"))
         if not os.path.lexists(candidate):
@@ -129,20 +186,33 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def install(target: Target, dry_run: bool = False, wanted: bytes | None = None) -> Outcome:
-    """Put the packaged SKILL.md at `target`; first keep a file cafleet did not write as SKILL.md.bak."""
-    wanted = packaged_skill() if wanted is None else wanted
-    data = _read(target.path)
-    record = target.path.parent / RECORD
-    if data == wanted:
-        if not dry_run and not _ours(target.path, data):
-            _write_atomically(record, (_digest(wanted) + "\n").encode())
-        return Outcome(target.agent, target.path, UNCHANGED, None)
-    backup = None if data is None or _ours(target.path, data) else _backup_path(target.path, data)
+def _record_bytes(wanted: Files) -> bytes:
+    return "".join(f"{_digest(content)}  {name}\n" for name, content in wanted.items()).encode()
+
+
+def install(target: Target, wanted: Files, dry_run: bool = False) -> Outcome:
+    """Put the skill's files in `target.root`; first keep a file cafleet did not write as NAME.bak."""
+    recorded = _record(target.root)
+    found = {name: _read(target.root / name) for name in wanted}
+    if all(found[name] == content for name, content in wanted.items()):
+        if not dry_run and recorded != {n: _digest(c) for n, c in wanted.items()}:
+            _write_atomically(target.root / RECORD, _record_bytes(wanted))
+        return Outcome(target.agent, target.skill, target.path, UNCHANGED)
+    backups = []
+    for name, content in wanted.items():
+        data, path = found[name], target.root / name
+        if data is None or data == content:
+            continue
+        if recorded.get(name) != _digest(data):
+            backup = _backup_path(path, data)
+            backups.append(backup)
+            if not dry_run and not os.path.lexists(backup):
+                os.replace(path, backup)  # the user's file itself (mode, mtime, even a symlink) is kept
     if not dry_run:
-        target.path.parent.mkdir(parents=True, exist_ok=True)
-        if backup is not None and not os.path.lexists(backup):
-            os.replace(target.path, backup)  # the user's file itself (mode, mtime, even a symlink) is kept
-        _write_atomically(target.path, wanted)
-        _write_atomically(record, (_digest(wanted) + "\n").encode())
-    return Outcome(target.agent, target.path, INSTALLED if data is None else UPDATED, backup)
+        for name, content in wanted.items():
+            if found[name] != content:
+                (target.root / name).parent.mkdir(parents=True, exist_ok=True)
+                _write_atomically(target.root / name, content)
+        _write_atomically(target.root / RECORD, _record_bytes(wanted))
+    action = INSTALLED if all(data is None for data in found.values()) else UPDATED
+    return Outcome(target.agent, target.skill, target.path, action, tuple(backups))

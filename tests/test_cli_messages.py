@@ -62,12 +62,22 @@ def test_json_shapes_are_stable(fleet, cli):
     assert [d["to_agent_id"] for d in summary["deliveries"]] == [fleet.alice_id, fleet.bob_id]
 
     polled = cli("--fleet-id", f, "--json", "message", "poll", "--agent-id", fleet.bob_id).json()
-    assert isinstance(polled, list) and [t["kind"] for t in polled] == ["unicast", "broadcast"]
-    assert polled[1]["origin_task_id"] == summary["task_id"]
+    assert polled == [
+        {"task_id": sent["task_id"], "from": f"alice#{fleet.alice_id}", "text": "hi"},
+        {"task_id": summary["task_id"] + 2, "from": f"director#{fleet.director_id}",
+         "origin_task_id": summary["task_id"], "text": "all"},
+    ]
+    detailed = cli("--fleet-id", f, "--json", "message", "poll", "--agent-id", fleet.bob_id, "--full").json()
+    assert [set(t) for t in detailed] == [TASK_KEYS | {"notified_at"}] * 2
+    assert [t["kind"] for t in detailed] == ["unicast", "broadcast"]
 
     roster = cli("--fleet-id", f, "--json", "agent", "list", "--agent-id", fleet.alice_id).json()
     assert [a["name"] for a in roster] == ["director", "Administrator", "alice", "bob"]
-    assert roster[0]["placement"]["tmux_pane_id"] == "%1"
+    assert roster[0] == {"agent_id": fleet.director_id, "name": "director", "kind": "director", "status": "active",
+                         "pane": "%1", "coding_agent": "claude", "description": roster[0]["description"]}
+    assert set(roster[2]) == {"agent_id", "name", "kind", "status", "description"}
+    full = cli("--fleet-id", f, "--json", "agent", "list", "--agent-id", fleet.alice_id, "--full").json()
+    assert full[0]["placement"]["tmux_pane_id"] == "%1" and full[0]["fleet_id"] == f
 
 
 def test_pretty_indents_json(fleet, cli):

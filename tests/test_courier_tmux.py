@@ -221,7 +221,7 @@ def test_the_director_is_told_once_per_question(cli, fleet, agents):
 
     def needs_you():
         inbox = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--all").json()
-        return [t for t in inbox if t["from_agent_id"] == member and t["text"].startswith("[needs you]")]
+        return [t for t in inbox if t["from"] == f"gil#{member}" and t["text"].startswith("[needs you]")]
 
     assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: which branch? | main | dev").code == 0
     (told,) = wait_for(needs_you, what="the needs-you message")

@@ -55,7 +55,7 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
     assert len(panes) == 5  # the Director's TUI, three members, the monitor
 
     def director_inbox():
-        out = cli("--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", director_id, "--all").json()
+        out = cli("--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", director_id, "--all", "--full").json()
         return [t for t in out if t["reply_to_id"] is not None] if len(out) >= 3 else None
 
     replies = wait_for(director_inbox)
@@ -64,7 +64,7 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
     def handoff_round_trip():
         shown = cli("--json", "fleet", "show", fleet_id).json()
         names = {a["name"]: a["agent_id"] for a in shown["agents"]}
-        planner_box = cli("--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", names["planner"], "--all").json()
+        planner_box = cli("--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", names["planner"], "--all", "--full").json()
         return [t for t in planner_box if t["from_name"] == "coder" and t["reply_to_id"]]
 
     assert wait_for(handoff_round_trip), "the coder never answered the planner"

@@ -398,7 +398,7 @@ def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path
     assert _dump(db_path, "monitor_runtime") == []
 
     # The upgraded rows are usable through the models.
-    poll = cli("--json", "--fleet-id", 1, "message", "poll", "--agent-id", 3)
+    poll = cli("--json", "--fleet-id", 1, "message", "poll", "--agent-id", 3, "--full")
     assert poll.code == 0, poll
     assert [(t["task_id"], t["kind"], t["text"]) for t in poll.json()] == [
         (1, "unicast", "please review the parser"),

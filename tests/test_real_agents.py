@@ -74,7 +74,7 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     wait_until(lambda: task(task_id, director)["notify_status"] == "delivered", 10, "the notice's notify_status")
 
     def reply():
-        inbox = fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director))
+        inbox = fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director), "--full")
         return [t for t in inbox if t["reply_to_id"] == task_id and t["from_agent_id"] == member_id]
 
     (answer,) = wait_until(reply, 60, "the reply in the Director's inbox", interval=0.2)

@@ -6,15 +6,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 
-from cafleet.skill_install import packaged_skill
+from cafleet.skill_install import packaged_skill, packaged_skills
+
+SKILLS = ("cafleet", "cafleet-design-doc-create", "cafleet-design-doc-execute", "cafleet-director")
 
 OLD = 1_000_000_000  # an mtime far in the past, so any rewrite would show
 
@@ -49,8 +49,17 @@ def custom_paths(env: dict) -> dict[str, Path]:
     }
 
 
-def actions(result) -> dict[str, str]:
-    return {row["agent"]: row["action"] for row in result.json()["targets"]}
+def actions(result, skill: str = "cafleet") -> dict[str, str]:
+    return {row["agent"]: row["action"] for row in result.json()["targets"] if row["skill"] == skill}
+
+
+def assert_installed(skills_dir: Path) -> None:
+    """Every packaged skill, every file of it, byte for byte, with its hash record."""
+    for name, files in packaged_skills().items():
+        for relative, content in files.items():
+            assert (skills_dir / name / relative).read_bytes() == content, (name, relative)
+        record = (skills_dir / name / ".cafleet-installed").read_text().splitlines()
+        assert [line.split("  ")[1] for line in record] == list(files)
 
 
 def tree(root: Path) -> dict[str, tuple[int, bytes]]:
@@ -63,10 +72,15 @@ def tree(root: Path) -> dict[str, tuple[int, bytes]]:
 def test_setup_installs_the_packaged_skill_for_all_three_agents(cli):
     result = cli("setup")
     assert result.code == 0, result.err
-    wanted = packaged_skill()
+    assert tuple(packaged_skills()) == SKILLS
+    assert set(packaged_skills()["cafleet"]) == {
+        "SKILL.md", "references/broadcast.md", "references/director.md", "references/exec-routing.md",
+        "references/output-modes.md", "references/recovery.md",
+    }
     for agent, path in default_paths().items():
-        assert path.read_bytes() == wanted, agent
-        assert f"{agent}: installed {path}" in result.out
+        assert_installed(path.parent.parent)
+        for name in SKILLS:
+            assert f"{agent}: installed {path.parent.parent / name}" in result.out
     assert result.err == ""
 
 
@@ -76,9 +90,12 @@ def test_setup_honours_codex_home_and_xdg_config_home(cli, agent_dirs):
     document = result.json()
     assert document["dry_run"] is False
     paths = custom_paths(agent_dirs)
-    assert {row["agent"]: row["path"] for row in document["targets"]} == {a: str(p) for a, p in paths.items()}
-    assert actions(result) == {"claude": "installed", "codex": "installed", "opencode": "installed"}
-    assert all(p.read_bytes() == packaged_skill() for p in paths.values())
+    cores = {row["agent"]: row["path"] for row in document["targets"] if row["skill"] == "cafleet"}
+    assert cores == {a: str(p.parent) for a, p in paths.items()}
+    for skill in SKILLS:
+        assert actions(result, skill) == {"claude": "installed", "codex": "installed", "opencode": "installed"}
+    for path in paths.values():
+        assert_installed(path.parent.parent)
     assert not (Path(os.environ["HOME"]) / ".codex").exists()
     assert not (Path(os.environ["HOME"]) / ".config").exists()
 
@@ -136,20 +153,25 @@ def test_a_file_edited_by_the_user_is_kept_as_bak_before_it_is_replaced(cli):
     path = default_paths()["claude"]
     edited = packaged_skill() + b"\nMy own notes.\n"
     path.write_bytes(edited)
+    reference = path.parent / "references" / "director.md"
+    reference.write_bytes(b"my director notes\n")
 
     result = cli("setup")
     assert result.code == 0, result.err
-    assert f"claude: updated {path} (previous kept as SKILL.md.bak)" in result.out
+    assert (f"claude: updated {path.parent} (your previous files kept as SKILL.md.bak, "
+            "references/director.md.bak)") in result.out
+    assert f"claude: unchanged {path.parent.parent / 'cafleet-director'}" in result.out
     assert "codex: unchanged" in result.out
     assert path.read_bytes() == packaged_skill()
     assert path.with_name("SKILL.md.bak").read_bytes() == edited
+    assert reference.with_name("director.md.bak").read_bytes() == b"my director notes\n"
 
     # The next run has nothing to do; a second, different edit never clobbers the first backup.
-    assert "claude: unchanged" in cli("setup").out
+    assert "claude: updated" not in cli("setup").out
     path.write_bytes(b"---\nname: cafleet\ndescription: mine\n---\nsecond edit\n")
     document = cli("setup", "--json").json()
-    claude = next(r for r in document["targets"] if r["agent"] == "claude")
-    assert claude["action"] == "updated" and claude["backup"] == str(path.with_name("SKILL.md.bak.1"))
+    claude = next(r for r in document["targets"] if r["agent"] == "claude" and r["skill"] == "cafleet")
+    assert claude["action"] == "updated" and claude["backups"] == [str(path.with_name("SKILL.md.bak.1"))]
     assert path.with_name("SKILL.md.bak").read_bytes() == edited
     assert path.with_name("SKILL.md.bak.1").read_bytes().endswith(b"second edit\n")
 
@@ -159,13 +181,13 @@ def test_a_skill_file_cafleet_did_not_write_is_kept_too(cli, agent_dirs):
     path.parent.mkdir(parents=True)
     path.write_text("someone else's skill\n")
     result = cli("setup", env=agent_dirs)
-    assert "opencode: installed" not in result.out
-    assert f"opencode: updated {path} (previous kept as SKILL.md.bak)" in result.out
+    assert f"opencode: updated {path.parent} (your previous files kept as SKILL.md.bak)" in result.out
     assert path.with_name("SKILL.md.bak").read_text() == "someone else's skill\n"
 
 
 def test_an_older_copy_written_by_cafleet_is_replaced_without_a_backup(cli):
-    """What an upgrade looks like: the file on disk is exactly what an older cafleet wrote."""
+    """What an upgrade looks like: the folder holds exactly what an older cafleet wrote (one
+    SKILL.md, recorded as one bare hash)."""
     path = default_paths()["codex"]
     path.parent.mkdir(parents=True)
     older = b"---\nname: cafleet\ndescription: an older cafleet skill\n---\nold body\n"
@@ -173,10 +195,10 @@ def test_an_older_copy_written_by_cafleet_is_replaced_without_a_backup(cli):
     (path.parent / ".cafleet-installed").write_text(hashlib.sha256(older).hexdigest() + "\n")
 
     document = cli("setup", "--json").json()
-    codex = next(r for r in document["targets"] if r["agent"] == "codex")
-    assert codex == {"agent": "codex", "path": str(path), "action": "updated", "backup": None}
-    assert path.read_bytes() == packaged_skill()
-    assert not path.with_name("SKILL.md.bak").exists()
+    codex = next(r for r in document["targets"] if r["agent"] == "codex" and r["skill"] == "cafleet")
+    assert codex == {"agent": "codex", "skill": "cafleet", "path": str(path.parent), "action": "updated", "backups": []}
+    assert_installed(path.parent.parent)
+    assert not list(path.parent.rglob("*.bak"))
 
 
 def test_a_target_that_cannot_be_written_fails_with_exit_1_and_the_others_are_installed(cli):
@@ -184,10 +206,11 @@ def test_a_target_that_cannot_be_written_fails_with_exit_1_and_the_others_are_in
     paths["codex"].mkdir(parents=True)  # a directory where SKILL.md should be
     result = cli("setup")
     assert result.code == 1
-    assert "Error: could not install the skill for codex" in result.err and "cafleet setup" in result.err
+    assert "Error: could not install the skills for codex cafleet" in result.err and "cafleet setup" in result.err
     assert "Traceback" not in result.err
-    assert paths["claude"].read_bytes() == packaged_skill()
-    assert paths["opencode"].read_bytes() == packaged_skill()
+    assert_installed(paths["claude"].parent.parent)
+    assert_installed(paths["opencode"].parent.parent)
+    assert (paths["codex"].parent.parent / "cafleet-director" / "SKILL.md").exists()
 
     doctor = cli("--json", "doctor")
     assert doctor.code == 0, doctor.err
@@ -219,7 +242,9 @@ def test_doctor_reports_missing_then_current_then_outdated(cli, agent_dirs):
     before = cli("--json", "doctor", env=agent_dirs).json()
     paths = custom_paths(agent_dirs)
     assert before["skills"] == {
-        agent: {"path": str(path), "status": "missing", "modified": False} for agent, path in paths.items()
+        agent: {"path": str(path.parent.parent), "status": "missing", "modified": False,
+                "skills": dict.fromkeys(SKILLS, "missing")}
+        for agent, path in paths.items()
     }
     (problem,) = [p for p in before["problems"] if "skill" in p]
     assert "missing for claude, codex, opencode" in problem and "run `cafleet setup`" in problem
@@ -231,20 +256,28 @@ def test_doctor_reports_missing_then_current_then_outdated(cli, agent_dirs):
     text = cli("doctor", env=agent_dirs).out
     assert "skills: claude current, codex current, opencode current" in text
 
-    with paths["opencode"].open("a") as handle:
+    with (paths["opencode"].parent / "references" / "recovery.md").open("a") as handle:
         handle.write("\nlocal edit\n")
     edited = cli("--json", "doctor", env=agent_dirs).json()
     assert edited["skills"]["opencode"]["status"] == "outdated"
+    assert edited["skills"]["opencode"]["skills"]["cafleet"] == "outdated"
     assert edited["skills"]["opencode"]["modified"] is True
     assert edited["skills"]["claude"]["status"] == "current"
     (problem,) = [p for p in edited["problems"] if "skill" in p]
-    assert "outdated for opencode" in problem and "run `cafleet setup`" in problem and "SKILL.md.bak" in problem
+    assert "outdated for opencode" in problem and "run `cafleet setup`" in problem and "NAME.bak" in problem
     text = cli("doctor", env=agent_dirs).out
     assert "skills: claude current, codex current, opencode outdated" in text
-    assert "  - cafleet agent skill outdated for opencode: run `cafleet setup`" in text
+    assert "  - cafleet agent skills outdated for opencode: run `cafleet setup`" in text
+
+    # One skill folder missing (e.g. removed by hand) is reported too.
+    import shutil
+
+    shutil.rmtree(paths["claude"].parent.parent / "cafleet-director")
+    partial = cli("--json", "doctor", env=agent_dirs).json()["skills"]["claude"]
+    assert partial["status"] == "outdated" and partial["skills"]["cafleet-director"] == "missing"
 
     assert cli("setup", env=agent_dirs).code == 0
-    assert cli("--json", "doctor", env=agent_dirs).json()["skills"]["opencode"]["status"] == "current"
+    assert {a: s["status"] for a, s in cli("--json", "doctor", env=agent_dirs).json()["skills"].items()} == dict.fromkeys(paths, "current")
 
 
 # --- the packaged SKILL.md ---------------------------------------------------------------
@@ -267,106 +300,34 @@ def frontmatter(text: str) -> dict[str, str]:
     return fields
 
 
-def test_the_skill_has_valid_frontmatter():
-    fields = frontmatter(skill_text())
+@pytest.mark.parametrize("name", SKILLS)
+def test_every_skill_has_valid_frontmatter(name):
+    text = packaged_skill(name).decode("utf-8")
+    fields = frontmatter(text)
     assert set(fields) == {"name", "description"}
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", fields["name"]) and len(fields["name"]) <= 64
-    assert fields["name"] == "cafleet"  # it must match its directory, skills/cafleet/
+    assert fields["name"] == name  # it must match its directory, skills/<name>/
     assert 1 <= len(fields["description"]) <= 1024
-    assert "[cafleet msg" in fields["description"]
     try:
         import yaml
     except ImportError:
         return
-    block = skill_text()[4:].split("\n---\n", 1)[0]
+    block = text[4:].split("\n---\n", 1)[0]
     assert yaml.safe_load(block) == fields
 
 
-def test_the_skill_stays_short():
-    assert len(skill_text().splitlines()) <= 220  # Codex may stop reading a long SKILL.md early
+def test_the_core_skill_triggers_on_a_notice_and_stays_under_800_words():
+    text = skill_text()
+    assert "[cafleet msg" in frontmatter(text)["description"]
+    assert len(text.split()) < 800  # loaded on every start; the rest is read on demand
+    for reference in packaged_skills()["cafleet"]:
+        if reference != "SKILL.md":
+            assert reference in text, f"SKILL.md never points at {reference}"
 
 
-def skill_commands() -> list[str]:
-    """Every `cafleet …` line inside the fenced code blocks of SKILL.md."""
-    lines, fenced = [], False
-    for line in skill_text().splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        elif fenced and line.strip().startswith("cafleet "):
-            lines.append(line.strip())
-    return lines
-
-
-GLOBAL_FLAGS = {"--json", "--pretty"}
-NEEDS_FLEET = {"agent", "message", "member", "monitor"}
-
-
-def argv_of(line: str) -> list[str]:
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    argv = []
-    for token in lexer:
-        if token and set(token) <= set("();<>|&"):
-            break  # a shell operator: the cafleet command ends here
-        argv.append(token)
-    return argv
-
-
-def parse(argv: list[str]) -> str:
-    """Parse a command line the way `cafleet` would, without running it; returns its path."""
-    from cafleet.cli import cli
-
-    assert argv[0] == "cafleet"
-    args = argv[1:]
-    leading = []
-    while args and args[0].startswith("-"):
-        flag = args.pop(0)
-        leading.append(flag)
-        if flag not in GLOBAL_FLAGS:
-            leading.append(args.pop(0))
-    root = cli.make_context("cafleet", list(leading))  # click consumes the list it is given
-    command = cli.get_command(root, args[0])
-    assert command is not None, f"no command {args[0]!r}"
-    path, ctx, rest = [args[0]], root, args[1:]
-    if isinstance(command, click.Group):
-        ctx = click.Context(command, info_name=args[0], parent=root)
-        sub = command.get_command(ctx, rest[0])
-        assert sub is not None, f"no command {args[0]} {rest[0]!r}"
-        path.append(rest[0])
-        command, rest = sub, rest[1:]
-    command.make_context(" ".join(path), list(rest), parent=ctx)  # raises on an unknown option, bad value, missing one
-    if path[0] in NEEDS_FLEET:
-        assert "--fleet-id" in leading, "a fleet command must say --fleet-id before the command"
-    return " ".join(path)
-
-
-def test_every_command_in_the_skill_parses():
-    lines = skill_commands()
-    assert len(lines) >= 20
-    seen = set()
-    for line in lines:
-        try:
-            seen.add(parse(argv_of(line)))
-        except click.ClickException as exc:
-            pytest.fail(f"{line}\n  -> {exc.format_message()}")
-        except AssertionError as exc:
-            pytest.fail(f"{line}\n  -> {exc}")
-    assert {"message send", "message poll", "message ack", "message cancel", "message show", "message broadcast",
-            "agent register", "member create", "member delete", "member list", "member capture",
-            "member send-input", "member exec", "member ping", "monitor start", "monitor status",
-            "monitor config"} <= seen
-
-
-def test_the_parser_rejects_bad_lines():
-    """Guard against a check that can never fail."""
-    for bad in (
-        "cafleet --fleet-id 7 message poll --agent-id 3 --no-such-option",
-        "cafleet --fleet-id 7 message ack --agent-id 3 --task-id twelve",
-        "cafleet --fleet-id 7 message ack --task-id 12",
-        "cafleet message poll --agent-id 3",
-    ):
-        with pytest.raises((click.ClickException, AssertionError)):
-            parse(argv_of(bad))
+def test_every_director_skill_is_named_in_the_core_skill():
+    for name in SKILLS[1:]:
+        assert name in skill_text()
 
 
 def test_the_skill_shows_the_real_preview_and_poll_formats():

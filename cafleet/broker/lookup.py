@@ -55,7 +55,7 @@ def active_agent(fleet_id: int, agent_id: int) -> Agent:
 
 
 def recipient(fleet_id: int, ref: str) -> Agent:
-    """An active agent named by id (`7`) or by name (`reviewer`, any case).
+    """An active agent named by id (`7`), by name (`reviewer`, any case) or both (`reviewer#7`).
 
     Only ASCII digits make an id: str.isdigit() and int() also take `٦` and `²`, so an agent
     name that merely looks numeric would reach some other agent by its id.
@@ -63,6 +63,15 @@ def recipient(fleet_id: int, ref: str) -> Agent:
     ref = ref.strip()
     if not ref:
         raise InvalidInput(f"--to is empty; pass an agent id or name (`cafleet fleet show {fleet_id}` lists them)")
+    name, sep, number = ref.rpartition("#")
+    if sep and name and _ASCII_DIGITS.fullmatch(number):
+        agent = recipient(fleet_id, number)
+        if agent.name.lower() != name.lower():
+            raise NotFound(
+                f"--to '{one_line(ref)}': agent {agent.id} is named '{agent.name}', not '{one_line(name)}'; "
+                f"pass `--to {agent.name}#{agent.id}`, or `cafleet fleet show {fleet_id}` to find '{one_line(name)}'"
+            )
+        return agent
     if _ASCII_DIGITS.fullmatch(ref):
         agent_id = int(ref) if len(ref) <= len(str(MAX_ID)) else MAX_ID + 1
         if agent_id > MAX_ID:
@@ -74,6 +83,11 @@ def recipient(fleet_id: int, ref: str) -> Agent:
                 f"`cafleet fleet show {fleet_id}` lists the active agents"
             )
         return agent
+    if ref.lower() == "all":
+        raise InvalidInput(
+            "--to 'all': there is no agent named all; to reach every other agent use "
+            f"`cafleet --fleet-id {fleet_id} message broadcast --agent-id ID --text …`"
+        )
     from cafleet.broker.agents import NAME_PATTERN  # agents builds on this module
 
     if not NAME_PATTERN.fullmatch(ref):
@@ -93,7 +107,7 @@ def recipient(fleet_id: int, ref: str) -> Agent:
     if agent is None:
         raise NotFound(
             f"no active agent named '{one_line(ref)}' in fleet {fleet_id}; "
-            f"`cafleet fleet show {fleet_id}` lists the agents, pass a name or an id to --to"
+            f"`cafleet fleet show {fleet_id}` lists the agents, pass a name, an id or name#id to --to"
         )
     return agent
 

@@ -85,18 +85,24 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
 
 def ack_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
     """The recipient confirms it has consumed the message: input_required -> completed."""
+    return ack_messages(fleet_id, agent_id, [task_id])[0]
+
+
+def ack_messages(fleet_id: int, agent_id: int, task_ids: list[int]) -> list[TaskRecord]:
+    """Ack several messages in one transaction: all of them, or (on any refusal) none."""
     with database.atomic():
         live_fleet(fleet_id)
         active_agent(fleet_id, agent_id)
-        task = visible_task(fleet_id, task_id, agent_id)
-        if task.kind == "broadcast_summary":
-            raise Refused(f"task {task_id} is your broadcast's summary; recipients ack their own delivery tasks")
-        if task.recipient_id != agent_id:
-            raise Refused(f"task {task_id} was sent by you; only its recipient can ack it (you may cancel it)")
-        _require_unread(task, "ack")
+        for task_id in task_ids:
+            task = visible_task(fleet_id, task_id, agent_id)
+            if task.kind == "broadcast_summary":
+                raise Refused(f"task {task_id} is your broadcast's summary; recipients ack their own delivery tasks")
+            if task.recipient_id != agent_id:
+                raise Refused(f"task {task_id} was sent by you; only its recipient can ack it (you may cancel it)")
+            _require_unread(task, "ack")
         now = utc_now()
-        Task.update(state="completed", state_changed_at=now, acked_at=now).where(Task.id == task_id).execute()
-    return load_task(task_id)
+        Task.update(state="completed", state_changed_at=now, acked_at=now).where(Task.id.in_(task_ids)).execute()
+    return [load_task(task_id) for task_id in task_ids]
 
 
 def cancel_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.output import agent_json, agent_line, emit
-from cafleet.cli.params import ID, TEXT, agent_id_option
+from cafleet.cli.params import ID, TEXT, agent_id_option, quiet_option
 from cafleet.db import open_database
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 
@@ -19,13 +19,17 @@ def agent_group():
 @click.option("--name", type=TEXT, required=True, help="Unique in the fleet (any case); used in --to NAME and @name.")
 @click.option("--description", type=TEXT, required=True, help="One sentence on what this agent does.")
 @click.option("--skills", type=TEXT, metavar="JSON", help="Optional JSON describing the agent's skills.")
-def register_command(name: str, description: str, skills: str | None):
+@quiet_option
+def register_command(name: str, description: str, skills: str | None, quiet: bool):
     """Register an agent without a pane; prints its id."""
     from cafleet.broker.agents import register_agent
 
     fleet_id = require_fleet()
     open_database()
     agent = register_agent(fleet_id, name, description, skills)
+    if quiet:
+        click.echo(agent.id)
+        return
     emit(agent_json(agent), lambda: str(agent.id))
 
 
@@ -44,14 +48,21 @@ def deregister_command(agent_id: int):
 @agent_group.command("list", cls=CafleetCommand)
 @agent_id_option()
 @click.option("--all", "include_all", is_flag=True, help="Include deregistered agents.")
-def list_command(agent_id: int, include_all: bool):
+@click.option("--full", is_flag=True, help="Under --json, print every field of each agent (placement, times, skills).")
+def list_command(agent_id: int, include_all: bool, full: bool):
     """The fleet's roster, one line per agent: id, name, kind, status, pane, description."""
     from cafleet.broker.agents import list_agents
 
     fleet_id = require_fleet()
     open_database()
     agents = list_agents(fleet_id, agent_id, include_all)
-    emit([agent_json(a) for a in agents], lambda: "\n".join(agent_line(a) for a in agents))
+    if full:
+        document = [agent_json(a) for a in agents]
+    else:
+        from cafleet.cli.lean import brief_agent
+
+        document = [brief_agent(a) for a in agents]
+    emit(document, lambda: "\n".join(agent_line(a) for a in agents))
 
 
 @agent_group.command("show", cls=CafleetCommand)

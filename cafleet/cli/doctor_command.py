@@ -150,22 +150,41 @@ def _agent_report(problems: list[str], database_exists: bool) -> dict | None:
 
 
 def _skill_report(problems: list[str]) -> dict:
-    """Per coding agent: is the cafleet skill installed and the same as the packaged one."""
-    from cafleet.skill_install import CURRENT, packaged_skill, status, targets
+    """Per coding agent: are all cafleet skills installed, and each the same as the packaged one."""
+    from cafleet.skill_install import CURRENT, MISSING, OUTDATED, UNREADABLE, packaged_skills, skill_dirs, status, targets
 
-    wanted = packaged_skill()
+    skills = packaged_skills()
+    dirs = skill_dirs()
+    found: dict[str, list] = {}
+    for target in targets(skills=skills):
+        found.setdefault(target.agent, []).append(status(target, skills[target.skill]))
     report = {}
     stale: dict[str, list[str]] = {}
-    for target in targets():
-        found = status(target, wanted)
-        report[found.agent] = {"path": str(found.path), "status": found.status, "modified": found.modified}
-        if found.status != CURRENT:
-            stale.setdefault(found.status, []).append(found.agent)
+    unreadable_paths: list[str] = []
+    for agent, states in found.items():
+        kinds = {s.status for s in states}
+        if UNREADABLE in kinds:
+            overall = UNREADABLE
+            unreadable_paths += [str(s.path.parent / name) for s in states if s.status == UNREADABLE for name in s.stale]
+        elif kinds == {MISSING}:
+            overall = MISSING
+        elif kinds == {CURRENT}:
+            overall = CURRENT
+        else:
+            overall = OUTDATED
+        report[agent] = {
+            "path": str(dirs[agent]),
+            "status": overall,
+            "modified": any(s.modified for s in states),
+            "skills": {s.skill: s.status for s in states},
+        }
+        if overall != CURRENT:
+            stale.setdefault(overall, []).append(agent)
     if stale:
         which = "; ".join(f"{state} for {', '.join(agents)}" for state, agents in stale.items())
-        edited = any(r["modified"] and r["status"] == "outdated" for r in report.values())
-        keeps = "it keeps your edited SKILL.md as SKILL.md.bak; " if edited else ""
-        if "unreadable" in stale:
-            keeps += "first remove or fix " + ", ".join(report[n]["path"] for n in stale["unreadable"]) + "; "
-        problems.append(f"cafleet agent skill {which}: run `cafleet setup` ({keeps}`--skip AGENT` leaves an agent out)")
+        edited = any(r["modified"] and r["status"] == OUTDATED for r in report.values())
+        keeps = "it keeps your edited files as NAME.bak; " if edited else ""
+        if unreadable_paths:
+            keeps += "first remove or fix " + ", ".join(unreadable_paths) + "; "
+        problems.append(f"cafleet agent skills {which}: run `cafleet setup` ({keeps}`--skip AGENT` leaves an agent out)")
     return report

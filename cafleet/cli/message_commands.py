@@ -20,7 +20,10 @@ def message_group():
 
 @message_group.command("send", cls=CafleetCommand)
 @agent_id_option()
-@click.option("--to", type=TEXT, required=True, metavar="ID|NAME", help="The recipient: an agent id or an active agent's name.")
+@click.option(
+    "--to", type=TEXT, required=True, metavar="ID|NAME|NAME#ID",
+    help="The recipient: an agent id, an active agent's name, or both as printed (coder#4).",
+)
 @text_options
 @click.option("--reply-to", type=ID, metavar="TASK", help="The task this message answers.")
 @full_option
@@ -77,7 +80,7 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
     "--wait", type=Seconds(0, MAX_WAIT_SECONDS), default=0, metavar="SECONDS",
     show_default=True, help="Block until a message arrives or SECONDS pass (0-3600).",
 )
-@full_option
+@click.option("--full", is_flag=True, help="Do not cut message text; under --json, print every field of each message.")
 def poll_command(agent_id, since, page_size, include_read, wait, full):
     """Your unread messages, oldest first (with --all: read ones too)."""
     from cafleet.broker.inbox import poll_inbox, wait_for_inbox
@@ -93,7 +96,13 @@ def poll_command(agent_id, since, page_size, include_read, wait, full):
         inbox = poll_inbox(fleet_id, agent_id, since_stamp, page_size, include_read)
     ensure_courier()  # self-healing: a courier that died is back at the next poll
     more = _more_line(inbox, include_read)
-    emit([task_json(t, full) for t in inbox.tasks], lambda: _poll_text(inbox, include_read, full, more))
+    if full:
+        document = [task_json(t, True) for t in inbox.tasks]
+    else:
+        from cafleet.cli.lean import brief_task
+
+        document = [brief_task(t, include_read) for t in inbox.tasks]
+    emit(document, lambda: _poll_text(inbox, include_read, full, more))
     if more and wants_json():
         note(more)
 
@@ -117,20 +126,26 @@ def _poll_text(inbox, include_read: bool, full: bool, more: str) -> str:
 
 @message_group.command("ack", cls=CafleetCommand)
 @agent_id_option()
-@click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to acknowledge.")
+@click.option(
+    "--task-id", "task_ids", type=ID, required=True, multiple=True, metavar="TASK",
+    help="The message to acknowledge; repeat to ack several at once (all or none).",
+)
 @full_option
-@click.option("--quiet", is_flag=True, help="Print only the task id.")
-def ack_command(agent_id, task_id, full, quiet):
-    """Acknowledge a message you received (only while it is unread)."""
-    from cafleet.broker.messages import ack_message
+@click.option("--quiet", is_flag=True, help="Print only the task ids.")
+def ack_command(agent_id, task_ids, full, quiet):
+    """Acknowledge messages you received (only while they are unread)."""
+    from cafleet.broker.messages import ack_messages
 
     fleet_id = require_fleet()
     open_database()
-    task = ack_message(fleet_id, agent_id, task_id)
+    tasks = ack_messages(fleet_id, agent_id, list(dict.fromkeys(task_ids)))
     if quiet:
-        click.echo(task.id)
+        click.echo("\n".join(str(t.id) for t in tasks))
         return
-    emit(task_json(task, full), lambda: f"Acked task {task.id}.")
+    # One --task-id prints one object, as before; several print an array.
+    document = task_json(tasks[0], full) if len(tasks) == 1 else [task_json(t, full) for t in tasks]
+    ids = ", ".join(str(t.id) for t in tasks)
+    emit(document, lambda: f"Acked task{'' if len(tasks) == 1 else 's'} {ids}.")
 
 
 @message_group.command("cancel", cls=CafleetCommand)
@@ -161,10 +176,10 @@ def cancel_command(agent_id, task_id, full, quiet):
 @click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to show.")
 @full_option
 def show_command(agent_id, task_id, full):
-    """One message you sent or received, with its state (--full: whole text, delivery outcome)."""
+    """One message you sent or received: recipient, state and notice outcome (--full: whole text)."""
     from cafleet.broker.messages import show_message
 
     fleet_id = require_fleet()
     open_database()
     task = show_message(fleet_id, agent_id, task_id)
-    emit(task_json(task, full), lambda: task_lines(task, full, with_state=True))
+    emit(task_json(task, full), lambda: task_lines(task, full, with_state=True, detail=True))

@@ -154,12 +154,16 @@ def fleet_line(fleet: FleetRecord) -> str:
     return line
 
 
-def task_lines(task: TaskRecord, full: bool, with_state: bool = False) -> str:
-    """A header line and the text indented by two spaces (so text can never pass for a header)."""
+def task_lines(task: TaskRecord, full: bool, with_state: bool = False, detail: bool = False) -> str:
+    """A header line and the text indented by two spaces (so text can never pass for a header).
+
+    `full` only lifts the length cut. `detail` (`message show`) adds the recipient and the
+    notice's outcome; in a poll the recipient is always the caller, so it is never repeated.
+    """
     header = [f"#{task.id}", f"from {one_line(task.from_name)}#{task.from_agent_id}"]
     if task.kind == "broadcast_summary":
         header.append(f"to {len(task.deliveries)} agents")
-    elif with_state or full:
+    elif detail:
         header.append(f"to {one_line(task.to_name)}#{task.to_agent_id}")
     header.append(short(task.created_at))
     if task.kind == "broadcast":
@@ -168,7 +172,7 @@ def task_lines(task: TaskRecord, full: bool, with_state: bool = False) -> str:
         header.append(f"reply-to={task.reply_to_id}")
     if task.kind != "broadcast_summary" and (with_state or task.state != "input_required"):
         header.append(_state_word(task))
-    if full:
+    if detail and task.kind != "broadcast_summary":
         header.append(f"notify={one_line(task.notify_status or 'none')}")
     text, _ = shown_text(task.text, full)
     lines = [" ".join(header)]

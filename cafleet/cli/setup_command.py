@@ -18,43 +18,47 @@ from cafleet.skill_install import AGENTS
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change without writing anything.")
 def setup_command(skip: tuple[str, ...], dry_run: bool):
-    """Install the cafleet skill for Claude Code, Codex and opencode (no network; safe to repeat).
+    """Install the cafleet skills for Claude Code, Codex and opencode (no network; safe to repeat).
 
-    Writes ~/.claude/skills/cafleet/SKILL.md, $CODEX_HOME/skills/cafleet/SKILL.md (default
-    ~/.codex) and $XDG_CONFIG_HOME/opencode/skills/cafleet/SKILL.md (default ~/.config).
-    A SKILL.md that you edited is kept as SKILL.md.bak before it is replaced.
+    Writes one folder per skill (cafleet, cafleet-director, cafleet-design-doc-create,
+    cafleet-design-doc-execute) into ~/.claude/skills/, $CODEX_HOME/skills/ (default ~/.codex)
+    and $XDG_CONFIG_HOME/opencode/skills/ (default ~/.config). A file that you edited is kept
+    as NAME.bak before it is replaced.
     """
     from cafleet.errors import CafleetError
-    from cafleet.skill_install import SKIPPED, Outcome, install, packaged_skill, targets
+    from cafleet.skill_install import SKIPPED, Outcome, install, packaged_skills, targets
 
-    wanted = packaged_skill()
+    skills = packaged_skills()
     rows: list[dict] = []
     failed: list[str] = []
-    for target in targets():
+    for target in targets(skills=skills):
         if target.agent in skip:
-            outcome = Outcome(target.agent, target.path, SKIPPED, None)
+            outcome = Outcome(target.agent, target.skill, target.root, SKIPPED)
         else:
             try:
-                outcome = install(target, dry_run=dry_run, wanted=wanted)
+                outcome = install(target, skills[target.skill], dry_run=dry_run)
             except OSError as exc:
                 reason = str(exc.strerror or exc)
                 where = f": {exc.filename}" if exc.filename else ""
-                failed.append(f"{target.agent} ({reason}{where})")
-                rows.append({"agent": target.agent, "path": str(target.path), "action": "failed", "backup": None, "error": reason})
+                failed.append(f"{target.agent} {target.skill} ({reason}{where})")
+                rows.append({"agent": target.agent, "skill": target.skill, "path": str(target.root),
+                             "action": "failed", "backups": [], "error": reason})
                 continue
         rows.append({
             "agent": outcome.agent,
-            "path": str(outcome.path),
+            "skill": outcome.skill,
+            "path": str(target.root),
             "action": outcome.action,
-            "backup": None if outcome.backup is None else str(outcome.backup),
+            "backups": [str(b) for b in outcome.backups],
         })
 
     def render() -> str:
         lines = ["dry run: nothing was written; setup would do this:"] if dry_run else []
         for row in rows:
             line = f"{row['agent']}: {row['action']} {row['path']}"
-            if row["backup"]:
-                line += f" (previous kept as {PurePath(row['backup']).name})"
+            if row["backups"]:
+                kept = ", ".join(str(PurePath(b).relative_to(row["path"])) for b in row["backups"])
+                line += f" (your previous files kept as {kept})"
             if row.get("error"):
                 line += f" ({row['error']})"
             lines.append(line)
@@ -63,6 +67,6 @@ def setup_command(skip: tuple[str, ...], dry_run: bool):
     emit({"dry_run": dry_run, "targets": rows}, render)
     if failed:
         raise CafleetError(
-            f"could not install the skill for {', '.join(failed)}; fix the path or permissions and run "
+            f"could not install the skills for {', '.join(failed)}; fix the path or permissions and run "
             "`cafleet setup` again (`--skip AGENT` leaves an agent out)"
         )
