@@ -87,12 +87,11 @@ def start(socket_name: str | None = None) -> tuple[DemoState, bool]:
 
 def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
     from cafleet.broker.fleets import create_fleet
-    from cafleet.broker.messages import broadcast_message
     from cafleet.broker.monitor import configure
     from cafleet.demo_responder import DEMO_PROMPT
-    from cafleet.notify import ensure_courier
     from cafleet.panes.members import spawn_member
     from cafleet.records import PaneLocation
+    from cafleet.sending import broadcast
 
     fields = _run(tmux + ["display-message", "-p", "-t", f"{SESSION}:fleet",
                           "#{socket_path}\t#{pid}\t#{session_name}\t#{window_id}\t#{pane_id}"]).stdout.strip().split("\t")
@@ -115,8 +114,7 @@ def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
     _run(tmux + ["new-window", "-d", "-t", SESSION, "-n", "monitor", *_pane_environment(),
                  f"{_cafleet(fleet_id)} monitor start --tick 2"])
     # The courier types the kick-off into each stand-in once its screen shows it ready.
-    broadcast_message(fleet_id, director_id, KICKOFF)
-    ensure_courier()
+    broadcast(fleet_id, director_id, KICKOFF)
     return state
 
 

@@ -189,16 +189,14 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, group="fleet-send")
     def deliver(self, administrator_id: int, to: str | None, text: str, reply_to: int | None) -> None:
-        from cafleet.broker.messages import broadcast_message, send_message
         from cafleet.errors import CafleetError
-        from cafleet.notify import ensure_courier
+        from cafleet.sending import broadcast, send
 
         try:
             if to is None:
-                broadcast_message(self.fleet_id, administrator_id, text, source="the composer")
+                broadcast(self.fleet_id, administrator_id, text, source="the composer")
             else:
-                send_message(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer")
-            ensure_courier()
+                send(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer")
         except CafleetError as exc:
             self.post_message(Delivered(exc.message))
             return

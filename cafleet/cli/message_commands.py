@@ -30,14 +30,12 @@ def message_group():
 @quiet_option
 def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
     """Send a message to one agent."""
-    from cafleet.broker.messages import send_message
-    from cafleet.notify import ensure_courier
+    from cafleet.sending import send
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)
     open_database()
-    task = send_message(fleet_id, agent_id, to, body, reply_to=reply_to, source=source)
-    ensure_courier()
+    task = send(fleet_id, agent_id, to, body, reply_to=reply_to, source=source)
     if quiet:
         click.echo(task.id)
         return
@@ -51,14 +49,12 @@ def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
 @quiet_option
 def broadcast_command(agent_id, text, text_file, full, quiet):
     """Send a message to every other active agent of the fleet (not the Administrator)."""
-    from cafleet.broker.messages import broadcast_message
-    from cafleet.notify import ensure_courier
+    from cafleet.sending import broadcast
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)
     open_database()
-    sent = broadcast_message(fleet_id, agent_id, body, source=source)
-    ensure_courier()
+    sent = broadcast(fleet_id, agent_id, body, source=source)
     summary = sent.summary
     if quiet:
         click.echo(summary.id)
