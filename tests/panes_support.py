@@ -145,12 +145,4 @@ def couriers_of(db_path: Path) -> list[int]:
     return pids
 
 
-def wait_for(predicate, timeout: float = 10, what: str = "the condition", interval: float = 0.1):
-    """`predicate()`'s first truthy value; fails the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+from tests.waiting import wait_for  # noqa: E402,F401  (re-exported: the tmux tests import it from here)

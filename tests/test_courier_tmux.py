@@ -84,10 +84,7 @@ def test_the_courier_leaves_with_the_tmux_server(cli, fleet, agents, tmux_server
     assert wait_for_notify(send(cli, fleet, "cal", "hello")) == "delivered"
     (courier,) = couriers_of(db_path)
     tmux_server.tmux("kill-server")
-    deadline = time.monotonic() + 15
-    while couriers_of(db_path) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert couriers_of(db_path) == []
+    wait_for(lambda: couriers_of(db_path) == [], 15, "the courier to leave", interval=0.2)
     # A message sent now has no pane left to reach: its notice says so, and no courier starts.
     late = send(cli, fleet, "cal", "anyone there?")
     assert task_row(late).notify_status == "skipped:tmux-server-gone"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests import waiting
 
 
 def own_processes(pattern: str, db_path: Path) -> list[int]:
@@ -31,14 +32,8 @@ def demo_socket():
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
 
 
-def wait_for(condition, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    return condition()
+def wait_for(condition, timeout=20, what="the demo"):
+    return waiting.wait_for(condition, timeout=timeout, what=what, interval=0.2)
 
 
 def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):

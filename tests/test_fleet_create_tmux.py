@@ -2,10 +2,10 @@
 
 import json
 import shlex
-import time
 
 from cafleet.models import Agent, Fleet, Placement
 from tests.conftest import cafleet_command
+from tests.waiting import wait_for
 
 
 def test_fleet_create_places_the_director_in_the_calling_pane(tmux_server, cli, db_path):
@@ -59,9 +59,7 @@ def test_fleet_create_run_inside_a_pane(tmux_server, tmp_path):
     command = " ".join(shlex.quote(p) for p in cafleet_command()) + f" --json fleet create --label typed > {out} 2>&1"
     tmux_server.tmux("send-keys", "-t", window, "-l", "--", command)
     tmux_server.tmux("send-keys", "-t", window, "Enter")
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not (out.exists() and out.read_text().strip()):
-        time.sleep(0.1)
+    wait_for(lambda: out.exists() and out.read_text().strip(), 15, "fleet create to write its output")
     doc = json.loads(out.read_text())
     assert doc["director"]["placement"]["tmux_pane_id"] == window
     assert doc["label"] == "typed"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import waiting
+
 from cafleet.standin import InputParser
 
 DEADLINE = 10.0
@@ -24,13 +26,7 @@ def read_log(log: Path) -> list[dict]:
 
 
 def wait_for(predicate, what: str, timeout: float = DEADLINE):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+    return waiting.wait_for(predicate, timeout=timeout, what=what, interval=0.05)
 
 
 def events(log: Path, kind: str) -> list[dict]:

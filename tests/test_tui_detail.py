@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from tests.waiting import until
 from textual.widgets import Input, OptionList, Static, Switch
 
 from tests.conftest import FAKE_PANE
@@ -32,16 +34,6 @@ def record_notices(app) -> list[tuple[str, str]]:
     return notices
 
 
-async def until(pilot, predicate, what: str, timeout: float = 10.0):
-    """Poll (letting the app run) until `predicate()` is truthy; its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def text_of(screen, selector: str) -> str:

@@ -8,6 +8,7 @@ import shlex
 import time
 
 from tests.conftest import cafleet_command
+from tests.waiting import wait_for
 from tests.tui_support import build_story
 
 
@@ -16,13 +17,14 @@ def screen(tmux_server, pane):
 
 
 def wait_for_screen(tmux_server, pane, text, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def showing():
         shown = screen(tmux_server, pane)
-        if text in shown:
-            return shown
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} never appeared; the screen shows:\n{screen(tmux_server, pane)}")
+        return shown if text in shown else None
+
+    try:
+        return wait_for(showing, timeout, f"{text!r} on screen")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the screen shows:\n{screen(tmux_server, pane)}") from None
 
 
 def start_ui(tmux_server, db_path, *args: str) -> str:
@@ -55,26 +57,18 @@ def test_ui_in_a_real_terminal(db, tmux_server, db_path):
 
     tmux_server.tmux("send-keys", "-t", pane, "-l", "@alice typed in a real terminal")
     tmux_server.tmux("send-keys", "-t", pane, "Enter")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not Task.get_or_none(Task.text == "typed in a real terminal"):
-        time.sleep(0.1)  # the composer shows the text before Enter sends it
-    sent = Task.get(Task.text == "typed in a real terminal")
+    # The composer shows the text before Enter sends it.
+    sent = wait_for(lambda: Task.get_or_none(Task.text == "typed in a real terminal"), 10, "the typed message")
     wait_for_screen(tmux_server, pane, "Administrator → alice")
     assert (sent.sender_id, sent.recipient_id) == (story.administrator_id, story.alice_id)
 
     tmux_server.tmux("send-keys", "-t", pane, "C-q")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "parser refactor" in screen(tmux_server, pane):
-        time.sleep(0.1)
-    assert "parser refactor" not in screen(tmux_server, pane)
+    wait_for(lambda: "parser refactor" not in screen(tmux_server, pane), 10, "the TUI to quit")
 
     def unmarked():
         return tmux_server.tmux("show-options", "-p", "-t", pane, "-v", "@cafleet_tui").stdout.strip() == ""
 
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not unmarked():
-        time.sleep(0.1)
-    assert unmarked()
+    wait_for(unmarked, 10, "the TUI to unmark its pane")
 
 
 def test_keys_typed_in_one_burst_after_a_focus_change_all_arrive(db, tmux_server, db_path):
