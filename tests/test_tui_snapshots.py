@@ -3,11 +3,11 @@ are frozen. Review a changed baseline by eye: render it with `rsvg-convert x.svg
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from textual.widgets import Input
 
+from tests.waiting import until
 from tests.tui_support import add_member, build_story, freeze_times
 from tests.tui_support import settle as settle_workers
 
@@ -35,14 +35,15 @@ async def settle(pilot) -> None:
 
 async def until_loaded(pilot, ready, timeout=10.0) -> None:
     """Screens load in workers started by events; wait for what the snapshot must show."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.05)
+    from textual.css.query import NoMatches
+
+    def loaded():
         try:
-            if ready(pilot.app.screen):
-                break
-        except Exception:  # not composed yet
-            continue
+            return ready(pilot.app.screen)
+        except (NoMatches, AttributeError):  # the screen is not composed, or not loaded, yet
+            return False
+
+    await until(pilot, loaded, "the screen to load", timeout)
     await settle(pilot)
     await still_frame(pilot)
 
