@@ -150,17 +150,13 @@ def test_broadcast_reaches_every_pane(cli, fleet, agents):
         spawn(cli, fleet, name)
     for name in names:
         agents.wait_for(name, lambda ev: any(e["event"] == "ready" for e in ev))
-    started = time.monotonic()
     result = run(cli, fleet, "--json", "message", "broadcast", "--agent-id", fleet.director_id, "--text", "standup now")
-    returned = time.monotonic() - started
     summary = result.json()
     for delivery in summary["deliveries"]:
         assert wait_for_notify(delivery["task_id"]) == "delivered"
-    landed = time.monotonic() - started
     for name in names:
         (text,) = inputs(agents.wait_for(name, lambda ev: inputs(ev)))
         assert text.endswith("\nstandup now")
-    assert returned < 2 and landed < 5
 
 
 def test_exec_send_input_ping_and_capture(cli, fleet, agents):

@@ -196,10 +196,8 @@ async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
         for start in range(0, len(rows), 500):
             Task.insert_many(rows[start:start + 500]).execute()
     app = make_app(story.fleet_id)
-    started = time.monotonic()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        drawn = time.monotonic() - started
         timeline = app.screen.query_one("#timeline")
         assert len(timeline.tasks) == 500 and timeline.has_older
         timeline.focus()
@@ -207,7 +205,6 @@ async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
         await pilot.press("enter")  # "older messages" row
         await settle(pilot)
         assert len(timeline.tasks) == 1000
-    assert drawn < 5  # the benchmark measures the real figure; this only catches a collapse
 
 
 async def test_a_reply_to_a_broadcast_points_at_the_broadcast(db):
