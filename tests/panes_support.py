@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
+
 
 class FakeAgents(NamedTuple):
     """`claude`, `codex` and `opencode` executables that exec the stand-in agent.
@@ -75,6 +77,24 @@ class PanesFleet(NamedTuple):
     fleet_id: int
     director_id: int
     env: dict
+
+
+@pytest.fixture
+def agents(tmp_path) -> FakeAgents:
+    """Fake claude/codex/opencode executables that run the stand-in (import this fixture)."""
+    return make_fake_agents(tmp_path)
+
+
+def panes_fleet(label: str):
+    """A `fleet` fixture: a fleet whose Director is the private tmux server's first pane.
+
+    Use as `fleet = panes_fleet("courier")` in a test module (with `agents` imported)."""
+
+    @pytest.fixture
+    def fleet(tmux_server, agents, cli) -> PanesFleet:
+        return create_panes_fleet(cli, tmux_server, agents, label)
+
+    return fleet
 
 
 def create_panes_fleet(cli, tmux_server, agents: FakeAgents, label: str) -> PanesFleet:

@@ -13,19 +13,13 @@ import time
 
 import pytest
 
+from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
 from tests.panes_support import (
-    couriers_of, create_panes_fleet, inputs, make_fake_agents, run, run_as_human, spawn, task_row, wait_for, wait_for_notify,
+    couriers_of, inputs, run, run_as_human, spawn, task_row, wait_for, wait_for_notify,
 )
 
 
-@pytest.fixture
-def agents(tmp_path):
-    return make_fake_agents(tmp_path)
-
-
-@pytest.fixture
-def fleet(tmux_server, agents, cli):
-    return create_panes_fleet(cli, tmux_server, agents, "courier")
+fleet = panes_fleet("courier")
 
 
 def ready(agents, name):

@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 
-from tests.panes_support import OUTSIDE_PANES, create_panes_fleet, inputs, make_fake_agents, run, spawn
-
-
-@pytest.fixture
-def agents(tmp_path):
-    return make_fake_agents(tmp_path)
+from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
+from tests.panes_support import OUTSIDE_PANES, inputs, run, spawn
 
 
-@pytest.fixture
-def fleet(tmux_server, agents, cli):
-    return create_panes_fleet(cli, tmux_server, agents, "identity")
+fleet = panes_fleet("identity")
 
 
 def pane_id_of(agent_id: int) -> str:

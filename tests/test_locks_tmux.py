@@ -10,17 +10,11 @@ import time
 
 import pytest
 
-from tests.panes_support import create_panes_fleet, inputs, make_fake_agents, run, spawn, wait_for, wait_for_notify
+from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
+from tests.panes_support import inputs, run, spawn, wait_for, wait_for_notify
 
 
-@pytest.fixture
-def agents(tmp_path):
-    return make_fake_agents(tmp_path)
-
-
-@pytest.fixture
-def fleet(tmux_server, agents, cli):
-    return create_panes_fleet(cli, tmux_server, agents, "locks")
+fleet = panes_fleet("locks")
 
 
 def _ready_member(cli, fleet, agents, name: str) -> int:

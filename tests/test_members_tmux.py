@@ -10,19 +10,13 @@ import time
 import pytest
 
 from tests.conftest import cafleet_command
+from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
 from tests.panes_support import (
-    create_panes_fleet, inputs, make_fake_agents, run, run_as_human, spawn, wait_for_notify,
+    inputs, run, run_as_human, spawn, wait_for_notify,
 )
 
 
-@pytest.fixture
-def agents(tmp_path):
-    return make_fake_agents(tmp_path)
-
-
-@pytest.fixture
-def fleet(tmux_server, agents, cli):
-    return create_panes_fleet(cli, tmux_server, agents, "panes")
+fleet = panes_fleet("panes")
 
 
 def pane_of(member_id):

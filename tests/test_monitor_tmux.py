@@ -14,7 +14,8 @@ from typing import NamedTuple
 import pytest
 
 from tests.conftest import cafleet_command
-from tests.panes_support import inputs, make_fake_agents
+from tests.panes_support import agents  # noqa: F401 (a fixture)
+from tests.panes_support import inputs
 
 
 class Fleet(NamedTuple):
@@ -22,11 +23,6 @@ class Fleet(NamedTuple):
     director_id: int
     env: dict
     director_log: object
-
-
-@pytest.fixture
-def agents(tmp_path):
-    return make_fake_agents(tmp_path)
 
 
 @pytest.fixture
