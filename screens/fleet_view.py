@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.worker import get_current_worker
 from textual.app import ComposeResult, SystemCommand
@@ -22,6 +24,9 @@ from .roster import RosterView
 from .timeline import TimelineView
 from .worker_errors import ReportsWorkerErrors
 
+if TYPE_CHECKING:
+    from cafleet.records import TaskRecord
+
 class FleetViewScreen(ReportsWorkerErrors, Screen):
     """Everything about one fleet, live."""
 
@@ -41,7 +46,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         self.fleet_id = fleet_id
         self.administrator_id: int | None = None
         self.changed_since = ""
-        self.inbox_tasks: dict[int, object] = {}
+        self.inbox_tasks: dict[int, TaskRecord] = {}
         self.hopped = False  # the user moved focus with a key before the first load finished
         self.loaded = False
 
@@ -162,7 +167,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
     @on(OptionList.OptionSelected, "#inbox")
     def open_inbox_message(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self._open_task(self.inbox_tasks[int(event.option.id[6:])])
+        self._open_task(self.inbox_tasks[int((event.option.id or "")[6:])])
 
     def _open_task(self, task) -> None:
         mine = task.to_agent_id == self.administrator_id
@@ -216,6 +221,8 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         from cafleet.broker.messages import ack_message
         from cafleet.errors import CafleetError
 
+        if self.administrator_id is None:
+            return  # still loading: there is nobody to ack as yet
         try:
             ack_message(self.fleet_id, self.administrator_id, task_id)
         except CafleetError as exc:
@@ -241,7 +248,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
     def action_ack_highlighted(self) -> None:
         inbox = self.query_one("#inbox", OptionList)
         option = inbox.highlighted_option
-        task = self.inbox_tasks.get(int(option.id[6:])) if option is not None else None
+        task = self.inbox_tasks.get(int((option.id or "")[6:])) if option is not None else None
         if task is not None and task.state == "input_required":
             self.ack(task.id)
 

@@ -42,6 +42,8 @@ def create_command(label: str, coding_agent: str, quiet: bool, force: bool):
         click.echo(created.fleet.id)
         return
     fleet, director, admin = created.fleet, created.director, created.administrator
+    placement = director.placement
+    assert placement is not None  # create_fleet places its Director in the calling pane
     emit(
         {
             "fleet_id": fleet.id,
@@ -55,8 +57,8 @@ def create_command(label: str, coding_agent: str, quiet: bool, force: bool):
                 str(fleet.id),
                 str(director.id),
                 f"fleet {fleet.id} {quoted(fleet.label)}: director {director.handle} "
-                f"in pane {director.placement.tmux_pane_id} (session {director.placement.tmux_session}, "
-                f"window {director.placement.tmux_window_id}, {coding_agent}); administrator {admin.handle}",
+                f"in pane {placement.tmux_pane_id} (session {placement.tmux_session}, "
+                f"window {placement.tmux_window_id}, {coding_agent}); administrator {admin.handle}",
                 f"next: cafleet --fleet-id {fleet.id} message poll --agent-id {director.id}",
             ]
         ),

@@ -164,7 +164,7 @@ def task_lines(task: TaskRecord, full: bool, with_state: bool = False, detail: b
     if task.kind == "broadcast_summary":
         header.append(f"to {len(task.deliveries)} agents")
     elif detail:
-        header.append(f"to {one_line(task.to_name)}#{task.to_agent_id}")
+        header.append(f"to {one_line(task.to_name or '?')}#{task.to_agent_id}")
     header.append(short(task.created_at))
     if task.kind == "broadcast":
         header.append(f"broadcast={task.origin_task_id}")
