@@ -33,3 +33,16 @@ def test_the_check_sees_a_direct_call(tmp_path):
     sample = tmp_path / "face.py"
     sample.write_text("from cafleet.broker.messages import send_message\nsend_message(1, 2, 'x', 'hi')\n")
     assert "send_message" in calls_in(sample)
+
+
+def test_the_layer_contracts_hold():
+    """`lint-imports` (contracts in pyproject.toml) also runs here, so a plain test run catches a
+    layer violation before CI's gate does."""
+    import shutil
+    import subprocess
+
+    linter = shutil.which("lint-imports")
+    assert linter, "import-linter is a test dependency: pip install -e '.[test]'"
+    result = subprocess.run([linter, "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "broken" in result.stdout and " 0 broken" in result.stdout
