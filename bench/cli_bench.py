@@ -62,15 +62,25 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import NamedTuple
 
 try:
     from pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, settled, tmux_version, watch_landing
 except ImportError:  # imported as bench.cli_bench rather than run as a script
-    from bench.pane_fleet import POLL_SECONDS, Landing, StandIns, notify_statuses, private_tmux, settled, tmux_version, watch_landing
+    from bench.pane_fleet import (
+        POLL_SECONDS,
+        Landing,
+        StandIns,
+        notify_statuses,
+        private_tmux,
+        settled,
+        tmux_version,
+        watch_landing,
+    )
 
 TIME_TARGET_MS = 100.0
 RSS_TARGET_MIB = 40.0
@@ -230,7 +240,7 @@ def old_message_rows(fleet_id: int, agents: list[int], count: int) -> Iterator[t
     """Settled messages from early 2025, about a third of them addressed to alice (who polls)."""
     rng = random.Random(20260101)
     alice = agents[1]
-    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
     for i in range(count):
         recipient = alice if rng.random() < 0.33 else rng.choice(agents)
         sender = rng.choice([a for a in agents if a != recipient])

@@ -45,7 +45,7 @@ def cafleet_processes(db_path: Path) -> list[tuple[int, int, str]]:
                 continue  # the courier forking a tmux client, caught before its exec
             if marker not in (proc / "environ").read_bytes().split(b"\0"):
                 continue
-            rss = next(int(l.split()[1]) for l in (proc / "status").read_text().splitlines() if l.startswith("VmRSS:"))
+            rss = next(int(line.split()[1]) for line in (proc / "status").read_text().splitlines() if line.startswith("VmRSS:"))
             found.append((int(proc.name), rss, cmdline.replace(b"\0", b" ").decode(errors="replace")[:120]))
         except (OSError, StopIteration):
             continue

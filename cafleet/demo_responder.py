@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 _NOTICE = re.compile(r"^\[cafleet msg (\d+) from (\S+)#(\d+) ")
 _IDENTITY = re.compile(r"fleet (\d+), agent (\d+), director (\d+)")

@@ -18,7 +18,6 @@ from pathlib import Path
 from cafleet.config import database_path
 from cafleet.lock_files import courier_log_path, lock_directory, open_lock
 
-
 LOCK_FD_VARIABLE = "CAFLEET_COURIER_LOCK_FD"
 COURIER_LOCK = "courier.lock"
 
@@ -67,9 +66,8 @@ def can_reach_tmux(socket_path: str) -> bool:
 
 def notices_due() -> bool:
     """Whether any stored notice still waits for delivery (one index lookup)."""
-    from cafleet.models import database
-
     from cafleet.broker.notifications import NOTICE_DUE_SQL
+    from cafleet.models import database
 
     row = database.execute_sql(f"SELECT 1 FROM tasks WHERE {NOTICE_DUE_SQL} LIMIT 1").fetchone()
     return row is not None

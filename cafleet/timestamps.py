@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cafleet.errors import InvalidInput
 from cafleet.terminal import one_line
@@ -12,14 +12,14 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 def utc_now() -> str:
     """Now, as `2026-11-21T11:20:00.123456Z`."""
-    return _format(datetime.now(timezone.utc))
+    return _format(datetime.now(UTC))
 
 
 def to_stamp(moment: datetime) -> str:
     """`moment` in UTC (naive means UTC); OverflowError if that falls outside years 1-9999."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return _format(moment.astimezone(timezone.utc))
+        moment = moment.replace(tzinfo=UTC)
+    return _format(moment.astimezone(UTC))
 
 
 def _format(moment: datetime) -> str:
@@ -31,7 +31,7 @@ def _format(moment: datetime) -> str:
 
 
 def parse_stamp(stamp: str) -> datetime:
-    return datetime.strptime(stamp, _FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(stamp, _FORMAT).replace(tzinfo=UTC)
 
 
 def parse_user_time(text: str, option: str) -> str:

@@ -25,7 +25,6 @@ if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
 
 import click  # noqa: E402
 
-
 # -- walking the tree ------------------------------------------------------------------------
 
 

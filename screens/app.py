@@ -10,18 +10,15 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.worker import get_current_worker
 
-from cafleet import styles_dir
-
 # libtmux reads sys.stdout.encoding when first imported; inside a running app stdout is
 # Textual's capture object, which has none. Import it before the app starts.
 import cafleet.panes.tmux  # noqa: E402,F401
-
+from cafleet import styles_dir
 from cafleet.domain import TUI_PANE_OPTION
 
 from .fleet_picker import FleetPickerScreen
 from .live import DataChanged, watch
 from .worker_errors import ReportsWorkerErrors
-
 
 
 class CafleetApp(ReportsWorkerErrors, App):

@@ -3,7 +3,7 @@ schedule editor. All keyboard-only (Enter confirms, Escape cancels) and fit in 8
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult

@@ -87,7 +87,7 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
         table.clear(columns=True)
         for index, header in enumerate(COLUMNS):
             table.add_column(header, width=max(cell_len(text) for text in [header, *(row[index] for row in rows)]))
-        for fleet, row in zip(fleets, rows):
+        for fleet, row in zip(fleets, rows, strict=True):
             table.add_row(*row, key=str(fleet.id))
         table.display = bool(fleets)
         self.query_one("#empty-fleets").display = not fleets

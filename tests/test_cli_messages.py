@@ -24,7 +24,7 @@ def no_traceback(result):
 def test_send_poll_ack_round_trip_in_text(fleet, cli):
     f, a, b = fleet.fleet_id, fleet.alice_id, fleet.bob_id
     sent = cli("--fleet-id", f, "message", "send", "--agent-id", a, "--to", "bob", "--text", "- please review\nPR 42")
-    assert sent.code == 0 and re.fullmatch(r"Sent task (\d+) to bob#%d\.\n" % b, sent.out)
+    assert sent.code == 0 and re.fullmatch(rf"Sent task (\d+) to bob#{b}\.\n", sent.out)
     task_id = int(re.search(r"\d+", sent.out).group())
 
     polled = cli("--fleet-id", f, "message", "poll", "--agent-id", b)

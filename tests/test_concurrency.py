@@ -232,7 +232,7 @@ def _assert_broadcasts(rows, director_id: int, broadcast_recipients: set[int], e
 
 def _sender_switches(unicast_rows) -> int:
     senders = [r["from_id"] for r in sorted(unicast_rows, key=lambda r: r["id"])]
-    return sum(1 for a, b in zip(senders, senders[1:]) if a != b)
+    return sum(1 for a, b in zip(senders, senders[1:], strict=False) if a != b)
 
 
 # --------------------------------------------------------------------------- tests

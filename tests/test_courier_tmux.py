@@ -13,11 +13,18 @@ import time
 
 import pytest
 
-from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
-from tests.panes_support import (
-    couriers_of, inputs, run, run_as_human, spawn, task_row, wait_for, wait_for_notify,
+from tests.panes_support import (  # noqa: F401 (agents is a fixture)
+    agents,
+    couriers_of,
+    inputs,
+    panes_fleet,
+    run,
+    run_as_human,
+    spawn,
+    task_row,
+    wait_for,
+    wait_for_notify,
 )
-
 
 fleet = panes_fleet("courier")
 

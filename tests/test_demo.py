@@ -80,7 +80,7 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
     assert cli("demo", "--stop").out == "No demo is running.\n"
     # Nothing keeps running: the stand-ins went with their panes, the monitor with its window.
     for pattern in ("cafleet.standin --demo", f"--fleet-id {fleet_id} monitor start"):
-        assert wait_for(lambda: not own_processes(pattern, db_path), 10), pattern
+        assert wait_for(lambda pattern=pattern: not own_processes(pattern, db_path), 10), pattern
 
 
 @pytest.fixture

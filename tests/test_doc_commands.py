@@ -20,10 +20,9 @@ import time
 
 import click
 import pytest
-
+from conftest import CliResult, cafleet_command
 from doc_commands import command_path, commands, documents, parse
 from panes_support import OUTSIDE_PANES, make_fake_agents, wait_for
-from conftest import CliResult, cafleet_command
 
 MEMBER, AGENT = "member", "agent"
 # Literal agent id -> (name, kind) for each document; 1 is the Director, 2 the Administrator.
@@ -274,7 +273,7 @@ class World:
         try:
             shown = wait_for(screen, timeout=30, what="the TUI to show the fleet")
         except AssertionError:
-            raise AssertionError("the TUI never showed the fleet:\n" + self.server.tmux("capture-pane", "-p", "-t", pane).stdout)
+            raise AssertionError("the TUI never showed the fleet:\n" + self.server.tmux("capture-pane", "-p", "-t", pane).stdout) from None
         finally:
             self.server.tmux("kill-pane", "-t", pane)
         return (1 if "Error" in shown else 0), shown

@@ -22,8 +22,23 @@ from hypothesis import strategies as st
 
 from cafleet.records import PaneLocation
 from tests.fuzz_support import (
-    FUZZ, PLACEHOLDERS, Ids, anything, check, dump, ids, invoke, json_texts, json_values, names, numbers,
-    paths, plain_text, prompts, texts, times,
+    FUZZ,
+    PLACEHOLDERS,
+    Ids,
+    anything,
+    check,
+    dump,
+    ids,
+    invoke,
+    json_texts,
+    json_values,
+    names,
+    numbers,
+    paths,
+    plain_text,
+    prompts,
+    texts,
+    times,
 )
 
 # Commands that open the TUI, start tmux sessions, or write to $HOME are not fuzzed here.

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-
-from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
-from tests.panes_support import OUTSIDE_PANES, inputs, run, spawn
-
+from tests.panes_support import OUTSIDE_PANES, agents, inputs, panes_fleet, run, spawn  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("identity")
 

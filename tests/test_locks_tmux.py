@@ -10,9 +10,7 @@ import time
 
 import pytest
 
-from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
-from tests.panes_support import inputs, run, spawn, wait_for, wait_for_notify
-
+from tests.panes_support import agents, inputs, panes_fleet, run, spawn, wait_for, wait_for_notify  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("locks")
 

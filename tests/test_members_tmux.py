@@ -10,11 +10,15 @@ import time
 import pytest
 
 from tests.conftest import cafleet_command
-from tests.panes_support import agents, panes_fleet  # noqa: F401 (agents is a fixture)
-from tests.panes_support import (
-    inputs, run, run_as_human, spawn, wait_for_notify,
+from tests.panes_support import (  # noqa: F401 (agents is a fixture)
+    agents,
+    inputs,
+    panes_fleet,
+    run,
+    run_as_human,
+    spawn,
+    wait_for_notify,
 )
-
 
 fleet = panes_fleet("panes")
 
@@ -307,7 +311,6 @@ def test_bad_member_input(cli, fleet, agents, args, code, message):
 def test_pending_placement_is_refused(cli, fleet):
     from cafleet.db import open_database
     from cafleet.models import Placement
-
     from cafleet.panes.processes import process_identity
 
     member_id = spawn(cli, fleet, "ned")

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import cafleet_command
 
 from cafleet.migrations import LATEST_VERSION, MIGRATIONS, migrate
 from cafleet.models import ALL_MODELS
-from conftest import cafleet_command
 
 # (name, declared type, NOT NULL, default, primary key) in table order, from PRAGMA table_info.
 EXPECTED_COLUMNS = {

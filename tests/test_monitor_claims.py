@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,7 +25,7 @@ def dead_pid():
 
 
 def age_heartbeat(fleet_id: int, seconds: float) -> None:
-    then = datetime.now(timezone.utc) - timedelta(seconds=seconds)
+    then = datetime.now(UTC) - timedelta(seconds=seconds)
     MonitorRuntime.update(last_tick_at=to_stamp(then)).where(MonitorRuntime.fleet == fleet_id).execute()
 
 

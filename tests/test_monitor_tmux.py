@@ -9,13 +9,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC
 from typing import NamedTuple
 
 import pytest
 
 from tests.conftest import cafleet_command
-from tests.panes_support import agents  # noqa: F401 (a fixture)
-from tests.panes_support import inputs
+from tests.panes_support import (
+    agents,  # noqa: F401 (a fixture)
+    inputs,
+)
 
 
 class Fleet(NamedTuple):
@@ -103,7 +106,7 @@ def director_inputs(fleet):
         return []
     import json
 
-    return [json.loads(l)["text"] for l in fleet.director_log.read_text().splitlines() if '"input"' in l]
+    return [json.loads(line)["text"] for line in fleet.director_log.read_text().splitlines() if '"input"' in line]
 
 
 def test_wakes_due_agents_and_only_them(cli, fleet, agents, monitors):
@@ -149,10 +152,10 @@ def test_dead_and_shell_panes_are_skipped_and_not_stamped(cli, fleet, agents, tm
     assert monitor.wait_for_line(f"skip gone#{gone}") and monitor.wait_for_line(f"skip shell#{shell}")
     time.sleep(2)  # several ticks, each finding both still due and still unpingable
     monitor.stop()
-    assert sum(f"skip gone#{gone}" in l for l in monitor.lines) == 1  # one line per change, not per tick
-    assert sum(f"skip shell#{shell}" in l for l in monitor.lines) == 1
-    assert any("pane-gone" in l for l in monitor.lines if f"gone#{gone}" in l)
-    assert any("not-its-agent:bash" in l for l in monitor.lines if f"shell#{shell}" in l)
+    assert sum(f"skip gone#{gone}" in line for line in monitor.lines) == 1  # one line per change, not per tick
+    assert sum(f"skip shell#{shell}" in line for line in monitor.lines) == 1
+    assert any("pane-gone" in line for line in monitor.lines if f"gone#{gone}" in line)
+    assert any("not-its-agent:bash" in line for line in monitor.lines if f"shell#{shell}" in line)
     assert schedule(cli, fleet, gone)["last_ping_at"] is None
     assert schedule(cli, fleet, shell)["last_ping_at"] is None
     screen = tmux_server.tmux("capture-pane", "-p", "-t", panes["shell"]).stdout
@@ -189,14 +192,14 @@ def test_a_second_start_is_refused_and_sigterm_cleans_up(cli, fleet, monitors):
 
 
 def set_runtime(fleet, pid, last_tick_age):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from cafleet.db import open_database
     from cafleet.models import MonitorRuntime
     from cafleet.timestamps import to_stamp
 
     open_database()
-    stamp = to_stamp(datetime.now(timezone.utc) - timedelta(seconds=last_tick_age))
+    stamp = to_stamp(datetime.now(UTC) - timedelta(seconds=last_tick_age))
     MonitorRuntime.insert(
         fleet=fleet.fleet_id, pid=pid, started_at=stamp, last_tick_at=stamp, tick_seconds=0.2
     ).on_conflict_replace().execute()

@@ -8,7 +8,6 @@ import re
 import shlex
 
 import pytest
-
 from panes_support import create_panes_fleet, make_fake_agents, run, spawn, wait_for, wait_for_notify
 
 

@@ -17,7 +17,15 @@ import pytest
 
 from tests.conftest import cafleet_command
 from tests.realagents.harness import (
-    ROUTES, SHELL_TOOLS, agents_bin, cafleet_json, director_inputs, pane_text, start_field, stop_field, wait_until,
+    ROUTES,
+    SHELL_TOOLS,
+    agents_bin,
+    cafleet_json,
+    director_inputs,
+    pane_text,
+    start_field,
+    stop_field,
+    wait_until,
 )
 from tests.realagents.model_server import ModelServer
 from tests.realagents.script import NOTICE

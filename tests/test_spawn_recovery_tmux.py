@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from datetime import UTC
 
 import pytest
 
@@ -189,13 +190,14 @@ def test_a_pending_member_that_messages_name_is_deregistered_not_deleted(cli, fl
 
 
 def test_a_pending_member_without_a_recorded_spawner_is_reaped_only_after_the_grace_period(cli, fleet, tmux_server):
+    from datetime import datetime, timedelta
+
     from cafleet.panes.spawn_recovery import SPAWN_GRACE_SECONDS
     from cafleet.timestamps import to_stamp
-    from datetime import datetime, timedelta, timezone
 
     recent = _register_pending(fleet, "fay", None)
     old = _register_pending(
-        fleet, "gus", None, to_stamp(datetime.now(timezone.utc) - timedelta(seconds=SPAWN_GRACE_SECONDS + 5)),
+        fleet, "gus", None, to_stamp(datetime.now(UTC) - timedelta(seconds=SPAWN_GRACE_SECONDS + 5)),
     )
     listed = run(cli, fleet, "member", "list", "--agent-id", fleet.director_id)
     assert listed.code == 0, listed

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import waiting
-
 from cafleet.standin import InputParser
+from tests import waiting
 
 DEADLINE = 10.0
 

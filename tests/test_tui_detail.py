@@ -3,15 +3,14 @@ private tmux server with stand-in agents for the member pane."""
 
 from __future__ import annotations
 
-
 import pytest
-
-from tests.waiting import until
 from textual.widgets import Input, OptionList, Static, Switch
 
 from tests.conftest import FAKE_PANE
-from tests.panes_support import PanesFleet as TmuxFleet, create_panes_fleet, inputs, make_fake_agents
+from tests.panes_support import PanesFleet as TmuxFleet
+from tests.panes_support import create_panes_fleet, inputs, make_fake_agents
 from tests.tui_support import build_story, settle
+from tests.waiting import until
 
 
 def make_app(fleet_id=None):

@@ -158,7 +158,7 @@ async def test_administrator_inbox_counts_and_acks(db):
         await settle(pilot)
         await pilot.click("#ack")
         await settle(pilot)
-        task = Task.get((Task.recipient == story.administrator_id))
+        task = Task.get(Task.recipient == story.administrator_id)
         assert task.state == "completed"
         await pilot.pause(0.3)
         await settle(pilot)

@@ -3,13 +3,12 @@ are frozen. Review a changed baseline by eye: render it with `rsvg-convert x.svg
 
 from __future__ import annotations
 
-
 import pytest
 from textual.widgets import Input
 
-from tests.waiting import until
 from tests.tui_support import add_member, build_story, freeze_times
 from tests.tui_support import settle as settle_workers
+from tests.waiting import until
 
 
 @pytest.fixture(params=[(80, 24), (200, 50)], ids=["80x24", "200x50"])

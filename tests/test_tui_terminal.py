@@ -8,8 +8,8 @@ import shlex
 import time
 
 from tests.conftest import cafleet_command
-from tests.waiting import wait_for
 from tests.tui_support import build_story
+from tests.waiting import wait_for
 
 
 def screen(tmux_server, pane):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.invocation import fleet_command
 from cafleet.panes.processes import program_name, runs_script
 

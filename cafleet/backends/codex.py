@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cafleet.backends.codex_screen import read_codex_screen
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.backends.codex_screen import read_codex_screen
 from cafleet.errors import InvalidInput
 from cafleet.panes.processes import program_name, runs_script
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
+from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.invocation import fleet_command
 from cafleet.panes.processes import program_name, runs_script
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from peewee import fn
 
 from cafleet.broker.lookup import any_fleet
+from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
 from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind
 from cafleet.errors import Conflict, InvalidInput
 from cafleet.limits import MAX_LABEL_LEN
-from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
 from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
 from cafleet.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
 from cafleet.text import refuse_lone_surrogates
@@ -90,7 +90,7 @@ def list_fleets() -> list[FleetRecord]:
         .order_by(Fleet.id)
     )
     # The aliased counts arrive as attributes peewee adds to each row.
-    return [fleet_record(f, getattr(f, "active_agents"), getattr(f, "unread")) for f in query]
+    return [fleet_record(f, getattr(f, "active_agents"), getattr(f, "unread")) for f in query]  # noqa: B009
 
 
 def show_fleet(fleet_id: int) -> tuple[FleetRecord, list[AgentRecord]]:

@@ -19,7 +19,6 @@ from cafleet.records import AgentRecord
 from cafleet.timestamps import utc_now
 
 
-
 class SpawnMark(NamedTuple):
     """Who is spawning a member's pane: the token in the pane's start command and the spawning
     process (pid and identity, to tell later whether it died before recording the pane)."""

@@ -4,7 +4,7 @@ schedule (`monitor_config`)."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from peewee import Case, fn
@@ -52,7 +52,7 @@ def pid_alive(pid: int) -> bool:
 
 
 def _runtime(row: MonitorRuntime) -> Runtime:
-    age = (datetime.now(timezone.utc) - parse_stamp(row.last_tick_at)).total_seconds()
+    age = (datetime.now(UTC) - parse_stamp(row.last_tick_at)).total_seconds()
     live = age <= STALE_AFTER_TICKS * row.tick_seconds and pid_alive(row.pid)
     return Runtime(row.fleet_id, row.pid, row.started_at, row.last_tick_at, row.tick_seconds, live)
 

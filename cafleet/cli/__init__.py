@@ -13,7 +13,6 @@ from cafleet.config import max_text_len
 from cafleet.errors import CafleetError
 from cafleet.terminal import block, one_line
 
-
 # Command name -> "module:attribute". Only the module of the command being run is imported.
 COMMANDS = {
     "agent": "cafleet.cli.agent_commands:agent_group",
@@ -48,7 +47,7 @@ class CafleetGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
-            raise _terminal_safe(exc)
+            raise _terminal_safe(exc) from None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -57,7 +56,7 @@ class CafleetGroup(click.Group):
             click.echo(f"Error: {block(exc.message)}", err=True)
             ctx.exit(exc.exit_code)
         except click.ClickException as exc:
-            raise _terminal_safe(exc)
+            raise _terminal_safe(exc) from None
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:

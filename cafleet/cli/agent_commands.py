@@ -6,8 +6,8 @@ import click
 
 from cafleet.cli.output import agent_json, agent_line, emit
 from cafleet.cli.params import ID, TEXT, agent_id_option, quiet_option
-from cafleet.db import open_database
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
+from cafleet.db import open_database
 
 
 @click.group("agent", cls=CafleetSubgroup)

@@ -7,8 +7,8 @@ import sys
 import click
 
 from cafleet.cli.output import emit
-from cafleet.cli.types import TEXT
 from cafleet.cli.settings import CafleetCommand, FleetScope
+from cafleet.cli.types import TEXT
 
 
 @click.command("demo", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)

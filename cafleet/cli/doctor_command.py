@@ -112,7 +112,8 @@ def _files_report(problems: list[str]) -> dict | None:
     from cafleet.config import database_path
     from cafleet.db_files import directory_problem, file_problem
     from cafleet.errors import CafleetError
-    from cafleet.lock_files import courier_log_path, directory_problem as lock_problem, lock_directory
+    from cafleet.lock_files import courier_log_path, lock_directory
+    from cafleet.lock_files import directory_problem as lock_problem
 
     try:
         path = database_path()

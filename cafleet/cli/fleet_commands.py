@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cafleet.domain import CODING_AGENTS
-
 from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line, quoted
 from cafleet.cli.params import ID, TEXT
-from cafleet.db import open_database
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, FleetScope, settings
+from cafleet.db import open_database
+from cafleet.domain import CODING_AGENTS
 
 CODING_AGENT_CHOICE = click.Choice(CODING_AGENTS)
 

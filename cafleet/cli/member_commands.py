@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from cafleet.domain import CODING_AGENTS
-
 from cafleet.cli.output import agent_json, agent_line, emit, note
 from cafleet.cli.params import ID, TEXT, agent_id_option, read_text_file
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.db import open_database
+from cafleet.domain import CODING_AGENTS
 from cafleet.terminal import one_line
 
 CODING_AGENT_CHOICE = click.Choice(CODING_AGENTS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import click
 
 from cafleet.cli.output import emit
@@ -35,8 +37,8 @@ def start_command(tick):
 def status_command():
     """Is the loop running, and each agent's schedule, unread count and oldest unread age."""
     from cafleet.broker.agent_states import seen_states
-    from cafleet.broker.monitor import runtime, schedules
     from cafleet.broker.lookup import live_fleet
+    from cafleet.broker.monitor import runtime, schedules
 
     fleet_id = require_fleet()
     open_database()
@@ -114,8 +116,8 @@ def _loop_line(loop) -> str:
 def _age(stamp) -> int | None:
     if stamp is None:
         return None
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from cafleet.timestamps import parse_stamp
 
-    return int((datetime.now(timezone.utc) - parse_stamp(stamp)).total_seconds())
+    return int((datetime.now(UTC) - parse_stamp(stamp)).total_seconds())

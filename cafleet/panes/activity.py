@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from cafleet.broker.members import activity
@@ -37,7 +37,7 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
     tmux 3.3 keeps no per-pane activity clock, and cafleet sees only what the member does."""
     stats = activity([m.id for m in members])
     survey = PaneSurvey()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = []
     for member in members:
         problem, pane = survey.problem(member.placement)

@@ -25,10 +25,10 @@ from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
 from cafleet.db import data_version
+from cafleet.invocation import fleet_command
 from cafleet.lock_files import open_lock
 from cafleet.notify import COURIER_LOCK, FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
 from cafleet.panes import keystrokes
-from cafleet.invocation import fleet_command
 from cafleet.panes.observe import observe
 from cafleet.panes.preview import preview_text
 from cafleet.panes.spawn_recovery import reap_dead_spawns

@@ -58,7 +58,7 @@ def spawn_member(
     coding_agent: str,
     model: str | None = None,
     prompt: str | None = None,
-    autonomy: Autonomy = Autonomy(),
+    autonomy: Autonomy | None = None,
 ) -> SpawnedMember:
     """Validate everything, register with a pending placement, split a pane, start the agent.
 
@@ -68,7 +68,7 @@ def spawn_member(
     registry.validate_description(description)
     spec = backend(coding_agent)
     model = validate_model(coding_agent, model)
-    autonomy = spec.check_autonomy(autonomy)
+    autonomy = spec.check_autonomy(autonomy or Autonomy())
     if prompt is not None:
         check_template(prompt)
     executable = locate(coding_agent)

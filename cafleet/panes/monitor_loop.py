@@ -12,18 +12,17 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
+from cafleet.agent_state import AgentState
 from cafleet.backends import poll_command
 from cafleet.broker import monitor as rows
-from cafleet.panes import keystrokes
-from cafleet.agent_state import AgentState
 from cafleet.notify import ensure_courier
+from cafleet.panes import keystrokes
 from cafleet.panes.tmux import Tmux
 from cafleet.timestamps import parse_stamp, short, utc_now
-
 
 READY_ONLY = frozenset({AgentState.READY})
 
@@ -69,12 +68,12 @@ class MonitorLoop:
         signal.signal(signal.SIGTERM, self.stop)
 
     def tick(self) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         due = [(s, why) for s in rows.schedules(self.fleet_id) if (why := _due_reason(s, now))]
         if not due:
             return
         with ThreadPoolExecutor(max_workers=min(8, len(due))) as pool:
-            for (schedule, why), outcome in zip(due, pool.map(self._wake, due)):
+            for (schedule, why), outcome in zip(due, pool.map(self._wake, due), strict=True):
                 self._report(schedule, why, outcome)
 
     def _wake(self, job: tuple[rows.Schedule, str]) -> keystrokes.Outcome:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from cafleet.records import PlacementRecord
 from cafleet.panes.tmux import PaneState, Tmux
+from cafleet.records import PlacementRecord
 
 # ESC, the other C0 controls, DEL and the C1 controls. Newlines are handled before this.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -63,7 +63,7 @@ class ModelServer:
                 with self.log_path.open("a") as log:
                     log.write(json.dumps(record._asdict()) + "\n")
 
-    def __enter__(self) -> "ModelServer":
+    def __enter__(self) -> ModelServer:
         self._thread.start()
         return self
 
