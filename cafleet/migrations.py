@@ -13,9 +13,13 @@ from cafleet.errors import SchemaTooNew
 
 
 class Migration(NamedTuple):
+    """`sql` holds statements separated by ";". A statement that itself contains ";" (a
+    trigger's BEGIN … END body) goes in `statements`, one string each, run after `sql`."""
+
     version: int
     name: str
     sql: str
+    statements: tuple[str, ...] = ()
 
     def apply(self, conn) -> None:
         # sqlite3's executescript() would COMMIT the surrounding transaction first and
@@ -23,6 +27,8 @@ class Migration(NamedTuple):
         for statement in self.sql.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        for statement in self.statements:
+            conn.execute(statement)
 
 
 _REGISTRY_AND_MESSAGES = """
@@ -130,12 +136,37 @@ _AGENT_STATES = """
         );
 """
 
+# Full-text search over message text. Indexed: what the timeline shows, a unicast and a
+# broadcast once (its summary), so a search finds each message once; a recipient's hit on a
+# summary is mapped to its own delivery (cafleet/broker/search.py). External content: the
+# text is stored once, in tasks. Text never changes after a send, so acks and cancels (which
+# touch state columns only) never reach the index.
+_SEARCHED_KINDS = "('unicast', 'broadcast_summary')"
+_MESSAGE_SEARCH = (
+    "CREATE VIRTUAL TABLE tasks_fts USING fts5("
+    "text, content='tasks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    f"INSERT INTO tasks_fts (rowid, text) SELECT id, text FROM tasks WHERE kind IN {_SEARCHED_KINDS}",
+    f"""CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks WHEN new.kind IN {_SEARCHED_KINDS} BEGIN
+            INSERT INTO tasks_fts (rowid, text) VALUES (new.id, new.text);
+        END""",
+    f"""CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks WHEN old.kind IN {_SEARCHED_KINDS} BEGIN
+            INSERT INTO tasks_fts (tasks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END""",
+    f"""CREATE TRIGGER tasks_fts_update AFTER UPDATE OF text, kind ON tasks
+        WHEN old.text IS NOT new.text OR old.kind IS NOT new.kind BEGIN
+            INSERT INTO tasks_fts (tasks_fts, rowid, text)
+                SELECT 'delete', old.id, old.text WHERE old.kind IN {_SEARCHED_KINDS};
+            INSERT INTO tasks_fts (rowid, text) SELECT new.id, new.text WHERE new.kind IN {_SEARCHED_KINDS};
+        END""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
     Migration(3, "index for the TUI's live timeline", _TIMELINE_CHANGES),
     Migration(4, "index for notices the courier still has to deliver", _NOTICES_DUE),
     Migration(5, "agent states seen by the courier", _AGENT_STATES),
+    Migration(6, "full-text search over message text", "", _MESSAGE_SEARCH),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
