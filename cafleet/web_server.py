@@ -52,9 +52,10 @@ def listening_socket(port: int) -> socket.socket:
 class GuardedServer(Server):
     """textual-serve's Server with every route under `/<token>/` and the guard above."""
 
-    def __init__(self, command: str, token: str, sock: socket.socket, title: str = "cafleet"):
+    def __init__(self, command: str, token: str, sock: socket.socket, on_ready=lambda: None, title: str = "cafleet"):
         port = sock.getsockname()[1]
         super().__init__(command, host="127.0.0.1", port=port, title=title)
+        self.on_ready = on_ready
         self.token = token
         self.prefix = f"/{token}"
         self.sock = sock
@@ -74,6 +75,7 @@ class GuardedServer(Server):
                 web.static(f"{self.prefix}/static", self.statics_path, name="static"),
             ]
         )
+        app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self._close_sockets)
         return app
 
@@ -116,7 +118,8 @@ class GuardedServer(Server):
             task.cancel()
 
     async def on_startup(self, app: web.Application) -> None:
-        """textual-serve prints a banner here; `cafleet web` prints its own lines."""
+        # Ctrl+C is handled from here on, so whoever reads the banner may send it at once.
+        self.on_ready()
 
     def serve(self, debug: bool = False) -> None:
         """Serve until Ctrl+C or SIGTERM, then end every browser session's TUI and return."""

@@ -53,14 +53,19 @@ def web_command(port: int):
     for name in ("TMUX", "TMUX_PANE"):
         os.environ.pop(name, None)
     command = shlex.join([sys.executable, "-m", "cafleet.web_session"] + ([str(fleet_id)] if fleet_id else []))
-    server = GuardedServer(command, new_token(), sock)
+    server = GuardedServer(command, new_token(), sock, on_ready=lambda: _banner(server))
+    server.serve()
+    click.echo("Stopped.")
+
+
+def _banner(server) -> None:
+    import sys
+
     click.echo(f"Serving the cafleet TUI at {server.url}")
     click.echo("Only this URL opens it (it holds a random token); listening on 127.0.0.1 only.")
     click.echo(f"From another machine: ssh -L {server.port}:127.0.0.1:{server.port} THIS-HOST, then open the URL there.")
-    click.echo("Press Ctrl+C to stop.", nl=True)
+    click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    server.serve()
-    click.echo("Stopped.")
 
 
 def _refuse_agent_pane(found) -> None:
