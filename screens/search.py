@@ -48,6 +48,7 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
         self.initial_query = query
         self.hits: list = []
         self.searched = ""  # the query the results shown are for
+        self.enter_pending = False  # Enter came before the results for what was typed
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):
@@ -68,6 +69,7 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
     @on(Input.Changed, "#search-input")
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
+        self.enter_pending = False
         if event.value.strip():
             self.search(event.value)
         else:
@@ -106,11 +108,17 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
             status.update(f"{len(done.hits)} messages{more}, best match first · ↓ to choose · Enter jumps there")
         if done.hits:
             results.highlighted = 0
+        if self.enter_pending and done.query.strip():
+            self.enter_pending = False
+            if done.hits:
+                self.dismiss(done.hits[0].task.id)
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.hits and self.searched == event.value:
+        if self.searched != event.value:
+            self.enter_pending = True
+        elif self.hits:
             self.dismiss(self.hits[0].task.id)
 
     @on(OptionList.OptionSelected, "#search-results")

@@ -3,7 +3,7 @@ into the timeline (loading older pages up to it) and put the cursor on it."""
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 from textual.message import Message
 
 from .fleet_data import PAGE
@@ -58,8 +58,8 @@ class SearchesTimeline:
             before = page[0].id
         self.post_message(RangeLoaded(target, [], True, load_task(target)))
 
-    @on(RangeLoaded)
-    def _range_loaded(self, loaded: RangeLoaded) -> None:
+    # Named, not @on: Textual collects @on handlers only from message-pump classes, not mixins.
+    def on_range_loaded(self, loaded: RangeLoaded) -> None:
         if loaded.too_far is not None:
             self.notify(f"#{loaded.target} is far back in the timeline; it is shown here.", timeout=5)
             self._open_task(loaded.too_far)
