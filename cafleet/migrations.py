@@ -136,27 +136,33 @@ _AGENT_STATES = """
         );
 """
 
-# Full-text search over message text. Indexed: what the timeline shows, a unicast and a
-# broadcast once (its summary), so a search finds each message once; a recipient's hit on a
-# summary is mapped to its own delivery (cafleet/broker/search.py). External content: the
-# text is stored once, in tasks. Text never changes after a send, so acks and cancels (which
-# touch state columns only) never reach the index.
-_SEARCHED_KINDS = "('unicast', 'broadcast_summary')"
+# Full-text search over message text. Every task is indexed with a second column, `who`,
+# naming the agents whose own task it is: sender and recipient of a unicast, the sender of a
+# broadcast's summary, the recipient of each delivery (not its sender, who finds the summary).
+# A search by agent 7 asks the index for `who : a7`, so FTS5 intersects inside the index and
+# scores only that agent's tasks; `f<fleet>` marks what the fleet-wide timeline shows.
+# External content through a view: the text is stored once, in tasks. Text never changes
+# after a send, so acks and cancels (state columns only) never reach the index.
+_WHO = (
+    "CASE {t}.kind WHEN 'unicast' THEN 'a' || {t}.from_id || ' a' || {t}.to_id || ' f' || {t}.fleet_id "
+    "WHEN 'broadcast_summary' THEN 'a' || {t}.from_id || ' f' || {t}.fleet_id ELSE 'a' || {t}.to_id END"
+)
 _MESSAGE_SEARCH = (
+    f"CREATE VIEW tasks_search AS SELECT id, text, {_WHO.format(t='tasks')} AS who FROM tasks",
     "CREATE VIRTUAL TABLE tasks_fts USING fts5("
-    "text, content='tasks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
-    f"INSERT INTO tasks_fts (rowid, text) SELECT id, text FROM tasks WHERE kind IN {_SEARCHED_KINDS}",
-    f"""CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks WHEN new.kind IN {_SEARCHED_KINDS} BEGIN
-            INSERT INTO tasks_fts (rowid, text) VALUES (new.id, new.text);
+    "text, who, content='tasks_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild')",
+    f"""CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks BEGIN
+            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t='new')});
         END""",
-    f"""CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks WHEN old.kind IN {_SEARCHED_KINDS} BEGIN
-            INSERT INTO tasks_fts (tasks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    f"""CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks BEGIN
+            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t='old')});
         END""",
-    f"""CREATE TRIGGER tasks_fts_update AFTER UPDATE OF text, kind ON tasks
-        WHEN old.text IS NOT new.text OR old.kind IS NOT new.kind BEGIN
-            INSERT INTO tasks_fts (tasks_fts, rowid, text)
-                SELECT 'delete', old.id, old.text WHERE old.kind IN {_SEARCHED_KINDS};
-            INSERT INTO tasks_fts (rowid, text) SELECT new.id, new.text WHERE new.kind IN {_SEARCHED_KINDS};
+    f"""CREATE TRIGGER tasks_fts_update AFTER UPDATE OF text, kind, from_id, to_id, fleet_id ON tasks
+        WHEN old.text IS NOT new.text OR old.kind IS NOT new.kind OR old.from_id IS NOT new.from_id
+            OR old.to_id IS NOT new.to_id OR old.fleet_id IS NOT new.fleet_id BEGIN
+            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t='old')});
+            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t='new')});
         END""",
 )
 

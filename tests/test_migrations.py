@@ -133,12 +133,13 @@ EXPECTED_FOREIGN_KEYS = {
 SEARCH_TABLES = ["tasks_fts", "tasks_fts_config", "tasks_fts_data", "tasks_fts_docsize", "tasks_fts_idx"]
 EXPECTED_SEARCH_TABLE = (
     "CREATE VIRTUAL TABLE tasks_fts USING fts5("
-    "text, content='tasks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
+    "text, who, content='tasks_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
 )
 EXPECTED_TRIGGERS = [
     ("trigger", "tasks_fts_delete", "tasks"),
     ("trigger", "tasks_fts_insert", "tasks"),
     ("trigger", "tasks_fts_update", "tasks"),
+    ("view", "tasks_search", "tasks_search"),
 ]
 
 # Schema version 1 as shipped. Files created at that version only ever see the migrations

@@ -23,18 +23,22 @@ def _ids(hits) -> list[int]:
 
 
 def _index_is_consistent(db_path) -> None:
-    """FTS5's own check: the index holds exactly the rows the triggers should have put in it."""
+    """FTS5's own check, and the index holds every task with exactly the words of its text now
+    and the agents (`who`) whose own task it is."""
     conn = sqlite3.connect(db_path)
     try:
         conn.execute("INSERT INTO tasks_fts (tasks_fts) VALUES ('integrity-check')")
         conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, tasks_fts, instance)")
-        indexed = {}
-        for term, doc in conn.execute("SELECT term, doc FROM temp.terms"):
-            indexed.setdefault(doc, set()).add(term)
-        rows = conn.execute("SELECT id, text FROM tasks WHERE kind IN ('unicast', 'broadcast_summary')").fetchall()
-        assert set(indexed) == {task_id for task_id, _ in rows}
-        for task_id, text in rows:  # the words indexed are the words of the text as it is now
-            assert indexed[task_id] == _stems(conn, text), task_id
+        indexed: dict[tuple[int, str], set[str]] = {}
+        for term, doc, column in conn.execute("SELECT term, doc, col FROM temp.terms"):
+            indexed.setdefault((doc, column), set()).add(term)
+        rows = conn.execute("SELECT id, fleet_id, kind, from_id, to_id, text FROM tasks").fetchall()
+        assert {doc for doc, _ in indexed} == {row[0] for row in rows}
+        for task_id, fleet_id, kind, from_id, to_id, text in rows:
+            assert indexed[(task_id, "text")] == _stems(conn, text), task_id
+            who = {"unicast": {f"a{from_id}", f"a{to_id}", f"f{fleet_id}"},
+                   "broadcast_summary": {f"a{from_id}", f"f{fleet_id}"}}.get(kind, {f"a{to_id}"})
+            assert indexed[(task_id, "who")] == who, task_id
     finally:
         conn.close()
 

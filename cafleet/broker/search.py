@@ -2,8 +2,8 @@
 
 An agent sees what it sent or received, exactly what `message show` lets it open; the
 Administrator (the human in the TUI) and the root Director see the whole fleet, as the TUI's
-timeline does. The index holds each message once (a broadcast as its summary); a recipient's
-hit on a broadcast comes back as its own delivery, the task it can show and ack.
+timeline does. A message is found once: an agent finds its own copy of a broadcast (the
+delivery it can show and ack, or the summary if it sent it), a fleet-wide searcher the summary.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cafleet.broker.lookup import active_agent, live_fleet
-from cafleet.broker.rows import task_query, task_record
+from cafleet.broker.rows import task_query
 from cafleet.broker.timeline import with_deliveries
 from cafleet.errors import NotFound
 from cafleet.models import Agent, Task, database
@@ -23,6 +23,8 @@ DEFAULT_LIMIT = 20
 # Marks FTS5's highlight() puts around matches: private-use characters, so they are told
 # apart from the text (a text holding them is shown without marks; see `_spans`).
 OPEN, CLOSE = "\ue000", "\ue001"
+# Relevance of the text column only: `who` (column 1) says who may see a task, not what it is about.
+_BM25 = "bm25(tasks_fts, 1.0, 0.0)"
 
 
 class Span(NamedTuple):
@@ -52,15 +54,15 @@ def search_messages(
     expression = fts_query(query)
     live_fleet(fleet_id)
     agent = active_agent(fleet_id, agent_id)
-    fleet_wide = agent.kind in FLEET_WIDE_KINDS
-    conditions = ["tasks_fts MATCH ?", "t.fleet_id = ?"]
-    params: list = [expression, fleet_id]
-    if not fleet_wide:
-        conditions.append(
-            "(t.from_id = ? OR t.to_id = ? OR (t.kind = 'broadcast_summary' AND EXISTS ("
-            "SELECT 1 FROM tasks d WHERE d.origin_id = t.id AND d.owner_id = ? AND d.kind = 'broadcast')))"
-        )
-        params += [agent_id, agent_id, agent_id]
+    conditions = ["t.fleet_id = ?"]
+    params: list = [fleet_id]
+    if agent.kind in FLEET_WIDE_KINDS:
+        # What the timeline shows: each unicast, and each broadcast once (its summary).
+        match = f"text : ({expression})"
+        conditions.append("t.kind IN ('unicast', 'broadcast_summary')")
+    else:
+        # The agent's own tasks, picked inside the index (see migration 6's `who`).
+        match = f'text : ({expression}) AND who : "a{agent_id}"'
     if sender_ref is not None:
         senders = _senders(fleet_id, sender_ref)
         conditions.append(f"t.from_id IN ({', '.join('?' * len(senders))})")
@@ -69,9 +71,9 @@ def search_messages(
         conditions.append("t.created_at >= ?")
         params.append(since)
     ranked = database.execute_sql(
-        "SELECT t.id, bm25(tasks_fts) FROM tasks_fts JOIN tasks t ON t.id = tasks_fts.rowid "
-        f"WHERE {' AND '.join(conditions)} ORDER BY bm25(tasks_fts), t.id DESC LIMIT ?",
-        (*params, limit),
+        f"SELECT t.id, {_BM25} FROM tasks_fts JOIN tasks t ON t.id = tasks_fts.rowid "
+        f"WHERE tasks_fts MATCH ? AND {' AND '.join(conditions)} ORDER BY {_BM25}, t.id DESC LIMIT ?",
+        (match, *params, limit),
     ).fetchall()
     if not ranked:
         return []
@@ -80,18 +82,11 @@ def search_messages(
         database.execute_sql(
             f"SELECT rowid, highlight(tasks_fts, 0, ?, ?) FROM tasks_fts "
             f"WHERE tasks_fts MATCH ? AND rowid IN ({', '.join('?' * len(ids))})",
-            (OPEN, CLOSE, expression, *ids),
+            (OPEN, CLOSE, f"text : ({expression})", *ids),
         ).fetchall()
     )
     records = {r.id: r for r in with_deliveries(list(task_query().where(Task.id.in_(ids))))}
-    own = {} if fleet_wide else _own_deliveries(agent_id, [i for i in ids if records[i].from_agent_id != agent_id])
-    hits = []
-    for task_id, rank in ranked:
-        record = records[task_id]
-        if record.kind == "broadcast_summary" and task_id in own:
-            record = own[task_id]
-        hits.append(SearchHit(record, -rank, _spans(marks.get(task_id, ""), record.text)))
-    return hits
+    return [SearchHit(records[i], -rank, _spans(marks.get(i, ""), records[i].text)) for i, rank in ranked]
 
 
 def _senders(fleet_id: int, ref: str) -> list[int]:
@@ -105,16 +100,6 @@ def _senders(fleet_id: int, ref: str) -> list[int]:
             f"`cafleet fleet show {fleet_id}` lists its agents (deregistered ones too)"
         )
     return ids
-
-
-def _own_deliveries(agent_id: int, summary_ids: list[int]) -> dict[int, TaskRecord]:
-    """The searcher's delivery of each broadcast it received, by summary id."""
-    if not summary_ids:
-        return {}
-    rows = task_query().where(
-        Task.origin.in_(summary_ids) & (Task.owner == agent_id) & (Task.kind == "broadcast")
-    )
-    return {row["origin"]: task_record(row) for row in rows}
 
 
 def _spans(marked: str, text: str) -> tuple[Span, ...]:
