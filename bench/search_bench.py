@@ -74,8 +74,7 @@ def main() -> None:
         info = build(db, args.messages)
         info_file.write_text(json.dumps(info))
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-    env.update(CAFLEET_DATABASE_URL=str(db), HOME=str(workdir), XDG_DATA_HOME=str(workdir / "xdg"),
-               PYTHONPYCACHEPREFIX=str(workdir / "pycache"))
+    env.update(CAFLEET_DATABASE_URL=str(db), HOME=str(workdir), XDG_DATA_HOME=str(workdir / "xdg"))
     base = [cafleet(), "--fleet-id", "1", "message"]
     agent = str(info["agent"])
     poll_argv = base + ["poll", "--agent-id", agent]

@@ -332,3 +332,18 @@ def test_any_query_runs_or_is_a_usage_error(fleet, query):
         assert exc.exit_code == 2
     else:
         assert isinstance(hits, list)
+
+
+def test_a_very_common_word_is_ranked_among_its_newest_matches(fleet, monkeypatch):
+    """Scoring every match of a word that is in most messages would cost a full scan: past
+    RANKED_CANDIDATES matches only the newest are ranked; a filter narrows first instead."""
+    from cafleet.broker import search
+    from cafleet.broker.messages import send_message
+
+    best_but_old = send_message(fleet.fleet_id, fleet.alice_id, "bob", "status status status")
+    newer = [send_message(fleet.fleet_id, fleet.alice_id, "bob", f"status report number {n} with more words") for n in range(4)]
+    monkeypatch.setattr(search, "RANKED_CANDIDATES", 3)
+    assert _ids(_search(fleet, fleet.bob_id, "status")) == [t.id for t in reversed(newer[1:])]
+    assert _ids(_search(fleet, fleet.bob_id, "status", sender_ref="alice"))[0] == best_but_old.id
+    monkeypatch.setattr(search, "RANKED_CANDIDATES", 100)
+    assert _ids(_search(fleet, fleet.bob_id, "status"))[0] == best_but_old.id

@@ -20,6 +20,7 @@ from cafleet.search_query import fts_query
 
 FLEET_WIDE_KINDS = ("administrator", "director")
 DEFAULT_LIMIT = 20
+RANKED_CANDIDATES = 5_000
 # Marks FTS5's highlight() puts around matches: private-use characters, so they are told
 # apart from the text (a text holding them is shown without marks; see `_spans`).
 OPEN, CLOSE = "\ue000", "\ue001"
@@ -54,15 +55,11 @@ def search_messages(
     expression = fts_query(query)
     live_fleet(fleet_id)
     agent = active_agent(fleet_id, agent_id)
-    conditions = ["t.fleet_id = ?"]
-    params: list = [fleet_id]
-    if agent.kind in FLEET_WIDE_KINDS:
-        # What the timeline shows: each unicast, and each broadcast once (its summary).
-        match = f"text : ({expression})"
-        conditions.append("t.kind IN ('unicast', 'broadcast_summary')")
-    else:
-        # The agent's own tasks, picked inside the index (see migration 6's `who`).
-        match = f'text : ({expression}) AND who : "a{agent_id}"'
+    # The tokens of migration 6's `who` column pick, inside the index, the tasks this searcher
+    # may see: its own (a<id>), or for the fleet-wide viewers what the timeline shows (f<id>).
+    token = f"f{fleet_id}" if agent.kind in FLEET_WIDE_KINDS else f"a{agent_id}"
+    match = f'text : ({expression}) AND who : "{token}"'
+    conditions, params = [], []
     if sender_ref is not None:
         senders = _senders(fleet_id, sender_ref)
         conditions.append(f"t.from_id IN ({', '.join('?' * len(senders))})")
@@ -70,11 +67,21 @@ def search_messages(
     if since is not None:
         conditions.append("t.created_at >= ?")
         params.append(since)
-    ranked = database.execute_sql(
-        f"SELECT t.id, {_BM25} FROM tasks_fts JOIN tasks t ON t.id = tasks_fts.rowid "
-        f"WHERE tasks_fts MATCH ? AND {' AND '.join(conditions)} ORDER BY {_BM25}, t.id DESC LIMIT ?",
-        (match, *params, limit),
-    ).fetchall()
+    if conditions:
+        ranked = database.execute_sql(
+            f"SELECT t.id, {_BM25} AS score FROM tasks_fts JOIN tasks t ON t.id = tasks_fts.rowid "
+            f"WHERE tasks_fts MATCH ? AND {' AND '.join(conditions)} ORDER BY score, t.id DESC LIMIT ?",
+            (match, *params, limit),
+        ).fetchall()
+    else:
+        # Scoring is the cost of a search (bm25 reads every candidate's sizes): a word in more
+        # than RANKED_CANDIDATES of the searcher's messages is ranked among its newest matches.
+        ranked = database.execute_sql(
+            f"SELECT rowid, {_BM25} AS score FROM tasks_fts WHERE tasks_fts MATCH ? AND rowid >= COALESCE(("
+            "SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?), 0) "
+            "ORDER BY score, rowid DESC LIMIT ?",
+            (match, match, RANKED_CANDIDATES - 1, limit),
+        ).fetchall()
     if not ranked:
         return []
     ids = [row[0] for row in ranked]

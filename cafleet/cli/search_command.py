@@ -48,12 +48,11 @@ def search_command(agent_id, query, sender, since, limit, full):
     since_stamp = parse_user_time(since, "--since") if since else None
     open_database()
     hits = search_messages(fleet_id, agent_id, query, sender_ref=sender, since=since_stamp, limit=limit)
-    width = None if full else max_text_len()
-    shown = [snippet(h.task.text, h.matches, width or len(h.task.text)) for h in hits]
+    shown = [snippet(h.task.text, h.matches, len(h.task.text) if full else max_text_len()) for h in hits]
     if wants_json():
         emit(
             [
-                {**task_json(h.task, full), "score": round(h.score, 6), "snippet": s.text, "snippet_matches": [list(m) for m in s.matches]}
+                {**task_json(h.task, full), "score": h.score, "snippet": s.text, "snippet_matches": [list(m) for m in s.matches]}
                 for h, s in zip(hits, shown)
             ],
             lambda: "",
