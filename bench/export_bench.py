@@ -2,7 +2,7 @@
 
 The export streams (one batch of rows at a time), so its peak RSS should stay near a bare
 CLI call's however long the history is. Both formats are written to a file with --output.
-Peak RSS comes from `wait4` (ru_maxrss of the exited child).
+Wall time and peak RSS come from GNU time (/usr/bin/time, Debian package `time`).
 
 Usage: python bench/export_bench.py [--messages N] [--db PATH]
 The exit status is always 0: this is a report.
@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,15 +25,14 @@ from search_bench import cafleet  # noqa: E402
 
 
 def run(argv: list[str], env: dict) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{argv} failed: {process.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss
+    """Wall seconds and peak RSS (KiB) of one process, as GNU time reports them. (ru_maxrss of
+    a child forked from this process would count this process's own memory at the fork.)"""
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + argv, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{argv} failed: {done.stderr}")
+    seconds, kib = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib)
 
 
 def main() -> None:
