@@ -268,9 +268,12 @@ def test_migrating_an_older_file_indexes_its_history(tmp_path, monkeypatch):
     from cafleet.migrations import migrate
     from cafleet.models import database
 
-    path = tmp_path / "v5.db"
+    from cafleet.migrations import MIGRATIONS
+
+    search_version = next(m.version for m in MIGRATIONS if m.name == "full-text search over message text")
+    path = tmp_path / "before-search.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, str(path), up_to=5)
+    migrate(conn, str(path), up_to=search_version - 1)
     now = "2026-01-02T03:04:05.000000Z"
     conn.execute("INSERT INTO fleets (id, label, created_at, director_id) VALUES (1, 'old', ?, 1)", (now,))
     conn.executemany(
