@@ -167,7 +167,7 @@ def isolated_env(root: Path, cache_bytecode: bool) -> dict[str, str]:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     home = root / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     env["HOME"] = str(home)
     env["XDG_DATA_HOME"] = str(root / "xdg-data")
     env["CAFLEET_DATABASE_URL"] = f"sqlite:///{root / 'cafleet.db'}"
@@ -455,7 +455,7 @@ def run_benchmark(
     # The in-process broker calls get the same isolation, in case anything falls back to the default path.
     os.environ.update({k: env[k] for k in ("HOME", "XDG_DATA_HOME", "CAFLEET_DATABASE_URL")})
     scratch = root / "scratch"
-    scratch.mkdir()
+    scratch.mkdir(mode=0o700)
     spawner = Spawner(env, scratch)
     try:
         rows, meta, python = measure_all(spawner, root / "cafleet.db", runs, warmup)
@@ -575,7 +575,7 @@ def run_pane_benchmark(
     version = tmux_version()
     if version is None:
         return [], {"skipped": "tmux is not installed: no `tmux` on PATH, so no member pane could be spawned"}
-    root.mkdir()
+    root.mkdir(mode=0o700)  # cafleet refuses a database directory other users can read
     standins = StandIns(root)
     db_path = root / "cafleet.db"
     env = dict(base_env, CAFLEET_DATABASE_URL=f"sqlite:///{db_path}", PATH=f"{standins.bin}{os.pathsep}{base_env['PATH']}")
@@ -684,7 +684,8 @@ def live_send_rows(
             control_returned.append(control_sample)
             landed.append(landed_after(landing.logged_at, sample))
             outcomes.update(landing.statuses.values())
-    cli(fleet.env, *fleet_args, "deregister", "--agent-id", str(control))  # broadcasts go to the members only
+    # Only the human (outside every agent's pane) may act as the pane-less agent.
+    cli({**fleet.env, "TMUX": "", "TMUX_PANE": ""}, *fleet_args, "deregister", "--agent-id", str(control))  # broadcasts go to the members only
     meta["send_outcomes"] = dict(outcomes)
     send_m = Measurement("send to a member's live pane", tuple(returned))
     control_m = Measurement("send to a pane-less agent (control)", tuple(control_returned))

@@ -15,9 +15,13 @@ from cafleet.errors import Refused, SchemaTooNew
 
 
 class Migration(NamedTuple):
+    """`sql` holds statements separated by ";". A statement that itself contains ";" (a
+    trigger's BEGIN … END body) goes in `statements`, one string each, run after `sql`."""
+
     version: int
     name: str
     sql: str
+    statements: tuple[str, ...] = ()
 
     def apply(self, conn) -> None:
         # sqlite3's executescript() would COMMIT the surrounding transaction first and
@@ -25,6 +29,8 @@ class Migration(NamedTuple):
         for statement in self.sql.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        for statement in self.statements:
+            conn.execute(statement)
 
 
 _REGISTRY_AND_MESSAGES = """
@@ -142,6 +148,36 @@ _SPAWN_TRACKING = """
         ALTER TABLE placements ADD COLUMN spawner_identity TEXT;
 """
 
+# Full-text search over message text. Every task is indexed with a second column, `who`,
+# naming the agents whose own task it is: sender and recipient of a unicast, the sender of a
+# broadcast's summary, the recipient of each delivery (not its sender, who finds the summary).
+# A search by agent 7 asks the index for `who : a7`, so FTS5 intersects inside the index and
+# scores only that agent's tasks; `f<fleet>` marks what the fleet-wide timeline shows.
+# External content through a view: the text is stored once, in tasks. Text never changes
+# after a send, so acks and cancels (state columns only) never reach the index.
+_WHO = (
+    "CASE {t}.kind WHEN 'unicast' THEN 'a' || {t}.from_id || ' a' || {t}.to_id || ' f' || {t}.fleet_id "
+    "WHEN 'broadcast_summary' THEN 'a' || {t}.from_id || ' f' || {t}.fleet_id ELSE 'a' || {t}.to_id END"
+)
+_MESSAGE_SEARCH = (
+    f"CREATE VIEW tasks_search AS SELECT id, text, {_WHO.format(t='tasks')} AS who FROM tasks",
+    "CREATE VIRTUAL TABLE tasks_fts USING fts5("
+    "text, who, content='tasks_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild')",
+    f"""CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks BEGIN
+            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t='new')});
+        END""",
+    f"""CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks BEGIN
+            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t='old')});
+        END""",
+    f"""CREATE TRIGGER tasks_fts_update AFTER UPDATE OF text, kind, from_id, to_id, fleet_id ON tasks
+        WHEN old.text IS NOT new.text OR old.kind IS NOT new.kind OR old.from_id IS NOT new.from_id
+            OR old.to_id IS NOT new.to_id OR old.fleet_id IS NOT new.fleet_id BEGIN
+            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t='old')});
+            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t='new')});
+        END""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE),
@@ -149,6 +185,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "index for notices the courier still has to deliver", _NOTICES_DUE),
     Migration(5, "agent states seen by the courier", _AGENT_STATES),
     Migration(6, "who is spawning a pending member, to reap a spawn that died", _SPAWN_TRACKING),
+    Migration(7, "full-text search over message text", "", _MESSAGE_SEARCH),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

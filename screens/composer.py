@@ -33,6 +33,9 @@ class Composer(Vertical):
             self.composed = composed
             self.reply_to = reply_to
 
+    class SearchWanted(Message):
+        """`/` typed into the empty composer: a message never starts with it, so it searches."""
+
     BINDINGS = [Binding("escape", "cancel_reply", "Cancel reply", show=False)]
 
     def __init__(self, names, **kwargs):
@@ -50,6 +53,11 @@ class Composer(Vertical):
             id="composer-input",
             select_on_focus=False,
         )
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.value == "/":
+            event.input.value = ""
+            self.post_message(self.SearchWanted())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -22,12 +22,14 @@ from .modals import MessageModal
 from .render import inbox_entry
 from .roster import RosterView
 from .timeline import TimelineView
+from .timeline_search import SearchesTimeline
 from .worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from cafleet.records import TaskRecord
 
-class FleetViewScreen(ReportsWorkerErrors, Screen):
+
+class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     """Everything about one fleet, live."""
 
     BINDINGS = [
@@ -39,6 +41,8 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         Binding("a", "ack_highlighted", "Ack"),
         Binding("ctrl+f", "toggle_unread", "Unread only", show=False),
         Binding("ctrl+g", "jump_newest", "Newest", show=False),
+        # In the composer, `/` as the first character opens the search too (Composer.SearchWanted).
+        Binding("slash", "search", "Search", show=False),
     ]
 
     def __init__(self, fleet_id: int):
@@ -188,6 +192,10 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
 
         self.app.push_screen(AgentDetailScreen(self.fleet_id, event.entry.agent.id))
 
+    @on(Composer.SearchWanted)
+    def _search_from_composer(self) -> None:
+        self.action_search()
+
     @on(Composer.Send)
     def send(self, event: Composer.Send) -> None:
         self.deliver(self.administrator_id, event.composed.to, event.composed.text, event.reply_to)
@@ -292,6 +300,7 @@ class FleetViewScreen(ReportsWorkerErrors, Screen):
         yield SystemCommand("Timeline", "All messages of the fleet", self.action_timeline)
         yield SystemCommand("Roster", "Agents of the fleet", self.action_roster)
         yield SystemCommand("Ack the highlighted inbox message", "Or press a in the inbox", self._ack_from_palette)
+        yield SystemCommand("Search messages", "Or press / (in the composer: as the first character)", self.action_search)
         yield SystemCommand("Jump to the newest message", "Ctrl+G", self.action_jump_newest)
         yield SystemCommand("Unread only / all messages", "Ctrl+F toggles the timeline filter", self.action_toggle_unread)
         yield SystemCommand("Cancel the reply", "Or Escape in the composer", self.query_one(Composer).action_cancel_reply)

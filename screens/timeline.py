@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from cafleet.records import TaskRecord
 
@@ -133,6 +133,19 @@ class TimelineView(OptionList):
                 options.append(Option(day_separator(task.created_at), id=f"day-{previous_day}-{task.id}", disabled=True))
             options.append(Option(self._entry(task), id=f"task-{task.id}"))
         return options
+
+    def reveal(self, task_id: int) -> bool:
+        """Put the cursor on `task_id`'s entry and stop following; False if it is not shown."""
+        if self.unread_only and task_id in self.tasks and not self._shown(self.tasks[task_id]):
+            self.set_unread_only(False)
+        try:
+            index = self.get_option_index(f"task-{task_id}")
+        except OptionDoesNotExist:
+            return False
+        self.following = False
+        self.highlighted = index
+        self.call_after_refresh(self.scroll_to_highlight, top=True)
+        return True
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

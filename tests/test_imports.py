@@ -27,6 +27,7 @@ print(json.dumps(heavy), file=sys.stderr)
         ["message", "send", "--to", "bob", "--text", "hi"],
         ["message", "ack", "--task-id", "{task}"],
         ["agent", "list"],
+        ["message", "search", "for alice"],
     ],
 )
 def test_hot_commands_import_no_heavy_modules(fleet, args):

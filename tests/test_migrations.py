@@ -131,6 +131,20 @@ EXPECTED_FOREIGN_KEYS = {
     "agent_states": {("agent_id", "agents", "id")},
 }
 
+# Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the
+# triggers that keep it in step with tasks.
+SEARCH_TABLES = ["tasks_fts", "tasks_fts_config", "tasks_fts_data", "tasks_fts_docsize", "tasks_fts_idx"]
+EXPECTED_SEARCH_TABLE = (
+    "CREATE VIRTUAL TABLE tasks_fts USING fts5("
+    "text, who, content='tasks_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
+)
+EXPECTED_TRIGGERS = [
+    ("trigger", "tasks_fts_delete", "tasks"),
+    ("trigger", "tasks_fts_insert", "tasks"),
+    ("trigger", "tasks_fts_update", "tasks"),
+    ("view", "tasks_search", "tasks_search"),
+]
+
 # Schema version 1 as shipped. Files created at that version only ever see the migrations
 # appended after it, so this literal must never change: a schema change is a new migration
 # (and an update of EXPECTED_COLUMNS / EXPECTED_INDEXES above), never an edit of migration 1.
@@ -291,13 +305,15 @@ def test_fresh_database_has_exactly_the_expected_schema(db, db_path):
     conn = _connect(db_path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == MIGRATIONS[-1].version
-        assert _tables(conn) == sorted(EXPECTED_COLUMNS)
+        assert _tables(conn) == sorted(list(EXPECTED_COLUMNS) + SEARCH_TABLES)
         for table in EXPECTED_COLUMNS:
             assert _columns(conn, table) == EXPECTED_COLUMNS[table], table
             assert _indexes(conn, table) == EXPECTED_INDEXES[table], table
             assert _foreign_keys(conn, table) == EXPECTED_FOREIGN_KEYS[table], table
-        others = list(conn.execute("SELECT type, name FROM sqlite_master WHERE type NOT IN ('table', 'index')"))
-        assert others == []
+        search = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'tasks_fts'").fetchone()[0]
+        assert search == EXPECTED_SEARCH_TABLE
+        others = sorted(conn.execute("SELECT type, name, tbl_name FROM sqlite_master WHERE type NOT IN ('table', 'index')"))
+        assert others == EXPECTED_TRIGGERS
     finally:
         conn.close()
 
@@ -310,7 +326,7 @@ def test_migration_versions_are_consecutive_from_one():
 def test_every_model_has_exactly_the_columns_of_its_table(db, db_path):
     conn = _connect(db_path)
     try:
-        assert sorted(m._meta.table_name for m in ALL_MODELS) == _tables(conn)
+        assert sorted(m._meta.table_name for m in ALL_MODELS) == sorted(set(_tables(conn)) - set(SEARCH_TABLES))
         for model in ALL_MODELS:
             table = model._meta.table_name
             info = {r[1]: r for r in conn.execute(f"PRAGMA table_info({table})")}

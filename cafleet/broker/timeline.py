@@ -51,7 +51,7 @@ def timeline(fleet_id: int, before_id: int | None = None, limit: int = 1000) -> 
         condition &= Task.id < before_id
     rows = list(task_query().where(condition).order_by(Task.id.desc()).limit(limit))
     rows.reverse()
-    return _with_deliveries(rows)
+    return with_deliveries(rows)
 
 
 def timeline_page(fleet_id: int, limit: int) -> tuple[list[TaskRecord], str]:
@@ -77,8 +77,8 @@ def _changes(fleet_id: int, max_id: int, changed_since: str) -> TimelineChanges:
     # A delivery's ack changes its broadcast's entry; entries just added are already fresh.
     changed_ids = {t.origin_id if t.kind == "broadcast" else t.id for t in moved} - {r["id"] for r in added_rows}
     changed_rows = list(task_query().where(Task.id.in_(changed_ids)).order_by(Task.id)) if changed_ids else []
-    added = _with_deliveries(added_rows)
-    changed = _with_deliveries(changed_rows)
+    added = with_deliveries(added_rows)
+    changed = with_deliveries(changed_rows)
     newest = max([max_id] + [t.id for t in added])
     return TimelineChanges(tuple(added), tuple(changed), newest, latest_change(fleet_id))
 
@@ -119,7 +119,7 @@ def sent(agent_id: int, limit: int = 500) -> list[TaskRecord]:
         .order_by(Task.id.desc())
         .limit(limit)
     )
-    return _with_deliveries(rows)
+    return with_deliveries(rows)
 
 
 def fleet_label(fleet_id: int) -> str:
@@ -131,7 +131,8 @@ def administrator_id(fleet_id: int) -> int:
     return Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.kind == "administrator")).scalar()
 
 
-def _with_deliveries(rows: list[dict]) -> list[TaskRecord]:
+def with_deliveries(rows: list[dict]) -> list[TaskRecord]:
+    """Records of `rows`, each broadcast summary with its delivery tasks."""
     summary_ids = [r["id"] for r in rows if r["kind"] == "broadcast_summary"]
     deliveries: dict[int, list[TaskRecord]] = {sid: [] for sid in summary_ids}
     if summary_ids:

@@ -25,6 +25,7 @@ COMMANDS = {
     "monitor": "cafleet.cli.monitor_commands:monitor_group",
     "setup": "cafleet.cli.setup_command:setup_command",
     "ui": "cafleet.cli.ui_command:ui_command",
+    "web": "cafleet.cli.web_command:web_command",
     "whoami": "cafleet.cli.whoami_command:whoami_command",
 }
 

@@ -109,3 +109,8 @@ def delete_command(fleet_id: int):
         lambda: f"Deleted fleet {result.fleet_id}. Deregistered {result.deregistered} agent"
         + ("" if result.deregistered == 1 else "s") + ".",
     )
+
+
+from cafleet.cli.export_command import export_command  # noqa: E402  (its own module; listed under `fleet`)
+
+fleet_group.add_command(export_command)

@@ -179,3 +179,8 @@ def show_command(agent_id, task_id, full):
     open_database()
     task = show_message(fleet_id, agent_id, task_id)
     emit(task_json(task, full), lambda: task_lines(task, full, with_state=True, detail=True))
+
+
+from cafleet.cli.search_command import search_command  # noqa: E402  (its own module; listed under `message`)
+
+message_group.add_command(search_command)

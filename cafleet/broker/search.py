@@ -1,0 +1,125 @@
+"""Full-text search over the messages an agent may see, best match first.
+
+An agent sees what it sent or received, exactly what `message show` lets it open; the
+Administrator (the human in the TUI) and the root Director see the whole fleet, as the TUI's
+timeline does. A message is found once: an agent finds its own copy of a broadcast (the
+delivery it can show and ack, or the summary if it sent it), a fleet-wide searcher the summary.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from cafleet.broker.lookup import active_agent, live_fleet
+from cafleet.broker.rows import task_query
+from cafleet.broker.timeline import with_deliveries
+from cafleet.errors import NotFound
+from cafleet.models import Agent, Task, database
+from cafleet.records import TaskRecord
+from cafleet.search_query import fts_query
+
+FLEET_WIDE_KINDS = ("administrator", "director")
+DEFAULT_LIMIT = 20
+RANKED_CANDIDATES = 5_000
+# Marks FTS5's highlight() puts around matches: private-use characters, so they are told
+# apart from the text (a text holding them is shown without marks; see `_spans`).
+OPEN, CLOSE = "\ue000", "\ue001"
+# Relevance of the text column only: `who` (column 1) says who may see a task, not what it is about.
+_BM25 = "bm25(tasks_fts, 1.0, 0.0)"
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+
+
+class SearchHit(NamedTuple):
+    """One message found: the task the searcher can open, its bm25 score (higher is
+    better) and where the query matched in `task.text` (codepoint offsets)."""
+
+    task: TaskRecord
+    score: float
+    matches: tuple[Span, ...]
+
+
+def search_messages(
+    fleet_id: int,
+    agent_id: int,
+    query: str,
+    sender_ref: str | None = None,
+    since: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[SearchHit]:
+    """The messages of `fleet_id` that `agent_id` may see and that match `query`, best
+    first (bm25; equal scores newest first), at most `limit`."""
+    expression = fts_query(query)
+    live_fleet(fleet_id)
+    agent = active_agent(fleet_id, agent_id)
+    # The tokens of migration 6's `who` column pick, inside the index, the tasks this searcher
+    # may see: its own (a<id>), or for the fleet-wide viewers what the timeline shows (f<id>).
+    token = f"f{fleet_id}" if agent.kind in FLEET_WIDE_KINDS else f"a{agent_id}"
+    match = f'text : ({expression}) AND who : "{token}"'
+    conditions: list[str] = []
+    params: list[object] = []
+    if sender_ref is not None:
+        senders = _senders(fleet_id, sender_ref)
+        conditions.append(f"t.from_id IN ({', '.join('?' * len(senders))})")
+        params += senders
+    if since is not None:
+        conditions.append("t.created_at >= ?")
+        params.append(since)
+    if conditions:
+        ranked = database.execute_sql(
+            f"SELECT t.id, {_BM25} AS score FROM tasks_fts JOIN tasks t ON t.id = tasks_fts.rowid "
+            f"WHERE tasks_fts MATCH ? AND {' AND '.join(conditions)} ORDER BY score, t.id DESC LIMIT ?",
+            (match, *params, limit),
+        ).fetchall()
+    else:
+        # Scoring is the cost of a search (bm25 reads every candidate's sizes): a word in more
+        # than RANKED_CANDIDATES of the searcher's messages is ranked among its newest matches.
+        ranked = database.execute_sql(
+            f"SELECT rowid, {_BM25} AS score FROM tasks_fts WHERE tasks_fts MATCH ? AND rowid >= COALESCE(("
+            "SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?), 0) "
+            "ORDER BY score, rowid DESC LIMIT ?",
+            (match, match, RANKED_CANDIDATES - 1, limit),
+        ).fetchall()
+    if not ranked:
+        return []
+    ids = [row[0] for row in ranked]
+    marks = dict(
+        database.execute_sql(
+            f"SELECT rowid, highlight(tasks_fts, 0, ?, ?) FROM tasks_fts "
+            f"WHERE tasks_fts MATCH ? AND rowid IN ({', '.join('?' * len(ids))})",
+            (OPEN, CLOSE, f"text : ({expression})", *ids),
+        ).fetchall()
+    )
+    records = {r.id: r for r in with_deliveries(list(task_query().where(Task.id.in_(ids))))}
+    return [SearchHit(records[i], -rank, _spans(marks.get(i, ""), records[i].text)) for i, rank in ranked]
+
+
+def _senders(fleet_id: int, ref: str) -> list[int]:
+    """Every agent of the fleet, registered or not, that `ref` (an id or a name) names."""
+    ref = ref.strip()
+    condition = Agent.id == int(ref) if ref.isdigit() else Agent.name.collate("NOCASE") == ref
+    ids = [a.id for a in Agent.select(Agent.id).where((Agent.fleet == fleet_id) & condition)]
+    if not ids:
+        raise NotFound(
+            f"--from {ref!r}: no agent of fleet {fleet_id} has that name or id; "
+            f"`cafleet fleet show {fleet_id}` lists its agents (deregistered ones too)"
+        )
+    return ids
+
+
+def _spans(marked: str, text: str) -> tuple[Span, ...]:
+    """Where `marked` (the text with OPEN/CLOSE around matches) has its marks, as offsets in `text`."""
+    if OPEN in text or CLOSE in text or not marked:
+        return ()
+    spans, removed, at = [], 0, 0
+    while (opened := marked.find(OPEN, at)) >= 0:
+        closed = marked.find(CLOSE, opened)
+        if closed < 0:
+            break
+        spans.append(Span(opened - removed, closed - removed - 1))
+        removed += 2
+        at = closed + 1
+    return tuple(spans)
