@@ -192,7 +192,7 @@ class World:
             self.named(name, kind)  # someone to broadcast to
         if path == ("message", "poll") and acting:
             self.message(acting)  # so `--wait` returns at once and the poll has something to show
-        if path in (("fleet", "show"), ("fleet", "delete")):
+        if path in (("fleet", "show"), ("fleet", "delete"), ("fleet", "export")):
             index = words.index(path[1]) + 1
             words[index] = str(self.spare_fleet() if path[1] == "delete" else self.fleet_id)
             if "--fleet-id" in words:
@@ -243,6 +243,8 @@ class World:
         path = command_path(words)
         if path == ("monitor", "start"):
             return self.run_monitor(words, env)
+        if path == ("web",) and "--help" not in words:
+            return self.run_web_server(words, env)
         if path in INTERACTIVE and "--version" not in words and "--help" not in words:
             return self.run_tui(words, env)
         stdin = "Doc test text from standard input.\n" if command.stdin_from_heredoc else None
@@ -256,6 +258,22 @@ class World:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
         return proc.returncode, out
+
+    def run_web_server(self, words, env) -> tuple[int, str]:
+        """`cafleet web` until it prints its URL, then Ctrl+C (on a free port, not the documented one)."""
+        if "--port" in words:
+            words = [*words[: words.index("--port") + 1], "0", *words[words.index("--port") + 2:]]
+        proc = subprocess.Popen(cafleet_command() + words, env={**os.environ, **self.agents.env, **env},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        shown = []
+        for line in proc.stdout:
+            shown.append(line)
+            if "http://127.0.0.1:" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        return proc.returncode, "".join(shown) + out
 
     def run_tui(self, words, env) -> tuple[int, str]:
         """The TUI in a window of its own (nothing else on its screen), until it shows the fleet."""

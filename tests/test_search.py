@@ -220,7 +220,7 @@ def fleet_factory(db):
         fid = created.fleet.id
         ids = {"director": created.director.id, "Administrator": created.administrator.id}
         for name in ("alice", "bob", "carol"):
-            ids[name] = register_agent(fid, name, "").id
+            ids[name] = register_agent(fid, name, f"{name} searches").id
         return Fleet(fid, ids["director"], ids["Administrator"], ids["alice"], ids["bob"]), ids
 
     return make

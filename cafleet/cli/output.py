@@ -154,16 +154,19 @@ def fleet_line(fleet: FleetRecord) -> str:
     return line
 
 
-def task_lines(task: TaskRecord, full: bool, with_state: bool = False, detail: bool = False) -> str:
+def task_lines(
+    task: TaskRecord, full: bool, with_state: bool = False, detail: bool = False, recipient: bool = False
+) -> str:
     """A header line and the text indented by two spaces (so text can never pass for a header).
 
     `full` only lifts the length cut. `detail` (`message show`) adds the recipient and the
-    notice's outcome; in a poll the recipient is always the caller, so it is never repeated.
+    notice's outcome; `recipient` (search: sent and received mixed) only the recipient. In a
+    poll the recipient is always the caller, so it is never repeated.
     """
     header = [f"#{task.id}", f"from {one_line(task.from_name)}#{task.from_agent_id}"]
     if task.kind == "broadcast_summary":
         header.append(f"to {len(task.deliveries)} agents")
-    elif detail:
+    elif detail or recipient:
         header.append(f"to {one_line(task.to_name or '?')}#{task.to_agent_id}")
     header.append(short(task.created_at))
     if task.kind == "broadcast":

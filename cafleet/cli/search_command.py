@@ -64,7 +64,7 @@ def search_command(agent_id, query, sender, since, limit, full):
     styled = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     blocks = []
     for hit, shot in zip(hits, shown, strict=True):
-        header = task_lines(hit.task, full, with_state=True).split("\n", 1)[0]
+        header = task_lines(hit.task, full, with_state=True, recipient=True).split("\n", 1)[0]
         body = _marked(shot, styled)
         blocks.append("\n".join([header] + ["  " + line for line in body.split("\n")]))
     # Printed directly, not through emit(): the marks are ours and the text is escaped here.
