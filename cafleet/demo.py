@@ -54,7 +54,7 @@ def load_state() -> DemoState | None:
 
 def start(socket_name: str | None = None) -> tuple[DemoState, bool]:
     """Bring the demo up, or find it running. Returns (state, reused)."""
-    from cafleet.broker.lookup import live_fleet
+    from cafleet.broker.guards import live_fleet
     from cafleet.db import open_database
 
     if shutil.which("tmux") is None:

@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from .dialogs import ScheduleModal
 from .live import DataChanged
-from .modals import MessageModal
+from .message_modal import MessageModal
 from .render import body, clock, day, fields, inbox_entry, timeline_entry
 from .worker_errors import ReportsWorkerErrors
 
@@ -100,11 +100,11 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="agent-load")
     def load(self) -> None:
-        from cafleet.broker import timeline as reads
+        from cafleet.broker import reads
         from cafleet.broker.agent_reads import agent_detail
 
         detail = agent_detail(self.fleet_id, self.agent_id)  # a refusal becomes a notification
-        inbox, sent = reads.inbox(self.agent_id), reads.sent(self.agent_id)
+        inbox, sent = reads.agent_inbox(self.agent_id), reads.sent(self.agent_id)
         pane = pane_summary(detail.agent.placement)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(detail, pane, inbox, sent))

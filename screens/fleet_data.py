@@ -56,7 +56,7 @@ class Acked(Message):
 
 
 def side_data(fleet_id: int, administrator_id: int | None) -> Side:
-    from cafleet.broker import timeline as reads
+    from cafleet.broker import reads
     from cafleet.broker.agent_states import seen_states
     from cafleet.broker.monitor import runtime
     from cafleet.notify import ensure_courier
@@ -68,7 +68,7 @@ def side_data(fleet_id: int, administrator_id: int | None) -> Side:
         roster=roster,
         panes=pane_states(roster),
         states=seen_states([e.agent.id for e in roster]),
-        inbox=reads.inbox(administrator_id) if administrator_id else [],
+        inbox=reads.agent_inbox(administrator_id) if administrator_id else [],
         monitor=runtime(fleet_id),
     )
 

@@ -18,7 +18,7 @@ from cafleet.terminal import one_line
 from .composer import Composer
 from .fleet_data import PAGE, Acked, Delivered, FleetLoaded, FleetRefreshed, OlderLoaded, Side, side_data
 from .live import DataChanged
-from .modals import MessageModal
+from .message_modal import MessageModal
 from .render import inbox_entry
 from .roster import RosterView
 from .timeline import TimelineView
@@ -82,7 +82,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-load")
     def load_everything(self) -> None:
-        from cafleet.broker import timeline as reads
+        from cafleet.broker import reads
 
         administrator_id = reads.administrator_id(self.fleet_id)
         page, changed_since = reads.timeline_page(self.fleet_id, limit=PAGE)
@@ -97,7 +97,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-refresh")
     def _refresh(self, newest_id: int, has_tasks: bool, changed_since: str, administrator_id: int | None) -> None:
-        from cafleet.broker import timeline as reads
+        from cafleet.broker import reads
 
         if not changed_since and not has_tasks:
             changes, page = None, reads.timeline(self.fleet_id, limit=PAGE)
@@ -109,7 +109,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-older")
     def load_older(self, oldest_id: int | None) -> None:
-        from cafleet.broker import timeline as reads
+        from cafleet.broker import reads
 
         self.post_message(OlderLoaded(reads.timeline(self.fleet_id, before_id=oldest_id, limit=PAGE)))
 
@@ -198,10 +198,10 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     @on(Composer.Send)
     def send(self, event: Composer.Send) -> None:
-        self.deliver(self.administrator_id, event.composed.to, event.composed.text, event.reply_to)
+        self.send_composed(self.administrator_id, event.composed.to, event.composed.text, event.reply_to)
 
     @work(thread=True, exit_on_error=False, group="fleet-send")
-    def deliver(self, administrator_id: int, to: str | None, text: str, reply_to: int | None) -> None:
+    def send_composed(self, administrator_id: int, to: str | None, text: str, reply_to: int | None) -> None:
         from cafleet.errors import CafleetError
         from cafleet.sending import broadcast, send
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from rich.text import Text
 
-from cafleet.broker.timeline import RosterEntry
+from cafleet.broker.reads import RosterEntry
 from cafleet.records import TaskRecord
 from cafleet.terminal import block, one_line
 

@@ -6,7 +6,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from cafleet.broker.timeline import RosterEntry
+from cafleet.broker.reads import RosterEntry
 
 from .render import roster_entry
 

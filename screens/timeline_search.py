@@ -9,7 +9,7 @@ from textual import work
 from textual.message import Message
 
 from .fleet_data import PAGE
-from .modals import MessageModal
+from .message_modal import MessageModal
 from .timeline import TimelineView
 
 # Further back than this many pages the timeline would grow too long to stay quick: the
@@ -61,7 +61,7 @@ class SearchesTimeline(_ScreenBase):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-older")
     def load_down_to(self, target: int, oldest_id: int | None) -> None:
-        from cafleet.broker import timeline as reads
+        from cafleet.broker import reads
         from cafleet.broker.messages import load_task
 
         pages: list = []

@@ -7,17 +7,13 @@ import json
 import os
 import shutil
 import subprocess
-import sysconfig
 import uuid
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
-from cafleet.records import PaneLocation
-
-_SCRIPTS = Path(sysconfig.get_path("scripts"))
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import FAKE_PANE, REPO, Fleet, cafleet_command
 
 
 def _snapshots_in_repo_root() -> None:
@@ -38,16 +34,6 @@ def _snapshots_in_repo_root() -> None:
 
 
 _snapshots_in_repo_root()
-
-
-def cafleet_command() -> list[str]:
-    """The installed console script (what users and agents run)."""
-    script = _SCRIPTS / "cafleet"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("cafleet")
-    assert found, "the cafleet console script is not installed; run `pip install -e '.[test]'`"
-    return [found]
 
 
 @pytest.fixture(autouse=True)
@@ -103,22 +89,6 @@ def cli():
         return CliResult(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
     return run
-
-
-FAKE_PANE = PaneLocation(
-    tmux_socket="/tmp/tmux-test/default", tmux_server_pid=4242, tmux_session="main",
-    tmux_window_id="@1", tmux_pane_id="%1",
-)
-# A second Director's pane: one pane directs one fleet unless `fleet create --force`.
-OTHER_PANE = FAKE_PANE._replace(tmux_pane_id="%2")
-
-
-class Fleet(NamedTuple):
-    fleet_id: int
-    director_id: int
-    administrator_id: int
-    alice_id: int
-    bob_id: int
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import cafleet_command
 from tests.fuzz_support import dump, invoke
+from tests.support import cafleet_command
 
 F, DIRECTOR, ALICE, BOB = "1", "1", "3", "4"  # the `fleet` fixture's ids
 BIG = str(2**63)

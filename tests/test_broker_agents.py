@@ -5,7 +5,7 @@ import pytest
 from cafleet.broker import agents, fleets
 from cafleet.errors import Conflict, InvalidInput, NotFound, Refused
 from cafleet.models import Agent
-from tests.conftest import OTHER_PANE
+from tests.support import OTHER_PANE
 
 
 def test_register_returns_active_agent_with_skills(fleet):

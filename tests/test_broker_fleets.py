@@ -5,7 +5,7 @@ import pytest
 from cafleet.broker import agents, fleets, messages
 from cafleet.errors import NotFound, Refused
 from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Placement, Task
-from tests.conftest import FAKE_PANE, OTHER_PANE
+from tests.support import FAKE_PANE, OTHER_PANE
 
 
 def test_create_fleet_makes_director_with_placement_and_administrator(db):

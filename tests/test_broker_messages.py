@@ -9,7 +9,7 @@ import pytest
 from cafleet.broker import agents, fleets, inbox, messages
 from cafleet.errors import InvalidInput, NotFound, Refused
 from cafleet.models import Task
-from tests.conftest import FAKE_PANE, OTHER_PANE
+from tests.support import FAKE_PANE, OTHER_PANE
 
 
 def test_send_by_id_or_any_case_name(fleet):

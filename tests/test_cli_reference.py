@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 GENERATOR = REPO / "docs" / "gen_cli_reference.py"
 REFERENCE = REPO / "docs" / "cli-reference.md"

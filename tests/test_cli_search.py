@@ -83,7 +83,7 @@ def test_invalid_utf8_in_the_query_is_a_usage_error(cli, fleet):
     import os
     import subprocess
 
-    from tests.conftest import cafleet_command
+    from tests.support import cafleet_command
 
     argv = [os.fsencode(a) for a in cafleet_command()] + [
         b"--fleet-id", str(fleet.fleet_id).encode(), b"message", b"search", b"--agent-id", str(fleet.bob_id).encode(), b"bad\xff",

@@ -166,7 +166,7 @@ def placement(member_id):
 
 
 def cli_command():
-    from tests.conftest import cafleet_command
+    from tests.support import cafleet_command
 
     return cafleet_command()
 

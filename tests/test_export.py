@@ -136,7 +136,7 @@ def test_a_deleted_fleet_can_still_be_exported(cli, fleet):
 def test_an_agent_pane_cannot_export_the_fleet(cli, fleet, tmp_path):
     """Exporting reads every inbox: an agent inside the fleet must not use it to snoop."""
     from cafleet.broker.members import attach_pane, register_member
-    from tests.conftest import FAKE_PANE
+    from tests.support import FAKE_PANE
 
     member = register_member(fleet.fleet_id, fleet.director_id, "coder", "codes", "claude")
     attach_pane(member.id, "%9")

@@ -4,7 +4,7 @@ import json
 import shlex
 
 from cafleet.models import Agent, Fleet, Placement
-from tests.conftest import cafleet_command
+from tests.support import cafleet_command
 from tests.waiting import wait_for
 
 

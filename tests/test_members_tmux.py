@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from tests.conftest import cafleet_command
 from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     agents,
     inputs,
@@ -19,6 +18,7 @@ from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     spawn,
     wait_for_notify,
 )
+from tests.support import cafleet_command
 
 fleet = panes_fleet("panes")
 

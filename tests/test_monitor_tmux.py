@@ -14,11 +14,11 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.conftest import cafleet_command
 from tests.panes_support import (
     agents,  # noqa: F401 (a fixture)
     inputs,
 )
+from tests.support import cafleet_command
 
 
 class Fleet(NamedTuple):

@@ -9,7 +9,7 @@ import time
 import venv
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 def test_wheel_installs_screens_and_styles_and_the_ui_starts(tmp_path, tmux_server):

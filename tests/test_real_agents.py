@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from tests.conftest import cafleet_command
 from tests.realagents.harness import (
     ROUTES,
     SHELL_TOOLS,
@@ -29,6 +28,7 @@ from tests.realagents.harness import (
 )
 from tests.realagents.model_server import ModelServer
 from tests.realagents.script import NOTICE
+from tests.support import cafleet_command
 
 pytestmark = pytest.mark.realagents
 RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))

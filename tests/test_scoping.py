@@ -48,7 +48,7 @@ def test_commands_outside_any_fleet_refuse_fleet_id(cli, fleet, db_path):
 
 def test_fleet_list_with_fleet_id_shows_only_that_fleet(cli, fleet):
     from cafleet.broker.fleets import create_fleet
-    from tests.conftest import OTHER_PANE
+    from tests.support import OTHER_PANE
 
     create_fleet(OTHER_PANE, label="other")
     assert len(cli("--json", "fleet", "list").json()) == 2

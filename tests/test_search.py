@@ -147,7 +147,7 @@ def test_other_fleets_are_invisible(fleet):
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
     from cafleet.broker.messages import send_message
-    from tests.conftest import OTHER_PANE
+    from tests.support import OTHER_PANE
 
     other = create_fleet(OTHER_PANE, label="other")
     eve = register_agent(other.fleet.id, "eve", "elsewhere")
@@ -213,7 +213,7 @@ def fleet_factory(db):
     """A fresh fleet per hypothesis example (alice, bob, carol, the Director, the Administrator)."""
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
-    from tests.conftest import FAKE_PANE, Fleet
+    from tests.support import FAKE_PANE, Fleet
 
     def make():
         created = create_fleet(FAKE_PANE, force=True)

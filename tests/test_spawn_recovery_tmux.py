@@ -14,8 +14,8 @@ from datetime import UTC
 
 import pytest
 
-from tests.conftest import cafleet_command
 from tests.panes_support import couriers_of, create_panes_fleet, make_fake_agents, run, wait_for
+from tests.support import cafleet_command
 
 
 @pytest.fixture

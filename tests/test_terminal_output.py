@@ -77,7 +77,7 @@ def test_agent_list_and_show_escape_descriptions(fleet):
 
 def test_fleet_labels_are_escaped_in_text(fleet):
     from cafleet.broker.fleets import create_fleet
-    from tests.conftest import FAKE_PANE
+    from tests.support import FAKE_PANE
 
     fleet_id = create_fleet(FAKE_PANE._replace(tmux_pane_id="%9"), label=f"x{BIDI}\x9b").fleet.id
     listed = invoke(["fleet", "list"]).out

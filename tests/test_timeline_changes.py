@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cafleet.broker import messages
-from cafleet.broker.timeline import latest_change, timeline, timeline_changes
+from cafleet.broker.reads import latest_change, timeline, timeline_changes
 
 
 def look(fleet_id: int):
@@ -72,7 +72,7 @@ def test_deliveries_never_appear_as_entries_of_their_own(fleet):
 def test_changes_of_another_fleet_are_not_seen(fleet):
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
-    from tests.conftest import OTHER_PANE
+    from tests.support import OTHER_PANE
 
     max_id, since = look(fleet.fleet_id)
     other = create_fleet(OTHER_PANE)
@@ -88,7 +88,7 @@ def test_a_change_committed_while_the_page_is_read_is_seen_by_the_next_refresh(f
     must not be stamped as already seen."""
     import threading
 
-    from cafleet.broker import timeline as reads
+    from cafleet.broker import reads
 
     sent = messages.send_message(fleet.fleet_id, fleet.alice_id, "bob", "racing")
     read_page = reads.timeline

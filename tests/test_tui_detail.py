@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, OptionList, Static, Switch
 
-from tests.conftest import FAKE_PANE
 from tests.panes_support import PanesFleet as TmuxFleet
 from tests.panes_support import create_panes_fleet, inputs, make_fake_agents
+from tests.support import FAKE_PANE
 from tests.tui_support import build_story, settle
 from tests.waiting import until
 
@@ -55,7 +55,7 @@ def reopen_database():
 async def test_enter_on_a_roster_entry_opens_its_profile_and_inbox(db):
     from cafleet.screens.agent_detail import AgentDetailScreen
     from cafleet.screens.fleet_view import FleetViewScreen
-    from cafleet.screens.modals import MessageModal
+    from cafleet.screens.message_modal import MessageModal
 
     story = build_story()
     app = make_app(story.fleet_id)

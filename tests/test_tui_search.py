@@ -110,7 +110,7 @@ async def test_jumping_to_a_message_older_than_the_loaded_pages(db, monkeypatch)
 async def test_too_far_back_opens_the_message_instead(db, monkeypatch):
     from cafleet.broker.messages import send_message
     from cafleet.screens import fleet_view, timeline_search
-    from cafleet.screens.modals import MessageModal
+    from cafleet.screens.message_modal import MessageModal
 
     story = build_story()
     for n in range(30):

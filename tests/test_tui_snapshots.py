@@ -96,7 +96,7 @@ async def open_member_pane(pilot, fleet_id: int, director_id: int, member_id: in
 
 def test_fleet_picker(db, snap_compare, size):
     from cafleet.broker.fleets import create_fleet
-    from tests.conftest import OTHER_PANE
+    from tests.support import OTHER_PANE
 
     build_story()
     create_fleet(OTHER_PANE, label="docs sweep")

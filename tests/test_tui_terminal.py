@@ -7,7 +7,7 @@ import os
 import shlex
 import time
 
-from tests.conftest import cafleet_command
+from tests.support import cafleet_command
 from tests.tui_support import build_story
 from tests.waiting import wait_for
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import cafleet_command
+from tests.support import cafleet_command
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -206,7 +206,7 @@ def test_without_the_web_extra_it_says_how_to_install_it(fleet):
 
 def test_an_agent_pane_cannot_serve_the_fleet(cli, fleet):
     from cafleet.broker.members import attach_pane, register_member
-    from tests.conftest import FAKE_PANE
+    from tests.support import FAKE_PANE
 
     member = register_member(fleet.fleet_id, fleet.director_id, "coder", "codes", "claude")
     attach_pane(member.id, "%9")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tests.conftest import FAKE_PANE
+from tests.support import FAKE_PANE
 
 BASE_DAY = "2026-11-20"
 

@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from peewee import fn
 
-from cafleet.broker.lookup import agent_in_fleet, any_fleet
-from cafleet.broker.rows import agents_with_placements
+from cafleet.broker.convert import agents_with_placements
+from cafleet.broker.guards import agent_in_fleet, any_fleet
 from cafleet.models import Agent, MonitorConfig, Task
 from cafleet.records import AgentRecord
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cafleet.agent_state import AgentState, Observation
+from cafleet.broker.convert import placement_record
 from cafleet.broker.notifications import initial_notice, placements_of
-from cafleet.broker.rows import placement_record
 from cafleet.models import Agent, AgentStateRow, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now

@@ -6,8 +6,8 @@ import json
 import math
 import re
 
-from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
-from cafleet.broker.rows import agent_record, agents_with_placements
+from cafleet.broker.convert import agent_record, agents_with_placements
+from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.errors import Conflict, InvalidInput, Refused
 from cafleet.limits import MAX_SKILLS_CHARS
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, database

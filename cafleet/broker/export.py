@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cafleet.broker.lookup import any_fleet
-from cafleet.broker.rows import task_query
-from cafleet.broker.timeline import TIMELINE_KINDS, with_deliveries
+from cafleet.broker.convert import task_query
+from cafleet.broker.guards import any_fleet
+from cafleet.broker.reads import TIMELINE_KINDS, with_deliveries
 from cafleet.models import Task, database
 from cafleet.records import FleetRecord, TaskRecord
 
@@ -21,7 +21,7 @@ def fleet_messages(fleet_id: int, batch: int = BATCH) -> tuple[FleetRecord, Iter
     however long the history is, the export is one consistent snapshot, and writers are never
     blocked (WAL readers do not block writers).
     """
-    from cafleet.broker.rows import fleet_record
+    from cafleet.broker.convert import fleet_record
 
     fleet = fleet_record(any_fleet(fleet_id))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from peewee import fn
 
-from cafleet.broker.lookup import any_fleet
-from cafleet.broker.rows import agent_record, agents_with_placements, fleet_record
+from cafleet.broker.convert import agent_record, agents_with_placements, fleet_record
+from cafleet.broker.guards import any_fleet
 from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind
 from cafleet.errors import Conflict, InvalidInput
 from cafleet.limits import MAX_LABEL_LEN

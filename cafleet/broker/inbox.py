@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from cafleet.broker.lookup import active_agent, live_fleet
-from cafleet.broker.rows import task_query, task_record
+from cafleet.broker.convert import task_query, task_record
+from cafleet.broker.guards import active_agent, live_fleet
 from cafleet.db import data_version
 from cafleet.models import Task
 from cafleet.records import Inbox

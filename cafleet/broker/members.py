@@ -10,8 +10,8 @@ from typing import NamedTuple
 from peewee import fn
 
 from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
-from cafleet.broker.lookup import active_agent, agent_in_fleet, live_fleet
-from cafleet.broker.rows import agent_record, agents_with_placements, value_rows
+from cafleet.broker.convert import agent_record, agents_with_placements, value_rows
+from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind
 from cafleet.errors import NotFound, Refused
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database

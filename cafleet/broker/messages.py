@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cafleet.broker.lookup import active_agent, live_fleet, recipient, visible_task
+from cafleet.broker.convert import task_query, task_record
+from cafleet.broker.guards import active_agent, live_fleet, recipient, visible_task
 from cafleet.broker.notifications import initial_notice, placements_of
-from cafleet.broker.rows import task_query, task_record
 from cafleet.errors import Refused
 from cafleet.models import Agent, Task, database
 from cafleet.records import BroadcastSent, TaskRecord

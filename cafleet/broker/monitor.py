@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from peewee import Case, fn
 
-from cafleet.broker.lookup import agent_in_fleet, live_fleet
-from cafleet.broker.rows import agents_with_placements, value_rows
+from cafleet.broker.convert import agents_with_placements, value_rows
+from cafleet.broker.guards import agent_in_fleet, live_fleet
 from cafleet.domain import DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVALS
 from cafleet.errors import InvalidInput, Refused
 from cafleet.limits import MAX_INTERVAL_SECONDS

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from peewee import SQL
 
-from cafleet.broker.rows import placement_record, task_query
+from cafleet.broker.convert import placement_record, task_query
 from cafleet.models import Agent, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now

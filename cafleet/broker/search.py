@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from cafleet.broker.lookup import active_agent, live_fleet
-from cafleet.broker.rows import task_query
-from cafleet.broker.timeline import with_deliveries
+from cafleet.broker.convert import task_query
+from cafleet.broker.guards import active_agent, live_fleet
+from cafleet.broker.reads import with_deliveries
 from cafleet.errors import NotFound
 from cafleet.models import Agent, Task, database
 from cafleet.records import TaskRecord

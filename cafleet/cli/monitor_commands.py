@@ -37,7 +37,7 @@ def start_command(tick):
 def status_command():
     """Is the loop running, and each agent's schedule, unread count and oldest unread age."""
     from cafleet.broker.agent_states import seen_states
-    from cafleet.broker.lookup import live_fleet
+    from cafleet.broker.guards import live_fleet
     from cafleet.broker.monitor import runtime, schedules
 
     fleet_id = require_fleet()

@@ -28,7 +28,7 @@ def run_ui(fleet_id: int | None) -> None:
         )
     open_database()
     if fleet_id is not None:
-        from cafleet.broker.lookup import live_fleet
+        from cafleet.broker.guards import live_fleet
 
         live_fleet(fleet_id)
     from cafleet.screens.app import build_app, mark_pane

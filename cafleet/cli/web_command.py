@@ -38,7 +38,7 @@ def web_command(port: int):
     open_database()
     _refuse_agent_pane(pane_agents())
     if fleet_id is not None:
-        from cafleet.broker.lookup import live_fleet
+        from cafleet.broker.guards import live_fleet
 
         live_fleet(fleet_id)
     try:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from cafleet.agent_state import AgentState
 from cafleet.backends import poll_command
-from cafleet.broker import monitor as rows
+from cafleet.broker import monitor
 from cafleet.notify import ensure_courier
 from cafleet.panes import keystrokes
 from cafleet.panes.tmux import Tmux
@@ -41,14 +41,14 @@ class MonitorLoop:
 
     def run(self) -> str:
         """Claim the fleet, tick until told to stop; returns why it stopped."""
-        previous = rows.claim(self.fleet_id, self.pid, self.tick_seconds)
+        previous = monitor.claim(self.fleet_id, self.pid, self.tick_seconds)
         if previous is not None and previous.pid != self.pid:
             self.say(f"{short(utc_now())} took over from stale monitor pid {previous.pid} (last tick {short(previous.last_tick_at)})")
         self.say(f"{short(utc_now())} monitor for fleet {self.fleet_id} started (pid {self.pid}, tick {self.tick_seconds:g}s)")
         reason = "stopped by signal"
         try:
             while not self.stopping.is_set():
-                stop = rows.heartbeat(self.fleet_id, self.pid)
+                stop = monitor.heartbeat(self.fleet_id, self.pid)
                 if stop:
                     reason = stop
                     break
@@ -56,7 +56,7 @@ class MonitorLoop:
                 self.tick()
                 self.stopping.wait(self.tick_seconds)
         finally:
-            rows.release(self.fleet_id, self.pid)
+            monitor.release(self.fleet_id, self.pid)
         self.say(f"{short(utc_now())} monitor for fleet {self.fleet_id} stopped: {reason}")
         return reason
 
@@ -69,14 +69,14 @@ class MonitorLoop:
 
     def tick(self) -> None:
         now = datetime.now(UTC)
-        due = [(s, why) for s in rows.schedules(self.fleet_id) if (why := _due_reason(s, now))]
+        due = [(s, why) for s in monitor.schedules(self.fleet_id) if (why := _due_reason(s, now))]
         if not due:
             return
         with ThreadPoolExecutor(max_workers=min(8, len(due))) as pool:
             for (schedule, why), outcome in zip(due, pool.map(self._wake, due), strict=True):
                 self._report(schedule, why, outcome)
 
-    def _wake(self, job: tuple[rows.Schedule, str]) -> keystrokes.Outcome:
+    def _wake(self, job: tuple[monitor.Schedule, str]) -> keystrokes.Outcome:
         """Type the poll command, only into an agent whose input box is empty."""
         schedule = job[0]
         placement = schedule.agent.placement
@@ -84,10 +84,10 @@ class MonitorLoop:
         tmux = self._servers.setdefault(placement.tmux_socket, Tmux(placement.tmux_socket))
         outcome = keystrokes.submit(tmux, placement, poll_command(self.fleet_id, schedule.agent.id), allowed=READY_ONLY)
         if outcome.delivered:
-            rows.stamp_ping(schedule.agent.id, utc_now())
+            monitor.stamp_ping(schedule.agent.id, utc_now())
         return outcome
 
-    def _report(self, schedule: rows.Schedule, why: str, outcome: keystrokes.Outcome) -> None:
+    def _report(self, schedule: monitor.Schedule, why: str, outcome: keystrokes.Outcome) -> None:
         """A line per ping, and one per change of why an agent cannot be pinged (not per tick)."""
         agent_id = schedule.agent.id
         if outcome.delivered:
@@ -98,7 +98,7 @@ class MonitorLoop:
             self.say(f"{short(utc_now())} skip {schedule.agent.handle} ({why}): {outcome.status}")
 
 
-def _due_reason(schedule: rows.Schedule, now: datetime) -> str | None:
+def _due_reason(schedule: monitor.Schedule, now: datetime) -> str | None:
     """Why this agent should be woken now, or None."""
     if not schedule.enabled or schedule.agent.placement is None:
         return None

@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from peewee import fn
 
-from cafleet.broker.lookup import any_fleet
-from cafleet.broker.rows import agents_with_placements, task_query, task_record, value_rows
+from cafleet.broker.convert import agents_with_placements, task_query, task_record, value_rows
+from cafleet.broker.guards import any_fleet
 from cafleet.models import Agent, Fleet, MonitorConfig, Task, database
 from cafleet.records import AgentRecord, TaskRecord
 
@@ -105,7 +105,7 @@ def roster(fleet_id: int) -> list[RosterEntry]:
     ]
 
 
-def inbox(agent_id: int, limit: int = 500) -> list[TaskRecord]:
+def agent_inbox(agent_id: int, limit: int = 500) -> list[TaskRecord]:
     """Messages the agent received, newest first."""
     rows = task_query().where((Task.owner == agent_id) & (Task.kind != "broadcast_summary")).order_by(Task.id.desc()).limit(limit)
     return [task_record(r) for r in rows]
