@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from cafleet.domain import TaskState
+
 _NOTICE = re.compile(r"^\[cafleet msg (\d+) from (\S+)#(\d+) ")
 _IDENTITY = re.compile(r"fleet (\d+), agent (\d+), director (\d+)")
 
@@ -65,7 +67,7 @@ class Responder:
             task = json.loads(shown)
             self.say(f"read #{task_id} from {task['from_name']}: {task['text'][:60]}\n")
             self._cafleet("message", "ack", "--agent-id", str(self.agent_id), "--task-id", str(task_id))
-            if task["reply_to_id"] is not None or task["state"] != "input_required":
+            if task["reply_to_id"] is not None or task["state"] != TaskState.UNREAD:
                 return  # a reply closes the thread
             reply, handoff = SCRIPT.get(
                 (self.name, task["from_name"]), SCRIPT.get((self.name, "*"), (f"{self.name} here: on it.", None))

@@ -17,6 +17,8 @@ from peewee import (
     TextField,
 )
 
+from cafleet.domain import AgentStatus
+
 # IMMEDIATE: a deferred transaction that has read cannot upgrade to a write lock once
 # another connection committed, and SQLite then fails at once without consulting the
 # busy timeout. Taking the write lock up front makes concurrent writers queue instead.
@@ -58,7 +60,7 @@ class Agent(BaseModel):
     name = TextField()
     description = TextField(default="")
     kind = TextField()
-    status = TextField(default="active")
+    status = TextField(default=AgentStatus.ACTIVE)
     registered_at = TextField()
     deregistered_at = TextField(null=True)
     skills = TextField(null=True)

@@ -17,6 +17,8 @@ from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, T
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from cafleet.domain import AgentKind, AgentStatus
+
 from .dialogs import ScheduleModal
 from .live import DataChanged
 from .message_modal import MessageModal
@@ -191,7 +193,7 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         if detail is None:
             return None
         agent = detail.agent
-        if agent.kind != "member" or agent.status != "active" or agent.placement is None:
+        if agent.kind != AgentKind.MEMBER or agent.status != AgentStatus.ACTIVE or agent.placement is None:
             return None
         if agent.placement.tmux_pane_id is None:
             return None
@@ -211,10 +213,10 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         if detail is None:
             return
         agent = detail.agent
-        if agent.kind == "administrator":
+        if agent.kind == AgentKind.ADMINISTRATOR:
             self.notify("The Administrator is the human: the monitor never wakes it.", severity="warning")
             return
-        if agent.status != "active":
+        if agent.status != AgentStatus.ACTIVE:
             self.notify(f"{agent.handle} is deregistered; it has no schedule.", severity="warning")
             return
         from cafleet.domain import DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVALS
@@ -278,7 +280,7 @@ def profile_text(detail) -> Text:
     text = fields(
         Text.assemble((agent.name, "bold"), (f"#{agent.id}", "dim")),
         agent.kind,
-        ("● active", "green") if agent.status == "active" else ("○ deregistered", "dim"),
+        ("● active", "green") if agent.status == AgentStatus.ACTIVE else ("○ deregistered", "dim"),
         (f"{detail.unread}✉ unread", "bold yellow") if detail.unread else None,
     )
     text.append("\n")
@@ -323,10 +325,10 @@ def schedule_text(detail) -> Text:
     text = fields(("Monitor", "bold"), ("(s edits)", "dim"))
     text.append("\n")
     agent = detail.agent
-    if agent.kind == "administrator":
+    if agent.kind == AgentKind.ADMINISTRATOR:
         text.append("never woken (the human)", style="dim")
     elif detail.interval_seconds is None:
-        text.append("no schedule" if agent.status != "active" else "no schedule yet", style="dim")
+        text.append("no schedule" if agent.status != AgentStatus.ACTIVE else "no schedule yet", style="dim")
     else:
         text.append_text(fields(
             f"every {detail.interval_seconds}s",

@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, OptionList, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from cafleet.domain import TaskState
 from cafleet.terminal import one_line
 
 from .composer import Composer
@@ -155,7 +156,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         inbox.set_options(Option(inbox_entry(t), id=f"inbox-{t.id}") for t in tasks)
         if tasks:
             inbox.highlighted = 0 if highlighted is None else min(highlighted, len(tasks) - 1)
-        unread = sum(1 for t in tasks if t.state == "input_required")
+        unread = sum(1 for t in tasks if t.state == TaskState.UNREAD)
         self.query_one(TabbedContent).get_tab("inbox-tab").label = f"Inbox ({unread})" if unread else "Inbox"
 
     # -- actions -------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     def _open_task(self, task) -> None:
         mine = task.to_agent_id == self.administrator_id
-        can_ack = mine and task.state == "input_required"
+        can_ack = mine and task.state == TaskState.UNREAD
         can_reply = task.from_agent_id != self.administrator_id
 
         def done(choice: str | None) -> None:
@@ -257,7 +258,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         inbox = self.query_one("#inbox", OptionList)
         option = inbox.highlighted_option
         task = self.inbox_tasks.get(int((option.id or "")[6:])) if option is not None else None
-        if task is not None and task.state == "input_required":
+        if task is not None and task.state == TaskState.UNREAD:
             self.ack(task.id)
 
     def action_toggle_unread(self) -> None:

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from cafleet.domain import TaskKind, TaskState
 from cafleet.records import TaskRecord
 from cafleet.terminal import block
 
@@ -43,22 +44,22 @@ class MessageModal(ModalScreen[str | None]):
         self.dismiss(None if event.button.id == "close" else event.button.id)
 
 
-STATE_WORDS = {"input_required": "unread", "completed": "acked", "canceled": "canceled"}
+STATE_WORDS: dict[str, str] = {TaskState.UNREAD: "unread", TaskState.ACKED: "acked", TaskState.CANCELED: "canceled"}
 
 
 def state_text(task: TaskRecord) -> Text:
     """`● unread`, `✓ acked 09:00:04` or `✗ canceled`, in the mark's colour."""
-    acked = f" {clock(task.acked_at)}" if task.state == "completed" and task.acked_at else ""
+    acked = f" {clock(task.acked_at)}" if task.state == TaskState.ACKED and task.acked_at else ""
     label = f"{STATE_MARKS.get(task.state, '?')} {STATE_WORDS.get(task.state, task.state)}{acked}"
     return Text(label, style=STATE_STYLES.get(task.state, ""))
 
 
 def meta_text(task: TaskRecord) -> Text:
     """Who to whom, then one labelled row per fact; a broadcast lists each recipient."""
-    broadcast = task.kind == "broadcast_summary"
+    broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
     to = f"all ({len(task.deliveries)})" if broadcast else f"{task.to_name}#{task.to_agent_id}"
     text = fields((f"#{task.id}", "bold"), f"{task.from_name}#{task.from_agent_id} → {to}")
-    kind = "broadcast" if broadcast else task.kind
+    kind =TaskKind.BROADCAST if broadcast else task.kind
     rows: list[tuple[str, Text]] = [("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))]
     if task.reply_to_id:
         rows.append(("re", Text(f"#{task.reply_to_id}")))

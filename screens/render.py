@@ -15,6 +15,7 @@ from rich.style import Style
 from rich.text import Text
 
 from cafleet.broker.reads import RosterEntry
+from cafleet.domain import AgentStatus, TaskKind, TaskState
 from cafleet.records import TaskRecord
 from cafleet.terminal import block, one_line
 
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
 BODY_CHARS = 600
 BODY_LINES = 6
-STATE_MARKS = {"input_required": "●", "completed": "✓", "canceled": "✗"}
-STATE_STYLES = {"input_required": "bold yellow", "completed": "green", "canceled": "red"}
+STATE_MARKS: dict[str, str] = {TaskState.UNREAD: "●", TaskState.ACKED: "✓", TaskState.CANCELED: "✗"}
+STATE_STYLES: dict[str, str] = {TaskState.UNREAD: "bold yellow", TaskState.ACKED: "green", TaskState.CANCELED: "red"}
 
 GAP = Style(dim=True, italic=True)  # a style no field uses, so a gap never joins a field's run
 SPACE = Text(" ", style=GAP)
@@ -79,7 +80,7 @@ def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES) -> str:
 def state_mark(task: TaskRecord) -> Text:
     """●, ✗, or ✓ with the time it was acked."""
     mark = STATE_MARKS.get(task.state, "?")
-    label = f"{mark} {clock(task.acked_at)}" if task.state == "completed" and task.acked_at else mark
+    label = f"{mark} {clock(task.acked_at)}" if task.state == TaskState.ACKED and task.acked_at else mark
     return Text(label, style=STATE_STYLES.get(task.state, ""))
 
 
@@ -89,7 +90,7 @@ def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
     `reply_target` is the entry the reply points at as shown (a broadcast's summary rather
     than the recipient's own delivery copy).
     """
-    broadcast = task.kind == "broadcast_summary"
+    broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
     route = fields(
         (task.from_name, "bold"),
         (f"→ all ({len(task.deliveries)})", "bold magenta") if broadcast else ("→", ""),
@@ -97,7 +98,7 @@ def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
         sep=SPACE,
     )
     if broadcast:
-        acked = sum(1 for d in task.deliveries if d.state == "completed")
+        acked = sum(1 for d in task.deliveries if d.state == TaskState.ACKED)
         outcome: Field = (f"{acked}/{len(task.deliveries)} acked", "dim")
     else:
         outcome = state_mark(task)
@@ -148,7 +149,7 @@ def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None) -
     Deregistered agents are muted.
     """
     agent = entry.agent
-    active = agent.status == "active"
+    active = agent.status == AgentStatus.ACTIVE
     state = _shown_state(seen) if active else None
     placement = agent.placement if active else None
 
@@ -196,7 +197,7 @@ def inbox_entry(task: TaskRecord) -> Text:
         ),
         fields((f"#{task.id} from", "dim"), (f"{task.from_name}#{task.from_agent_id}", "bold"), sep=SPACE),
         (f"↪ re #{task.reply_to_id}", "cyan") if task.reply_to_id else None,
-        (f"acked {clock(task.acked_at)}", "green") if task.state == "completed" and task.acked_at else None,
+        (f"acked {clock(task.acked_at)}", "green") if task.state == TaskState.ACKED and task.acked_at else None,
     )
     text.append("\n")
     text.append(body(task.text, 300, 3))

@@ -7,6 +7,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from cafleet.broker.reads import RosterEntry
+from cafleet.domain import AgentKind, AgentStatus
 
 from .render import roster_entry
 
@@ -49,5 +50,5 @@ class RosterView(OptionList):
         """Names that can be messaged from the composer (active, not the Administrator)."""
         return [
             e.agent.name for e in self.entries.values()
-            if e.agent.status == "active" and e.agent.kind != "administrator"
+            if e.agent.status == AgentStatus.ACTIVE and e.agent.kind != AgentKind.ADMINISTRATOR
         ]

@@ -17,6 +17,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from cafleet.domain import TaskKind
+
 from .render import GAP, SPACE, clock, day, fields, state_mark
 from .worker_errors import ReportsWorkerErrors
 
@@ -136,7 +138,7 @@ def result_entry(hit) -> Text:
     from cafleet.snippets import snippet
 
     task = hit.task
-    broadcast = task.kind == "broadcast_summary"
+    broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
     route = fields(
         (task.from_name, "bold"), ("→", ""), (f"all ({len(task.deliveries)})" if broadcast else task.to_name or "?", "bold"),
         sep=SPACE,

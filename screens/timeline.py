@@ -6,6 +6,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from cafleet.domain import TaskKind, TaskState
 from cafleet.records import TaskRecord
 
 from .render import day, day_separator, timeline_entry
@@ -67,9 +68,9 @@ class TimelineView(OptionList):
     def _shown(self, task: TaskRecord) -> bool:
         if not self.unread_only:
             return True
-        if task.kind == "broadcast_summary":
-            return any(d.state == "input_required" for d in task.deliveries)
-        return task.state == "input_required"
+        if task.kind == TaskKind.BROADCAST_SUMMARY:
+            return any(d.state == TaskState.UNREAD for d in task.deliveries)
+        return task.state == TaskState.UNREAD
 
     def _rebuild(self) -> None:
         shown = [t for t in sorted(self.tasks.values(), key=lambda t: t.id) if self._shown(t)]

@@ -11,6 +11,7 @@ from peewee import fn
 
 from cafleet.broker.convert import agents_with_placements
 from cafleet.broker.guards import agent_in_fleet, any_fleet
+from cafleet.domain import TaskState
 from cafleet.models import Agent, MonitorConfig, Task
 from cafleet.records import AgentRecord
 
@@ -40,7 +41,7 @@ def agent_detail(fleet_id: int, agent_id: int) -> AgentDetail:
     agent_in_fleet(fleet_id, agent_id)
     record = agents_with_placements(Agent.id == agent_id)[0]
     config = MonitorConfig.get_or_none(MonitorConfig.agent == agent_id)
-    unread = Task.select(fn.COUNT(Task.id)).where((Task.owner == agent_id) & (Task.state == "input_required")).scalar()
+    unread = Task.select(fn.COUNT(Task.id)).where((Task.owner == agent_id) & (Task.state == TaskState.UNREAD)).scalar()
     return AgentDetail(
         agent=record,
         fleet_director_id=fleet.director_id,

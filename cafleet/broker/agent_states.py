@@ -8,6 +8,7 @@ from typing import NamedTuple
 from cafleet.agent_state import AgentState, Observation
 from cafleet.broker.convert import placement_record
 from cafleet.broker.notifications import initial_notice, placements_of
+from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.models import Agent, AgentStateRow, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now
@@ -39,7 +40,7 @@ def watched_agents() -> list[Watched]:
         Placement.select(Placement, Agent)
         .join(Agent, on=(Placement.agent == Agent.id))
         .join(Fleet, on=(Agent.fleet == Fleet.id))
-        .where((Agent.status == "active") & Fleet.deleted_at.is_null())
+        .where((Agent.status == AgentStatus.ACTIVE) & Fleet.deleted_at.is_null())
     )
     return [Watched(p.agent.id, p.agent.fleet_id, p.agent.name, p.agent.kind, placement_record(p)) for p in query]
 
@@ -77,19 +78,19 @@ def tell_director(member: Watched, text: str) -> list[int]:
         return []
     created = []
     with database.atomic():
-        administrator = Agent.get_or_none((Agent.fleet == member.fleet_id) & (Agent.kind == "administrator"))
+        administrator = Agent.get_or_none((Agent.fleet == member.fleet_id) & (Agent.kind == AgentKind.ADMINISTRATOR))
         recipients = [director_id] + ([administrator.id] if administrator is not None else [])
         placements = placements_of(recipients)
         now = utc_now()
         for recipient in recipients:
             duplicate = Task.select().where(
                 (Task.sender == member.agent_id) & (Task.recipient == recipient)
-                & (Task.text == text) & (Task.state == "input_required")
+                & (Task.text == text) & (Task.state == TaskState.UNREAD)
             ).exists()
             if not duplicate:
                 created.append(Task.create(
                     fleet=member.fleet_id, owner=recipient, sender=member.agent_id, recipient=recipient,
-                    kind="unicast", state="input_required", created_at=now, state_changed_at=now, text=text,
+                    kind=TaskKind.UNICAST, state=TaskState.UNREAD, created_at=now, state_changed_at=now, text=text,
                     **initial_notice(member.agent_id, recipient, placements, now),
                 ).id)
     return created

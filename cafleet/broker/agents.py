@@ -8,6 +8,7 @@ import re
 
 from cafleet.broker.convert import agent_record, agents_with_placements
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
+from cafleet.domain import AgentKind, AgentStatus
 from cafleet.errors import Conflict, InvalidInput, Refused
 from cafleet.limits import MAX_SKILLS_CHARS
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, database
@@ -92,7 +93,7 @@ def _finite_float(text: str) -> float:
 def ensure_name_free(fleet_id: int, name: str) -> None:
     taken = (
         Agent.select(Agent.id, Agent.name)
-        .where((Agent.fleet == fleet_id) & (Agent.status == "active") & (Agent.name.collate("NOCASE") == name))
+        .where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE) & (Agent.name.collate("NOCASE") == name))
         .first()
     )
     if taken is not None:
@@ -111,7 +112,7 @@ def register_agent(fleet_id: int, name: str, description: str, skills: str | Non
         live_fleet(fleet_id)
         ensure_name_free(fleet_id, name)
         agent = Agent.create(
-            fleet=fleet_id, name=name, description=description, kind="agent",
+            fleet=fleet_id, name=name, description=description, kind=AgentKind.AGENT,
             registered_at=utc_now(), skills=skills_json,
         )
     return agent_record(agent)
@@ -122,14 +123,14 @@ def deregister_agent(fleet_id: int, agent_id: int) -> AgentRecord:
     with database.atomic():
         live_fleet(fleet_id)
         agent = active_agent(fleet_id, agent_id)
-        if agent.kind == "director":
+        if agent.kind == AgentKind.DIRECTOR:
             raise Refused(
                 f"agent {agent_id} is the root Director of fleet {fleet_id} and cannot be deregistered; "
                 f"end the fleet with `cafleet fleet delete {fleet_id}` instead"
             )
-        if agent.kind == "administrator":
+        if agent.kind == AgentKind.ADMINISTRATOR:
             raise Refused(f"agent {agent_id} is the built-in Administrator of fleet {fleet_id} and cannot be deregistered")
-        agent.status = "deregistered"
+        agent.status = AgentStatus.DEREGISTERED
         agent.deregistered_at = utc_now()
         agent.save()
         Placement.delete().where(Placement.agent == agent_id).execute()
@@ -144,7 +145,7 @@ def list_agents(fleet_id: int, agent_id: int, include_deregistered: bool = False
     active_agent(fleet_id, agent_id)
     condition = Agent.fleet == fleet_id
     if not include_deregistered:
-        condition &= Agent.status == "active"
+        condition &= Agent.status == AgentStatus.ACTIVE
     return agents_with_placements(condition)
 
 

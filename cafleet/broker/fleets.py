@@ -6,7 +6,7 @@ from peewee import fn
 
 from cafleet.broker.convert import agent_record, agents_with_placements, fleet_record
 from cafleet.broker.guards import any_fleet
-from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind
+from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskState
 from cafleet.errors import Conflict, InvalidInput
 from cafleet.limits import MAX_LABEL_LEN
 from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
@@ -32,11 +32,11 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
         fleet = Fleet.create(label=label, created_at=now)
         director = Agent.create(
             fleet=fleet, name=DIRECTOR_NAME, description="Root Director of the fleet",
-            kind="director", registered_at=now,
+            kind=AgentKind.DIRECTOR, registered_at=now,
         )
         administrator = Agent.create(
             fleet=fleet, name=ADMINISTRATOR_NAME, description="The human operator (sends from the TUI)",
-            kind="administrator", registered_at=now,
+            kind=AgentKind.ADMINISTRATOR, registered_at=now,
         )
         placement = Placement.create(
             agent=director, director=None, coding_agent=coding_agent, created_at=now,
@@ -78,11 +78,11 @@ def list_fleets() -> list[FleetRecord]:
     """Fleets that are not deleted, oldest first, with active-agent and unread counts."""
     active = (
         Agent.select(fn.COUNT(Agent.id))
-        .where((Agent.fleet == Fleet.id) & (Agent.status == "active"))
+        .where((Agent.fleet == Fleet.id) & (Agent.status == AgentStatus.ACTIVE))
     )
     unread = (
         Task.select(fn.COUNT(Task.id))
-        .where((Task.fleet == Fleet.id) & (Task.state == "input_required"))
+        .where((Task.fleet == Fleet.id) & (Task.state == TaskState.UNREAD))
     )
     query = (
         Fleet.select(Fleet, active.alias("active_agents"), unread.alias("unread"))
@@ -97,8 +97,8 @@ def show_fleet(fleet_id: int) -> tuple[FleetRecord, list[AgentRecord]]:
     """One fleet (deleted ones too) and all its agents, active first."""
     fleet = any_fleet(fleet_id)
     records = agents_with_placements(Agent.fleet == fleet_id)
-    active = sum(1 for a in records if a.status == "active")
-    unread = Task.select().where((Task.fleet == fleet_id) & (Task.state == "input_required")).count()
+    active = sum(1 for a in records if a.status == AgentStatus.ACTIVE)
+    unread = Task.select().where((Task.fleet == fleet_id) & (Task.state == TaskState.UNREAD)).count()
     return fleet_record(fleet, active, unread), records
 
 
@@ -113,8 +113,8 @@ def delete_fleet(fleet_id: int) -> FleetDeleted:
         already_deleted = fleet.deleted_at is not None
         agent_ids = Agent.select(Agent.id).where(Agent.fleet == fleet_id)
         deregistered = (
-            Agent.update(status="deregistered", deregistered_at=now)
-            .where((Agent.fleet == fleet_id) & (Agent.status == "active"))
+            Agent.update(status=AgentStatus.DEREGISTERED, deregistered_at=now)
+            .where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE))
             .execute()
         )
         Placement.delete().where(Placement.agent.in_(agent_ids)).execute()

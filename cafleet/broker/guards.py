@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from cafleet.domain import AgentStatus
 from cafleet.errors import InvalidInput, NotFound, Refused
 from cafleet.limits import MAX_ID
 from cafleet.models import Agent, Fleet, Task
@@ -46,7 +47,7 @@ def agent_in_fleet(fleet_id: int, agent_id: int) -> Agent:
 def active_agent(fleet_id: int, agent_id: int) -> Agent:
     """The acting agent (`--agent-id`): it must exist in this fleet and be registered."""
     agent = agent_in_fleet(fleet_id, agent_id)
-    if agent.status != "active":
+    if agent.status != AgentStatus.ACTIVE:
         raise Refused(
             f"agent {agent_id} ({agent.name}) was deregistered at {short(agent.deregistered_at)}; "
             f"register again with `cafleet --fleet-id {fleet_id} agent register`"
@@ -77,7 +78,7 @@ def recipient(fleet_id: int, ref: str) -> Agent:
         if agent_id > MAX_ID:
             raise InvalidInput(f"--to {ref} is not an id (the largest is {MAX_ID}); pass an agent id or name")
         agent = agent_in_fleet(fleet_id, agent_id)
-        if agent.status != "active":
+        if agent.status != AgentStatus.ACTIVE:
             raise Refused(
                 f"agent {agent.id} ({agent.name}) is deregistered and cannot receive messages; "
                 f"`cafleet fleet show {fleet_id}` lists the active agents"
@@ -99,7 +100,7 @@ def recipient(fleet_id: int, ref: str) -> Agent:
         Agent.select()
         .where(
             (Agent.fleet == fleet_id)
-            & (Agent.status == "active")
+            & (Agent.status == AgentStatus.ACTIVE)
             & (Agent.name.collate("NOCASE") == ref)
         )
         .first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from cafleet.domain import AgentStatus
 from cafleet.models import Agent, Fleet, Placement
 from cafleet.records import EnvPane
 
@@ -32,7 +33,7 @@ def agents_in_pane(pane: EnvPane) -> list[PaneAgent]:
         .where(
             (Placement.tmux_socket == pane.tmux_socket)
             & (Placement.tmux_pane_id == pane.tmux_pane_id)
-            & (Agent.status == "active")
+            & (Agent.status == AgentStatus.ACTIVE)
             & Fleet.deleted_at.is_null()
         )
         .order_by(Agent.id)

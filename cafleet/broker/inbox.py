@@ -7,6 +7,7 @@ import time
 from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet
 from cafleet.db import data_version
+from cafleet.domain import TaskKind, TaskState
 from cafleet.models import Task
 from cafleet.records import Inbox
 
@@ -54,9 +55,9 @@ def wait_for_inbox(
 
 
 def _read_page(agent_id: int, since: str | None, page_size: int, include_read: bool) -> Inbox:
-    condition = (Task.owner == agent_id) & (Task.kind != "broadcast_summary")
+    condition = (Task.owner == agent_id) & (Task.kind != TaskKind.BROADCAST_SUMMARY)
     if not include_read:
-        condition &= Task.state == "input_required"
+        condition &= Task.state == TaskState.UNREAD
     if since is not None:
         condition &= Task.created_at >= since
     # created_at order is id order (both are assigned under the write lock); ordering by

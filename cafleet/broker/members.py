@@ -12,7 +12,7 @@ from peewee import fn
 from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
 from cafleet.broker.convert import agent_record, agents_with_placements, value_rows
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
-from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind
+from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.errors import NotFound, Refused
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
 from cafleet.records import AgentRecord
@@ -62,7 +62,7 @@ def director(fleet_id: int, director_id: int) -> AgentRecord:
     """The acting agent, which must be the fleet's root Director, with its placement."""
     fleet = live_fleet(fleet_id)
     agent = active_agent(fleet_id, director_id)
-    if agent.kind != "director" or fleet.director_id != agent.id:
+    if agent.kind != AgentKind.DIRECTOR or fleet.director_id != agent.id:
         raise Refused(
             f"agent {director_id} ({agent.name}) is not the Director of fleet {fleet_id}; "
             f"only the Director (agent {fleet.director_id}) can manage members"
@@ -83,7 +83,7 @@ def register_member(
         ensure_name_free(fleet_id, name)
         now = utc_now()
         member = Agent.create(
-            fleet=fleet_id, name=name, description=description, kind="member", registered_at=now,
+            fleet=fleet_id, name=name, description=description, kind=AgentKind.MEMBER, registered_at=now,
         )
         placement = Placement.create(
             agent=member, director=director_id, coding_agent=coding_agent, created_at=now,
@@ -117,7 +117,7 @@ def _pending_query():
     return (
         Placement.select(Placement, Agent)
         .join(Agent, on=(Placement.agent == Agent.id))
-        .where(Placement.tmux_pane_id.is_null() & (Agent.kind == "member") & (Agent.status == "active"))
+        .where(Placement.tmux_pane_id.is_null() & (Agent.kind == AgentKind.MEMBER) & (Agent.status == AgentStatus.ACTIVE))
     )
 
 
@@ -154,7 +154,7 @@ def reap_spawn(spawn: PendingSpawn) -> bool:
             (Task.owner == spawn.member_id) | (Task.sender == spawn.member_id) | (Task.recipient == spawn.member_id)
         ).exists()
         if named:
-            Agent.update(status="deregistered", deregistered_at=utc_now()).where(Agent.id == spawn.member_id).execute()
+            Agent.update(status=AgentStatus.DEREGISTERED, deregistered_at=utc_now()).where(Agent.id == spawn.member_id).execute()
         _drop_pane_rows(spawn.member_id)
         if not named:
             Agent.delete().where(Agent.id == spawn.member_id).execute()
@@ -171,7 +171,7 @@ def discard_member(member_id: int) -> None:
     """Undo `register_member` after a failed spawn: the member never existed."""
     with database.atomic():
         _drop_pane_rows(member_id)
-        Agent.delete().where((Agent.id == member_id) & (Agent.kind == "member")).execute()
+        Agent.delete().where((Agent.id == member_id) & (Agent.kind == AgentKind.MEMBER)).execute()
 
 
 def member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
@@ -179,12 +179,12 @@ def member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
     director(fleet_id, director_id)
     agent = agent_in_fleet(fleet_id, member_id)
     record = agents_with_placements(Agent.id == member_id)[0]
-    if agent.kind != "member" or record.placement is None or record.placement.director_id != director_id:
+    if agent.kind != AgentKind.MEMBER or record.placement is None or record.placement.director_id != director_id:
         raise NotFound(
             f"agent {member_id} ({agent.name}) is not a member of Director {director_id}; "
             f"`cafleet --fleet-id {fleet_id} member list --agent-id {director_id}` lists them"
         )
-    if agent.status != "active":
+    if agent.status != AgentStatus.ACTIVE:
         raise Refused(f"member {member_id} ({agent.name}) is already deregistered")
     return record
 
@@ -192,7 +192,7 @@ def member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
 def list_members(fleet_id: int, director_id: int) -> list[AgentRecord]:
     director(fleet_id, director_id)
     owned = Placement.select(Placement.agent).where(Placement.director == director_id)
-    return agents_with_placements((Agent.id.in_(owned)) & (Agent.status == "active"))
+    return agents_with_placements((Agent.id.in_(owned)) & (Agent.status == AgentStatus.ACTIVE))
 
 
 def activity(member_ids: list[int]) -> dict[int, MemberActivity]:
@@ -201,14 +201,14 @@ def activity(member_ids: list[int]) -> dict[int, MemberActivity]:
         return {}
     sent = dict(value_rows(
         Task.select(Task.sender, fn.MAX(Task.created_at))
-        .where(Task.sender.in_(member_ids) & (Task.kind != "broadcast_summary"))
+        .where(Task.sender.in_(member_ids) & (Task.kind != TaskKind.BROADCAST_SUMMARY))
         .group_by(Task.sender)
     ))
     received = {
         owner: (last, acked, unread)
         for owner, last, acked, unread in value_rows(
-            Task.select(Task.owner, fn.MAX(Task.created_at), fn.MAX(Task.acked_at), fn.SUM(Task.state == "input_required"))
-            .where(Task.owner.in_(member_ids) & (Task.kind != "broadcast_summary"))
+            Task.select(Task.owner, fn.MAX(Task.created_at), fn.MAX(Task.acked_at), fn.SUM(Task.state == TaskState.UNREAD))
+            .where(Task.owner.in_(member_ids) & (Task.kind != TaskKind.BROADCAST_SUMMARY))
             .group_by(Task.owner)
         )
     }
@@ -223,6 +223,6 @@ def retire_member(fleet_id: int, director_id: int, member_id: int) -> AgentRecor
     """Deregister a member whose pane is gone; its messages stay."""
     with database.atomic():
         member(fleet_id, director_id, member_id)
-        Agent.update(status="deregistered", deregistered_at=utc_now()).where(Agent.id == member_id).execute()
+        Agent.update(status=AgentStatus.DEREGISTERED, deregistered_at=utc_now()).where(Agent.id == member_id).execute()
         _drop_pane_rows(member_id)
     return agents_with_placements(Agent.id == member_id)[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet, recipient, visible_task
 from cafleet.broker.notifications import initial_notice, placements_of
+from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.errors import Refused
 from cafleet.models import Agent, Task, database
 from cafleet.records import BroadcastSent, TaskRecord
@@ -26,7 +27,7 @@ def send_message(
         now = utc_now()
         task = Task.create(
             fleet=fleet_id, owner=target.id, sender=sender.id, recipient=target.id,
-            kind="unicast", state="input_required", created_at=now, state_changed_at=now,
+            kind=TaskKind.UNICAST, state=TaskState.UNREAD, created_at=now, state_changed_at=now,
             reply_to=reply_to, text=text,
             **initial_notice(sender.id, target.id, placements_of([target.id]), now),
         )
@@ -48,8 +49,8 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
             for a in Agent.select(Agent.id)
             .where(
                 (Agent.fleet == fleet_id)
-                & (Agent.status == "active")
-                & (Agent.kind != "administrator")
+                & (Agent.status == AgentStatus.ACTIVE)
+                & (Agent.kind != AgentKind.ADMINISTRATOR)
                 & (Agent.id != sender.id)
             )
             .order_by(Agent.id)
@@ -62,7 +63,7 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
         now = utc_now()
         summary = Task.create(
             fleet=fleet_id, owner=sender.id, sender=sender.id, recipient=None,
-            kind="broadcast_summary", state="completed", created_at=now, state_changed_at=now,
+            kind=TaskKind.BROADCAST_SUMMARY, state=TaskState.ACKED, created_at=now, state_changed_at=now,
             text=text,
         )
         summary.origin = summary.id
@@ -71,8 +72,8 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
         Task.insert_many(
             [
                 dict(
-                    fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind="broadcast",
-                    state="input_required", created_at=now, state_changed_at=now,
+                    fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind=TaskKind.BROADCAST,
+                    state=TaskState.UNREAD, created_at=now, state_changed_at=now,
                     origin=summary.id, text=text,
                     **initial_notice(sender.id, rid, placements, now),
                 )
@@ -95,13 +96,13 @@ def ack_messages(fleet_id: int, agent_id: int, task_ids: list[int]) -> list[Task
         active_agent(fleet_id, agent_id)
         for task_id in task_ids:
             task = visible_task(fleet_id, task_id, agent_id)
-            if task.kind == "broadcast_summary":
+            if task.kind == TaskKind.BROADCAST_SUMMARY:
                 raise Refused(f"task {task_id} is your broadcast's summary; recipients ack their own delivery tasks")
             if task.recipient_id != agent_id:
                 raise Refused(f"task {task_id} was sent by you; only its recipient can ack it (you may cancel it)")
             _require_unread(task, "ack")
         now = utc_now()
-        Task.update(state="completed", state_changed_at=now, acked_at=now).where(Task.id.in_(task_ids)).execute()
+        Task.update(state=TaskState.ACKED, state_changed_at=now, acked_at=now).where(Task.id.in_(task_ids)).execute()
     return [load_task(task_id) for task_id in task_ids]
 
 
@@ -114,15 +115,15 @@ def cancel_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
         if task.sender_id != agent_id:
             raise Refused(f"task {task_id} was sent to you; only its sender can cancel it (ack it instead)")
         now = utc_now()
-        if task.kind == "broadcast_summary":
-            pending = Task.update(state="canceled", state_changed_at=now).where(
-                (Task.origin == task_id) & (Task.kind == "broadcast") & (Task.state == "input_required")
+        if task.kind == TaskKind.BROADCAST_SUMMARY:
+            pending = Task.update(state=TaskState.CANCELED, state_changed_at=now).where(
+                (Task.origin == task_id) & (Task.kind == TaskKind.BROADCAST) & (Task.state == TaskState.UNREAD)
             )
             if pending.execute() == 0:
                 raise Refused(f"every delivery of broadcast {task_id} is already acked or canceled; nothing to cancel")
         else:
             _require_unread(task, "cancel")
-            Task.update(state="canceled", state_changed_at=now).where(Task.id == task_id).execute()
+            Task.update(state=TaskState.CANCELED, state_changed_at=now).where(Task.id == task_id).execute()
     return load_task(task_id)
 
 
@@ -137,16 +138,16 @@ def show_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
 def load_task(task_id: int) -> TaskRecord:
     row = task_query().where(Task.id == task_id).get()
     deliveries: tuple[TaskRecord, ...] = ()
-    if row["kind"] == "broadcast_summary":
+    if row["kind"] == TaskKind.BROADCAST_SUMMARY:
         deliveries = tuple(
             task_record(r)
-            for r in task_query().where((Task.origin == task_id) & (Task.kind == "broadcast")).order_by(Task.id)
+            for r in task_query().where((Task.origin == task_id) & (Task.kind == TaskKind.BROADCAST)).order_by(Task.id)
         )
     return task_record(row, deliveries)
 
 
 def _require_unread(task: Task, verb: str) -> None:
-    if task.state == "completed":
+    if task.state == TaskState.ACKED:
         raise Refused(f"task {task.id} was already acked at {short(task.acked_at)}; nothing to {verb}")
-    if task.state == "canceled":
+    if task.state == TaskState.CANCELED:
         raise Refused(f"task {task.id} was canceled by its sender at {short(task.state_changed_at)}; nothing to {verb}")

@@ -11,7 +11,16 @@ from peewee import Case, fn
 
 from cafleet.broker.convert import agents_with_placements, value_rows
 from cafleet.broker.guards import agent_in_fleet, live_fleet
-from cafleet.domain import DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVALS
+from cafleet.domain import (
+    DEFAULT_MONITOR_INTERVAL,
+    DEFAULT_MONITOR_INTERVALS,
+    NOTICE_DEFERRED,
+    NOTICE_DELIVERED,
+    NOTICE_PENDING,
+    AgentKind,
+    AgentStatus,
+    TaskState,
+)
 from cafleet.errors import InvalidInput, Refused
 from cafleet.limits import MAX_INTERVAL_SECONDS
 from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Task, database
@@ -109,17 +118,17 @@ def schedules(fleet_id: int) -> list[Schedule]:
     """Every active agent with a schedule, with its unread count and oldest unread message."""
     configs = {
         c.agent_id: c
-        for c in MonitorConfig.select().join(Agent).where((Agent.fleet == fleet_id) & (Agent.status == "active"))
+        for c in MonitorConfig.select().join(Agent).where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE))
     }
     if not configs:
         return []
-    delivered_at = Case(None, [(Task.notify_status == "delivered", Task.notified_at)])
-    waiting = Case(None, [(Task.notify_status == "pending", 1), (Task.notify_status.startswith("deferred:"), 1)], 0)
+    delivered_at = Case(None, [(Task.notify_status == NOTICE_DELIVERED, Task.notified_at)])
+    waiting = Case(None, [(Task.notify_status == NOTICE_PENDING, 1), (Task.notify_status.startswith(NOTICE_DEFERRED), 1)], 0)
     unread = {
         owner: (count, oldest, noticed, int(waits or 0))
         for owner, count, oldest, noticed, waits in value_rows(
             Task.select(Task.owner, fn.COUNT(Task.id), fn.MIN(Task.created_at), fn.MAX(delivered_at), fn.SUM(waiting))
-            .where(Task.owner.in_(list(configs)) & (Task.state == "input_required"))
+            .where(Task.owner.in_(list(configs)) & (Task.state == TaskState.UNREAD))
             .group_by(Task.owner)
         )
     }
@@ -143,9 +152,9 @@ def configure(fleet_id: int, agent_id: int, interval: int | None, enabled: bool 
     with database.atomic():
         live_fleet(fleet_id)
         agent = agent_in_fleet(fleet_id, agent_id)
-        if agent.status != "active":
+        if agent.status != AgentStatus.ACTIVE:
             raise Refused(f"agent {agent_id} ({agent.name}) is deregistered; it has no schedule")
-        if agent.kind == "administrator":
+        if agent.kind == AgentKind.ADMINISTRATOR:
             raise Refused(f"agent {agent_id} is the Administrator (the human); the monitor never wakes it")
         config = MonitorConfig.get_or_none(MonitorConfig.agent == agent_id)
         if config is None:

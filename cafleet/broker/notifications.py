@@ -12,11 +12,12 @@ from typing import NamedTuple
 from peewee import SQL
 
 from cafleet.broker.convert import placement_record, task_query
+from cafleet.domain import NOTICE_PENDING, AgentStatus, TaskState
 from cafleet.models import Agent, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now
 
-PENDING = "pending"
+PENDING = NOTICE_PENDING
 DEFERRED_PREFIX = "deferred:"
 
 
@@ -68,7 +69,7 @@ def due_notices(limit: int = 500) -> list[PreviewJob]:
         PreviewJob(
             task_id=row["id"], sender_id=row["sender"], sender_name=row["from_name"],
             recipient_id=row["recipient"], created_at=row["created_at"], text=row["text"],
-            status=row["notify_status"], unread=row["state"] == "input_required",
+            status=row["notify_status"], unread=row["state"] == TaskState.UNREAD,
             placement=placement_record(placements.get(row["recipient"])),
         )
         for row in rows
@@ -83,7 +84,7 @@ def settle_unreachable() -> int:
 
 def still_unread(task_id: int) -> bool:
     """Checked right before typing: a message acked or canceled meanwhile needs no notice."""
-    return Task.select().where((Task.id == task_id) & (Task.state == "input_required")).exists()
+    return Task.select().where((Task.id == task_id) & (Task.state == TaskState.UNREAD)).exists()
 
 
 def record_outcomes(outcomes: dict[int, str]) -> None:
@@ -103,7 +104,7 @@ def live_pane_sockets() -> set[str]:
         Placement.select(Placement.tmux_socket)
         .join(Agent, on=(Placement.agent == Agent.id))
         .join(Fleet, on=(Agent.fleet == Fleet.id))
-        .where((Agent.status == "active") & Fleet.deleted_at.is_null())
+        .where((Agent.status == AgentStatus.ACTIVE) & Fleet.deleted_at.is_null())
         .distinct()
     )
     return {row.tmux_socket for row in query}

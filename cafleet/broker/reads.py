@@ -11,10 +11,11 @@ from peewee import fn
 
 from cafleet.broker.convert import agents_with_placements, task_query, task_record, value_rows
 from cafleet.broker.guards import any_fleet
+from cafleet.domain import AgentKind, TaskKind, TaskState
 from cafleet.models import Agent, Fleet, MonitorConfig, Task, database
 from cafleet.records import AgentRecord, TaskRecord
 
-TIMELINE_KINDS = ("unicast", "broadcast_summary")
+TIMELINE_KINDS = (TaskKind.UNICAST, TaskKind.BROADCAST_SUMMARY)
 
 
 class RosterEntry(NamedTuple):
@@ -75,7 +76,7 @@ def _changes(fleet_id: int, max_id: int, changed_since: str) -> TimelineChanges:
         (Task.fleet == fleet_id) & (Task.state_changed_at > changed_since)
     )
     # A delivery's ack changes its broadcast's entry; entries just added are already fresh.
-    changed_ids = {t.origin_id if t.kind == "broadcast" else t.id for t in moved} - {r["id"] for r in added_rows}
+    changed_ids = {t.origin_id if t.kind == TaskKind.BROADCAST else t.id for t in moved} - {r["id"] for r in added_rows}
     changed_rows = list(task_query().where(Task.id.in_(changed_ids)).order_by(Task.id)) if changed_ids else []
     added = with_deliveries(added_rows)
     changed = with_deliveries(changed_rows)
@@ -90,7 +91,7 @@ def roster(fleet_id: int) -> list[RosterEntry]:
     ids = [a.id for a in agents]
     unread = dict(value_rows(
         Task.select(Task.owner, fn.COUNT(Task.id))
-        .where(Task.owner.in_(ids) & (Task.state == "input_required"))
+        .where(Task.owner.in_(ids) & (Task.state == TaskState.UNREAD))
         .group_by(Task.owner)
     ))
     configs = {c.agent_id: c for c in MonitorConfig.select().where(MonitorConfig.agent.in_(ids))}
@@ -107,7 +108,7 @@ def roster(fleet_id: int) -> list[RosterEntry]:
 
 def agent_inbox(agent_id: int, limit: int = 500) -> list[TaskRecord]:
     """Messages the agent received, newest first."""
-    rows = task_query().where((Task.owner == agent_id) & (Task.kind != "broadcast_summary")).order_by(Task.id.desc()).limit(limit)
+    rows = task_query().where((Task.owner == agent_id) & (Task.kind != TaskKind.BROADCAST_SUMMARY)).order_by(Task.id.desc()).limit(limit)
     return [task_record(r) for r in rows]
 
 
@@ -128,14 +129,14 @@ def fleet_label(fleet_id: int) -> str:
 
 
 def administrator_id(fleet_id: int) -> int:
-    return Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.kind == "administrator")).scalar()
+    return Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.kind == AgentKind.ADMINISTRATOR)).scalar()
 
 
 def with_deliveries(rows: list[dict]) -> list[TaskRecord]:
     """Records of `rows`, each broadcast summary with its delivery tasks."""
-    summary_ids = [r["id"] for r in rows if r["kind"] == "broadcast_summary"]
+    summary_ids = [r["id"] for r in rows if r["kind"] == TaskKind.BROADCAST_SUMMARY]
     deliveries: dict[int, list[TaskRecord]] = {sid: [] for sid in summary_ids}
     if summary_ids:
-        for row in task_query().where(Task.origin.in_(summary_ids) & (Task.kind == "broadcast")).order_by(Task.id):
+        for row in task_query().where(Task.origin.in_(summary_ids) & (Task.kind == TaskKind.BROADCAST)).order_by(Task.id):
             deliveries[row["origin"]].append(task_record(row))
     return [task_record(r, tuple(deliveries.get(r["id"], ()))) for r in rows]

@@ -13,12 +13,13 @@ from typing import NamedTuple
 from cafleet.broker.convert import task_query
 from cafleet.broker.guards import active_agent, live_fleet
 from cafleet.broker.reads import with_deliveries
+from cafleet.domain import AgentKind
 from cafleet.errors import NotFound
 from cafleet.models import Agent, Task, database
 from cafleet.records import TaskRecord
 from cafleet.search_query import fts_query
 
-FLEET_WIDE_KINDS = ("administrator", "director")
+FLEET_WIDE_KINDS = (AgentKind.ADMINISTRATOR, AgentKind.DIRECTOR)
 DEFAULT_LIMIT = 20
 RANKED_CANDIDATES = 5_000
 # Marks FTS5's highlight() puts around matches: private-use characters, so they are told

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cafleet.cli.output import shown_text
+from cafleet.domain import TaskKind
 
 if TYPE_CHECKING:
     from cafleet.records import AgentRecord, TaskRecord
@@ -24,7 +25,7 @@ def handle(name: str | None, agent_id: int | None) -> str:
 def brief_task(task: TaskRecord, include_read: bool) -> dict:
     text, cut = shown_text(task.text, False)
     document: dict = {"task_id": task.id, "from": handle(task.from_name, task.from_agent_id)}
-    if task.kind == "broadcast":
+    if task.kind == TaskKind.BROADCAST:
         document["origin_task_id"] = task.origin_task_id
     if task.reply_to_id is not None:
         document["reply_to_id"] = task.reply_to_id

@@ -9,6 +9,7 @@ from cafleet.cli.params import ID, TEXT, agent_id_option, full_option, quiet_opt
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.db import open_database
+from cafleet.domain import TaskKind, TaskState
 
 MAX_WAIT_SECONDS = 3600
 
@@ -159,8 +160,8 @@ def cancel_command(agent_id, task_id, full, quiet):
     if quiet:
         click.echo(task.id)
         return
-    if task.kind == "broadcast_summary":
-        canceled = sum(1 for d in task.deliveries if d.state == "canceled")
+    if task.kind == TaskKind.BROADCAST_SUMMARY:
+        canceled = sum(1 for d in task.deliveries if d.state == TaskState.CANCELED)
         text = f"Canceled broadcast {task.id}: {canceled} of {len(task.deliveries)} deliveries are canceled."
     else:
         text = f"Canceled task {task.id}."

@@ -13,6 +13,7 @@ import click
 
 from cafleet.cli.settings import settings
 from cafleet.config import max_text_len
+from cafleet.domain import TaskKind, TaskState
 from cafleet.terminal import block, json_text, one_line
 from cafleet.text import truncate
 from cafleet.timestamps import short
@@ -115,7 +116,7 @@ def task_json(task: TaskRecord, full: bool) -> dict:
     }
     if full:
         document["notified_at"] = task.notified_at
-    if task.kind == "broadcast_summary":
+    if task.kind == TaskKind.BROADCAST_SUMMARY:
         document["recipient_count"] = len(task.deliveries)
         document["deliveries"] = [
             {
@@ -164,18 +165,18 @@ def task_lines(
     poll the recipient is always the caller, so it is never repeated.
     """
     header = [f"#{task.id}", f"from {one_line(task.from_name)}#{task.from_agent_id}"]
-    if task.kind == "broadcast_summary":
+    if task.kind == TaskKind.BROADCAST_SUMMARY:
         header.append(f"to {len(task.deliveries)} agents")
     elif detail or recipient:
         header.append(f"to {one_line(task.to_name or '?')}#{task.to_agent_id}")
     header.append(short(task.created_at))
-    if task.kind == "broadcast":
+    if task.kind == TaskKind.BROADCAST:
         header.append(f"broadcast={task.origin_task_id}")
     if task.reply_to_id is not None:
         header.append(f"reply-to={task.reply_to_id}")
-    if task.kind != "broadcast_summary" and (with_state or task.state != "input_required"):
+    if task.kind != TaskKind.BROADCAST_SUMMARY and (with_state or task.state != TaskState.UNREAD):
         header.append(_state_word(task))
-    if detail and task.kind != "broadcast_summary":
+    if detail and task.kind != TaskKind.BROADCAST_SUMMARY:
         header.append(f"notify={one_line(task.notify_status or 'none')}")
     text, _ = shown_text(task.text, full)
     lines = [" ".join(header)]
@@ -186,9 +187,9 @@ def task_lines(
 
 
 def _state_word(task: TaskRecord) -> str:
-    if task.state == "completed" and task.acked_at:
+    if task.state == TaskState.ACKED and task.acked_at:
         return f"acked={short(task.acked_at)}"
-    if task.state == "input_required":
+    if task.state == TaskState.UNREAD:
         return "unread"
     return task.state
 

@@ -6,11 +6,12 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
+from cafleet.domain import TaskKind, TaskState
 from cafleet.records import FleetRecord, TaskRecord
 
 # Control characters but newline and tab: a transcript is read on terminals too.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-STATE_WORDS = {"input_required": "unread", "completed": "acked", "canceled": "canceled"}
+STATE_WORDS: dict[str, str] = {TaskState.UNREAD: "unread", TaskState.ACKED: "acked", TaskState.CANCELED: "canceled"}
 
 
 def transcript(fleet: FleetRecord, tasks: Iterable[TaskRecord], exported_at: str) -> Iterator[str]:
@@ -32,14 +33,14 @@ def transcript(fleet: FleetRecord, tasks: Iterable[TaskRecord], exported_at: str
 
 def _entry(task: TaskRecord) -> str:
     sender = _clean(f"{task.from_name}#{task.from_agent_id}")
-    if task.kind == "broadcast_summary":
+    if task.kind == TaskKind.BROADCAST_SUMMARY:
         to = f"all ({len(task.deliveries)})"
     else:
         to = _clean(f"{task.to_name}#{task.to_agent_id}")
     facts = [f"#{task.id}"]
     if task.reply_to_id:
         facts.append(f"re #{task.reply_to_id}")
-    if task.kind == "broadcast_summary":
+    if task.kind == TaskKind.BROADCAST_SUMMARY:
         facts.append("broadcast")
         facts.extend(_clean(f"{d.to_name}#{d.to_agent_id}") + " " + _state(d) for d in task.deliveries)
     else:
@@ -50,11 +51,11 @@ def _entry(task: TaskRecord) -> str:
 
 
 def _state(task: TaskRecord) -> str:
-    if task.state == "completed" and task.acked_at:
+    if task.state == TaskState.ACKED and task.acked_at:
         return f"✓ {task.acked_at[11:19]}"
-    if task.state == "canceled":
+    if task.state == TaskState.CANCELED:
         return f"✗ canceled {task.state_changed_at[11:19]}"
-    return "● unread" if task.state == "input_required" else STATE_WORDS.get(task.state, task.state)
+    return "● unread" if task.state == TaskState.UNREAD else STATE_WORDS.get(task.state, task.state)
 
 
 def _time(stamp: str) -> str:

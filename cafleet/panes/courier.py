@@ -25,6 +25,7 @@ from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
 from cafleet.db import data_version
+from cafleet.domain import AgentKind
 from cafleet.invocation import fleet_command
 from cafleet.lock_files import open_lock
 from cafleet.notify import COURIER_LOCK, FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
@@ -97,7 +98,7 @@ class Courier:
             if seen.state != AgentState.ASKING:
                 self._asked.pop(agent.agent_id, None)
             elif (
-                agent.kind == "member" and placement.director_id is not None
+                agent.kind == AgentKind.MEMBER and placement.director_id is not None
                 and self._asked.get(agent.agent_id, "") != seen.question
             ):
                 self._asked[agent.agent_id] = seen.question

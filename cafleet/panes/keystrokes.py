@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from cafleet.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.backends import BACKENDS
-from cafleet.domain import TUI_PANE_OPTION
+from cafleet.domain import NOTICE_DEFERRED, TUI_PANE_OPTION
 from cafleet.lock_files import LockTimeout, held
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.safety import clean
@@ -58,7 +58,7 @@ class Outcome(NamedTuple):
 
     @property
     def final(self) -> bool:
-        return not self.status.startswith("deferred:")
+        return not self.status.startswith(NOTICE_DEFERRED)
 
 
 def pane_lock_name(socket_path: str, pane_id: str) -> str:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from cafleet.agent_state import AgentState
 from cafleet.backends import poll_command
 from cafleet.broker import monitor
+from cafleet.domain import AgentKind
 from cafleet.notify import ensure_courier
 from cafleet.panes import keystrokes
 from cafleet.panes.tmux import Tmux
@@ -105,7 +106,7 @@ def _due_reason(schedule: monitor.Schedule, now: datetime) -> str | None:
     reference = max(filter(None, (schedule.last_ping_at or schedule.agent.placement.created_at, schedule.last_notice_at)))
     if (now - parse_stamp(reference)).total_seconds() < schedule.interval_seconds:
         return None
-    if schedule.agent.kind == "director":
+    if schedule.agent.kind == AgentKind.DIRECTOR:
         return f"supervision tick every {schedule.interval_seconds}s"
     if schedule.unread == 0 or schedule.notices_waiting:
         return None  # nothing to read, or the courier is about to announce it
