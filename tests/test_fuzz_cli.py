@@ -41,8 +41,9 @@ from tests.fuzz_support import (
     times,
 )
 
-# Commands that open the TUI, start tmux sessions, or write to $HOME are not fuzzed here.
-SKIPPED = {("ui",), ("demo",), ("setup",), ("doctor",)}
+# Commands that open the TUI, start tmux sessions, write to $HOME or serve until Ctrl+C
+# (`web`: its options have their own tests in test_web.py) are not fuzzed here.
+SKIPPED = {("ui",), ("demo",), ("setup",), ("doctor",), ("web",)}
 ID_OPTIONS = {"--agent-id", "--task-id", "--id", "--member-id", "--reply-to", "fleet_id"}
 NUMBER_OPTIONS = {"--tick", "--wait", "--timeout", "--interval", "--page-size", "--lines", "--choice"}
 HOSTILE = {"--since": times, "--name": names, "--to": names, "--skills": json_texts, "--prompt": prompts}
@@ -193,6 +194,7 @@ def world(tmp_path, monkeypatch) -> World:
     monkeypatch.setattr(MonitorLoop, "install_signal_handlers", lambda loop: None)
     directory = tmp_path / "fuzz"
     directory.mkdir(mode=0o700)
+    monkeypatch.chdir(directory)  # a fuzzed relative --output lands here, not in the checkout
     return World(directory, monkeypatch)
 
 
