@@ -64,10 +64,8 @@ def max_text_len() -> int:
     raw = os.environ.get("CAFLEET_MAX_TEXT_LEN", "").strip()
     if not raw:
         return DEFAULT_MAX_TEXT_LEN
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    # ASCII digits only: int() also reads `٣` or `1_0`, which no user means as a length.
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
     if value < 1:
         raise InvalidInput(f"CAFLEET_MAX_TEXT_LEN={raw!r} must be a positive integer (default {DEFAULT_MAX_TEXT_LEN})")
     return value

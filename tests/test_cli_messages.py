@@ -186,9 +186,10 @@ def test_oversized_text_file_is_refused(fleet, cli, tmp_path):
     assert result.code == 2 and "over the 1,048,576-byte message limit" in result.err
 
 
-def test_bad_max_text_len_is_explained(fleet, cli):
-    result = no_traceback(cli("--fleet-id", fleet.fleet_id, "message", "poll", "--agent-id", fleet.bob_id, env={"CAFLEET_MAX_TEXT_LEN": "lots"}))
-    assert result.code == 2 and "CAFLEET_MAX_TEXT_LEN='lots' must be a positive integer" in result.err
+@pytest.mark.parametrize("value", ["lots", "٣", "1_0", "-5", "0", "99999999999999999999"])
+def test_bad_max_text_len_is_explained(fleet, cli, value):
+    result = no_traceback(cli("--fleet-id", fleet.fleet_id, "message", "poll", "--agent-id", fleet.bob_id, env={"CAFLEET_MAX_TEXT_LEN": value}))
+    assert result.code == 2 and f"CAFLEET_MAX_TEXT_LEN={value!r} must be a positive integer" in result.err
 
 
 def test_deleted_fleet_is_refused_with_a_way_out(fleet, cli):
