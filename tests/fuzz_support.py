@@ -26,7 +26,7 @@ _COMMON = dict(
 )
 settings.register_profile("cafleet-ci", max_examples=100, **_COMMON)
 settings.register_profile("cafleet-long", max_examples=4000, **_COMMON)
-FUZZ = settings.get_profile(os.environ.get("CAFLEET_FUZZ_PROFILE", "cafleet-ci"))
+FUZZ = settings.get_profile(os.environ.get("CAFLEET_FUZZ_PROFILE") or "cafleet-ci")
 
 # Output must never carry these raw: C0 controls but tab and newline, DEL, C1, bidi controls,
 # the Unicode line separators, lone surrogates.
