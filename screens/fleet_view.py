@@ -35,10 +35,12 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Fleets"),
-        Binding("ctrl+n", "compose", "Compose"),
-        Binding("ctrl+t", "timeline", "Timeline"),
-        Binding("ctrl+o", "inbox", "Inbox"),
-        Binding("ctrl+r", "roster", "Roster"),
+        # Priority: the app runs these as it reads the key. Otherwise the key first travels up
+        # from the focused widget, and keys typed right behind it reach the old widget.
+        Binding("ctrl+n", "compose", "Compose", priority=True),
+        Binding("ctrl+t", "timeline", "Timeline", priority=True),
+        Binding("ctrl+o", "inbox", "Inbox", priority=True),
+        Binding("ctrl+r", "roster", "Roster", priority=True),
         Binding("a", "ack_highlighted", "Ack"),
         Binding("ctrl+f", "toggle_unread", "Unread only", show=False),
         Binding("ctrl+g", "jump_newest", "Newest", show=False),
