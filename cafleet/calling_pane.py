@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 
 from cafleet.errors import NotInTmux
 from cafleet.records import EnvPane, PaneLocation
@@ -30,6 +28,9 @@ def pane_from_env() -> EnvPane | None:
 
 def calling_pane(command: str) -> PaneLocation:
     """The caller's pane, or `NotInTmux` explaining that `command` must run inside tmux."""
+    import shutil
+    import subprocess  # only here: every agent call reads $TMUX via pane_from_env, cheaply
+
     if not in_tmux():
         raise NotInTmux(f"`cafleet {command}` must run inside a tmux pane (TMUX and TMUX_PANE are not set); start tmux first")
     if shutil.which("tmux") is None:
