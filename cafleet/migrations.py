@@ -202,9 +202,14 @@ def tables_at(version: int) -> set[str]:
     return {name for m in MIGRATIONS if m.version <= version for name in _CREATED_TABLE.findall(m.sql)}
 
 
-def user_tables(conn) -> set[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    return {row[0] for row in rows}
+def version_and_tables(conn) -> tuple[int, set[str]]:
+    """The schema version and the user tables, read in one statement: one snapshot, so a
+    first migration committed by another process is seen either whole or not at all."""
+    rows = conn.execute(
+        "SELECT v.user_version, m.name FROM pragma_user_version AS v "
+        "LEFT JOIN sqlite_master AS m ON m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    return rows[0][0], {name for _, name in rows if name is not None}
 
 
 def check_is_cafleet(conn, where: str) -> None:
@@ -213,8 +218,7 @@ def check_is_cafleet(conn, where: str) -> None:
     Version 0 with tables is another application's database (cafleet's first migration sets the
     version in the same transaction that creates its tables); a version whose tables are
     missing is a damaged file, or another application that uses `user_version` too."""
-    version = schema_version(conn)
-    tables = user_tables(conn)
+    version, tables = version_and_tables(conn)
     if version == 0:
         if tables:
             shown = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")

@@ -269,3 +269,31 @@ def test_doctor_reports_a_database_directory_others_can_reach(cli, tmp_path):
         f"the database in a private directory (e.g. CAFLEET_DATABASE_URL={tmp_path / 'xdg-data' / 'cafleet' / 'cafleet.db'})"
     ) in result.json()["problems"]
     assert list(directory.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- racing a first migration
+
+
+@pytest.mark.parametrize("before_statement", [1, 2, 3])
+def test_a_first_migration_committed_while_the_file_is_checked_is_seen_whole(tmp_path, before_statement):
+    """Several agents start on a brand-new file: one migrates while another checks what the file
+    is. Whenever the migration commits, the checker must not mistake the file for another
+    application's (version 0 read before the commit, tables read after it)."""
+    from cafleet.migrations import check_is_cafleet, migrate
+
+    path = tmp_path / "cafleet.db"
+    checker = sqlite3.connect(path, isolation_level=None)
+    statements = 0
+
+    def migrate_from_another_process(_sql: str) -> None:
+        nonlocal statements
+        statements += 1
+        if statements == before_statement:
+            other = sqlite3.connect(path, isolation_level=None)
+            migrate(other, str(path))
+            other.close()
+
+    checker.set_trace_callback(migrate_from_another_process)
+    check_is_cafleet(checker, str(path))
+    checker.set_trace_callback(None)
+    checker.close()
