@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from cafleet.errors import InvalidInput
 
@@ -19,6 +22,55 @@ def default_database_path() -> Path:
     return Path(data_home) / "cafleet" / "cafleet.db"
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class PostgresServer(NamedTuple):
+    """A PostgreSQL database named by a libpq URL (credentials may also come from PGPASSFILE
+    or the PG* environment, which libpq reads itself)."""
+
+    url: str
+
+    def shown(self) -> str:
+        """The URL without its password, for messages and `doctor`."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+    def local_directory(self) -> Path:
+        """This machine's private directory for this database: locks, the courier's log."""
+        digest = hashlib.sha256(self.shown().encode()).hexdigest()[:12]
+        return default_database_path().parent / f"postgres-{digest}"
+
+
+DatabaseTarget = Path | PostgresServer
+
+
+def database_target() -> DatabaseTarget:
+    """The database to use: `CAFLEET_DATABASE_URL` if set (a SQLite file or a PostgreSQL
+    URL), else the SQLite file in the XDG data directory."""
+    url = os.environ.get("CAFLEET_DATABASE_URL", "").strip()
+    if url.startswith(POSTGRES_SCHEMES):
+        return PostgresServer(url)
+    return database_path()
+
+
+def local_directory() -> Path:
+    """Where this machine keeps its files for the database in use: beside a SQLite file, or a
+    private directory of its own for a PostgreSQL server."""
+    target = database_target()
+    return target.local_directory() if isinstance(target, PostgresServer) else target.parent
+
+
+def database_setting() -> str:
+    """`CAFLEET_DATABASE_URL` as a child process must see it: an absolute path or the URL."""
+    target = database_target()
+    return target.url if isinstance(target, PostgresServer) else str(target)
+
+
 def database_path() -> Path:
     """The SQLite file to use: `CAFLEET_DATABASE_URL` if set, else the XDG data directory."""
     url = os.environ.get("CAFLEET_DATABASE_URL", "").strip()
@@ -28,8 +80,8 @@ def database_path() -> Path:
         raw = url[len("sqlite:///"):]
     elif "://" in url:
         raise InvalidInput(
-            f"CAFLEET_DATABASE_URL={url!r} is not supported; "
-            "use sqlite:////absolute/path.db or a plain file path"
+            f"CAFLEET_DATABASE_URL={PostgresServer(url).shown()!r} is not supported; use "
+            "sqlite:////absolute/path.db, a plain file path or postgresql://user@host/database"
         )
     else:
         raw = url

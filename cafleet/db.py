@@ -1,4 +1,8 @@
-"""Opening the database: file permissions, connection pragmas, and schema upgrade on first use."""
+"""Opening the database: file permissions, connection pragmas, and schema upgrade on first use.
+
+SQLite is the default; a `postgresql://` URL selects `cafleet.postgres`. Both bind the same
+peewee models (`cafleet.models.database`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from cafleet.config import database_path
+from cafleet.config import PostgresServer, database_target
 from cafleet.db_files import make_private, prepare, unusable_path
 from cafleet.errors import Refused
 from cafleet.migrations import check_is_cafleet, migrate, schema_version
@@ -18,22 +22,57 @@ BUSY_TIMEOUT_SECONDS = 30
 _PRAGMAS = {"foreign_keys": 1, "synchronous": "normal"}
 
 
-def open_database(path: Path | None = None, create: bool = True):
-    """Connect the shared peewee database to `path` (default: the configured one), migrated.
+def open_database(target: Path | PostgresServer | None = None, create: bool = True):
+    """Connect the shared peewee database to `target` (default: the configured one), migrated.
 
-    Returns the peewee database. Safe to call repeatedly; reconnects if the path changed.
+    Returns the peewee database. Safe to call repeatedly; reconnects if the target changed.
     """
-    from peewee import DatabaseError as PeeweeDatabaseError
-
     from cafleet.models import database
 
-    path = path or database_path()
-    if not database.is_closed() and database.database == str(path):
+    target = target or database_target()
+    current = database.obj
+    if current is not None and not current.is_closed() and current.database == _name(target):
         return database
-    if not database.is_closed():
-        database.close()
+    close_database()
+    if isinstance(target, PostgresServer):
+        from cafleet.postgres import open_postgres
+
+        database.initialize(open_postgres(target))
+        return database
+    _open_sqlite(target, create)
+    return database
+
+
+def _name(target: Path | PostgresServer) -> str:
+    return target.url if isinstance(target, PostgresServer) else str(target)
+
+
+def close_database() -> None:
+    """Close the connection, and forget the target so nothing later reaches it by accident."""
+    from cafleet.models import database
+
+    if database.obj is not None and not database.obj.is_closed():
+        database.obj.close()
+    database.initialize(None)
+
+
+def is_postgres() -> bool:
+    from cafleet.models import database
+
+    return getattr(database.obj, "engine", None) == "postgresql"
+
+
+def _open_sqlite(path: Path, create: bool) -> None:
+    from peewee import DatabaseError as PeeweeDatabaseError
+    from peewee import SqliteDatabase
+
+    from cafleet.models import database as proxy
+
     prepare(path, create)
-    database.init(str(path), timeout=BUSY_TIMEOUT_SECONDS, pragmas=_PRAGMAS)
+    # IMMEDIATE: a deferred transaction that has read cannot upgrade to a write lock once
+    # another connection committed, and SQLite then fails at once without consulting the
+    # busy timeout. Taking the write lock up front makes concurrent writers queue instead.
+    database = SqliteDatabase(str(path), lock_type="IMMEDIATE", timeout=BUSY_TIMEOUT_SECONDS, pragmas=_PRAGMAS)
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     while True:
         try:
@@ -46,7 +85,8 @@ def open_database(path: Path | None = None, create: bool = True):
             if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 connection.execute("PRAGMA journal_mode = wal")
             migrate(connection, str(path))
-            return database
+            proxy.initialize(database)
+            return
         except (sqlite3.DatabaseError, PeeweeDatabaseError) as exc:
             database.close()
             # Switching a brand-new file to WAL takes an exclusive lock and SQLite answers

@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING
 from peewee import (
     AutoField,
     BooleanField,
+    DatabaseProxy,
     FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
-    SqliteDatabase,
     TextField,
 )
 
 from cafleet.domain import AgentStatus
 
-# IMMEDIATE: a deferred transaction that has read cannot upgrade to a write lock once
-# another connection committed, and SQLite then fails at once without consulting the
-# busy timeout. Taking the write lock up front makes concurrent writers queue instead.
-database = SqliteDatabase(None, lock_type="IMMEDIATE")
+# The engine (SQLite or PostgreSQL) is chosen when `cafleet.db.open_database` connects.
+# `database.atomic()` is a write transaction on both, writers queueing one behind another;
+# `database.atomic(lock_type="DEFERRED")` is a read-only snapshot.
+database = DatabaseProxy()
 
 
 # Peewee adds an `id` primary key and a `<name>_id` column attribute for every foreign key
@@ -86,6 +86,7 @@ class Placement(BaseModel):
     spawn_token = TextField(null=True)
     spawner_pid = IntegerField(null=True)
     spawner_identity = TextField(null=True)
+    host = TextField(null=True)
 
     class Meta:
         table_name = "placements"
@@ -166,4 +167,16 @@ class AgentStateRow(BaseModel):
         table_name = "agent_states"
 
 
-ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime, AgentStateRow)
+class Courier(BaseModel):
+    """The courier running on one host, stamped while it runs."""
+
+    host = TextField(primary_key=True)
+    pid = IntegerField()
+    started_at = TextField()
+    seen_at = TextField()
+
+    class Meta:
+        table_name = "couriers"
+
+
+ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime, AgentStateRow, Courier)

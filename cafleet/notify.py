@@ -66,10 +66,10 @@ def can_reach_tmux(socket_path: str) -> bool:
 
 def notices_due() -> bool:
     """Whether any stored notice still waits for delivery (one index lookup)."""
-    from cafleet.broker.notifications import NOTICE_DUE_SQL
+    from cafleet.broker.notifications import notice_due_sql
     from cafleet.models import database
 
-    row = database.execute_sql(f"SELECT 1 FROM tasks WHERE {NOTICE_DUE_SQL} LIMIT 1").fetchone()
+    row = database.execute_sql(f"SELECT 1 FROM tasks WHERE {notice_due_sql()} LIMIT 1").fetchone()
     return row is not None
 
 

@@ -1,4 +1,4 @@
-"""Cheap change detection: SQLite's data_version changes whenever another connection commits."""
+"""Reloading when another process commits (`cafleet.changes`: data_version or LISTEN/NOTIFY)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ class DataChanged(Message):
 
 def watch(is_cancelled, on_change) -> None:
     """Run in a thread worker: call `on_change()` after every commit made elsewhere."""
-    from cafleet.db import data_version
+    from cafleet.changes import open_feed
 
-    last = data_version()
-    while not is_cancelled():
-        time.sleep(POLL_SECONDS)
-        current = data_version()
-        if current != last:
-            last = current
-            on_change()
+    feed = open_feed()
+    try:
+        while not is_cancelled():
+            if feed.wait(POLL_SECONDS):
+                on_change()
+                time.sleep(POLL_SECONDS)  # a burst of commits is one reload, not one each
+    finally:
+        feed.close()

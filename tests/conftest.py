@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import pytest
 
+from tests.postgres_cluster import POSTGRES, Cluster, engine
 from tests.support import FAKE_PANE, REPO, Fleet, cafleet_command
 
 
@@ -36,21 +37,42 @@ def _snapshots_in_repo_root() -> None:
 _snapshots_in_repo_root()
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """This pytest worker's throwaway PostgreSQL server (started on first use)."""
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster):
+    """A new, empty PostgreSQL database for this test, dropped after it."""
+    name = postgres_cluster.new_database()
+    yield postgres_cluster.url(name)
+    from cafleet.db import close_database
+
+    close_database()
+    postgres_cluster.drop_database(name)
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
+def isolated_env(request, tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{tmp_path / 'cafleet.db'}")
-    for name in ("TMUX", "TMUX_PANE", "CAFLEET_MAX_TEXT_LEN", "CAFLEET_DEBUG", "NO_COLOR", "CODEX_HOME", "XDG_CONFIG_HOME"):
+    if engine() == POSTGRES and "sqlite_only" not in request.keywords:
+        monkeypatch.setenv("CAFLEET_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    else:
+        monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{tmp_path / 'cafleet.db'}")
+    for name in ("TMUX", "TMUX_PANE", "CAFLEET_MAX_TEXT_LEN", "CAFLEET_DEBUG", "NO_COLOR", "CODEX_HOME", "XDG_CONFIG_HOME",
+                 "CAFLEET_HOST_ID"):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
-    from cafleet.models import database
+    from cafleet.db import close_database
 
-    if not database.is_closed():
-        database.close()
-    database.init(None)  # so a later test cannot silently reach this test's file
+    close_database()  # so a later test cannot silently reach this test's database
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ EXPECTED_COLUMNS = {
         ("spawn_token", "TEXT", 0, None, 0),
         ("spawner_pid", "INTEGER", 0, None, 0),
         ("spawner_identity", "TEXT", 0, None, 0),
+        ("host", "TEXT", 0, None, 0),
     ],
     "tasks": [
         ("id", "INTEGER", 0, None, 1),
@@ -85,6 +86,12 @@ EXPECTED_COLUMNS = {
         ("question", "TEXT", 0, None, 0),
         ("changed_at", "TEXT", 1, None, 0),
     ],
+    "couriers": [
+        ("host", "TEXT", 0, None, 1),
+        ("pid", "INTEGER", 1, None, 0),
+        ("started_at", "TEXT", 1, None, 0),
+        ("seen_at", "TEXT", 1, None, 0),
+    ],
 }
 
 # index name -> (unique, partial, [(column, collation), ...]) per table.
@@ -97,6 +104,7 @@ EXPECTED_INDEXES = {
     },
     "placements": {
         "placements_director": (0, 0, [("director_id", "BINARY")]),
+        "placements_host": (0, 0, [("host", "BINARY")]),
     },
     "tasks": {
         "tasks_inbox": (0, 0, [("owner_id", "BINARY"), ("state", "BINARY"), ("created_at", "BINARY")]),
@@ -111,6 +119,7 @@ EXPECTED_INDEXES = {
     "monitor_config": {},
     "monitor_runtime": {},
     "agent_states": {},
+    "couriers": {"sqlite_autoindex_couriers_1": (1, 0, [("host", "BINARY")])},
 }
 
 # (from column, to table, to column) per table.
@@ -129,6 +138,7 @@ EXPECTED_FOREIGN_KEYS = {
     "monitor_config": {("agent_id", "agents", "id")},
     "monitor_runtime": {("fleet_id", "fleets", "id")},
     "agent_states": {("agent_id", "agents", "id")},
+    "couriers": set(),
 }
 
 # Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the
@@ -654,7 +664,7 @@ def test_a_relative_path_is_a_usage_error_that_gives_the_absolute_form(tmp_path,
 
 @pytest.mark.parametrize(
     "url",
-    ["postgres://x", "mysql://user@host/db", "sqlite://relative.db", "sqlite:///", "sqlite:///:memory:", ":memory:"],
+    ["postgresql+psycopg://x/db", "mysql://user@host/db", "sqlite://relative.db", "sqlite:///", "sqlite:///:memory:", ":memory:"],
 )
 @pytest.mark.parametrize("args", [("fleet", "list"), ("db", "init")], ids=lambda a: " ".join(a))
 def test_unsupported_database_urls_are_usage_errors(cli, tmp_path, url, args):

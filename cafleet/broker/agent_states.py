@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from cafleet.agent_state import AgentState, Observation
 from cafleet.broker.convert import placement_record
+from cafleet.broker.dialect import upsert
 from cafleet.broker.notifications import initial_notice, placements_of
 from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.models import Agent, AgentStateRow, Fleet, Placement, Task, database
@@ -56,9 +57,10 @@ def record_state(agent_id: int, seen: Observation) -> bool:
         row = AgentStateRow.get_or_none(AgentStateRow.agent == agent_id)
         if row is not None and (row.state, row.reason, row.question) == (seen.state.value, seen.reason, seen.question):
             return False
-        AgentStateRow.insert(
-            agent=agent_id, state=seen.state.value, reason=seen.reason, question=seen.question, changed_at=utc_now(),
-        ).on_conflict_replace().execute()
+        upsert(
+            AgentStateRow, agent=agent_id, state=seen.state.value, reason=seen.reason, question=seen.question,
+            changed_at=utc_now(),
+        )
     return True
 
 

@@ -7,6 +7,7 @@ import math
 import re
 
 from cafleet.broker.convert import agent_record, agents_with_placements
+from cafleet.broker.dialect import same_name
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.domain import AgentKind, AgentStatus
 from cafleet.errors import Conflict, InvalidInput, Refused
@@ -93,7 +94,7 @@ def _finite_float(text: str) -> float:
 def ensure_name_free(fleet_id: int, name: str) -> None:
     taken = (
         Agent.select(Agent.id, Agent.name)
-        .where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE) & (Agent.name.collate("NOCASE") == name))
+        .where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE) & same_name(Agent.name, name))
         .first()
     )
     if taken is not None:

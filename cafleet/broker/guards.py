@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from cafleet.broker.dialect import same_name
 from cafleet.domain import AgentStatus
 from cafleet.errors import InvalidInput, NotFound, Refused
 from cafleet.limits import MAX_ID
@@ -101,7 +102,7 @@ def recipient(fleet_id: int, ref: str) -> Agent:
         .where(
             (Agent.fleet == fleet_id)
             & (Agent.status == AgentStatus.ACTIVE)
-            & (Agent.name.collate("NOCASE") == ref)
+            & same_name(Agent.name, ref)
         )
         .first()
     )

@@ -6,14 +6,12 @@ import time
 
 from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet
-from cafleet.db import data_version
+from cafleet.changes import open_feed
 from cafleet.domain import TaskKind, TaskState
 from cafleet.models import Task
 from cafleet.records import Inbox
 
 DEFAULT_PAGE_SIZE = 20
-# How often a waiting poll checks PRAGMA data_version (a few microseconds per check).
-WAIT_CHECK_SECONDS = 0.05
 
 
 def poll_inbox(
@@ -39,18 +37,18 @@ def wait_for_inbox(
 ) -> Inbox:
     """Like `poll_inbox`, but block up to `wait_seconds` until the page is non-empty.
 
-    Re-queries only when another connection has committed (SQLite's data_version changes),
-    so waiting costs almost nothing and a new message is seen within WAIT_CHECK_SECONDS.
+    Re-queries only when another process has committed (`cafleet.changes`), so waiting costs
+    almost nothing and a new message is seen within moments of its commit.
     """
-    inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
-    deadline = time.monotonic() + wait_seconds
-    seen = data_version()
-    while not inbox.tasks and time.monotonic() < deadline:
-        time.sleep(min(WAIT_CHECK_SECONDS, max(0.0, deadline - time.monotonic())))
-        version = data_version()
-        if version != seen:
-            seen = version
-            inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
+    feed = open_feed()
+    try:
+        inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
+        deadline = time.monotonic() + wait_seconds
+        while not inbox.tasks and (left := deadline - time.monotonic()) > 0:
+            if feed.wait(left):
+                inbox = poll_inbox(fleet_id, agent_id, since, page_size, include_read)
+    finally:
+        feed.close()
     return inbox
 
 

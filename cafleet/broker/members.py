@@ -11,6 +11,7 @@ from peewee import fn
 
 from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
 from cafleet.broker.convert import agent_record, agents_with_placements, value_rows
+from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.errors import NotFound, Refused
@@ -207,7 +208,7 @@ def activity(member_ids: list[int]) -> dict[int, MemberActivity]:
     received = {
         owner: (last, acked, unread)
         for owner, last, acked, unread in value_rows(
-            Task.select(Task.owner, fn.MAX(Task.created_at), fn.MAX(Task.acked_at), fn.SUM(Task.state == TaskState.UNREAD))
+            Task.select(Task.owner, fn.MAX(Task.created_at), fn.MAX(Task.acked_at), count_where(Task.state == TaskState.UNREAD))
             .where(Task.owner.in_(member_ids) & (Task.kind != TaskKind.BROADCAST_SUMMARY))
             .group_by(Task.owner)
         )

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from peewee import Case, fn
 
 from cafleet.broker.convert import agents_with_placements, value_rows
+from cafleet.broker.dialect import upsert
 from cafleet.broker.guards import agent_in_fleet, live_fleet
 from cafleet.domain import (
     DEFAULT_MONITOR_INTERVAL,
@@ -81,9 +82,7 @@ def claim(fleet_id: int, pid: int, tick_seconds: float) -> Runtime | None:
                 f"a monitor is already running for fleet {fleet_id} (pid {previous.pid}, last tick "
                 f"{short(previous.last_tick_at)}); stop it first (kill {previous.pid}) or let it be"
             )
-        MonitorRuntime.insert(
-            fleet=fleet_id, pid=pid, started_at=now, last_tick_at=now, tick_seconds=tick_seconds
-        ).on_conflict_replace().execute()
+        upsert(MonitorRuntime, fleet=fleet_id, pid=pid, started_at=now, last_tick_at=now, tick_seconds=tick_seconds)
     return previous
 
 

@@ -52,8 +52,15 @@ def placements_of(agent_ids: list[int]) -> dict[int, Placement]:
 NOTICE_DUE_SQL = "(notify_status = 'pending' OR notify_status LIKE 'deferred:%')"
 
 
+def notice_due_sql() -> str:
+    from cafleet.db import is_postgres
+
+    # psycopg reads "%" as a parameter marker; doubled, the server gets one.
+    return NOTICE_DUE_SQL.replace("%", "%%") if is_postgres() else NOTICE_DUE_SQL
+
+
 def _due():
-    return SQL(NOTICE_DUE_SQL)
+    return SQL(notice_due_sql())
 
 
 def due_notices(limit: int = 500) -> list[PreviewJob]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cafleet.broker.convert import task_query
+from cafleet.broker.dialect import same_name
 from cafleet.broker.guards import active_agent, live_fleet
 from cafleet.broker.reads import with_deliveries
 from cafleet.domain import AgentKind
@@ -101,7 +102,7 @@ def search_messages(
 def _senders(fleet_id: int, ref: str) -> list[int]:
     """Every agent of the fleet, registered or not, that `ref` (an id or a name) names."""
     ref = ref.strip()
-    condition = Agent.id == int(ref) if ref.isdigit() else Agent.name.collate("NOCASE") == ref
+    condition = Agent.id == int(ref) if ref.isdigit() else same_name(Agent.name, ref)
     ids = [a.id for a in Agent.select(Agent.id).where((Agent.fleet == fleet_id) & condition)]
     if not ids:
         raise NotFound(

@@ -4,7 +4,7 @@ It delivers every notice that is still due: one worker thread per pane (a broadc
 all panes at once, while one pane's notices stay in order), each looking at the pane before
 typing and recording the true outcome. A notice the agent cannot take yet (starting, asking,
 a draft in the box) is retried, so later notices to that pane wait behind it. The courier
-watches `PRAGMA data_version`, so a commit by any process wakes it within a poll interval.
+watches for commits (`cafleet.changes`), so a commit by any process wakes it within a poll interval.
 It leaves when no live fleet has a placed agent on a tmux server it can reach.
 
 Once a second it also looks at every placed agent's pane and records its state when it
@@ -24,7 +24,7 @@ from collections import defaultdict
 from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
-from cafleet.db import data_version
+from cafleet.changes import open_feed
 from cafleet.domain import AgentKind
 from cafleet.invocation import fleet_command
 from cafleet.lock_files import open_lock
@@ -54,7 +54,7 @@ class Courier:
 
     def run(self) -> str:
 
-        last_version = None
+        feed = None
         next_liveness = 0.0
         threading.Thread(target=self._watch_states, daemon=True).start()
         while True:
@@ -66,13 +66,16 @@ class Courier:
                 self._reap_dead_spawns()
                 next_liveness = now + LIVENESS_SECONDS
             try:
-                version = data_version()
-                if version != last_version or self._retry_due(now):
-                    last_version = version
+                fresh = feed is None
+                if fresh:
+                    feed = open_feed()
+                if feed.wait(0) or fresh or self._retry_due(now):
                     self._dispatch()
             except Exception as exc:  # a busy or briefly unreadable database: try again next round
                 print(f"{utc_now()} dispatch failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-                last_version = None
+                if feed is not None:
+                    feed.close()
+                feed = None
                 time.sleep(1)
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()

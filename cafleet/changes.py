@@ -1,0 +1,74 @@
+"""Noticing that another process committed, without re-reading any table.
+
+SQLite says so through `PRAGMA data_version` (a few microseconds to ask, so it is polled);
+PostgreSQL sends a NOTIFY on `CHANGES_CHANNEL` with every commit that touched cafleet's
+tables (migration 9), which a feed LISTENs for on a connection of its own. Open a feed before
+the first read it guards: a commit between the read and the feed would otherwise go unseen.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from cafleet.db import data_version, is_postgres
+from cafleet.migrations import CHANGES_CHANNEL
+
+# How often a SQLite feed asks for data_version while waiting.
+CHECK_SECONDS = 0.05
+
+
+class ChangeFeed(Protocol):
+    def wait(self, timeout: float) -> bool:
+        """Block until a commit made since the last call (or since the feed opened), or until
+        `timeout` seconds pass (0: just look). True when something changed."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_feed() -> ChangeFeed:
+    """A feed on the open database (`cafleet.db.open_database` first)."""
+    if is_postgres():
+        from cafleet.models import database
+
+        return _Notifications(database.obj.database)
+    return _DataVersion()
+
+
+class _DataVersion:
+    def __init__(self) -> None:
+        self._seen = data_version()
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            version = data_version()
+            if version != self._seen:
+                self._seen = version
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(CHECK_SECONDS, left))
+
+    def close(self) -> None:
+        pass
+
+
+class _Notifications:
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._connection = psycopg.connect(url, autocommit=True, application_name="cafleet-listen")
+        self._connection.execute(f"LISTEN {CHANGES_CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        changed = any(True for _ in self._connection.notifies(timeout=max(timeout, 0.0), stop_after=1))
+        if changed:  # one wake-up for every commit that arrived meanwhile
+            for _ in self._connection.notifies(timeout=0):
+                pass
+        return changed
+
+    def close(self) -> None:
+        self._connection.close()
