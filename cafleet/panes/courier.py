@@ -67,7 +67,7 @@ class Courier:
                 next_liveness = now + LIVENESS_SECONDS
             try:
                 fresh = feed is None
-                if fresh:
+                if feed is None:
                     feed = open_feed()
                 if feed.wait(0) or fresh or self._retry_due(now):
                     self._dispatch()
