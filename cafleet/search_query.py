@@ -2,7 +2,8 @@
 
 The user's words are never FTS5 syntax: each word, and each "quoted phrase", becomes an FTS5
 string (AND-ed together), so `NEAR`, `OR`, `-`, `:` or `(` are just text. A word ending in
-`*` (`tok*`) matches as a prefix.
+`*` (`tok*`) matches as a prefix. PostgreSQL builds its tsquery from the same terms
+(`cafleet.broker.search_postgres`).
 """
 
 from __future__ import annotations
@@ -58,9 +59,10 @@ def parse_query(query: str) -> list[Term]:
     return terms
 
 
-def fts_query(query: str) -> str:
-    """The FTS5 MATCH expression for `query`: every term as a quoted string, all required."""
-    return " ".join(_quoted(term) for term in parse_query(query))
+def fts_query(terms: list[Term]) -> str:
+    """The FTS5 MATCH expression for `terms` (from `parse_query`): every term as a quoted
+    string, all required."""
+    return " ".join(_quoted(term) for term in terms)
 
 
 def _quoted(term: Term) -> str:

@@ -4,6 +4,8 @@ An agent sees what it sent or received, exactly what `message show` lets it open
 Administrator (the human in the TUI) and the root Director see the whole fleet, as the TUI's
 timeline does. A message is found once: an agent finds its own copy of a broadcast (the
 delivery it can show and ack, or the summary if it sent it), a fleet-wide searcher the summary.
+
+SQLite searches migration 7's FTS5 table; PostgreSQL its tsvector column (`search_postgres`).
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ from cafleet.broker.convert import task_query
 from cafleet.broker.dialect import same_name
 from cafleet.broker.guards import active_agent, live_fleet
 from cafleet.broker.reads import with_deliveries
+from cafleet.db import is_postgres
 from cafleet.domain import AgentKind
 from cafleet.errors import NotFound
 from cafleet.models import Agent, Task, database
 from cafleet.records import TaskRecord
-from cafleet.search_query import fts_query
+from cafleet.search_query import Term, fts_query, parse_query
 
 FLEET_WIDE_KINDS = (AgentKind.ADMINISTRATOR, AgentKind.DIRECTOR)
 DEFAULT_LIMIT = 20
 RANKED_CANDIDATES = 5_000
-# Marks FTS5's highlight() puts around matches: private-use characters, so they are told
-# apart from the text (a text holding them is shown without marks; see `_spans`).
+# Marks FTS5's highlight() (or PostgreSQL's ts_headline) puts around matches: private-use
+# characters, so they are told apart from the text (a text holding them is shown without marks;
+# see `_spans`).
 OPEN, CLOSE = "\ue000", "\ue001"
 # Relevance of the text column only: `who` (column 1) says who may see a task, not what it is about.
 _BM25 = "bm25(tasks_fts, 1.0, 0.0)"
@@ -44,6 +48,26 @@ class SearchHit(NamedTuple):
     matches: tuple[Span, ...]
 
 
+class Scope(NamedTuple):
+    """Which tasks a search looks through: those of `fleet_id` the searcher may see (all the
+    timeline shows when `fleet_wide`), narrowed to `senders` and to `since` when given."""
+
+    fleet_id: int
+    agent_id: int
+    fleet_wide: bool
+    senders: list[int] | None
+    since: str | None
+
+    @property
+    def filtered(self) -> bool:
+        return self.senders is not None or self.since is not None
+
+
+# What an engine's search returns per task found: its id, its score (higher is better) and its
+# text with OPEN/CLOSE around the matches.
+Found = tuple[int, float, str]
+
+
 def search_messages(
     fleet_id: int,
     agent_id: int,
@@ -53,23 +77,34 @@ def search_messages(
     limit: int = DEFAULT_LIMIT,
 ) -> list[SearchHit]:
     """The messages of `fleet_id` that `agent_id` may see and that match `query`, best
-    first (bm25; equal scores newest first), at most `limit`."""
-    expression = fts_query(query)
+    first (bm25 on SQLite, ts_rank on PostgreSQL; equal scores newest first), at most `limit`."""
+    terms = parse_query(query)
     live_fleet(fleet_id)
     agent = active_agent(fleet_id, agent_id)
-    # The tokens of migration 6's `who` column pick, inside the index, the tasks this searcher
+    senders = _senders(fleet_id, sender_ref) if sender_ref is not None else None
+    scope = Scope(fleet_id, agent_id, agent.kind in FLEET_WIDE_KINDS, senders, since)
+    found = _postgres_found(scope, terms, limit) if is_postgres() else _sqlite_found(scope, terms, limit)
+    if not found:
+        return []
+    ids = [task_id for task_id, _, _ in found]
+    records = {r.id: r for r in with_deliveries(list(task_query().where(Task.id.in_(ids))))}
+    return [SearchHit(records[i], score, _spans(marked, records[i].text)) for i, score, marked in found]
+
+
+def _sqlite_found(scope: Scope, terms: list[Term], limit: int) -> list[Found]:
+    expression = fts_query(terms)
+    # The tokens of migration 7's `who` column pick, inside the index, the tasks this searcher
     # may see: its own (a<id>), or for the fleet-wide viewers what the timeline shows (f<id>).
-    token = f"f{fleet_id}" if agent.kind in FLEET_WIDE_KINDS else f"a{agent_id}"
+    token = f"f{scope.fleet_id}" if scope.fleet_wide else f"a{scope.agent_id}"
     match = f'text : ({expression}) AND who : "{token}"'
     conditions: list[str] = []
     params: list[object] = []
-    if sender_ref is not None:
-        senders = _senders(fleet_id, sender_ref)
-        conditions.append(f"t.from_id IN ({', '.join('?' * len(senders))})")
-        params += senders
-    if since is not None:
+    if scope.senders is not None:
+        conditions.append(f"t.from_id IN ({', '.join('?' * len(scope.senders))})")
+        params += scope.senders
+    if scope.since is not None:
         conditions.append("t.created_at >= ?")
-        params.append(since)
+        params.append(scope.since)
     if conditions:
         ranked = database.execute_sql(
             f"SELECT t.id, {_BM25} AS score FROM tasks_fts JOIN tasks t ON t.id = tasks_fts.rowid "
@@ -95,8 +130,14 @@ def search_messages(
             (OPEN, CLOSE, f"text : ({expression})", *ids),
         ).fetchall()
     )
-    records = {r.id: r for r in with_deliveries(list(task_query().where(Task.id.in_(ids))))}
-    return [SearchHit(records[i], -rank, _spans(marks.get(i, ""), records[i].text)) for i, rank in ranked]
+    return [(i, -rank, marks.get(i, "")) for i, rank in ranked]
+
+
+def _postgres_found(scope: Scope, terms: list[Term], limit: int) -> list[Found]:
+    from cafleet.broker.search_postgres import postgres_found
+
+    # As on SQLite: unfiltered, a very common word is ranked among its newest matches only.
+    return postgres_found(scope, terms, limit, candidates=None if scope.filtered else RANKED_CANDIDATES)
 
 
 def _senders(fleet_id: int, ref: str) -> list[int]:
@@ -114,7 +155,8 @@ def _senders(fleet_id: int, ref: str) -> list[int]:
 
 def _spans(marked: str, text: str) -> tuple[Span, ...]:
     """Where `marked` (the text with OPEN/CLOSE around matches) has its marks, as offsets in `text`."""
-    if OPEN in text or CLOSE in text or not marked:
+    # Marks count only around the text itself: ts_headline rebuilds the text from its tokens.
+    if OPEN in text or CLOSE in text or marked.replace(OPEN, "").replace(CLOSE, "") != text:
         return ()
     spans, removed, at = [], 0, 0
     while (opened := marked.find(OPEN, at)) >= 0:
