@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from cafleet.config import database_path
+from cafleet.config import local_directory
 from cafleet.errors import Refused
 
 POLL_SECONDS = 0.02
@@ -28,7 +28,7 @@ class LockTimeout(Exception):
 
 
 def lock_directory() -> Path:
-    return database_path().parent / "locks"
+    return local_directory() / "locks"
 
 
 def courier_log_path() -> Path:
