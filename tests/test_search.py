@@ -10,6 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cafleet.errors import InvalidInput, NotFound
+from tests.postgres_cluster import POSTGRES, engine
+
+on_postgres_only = pytest.mark.skipif(engine() != POSTGRES, reason="about PostgreSQL's search index")
 
 
 def _search(fleet, agent_id, query, **kwargs):
@@ -23,8 +26,14 @@ def _ids(hits) -> list[int]:
 
 
 def _index_is_consistent(db_path) -> None:
-    """FTS5's own check, and the index holds every task with exactly the words of its text now
-    and the agents (`who`) whose own task it is."""
+    """The search index holds every task with exactly the words of its text now: on SQLite by
+    FTS5's own check and its terms, with the agents (`who`) whose own task it is; on PostgreSQL
+    every task's stored tsvector is its text's (who may see a task is read from its columns)."""
+    from cafleet.db import is_postgres
+
+    if is_postgres():
+        _vectors_are_current()
+        return
     conn = sqlite3.connect(db_path)
     try:
         conn.execute("INSERT INTO tasks_fts (tasks_fts) VALUES ('integrity-check')")
@@ -41,6 +50,15 @@ def _index_is_consistent(db_path) -> None:
             assert indexed[(task_id, "who")] == who, task_id
     finally:
         conn.close()
+
+
+def _vectors_are_current() -> None:
+    from cafleet.models import database
+
+    stale = database.execute_sql(
+        "SELECT id FROM tasks WHERE search_vector IS DISTINCT FROM to_tsvector('english', text)"
+    ).fetchall()
+    assert stale == []
 
 
 def _stems(conn, text: str) -> set[str]:
@@ -263,6 +281,7 @@ def test_every_write_path_keeps_the_index_consistent(fleet, db_path):
     _index_is_consistent(db_path)
 
 
+@pytest.mark.sqlite_only
 def test_migrating_an_older_file_indexes_its_history(tmp_path, monkeypatch):
     from cafleet.db import open_database
     from cafleet.migrations import MIGRATIONS, migrate
@@ -296,6 +315,47 @@ def test_migrating_an_older_file_indexes_its_history(tmp_path, monkeypatch):
     assert set(_ids(search_messages(1, 1, "kiwi"))) == {1, 2}
     database.close()
     _index_is_consistent(path)
+
+
+@on_postgres_only
+def test_migrating_an_older_postgres_database_indexes_its_history():
+    import os
+
+    import psycopg
+
+    from cafleet.db import open_database
+    from cafleet.migrations import MIGRATIONS
+    from cafleet.postgres import VERSION_TABLE
+
+    search_version = next(m.version for m in MIGRATIONS if m.name == "full-text search over message text")
+    now = "2026-01-02T03:04:05.000000Z"
+    with psycopg.connect(os.environ["CAFLEET_DATABASE_URL"]) as conn:
+        for migration in MIGRATIONS[: search_version - 1]:
+            for statement in migration.postgres_statements():
+                conn.execute(statement)
+        conn.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL)")
+        conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (%s)", (search_version - 1,))
+        conn.execute("INSERT INTO fleets (id, label, created_at) VALUES (1, 'old', %s)", (now,))
+        conn.cursor().executemany(
+            "INSERT INTO agents (id, fleet_id, name, kind, registered_at) VALUES (%s, 1, %s, %s, %s)",
+            [(1, "director", "director", now), (2, "Administrator", "administrator", now), (3, "w", "agent", now)],
+        )
+        conn.execute("UPDATE fleets SET director_id = 1")
+        conn.cursor().executemany(
+            "INSERT INTO tasks (id, fleet_id, owner_id, from_id, to_id, kind, state, created_at, state_changed_at, origin_id, text) "
+            "VALUES (%s, 1, %s, %s, %s, %s, 'input_required', %s, %s, %s, %s)",
+            [
+                (1, 3, 1, 3, "unicast", now, now, None, "legacy kiwi note"),
+                (2, 1, 1, None, "broadcast_summary", now, now, 2, "kiwi for everyone"),
+                (3, 3, 1, 3, "broadcast", now, now, 2, "kiwi for everyone"),
+            ],
+        )
+    open_database()
+    from cafleet.broker.search import search_messages
+
+    assert set(_ids(search_messages(1, 3, "kiwi"))) == {1, 3}
+    assert set(_ids(search_messages(1, 1, "kiwi"))) == {1, 2}
+    _vectors_are_current()
 
 
 # --------------------------------------------------------------------------- queries
