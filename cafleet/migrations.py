@@ -303,6 +303,26 @@ _CHANGE_NOTIFICATIONS_PG = (
     ),
 )
 
+# PostgreSQL's search read as FTS5 reads, where migration 7 kept PostgreSQL's English defaults:
+# every word is indexed, stop words too (`the`, `from`, `an*` find what they find on SQLite),
+# and ASCII punctuation separates words, so `parser` is found in `src/parser.py`, `self.parser`
+# or `parser_state` (PostgreSQL's parser keeps paths, hosts, e-mail addresses and versions
+# whole). The punctuation is blanked one character for one, so marks that ts_headline puts in
+# the blanked text fall at the same offsets of the text. SQLite's FTS5 already reads so.
+SEARCH_CONFIG = "cafleet_search"
+SEARCH_SEPARATORS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_STEMMED_TOKENS = "asciiword, word, asciihword, hword, hword_asciipart, hword_part"
+_QUOTED_SEPARATORS = "'" + SEARCH_SEPARATORS.replace("'", "''") + "'"
+_BLANKED_TEXT = f"translate(text, {_QUOTED_SEPARATORS}, '{' ' * len(SEARCH_SEPARATORS)}')"
+_SEARCH_AS_FTS5_PG = (
+    "CREATE TEXT SEARCH DICTIONARY cafleet_stem (TEMPLATE = snowball, LANGUAGE = english)",
+    f"CREATE TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} (COPY = english)",
+    f"ALTER TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} ALTER MAPPING FOR {_STEMMED_TOKENS} WITH cafleet_stem",
+    "ALTER TABLE tasks DROP COLUMN search_vector",
+    f"ALTER TABLE tasks ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (to_tsvector('{SEARCH_CONFIG}', {_BLANKED_TEXT})) STORED",
+    "CREATE INDEX tasks_search ON tasks USING gin (search_vector)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES, postgres=_REGISTRY_AND_MESSAGES_PG),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE, postgres=_MONITOR_SCHEDULE_PG),
@@ -313,6 +333,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "full-text search over message text", "", _MESSAGE_SEARCH, postgres=_MESSAGE_SEARCH_PG),
     Migration(8, "the host of each pane, and each host's courier", _HOSTS),
     Migration(9, "change notifications for live updates", "", postgres=_CHANGE_NOTIFICATIONS_PG),
+    Migration(10, "search on PostgreSQL splits and keeps words as FTS5 does", "", postgres=_SEARCH_AS_FTS5_PG),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

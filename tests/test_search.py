@@ -53,10 +53,13 @@ def _index_is_consistent(db_path) -> None:
 
 
 def _vectors_are_current() -> None:
+    """Every task's stored tsvector is its text's words, punctuation blanked (migration 10)."""
+    from cafleet.migrations import SEARCH_CONFIG, SEARCH_SEPARATORS
     from cafleet.models import database
 
     stale = database.execute_sql(
-        "SELECT id FROM tasks WHERE search_vector IS DISTINCT FROM to_tsvector('english', text)"
+        f"SELECT id FROM tasks WHERE search_vector IS DISTINCT FROM to_tsvector('{SEARCH_CONFIG}', translate(text, %s, %s))",
+        (SEARCH_SEPARATORS, " " * len(SEARCH_SEPARATORS)),
     ).fetchall()
     assert stale == []
 
@@ -97,6 +100,19 @@ def test_words_match_in_any_form_all_are_required_and_phrases_are_exact(fleet):
     assert _ids(_search(fleet, fleet.bob_id, '"reviews of the tokenizer"')) == [reviews.id]
     assert _ids(_search(fleet, fleet.bob_id, "review missingword")) == []
     assert set(_ids(_search(fleet, fleet.bob_id, "tok*"))) == {reviews.id, other.id}
+
+
+def test_words_inside_paths_names_and_addresses_and_common_words_are_found(fleet):
+    """Punctuation separates words, and no word is too common to search for, on both engines."""
+    from cafleet.broker.messages import send_message
+
+    text = "see src/parser.py, self.parser_state and ops@parser.org from the host"
+    task = send_message(fleet.fleet_id, fleet.alice_id, "bob", text)
+    send_message(fleet.fleet_id, fleet.alice_id, "bob", "nothing here")
+    for query in ["parser", "py", "state", "org", "the", "from", "--from", '"src/parser.py"', "self.pars*", '"from the"']:
+        assert _ids(_search(fleet, fleet.bob_id, query)) == [task.id], query
+    [hit] = _search(fleet, fleet.bob_id, "parser")
+    assert [text[s:e] for s, e in hit.matches] == ["parser"] * 3
 
 
 def test_matches_point_at_the_words_found(fleet):

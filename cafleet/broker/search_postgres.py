@@ -1,5 +1,6 @@
 """Message search on PostgreSQL: what `cafleet.broker.search` does with FTS5 on SQLite, over
-migration 7's `tasks.search_vector` (to_tsvector('english', text), GIN-indexed).
+`tasks.search_vector` (GIN-indexed): the text's words, ASCII punctuation separating them, stemmed
+and none left out (migration 10).
 
 The user's text only ever reaches PostgreSQL as a parameter of a function that reads it as
 plain text (phraseto_tsquery), or as quoted runs of letters and digits (to_tsquery for a
@@ -12,14 +13,15 @@ import re
 
 from cafleet.broker.search import CLOSE, OPEN, Found, Scope
 from cafleet.domain import TaskKind
+from cafleet.migrations import SEARCH_CONFIG, SEARCH_SEPARATORS
 from cafleet.models import database
 from cafleet.search_query import Term
 
-# Migration 7's configuration: a query matches only lexemes made the way the index made them.
-CONFIG = "english"
 # Divide by 1 + log(length): as bm25 does, a word found in a short message weighs more.
 _RANK_NORMALIZATION = 1
 _HEADLINE_OPTIONS = f"StartSel={OPEN}, StopSel={CLOSE}, HighlightAll=true"
+_BLANKS = " " * len(SEARCH_SEPARATORS)
+_BLANKED = str.maketrans(SEARCH_SEPARATORS, _BLANKS)
 _WORD = re.compile(r"\w+")
 
 
@@ -28,19 +30,23 @@ def postgres_found(scope: Scope, terms: list[Term], limit: int, candidates: int 
     of them when None), each with its text marked where the query matched."""
     query = _tsquery(terms)
     if not query:
-        return []  # every word is an English stop word: the index holds none of them
+        return []  # no word PostgreSQL's parser reads as one (a lone `²`, say)
     conditions, params = _scope_conditions(scope)
     newest = " ORDER BY t.id DESC LIMIT %(candidates)s" if candidates is not None else ""
+    # The marks go into the text as the index read it (punctuation blanked, one character for
+    # one), so that they fall on the words the index found.
     rows = database.execute_sql(
-        f"SELECT id, score, ts_headline('{CONFIG}', text, %(query)s::tsquery, %(headline)s) FROM ("
+        "SELECT id, score, text, ts_headline("
+        f"'{SEARCH_CONFIG}', translate(text, %(separators)s, %(blanks)s), %(query)s::tsquery, %(headline)s) FROM ("
         f" SELECT id, text, ts_rank(search_vector, %(query)s::tsquery, {_RANK_NORMALIZATION}) AS score FROM ("
-        f"  SELECT t.id, t.text, t.search_vector FROM tasks t"
+        "  SELECT t.id, t.text, t.search_vector FROM tasks t"
         f"  WHERE t.search_vector @@ %(query)s::tsquery AND {' AND '.join(conditions)}{newest}"
         " ) AS matching ORDER BY score DESC, id DESC LIMIT %(limit)s"
         ") AS best ORDER BY score DESC, id DESC",
-        {**params, "query": query, "headline": _HEADLINE_OPTIONS, "candidates": candidates, "limit": limit},
+        {**params, "query": query, "separators": SEARCH_SEPARATORS, "blanks": _BLANKS, "headline": _HEADLINE_OPTIONS,
+         "candidates": candidates, "limit": limit},
     ).fetchall()
-    return [(task_id, float(score), marked) for task_id, score, marked in rows]
+    return [(task_id, float(score), _marks_onto(marked, text)) for task_id, score, text, marked in rows]
 
 
 def _tsquery(terms: list[Term]) -> str:
@@ -52,14 +58,24 @@ def _tsquery(terms: list[Term]) -> str:
 
 
 def _term_query(term: Term) -> tuple[str, list[str]]:
-    """One term as a tsquery expression and its parameters. A word with punctuation inside
-    (`col:z`, `foo-bar`) is, as in FTS5, its parts in a row: a phrase."""
+    """One term as a tsquery expression and its parameters, its punctuation blanked as the
+    index's was: a word with punctuation inside (`col:z`, `src/parser.py`) is, as in FTS5, its
+    parts in a row."""
+    text = term.text.translate(_BLANKED)
     if not term.prefix:
-        return f"phraseto_tsquery('{CONFIG}', %s)", [term.text]
-    # The last word is the prefix. Stemmed as the index stems, and also as typed, so that a
-    # prefix which is an English stop word (`an*`) still finds `analysis`.
-    phrase = " <-> ".join(f"'{word}'" for word in _WORD.findall(term.text)) + ":*"
-    return f"(to_tsquery('{CONFIG}', %s) || to_tsquery('simple', %s))", [phrase, phrase]
+        return f"phraseto_tsquery('{SEARCH_CONFIG}', %s)", [text]
+    # Quoted runs of letters and digits: never tsquery syntax. The last one is the prefix,
+    # stemmed as FTS5's porter stems a prefix (`parsing*` also finds `parser`).
+    phrase = " <-> ".join(f"'{word}'" for word in _WORD.findall(text)) + ":*"
+    return f"to_tsquery('{SEARCH_CONFIG}', %s)", [phrase]
+
+
+def _marks_onto(marked: str, text: str) -> str:
+    """The marks of `marked` (the blanked text with OPEN/CLOSE) put into `text` itself."""
+    if len(marked) - marked.count(OPEN) - marked.count(CLOSE) != len(text):
+        return ""  # ts_headline left a word out (one too long to index): no marks
+    characters = iter(text)
+    return "".join(ch if ch in (OPEN, CLOSE) else next(characters) for ch in marked)
 
 
 def _scope_conditions(scope: Scope) -> tuple[list[str], dict[str, object]]:
