@@ -99,3 +99,30 @@ def _insert(conn: sqlite3.Connection, batch: list[tuple]) -> None:
         [(i, o, f, t, k, s, c, c, a, g, x) for i, o, f, t, k, s, c, a, g, x in batch],
     )
     conn.execute("COMMIT")
+
+
+def copy_to_postgres(path: Path, url: str) -> None:
+    """Load the corpus at `path` into the PostgreSQL database at `url`, migrated as `cafleet`
+    migrates it (unless it already holds the corpus): the same rows, written with COPY."""
+    import psycopg
+
+    from cafleet.config import PostgresServer
+    from cafleet.postgres import open_postgres
+
+    open_postgres(PostgresServer(url)).close()
+    source = sqlite3.connect(path)
+    with psycopg.connect(url) as target:
+        if target.execute("SELECT EXISTS (SELECT 1 FROM tasks)").fetchone()[0]:
+            return
+        for table, columns in (
+            ("fleets", "id, label, created_at"),
+            ("agents", "id, fleet_id, name, kind, registered_at"),
+            ("tasks", "id, fleet_id, owner_id, from_id, to_id, kind, state, created_at, state_changed_at, acked_at, origin_id, text"),
+        ):
+            with target.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {columns} FROM {table}"):
+                    copy.write_row(row)
+        target.execute("UPDATE fleets SET director_id = 1")
+    source.close()
+    with psycopg.connect(url, autocommit=True) as target:
+        target.execute("VACUUM ANALYZE")

@@ -6,9 +6,10 @@ search's median within 1.5x of a poll's on the same database. Searched: words of
 frequencies (the most common word is in most messages), two words, a phrase, and a search by
 the Administrator over the whole fleet.
 
-Usage: python bench/search_bench.py [--messages N] [--runs N] [--db PATH] [--json]
+Usage: python bench/search_bench.py [--messages N] [--runs N] [--db PATH] [--postgres URL] [--json]
 The database is built once at --db (default: a temporary directory) and reused if it exists.
-The exit status is always 0: this is a report.
+With --postgres, the same messages are copied into that (empty, or already loaded) PostgreSQL
+database and the commands run against it. The exit status is always 0: this is a report.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from message_corpus import build  # noqa: E402
+from message_corpus import build, copy_to_postgres  # noqa: E402
 
 TARGET_RATIO = 1.5
 
@@ -43,6 +44,15 @@ def timed(argv: list[str], env: dict) -> tuple[float, str]:
     if done.returncode != 0:
         raise SystemExit(f"{argv} failed: {done.stderr}")
     return elapsed, done.stdout
+
+
+def database_bytes(postgres_url: str | None, db: Path) -> int:
+    if not postgres_url:
+        return db.stat().st_size
+    import psycopg
+
+    with psycopg.connect(postgres_url) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
 def paired_medians(poll: list[str], search: list[str], env: dict, runs: int, warmup: int = 3):
@@ -62,6 +72,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--db", type=Path)
+    parser.add_argument("--postgres", metavar="URL", help="run against this PostgreSQL database instead")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -74,7 +85,9 @@ def main() -> None:
         info = build(db, args.messages)
         info_file.write_text(json.dumps(info))
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-    env.update(CAFLEET_DATABASE_URL=str(db), HOME=str(workdir), XDG_DATA_HOME=str(workdir / "xdg"))
+    if args.postgres:
+        copy_to_postgres(db, args.postgres)
+    env.update(CAFLEET_DATABASE_URL=args.postgres or str(db), HOME=str(workdir), XDG_DATA_HOME=str(workdir / "xdg"))
     base = [cafleet(), "--fleet-id", "1", "message"]
     agent = str(info["agent"])
     poll_argv = base + ["poll", "--agent-id", agent]
@@ -99,12 +112,14 @@ def main() -> None:
                      "hits_shown": hits})
     poll = statistics.median(polls)
     report = {"tasks": info["tasks"], "build_seconds": round(info["seconds"], 1),
-              "database_mb": round(db.stat().st_size / 2**20), "poll_median_ms": round(poll * 1000, 1),
+              "engine": "postgresql" if args.postgres else "sqlite",
+              "database_mb": round(database_bytes(args.postgres, db) / 2**20), "poll_median_ms": round(poll * 1000, 1),
               "target_ratio": TARGET_RATIO, "searches": rows}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{report['tasks']:,} tasks, database {report['database_mb']} MB (built in {report['build_seconds']} s)")
+        print(f"{report['tasks']:,} tasks on {report['engine']}, database {report['database_mb']} MB "
+              f"(built in {report['build_seconds']} s)")
         print(f"message poll: median {report['poll_median_ms']} ms")
         for row in rows:
             flag = "ok" if row["ratio_to_poll"] <= TARGET_RATIO else "OVER TARGET"
