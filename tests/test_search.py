@@ -361,7 +361,7 @@ def test_migrating_an_older_postgres_database_indexes_its_history():
             "INSERT INTO tasks (id, fleet_id, owner_id, from_id, to_id, kind, state, created_at, state_changed_at, origin_id, text) "
             "VALUES (%s, 1, %s, %s, %s, %s, 'input_required', %s, %s, %s, %s)",
             [
-                (1, 3, 1, 3, "unicast", now, now, None, "legacy kiwi note"),
+                (1, 3, 1, 3, "unicast", now, now, None, "legacy kiwi note in notes/kiwi.md"),
                 (2, 1, 1, None, "broadcast_summary", now, now, 2, "kiwi for everyone"),
                 (3, 3, 1, 3, "broadcast", now, now, 2, "kiwi for everyone"),
             ],
@@ -371,6 +371,7 @@ def test_migrating_an_older_postgres_database_indexes_its_history():
 
     assert set(_ids(search_messages(1, 3, "kiwi"))) == {1, 3}
     assert set(_ids(search_messages(1, 1, "kiwi"))) == {1, 2}
+    assert _ids(search_messages(1, 1, "md")) == [1]  # read as migration 10 reads: punctuation separates
     _vectors_are_current()
 
 

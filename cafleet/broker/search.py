@@ -5,7 +5,8 @@ Administrator (the human in the TUI) and the root Director see the whole fleet, 
 timeline does. A message is found once: an agent finds its own copy of a broadcast (the
 delivery it can show and ack, or the summary if it sent it), a fleet-wide searcher the summary.
 
-SQLite searches migration 7's FTS5 table; PostgreSQL its tsvector column (`search_postgres`).
+SQLite searches migration 7's FTS5 table; PostgreSQL the tsvector column of migration 10
+(`search_postgres`), read the same way.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class Span(NamedTuple):
 
 
 class SearchHit(NamedTuple):
-    """One message found: the task the searcher can open, its bm25 score (higher is
-    better) and where the query matched in `task.text` (codepoint offsets)."""
+    """One message found: the task the searcher can open, its score (bm25 on SQLite, ts_rank
+    on PostgreSQL; higher is better) and where the query matched in `task.text` (codepoint
+    offsets)."""
 
     task: TaskRecord
     score: float
