@@ -41,3 +41,21 @@ class Fleet(NamedTuple):
     administrator_id: int
     alice_id: int
     bob_id: int
+
+
+def database_dump() -> list[str]:
+    """Every row of the test's database (on SQLite its schema too), to compare before and after
+    a call that must change nothing."""
+    import os
+    import sqlite3
+    from contextlib import closing
+
+    url = os.environ["CAFLEET_DATABASE_URL"]
+    if url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")]
+            return [f"{table}: {row!r}" for table in tables for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+        return list(conn.iterdump())

@@ -1,8 +1,9 @@
-"""Many OS processes writing one database file at once: nothing is lost, duplicated or locked out.
+"""Many OS processes writing one database at once: nothing is lost, duplicated or locked out.
 
 The workers run in "spawn" processes (a fresh interpreter each, as separate `cafleet`
 invocations would be) or as real `cafleet` console-script subprocesses. Each spawn worker
-opens the database itself, then waits on a barrier so that all of them hit the file together.
+opens the database itself (the test's CAFLEET_DATABASE_URL: a SQLite file, or a PostgreSQL
+database in the PostgreSQL pass), then waits on a barrier so that all of them write together.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
 from conftest import cafleet_command
 
 SENDERS = 8
@@ -36,14 +38,14 @@ def _describe(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
-def _send_worker(db_file, fleet_id, sender_id, worker, targets, count, barrier, out_file):
+def _send_worker(fleet_id, sender_id, worker, targets, count, barrier, out_file):
     """Send `count` unicasts, each text a unique tag, round-robin over `targets` (by name or id)."""
     result = {"sent": [], "errors": [], "start": None, "end": None}
     try:
         from cafleet.broker.messages import send_message
         from cafleet.db import open_database
 
-        open_database(Path(db_file))
+        open_database()
         barrier.wait(timeout=60)
         result["start"] = time.time()
         for seq in range(count):
@@ -61,13 +63,13 @@ def _send_worker(db_file, fleet_id, sender_id, worker, targets, count, barrier, 
     _write_result(out_file, result)
 
 
-def _broadcast_worker(db_file, fleet_id, sender_id, count, barrier, out_file):
+def _broadcast_worker(fleet_id, sender_id, count, barrier, out_file):
     result = {"broadcasts": [], "errors": []}
     try:
         from cafleet.broker.messages import broadcast_message
         from cafleet.db import open_database
 
-        open_database(Path(db_file))
+        open_database()
         barrier.wait(timeout=60)
         for k in range(count):
             tag = f"broadcast-{k}"
@@ -88,7 +90,7 @@ def _broadcast_worker(db_file, fleet_id, sender_id, count, barrier, out_file):
     _write_result(out_file, result)
 
 
-def _ack_worker(db_file, fleet_id, agent_id, barrier, senders_done, out_file):
+def _ack_worker(fleet_id, agent_id, barrier, senders_done, out_file):
     """Drain `agent_id`'s inbox by acking, while the others keep sending; stop once they are done."""
     result = {"acked": [], "acked_before_done": 0, "errors": []}
     try:
@@ -96,7 +98,7 @@ def _ack_worker(db_file, fleet_id, agent_id, barrier, senders_done, out_file):
         from cafleet.broker.messages import ack_message
         from cafleet.db import open_database
 
-        open_database(Path(db_file))
+        open_database()
         barrier.wait(timeout=60)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -193,6 +195,15 @@ def _run_processes(specs, tmp_path: Path, name: str, after_start=None) -> list[d
     return [json.loads(Path(f).read_text()) for f in out_files]
 
 
+def _task_rows() -> list[dict]:
+    """Every stored task as its raw columns, read through the test's own connection."""
+    from cafleet.db import open_database
+
+    cursor = open_database().execute_sql("SELECT * FROM tasks ORDER BY id")
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _raw(db_file: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db_file, timeout=30)
     conn.row_factory = sqlite3.Row
@@ -238,7 +249,7 @@ def _sender_switches(unicast_rows) -> int:
 # --------------------------------------------------------------------------- tests
 
 
-def test_concurrent_sends_broadcasts_and_acks_through_the_broker(fleet, db_path, tmp_path):
+def test_concurrent_sends_broadcasts_and_acks_through_the_broker(fleet, tmp_path):
     sender_names = [f"sender-{i}" for i in range(SENDERS)]
     senders = _register(fleet.fleet_id, sender_names)
     carol = _register(fleet.fleet_id, ["carol"])["carol"]
@@ -250,11 +261,11 @@ def test_concurrent_sends_broadcasts_and_acks_through_the_broker(fleet, db_path,
     barrier = ctx.Barrier(parties)
     senders_done = ctx.Event()
     specs = [
-        (_send_worker, (str(db_path), fleet.fleet_id, senders[name], i, targets, SENDS_PER_SENDER, barrier))
+        (_send_worker, (fleet.fleet_id, senders[name], i, targets, SENDS_PER_SENDER, barrier))
         for i, name in enumerate(sender_names)
     ]
-    specs.append((_broadcast_worker, (str(db_path), fleet.fleet_id, fleet.director_id, BROADCASTS, barrier)))
-    specs.append((_ack_worker, (str(db_path), fleet.fleet_id, fleet.alice_id, barrier, senders_done)))
+    specs.append((_broadcast_worker, (fleet.fleet_id, fleet.director_id, BROADCASTS, barrier)))
+    specs.append((_ack_worker, (fleet.fleet_id, fleet.alice_id, barrier, senders_done)))
 
     def wait_for_writers(processes):
         for proc in processes[:-1]:
@@ -268,8 +279,7 @@ def test_concurrent_sends_broadcasts_and_acks_through_the_broker(fleet, db_path,
     assert not any("locked" in e for e in errors), errors
     assert errors == []
 
-    with _raw(db_path) as conn:
-        rows = [dict(r) for r in conn.execute("SELECT * FROM tasks ORDER BY id")]
+    rows = _task_rows()
 
     everyone_but_director = set(senders.values()) | {fleet.alice_id, fleet.bob_id, carol}
     assert len(rows) == SENDERS * SENDS_PER_SENDER + BROADCASTS * (1 + len(everyone_but_director))
@@ -327,7 +337,7 @@ def _launch(args: list[str]) -> subprocess.Popen:
     )
 
 
-def test_concurrent_cli_sends_and_broadcasts(fleet, db_path):
+def test_concurrent_cli_sends_and_broadcasts(fleet):
     rounds = 3
     sender_names = [f"cli-sender-{i}" for i in range(SENDERS)]
     senders = _register(fleet.fleet_id, sender_names)
@@ -361,8 +371,7 @@ def test_concurrent_cli_sends_and_broadcasts(fleet, db_path):
                 reported_ids[tag] = int(out.decode().strip())
     assert failures == []
 
-    with _raw(db_path) as conn:
-        rows = [dict(r) for r in conn.execute("SELECT * FROM tasks ORDER BY id")]
+    rows = _task_rows()
     recipients = set(senders.values()) | {fleet.alice_id, fleet.bob_id}
     assert len(rows) == rounds * SENDERS + rounds * (1 + len(recipients))
 
@@ -377,6 +386,7 @@ def test_concurrent_cli_sends_and_broadcasts(fleet, db_path):
         assert reported_ids[summary["text"]] == summary["id"]
 
 
+@pytest.mark.sqlite_only
 def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
     from cafleet.migrations import LATEST_VERSION
 
@@ -395,7 +405,8 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
         names = Counter(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
         search = ["tasks_fts", "tasks_fts_config", "tasks_fts_data", "tasks_fts_docsize", "tasks_fts_idx"]
         assert names == Counter(
-            ["fleets", "agents", "placements", "tasks", "monitor_config", "monitor_runtime", "agent_states"] + search
+            ["fleets", "agents", "placements", "tasks", "monitor_config", "monitor_runtime", "agent_states", "couriers"]
+            + search
         )
         labels = sorted(r[0] for r in conn.execute("SELECT label FROM fleets"))
         assert labels == sorted(f"opener-{i}" for i in range(workers))
@@ -417,6 +428,7 @@ def _database_at_version_1_with_agents(db_file: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_exactly_one_process_migrates_when_many_start_together(tmp_path):
     """Run `migrate()` from 8 processes at once, on a new file and on a version-1 file."""
     from cafleet.migrations import LATEST_VERSION, MIGRATIONS
@@ -440,3 +452,44 @@ def test_exactly_one_process_migrates_when_many_start_together(tmp_path):
             with _raw(db_file) as conn:
                 monitor = sorted(tuple(r) for r in conn.execute("SELECT agent_id, interval_seconds FROM monitor_config"))
             assert monitor == [(1, 120), (2, 300)]
+
+
+def _open_postgres_worker(url, worker, barrier, out_file):
+    """Open a PostgreSQL database cafleet never used, then write one row; report the version."""
+    result = {"errors": []}
+    try:
+        import os
+
+        os.environ["CAFLEET_DATABASE_URL"] = url
+        barrier.wait(timeout=60)
+        from cafleet.db import open_database
+        from cafleet.models import Fleet
+        from cafleet.postgres import schema_version
+        from cafleet.timestamps import utc_now
+
+        database = open_database()
+        with database.atomic():
+            Fleet.create(label=f"opener-{worker}", created_at=utc_now())
+        result["version"] = schema_version(database.obj)
+    except BaseException as exc:
+        result["errors"].append(_describe(exc))
+    _write_result(out_file, result)
+
+
+def test_many_processes_open_a_brand_new_postgres_database_at_once(tmp_path, postgres_url):
+    """One of them migrates under the write lock; the others wait for it, then find it done."""
+    from cafleet.db import open_database
+    from cafleet.migrations import LATEST_VERSION
+    from cafleet.models import Fleet
+
+    workers = 8
+    barrier = multiprocessing.get_context("spawn").Barrier(workers)
+    results = _run_processes(
+        [(_open_postgres_worker, (postgres_url, i, barrier)) for i in range(workers)], tmp_path, "fresh-pg"
+    )
+    assert [r["errors"] for r in results] == [[]] * workers
+    assert [r["version"] for r in results] == [LATEST_VERSION] * workers
+    from cafleet.config import PostgresServer
+
+    open_database(PostgresServer(postgres_url))
+    assert sorted(f.label for f in Fleet.select()) == sorted(f"opener-{i}" for i in range(workers))

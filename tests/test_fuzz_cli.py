@@ -41,6 +41,9 @@ from tests.fuzz_support import (
     times,
 )
 
+# Each example gets a SQLite file of its own (whichever engine the pass is for).
+pytestmark = pytest.mark.sqlite_only
+
 # Commands that open the TUI, start tmux sessions, write to $HOME or serve until Ctrl+C
 # (`web`: its options have their own tests in test_web.py) are not fuzzed here.
 SKIPPED = {("ui",), ("demo",), ("setup",), ("doctor",), ("web",)}

@@ -39,6 +39,15 @@ def agent_count():
     return Agent.select().count()
 
 
+def codex_database_access() -> list[str]:
+    """What a workspace-write codex member is granted to reach the test's database."""
+    from cafleet.config import PostgresServer, database_target, local_directory
+
+    if isinstance(database_target(), PostgresServer):
+        return ["--add-dir", str(local_directory()), "-c", "sandbox_workspace_write.network_access=true"]
+    return ["--add-dir", str(local_directory())]
+
+
 def claude_settings(fleet_id: int) -> str:
     cafleet = cafleet_command()[0]
     rules = [f"Bash({cafleet} --fleet-id {fleet_id} *)", f"Bash(cafleet --fleet-id {fleet_id} *)"]
@@ -48,13 +57,13 @@ def claude_settings(fleet_id: int) -> str:
 @pytest.mark.parametrize(
     "backend, model, options, expected",
     [
-        ("claude", None, [], lambda f, db: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
+        ("claude", None, [], lambda f, access: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
         ("claude", "sonnet", ["--permission-mode", "acceptEdits", "--agent-arg", "--verbose"],
-         lambda f, db: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
-        ("codex", "gpt-5", [], lambda f, db: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(db.parent), "--model", "gpt-5"]),
+         lambda f, access: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
+        ("codex", "gpt-5", [], lambda f, access: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", *access, "--model", "gpt-5"]),
         ("codex", None, ["--sandbox", "danger-full-access", "--approval", "on-request"],
-         lambda f, db: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
-        ("opencode", "anthropic/claude-sonnet-4", [], lambda f, db: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
+         lambda f, access: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
+        ("opencode", "anthropic/claude-sonnet-4", [], lambda f, access: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
     ],
 )
 def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_server, db_path, backend, model, options, expected):
@@ -67,7 +76,7 @@ def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_ser
     (start,) = [e for e in events if e["event"] == "start"]
     argv = start["argv"][4:]  # after the stand-in's own --startup-delay S --log FILE
     prompt = f"Hi ann #{member_id} of fleet {fleet.fleet_id}, boss {fleet.director_id} on {backend}"
-    assert argv == expected(fleet.fleet_id, db_path) + [prompt]
+    assert argv == expected(fleet.fleet_id, codex_database_access()) + [prompt]
     assert start["env_database_url"] == str(db_path)
     if backend == "opencode":
         rules = json.loads(start["env_opencode_permission"])["bash*"]

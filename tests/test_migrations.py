@@ -14,6 +14,9 @@ from conftest import cafleet_command
 from cafleet.migrations import LATEST_VERSION, MIGRATIONS, migrate
 from cafleet.models import ALL_MODELS
 
+# SQLite files at every schema version; tests/test_engine_schemas.py holds PostgreSQL to the same schema.
+pytestmark = pytest.mark.sqlite_only
+
 # (name, declared type, NOT NULL, default, primary key) in table order, from PRAGMA table_info.
 EXPECTED_COLUMNS = {
     "fleets": [

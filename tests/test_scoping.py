@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
+from tests.support import database_dump
 
 
-def dump(db_path) -> list[str]:
-    with sqlite3.connect(db_path) as conn:
-        return list(conn.iterdump())
-
-
-def test_a_repeated_fleet_id_is_refused_wherever_it_appears(cli, fleet, db_path):
+def test_a_repeated_fleet_id_is_refused_wherever_it_appears(cli, fleet):
     """`cafleet --fleet-id 8 … --fleet-id 11` once registered the agent in fleet 11."""
     fleet_id = fleet.fleet_id
-    before = dump(db_path)
+    before = database_dump()
     for args in (
         ["--fleet-id", fleet_id, "agent", "register", "--name", "x", "--description", "y", "--fleet-id", 99],
         ["--fleet-id", fleet_id, "--fleet-id", 99, "agent", "register", "--name", "x", "--description", "y"],
@@ -23,27 +18,27 @@ def test_a_repeated_fleet_id_is_refused_wherever_it_appears(cli, fleet, db_path)
         result = cli(*map(str, args))
         assert result.code == 2, (args, result)
         assert "Error: --fleet-id is given 2 times" in result.err
-    assert dump(db_path) == before
+    assert database_dump() == before
 
 
-def test_a_command_naming_a_fleet_must_agree_with_fleet_id(cli, fleet, db_path):
+def test_a_command_naming_a_fleet_must_agree_with_fleet_id(cli, fleet):
     fleet_id = fleet.fleet_id
-    before = dump(db_path)
+    before = database_dump()
     for verb in ("show", "delete"):
         result = cli("--fleet-id", str(fleet_id), "fleet", verb, str(fleet_id + 1))
         assert result.code == 2
         assert f"names fleet {fleet_id + 1} but --fleet-id is {fleet_id}" in result.err
-    assert dump(db_path) == before
+    assert database_dump() == before
     assert cli("--fleet-id", str(fleet_id), "fleet", "show", str(fleet_id)).code == 0
 
 
-def test_commands_outside_any_fleet_refuse_fleet_id(cli, fleet, db_path):
-    before = dump(db_path)
+def test_commands_outside_any_fleet_refuse_fleet_id(cli, fleet):
+    before = database_dump()
     for args in (["db", "init"], ["setup"], ["demo", "--stop"], ["fleet", "create"]):
         result = cli("--fleet-id", str(fleet.fleet_id), *args)
         assert result.code == 2, (args, result)
         assert "does not act in a fleet; run it without --fleet-id" in result.err
-    assert dump(db_path) == before
+    assert database_dump() == before
 
 
 def test_fleet_list_with_fleet_id_shows_only_that_fleet(cli, fleet):
@@ -56,17 +51,17 @@ def test_fleet_list_with_fleet_id_shows_only_that_fleet(cli, fleet):
     assert [f["fleet_id"] for f in only] == [fleet.fleet_id]
 
 
-def test_a_reply_must_answer_a_message_the_sender_has_seen(cli, fleet, db_path):
+def test_a_reply_must_answer_a_message_the_sender_has_seen(cli, fleet):
     f = fleet
     sent = cli("--fleet-id", str(f.fleet_id), "message", "send", "--agent-id", str(f.alice_id), "--to", "bob", "--quiet", "--text", "hi")
     task = sent.out.strip()
-    before = dump(db_path)
+    before = database_dump()
     stranger = cli(
         "--fleet-id", str(f.fleet_id), "message", "send", "--agent-id", str(f.director_id), "--to", "alice",
         "--reply-to", task, "--text", "re",
     )
     assert stranger.code == 1 and f"task {task} not found among your messages" in stranger.err
-    assert dump(db_path) == before
+    assert database_dump() == before
     answer = cli(
         "--fleet-id", str(f.fleet_id), "message", "send", "--agent-id", str(f.bob_id), "--to", "alice",
         "--reply-to", task, "--text", "re",

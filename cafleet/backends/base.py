@@ -25,9 +25,10 @@ class SpawnContext(NamedTuple):
     prompt: str
     model: str | None
     fleet_id: int
-    database_dir: Path
+    database_dir: Path  # where the database (or, for a server, this machine's lock files) lives
     autonomy: Autonomy
     environment: Mapping[str, str]
+    database_is_a_server: bool = False  # PostgreSQL: reached over a socket, not as a file
 
 
 class SpawnPlan(NamedTuple):

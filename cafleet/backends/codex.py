@@ -39,9 +39,14 @@ class Codex(Backend):
         grants = [f"sandbox {sandbox}", f"approval {approval}"]
         writable: list[str] = []
         if sandbox == "workspace-write":
-            # The database lives outside the workspace; without this its writes fail.
+            # The database (or the lock files beside a server's) lives outside the workspace;
+            # without this its writes fail.
             writable = ["--add-dir", str(context.database_dir)]
             grants.append(f"writable: {context.database_dir}")
+            if context.database_is_a_server:
+                # The sandbox cuts the network by default, and with it the fleet's PostgreSQL.
+                writable += ["-c", "sandbox_workspace_write.network_access=true"]
+                grants.append("network (the fleet's PostgreSQL server)")
         # --no-daemon: a shared background server would run the member's tools with the
         # environment of whichever codex started it (another pane's database, PATH).
         argv = [
