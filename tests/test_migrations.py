@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import string
 import subprocess
 from pathlib import Path
 
@@ -379,6 +380,20 @@ def test_released_migration_1_is_unchanged(tmp_path):
             )
     finally:
         conn.close()
+
+
+def test_released_postgres_search_blanks_what_queries_blank():
+    """Migration 10 indexes PostgreSQL's text with ASCII punctuation blanked, and searches blank
+    the same characters (`SEARCH_SEPARATORS`): changing them would search databases indexed the
+    old way with the new rule; append a migration instead."""
+    from cafleet.migrations import SEARCH_SEPARATORS
+
+    [column] = [s for s in MIGRATIONS[9].postgres_statements() if "GENERATED" in s]
+    assert column == (
+        "ALTER TABLE tasks ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (to_tsvector('cafleet_search', "
+        "translate(text, '!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~', '" + " " * 32 + "'))) STORED"
+    )
+    assert SEARCH_SEPARATORS == string.punctuation
 
 
 def test_migrating_step_by_step_gives_the_same_schema_as_a_fresh_file(tmp_path):
