@@ -45,6 +45,24 @@ def prepare(path: Path, create: bool) -> None:
         raise unusable_path(path, exc) from None
 
 
+def prepare_private_directory(directory: Path) -> Path:
+    """`directory`, created 0700 with any missing parents (each 0700 too, not the umask's
+    mode); refused unless it is this user's and private."""
+    try:
+        missing = [d for d in (directory, *directory.parents) if not d.exists()]
+        for parent in reversed(missing):
+            try:
+                parent.mkdir(mode=0o700)
+            except FileExistsError:
+                pass  # another process made it first; checked below
+        if not directory.is_dir():
+            raise Refused(f"{directory} is not a directory; remove it and cafleet recreates it")
+        _refuse(directory_problem(directory))
+    except OSError as exc:
+        raise Refused(f"cannot use directory {directory}: {exc.strerror or exc}; check its parent directories") from None
+    return directory
+
+
 def unusable_path(path: Path, exc: OSError) -> Refused:
     return Refused(
         f"cannot use database {path}: {exc.strerror or exc}; "

@@ -25,9 +25,10 @@ class SpawnContext(NamedTuple):
     prompt: str
     model: str | None
     fleet_id: int
-    database_dir: Path
+    database_dir: Path  # where the member must write: the SQLite file's directory, or the locks'
     autonomy: Autonomy
     environment: Mapping[str, str]
+    database_over_network: bool = False  # PostgreSQL: the member must reach the server
 
 
 class SpawnPlan(NamedTuple):
