@@ -12,6 +12,8 @@ import pytest
 
 from cafleet.migrations import LATEST_VERSION
 
+pytestmark = pytest.mark.sqlite_only
+
 COMMANDS = [("fleet", "list"), ("db", "init"), ("--fleet-id", "1", "message", "poll", "--agent-id", "1")]
 ids = " ".join
 
