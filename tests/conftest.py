@@ -83,6 +83,15 @@ def db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
+def local_dir() -> Path:
+    """Where this machine keeps the database's locks and logs: beside the SQLite file, or the
+    PostgreSQL server's private directory."""
+    from cafleet.config import local_directory
+
+    return local_directory()
+
+
+@pytest.fixture
 def db():
     from cafleet.db import open_database
 
