@@ -150,9 +150,11 @@ def wait_for_notify(task_id: int, timeout: float = 10, until=is_final) -> str | 
     return status
 
 
-def couriers_of(db_path: Path) -> list[int]:
+def couriers_of() -> list[int]:
     """Pids of courier processes serving this test's database (never anyone else's)."""
-    marker = f"CAFLEET_DATABASE_URL={db_path}".encode()
+    from cafleet.config import database_setting
+
+    marker = f"CAFLEET_DATABASE_URL={database_setting()}".encode()
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
