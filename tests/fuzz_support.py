@@ -155,8 +155,23 @@ def invoke(args: list[str], stdin: bytes = b"") -> Outcome:
 
 
 def dump(database: Path) -> list[str]:
+    """Every row of every table, to compare before and after a call: of the SQLite file at
+    `database`, or of the PostgreSQL database when CAFLEET_DATABASE_URL names one."""
+    url = os.environ.get("CAFLEET_DATABASE_URL", "")
+    if url.startswith(("postgresql://", "postgres://")):
+        return _postgres_rows(url)
     with sqlite3.connect(database) as connection:
         return list(connection.iterdump())
+
+
+def _postgres_rows(url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+        )]
+        return [f"{table}: {row!r}" for table in tables for row in connection.execute(f"SELECT * FROM {table} ORDER BY 1")]
 
 
 def check(outcome: Outcome, args: list[str], before: list[str], after: list[str], json_output: bool = False) -> None:

@@ -16,7 +16,12 @@ import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
 from conftest import cafleet_command
+
+# The workers open the SQLite file by path and the checks read it with sqlite3; the engines'
+# writers side by side: bench/engines_bench.py.
+pytestmark = pytest.mark.sqlite_only
 
 SENDERS = 8
 SENDS_PER_SENDER = 40

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-
-def dump(db_path) -> list[str]:
-    with sqlite3.connect(db_path) as conn:
-        return list(conn.iterdump())
+from tests.fuzz_support import dump
 
 
 def test_a_repeated_fleet_id_is_refused_wherever_it_appears(cli, fleet, db_path):
