@@ -84,6 +84,7 @@ class Throughput(NamedTuple):
 class EngineResult(NamedTuple):
     engine: str
     database: str
+    floor: Measurement  # `python -c pass`: what the machine's load adds to every process
     poll: Measurement
     send: Measurement
     broadcast: Measurement
@@ -154,6 +155,7 @@ def cli_measurements(env: dict[str, str], root: Path, fleet: Fleet, runs: int, w
     scratch.mkdir(mode=0o700, exist_ok=True)
     spawner = Spawner(env, scratch)
     try:
+        floor = measure(spawner, "python -c pass", lambda i: [sys.executable, "-c", "pass"], runs, warmup)
         poll = measure(spawner, "poll", lambda i: [*base, "poll", "--agent-id", str(fleet.alice)], runs, warmup)
         send = measure(
             spawner, "send",
@@ -167,7 +169,7 @@ def cli_measurements(env: dict[str, str], root: Path, fleet: Fleet, runs: int, w
         )
     finally:
         spawner.close()
-    return poll, send, broadcast
+    return floor, poll, send, broadcast
 
 
 def concurrent_writers(env: dict[str, str], fleet: Fleet, writers: list[int], seconds: float) -> Throughput:
@@ -203,11 +205,11 @@ def run_engine(engine: str, url: str, root: Path, args: argparse.Namespace) -> E
     # would otherwise be made under the real ~/.local/share).
     os.environ.update({k: env[k] for k in ("HOME", "XDG_DATA_HOME", "CAFLEET_DATABASE_URL")})
     fleet = make_fleet()
-    poll, send, broadcast = cli_measurements(env, root, fleet, args.runs, args.warmup)
+    floor, poll, send, broadcast = cli_measurements(env, root, fleet, args.runs, args.warmup)
     writers = concurrent_writers(env, fleet, add_writers(fleet, args.writers), args.seconds)
     from cafleet.config import database_target, shown_target
 
-    return EngineResult(engine, shown_target(database_target()), poll, send, broadcast, writers)
+    return EngineResult(engine, shown_target(database_target()), floor, poll, send, broadcast, writers)
 
 
 # --- the report -----------------------------------------------------------------------
@@ -228,6 +230,7 @@ def render(results: list[EngineResult], args: argparse.Namespace) -> str:
         f"{'':<{width}}" + "".join(f"{r.engine:<30}" for r in results),
     ]
     rows = [
+        ("python -c pass (the floor)", lambda r: cell(r.floor)),
         ("message poll (empty inbox)", lambda r: cell(r.poll)),
         ("message send (to a pane-less agent)", lambda r: cell(r.send)),
         (f"message broadcast to {BROADCAST_RECIPIENTS} agents", lambda r: cell(r.broadcast)),
@@ -247,7 +250,7 @@ def as_json(results: list[EngineResult]) -> str:
         return {"median_ms": round(m.median_ms(), 2), "p90_ms": round(m.p90_ms(), 2)} if m.ok else {"error": m.error}
 
     return json.dumps([{
-        "engine": r.engine, "database": r.database, "poll": times(r.poll), "send": times(r.send),
+        "engine": r.engine, "database": r.database, "floor": times(r.floor), "poll": times(r.poll), "send": times(r.send),
         "broadcast": times(r.broadcast),
         "writers": {**r.writers._asdict(), "per_second": round(r.writers.per_second, 1)},
     } for r in results], indent=2)
