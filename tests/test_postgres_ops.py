@@ -163,6 +163,17 @@ def test_the_servers_local_directory_is_private_with_its_parents(cli, pg, tmp_pa
     assert not [p for p in report["problems"] if "lock" in p or "directory" in p]
 
 
+def test_a_local_directory_others_can_reach_is_refused_with_chmod_as_the_fix(cli, pg):
+    from cafleet.config import local_directory
+
+    assert cli("db", "init").code == 0
+    directory = local_directory()
+    directory.chmod(0o755)
+    error = _one_error_line(cli("fleet", "list"))
+    assert error == f"Error: cafleet's directory {directory} is readable by other users (mode 0755); run chmod 700 {directory}\n"
+    assert error[len("Error: "):].strip() in cli("--json", "doctor").json()["problems"]
+
+
 def test_child_processes_and_demo_files_follow_the_server(pg):
     from cafleet import demo
     from cafleet.config import database_setting, local_directory

@@ -127,7 +127,7 @@ def _database_report(problems: list[str]) -> dict:
 def _files_report(problems: list[str]) -> dict | None:
     """Who may reach the database's directory and file, and where locks and the courier log are."""
     from cafleet.config import PostgresServer, database_target, local_directory
-    from cafleet.db_files import directory_problem, file_problem
+    from cafleet.db_files import directory_problem, file_problem, private_directory_problem
     from cafleet.errors import CafleetError
     from cafleet.lock_files import courier_log_path, lock_directory
     from cafleet.lock_files import directory_problem as lock_problem
@@ -136,8 +136,9 @@ def _files_report(problems: list[str]) -> dict | None:
         target = database_target()
         path = None if isinstance(target, PostgresServer) else target
         directory = local_directory()
+        directory_check = private_directory_problem if path is None else directory_problem
         for problem in (
-            directory_problem(directory) if directory.is_dir() else None,
+            directory_check(directory) if directory.is_dir() else None,
             file_problem(path) if path and path.is_file() else None,
             lock_problem(lock_directory()),
         ):
