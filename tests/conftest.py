@@ -83,6 +83,15 @@ def db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
+def pg_db(postgres_url, monkeypatch):
+    """A migrated PostgreSQL database for this test, whatever engine the suite runs on."""
+    from cafleet.db import open_database
+
+    monkeypatch.setenv("CAFLEET_DATABASE_URL", postgres_url)
+    return open_database()
+
+
+@pytest.fixture
 def local_dir() -> Path:
     """Where this machine keeps the database's locks and logs: beside the SQLite file, or the
     PostgreSQL server's private directory."""
