@@ -2,7 +2,7 @@
 PYTHON ?= python
 AGENTS_DIR ?= $(HOME)/.cache/cafleet-agents
 
-.PHONY: help install test test-real lint fix typecheck layers docs snapshots bench ci
+.PHONY: help install test test-postgres test-real lint fix typecheck layers docs snapshots bench ci
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -12,6 +12,9 @@ install: ## editable install with the test and lint tools
 
 test: ## the fast suite (the README's test command)
 	$(PYTHON) -m pytest -n 2
+
+test-postgres: ## the fast suite on PostgreSQL (a throwaway cluster; needs initdb and pg_ctl)
+	CAFLEET_TEST_ENGINE=postgresql $(PYTHON) -m pytest -n 2 -m "not sqlite_only and not realagents"
 
 test-real: ## end-to-end tests with the real claude, codex and opencode builds (see .ci/run)
 	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py

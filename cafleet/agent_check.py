@@ -15,8 +15,9 @@ import subprocess
 from typing import NamedTuple
 
 from cafleet.broker.identity import PaneAgent
-from cafleet.config import database_path
+from cafleet.config import PostgresServer, database_target
 from cafleet.domain import CODING_AGENTS
+from cafleet.errors import CafleetError
 from cafleet.invocation import cafleet_command, fleet_command
 from cafleet.notify import FORBIDDEN, courier_running, probe_tmux
 from cafleet.panes.processes import argv_of, program_name, stat_fields
@@ -44,7 +45,10 @@ def check_agent(agent: PaneAgent) -> list[Check]:
 
 
 def _database_writable() -> Check:
-    path = database_path()
+    target = database_target()
+    if isinstance(target, PostgresServer):
+        return _server_writable(target)
+    path = target
     try:
         conn = sqlite3.connect(path, timeout=5)
         try:
@@ -59,6 +63,22 @@ def _database_writable() -> Check:
             f"`--add-dir {path.parent}` (`cafleet member create` does)",
         )
     return Check("database", True, f"{path} is writable from here")
+
+
+def _server_writable(server: PostgresServer) -> Check:
+    """Can this process connect and take the writers' lock? A sandbox may forbid sockets."""
+    from cafleet.backends.codex import NETWORK_ACCESS
+    from cafleet.postgres import check_writable
+
+    try:
+        check_writable(server)
+    except CafleetError as exc:
+        return Check(
+            "database", False, f"PostgreSQL {server.shown()} is not writable from here ({exc.message})",
+            "a sandboxed agent needs network access to reach the server: for codex, spawn it with "
+            f"`-c {NETWORK_ACCESS}` (`cafleet member create` does)",
+        )
+    return Check("database", True, f"PostgreSQL {server.shown()} is writable from here")
 
 
 def _login_shell_finds_cafleet() -> Check:

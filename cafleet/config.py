@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import NamedTuple
@@ -23,6 +24,7 @@ def default_database_path() -> Path:
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_QUERY_PASSWORD = re.compile(r"(^|&)password=[^&]*")
 
 
 class PostgresServer(NamedTuple):
@@ -32,13 +34,13 @@ class PostgresServer(NamedTuple):
     url: str
 
     def shown(self) -> str:
-        """The URL without its password, for messages and `doctor`."""
+        """The URL without its password (in the user part or `?password=`), for messages and `doctor`."""
         parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+        if parts.password is not None:
+            user = parts.username or ""
+            host = parts.netloc.rpartition("@")[2]
+            parts = parts._replace(netloc=f"{user}:***@{host}")
+        return urlunsplit(parts._replace(query=_QUERY_PASSWORD.sub(r"\1password=***", parts.query)))
 
     def local_directory(self) -> Path:
         """This machine's private directory for this database: locks, the courier's log."""
@@ -63,6 +65,11 @@ def local_directory() -> Path:
     private directory of its own for a PostgreSQL server."""
     target = database_target()
     return target.local_directory() if isinstance(target, PostgresServer) else target.parent
+
+
+def shown_target(target: DatabaseTarget) -> str:
+    """The database in words for messages: the file, or the server URL without its password."""
+    return f"PostgreSQL {target.shown()}" if isinstance(target, PostgresServer) else str(target)
 
 
 def database_setting() -> str:

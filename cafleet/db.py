@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from cafleet.config import PostgresServer, database_target
-from cafleet.db_files import make_private, prepare, unusable_path
+from cafleet.db_files import make_private, prepare, prepare_private_directory, unusable_path
 from cafleet.errors import Refused
 from cafleet.migrations import check_is_cafleet, migrate, schema_version
 
@@ -38,6 +38,7 @@ def open_database(target: Path | PostgresServer | None = None, create: bool = Tr
         from cafleet.postgres import open_postgres
 
         database.initialize(open_postgres(target))
+        prepare_private_directory(target.local_directory())  # its locks and the courier's log
         return database
     _open_sqlite(target, create)
     return database
@@ -100,9 +101,14 @@ def _open_sqlite(path: Path, create: bool) -> None:
             raise
 
 
-def current_version(path: Path) -> int | None:
-    """The schema version of the file at `path` without creating or migrating it (refused, like
-    `open_database`, when the file is not a cafleet database)."""
+def current_version(target: Path | PostgresServer) -> int | None:
+    """The schema version of `target` without creating or migrating it (None: no cafleet
+    database there yet); refused, like `open_database`, when it is not a cafleet database."""
+    if isinstance(target, PostgresServer):
+        from cafleet.postgres import current_version as postgres_version
+
+        return postgres_version(target)
+    path = target
     try:
         if not path.exists():
             return None

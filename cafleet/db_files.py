@@ -45,6 +45,24 @@ def prepare(path: Path, create: bool) -> None:
         raise unusable_path(path, exc) from None
 
 
+def prepare_private_directory(directory: Path) -> Path:
+    """`directory`, created 0700 with any missing parents (each 0700 too, not the umask's
+    mode); refused unless it is this user's and private."""
+    try:
+        missing = [d for d in (directory, *directory.parents) if not d.exists()]
+        for parent in reversed(missing):
+            try:
+                parent.mkdir(mode=0o700)
+            except FileExistsError:
+                pass  # another process made it first; checked below
+        if not directory.is_dir():
+            raise Refused(f"{directory} is not a directory; remove it and cafleet recreates it")
+        _refuse(private_directory_problem(directory))
+    except OSError as exc:
+        raise Refused(f"cannot use directory {directory}: {exc.strerror or exc}; check its parent directories") from None
+    return directory
+
+
 def unusable_path(path: Path, exc: OSError) -> Refused:
     return Refused(
         f"cannot use database {path}: {exc.strerror or exc}; "
@@ -69,6 +87,19 @@ def directory_problem(directory: Path) -> str | None:
     if mode & 0o002 or mode & stat.S_ISVTX:  # /tmp and the like: never the user's to tighten
         return f"database directory {directory} is {who} (mode {mode:04o}); {elsewhere}"
     return f"database directory {directory} is {who} (mode {mode:04o}); run chmod 700 {shlex.quote(str(directory))}, or {elsewhere}"
+
+
+def private_directory_problem(directory: Path) -> str | None:
+    """Why a directory cafleet keeps its own files in (not the database's) is not private to
+    this user (None when it is)."""
+    info = directory.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    quoted = shlex.quote(str(directory))
+    if info.st_uid != os.geteuid():
+        return f"cafleet's directory {directory} belongs to another user (uid {info.st_uid}); remove it (rm -r {quoted}) and cafleet recreates it"
+    if mode & 0o077:
+        return f"cafleet's directory {directory} is {_who(mode)} (mode {mode:04o}); run chmod 700 {quoted}"
+    return None
 
 
 def owner_problem(path: Path) -> str | None:

@@ -2,7 +2,7 @@
 
 A tmux session whose first pane is the Director running the TUI, three stand-in members
 (planner, coder, reviewer) that read their notices, ack and answer, and the monitor in a
-second window. The state (tmux socket, session, fleet) is kept next to the database so
+second window. The state (tmux socket, session, fleet) is kept in the database's local directory so
 `cafleet demo --stop` can take it all down.
 """
 
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from cafleet.config import database_path
+from cafleet.config import database_setting, local_directory
 from cafleet.errors import NotInTmux, Refused
 
 SESSION = "cafleet-demo"
@@ -42,7 +42,7 @@ class DemoState(NamedTuple):
 
 
 def state_file() -> Path:
-    return database_path().parent / "demo.json"
+    return local_directory() / "demo.json"
 
 
 def load_state() -> DemoState | None:
@@ -195,7 +195,7 @@ def _session_alive(state: DemoState) -> bool:
 
 def _stand_in_bin() -> Path:
     """A `claude` that is the stand-in agent in demo mode, so no real agent is ever started."""
-    directory = database_path().parent / "demo-bin"
+    directory = local_directory() / "demo-bin"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     script = directory / "claude"
     script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m cafleet.standin --demo \"$@\"\n")
@@ -204,7 +204,7 @@ def _stand_in_bin() -> Path:
 
 
 def _pane_environment() -> list[str]:
-    return ["-e", f"CAFLEET_DATABASE_URL={database_path()}"]
+    return ["-e", f"CAFLEET_DATABASE_URL={database_setting()}"]
 
 
 def _run(args: list[str], check: bool = True) -> subprocess.CompletedProcess:

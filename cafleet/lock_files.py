@@ -1,7 +1,8 @@
 """Lock files and the courier's log, and taking a lock without waiting forever.
 
-They live in `locks/` inside the database's directory. That directory is private to this user
-(`open_database` refuses any other), so nobody else can create `locks/` first or hold a lock
+They live in `locks/` inside the database's local directory (`config.local_directory()`: the
+SQLite file's directory, or this machine's private directory for a PostgreSQL server). That
+directory is private to this user (`open_database` refuses any other), so nobody else can create `locks/` first or hold a lock
 in it; and a sandboxed member that may write the database (codex `--add-dir`) can reach it too,
 so every process that opens one database agrees on one courier lock, whatever its
 environment. cafleet makes `locks/` itself (0700) and checks it is still its own each time.
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cafleet.config import local_directory
+from cafleet.db_files import prepare_private_directory
 from cafleet.errors import Refused
 
 POLL_SECONDS = 0.02
@@ -58,6 +60,8 @@ def directory_problem(directory: Path) -> str | None:
 def ensure_lock_directory() -> Path:
     """`locks/`, created 0700 if missing; refused unless it is this user's own directory."""
     directory = lock_directory()
+    if not directory.parent.exists():  # a PostgreSQL server's, before its first open here
+        prepare_private_directory(directory.parent)
     try:
         directory.mkdir(mode=0o700, exist_ok=True)
         info = os.lstat(directory)

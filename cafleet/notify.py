@@ -15,7 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
-from cafleet.config import database_path
+from cafleet.config import database_setting
 from cafleet.lock_files import courier_log_path, lock_directory, open_lock
 
 LOCK_FD_VARIABLE = "CAFLEET_COURIER_LOCK_FD"
@@ -119,7 +119,7 @@ def _start_courier(lock_fd: int, log_path: Path) -> None:
     with open(log_path, "ab") as log:  # a crash leaves its reason here
         subprocess.Popen(
             [sys.executable, "-m", "cafleet.panes.courier"],
-            env=dict(os.environ, CAFLEET_DATABASE_URL=str(database_path()), **{LOCK_FD_VARIABLE: str(lock_fd)}),
+            env=dict(os.environ, CAFLEET_DATABASE_URL=database_setting(), **{LOCK_FD_VARIABLE: str(lock_fd)}),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

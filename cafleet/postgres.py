@@ -10,6 +10,8 @@ The schema version lives in `cafleet_schema`, migrated under the same lock.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from cafleet.config import PostgresServer
 from cafleet.errors import Refused
 from cafleet.migrations import LATEST_VERSION, MIGRATIONS, check_not_newer, tables_at
@@ -37,9 +39,8 @@ def _database_class():
     return CafleetPostgres
 
 
-def open_postgres(server: PostgresServer):
-    """A connected, migrated peewee database for `server`; refused with the reason and the fix
-    when the driver is missing, the server cannot be reached, or the database is not cafleet's."""
+def require_driver(server: PostgresServer) -> None:
+    """Refuse, with the install command, when psycopg is missing."""
     try:
         import psycopg  # noqa: F401  (peewee picks the driver it finds)
     except ImportError:
@@ -47,6 +48,45 @@ def open_postgres(server: PostgresServer):
             f"CAFLEET_DATABASE_URL names a PostgreSQL database ({server.shown()}) but its driver is not "
             "installed: pip install 'cafleet[postgres]'"
         ) from None
+
+
+def open_postgres(server: PostgresServer):
+    """A connected, migrated peewee database for `server`; refused with the reason and the fix
+    when the driver is missing, the server cannot be reached, or the database is not cafleet's."""
+    with _connected(server) as database:
+        check_and_migrate(database, server.shown())
+    return database
+
+
+def current_version(server: PostgresServer) -> int | None:
+    """The schema version without migrating (None: no cafleet tables yet); refused like
+    `open_postgres` when the server cannot be reached or the database is another application's."""
+    with _connected(server) as database:
+        try:
+            tables = user_tables(database)
+            if VERSION_TABLE not in tables:
+                _version_of(database, tables, server.shown())  # refuses another application's tables
+                return None
+            return schema_version(database)
+        finally:
+            database.close()
+
+
+def check_writable(server: PostgresServer) -> None:
+    """Connect on a connection of its own and take the writers' lock, as every write does;
+    refused with the reason when this process cannot (a sandbox without network access)."""
+    with _connected(server) as database:
+        try:
+            with database.atomic():
+                pass
+        finally:
+            database.close()
+
+
+@contextmanager
+def _connected(server: PostgresServer):
+    """A connected peewee database; database errors inside the block become one refusal."""
+    require_driver(server)
     from peewee import DatabaseError, InterfaceError, OperationalError
 
     url = "postgresql://" + server.url.split("://", 1)[1]  # libpq takes both schemes, peewee the long one
@@ -55,7 +95,7 @@ def open_postgres(server: PostgresServer):
     )
     try:
         database.connect()
-        check_and_migrate(database, server.shown())
+        yield database
     except (OperationalError, InterfaceError) as exc:
         database.close()
         raise Refused(f"cannot reach PostgreSQL at {server.shown()}: {_reason(exc)}; {_fix(exc)}") from None
@@ -65,7 +105,6 @@ def open_postgres(server: PostgresServer):
     except BaseException:
         database.close()
         raise
-    return database
 
 
 def _reason(exc: Exception) -> str:

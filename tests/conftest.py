@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.postgres_cluster import POSTGRES, Cluster, engine
+from tests.postgres_cluster import POSTGRES, Cluster, engine, postgres_installed
 from tests.support import FAKE_PANE, REPO, Fleet, cafleet_command
 
 
@@ -40,6 +40,8 @@ _snapshots_in_repo_root()
 @pytest.fixture(scope="session")
 def postgres_cluster():
     """This pytest worker's throwaway PostgreSQL server (started on first use)."""
+    if engine() != POSTGRES and not postgres_installed():
+        pytest.skip("PostgreSQL is not installed (apt install postgresql); .ci/run installs it")
     cluster = Cluster()
     yield cluster
     cluster.stop()
@@ -78,6 +80,24 @@ def isolated_env(request, tmp_path, monkeypatch):
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "cafleet.db"
+
+
+@pytest.fixture
+def pg_db(postgres_url, monkeypatch):
+    """A migrated PostgreSQL database for this test, whatever engine the suite runs on."""
+    from cafleet.db import open_database
+
+    monkeypatch.setenv("CAFLEET_DATABASE_URL", postgres_url)
+    return open_database()
+
+
+@pytest.fixture
+def local_dir() -> Path:
+    """Where this machine keeps the database's locks and logs: beside the SQLite file, or the
+    PostgreSQL server's private directory."""
+    from cafleet.config import local_directory
+
+    return local_directory()
 
 
 @pytest.fixture

@@ -155,6 +155,7 @@ def invoke(args: list[str], stdin: bytes = b"") -> Outcome:
 
 
 def dump(database: Path) -> list[str]:
+    """Every row of the fuzzed SQLite file (each example has one of its own, whatever the engine)."""
     with sqlite3.connect(database) as connection:
         return list(connection.iterdump())
 

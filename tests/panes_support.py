@@ -150,7 +150,7 @@ def wait_for_notify(task_id: int, timeout: float = 10, until=is_final) -> str | 
     return status
 
 
-def couriers_of(db_path: Path) -> list[int]:
+def couriers_of() -> list[int]:
     """Pids of courier processes serving this test's database (never anyone else's)."""
     from cafleet.config import database_setting
 

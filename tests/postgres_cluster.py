@@ -35,6 +35,13 @@ def _bin(name: str) -> str:
     raise RuntimeError(f"{name} not found: install PostgreSQL (apt install postgresql)")
 
 
+def postgres_installed() -> bool:
+    try:
+        return all(_bin(name) for name in ("initdb", "pg_ctl", "psql"))
+    except RuntimeError:
+        return False
+
+
 class Cluster:
     """One running PostgreSQL server on a private socket directory."""
 

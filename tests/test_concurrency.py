@@ -20,6 +20,10 @@ from pathlib import Path
 import pytest
 from conftest import cafleet_command
 
+# The workers open the SQLite file by path and the checks read it with sqlite3; the engines'
+# writers side by side: bench/engines_bench.py.
+pytestmark = pytest.mark.sqlite_only
+
 SENDERS = 8
 SENDS_PER_SENDER = 40
 BROADCASTS = 12

@@ -12,7 +12,6 @@ import pytest
 
 from cafleet.migrations import LATEST_VERSION
 
-# Where a SQLite file may live and which files cafleet opens: SQLite only.
 pytestmark = pytest.mark.sqlite_only
 
 COMMANDS = [("fleet", "list"), ("db", "init"), ("--fleet-id", "1", "message", "poll", "--agent-id", "1")]

@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from cafleet.config import database_setting, local_directory
 from tests import waiting
 
 
-def own_processes(pattern: str, db_path: Path) -> list[int]:
+def own_processes(pattern: str) -> list[int]:
     """Pids whose command line holds `pattern` and whose environment names this test's
     database: another demo on the machine is not ours to count."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and pattern in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace") \
-                    and str(db_path).encode() in (proc / "environ").read_bytes():
+                    and database_setting().encode() in (proc / "environ").read_bytes():
                 found.append(int(proc.name))
         except OSError:
             continue
@@ -76,11 +77,11 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
     assert stopped.code == 0 and f"fleet {fleet_id} deleted" in stopped.out
     assert subprocess.run(["tmux", "-L", demo_socket, "list-sessions"], capture_output=True).returncode != 0
     assert cli("--json", "fleet", "show", fleet_id).json()["deleted_at"]
-    assert not (db_path.parent / "demo.json").exists()
+    assert not (local_directory() / "demo.json").exists()
     assert cli("demo", "--stop").out == "No demo is running.\n"
     # Nothing keeps running: the stand-ins went with their panes, the monitor with its window.
     for pattern in ("cafleet.standin --demo", f"--fleet-id {fleet_id} monitor start"):
-        assert wait_for(lambda pattern=pattern: not own_processes(pattern, db_path), 10), pattern
+        assert wait_for(lambda pattern=pattern: not own_processes(pattern), 10), pattern
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ CASTS = {
     "docs/quickstart.md": {3: ("reviewer", AGENT), 4: ("planner", AGENT), 5: ("coder", MEMBER)},
     "docs/cli.md": {3: ("coder", MEMBER)},
     "docs/run-a-team.md": {3: ("coder", MEMBER), 4: ("tester", MEMBER), 5: ("reviewer", MEMBER)},
+    "docs/multi-host.md": {3: ("reviewer", AGENT), 4: ("coder", MEMBER)},
 }
 ID_OPTIONS = {"--agent-id", "--member-id", "--id"}
 TASK_OPTIONS = {"--task-id", "--reply-to"}

@@ -3,6 +3,8 @@
 import json
 import shlex
 
+import pytest
+
 from cafleet.models import Agent, Fleet, Placement
 from tests.support import cafleet_command
 from tests.waiting import wait_for
@@ -86,6 +88,7 @@ def _agent_count():
     return Agent.select().count()
 
 
+@pytest.mark.sqlite_only  # the server's report: tests/test_postgres_ops.py
 def test_doctor_reports_pane_database_and_backends(tmux_server, cli, db_path):
     before = cli("--json", "doctor", env=tmux_server.pane_env()).json()
     assert before["tmux"]["pane_id"] == tmux_server.pane_id

@@ -6,8 +6,6 @@ command "run in a pane" gets the `$TMUX`/`$TMUX_PANE` a process in that pane see
 
 from __future__ import annotations
 
-import sqlite3
-
 from tests.panes_support import OUTSIDE_PANES, agents, inputs, panes_fleet, run, spawn  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("identity")
@@ -25,10 +23,13 @@ def in_pane_of(tmux_server, agent_id: int) -> dict:
     return tmux_server.pane_env(pane_id_of(agent_id))
 
 
-def messages_in(db_path) -> list[tuple]:
+def messages_in() -> list[tuple]:
     """Every task row (the courier keeps writing pane states meanwhile; those may change)."""
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT * FROM tasks ORDER BY id").fetchall()
+    from cafleet.db import open_database
+    from cafleet.models import Task
+
+    open_database()
+    return list(Task.select().order_by(Task.id).tuples())
 
 
 def administrator_of(cli, fleet) -> int:
@@ -40,7 +41,7 @@ def test_a_member_pane_cannot_act_as_another_agent(cli, fleet, tmux_server, agen
     jo = spawn(cli, fleet, "jo")
     admin = administrator_of(cli, fleet)
     here = in_pane_of(tmux_server, jo)
-    before = messages_in(db_path)
+    before = messages_in()
     for impostor in (fleet.director_id, admin):
         sent = run(cli, fleet, "message", "send", "--agent-id", impostor, "--to", "jo", "--text", "hi", env=here)
         assert sent.code == 1
@@ -48,7 +49,7 @@ def test_a_member_pane_cannot_act_as_another_agent(cli, fleet, tmux_server, agen
         assert f"act as yourself with --agent-id {jo}" in sent.err and "whoami" in sent.err
     polled = run(cli, fleet, "message", "poll", "--agent-id", fleet.director_id, env=here)
     assert polled.code == 1 and "is not you" in polled.err
-    assert messages_in(db_path) == before
+    assert messages_in() == before
     # As itself it works.
     own = run(cli, fleet, "message", "send", "--agent-id", jo, "--to", "director", "--text", "done", env=here)
     assert own.code == 0, own.err

@@ -21,21 +21,21 @@ def _ready_member(cli, fleet, agents, name: str) -> int:
     return member_id
 
 
-def _pane_lock_file(db_path, tmux_server, member_id: int):
+def _pane_lock_file(local_dir, tmux_server, member_id: int):
     from cafleet.db import open_database
     from cafleet.models import Placement
     from cafleet.panes.keystrokes import pane_lock_name
 
     open_database()
     pane = Placement.get(Placement.agent == member_id).tmux_pane_id
-    return db_path.parent / "locks" / pane_lock_name(tmux_server.socket_path, pane)
+    return local_dir / "locks" / pane_lock_name(tmux_server.socket_path, pane)
 
 
-def test_lock_files_are_private_to_the_user_and_doctor_says_where_they_are(cli, fleet, agents, tmux_server, db_path):
+def test_lock_files_are_private_to_the_user_and_doctor_says_where_they_are(cli, fleet, agents, tmux_server, local_dir):
     member_id = _ready_member(cli, fleet, agents, "ada")
     task = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", member_id, "--text", "hi", "--quiet")
     assert wait_for_notify(int(task.out)) == "delivered"
-    locks = db_path.parent / "locks"
+    locks = local_dir / "locks"
     info = os.lstat(locks)
     assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) == 0o700
     names = sorted(p.name for p in locks.iterdir())
@@ -48,11 +48,11 @@ def test_lock_files_are_private_to_the_user_and_doctor_says_where_they_are(cli, 
     assert not [p for p in report["problems"] if "lock" in p or "database" in p]
 
 
-def test_a_held_pane_lock_defers_typing_after_a_few_seconds_then_delivery_resumes(cli, fleet, agents, tmux_server, db_path):
+def test_a_held_pane_lock_defers_typing_after_a_few_seconds_then_delivery_resumes(cli, fleet, agents, tmux_server, local_dir):
     from cafleet.panes.keystrokes import PANE_LOCK_TIMEOUT_SECONDS
 
     member_id = _ready_member(cli, fleet, agents, "bob")
-    lock_file = _pane_lock_file(db_path, tmux_server, member_id)
+    lock_file = _pane_lock_file(local_dir, tmux_server, member_id)
     lock_file.parent.mkdir(mode=0o700, exist_ok=True)
     holder = os.open(lock_file, os.O_CREAT | os.O_RDWR, 0o600)
     try:
@@ -75,9 +75,9 @@ def test_a_held_pane_lock_defers_typing_after_a_few_seconds_then_delivery_resume
     wait_for(lambda: any("after the lock" in text for text in inputs(agents.log_of("bob"))), what="the notice to land")
 
 
-def test_a_loosened_locks_directory_is_tightened_again(cli, fleet, agents, tmux_server, db_path):
+def test_a_loosened_locks_directory_is_tightened_again(cli, fleet, agents, tmux_server, local_dir):
     member_id = _ready_member(cli, fleet, agents, "cal")
-    locks = db_path.parent / "locks"
+    locks = local_dir / "locks"
     locks.chmod(0o777)
     ping = run(cli, fleet, "member", "ping", "--agent-id", fleet.director_id, "--member-id", member_id)
     assert ping.code == 0, ping.err
@@ -85,9 +85,9 @@ def test_a_loosened_locks_directory_is_tightened_again(cli, fleet, agents, tmux_
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
-def test_a_locks_directory_of_another_user_is_refused(cli, fleet, agents, tmux_server, db_path):
+def test_a_locks_directory_of_another_user_is_refused(cli, fleet, agents, tmux_server, local_dir):
     member_id = _ready_member(cli, fleet, agents, "dot")
-    locks = db_path.parent / "locks"
+    locks = local_dir / "locks"
     os.chown(locks, 65534, 65534)
     try:
         ping = run(cli, fleet, "member", "ping", "--agent-id", fleet.director_id, "--member-id", member_id)

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from cafleet.config import database_setting, local_directory
 from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     agents,
     inputs,
@@ -39,15 +40,6 @@ def agent_count():
     return Agent.select().count()
 
 
-def codex_database_access() -> list[str]:
-    """What a workspace-write codex member is granted to reach the test's database."""
-    from cafleet.config import PostgresServer, database_target, local_directory
-
-    if isinstance(database_target(), PostgresServer):
-        return ["--add-dir", str(local_directory()), "-c", "sandbox_workspace_write.network_access=true"]
-    return ["--add-dir", str(local_directory())]
-
-
 def claude_settings(fleet_id: int) -> str:
     cafleet = cafleet_command()[0]
     rules = [f"Bash({cafleet} --fleet-id {fleet_id} *)", f"Bash(cafleet --fleet-id {fleet_id} *)"]
@@ -57,16 +49,17 @@ def claude_settings(fleet_id: int) -> str:
 @pytest.mark.parametrize(
     "backend, model, options, expected",
     [
-        ("claude", None, [], lambda f, access: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
+        ("claude", None, [], lambda f, local: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
         ("claude", "sonnet", ["--permission-mode", "acceptEdits", "--agent-arg", "--verbose"],
-         lambda f, access: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
-        ("codex", "gpt-5", [], lambda f, access: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", *access, "--model", "gpt-5"]),
+         lambda f, local: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
+        ("codex", "gpt-5", [], lambda f, local: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(local),
+                                                  *network_access(), "--model", "gpt-5"]),
         ("codex", None, ["--sandbox", "danger-full-access", "--approval", "on-request"],
-         lambda f, access: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
-        ("opencode", "anthropic/claude-sonnet-4", [], lambda f, access: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
+         lambda f, local: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
+        ("opencode", "anthropic/claude-sonnet-4", [], lambda f, local: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
     ],
 )
-def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_server, db_path, backend, model, options, expected):
+def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_server, local_dir, backend, model, options, expected):
     extra = ["--coding-agent", backend, "--prompt", "Hi {name} #{agent_id} of fleet {fleet_id}, boss {director_id} on {coding_agent}", *options]
     if model:
         extra += ["--model", model]
@@ -76,8 +69,8 @@ def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_ser
     (start,) = [e for e in events if e["event"] == "start"]
     argv = start["argv"][4:]  # after the stand-in's own --startup-delay S --log FILE
     prompt = f"Hi ann #{member_id} of fleet {fleet.fleet_id}, boss {fleet.director_id} on {backend}"
-    assert argv == expected(fleet.fleet_id, codex_database_access()) + [prompt]
-    assert start["env_database_url"] == str(db_path)
+    assert argv == expected(fleet.fleet_id, local_dir) + [prompt]
+    assert start["env_database_url"] == database_setting()
     if backend == "opencode":
         rules = json.loads(start["env_opencode_permission"])["bash*"]
         assert rules == {f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} *": "allow", f"cafleet --fleet-id {fleet.fleet_id} *": "allow"}
@@ -105,17 +98,20 @@ def test_member_create_says_what_it_granted(cli, fleet, agents):
                   "--description", "grants", "--coding-agent", "codex", "--approval", "on-request")
     assert created.code == 0, created.err
     lines = created.out.splitlines()
-    assert lines[2:] == ["  sandbox workspace-write", "  approval on-request", f"  writable: {db_path_of(fleet)}"]
+    network = ["  network access (to reach the PostgreSQL database)"] if network_access() else []
+    assert lines[2:] == ["  sandbox workspace-write", "  approval on-request", f"  writable: {local_directory()}", *network]
     refused = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "hal",
                   "--description", "x", "--coding-agent", "codex", "--permission-mode", "plan")
     assert refused.code == 2 and "--permission-mode is not an option of codex" in refused.err
     assert run(cli, fleet, "--json", "agent", "list", "--agent-id", fleet.director_id).json()[-1]["name"] == "gia"
 
 
-def db_path_of(fleet):
-    from cafleet.config import database_path
+def network_access() -> list[str]:
+    """What codex members get on PostgreSQL, whose server their sandbox must reach."""
+    from cafleet.backends.codex import NETWORK_ACCESS
+    from cafleet.config import PostgresServer, database_target
 
-    return database_path().parent
+    return ["-c", NETWORK_ACCESS] if isinstance(database_target(), PostgresServer) else []
 
 
 def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):

@@ -315,6 +315,7 @@ def _database_files(root: Path) -> list[Path]:
 # --------------------------------------------------------------------------- the schema
 
 
+@pytest.mark.sqlite_only
 def test_fresh_database_has_exactly_the_expected_schema(db, db_path):
     conn = _connect(db_path)
     try:
@@ -337,6 +338,7 @@ def test_migration_versions_are_consecutive_from_one():
     assert LATEST_VERSION == len(MIGRATIONS)
 
 
+@pytest.mark.sqlite_only
 def test_every_model_has_exactly_the_columns_of_its_table(db, db_path):
     conn = _connect(db_path)
     try:
@@ -418,6 +420,7 @@ def test_migrating_step_by_step_gives_the_same_schema_as_a_fresh_file(tmp_path):
 # --------------------------------------------------------------------------- upgrading an old file
 
 
+@pytest.mark.sqlite_only
 def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path):
     _build_version_1(db_path)
     before = {t: _dump(db_path, t) for t in ("fleets", "agents", "placements", "tasks")}
@@ -456,6 +459,7 @@ def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path
 # --------------------------------------------------------------------------- cafleet db init
 
 
+@pytest.mark.sqlite_only
 def test_db_init_creates_then_reports_up_to_date(cli, db_path):
     assert not db_path.exists()
     first = cli("db", "init")
@@ -469,6 +473,7 @@ def test_db_init_creates_then_reports_up_to_date(cli, db_path):
     assert "up to date" in again.out
 
 
+@pytest.mark.sqlite_only
 def test_db_init_migrates_a_version_1_file(cli, db_path):
     _build_version_1(db_path)
     result = cli("db", "init")
@@ -478,6 +483,7 @@ def test_db_init_migrates_a_version_1_file(cli, db_path):
     assert _dump(db_path, "monitor_config") == [(1, 120, 1, None), (3, 300, 1, None)]
 
 
+@pytest.mark.sqlite_only
 def test_db_init_on_an_empty_existing_file_creates_the_schema(cli, db_path):
     db_path.write_bytes(b"")
     result = cli("db", "init")
@@ -486,6 +492,7 @@ def test_db_init_on_an_empty_existing_file_creates_the_schema(cli, db_path):
     assert _user_version(db_path) == LATEST_VERSION
 
 
+@pytest.mark.sqlite_only
 def test_db_init_json_documents(cli, db_path, tmp_path):
     keys = {"database", "schema_version_before", "schema_version"}
     fresh = cli("--json", "db", "init")
@@ -518,6 +525,7 @@ REFUSING_COMMANDS = [
 
 
 @pytest.mark.parametrize("args", REFUSING_COMMANDS, ids=lambda a: " ".join(a))
+@pytest.mark.sqlite_only
 def test_a_newer_database_is_refused_and_left_alone(cli, db_path, args):
     assert cli("db", "init").code == 0
     newer = LATEST_VERSION + 1
@@ -563,6 +571,7 @@ GARBAGE = {
     "args", [("fleet", "list"), ("--fleet-id", "1", "message", "poll", "--agent-id", "1"), ("db", "init")],
     ids=lambda a: " ".join(a),
 )
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_database_gives_a_clean_error(cli, db_path, content, args):
     data = GARBAGE[content]
     db_path.write_bytes(data)
@@ -573,6 +582,7 @@ def test_a_file_that_is_not_a_database_gives_a_clean_error(cli, db_path, content
 
 
 @pytest.mark.parametrize("args", [("fleet", "list"), ("db", "init")], ids=lambda a: " ".join(a))
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_database_gets_the_intended_advice(cli, db_path, args):
     db_path.write_bytes(GARBAGE["text"])
     result = cli(*args)

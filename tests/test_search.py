@@ -263,6 +263,7 @@ def fleet_factory(db):
 # --------------------------------------------------------------------------- the index stays right
 
 
+@pytest.mark.sqlite_only
 def test_acks_and_cancels_keep_the_index_and_show_the_new_state(fleet, db_path):
     from cafleet.broker.messages import ack_message, broadcast_message, cancel_message, send_message
 
@@ -279,6 +280,7 @@ def test_acks_and_cancels_keep_the_index_and_show_the_new_state(fleet, db_path):
     _index_is_consistent(db_path)
 
 
+@pytest.mark.sqlite_only
 def test_every_write_path_keeps_the_index_consistent(fleet, db_path):
     from cafleet.broker.fleets import delete_fleet
     from cafleet.broker.messages import broadcast_message, send_message

@@ -4,6 +4,7 @@ coding-agent TUIs do, since every pane-lifecycle test relies on it."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def test_start_event_records_argv_pid_and_database(tmux_server, tmp_path, db_pat
     (started,) = events(pane.log, "start")
     assert started["argv"][-7:] == ["--permission-mode", "dontAsk", "--name", "x", "--model", "m", "prompt text"]
     assert started["pid"] > 0 and started["time"] > 0
-    assert started["env_database_url"] == f"sqlite:///{db_path}"
+    assert started["env_database_url"] == os.environ["CAFLEET_DATABASE_URL"]
     assert "stand-in agent x ready" in pane.screen()
 
 

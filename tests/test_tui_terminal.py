@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 
+from cafleet.config import database_setting
 from tests.support import cafleet_command
 from tests.tui_support import build_story
 from tests.waiting import wait_for
@@ -26,10 +27,10 @@ def wait_for_screen(tmux_server, pane, text, timeout=15):
         raise AssertionError(f"{exc}; the screen shows:\n{screen(tmux_server, pane)}") from None
 
 
-def start_ui(tmux_server, db_path, *args: str) -> str:
+def start_ui(tmux_server, *args: str) -> str:
     """`cafleet [ARGS] ui` in a new 100×30 window of the private server; its pane id."""
     command = " ".join(shlex.quote(part) for part in [*cafleet_command(), *args, "ui"])
-    env = f"CAFLEET_DATABASE_URL={shlex.quote(str(db_path))} HOME={shlex.quote(os.environ['HOME'])}"
+    env = f"CAFLEET_DATABASE_URL={shlex.quote(database_setting())} HOME={shlex.quote(os.environ['HOME'])}"
     pane = tmux_server.tmux(
         "new-window", "-P", "-F", "#{pane_id}", "-t", "main", f"env {env} {command}; sleep 30"
     ).stdout.strip()
@@ -41,7 +42,7 @@ def test_ui_in_a_real_terminal(db, tmux_server, db_path):
     from cafleet.models import Task
 
     story = build_story()
-    pane = start_ui(tmux_server, db_path)
+    pane = start_ui(tmux_server)
 
     shown = wait_for_screen(tmux_server, pane, "parser refactor")
     assert "Fleet" in shown and "Unread" in shown
@@ -74,7 +75,7 @@ def test_keys_typed_in_one_burst_after_a_focus_change_all_arrive(db, tmux_server
     """A terminal delivers Ctrl+T, Ctrl+N and the text in one read: the text must still land
     in the composer, every character of it."""
     build_story()
-    pane = start_ui(tmux_server, db_path, "--fleet-id", "1")
+    pane = start_ui(tmux_server, "--fleet-id", "1")
     wait_for_screen(tmux_server, pane, "Standup in 5 minutes")
     for hop in ("C-t", "C-o", "C-r"):
         # One send-keys call: the keys reach the app in a single write.

@@ -108,10 +108,10 @@ def _stop(served: Served) -> tuple[int, str, str]:
 
 def _session_processes() -> list[str]:
     """Browser-session TUIs (`python -m cafleet.web_session`) running on this test's database."""
-    from cafleet.config import database_path
+    from cafleet.config import database_setting
 
     found = subprocess.run(["pgrep", "-f", "cafleet[.]web_session"], capture_output=True, text=True)
-    wanted = f"CAFLEET_DATABASE_URL={database_path().resolve()}\0".encode()
+    wanted = f"CAFLEET_DATABASE_URL={database_setting()}\0".encode()
     pids = []
     for pid in found.stdout.split():
         try:

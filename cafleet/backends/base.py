@@ -25,10 +25,10 @@ class SpawnContext(NamedTuple):
     prompt: str
     model: str | None
     fleet_id: int
-    database_dir: Path  # where the database (or, for a server, this machine's lock files) lives
+    database_dir: Path  # where the member must write: the SQLite file's directory, or the locks'
     autonomy: Autonomy
     environment: Mapping[str, str]
-    database_is_a_server: bool = False  # PostgreSQL: reached over a socket, not as a file
+    database_over_network: bool = False  # PostgreSQL: the member must reach the server
 
 
 class SpawnPlan(NamedTuple):

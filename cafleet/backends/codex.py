@@ -11,6 +11,7 @@ SANDBOXES = ("workspace-write", "danger-full-access")
 APPROVALS = ("on-request", "never")  # codex 0.169 dropped `untrusted`
 DEFAULT_SANDBOX = "workspace-write"
 DEFAULT_APPROVAL = "never"
+NETWORK_ACCESS = "sandbox_workspace_write.network_access=true"
 
 
 class Codex(Backend):
@@ -39,14 +40,12 @@ class Codex(Backend):
         grants = [f"sandbox {sandbox}", f"approval {approval}"]
         writable: list[str] = []
         if sandbox == "workspace-write":
-            # The database (or the lock files beside a server's) lives outside the workspace;
-            # without this its writes fail.
+            # The database lives outside the workspace; without this its writes fail.
             writable = ["--add-dir", str(context.database_dir)]
             grants.append(f"writable: {context.database_dir}")
-            if context.database_is_a_server:
-                # The sandbox cuts the network by default, and with it the fleet's PostgreSQL.
-                writable += ["-c", "sandbox_workspace_write.network_access=true"]
-                grants.append("network (the fleet's PostgreSQL server)")
+            if context.database_over_network:  # the sandbox blocks sockets by default
+                writable += ["-c", NETWORK_ACCESS]
+                grants.append("network access (to reach the PostgreSQL database)")
         # --no-daemon: a shared background server would run the member's tools with the
         # environment of whichever codex started it (another pane's database, PATH).
         argv = [

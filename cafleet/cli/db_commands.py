@@ -10,26 +10,27 @@ from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, FleetScope
 
 @click.group("db", cls=CafleetSubgroup)
 def db_group():
-    """Manage the SQLite database."""
+    """Manage the database (a SQLite file, or a PostgreSQL server's database)."""
 
 
 @db_group.command("init", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 def init_command():
     """Create the database or bring it to the current schema. Safe to repeat."""
-    from cafleet.config import database_path
+    from cafleet.config import database_target, shown_target
     from cafleet.db import current_version, open_database
     from cafleet.migrations import LATEST_VERSION
 
-    path = database_path()
-    before = current_version(path)
-    open_database(path)
+    target = database_target()
+    where = shown_target(target)
+    before = current_version(target)
+    open_database(target)
     if before is None or before == 0:
-        message = f"Created database {path} at schema version {LATEST_VERSION}."
+        message = f"Created database {where} at schema version {LATEST_VERSION}."
     elif before < LATEST_VERSION:
-        message = f"Migrated database {path} from schema version {before} to {LATEST_VERSION}."
+        message = f"Migrated database {where} from schema version {before} to {LATEST_VERSION}."
     else:
-        message = f"Database {path} is up to date (schema version {LATEST_VERSION})."
+        message = f"Database {where} is up to date (schema version {LATEST_VERSION})."
     emit(
-        {"database": str(path), "schema_version_before": before or 0, "schema_version": LATEST_VERSION},
+        {"database": where, "schema_version_before": before or 0, "schema_version": LATEST_VERSION},
         lambda: message,
     )

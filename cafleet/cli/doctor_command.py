@@ -18,8 +18,6 @@ def doctor_command():
     """Report the calling tmux pane, the database, the coding agents on PATH, and problems."""
     from cafleet import __version__
     from cafleet.calling_pane import calling_pane, in_tmux
-    from cafleet.config import database_path
-    from cafleet.db import current_version
     from cafleet.errors import CafleetError
     from cafleet.migrations import LATEST_VERSION
 
@@ -36,24 +34,7 @@ def doctor_command():
         except CafleetError as exc:
             problems.append(exc.message)
 
-    database = {"path": None, "exists": False, "schema_version": None, "latest_schema_version": LATEST_VERSION}
-    try:
-        path = database_path()
-        database["path"] = str(path)
-        version = current_version(path)
-        database["exists"] = version is not None
-        database["schema_version"] = version
-        if version is None:
-            problems.append(f"database {path} does not exist yet; it is created on first use, or run `cafleet db init`")
-        elif version < LATEST_VERSION:
-            problems.append(f"database schema {version} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`")
-        elif version > LATEST_VERSION:
-            problems.append(f"database schema {version} is newer than this cafleet understands ({LATEST_VERSION}); upgrade cafleet")
-    except CafleetError as exc:
-        problems.append(exc.message)
-    except Exception as exc:  # an unreadable file must not stop the rest of the report
-        problems.append(f"cannot read database {database['path']}: {exc}; check the file or set CAFLEET_DATABASE_URL")
-
+    database = _database_report(problems)
     files = _files_report(problems)
 
     backends = {name: shutil.which(name) for name in BACKENDS}
@@ -89,8 +70,9 @@ def doctor_command():
                 f"tmux: pane {pane.tmux_pane_id} window {pane.tmux_window_id} "
                 f"session {pane.tmux_session} socket {pane.tmux_socket}"
             )
+        where = database["path"] or f"PostgreSQL {database['server']}"
         lines.append(
-            f"database: {database['path']} schema {database['schema_version'] if database['exists'] else 'none'} "
+            f"database: {where} schema {database['schema_version'] if database['exists'] else 'none'} "
             f"(this cafleet: {LATEST_VERSION})"
         )
         if files:
@@ -107,19 +89,57 @@ def doctor_command():
     emit(document, render)
 
 
+def _database_report(problems: list[str]) -> dict:
+    """Which database (a file, or a server shown without its password), at which schema."""
+    from cafleet.config import PostgresServer, database_target, shown_target
+    from cafleet.db import current_version
+    from cafleet.errors import CafleetError
+    from cafleet.migrations import LATEST_VERSION
+
+    database = {"engine": "sqlite", "path": None, "server": None, "exists": False, "schema_version": None,
+                "latest_schema_version": LATEST_VERSION}
+    where = "the database"
+    try:
+        target = database_target()
+        where = shown_target(target)
+        if isinstance(target, PostgresServer):
+            database.update(engine="postgresql", server=target.shown())
+        else:
+            database["path"] = str(target)
+        version = current_version(target)
+        database["exists"] = version is not None
+        database["schema_version"] = version
+        if version is None and isinstance(target, PostgresServer):
+            problems.append(f"{where} has no cafleet tables yet; they are created on first use, or run `cafleet db init`")
+        elif version is None:
+            problems.append(f"database {where} does not exist yet; it is created on first use, or run `cafleet db init`")
+        elif version < LATEST_VERSION:
+            problems.append(f"database schema {version} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`")
+        elif version > LATEST_VERSION:
+            problems.append(f"database schema {version} is newer than this cafleet understands ({LATEST_VERSION}); upgrade cafleet")
+    except CafleetError as exc:
+        problems.append(exc.message)
+    except Exception as exc:  # an unreadable file must not stop the rest of the report
+        problems.append(f"cannot read {where}: {exc}; check the file or set CAFLEET_DATABASE_URL")
+    return database
+
+
 def _files_report(problems: list[str]) -> dict | None:
     """Who may reach the database's directory and file, and where locks and the courier log are."""
-    from cafleet.config import database_path
-    from cafleet.db_files import directory_problem, file_problem
+    from cafleet.config import PostgresServer, database_target, local_directory
+    from cafleet.db_files import directory_problem, file_problem, private_directory_problem
     from cafleet.errors import CafleetError
     from cafleet.lock_files import courier_log_path, lock_directory
     from cafleet.lock_files import directory_problem as lock_problem
 
     try:
-        path = database_path()
+        target = database_target()
+        path = None if isinstance(target, PostgresServer) else target
+        directory = local_directory()
+        directory_check = private_directory_problem if path is None else directory_problem
         for problem in (
-            directory_problem(path.parent) if path.parent.is_dir() else None,
-            file_problem(path) if path.is_file() else None,
+            directory_check(directory) if directory.is_dir() else None,
+            file_problem(path) if path and path.is_file() else None,
             lock_problem(lock_directory()),
         ):
             if problem:

@@ -31,7 +31,7 @@ def web_command(port: int):
     except ImportError:
         raise Refused(MISSING_EXTRA) from None
     from cafleet.cli.identity import pane_agents
-    from cafleet.config import database_path
+    from cafleet.config import database_setting
     from cafleet.db import open_database
 
     fleet_id = settings().fleet_id
@@ -49,7 +49,7 @@ def web_command(port: int):
         ) from None
     # Every browser session runs its own TUI process, on this same database, outside tmux
     # (it is no pane's TUI: notices must still reach the pane this server runs in).
-    os.environ["CAFLEET_DATABASE_URL"] = str(database_path().resolve())
+    os.environ["CAFLEET_DATABASE_URL"] = database_setting()
     for name in ("TMUX", "TMUX_PANE"):
         os.environ.pop(name, None)
     command = shlex.join([sys.executable, "-m", "cafleet.web_session"] + ([str(fleet_id)] if fleet_id else []))

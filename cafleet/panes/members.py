@@ -12,7 +12,7 @@ from typing import NamedTuple
 from cafleet.agent_state import AgentState
 from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, backend, locate, poll_command, validate_model
 from cafleet.broker import members as registry
-from cafleet.config import database_path
+from cafleet.config import PostgresServer, database_setting, database_target, local_directory
 from cafleet.errors import CafleetError, InvalidInput, Refused
 from cafleet.invocation import cafleet_command
 from cafleet.panes import keystrokes
@@ -83,13 +83,13 @@ def spawn_member(
             prompt, fleet_id=fleet_id, agent_id=member.id, director_id=director_id,
             name=member.name, coding_agent=coding_agent, cafleet=cafleet_command(),
         )
-        database = database_path()
         plan = spec.plan(SpawnContext(
             executable=executable, name=member.name, prompt=text, model=model, fleet_id=fleet_id,
-            database_dir=database.parent, autonomy=autonomy, environment=os.environ,
+            database_dir=local_directory(), autonomy=autonomy, environment=os.environ,
+            database_over_network=isinstance(database_target(), PostgresServer),
         ))
         window = _placement_of(member).tmux_window_id
-        environment = {"CAFLEET_DATABASE_URL": str(database), **plan.env}
+        environment = {"CAFLEET_DATABASE_URL": database_setting(), **plan.env}
         pane_id = tmux.split(window, start_command(mark.token, "exec " + shlex.join(plan.argv)), environment)
         _rebalance(tmux, window)
         return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token), plan, reaped)
