@@ -120,3 +120,24 @@ def courier_seen(host: str, seen_at: str) -> None:
     from cafleet.models import Courier
 
     upsert(Courier, host=host, pid=4343, started_at=seen_at, seen_at=seen_at)
+
+
+STALE_STAMP = "2026-11-21T09:00:30.000000Z"
+
+
+def spread_over_two_hosts(story: Story, coder_id: int) -> None:
+    """The Director and its member on host-a, alice and bob on host-b, whose courier stopped
+    stamping long ago while notices for both wait there (none waits on host-a)."""
+    from cafleet.domain import TaskState
+    from cafleet.models import Task
+
+    for agent_id, host, pane in (
+        (story.director_id, "host-a", "%1"), (coder_id, "host-a", "%7"),
+        (story.alice_id, "host-b", "%3"), (story.bob_id, "host-b", "%4"),
+    ):
+        place_on_host(agent_id, host, pane)
+    courier_seen("host-b", STALE_STAMP)
+    Task.update(notify_status="delivered").where(Task.recipient == story.director_id).execute()
+    Task.update(notify_status="pending").where(
+        Task.recipient.in_([story.alice_id, story.bob_id]) & (Task.state == TaskState.UNREAD)
+    ).execute()
