@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from rich.text import Text
 
-from .render import ROSTER_TEXT_WIDTH, clock, host_line
+from .render import ROSTER_TEXT_WIDTH, clock, day, host_line
 
 if TYPE_CHECKING:
     from cafleet.broker.hosts_view import FleetHosts, HostState
@@ -66,15 +66,21 @@ def fit(name: str, width: int) -> str:
     return f"{name[:head]}…{name[len(name) - (width - 1 - head):]}"
 
 
+def _since(stamp: str, now: str) -> str:
+    """`09:00:06 UTC`, with the date when that was not today."""
+    moment = f"{clock(stamp)} UTC"
+    return moment if day(stamp) == day(now) else f"{day(stamp)} {moment}"
+
+
 def courier_warning(hosts: FleetHosts) -> Text:
     """One line per host whose notices are stuck for want of a courier; empty when none is.
     Plain text, not markup: a host name is shown as it is."""
-    return Text("\n".join(_warning_line(h) for h in hosts.stuck()))
+    return Text("\n".join(_warning_line(h, hosts.read_at) for h in hosts.stuck()))
 
 
-def _warning_line(state: HostState) -> str:
+def _warning_line(state: HostState, now: str) -> str:
     count = state.notices_waiting
-    waiting = f"{count} notice{'s' if count != 1 else ''} waiting since {clock(state.waiting_since)} UTC"
+    waiting = f"{count} notice{'s' if count != 1 else ''} waiting since {_since(state.waiting_since or now, now)}"
     if state.host is None:
         return f"⚠ No courier: {waiting}. Run `cafleet ui`, or any send or poll, where the agents' tmux runs."
     return f"⚠ {state.host}: no courier, {waiting}. Run `cafleet ui`, or any send or poll, on {state.host}."

@@ -79,7 +79,7 @@ async def test_stuck_notices_are_stated_with_where_to_start_a_courier(db):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert warning(app) == (
-            "⚠ host-b: no courier, 2 notices waiting since 09:00:06 UTC. "
+            "⚠ host-b: no courier, 2 notices waiting since 2026-11-20 09:00:06 UTC. "
             "Run `cafleet ui`, or any send or poll, on host-b."
         )
 
@@ -134,3 +134,33 @@ async def test_a_single_machine_warns_only_when_its_notices_are_stuck(db, stored
         if warned:
             assert shown.startswith("⚠ No courier: 1 notice waiting since ")
             assert shown.endswith("Run `cafleet ui`, or any send or poll, where the agents' tmux runs.")
+
+
+def test_hosts_go_by_their_first_label_where_that_is_unique():
+    from cafleet.screens.hosts import short_names
+
+    assert short_names({"build-3.lab.example.com", "gpu.lab.example.com", "gpu.cloud.example.com", "10.0.0.5"}) == {
+        "build-3.lab.example.com": "build-3",
+        "gpu.lab.example.com": "gpu.lab.example.com",
+        "gpu.cloud.example.com": "gpu.cloud.example.com",
+        "10.0.0.5": "10.0.0.5",
+    }
+
+
+def test_a_long_host_is_cut_in_the_middle_to_fit_the_roster():
+    from cafleet.broker.hosts_view import FleetHosts, HostState
+    from cafleet.screens.hosts import HostMark, roster_hosts
+    from cafleet.screens.render import ROSTER_TEXT_WIDTH, host_line
+
+    hosts = FleetHosts(
+        agent_hosts={1: "ip-172-31-20-145-and-more", 2: "host-a", 3: None},
+        hosts=(
+            HostState(None, False, 0, None),
+            HostState("host-a", False, 0, None),
+            HostState("ip-172-31-20-145-and-more", False, 2, "2026-11-21T09:00:00.000000Z"),
+        ),
+        read_at="2026-11-21T12:00:00.000000Z",
+    )
+    marks = roster_hosts(hosts)
+    assert marks == {1: HostMark("ip-172…nd-more", True), 2: HostMark("host-a", False), 3: HostMark("host unknown", False)}
+    assert host_line(marks[1]).cell_len == ROSTER_TEXT_WIDTH
