@@ -61,17 +61,12 @@ def fleet_hosts(fleet_id: int, now: str | None = None) -> FleetHosts:
     now = now or utc_now()
     with database.atomic(lock_type="DEFERRED"):  # one snapshot: a courier's stamp cannot fall between reads
         agent_hosts = _agent_hosts(fleet_id)
-        waiting = _waiting_notices(fleet_id)
+        waiting = _waiting_notices(agent_hosts)
         live = _live_couriers(_seconds_before(now, COURIER_ALIVE_SECONDS))
-    hosts = [
-        HostState(
-            host=host,
-            courier_alive=bool(live) if host is None else host in live,
-            notices_waiting=waiting[host][0] if host in waiting else 0,
-            waiting_since=waiting[host][1] if host in waiting else None,
-        )
-        for host in sorted(set(agent_hosts.values()) | set(waiting), key=lambda h: (h is not None, h or ""))
-    ]
+    hosts = []
+    for host in sorted(set(agent_hosts.values()), key=lambda h: (h is not None, h or "")):
+        count, since = waiting[host] if host in waiting else (0, None)
+        hosts.append(HostState(host, bool(live) if host is None else host in live, count, since))
     return FleetHosts(agent_hosts, tuple(hosts), now)
 
 
@@ -84,15 +79,24 @@ def _agent_hosts(fleet_id: int) -> dict[int, str | None]:
     return dict(value_rows(query))
 
 
-def _waiting_notices(fleet_id: int) -> dict[str | None, tuple[int, str]]:
+def _waiting_notices(agent_hosts: dict[int, str | None]) -> dict[str | None, tuple[int, str]]:
     """Per host: how many notices for its agents wait, and since when."""
+    # Grouped by recipient over every fleet: only then does the query stay on the small
+    # partial index of due notices (a fleet condition would walk all the fleet's tasks).
     query = (
-        Task.select(Placement.host, fn.COUNT(Task.id), fn.MIN(Task.created_at))
-        .join(Placement, on=(Task.recipient == Placement.agent))
-        .where((Task.fleet == fleet_id) & SQL(notice_due_sql()))
-        .group_by(Placement.host)
+        Task.select(Task.recipient, fn.COUNT(Task.id), fn.MIN(Task.created_at))
+        .where(SQL(notice_due_sql()))
+        .group_by(Task.recipient)
     )
-    return {host: (count, since) for host, count, since in value_rows(query)}
+    waiting: dict[str | None, tuple[int, str]] = {}
+    for recipient, count, since in value_rows(query):
+        if recipient not in agent_hosts:
+            continue  # an agent of another fleet
+        host = agent_hosts[recipient]
+        if host in waiting:
+            count, since = count + waiting[host][0], min(since, waiting[host][1])
+        waiting[host] = (count, since)
+    return waiting
 
 
 def _live_couriers(seen_after: str) -> set[str]:
