@@ -27,6 +27,7 @@ def test_every_placed_agent_has_its_host(fleet):
 
 
 def test_placements_from_before_hosts_were_recorded_are_one_machine(fleet):
+    place_on_host(fleet.director_id, None, "%1")
     place_on_host(fleet.alice_id, "host-a", "%3")
     hosts = fleet_hosts(fleet.fleet_id, NOW)
     assert hosts.agent_hosts == {fleet.director_id: None, fleet.alice_id: "host-a"}
@@ -44,6 +45,7 @@ def test_a_courier_is_alive_while_it_stamped_within_15_seconds(fleet):
 
 
 def test_unrecorded_hosts_are_served_by_any_live_courier(fleet):
+    place_on_host(fleet.director_id, None, "%1")
     assert fleet_hosts(fleet.fleet_id, NOW).hosts == (HostState(None, False, 0, None),)
     courier_seen("this-machine", NOW)
     assert fleet_hosts(fleet.fleet_id, NOW).hosts == (HostState(None, True, 0, None),)

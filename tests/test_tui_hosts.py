@@ -102,7 +102,7 @@ async def test_the_warning_comes_once_notices_have_waited_and_goes_with_the_cour
     monkeypatch.setattr("cafleet.screens.fleet_view.HOSTS_RECHECK_SECONDS", 0.2)
     story = build_story()
     spread_over_two_hosts(story, add_member(story))
-    Task.update(created_at=seconds_from_now(-8)).where(Task.notify_status == "pending").execute()
+    Task.update(created_at=seconds_from_now(-5)).where(Task.notify_status == "pending").execute()
     app = make_app(story.fleet_id)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -122,6 +122,7 @@ async def test_a_single_machine_warns_only_when_its_notices_are_stuck(db, stored
     from cafleet.models import Task
 
     story = build_story()
+    place_on_host(story.director_id, None, "%1")
     Task.update(created_at=seconds_from_now(stored)).where(Task.notify_status == "pending").execute()
     if courier is not None:
         courier_seen(courier, seconds_from_now(60))
