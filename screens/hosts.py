@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from rich.text import Text
 
+from cafleet.terminal import one_line
+
 from .render import ROSTER_TEXT_WIDTH, clock, day, host_line
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ def roster_hosts(hosts: FleetHosts) -> dict[int, HostMark]:
     marks = {}
     for agent_id, host in hosts.agent_hosts.items():
         room = ROSTER_TEXT_WIDTH - host_line(HostMark("", host in stuck)).cell_len
-        label = fit(names[host], room) if host is not None else UNKNOWN_HOST
+        label = fit(one_line(names[host]), room) if host is not None else UNKNOWN_HOST
         marks[agent_id] = HostMark(label, host in stuck)
     return marks
 
@@ -74,13 +76,13 @@ def _since(stamp: str, now: str) -> str:
 
 def courier_warning(hosts: FleetHosts) -> Text:
     """One line per host whose notices are stuck for want of a courier; empty when none is.
-    Plain text, not markup: a host name is shown as it is."""
+    Plain text, not markup: a host name (whatever CAFLEET_HOST_ID said) is shown as it is."""
     return Text("\n".join(_warning_line(h, hosts.read_at) for h in hosts.stuck()))
 
 
 def _warning_line(state: HostState, now: str) -> str:
-    count = state.notices_waiting
+    host, count = one_line(state.host or ""), state.notices_waiting
     waiting = f"{count} notice{'s' if count != 1 else ''} waiting since {_since(state.waiting_since or now, now)}"
     if state.host is None:
         return f"⚠ No courier: {waiting}. Run `cafleet ui`, or any send or poll, where the agents' tmux runs."
-    return f"⚠ {state.host}: no courier, {waiting}. Run `cafleet ui`, or any send or poll, on {state.host}."
+    return f"⚠ {host}: no courier, {waiting}. Run `cafleet ui`, or any send or poll, on {host}."

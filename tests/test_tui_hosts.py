@@ -165,3 +165,18 @@ def test_a_long_host_is_cut_in_the_middle_to_fit_the_roster():
     marks = roster_hosts(hosts)
     assert marks == {1: HostMark("ip-172…nd-more", True), 2: HostMark("host-a", False), 3: HostMark("host unknown", False)}
     assert host_line(marks[1]).cell_len == ROSTER_TEXT_WIDTH
+
+
+def test_a_host_name_cannot_reach_the_terminal():
+    from cafleet.broker.hosts_view import FleetHosts, HostState
+    from cafleet.screens.hosts import courier_warning, roster_hosts
+
+    evil = "b\x1b[2J[bold]"
+    hosts = FleetHosts(
+        agent_hosts={1: evil, 2: "host-a"},
+        hosts=(HostState("host-a", True, 0, None), HostState(evil, False, 1, "2026-11-21T11:00:00.000000Z")),
+        read_at="2026-11-21T12:00:00.000000Z",
+    )
+    shown = courier_warning(hosts).plain
+    assert "\x1b" not in shown and shown.startswith("⚠ b\\x1b[2J[bold]: no courier, 1 notice waiting since 11:00:00 UTC.")
+    assert "\x1b" not in roster_hosts(hosts)[1].label
