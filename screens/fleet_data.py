@@ -3,9 +3,12 @@ the screen. Nothing here touches a widget: workers run in threads and only post 
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from cafleet.broker.hosts_view import FleetHosts
 
 PAGE = 500
 
@@ -19,6 +22,7 @@ class Side(NamedTuple):
     states: dict[int, Any]
     inbox: list
     monitor: Any
+    hosts: FleetHosts
 
 
 class FleetLoaded(Message):
@@ -33,6 +37,14 @@ class FleetRefreshed(Message):
     def __init__(self, changes, page: list | None, side: Side):
         super().__init__()
         self.changes, self.page, self.side = changes, page, side
+
+
+class HostsChecked(Message):
+    """The hosts read again between refreshes: waiting notices get stuck as time passes."""
+
+    def __init__(self, hosts: FleetHosts):
+        super().__init__()
+        self.hosts = hosts
 
 
 class OlderLoaded(Message):
@@ -58,6 +70,7 @@ class Acked(Message):
 def side_data(fleet_id: int, administrator_id: int | None) -> Side:
     from cafleet.broker import reads
     from cafleet.broker.agent_states import seen_states
+    from cafleet.broker.hosts_view import fleet_hosts
     from cafleet.broker.monitor import runtime
     from cafleet.notify import ensure_courier
 
@@ -70,6 +83,7 @@ def side_data(fleet_id: int, administrator_id: int | None) -> Side:
         states=seen_states([e.agent.id for e in roster]),
         inbox=reads.agent_inbox(administrator_id) if administrator_id else [],
         monitor=runtime(fleet_id),
+        hosts=fleet_hosts(fleet_id),
     )
 
 

@@ -9,7 +9,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, TabbedContent, TabPane
+from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -17,7 +17,8 @@ from cafleet.domain import TaskState
 from cafleet.terminal import one_line
 
 from .composer import Composer
-from .fleet_data import PAGE, Acked, Delivered, FleetLoaded, FleetRefreshed, OlderLoaded, Side, side_data
+from .fleet_data import PAGE, Acked, Delivered, FleetLoaded, FleetRefreshed, HostsChecked, OlderLoaded, Side, side_data
+from .hosts import courier_warning, roster_hosts
 from .live import DataChanged
 from .message_modal import MessageModal
 from .render import inbox_entry
@@ -28,6 +29,10 @@ from .worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from cafleet.records import TaskRecord
+
+# While notices wait, the hosts are read again this often: a courier that stopped stamping, or
+# notices that wait ever longer, commit nothing that would wake the view.
+HOSTS_RECHECK_SECONDS = 5.0
 
 
 class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
@@ -56,9 +61,11 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.inbox_tasks: dict[int, TaskRecord] = {}
         self.hopped = False  # the user moved focus with a key before the first load finished
         self.loaded = False
+        self.side: Side | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static(id="courier-warning")
         with Horizontal(id="fleet-body"):
             yield RosterView(id="roster")
             with Vertical(id="fleet-main"):
@@ -73,6 +80,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     def on_mount(self) -> None:
         self.title = f"cafleet · fleet {self.fleet_id}"
         self.load_everything()
+        self.set_interval(HOSTS_RECHECK_SECONDS, self._recheck_hosts)
 
     def on_screen_resume(self) -> None:
         self.refresh_live()
@@ -110,6 +118,16 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         if not get_current_worker().is_cancelled:  # a newer refresh replaced this one
             self.post_message(FleetRefreshed(changes, page, side))
 
+    def _recheck_hosts(self) -> None:
+        if self.side is not None and any(h.notices_waiting for h in self.side.hosts.hosts):
+            self.check_hosts()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-hosts")
+    def check_hosts(self) -> None:
+        from cafleet.broker.hosts_view import fleet_hosts
+
+        self.post_message(HostsChecked(fleet_hosts(self.fleet_id)))
+
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-older")
     def load_older(self, oldest_id: int | None) -> None:
         from cafleet.broker import reads
@@ -144,13 +162,22 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     def _show_older(self, loaded: OlderLoaded) -> None:
         self.query_one(TimelineView).prepend_older(loaded.tasks, len(loaded.tasks) == PAGE)
 
+    @on(HostsChecked)
+    def _show_hosts(self, checked: HostsChecked) -> None:
+        if self.side is not None:
+            self._show_side(self.side._replace(hosts=checked.hosts))
+
     def _show_side(self, side: Side) -> None:
+        self.side = side
         monitor = side.monitor
         running = bool(monitor and monitor.live)
         label = f" “{one_line(side.label)}”" if side.label else ""
         self.title = f"cafleet · fleet {self.fleet_id}{label}"
         self.sub_title = f"monitor ● running (pid {monitor.pid})" if running else "monitor ○ stopped"
-        self.query_one(RosterView).show(side.roster, side.panes, side.states)
+        self.query_one(RosterView).show(side.roster, side.panes, side.states, roster_hosts(side.hosts))
+        warning = courier_warning(side.hosts)
+        self.query_one("#courier-warning", Static).update(warning)
+        self.query_one("#courier-warning").set_class(bool(warning), "visible")
         inbox = self.query_one("#inbox", OptionList)
         tasks = side.inbox
         self.inbox_tasks = {t.id: t for t in tasks}

@@ -22,6 +22,8 @@ from cafleet.terminal import block, one_line
 if TYPE_CHECKING:
     from cafleet.broker.agent_states import SeenState
 
+    from .hosts import HostMark
+
 BODY_CHARS = 600
 BODY_LINES = 6
 STATE_MARKS: dict[str, str] = {TaskState.UNREAD: "●", TaskState.ACKED: "✓", TaskState.CANCELED: "✗"}
@@ -138,12 +140,13 @@ def _shown_state(seen: SeenState | None) -> str | None:
     return "tui" if seen.reason == "pane-shows-cafleet-tui" else seen.state.value
 
 
-def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None) -> Text:
+def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None, host: HostMark | None = None) -> Text:
     """Short lines that fit the roster at 80×24, so none wraps mid-phrase:
 
         ○ name#id  unread✉
           kind · state        (`needs you` alone while the agent asks a question)
           %pane · poll 120s   (for a placed or scheduled agent)
+          on host-b ⚠         (in a fleet across machines; ⚠ while its notices are stuck)
           ? the question, wrapped to the roster's width
 
     Deregistered agents are muted.
@@ -178,6 +181,8 @@ def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None) -
     where = fields(placement.tmux_pane_id if placement else None, poll, sep=DOT)
     if where:
         lines.append(indented(where, style="dim"))
+    if placement is not None and host is not None:
+        lines.append(indented(host_line(host)))
     if active and seen is not None and seen.question:
         for line in textwrap.wrap(f"? {one_line(seen.question)}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …"):
             lines.append(indented(Text(line, style="bold")))
@@ -185,6 +190,13 @@ def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None) -
     if not active:
         text.stylize("dim")
     return text
+
+
+def host_line(host: HostMark) -> Text:
+    # One run of one style: a mark in a run of its own would lose the space before it in SVG.
+    if host.stuck:
+        return Text(f"on {host.label} ⚠", style="bold yellow")
+    return Text(f"on {host.label}", style="dim")
 
 
 def inbox_entry(task: TaskRecord) -> Text:

@@ -9,6 +9,7 @@ from textual.widgets.option_list import Option
 from cafleet.broker.reads import RosterEntry
 from cafleet.domain import AgentKind, AgentStatus
 
+from .hosts import HostMark
 from .render import roster_entry
 
 
@@ -24,14 +25,21 @@ class RosterView(OptionList):
         super().__init__(**kwargs)
         self.entries: dict[int, RosterEntry] = {}
 
-    def show(self, entries: list[RosterEntry], panes: dict[int, str], states: dict | None = None) -> None:
-        """`states`: agent id -> `SeenState`, what the courier last saw in each pane."""
+    def show(
+        self, entries: list[RosterEntry], panes: dict[int, str], states: dict | None = None,
+        hosts: dict[int, HostMark] | None = None,
+    ) -> None:
+        """`states`: agent id -> `SeenState`, what the courier last saw in each pane; `hosts`:
+        agent id -> where it runs (empty in a fleet on one machine)."""
         index = self.highlighted
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.entries = {e.agent.id: e for e in entries}
-        states = states or {}
+        states, hosts = states or {}, hosts or {}
         self.set_options(
-            Option(roster_entry(e, panes.get(e.agent.id, "pane ?"), states.get(e.agent.id)), id=f"agent-{e.agent.id}")
+            Option(
+                roster_entry(e, panes.get(e.agent.id, "pane ?"), states.get(e.agent.id), hosts.get(e.agent.id)),
+                id=f"agent-{e.agent.id}",
+            )
             for e in entries
         )
         if not entries:

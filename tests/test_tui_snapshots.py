@@ -218,3 +218,15 @@ def test_member_pane(db, snap_compare, size, keys):
             await settle(pilot)
 
     assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=open_pane)
+
+
+def test_fleet_view_across_two_hosts(db, snap_compare, size, monkeypatch):
+    """Each placed agent's host in the roster, and the warning for host-b, whose notices wait
+    without a courier."""
+    from tests.tui_support import spread_over_two_hosts
+
+    # The TUI would settle the notices of panes it cannot reach (there is no tmux here).
+    monkeypatch.setattr("cafleet.notify.ensure_courier", lambda always=False: False)
+    story = build_story()
+    spread_over_two_hosts(story, add_member(story))
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing())

@@ -100,3 +100,44 @@ async def settle(pilot) -> None:
             break
         await pilot.pause(0.05)
     await pilot.pause()
+
+
+def place_on_host(agent_id: int, host: str | None, pane_id: str) -> None:
+    """Put `agent_id` in a pane of `host` (a fake tmux server: no tmux needed)."""
+    from cafleet.models import Placement
+    from tests.support import FAKE_PANE
+
+    Placement.insert(
+        agent=agent_id, tmux_socket=FAKE_PANE.tmux_socket, tmux_server_pid=FAKE_PANE.tmux_server_pid,
+        tmux_session=FAKE_PANE.tmux_session, tmux_window_id=FAKE_PANE.tmux_window_id, tmux_pane_id=pane_id,
+        coding_agent="claude", created_at=f"{BASE_DAY}T09:00:00.000000Z", host=host,
+    ).on_conflict(conflict_target=[Placement.agent], preserve=[Placement.host, Placement.tmux_pane_id]).execute()
+
+
+def courier_seen(host: str, seen_at: str) -> None:
+    """The `couriers` row of `host`, as its courier last stamped it."""
+    from cafleet.broker.dialect import upsert
+    from cafleet.models import Courier
+
+    upsert(Courier, host=host, pid=4343, started_at=seen_at, seen_at=seen_at)
+
+
+STALE_STAMP = "2026-11-21T09:00:30.000000Z"
+
+
+def spread_over_two_hosts(story: Story, coder_id: int) -> None:
+    """The Director and its member on host-a, alice and bob on host-b, whose courier stopped
+    stamping long ago while notices for both wait there (none waits on host-a)."""
+    from cafleet.domain import TaskState
+    from cafleet.models import Task
+
+    for agent_id, host, pane in (
+        (story.director_id, "host-a", "%1"), (coder_id, "host-a", "%7"),
+        (story.alice_id, "host-b", "%3"), (story.bob_id, "host-b", "%4"),
+    ):
+        place_on_host(agent_id, host, pane)
+    courier_seen("host-b", STALE_STAMP)
+    Task.update(notify_status="delivered").where(Task.recipient == story.director_id).execute()
+    Task.update(notify_status="pending").where(
+        Task.recipient.in_([story.alice_id, story.bob_id]) & (Task.state == TaskState.UNREAD)
+    ).execute()
