@@ -10,9 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cafleet.errors import InvalidInput, NotFound
-from tests.postgres_cluster import POSTGRES, engine
-
-on_postgres_only = pytest.mark.skipif(engine() != POSTGRES, reason="about PostgreSQL's search index")
 
 
 def _search(fleet, agent_id, query, **kwargs):
@@ -335,10 +332,7 @@ def test_migrating_an_older_file_indexes_its_history(tmp_path, monkeypatch):
     _index_is_consistent(path)
 
 
-@on_postgres_only
-def test_migrating_an_older_postgres_database_indexes_its_history():
-    import os
-
+def test_migrating_an_older_postgres_database_indexes_its_history(postgres_url, monkeypatch):
     import psycopg
 
     from cafleet.db import open_database
@@ -347,7 +341,8 @@ def test_migrating_an_older_postgres_database_indexes_its_history():
 
     search_version = next(m.version for m in MIGRATIONS if m.name == "full-text search over message text")
     now = "2026-01-02T03:04:05.000000Z"
-    with psycopg.connect(os.environ["CAFLEET_DATABASE_URL"]) as conn:
+    monkeypatch.setenv("CAFLEET_DATABASE_URL", postgres_url)
+    with psycopg.connect(postgres_url) as conn:
         for migration in MIGRATIONS[: search_version - 1]:
             for statement in migration.postgres_statements():
                 conn.execute(statement)
