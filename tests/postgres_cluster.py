@@ -47,6 +47,9 @@ class Cluster:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="cafleet-pg-"))
+        # Others may pass through to the socket, as to /run/postgresql: a sandboxed codex
+        # member runs without root's right to enter any directory.
+        os.chmod(self.root, 0o711)
         self.data = self.root / "data"
         self._as_user: list[str] = []
         if os.geteuid() == 0:
