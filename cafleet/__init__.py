@@ -37,3 +37,8 @@ def styles_dir() -> str:
     """Where the .tcss stylesheets are: inside the installed package, else the checkout."""
     packaged = _os.path.join(_package_dir, "styles")
     return packaged if _os.path.isdir(packaged) else _os.path.join(_checkout, "styles")
+
+
+from cafleet import lazy_drivers as _lazy_drivers  # noqa: E402  (before anything imports peewee)
+
+_lazy_drivers.install()

@@ -8,6 +8,7 @@ the first read it guards: a commit between the read and the feed would otherwise
 
 from __future__ import annotations
 
+import select
 import time
 from typing import Protocol
 
@@ -58,17 +59,23 @@ class _DataVersion:
 
 class _Notifications:
     def __init__(self, url: str) -> None:
-        import psycopg
+        import psycopg2
 
-        self._connection = psycopg.connect(url, autocommit=True, application_name="cafleet-listen")
-        self._connection.execute(f"LISTEN {CHANGES_CHANNEL}")
+        self._connection = psycopg2.connect(url, application_name="cafleet-listen")
+        self._connection.autocommit = True
+        self._connection.cursor().execute(f"LISTEN {CHANGES_CHANNEL}")
 
     def wait(self, timeout: float) -> bool:
-        changed = any(True for _ in self._connection.notifies(timeout=max(timeout, 0.0), stop_after=1))
-        if changed:  # one wake-up for every commit that arrived meanwhile
-            for _ in self._connection.notifies(timeout=0):
-                pass
-        return changed
+        deadline = time.monotonic() + timeout
+        while True:
+            self._connection.poll()
+            if self._connection.notifies:
+                self._connection.notifies.clear()  # one wake-up for every commit that arrived meanwhile
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            select.select([self._connection], [], [], left)
 
     def close(self) -> None:
         self._connection.close()

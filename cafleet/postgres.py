@@ -40,9 +40,9 @@ def _database_class():
 
 
 def require_driver(server: PostgresServer) -> None:
-    """Refuse, with the install command, when psycopg is missing."""
+    """Refuse, with the install command, when psycopg2 is missing."""
     try:
-        import psycopg  # noqa: F401  (peewee picks the driver it finds)
+        import psycopg2  # noqa: F401  (peewee picks the driver it finds)
     except ImportError:
         raise Refused(
             f"CAFLEET_DATABASE_URL names a PostgreSQL database ({server.shown()}) but its driver is not "
@@ -91,7 +91,7 @@ def _connected(server: PostgresServer):
 
     url = "postgresql://" + server.url.split("://", 1)[1]  # libpq takes both schemes, peewee the long one
     database = _database_class()(
-        url, prefer_psycopg3=True, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="cafleet",
+        url, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="cafleet",
     )
     try:
         database.connect()

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import NamedTuple
 
+import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.lazy_drivers)
 import pytest
 
 from tests.postgres_cluster import POSTGRES, Cluster, engine, postgres_installed

@@ -1,4 +1,5 @@
-"""Agents call the CLI constantly: the hot commands must not import Textual, libtmux or rich."""
+"""Agents call the CLI constantly: the hot commands must not import Textual, libtmux or rich,
+nor a PostgreSQL driver they do not use (psycopg 3 never; psycopg2 only for PostgreSQL)."""
 
 import json
 import os
@@ -9,15 +10,23 @@ import pytest
 
 PROBE = """
 import json, sys
+watched = set(json.loads(sys.argv[2]))
 sys.argv = ["cafleet"] + json.loads(sys.argv[1])
 from cafleet.cli import main
 try:
     main()
 except SystemExit:
     pass
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"textual", "libtmux", "rich"})
+heavy = sorted({m.split(".")[0] for m in sys.modules} & watched)
 print(json.dumps(heavy), file=sys.stderr)
 """
+
+
+def _heavy() -> list[str]:
+    from cafleet.config import PostgresServer, database_target
+
+    heavy = ["textual", "libtmux", "rich", "psycopg", "psycopg2cffi"]
+    return heavy if isinstance(database_target(), PostgresServer) else [*heavy, "psycopg2"]
 
 
 @pytest.mark.parametrize(
@@ -36,7 +45,9 @@ def test_hot_commands_import_no_heavy_modules(fleet, args):
     task = send_message(fleet.fleet_id, fleet.bob_id, "alice", "for alice")
     args = [a.format(task=task.id) for a in args]
     argv = ["--fleet-id", str(fleet.fleet_id)] + args + ["--agent-id", str(fleet.alice_id)]
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(_heavy())], capture_output=True, text=True, timeout=30,
+    )
     *_, heavy = result.stderr.strip().splitlines()
     assert "Error" not in result.stderr, result.stderr
     assert json.loads(heavy) == []
@@ -45,7 +56,7 @@ def test_hot_commands_import_no_heavy_modules(fleet, args):
 def test_probe_detects_a_heavy_import(fleet):
     """Guard against a probe that can never fail."""
     result = subprocess.run(
-        [sys.executable, "-c", "import libtmux\n" + PROBE, json.dumps(["--version"])],
+        [sys.executable, "-c", "import libtmux\n" + PROBE, json.dumps(["--version"]), json.dumps(_heavy())],
         capture_output=True, text=True, timeout=30,
     )
     assert json.loads(result.stderr.strip().splitlines()[-1]) == ["libtmux"]

@@ -108,9 +108,9 @@ def test_a_server_out_of_reach_is_one_error_line(cli, tmp_path, args):
 
 
 def test_a_missing_driver_names_the_extra_to_install(cli, pg, tmp_path):
-    blocker = tmp_path / "no-driver" / "psycopg"
+    blocker = tmp_path / "no-driver" / "psycopg2"
     blocker.mkdir(parents=True)
-    (blocker / "__init__.py").write_text("raise ImportError('psycopg is not installed (test)')\n")
+    (blocker / "__init__.py").write_text("raise ImportError('psycopg2 is not installed (test)')\n")
     env = {"PYTHONPATH": str(blocker.parent)}
     error = _one_error_line(cli("fleet", "list", env=env))
     assert error.endswith("but its driver is not installed: pip install 'cafleet[postgres]'\n")
