@@ -1,10 +1,12 @@
 """Lock files and the courier's log, and taking a lock without waiting forever.
 
-They live in `locks/` inside the database's directory. That directory is private to this user
-(`open_database` refuses any other), so nobody else can create `locks/` first or hold a lock
-in it; and a sandboxed member that may write the database (codex `--add-dir`) can reach it too,
-so every process that opens one database agrees on one courier lock, whatever its
-environment. cafleet makes `locks/` itself (0700) and checks it is still its own each time.
+They live in `locks/` inside the database's directory (for a PostgreSQL database, in this
+machine's private directory for it, `cafleet.config.local_directory`). That directory is
+private to this user (`open_database` refuses any other), so nobody else can create `locks/`
+first or hold a lock in it; and a sandboxed member that may write the database (codex
+`--add-dir`) can reach it too, so every process that opens one database agrees on one
+courier lock per host, whatever its environment. cafleet makes `locks/` itself (0700) and
+checks it is still its own each time.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from cafleet.config import database_path
+from cafleet.config import local_directory
 from cafleet.errors import Refused
+from cafleet.hosts import this_host
 
 POLL_SECONDS = 0.02
 
@@ -28,11 +31,17 @@ class LockTimeout(Exception):
 
 
 def lock_directory() -> Path:
-    return database_path().parent / "locks"
+    return local_directory() / "locks"
+
+
+def courier_lock_name() -> str:
+    """One courier per host: named by the host, since two host ids may share a machine
+    (and so a lock directory) when `CAFLEET_HOST_ID` is set."""
+    return f"courier-{this_host()}.lock"
 
 
 def courier_log_path() -> Path:
-    return lock_directory() / "courier.log"
+    return lock_directory() / f"courier-{this_host()}.log"
 
 
 def directory_problem(directory: Path) -> str | None:
@@ -59,6 +68,9 @@ def ensure_lock_directory() -> Path:
     """`locks/`, created 0700 if missing; refused unless it is this user's own directory."""
     directory = lock_directory()
     try:
+        if not directory.parent.exists():  # a PostgreSQL database's local directory, made on first use
+            directory.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            directory.parent.mkdir(mode=0o700, exist_ok=True)
         directory.mkdir(mode=0o700, exist_ok=True)
         info = os.lstat(directory)
         ours = stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()

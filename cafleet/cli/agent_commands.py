@@ -8,6 +8,7 @@ from cafleet.cli.output import agent_json, agent_line, emit
 from cafleet.cli.params import ID, TEXT, agent_id_option, quiet_option
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.db import open_database
+from cafleet.domain import CODING_AGENTS
 
 
 @click.group("agent", cls=CafleetSubgroup)
@@ -19,18 +20,40 @@ def agent_group():
 @click.option("--name", type=TEXT, required=True, help="Unique in the fleet (any case); used in --to NAME and @name.")
 @click.option("--description", type=TEXT, required=True, help="One sentence on what this agent does.")
 @click.option("--skills", type=TEXT, metavar="JSON", help="Optional JSON describing the agent's skills.")
+@click.option(
+    "--coding-agent", type=click.Choice(CODING_AGENTS), default="claude", show_default=True,
+    help="The coding agent running in the calling pane (when it becomes the agent's pane).",
+)
+@click.option("--no-pane", is_flag=True, help="Register without a pane even when run inside tmux.")
 @quiet_option
-def register_command(name: str, description: str, skills: str | None, quiet: bool):
-    """Register an agent without a pane; prints its id."""
+def register_command(name: str, description: str, skills: str | None, coding_agent: str, no_pane: bool, quiet: bool):
+    """Register an agent; prints its id.
+
+    Run inside a tmux pane that is no agent's yet, the pane becomes the agent's own (its
+    notices are typed there, on this host); elsewhere, or with --no-pane, it has no pane.
+    """
     from cafleet.broker.agents import register_agent
 
     fleet_id = require_fleet()
     open_database()
-    agent = register_agent(fleet_id, name, description, skills)
+    pane = None if no_pane else _free_calling_pane()
+    agent = register_agent(fleet_id, name, description, skills, pane=pane, coding_agent=coding_agent)
     if quiet:
         click.echo(agent.id)
         return
     emit(agent_json(agent), lambda: str(agent.id))
+
+
+def _free_calling_pane():
+    """The calling pane when it is no agent's placement yet; None outside tmux, and in a pane
+    that already is an agent's (a Director registering a helper from its own pane)."""
+    from cafleet.calling_pane import calling_pane
+    from cafleet.cli.identity import pane_agents
+
+    pane, here = pane_agents()
+    if pane is None or here:
+        return None
+    return calling_pane("agent register")
 
 
 @agent_group.command("deregister", cls=CafleetCommand)
@@ -104,6 +127,7 @@ def _detail(agent, seen=None) -> str:
             f"window={one_line(placement.tmux_window_id)} session={one_line(placement.tmux_session)} "
             f"socket={one_line(placement.tmux_socket)}"
             + (f" director={placement.director_id}" if placement.director_id else "")
+            + (f" host={one_line(placement.host)}" if placement.host else "")
         )
     if seen is not None:
         why = f" ({one_line(seen.reason)})" if seen.reason else ""
