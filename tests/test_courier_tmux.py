@@ -53,7 +53,7 @@ def test_a_burst_of_sends_runs_one_courier_and_every_notice_lands_once(cli, flee
         for n in range(30)
     ]
     task_ids = [int(p.communicate(timeout=60)[0]) for p in senders]
-    assert len(couriers_of(db_path)) == 1
+    assert len(couriers_of()) == 1
     assert [wait_for_notify(t, timeout=60) for t in task_ids] == ["delivered"] * 30
     landed = [t for t in inputs(agents.wait_for("ana", lambda ev: len(inputs(ev)) >= 30)) if "burst" in t]
     assert sorted(landed, key=lambda t: int(t.split()[2])) == landed  # one pane's notices in order
@@ -67,13 +67,13 @@ def test_a_notice_whose_sender_started_no_courier_is_delivered_by_the_next_comma
 
     member = spawn(cli, fleet, "bea")
     ready(agents, "bea")
-    for pid in couriers_of(db_path):  # the courier `member create` started dies
+    for pid in couriers_of():  # the courier `member create` started dies
         os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not couriers_of(db_path), what="the courier to be gone")
+    wait_for(lambda: not couriers_of(), what="the courier to be gone")
     open_database()
     task = send_message(fleet.fleet_id, fleet.director_id, str(member), "stored, never announced")
     time.sleep(1)
-    assert task_row(task.id).notify_status == "pending" and couriers_of(db_path) == []
+    assert task_row(task.id).notify_status == "pending" and couriers_of() == []
     assert run(cli, fleet, "message", "poll", "--agent-id", fleet.director_id).code == 0
     assert wait_for_notify(task.id) == "delivered"
     assert any("stored, never announced" in t for t in inputs(agents.log_of("bea")))
@@ -83,13 +83,13 @@ def test_the_courier_leaves_with_the_tmux_server(cli, fleet, agents, tmux_server
     spawn(cli, fleet, "cal")
     ready(agents, "cal")
     assert wait_for_notify(send(cli, fleet, "cal", "hello")) == "delivered"
-    (courier,) = couriers_of(db_path)
+    (courier,) = couriers_of()
     tmux_server.tmux("kill-server")
-    wait_for(lambda: couriers_of(db_path) == [], 15, "the courier to leave", interval=0.2)
+    wait_for(lambda: couriers_of() == [], 15, "the courier to leave", interval=0.2)
     # A message sent now has no pane left to reach: its notice says so, and no courier starts.
     late = send(cli, fleet, "cal", "anyone there?")
     assert task_row(late).notify_status == "skipped:tmux-server-gone"
-    assert couriers_of(db_path) == []
+    assert couriers_of() == []
 
 
 def test_a_draft_defers_the_notice_which_then_lands_unmerged(cli, fleet, agents, tmux_server):

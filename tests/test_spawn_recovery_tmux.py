@@ -14,6 +14,7 @@ from datetime import UTC
 
 import pytest
 
+from cafleet.hosts import this_host
 from tests.panes_support import couriers_of, create_panes_fleet, make_fake_agents, run, wait_for
 from tests.support import cafleet_command
 
@@ -88,7 +89,7 @@ def test_a_member_create_killed_between_its_commits_is_reaped_by_member_list(cli
         if spawner.poll() is None:
             spawner.kill()
     assert _rows(member_id) == ("active", None) and pane in _panes(tmux_server)
-    assert couriers_of(db_path) == []  # nobody else reaps first: this list is the next command
+    assert couriers_of() == []  # nobody else reaps first: this list is the next command
 
     listed = run(cli, fleet, "member", "list", "--agent-id", fleet.director_id)
     assert (listed.code, listed.out) == (0, "No members.\n"), listed
@@ -105,7 +106,7 @@ def test_a_member_create_killed_between_its_commits_is_reaped_by_member_list(cli
 def test_the_courier_reaps_a_dead_spawn_by_itself(cli, fleet, tmux_server, db_path, agents):
     first = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "amy", "--description", "x", "--quiet")
     assert first.code == 0, first.err  # it started the courier
-    wait_for(lambda: couriers_of(db_path), what="the courier")
+    wait_for(lambda: couriers_of(), what="the courier")
     spawner, member_id, pane = _start_held_spawn(tmux_server, fleet, "bea")
     spawner.kill()
     spawner.wait(timeout=10)
@@ -113,7 +114,7 @@ def test_the_courier_reaps_a_dead_spawn_by_itself(cli, fleet, tmux_server, db_pa
 
     wait_for(lambda: _rows(member_id) is None, timeout=15, what="the courier to reap the member")
     assert pane not in _panes(tmux_server)
-    log = (db_path.parent / "locks" / "courier.log").read_text()
+    log = (db_path.parent / "locks" / f"courier-{this_host()}.log").read_text()
     assert f"member bea#{member_id} never finished spawning (its `member create` (pid {spawner.pid}) died): removed it and closed its pane {pane}" in log
 
 

@@ -72,8 +72,10 @@ def spawn_member(
     autonomy = spec.check_autonomy(autonomy or Autonomy())
     if prompt is not None:
         check_template(prompt)
+    boss = registry.director(fleet_id, director_id)
+    _refuse_director_elsewhere(boss)  # before anything about this host's programs: they are not the Director's
     executable = locate(coding_agent)
-    tmux = _director_server(registry.director(fleet_id, director_id))
+    tmux = _director_server(boss)
     reaped = reap_dead_spawns(director_id)  # a dead spawn may hold the name asked for
 
     mark = spawn_mark()
@@ -261,8 +263,7 @@ def _refuse_other_host(placement: PlacementRecord, whose: str) -> None:
         )
 
 
-def _director_server(boss: AgentRecord) -> Tmux:
-    """The tmux server of the Director's pane, which must still exist (its window is split)."""
+def _refuse_director_elsewhere(boss: AgentRecord) -> None:
     placement = boss.placement
     if placement is not None and not is_this_host(placement.host):
         raise Refused(
@@ -270,6 +271,12 @@ def _director_server(boss: AgentRecord) -> Tmux:
             f"a member is spawned beside the Director, so run `cafleet member create` on {placement.host} "
             "(in the Director's pane)"
         )
+
+
+def _director_server(boss: AgentRecord) -> Tmux:
+    """The tmux server of the Director's pane, which must still exist (its window is split)."""
+    _refuse_director_elsewhere(boss)
+    placement = boss.placement
     tmux = Tmux(placement.tmux_socket) if placement is not None else None
     pane_id = placement.tmux_pane_id if placement is not None else None
     state = tmux.pane(pane_id) if tmux is not None and pane_id and tmux.server_pid else None
