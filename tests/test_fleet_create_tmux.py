@@ -1,7 +1,10 @@
 """`fleet create` and `doctor` against a real, private tmux server (never the user's)."""
 
 import json
+import os
 import shlex
+
+import pytest
 
 from cafleet.models import Agent, Fleet, Placement
 from tests.support import cafleet_command
@@ -24,6 +27,7 @@ def test_fleet_create_places_the_director_in_the_calling_pane(tmux_server, cli, 
     assert placement.tmux_server_pid == tmux_server.server_pid
     assert placement.tmux_session == "main" and placement.tmux_window_id.startswith("@")
     assert placement.coding_agent == "opencode"
+    assert placement.host == os.uname().nodename  # no CAFLEET_HOST_ID: this machine's hostname
     assert Fleet.get_by_id(fleet_id).label == "refactor"
 
 
@@ -86,6 +90,7 @@ def _agent_count():
     return Agent.select().count()
 
 
+@pytest.mark.sqlite_only  # reports the database file; doctor on PostgreSQL is another test's
 def test_doctor_reports_pane_database_and_backends(tmux_server, cli, db_path):
     before = cli("--json", "doctor", env=tmux_server.pane_env()).json()
     assert before["tmux"]["pane_id"] == tmux_server.pane_id

@@ -6,9 +6,18 @@ command "run in a pane" gets the `$TMUX`/`$TMUX_PANE` a process in that pane see
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 
-from tests.panes_support import OUTSIDE_PANES, agents, inputs, panes_fleet, run, spawn  # noqa: F401 (agents is a fixture)
+from tests.panes_support import (  # noqa: F401 (agents is a fixture)
+    OUTSIDE_PANES,
+    agents,
+    inputs,
+    panes_fleet,
+    run,
+    spawn,
+    wait_for,
+    wait_for_notify,
+)
 
 fleet = panes_fleet("identity")
 
@@ -26,9 +35,13 @@ def in_pane_of(tmux_server, agent_id: int) -> dict:
 
 
 def messages_in(db_path) -> list[tuple]:
-    """Every task row (the courier keeps writing pane states meanwhile; those may change)."""
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT * FROM tasks ORDER BY id").fetchall()
+    """Every task row (the courier keeps writing pane states meanwhile; those may change), on
+    either engine."""
+    from cafleet.db import open_database
+    from cafleet.models import Task
+
+    open_database()
+    return list(Task.select().order_by(Task.id).tuples())
 
 
 def administrator_of(cli, fleet) -> int:
@@ -121,3 +134,28 @@ def test_the_built_in_prompt_points_to_whoami(cli, fleet, agents):
     spawn(cli, fleet, "jo")
     argv = agents.wait_for("jo", lambda ev: bool(ev))[0]["argv"]
     assert any(f"--fleet-id {fleet.fleet_id} whoami" in arg for arg in argv)
+
+
+def test_an_agent_registering_from_its_own_pane_is_placed_there(cli, fleet, tmux_server, agents):
+    log = agents.logs / "own-pane.jsonl"
+    own = tmux_server.tmux(
+        "split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id,
+        f"exec {sys.executable} -m cafleet.standin --name kit --log {log}",
+    ).stdout.strip()
+    joined = run(cli, fleet, "agent", "register", "--name", "kit", "--description", "joined by itself", "--coding-agent", "codex",
+                 "--quiet", env=tmux_server.pane_env(own))
+    assert joined.code == 0, joined.err
+    kit = int(joined.out)
+    assert pane_id_of(kit) == own
+    doc = run(cli, fleet, "--json", "whoami", env=tmux_server.pane_env(own)).json()
+    assert (doc["agent_id"], doc["kind"], doc["coding_agent"]) == (kit, "agent", "codex")
+    wait_for(lambda: log.exists() and '"ready"' in log.read_text(), what="the stand-in in the agent's own pane")
+    sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "kit", "--text", "welcome kit", "--quiet")
+    assert wait_for_notify(int(sent.out)) == "delivered"  # its notices are typed into its own pane
+    # From a pane that already is an agent's (the Director's), or with --no-pane, an agent has none.
+    helper = run(cli, fleet, "--json", "agent", "register", "--name", "helper", "--description", "a script").json()
+    assert helper["placement"] is None
+    loose = tmux_server.tmux("split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id).stdout.strip()
+    unplaced = run(cli, fleet, "--json", "agent", "register", "--name", "loose", "--description", "x", "--no-pane",
+                   env=tmux_server.pane_env(loose)).json()
+    assert unplaced["placement"] is None

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from cafleet.config import database_setting, local_directory
 from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     agents,
     inputs,
@@ -16,6 +17,7 @@ from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     run,
     run_as_human,
     spawn,
+    task_row,
     wait_for_notify,
 )
 from tests.support import cafleet_command
@@ -51,7 +53,7 @@ def claude_settings(fleet_id: int) -> str:
         ("claude", None, [], lambda f, db: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
         ("claude", "sonnet", ["--permission-mode", "acceptEdits", "--agent-arg", "--verbose"],
          lambda f, db: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
-        ("codex", "gpt-5", [], lambda f, db: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(db.parent), "--model", "gpt-5"]),
+        ("codex", "gpt-5", [], lambda f, db: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(db), "--model", "gpt-5"]),
         ("codex", None, ["--sandbox", "danger-full-access", "--approval", "on-request"],
          lambda f, db: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
         ("opencode", "anthropic/claude-sonnet-4", [], lambda f, db: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
@@ -67,8 +69,8 @@ def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_ser
     (start,) = [e for e in events if e["event"] == "start"]
     argv = start["argv"][4:]  # after the stand-in's own --startup-delay S --log FILE
     prompt = f"Hi ann #{member_id} of fleet {fleet.fleet_id}, boss {fleet.director_id} on {backend}"
-    assert argv == expected(fleet.fleet_id, db_path) + [prompt]
-    assert start["env_database_url"] == str(db_path)
+    assert argv == expected(fleet.fleet_id, local_directory()) + [prompt]
+    assert start["env_database_url"] == database_setting()  # the Director's database, SQLite or PostgreSQL
     if backend == "opencode":
         rules = json.loads(start["env_opencode_permission"])["bash*"]
         assert rules == {f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} *": "allow", f"cafleet --fleet-id {fleet.fleet_id} *": "allow"}
@@ -104,9 +106,11 @@ def test_member_create_says_what_it_granted(cli, fleet, agents):
 
 
 def db_path_of(fleet):
-    from cafleet.config import database_path
+    """The directory a codex member may write: the database's (SQLite) or this machine's own
+    directory for a PostgreSQL database (its locks)."""
+    from cafleet.config import local_directory
 
-    return database_path().parent
+    return local_directory()
 
 
 def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
@@ -369,3 +373,26 @@ def test_deliveries_to_one_pane_never_interleave(cli, fleet, agents):
     assert len(received) == 4
     assert sorted(text.split("\n")[1] for text in received) == [f"message number {i}" for i in range(4)]
     assert all(re.fullmatch(r"\[cafleet msg \d+ from director#\d+ \S+\]\nmessage number \d", t) for t in received)
+
+
+def test_a_members_pane_on_another_host_is_never_looked_at_or_typed_into(cli, fleet, agents):
+    from cafleet.db import open_database
+    from cafleet.models import Placement
+
+    member_id = spawn(cli, fleet, "far")
+    agents.wait_for("far", lambda ev: any(e["event"] == "ready" for e in ev))
+    open_database()
+    Placement.update(host="elsewhere").where(Placement.agent == member_id).execute()  # as if it lived on another machine
+    args = ("--agent-id", fleet.director_id, "--member-id", member_id)
+    for command in (["ping"], ["capture"], ["exec", "echo hi"], ["send-input", "--freetext", "yes"], ["delete"]):
+        refused = run(cli, fleet, "member", *command, *args)
+        assert refused.code == 1, command
+        assert refused.err.startswith(f"Error: member far's pane lives on host elsewhere and this is host {os.uname().nodename}; "
+                                      "nothing was done: run the command again on elsewhere")
+    sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "far", "--text", "not here", "--quiet")
+    # A later notice this host's courier settles: by then it has passed over the one for `far`.
+    helper = run_as_human(cli, fleet, "agent", "register", "--name", "helper", "--description", "x", "--quiet").out.strip()
+    later = run_as_human(cli, fleet, "message", "send", "--agent-id", helper, "--to", "director", "--text", "sync", "--quiet")
+    assert wait_for_notify(int(later.out)) == "skipped:not-its-agent:bash"
+    assert task_row(int(sent.out)).notify_status == "pending"  # left for the courier of host `elsewhere`
+    assert inputs(agents.log_of("far")) == []

@@ -194,15 +194,14 @@ def test_a_second_start_is_refused_and_sigterm_cleans_up(cli, fleet, monitors):
 def set_runtime(fleet, pid, last_tick_age):
     from datetime import datetime, timedelta
 
+    from cafleet.broker.dialect import upsert
     from cafleet.db import open_database
     from cafleet.models import MonitorRuntime
     from cafleet.timestamps import to_stamp
 
     open_database()
     stamp = to_stamp(datetime.now(UTC) - timedelta(seconds=last_tick_age))
-    MonitorRuntime.insert(
-        fleet=fleet.fleet_id, pid=pid, started_at=stamp, last_tick_at=stamp, tick_seconds=0.2
-    ).on_conflict_replace().execute()
+    upsert(MonitorRuntime, fleet=fleet.fleet_id, pid=pid, started_at=stamp, last_tick_at=stamp, tick_seconds=0.2)
 
 
 @pytest.mark.parametrize("why", ["old heartbeat", "dead pid"])
