@@ -183,6 +183,9 @@ def test_a_notice_for_a_pane_on_host_b_is_typed_only_by_host_bs_courier(cli, two
     wait_for(lambda: "second for bee" in hosts.b.screen(), what="the second notice on B's screen")
     wait_for(lambda: courier_rows().get(HOST_B, (0, False))[0] == restarted.pid, what="B's new courier to stamp its row")
     assert a_courier.poll() is None  # A's courier ran throughout
+    report = cli("--json", "doctor", env=hosts.b.shell_env).json()["hosts"]
+    assert report["this_host"] == HOST_B
+    assert {(c["host"], c["pid"]) for c in report["couriers"]} == {(HOST_A, a_courier.pid), (HOST_B, restarted.pid)}
 
 
 def test_member_create_is_refused_away_from_the_directors_host(cli, two_hosts):
