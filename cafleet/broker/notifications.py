@@ -17,6 +17,7 @@ from peewee import SQL
 from cafleet.broker.convert import placement_record, task_query
 from cafleet.broker.host_scope import agents_placed_elsewhere, placed_here
 from cafleet.domain import NOTICE_PENDING, AgentStatus, TaskState
+from cafleet.hosts import this_host
 from cafleet.models import Agent, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now
@@ -73,8 +74,16 @@ def _for_this_host():
 
 
 def notices_due_here() -> bool:
-    """Whether any stored notice for this host still waits for delivery."""
-    return Task.select(Task.id).where(_due() & _for_this_host()).limit(1).exists()
+    """Whether any stored notice for this host still waits for delivery: one lookup in the
+    partial index, spelled as SQL (it runs on every send and poll; peewee would build the
+    same query in ~40x the time)."""
+    param = database.obj.param
+    elsewhere = f"SELECT agent_id FROM placements WHERE host IS NOT NULL AND host != {param}"
+    row = database.execute_sql(
+        f"SELECT 1 FROM tasks WHERE {notice_due_sql()} AND (to_id IS NULL OR to_id NOT IN ({elsewhere})) LIMIT 1",
+        (this_host(),),
+    ).fetchone()
+    return row is not None
 
 
 def due_notices(limit: int = 500) -> list[PreviewJob]:
