@@ -187,6 +187,11 @@ def test_a_notice_for_a_pane_on_host_b_is_typed_only_by_host_bs_courier(cli, two
     assert report["this_host"] == HOST_B
     assert {(c["host"], c["pid"]) for c in report["couriers"]} == {(HOST_A, a_courier.pid), (HOST_B, restarted.pid)}
 
+    # A courier that is told to stop leaves cleanly: it removes its host's row.
+    restarted.terminate()
+    assert restarted.wait(timeout=10) == 0
+    assert HOST_B not in courier_rows() and HOST_A in courier_rows()
+
 
 def test_member_create_is_refused_away_from_the_directors_host(cli, two_hosts):
     hosts = two_hosts

@@ -10,9 +10,9 @@ It leaves when no live fleet has an agent placed on this host, on a tmux server 
 While it runs it stamps its host's row in `couriers` (`cafleet.broker.couriers`) every
 liveness round, and removes the row when it leaves cleanly.
 
-Once a second it also looks at every pane of this host's placed agents and records its state when it
-changes (the TUI and `agent show` read that), and when a member starts asking a question it
-tells the member's Director, once per question.
+Once a second it also looks at the pane of every agent placed on this host and records its
+state when it changes (the TUI and `agent show` read that), and when a member starts asking
+a question it tells the member's Director, once per question.
 """
 
 from __future__ import annotations
