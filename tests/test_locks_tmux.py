@@ -11,6 +11,7 @@ import time
 import pytest
 
 from cafleet.hosts import this_host
+from cafleet.lock_files import lock_directory
 from tests.panes_support import agents, inputs, panes_fleet, run, spawn, wait_for, wait_for_notify  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("locks")
@@ -29,14 +30,15 @@ def _pane_lock_file(db_path, tmux_server, member_id: int):
 
     open_database()
     pane = Placement.get(Placement.agent == member_id).tmux_pane_id
-    return db_path.parent / "locks" / pane_lock_name(tmux_server.socket_path, pane)
+    return lock_directory() / pane_lock_name(tmux_server.socket_path, pane)
 
 
+@pytest.mark.sqlite_only  # doctor's file report is about the SQLite file's directory
 def test_lock_files_are_private_to_the_user_and_doctor_says_where_they_are(cli, fleet, agents, tmux_server, db_path):
     member_id = _ready_member(cli, fleet, agents, "ada")
     task = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", member_id, "--text", "hi", "--quiet")
     assert wait_for_notify(int(task.out)) == "delivered"
-    locks = db_path.parent / "locks"
+    locks = lock_directory()  # beside a SQLite file, or this machine's own directory for a PostgreSQL database
     info = os.lstat(locks)
     assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) == 0o700
     names = sorted(p.name for p in locks.iterdir())
@@ -79,7 +81,7 @@ def test_a_held_pane_lock_defers_typing_after_a_few_seconds_then_delivery_resume
 
 def test_a_loosened_locks_directory_is_tightened_again(cli, fleet, agents, tmux_server, db_path):
     member_id = _ready_member(cli, fleet, agents, "cal")
-    locks = db_path.parent / "locks"
+    locks = lock_directory()  # beside a SQLite file, or this machine's own directory for a PostgreSQL database
     locks.chmod(0o777)
     ping = run(cli, fleet, "member", "ping", "--agent-id", fleet.director_id, "--member-id", member_id)
     assert ping.code == 0, ping.err
@@ -89,7 +91,7 @@ def test_a_loosened_locks_directory_is_tightened_again(cli, fleet, agents, tmux_
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
 def test_a_locks_directory_of_another_user_is_refused(cli, fleet, agents, tmux_server, db_path):
     member_id = _ready_member(cli, fleet, agents, "dot")
-    locks = db_path.parent / "locks"
+    locks = lock_directory()  # beside a SQLite file, or this machine's own directory for a PostgreSQL database
     os.chown(locks, 65534, 65534)
     try:
         ping = run(cli, fleet, "member", "ping", "--agent-id", fleet.director_id, "--member-id", member_id)

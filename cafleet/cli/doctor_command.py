@@ -125,17 +125,18 @@ def doctor_command():
 
 def _files_report(problems: list[str]) -> dict | None:
     """Who may reach the database's directory and file, and where locks and the courier log are."""
-    from cafleet.config import database_path
+    from cafleet.config import PostgresServer, database_path, database_target
     from cafleet.db_files import directory_problem, file_problem
     from cafleet.errors import CafleetError
     from cafleet.lock_files import courier_log_path, lock_directory
     from cafleet.lock_files import directory_problem as lock_problem
 
     try:
-        path = database_path()
+        target = database_target()
+        path = None if isinstance(target, PostgresServer) else database_path()  # a server's files are its own
         for problem in (
-            directory_problem(path.parent) if path.parent.is_dir() else None,
-            file_problem(path) if path.is_file() else None,
+            directory_problem(path.parent) if path is not None and path.parent.is_dir() else None,
+            file_problem(path) if path is not None and path.is_file() else None,
             lock_problem(lock_directory()),
         ):
             if problem:
