@@ -106,9 +106,9 @@ def main() -> int:
     print(f"  all notices delivered after   {landed:6.2f} s ({sum(s == 'delivered' for s in statuses)}/{args.sends} delivered)")
     print(f"  delivering processes, at most {peak_count}")
     print(f"  their summed RSS, at most     {peak_rss / 1024:6.1f} MiB")
-    log = db_path.parent / "locks" / "courier.log"
-    if log.exists() and log.read_text().strip():
-        print("  courier.log:\n    " + log.read_text().strip().replace("\n", "\n    "))
+    for log in sorted((db_path.parent / "locks").glob("courier-*.log")):  # one per host
+        if log.read_text().strip():
+            print(f"  {log.name}:\n    " + log.read_text().strip().replace("\n", "\n    "))
     for command in sorted(seen_commands):
         print(f"    seen: {command}")
     return 0

@@ -23,7 +23,7 @@ CODING_AGENTS: tuple[str, ...] = tuple(agent.value for agent in CodingAgent)
 class AgentKind(StrEnum):
     DIRECTOR = "director"  # the fleet's root Director, placed in the pane that created it
     MEMBER = "member"  # spawned by the Director into a pane of its own
-    AGENT = "agent"  # registered with `agent register`, no pane cafleet manages
+    AGENT = "agent"  # registered with `agent register`: in the pane it ran from, or without one
     ADMINISTRATOR = "administrator"  # the human, sending from the TUI
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from cafleet.config import local_directory
 from cafleet.db_files import prepare_private_directory
 from cafleet.errors import Refused
+from cafleet.hosts import this_host
 
 POLL_SECONDS = 0.02
 
@@ -33,8 +34,14 @@ def lock_directory() -> Path:
     return local_directory() / "locks"
 
 
+def courier_lock_name() -> str:
+    """One courier per host: named by the host, since two host ids may share a machine
+    (and so a lock directory) when `CAFLEET_HOST_ID` is set."""
+    return f"courier-{this_host()}.lock"
+
+
 def courier_log_path() -> Path:
-    return lock_directory() / "courier.log"
+    return lock_directory() / f"courier-{this_host()}.log"
 
 
 def directory_problem(directory: Path) -> str | None:
@@ -63,6 +70,9 @@ def ensure_lock_directory() -> Path:
     if not directory.parent.exists():  # a PostgreSQL server's, before its first open here
         prepare_private_directory(directory.parent)
     try:
+        if not directory.parent.exists():  # a PostgreSQL database's local directory, made on first use
+            directory.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            directory.parent.mkdir(mode=0o700, exist_ok=True)
         directory.mkdir(mode=0o700, exist_ok=True)
         info = os.lstat(directory)
         ours = stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()

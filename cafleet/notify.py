@@ -1,4 +1,5 @@
-"""Keep this database's courier running: it types every pending notice into its pane.
+"""Keep this host's courier for this database running: it types every pending notice for a
+pane on this host into its pane (another host's notices wait for that host's courier).
 
 Called after every send, by the Director's commands, the monitor and the TUI. It must stay
 light (no libtmux, no subprocess unless a courier has to be started): it runs on every send
@@ -16,14 +17,13 @@ import sys
 from pathlib import Path
 
 from cafleet.config import database_setting
-from cafleet.lock_files import courier_log_path, lock_directory, open_lock
+from cafleet.lock_files import courier_lock_name, courier_log_path, lock_directory, open_lock
 
 LOCK_FD_VARIABLE = "CAFLEET_COURIER_LOCK_FD"
-COURIER_LOCK = "courier.lock"
 
 
 def courier_lock_path() -> Path:
-    return lock_directory() / COURIER_LOCK
+    return lock_directory() / courier_lock_name()
 
 
 def courier_running() -> bool:
@@ -65,12 +65,10 @@ def can_reach_tmux(socket_path: str) -> bool:
 
 
 def notices_due() -> bool:
-    """Whether any stored notice still waits for delivery (one index lookup)."""
-    from cafleet.broker.notifications import notice_due_sql
-    from cafleet.models import database
+    """Whether any stored notice for this host's panes still waits for delivery."""
+    from cafleet.broker.notifications import notices_due_here
 
-    row = database.execute_sql(f"SELECT 1 FROM tasks WHERE {notice_due_sql()} LIMIT 1").fetchone()
-    return row is not None
+    return notices_due_here()
 
 
 def _probe_pane_servers() -> set[str]:
@@ -101,7 +99,7 @@ def ensure_courier(always: bool = False) -> bool:
     own_tmux = os.environ.get("TMUX", "").split(",")[0]
     if own_tmux and not can_reach_tmux(own_tmux):
         return False
-    fd = open_lock(COURIER_LOCK)
+    fd = open_lock(courier_lock_name())
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -40,6 +40,9 @@ class PlacementRecord(NamedTuple):
     tmux_pane_id: str | None
     coding_agent: str
     created_at: str
+    # The machine the pane lives on (`cafleet.hosts`); None for placements made before hosts
+    # were recorded (the one machine of a SQLite database).
+    host: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -62,6 +65,16 @@ class AgentRecord(NamedTuple):
     def handle(self) -> str:
         """`name#id`, how agents are shown in messages."""
         return f"{self.name}#{self.id}"
+
+
+class CourierRecord(NamedTuple):
+    """One host's courier: `alive` when it stamped its row lately (a killed one stops)."""
+
+    host: str
+    pid: int
+    started_at: str
+    seen_at: str
+    alive: bool
 
 
 class FleetRecord(NamedTuple):

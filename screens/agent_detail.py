@@ -346,8 +346,12 @@ def pane_summary(placement) -> str:
         return ""
     if placement.tmux_pane_id is None:
         return "◌ being spawned"
+    from cafleet.hosts import is_this_host
     from cafleet.panes.safety import target_problem
     from cafleet.panes.tmux import Tmux
+
+    if not is_this_host(placement.host):
+        return f"◇ on host {placement.host}"  # its socket would name a pane of this machine
 
     try:
         tmux = Tmux(placement.tmux_socket)

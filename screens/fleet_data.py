@@ -89,7 +89,7 @@ def side_data(fleet_id: int, administrator_id: int | None) -> Side:
 
 def pane_states(roster) -> dict[int, str]:
     """A short pane label per agent, from one `list-panes` per tmux server."""
-    from cafleet.panes.safety import PaneSurvey
+    from cafleet.panes.safety import OTHER_HOST, PaneSurvey
 
     survey = PaneSurvey()
     labels = {}
@@ -101,7 +101,9 @@ def pane_states(roster) -> dict[int, str]:
             labels[entry.agent.id] = "pending"
             continue
         problem, _ = survey.problem(placement)
-        if problem is None:
+        if problem == OTHER_HOST:
+            labels[entry.agent.id] = f"{placement.tmux_pane_id} @{placement.host}"
+        elif problem is None:
             labels[entry.agent.id] = f"{placement.tmux_pane_id} ●"
         elif problem == "pane-shows-cafleet-tui":
             labels[entry.agent.id] = f"{placement.tmux_pane_id} tui"

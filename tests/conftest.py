@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import uuid
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,7 +13,7 @@ import peewee  # noqa: F401  (first, with its drivers: this process opens both e
 import pytest
 
 from tests.postgres_cluster import POSTGRES, Cluster, engine, postgres_installed
-from tests.support import FAKE_PANE, REPO, Fleet, cafleet_command
+from tests.support import FAKE_PANE, REPO, Fleet, cafleet_command, private_tmux_server
 
 
 def _snapshots_in_repo_root() -> None:
@@ -146,35 +144,8 @@ def fleet(db) -> Fleet:
     return Fleet(created.fleet.id, created.director.id, created.administrator.id, alice.id, bob.id)
 
 
-class TmuxServer(NamedTuple):
-    name: str
-    socket_path: str
-    server_pid: int
-    pane_id: str
-
-    def tmux(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, timeout=10)
-
-    def pane_env(self, pane_id: str | None = None) -> dict:
-        """The environment a process running inside `pane_id` of this server would see."""
-        return {"TMUX": f"{self.socket_path},{self.server_pid},0", "TMUX_PANE": pane_id or self.pane_id}
-
-
 @pytest.fixture
 def tmux_server():
     """A private tmux server on its own socket (`tmux -L <unique>`), killed afterwards."""
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is required for these tests; install it (apt-get install -y tmux)")
-    name = f"cafleet-test-{uuid.uuid4().hex[:10]}"
-    base = ["tmux", "-L", name, "-f", "/dev/null"]
-    subprocess.run(base + ["new-session", "-d", "-s", "main", "-x", "160", "-y", "48"], check=True, timeout=10)
-    info = subprocess.run(
-        base + ["display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
-        capture_output=True, text=True, check=True, timeout=10,
-    ).stdout.strip().split("\t")
-    server = TmuxServer(name=name, socket_path=info[0], server_pid=int(info[1]), pane_id=info[2])
-    try:
+    with private_tmux_server() as server:
         yield server
-    finally:
-        subprocess.run(base + ["kill-server"], capture_output=True, timeout=10)
-        Path(server.socket_path).unlink(missing_ok=True)

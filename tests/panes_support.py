@@ -150,17 +150,22 @@ def wait_for_notify(task_id: int, timeout: float = 10, until=is_final) -> str | 
     return status
 
 
-def couriers_of() -> list[int]:
-    """Pids of courier processes serving this test's database (never anyone else's)."""
+def couriers_of(db_path: Path | None = None, host: str | None = None) -> list[int]:
+    """Pids of courier processes serving this test's database (never anyone else's): by
+    default the database the test's environment names (a SQLite path or a PostgreSQL URL),
+    and with `host`, only the courier started with CAFLEET_HOST_ID=host."""
     from cafleet.config import database_setting
 
-    marker = f"CAFLEET_DATABASE_URL={database_setting()}".encode()
+    markers = [f"CAFLEET_DATABASE_URL={db_path if db_path is not None else database_setting()}".encode()]
+    if host is not None:
+        markers.append(f"CAFLEET_HOST_ID={host}".encode())
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if b"cafleet.panes.courier" in (proc / "cmdline").read_bytes() and marker in (proc / "environ").read_bytes().split(b"\0"):
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            if b"cafleet.panes.courier" in (proc / "cmdline").read_bytes() and all(m in environ for m in markers):
                 pids.append(int(proc.name))
         except OSError:
             continue

@@ -6,10 +6,17 @@ it a second time as a module would run it twice.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sysconfig
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
+
+import pytest
 
 from cafleet.records import PaneLocation
 
@@ -59,3 +66,38 @@ def database_dump() -> list[str]:
             return [f"{table}: {row!r}" for table in tables for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
     with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
         return list(conn.iterdump())
+class TmuxServer(NamedTuple):
+    name: str
+    socket_path: str
+    server_pid: int
+    pane_id: str
+
+    def tmux(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, timeout=10)
+
+    def pane_env(self, pane_id: str | None = None) -> dict:
+        """The environment a process running inside `pane_id` of this server would see."""
+        return {"TMUX": f"{self.socket_path},{self.server_pid},0", "TMUX_PANE": pane_id or self.pane_id}
+
+
+@contextmanager
+def private_tmux_server(env: dict | None = None, command: str | None = None) -> Iterator[TmuxServer]:
+    """A tmux server on its own socket (`tmux -L <unique>`), killed afterwards: its first pane
+    runs `command` (else a shell), and `env` is added to the environment its panes inherit."""
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is required for these tests; install it (apt-get install -y tmux)")
+    name = f"cafleet-test-{uuid.uuid4().hex[:10]}"
+    base = ["tmux", "-L", name, "-f", "/dev/null"]
+    first = [command] if command else []
+    environment = {**os.environ, **(env or {})}
+    subprocess.run(base + ["new-session", "-d", "-s", "main", "-x", "160", "-y", "48", *first], check=True, timeout=10, env=environment)
+    info = subprocess.run(
+        base + ["display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+        capture_output=True, text=True, check=True, timeout=10,
+    ).stdout.strip().split("\t")
+    server = TmuxServer(name=name, socket_path=info[0], server_pid=int(info[1]), pane_id=info[2])
+    try:
+        yield server
+    finally:
+        subprocess.run(base + ["kill-server"], capture_output=True, timeout=10)
+        Path(server.socket_path).unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """`fleet create` and `doctor` against a real, private tmux server (never the user's)."""
 
 import json
+import os
 import shlex
 
 import pytest
@@ -26,6 +27,7 @@ def test_fleet_create_places_the_director_in_the_calling_pane(tmux_server, cli, 
     assert placement.tmux_server_pid == tmux_server.server_pid
     assert placement.tmux_session == "main" and placement.tmux_window_id.startswith("@")
     assert placement.coding_agent == "opencode"
+    assert placement.host == os.uname().nodename  # no CAFLEET_HOST_ID: this machine's hostname
     assert Fleet.get_by_id(fleet_id).label == "refactor"
 
 

@@ -6,7 +6,18 @@ command "run in a pane" gets the `$TMUX`/`$TMUX_PANE` a process in that pane see
 
 from __future__ import annotations
 
-from tests.panes_support import OUTSIDE_PANES, agents, inputs, panes_fleet, run, spawn  # noqa: F401 (agents is a fixture)
+import sys
+
+from tests.panes_support import (  # noqa: F401 (agents is a fixture)
+    OUTSIDE_PANES,
+    agents,
+    inputs,
+    panes_fleet,
+    run,
+    spawn,
+    wait_for,
+    wait_for_notify,
+)
 
 fleet = panes_fleet("identity")
 
@@ -122,3 +133,30 @@ def test_the_built_in_prompt_points_to_whoami(cli, fleet, agents):
     spawn(cli, fleet, "jo")
     argv = agents.wait_for("jo", lambda ev: bool(ev))[0]["argv"]
     assert any(f"--fleet-id {fleet.fleet_id} whoami" in arg for arg in argv)
+
+
+def test_an_agent_registering_from_its_own_pane_is_placed_there(cli, fleet, tmux_server, agents):
+    log = agents.logs / "own-pane.jsonl"
+    own = tmux_server.tmux(
+        "split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id,
+        f"exec {sys.executable} -m cafleet.standin --name kit --log {log}",
+    ).stdout.strip()
+    wait_for(lambda: log.exists() and '"ready"' in log.read_text(), what="the stand-in in the agent's own pane")
+    joined = run(cli, fleet, "agent", "register", "--name", "kit", "--description", "joined by itself", "--coding-agent", "codex",
+                 "--quiet", env=tmux_server.pane_env(own))
+    assert joined.code == 0, joined.err
+    kit = int(joined.out)
+    assert pane_id_of(kit) == own
+    doc = run(cli, fleet, "--json", "whoami", env=tmux_server.pane_env(own)).json()
+    assert (doc["agent_id"], doc["kind"], doc["coding_agent"]) == (kit, "agent", "codex")
+    sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "kit", "--text", "welcome kit", "--quiet")
+    assert wait_for_notify(int(sent.out)) == "delivered"  # its notices are typed into its own pane
+    # From a pane that already is an agent's (the Director's), or with --no-pane, an agent has none.
+    helper = run(cli, fleet, "--json", "agent", "register", "--name", "helper", "--description", "a script").json()
+    assert helper["placement"] is None
+    shell = tmux_server.tmux("split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id).stdout.strip()
+    from_shell = run(cli, fleet, "--json", "agent", "register", "--name", "script", "--description", "x", env=tmux_server.pane_env(shell))
+    assert from_shell.json()["placement"] is None  # a human's shell is not an agent's pane
+    assert from_shell.err.startswith(f"Note: pane {shell} runs ") and "not a coding agent: script is registered without a pane" in from_shell.err
+    quiet = run(cli, fleet, "--json", "agent", "register", "--name", "loose", "--description", "x", "--no-pane", env=tmux_server.pane_env(shell))
+    assert quiet.json()["placement"] is None and quiet.err == ""

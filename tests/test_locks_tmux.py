@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from cafleet.hosts import this_host
+from cafleet.lock_files import lock_directory
 from tests.panes_support import agents, inputs, panes_fleet, run, spawn, wait_for, wait_for_notify  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("locks")
@@ -39,12 +41,13 @@ def test_lock_files_are_private_to_the_user_and_doctor_says_where_they_are(cli, 
     info = os.lstat(locks)
     assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) == 0o700
     names = sorted(p.name for p in locks.iterdir())
-    assert "courier.lock" in names and "courier.log" in names and any(n.startswith("pane-") for n in names)
+    courier = f"courier-{this_host()}"  # one courier per host: its lock and log carry the host id
+    assert f"{courier}.lock" in names and f"{courier}.log" in names and any(n.startswith("pane-") for n in names)
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in locks.iterdir() if p.suffix == ".lock"} == {
         n: 0o600 for n in names if n.endswith(".lock")
     }
     report = run(cli, fleet, "--json", "doctor").json()
-    assert report["files"] == {"lock_directory": str(locks), "courier_log": str(locks / "courier.log")}
+    assert report["files"] == {"lock_directory": str(locks), "courier_log": str(locks / f"{courier}.log")}
     assert not [p for p in report["problems"] if "lock" in p or "database" in p]
 
 

@@ -17,6 +17,7 @@ from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     run,
     run_as_human,
     spawn,
+    task_row,
     wait_for_notify,
 )
 from tests.support import cafleet_command
@@ -374,3 +375,26 @@ def test_deliveries_to_one_pane_never_interleave(cli, fleet, agents):
     assert len(received) == 4
     assert sorted(text.split("\n")[1] for text in received) == [f"message number {i}" for i in range(4)]
     assert all(re.fullmatch(r"\[cafleet msg \d+ from director#\d+ \S+\]\nmessage number \d", t) for t in received)
+
+
+def test_a_members_pane_on_another_host_is_never_looked_at_or_typed_into(cli, fleet, agents):
+    from cafleet.db import open_database
+    from cafleet.models import Placement
+
+    member_id = spawn(cli, fleet, "far")
+    agents.wait_for("far", lambda ev: any(e["event"] == "ready" for e in ev))
+    open_database()
+    Placement.update(host="elsewhere").where(Placement.agent == member_id).execute()  # as if it lived on another machine
+    args = ("--agent-id", fleet.director_id, "--member-id", member_id)
+    for command in (["ping"], ["capture"], ["exec", "echo hi"], ["send-input", "--freetext", "yes"], ["delete"]):
+        refused = run(cli, fleet, "member", *command, *args)
+        assert refused.code == 1, command
+        assert refused.err.startswith(f"Error: member far's pane lives on host elsewhere and this is host {os.uname().nodename}; "
+                                      "nothing was done: run the command again on elsewhere")
+    sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "far", "--text", "not here", "--quiet")
+    # A later notice this host's courier settles: by then it has passed over the one for `far`.
+    helper = run_as_human(cli, fleet, "agent", "register", "--name", "helper", "--description", "x", "--quiet").out.strip()
+    later = run_as_human(cli, fleet, "message", "send", "--agent-id", helper, "--to", "director", "--text", "sync", "--quiet")
+    assert wait_for_notify(int(later.out)) == "skipped:not-its-agent:bash"
+    assert task_row(int(sent.out)).notify_status == "pending"  # left for the courier of host `elsewhere`
+    assert inputs(agents.log_of("far")) == []

@@ -14,6 +14,7 @@ from datetime import UTC
 
 import pytest
 
+from cafleet.lock_files import courier_log_path
 from tests.panes_support import couriers_of, create_panes_fleet, make_fake_agents, run, wait_for
 from tests.support import cafleet_command
 
@@ -113,7 +114,7 @@ def test_the_courier_reaps_a_dead_spawn_by_itself(cli, fleet, tmux_server, local
 
     wait_for(lambda: _rows(member_id) is None, timeout=15, what="the courier to reap the member")
     assert pane not in _panes(tmux_server)
-    log = (local_dir / "locks" / "courier.log").read_text()
+    log = courier_log_path().read_text()
     assert f"member bea#{member_id} never finished spawning (its `member create` (pid {spawner.pid}) died): removed it and closed its pane {pane}" in log
 
 

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from cafleet.agent_state import AgentState, Observation
 from cafleet.broker.convert import placement_record
 from cafleet.broker.dialect import upsert
+from cafleet.broker.host_scope import placed_here
 from cafleet.broker.notifications import initial_notice, placements_of
 from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.models import Agent, AgentStateRow, Fleet, Placement, Task, database
@@ -36,12 +37,12 @@ class Watched(NamedTuple):
 
 
 def watched_agents() -> list[Watched]:
-    """Every active, placed agent of a live fleet."""
+    """Every active agent of a live fleet placed on this host (only its panes can be looked at)."""
     query = (
         Placement.select(Placement, Agent)
         .join(Agent, on=(Placement.agent == Agent.id))
         .join(Fleet, on=(Agent.fleet == Fleet.id))
-        .where((Agent.status == AgentStatus.ACTIVE) & Fleet.deleted_at.is_null())
+        .where((Agent.status == AgentStatus.ACTIVE) & Fleet.deleted_at.is_null() & placed_here())
     )
     return [Watched(p.agent.id, p.agent.fleet_id, p.agent.name, p.agent.kind, placement_record(p)) for p in query]
 

@@ -9,11 +9,12 @@ import re
 from cafleet.broker.convert import agent_record, agents_with_placements
 from cafleet.broker.dialect import same_name
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
-from cafleet.domain import AgentKind, AgentStatus
+from cafleet.domain import AgentKind, AgentStatus, CodingAgent
 from cafleet.errors import Conflict, InvalidInput, Refused
+from cafleet.hosts import this_host
 from cafleet.limits import MAX_SKILLS_CHARS
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, database
-from cafleet.records import AgentRecord
+from cafleet.records import AgentRecord, EnvPane, PaneLocation
 from cafleet.terminal import one_line
 from cafleet.text import is_blank, refuse_lone_surrogates, truncate
 from cafleet.timestamps import utc_now
@@ -104,19 +105,46 @@ def ensure_name_free(fleet_id: int, name: str) -> None:
         )
 
 
-def register_agent(fleet_id: int, name: str, description: str, skills: str | None = None) -> AgentRecord:
-    """Register a pane-less agent in a live fleet."""
+def register_agent(
+    fleet_id: int, name: str, description: str, skills: str | None = None,
+    pane: PaneLocation | None = None, coding_agent: str = CodingAgent.CLAUDE,
+) -> AgentRecord:
+    """Register an agent in a live fleet, placed in `pane` (on this host) when given: its
+    notices are typed there, and the pane acts as this agent. Without a pane it only polls."""
     name = validate_name(name)
     description = validate_description(description)
     skills_json = parse_skills(skills)
     with database.atomic():
         live_fleet(fleet_id)
         ensure_name_free(fleet_id, name)
+        if pane is not None:
+            _refuse_taken_pane(pane, name)
+        now = utc_now()
         agent = Agent.create(
             fleet=fleet_id, name=name, description=description, kind=AgentKind.AGENT,
-            registered_at=utc_now(), skills=skills_json,
+            registered_at=now, skills=skills_json,
         )
-    return agent_record(agent)
+        placement = None
+        if pane is not None:
+            placement = Placement.create(
+                agent=agent, director=None, coding_agent=coding_agent, created_at=now,
+                tmux_socket=pane.tmux_socket, tmux_server_pid=pane.tmux_server_pid,
+                tmux_session=pane.tmux_session, tmux_window_id=pane.tmux_window_id,
+                tmux_pane_id=pane.tmux_pane_id, host=this_host(),
+            )
+    return agent_record(agent, placement)
+
+
+def _refuse_taken_pane(pane: PaneLocation, name: str) -> None:
+    from cafleet.broker.identity import agents_in_pane
+
+    here = agents_in_pane(EnvPane(pane.tmux_socket, pane.tmux_server_pid, pane.tmux_pane_id))
+    if here:
+        taken = here[0]
+        raise Conflict(
+            f"pane {pane.tmux_pane_id} already is agent {taken.handle} of fleet {taken.fleet_id}; "
+            f"register {name} from its own pane, or with --no-pane to register it without one"
+        )
 
 
 def deregister_agent(fleet_id: int, agent_id: int) -> AgentRecord:

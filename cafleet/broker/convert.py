@@ -52,6 +52,7 @@ def placement_record(placement: Placement | None) -> PlacementRecord | None:
         tmux_pane_id=placement.tmux_pane_id,
         coding_agent=placement.coding_agent,
         created_at=placement.created_at,
+        host=placement.host,
     )
 
 

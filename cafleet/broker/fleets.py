@@ -8,6 +8,7 @@ from cafleet.broker.convert import agent_record, agents_with_placements, fleet_r
 from cafleet.broker.guards import any_fleet
 from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskState
 from cafleet.errors import Conflict, InvalidInput
+from cafleet.hosts import this_host
 from cafleet.limits import MAX_LABEL_LEN
 from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
 from cafleet.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
@@ -42,7 +43,7 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
             agent=director, director=None, coding_agent=coding_agent, created_at=now,
             tmux_socket=pane.tmux_socket, tmux_server_pid=pane.tmux_server_pid,
             tmux_session=pane.tmux_session, tmux_window_id=pane.tmux_window_id,
-            tmux_pane_id=pane.tmux_pane_id,
+            tmux_pane_id=pane.tmux_pane_id, host=this_host(),
         )
         MonitorConfig.create(agent=director, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.DIRECTOR], enabled=True)
         fleet.director_id = director.id
@@ -66,6 +67,8 @@ def _refuse_taken_pane(pane: PaneLocation) -> None:
             f"(`cafleet --fleet-id {taken.fleet_id} whoami`), or pass --force to direct a second fleet "
             f"from this pane, or end that one first with `cafleet fleet delete {taken.fleet_id}`"
         )
+
+
 def validate_label(label: str) -> str:
     refuse_lone_surrogates(label, "--label")
     label = label.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from cafleet.broker.host_scope import placed_here
 from cafleet.domain import AgentStatus
 from cafleet.models import Agent, Fleet, Placement
 from cafleet.records import EnvPane
@@ -35,6 +36,7 @@ def agents_in_pane(pane: EnvPane) -> list[PaneAgent]:
             & (Placement.tmux_pane_id == pane.tmux_pane_id)
             & (Agent.status == AgentStatus.ACTIVE)
             & Fleet.deleted_at.is_null()
+            & placed_here()  # socket paths and pane ids repeat on every machine
         )
         .order_by(Agent.id)
     )

@@ -13,8 +13,10 @@ from cafleet.broker.agents import ensure_name_free, validate_description, valida
 from cafleet.broker.convert import agent_record, agents_with_placements, value_rows
 from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
+from cafleet.broker.host_scope import placed_here
 from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.errors import NotFound, Refused
+from cafleet.hosts import this_host
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
 from cafleet.records import AgentRecord
 from cafleet.timestamps import utc_now
@@ -74,7 +76,8 @@ def director(fleet_id: int, director_id: int) -> AgentRecord:
 def register_member(
     fleet_id: int, director_id: int, name: str, description: str, coding_agent: str, spawn: SpawnMark | None = None
 ) -> AgentRecord:
-    """A member with a pending placement in the Director's window (pane id set by `attach_pane`)."""
+    """A member with a pending placement in the Director's window (pane id set by `attach_pane`),
+    on this host: the caller spawns the pane here, beside the Director's."""
     name = validate_name(name)
     description = validate_description(description)
     with database.atomic():
@@ -91,7 +94,7 @@ def register_member(
             tmux_socket=boss.placement.tmux_socket, tmux_server_pid=boss.placement.tmux_server_pid,
             tmux_session=boss.placement.tmux_session, tmux_window_id=boss.placement.tmux_window_id,
             tmux_pane_id=None, spawn_token=spawn and spawn.token, spawner_pid=spawn and spawn.pid,
-            spawner_identity=spawn and spawn.identity,
+            spawner_identity=spawn and spawn.identity, host=this_host(),
         )
         MonitorConfig.create(agent=member, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.MEMBER], enabled=True)
     return agent_record(member, placement)
@@ -115,10 +118,15 @@ def attach_pane(member_id: int, pane_id: str, token: str | None = None) -> Agent
 
 
 def _pending_query():
+    # Only this host's: whether a spawner died, and which panes carry its token, can only be
+    # told on the host it ran on.
     return (
         Placement.select(Placement, Agent)
         .join(Agent, on=(Placement.agent == Agent.id))
-        .where(Placement.tmux_pane_id.is_null() & (Agent.kind == AgentKind.MEMBER) & (Agent.status == AgentStatus.ACTIVE))
+        .where(
+            Placement.tmux_pane_id.is_null() & (Agent.kind == AgentKind.MEMBER) & (Agent.status == AgentStatus.ACTIVE)
+            & placed_here()
+        )
     )
 
 

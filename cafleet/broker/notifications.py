@@ -3,6 +3,9 @@ once when it has nowhere to go); the courier takes the due ones and records how 
 
 `notify_status` is always true: `pending` until a process has typed it, `deferred:<state>`
 while the agent cannot take it, then `delivered`, `skipped:<why>` or `failed:<why>`.
+
+Each host's courier sees only the notices for panes on its host: one for a pane on another
+host stays `pending` until that host's courier takes it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from typing import NamedTuple
 from peewee import SQL
 
 from cafleet.broker.convert import placement_record, task_query
+from cafleet.broker.host_scope import agents_placed_elsewhere, placed_here
 from cafleet.domain import NOTICE_PENDING, AgentStatus, TaskState
+from cafleet.hosts import this_host
 from cafleet.models import Agent, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
 from cafleet.timestamps import utc_now
@@ -63,11 +68,30 @@ def _due():
     return SQL(notice_due_sql())
 
 
+def _for_this_host():
+    """Notices this host's courier settles: for panes here, or for no pane at all."""
+    return Task.recipient.is_null() | Task.recipient.not_in(agents_placed_elsewhere())
+
+
+def notices_due_here() -> bool:
+    """Whether any stored notice for this host still waits for delivery: one lookup in the
+    partial index, spelled as SQL (it runs on every send and poll; peewee would build the
+    same query in ~40x the time)."""
+    param = database.obj.param
+    elsewhere = f"SELECT agent_id FROM placements WHERE host IS NOT NULL AND host != {param}"
+    row = database.execute_sql(
+        f"SELECT 1 FROM tasks WHERE {notice_due_sql()} AND (to_id IS NULL OR to_id NOT IN ({elsewhere})) LIMIT 1",
+        (this_host(),),
+    ).fetchone()
+    return row is not None
+
+
 def due_notices(limit: int = 500) -> list[PreviewJob]:
-    """Notices no process has delivered yet, oldest first, with their recipients' placements."""
+    """Notices for this host no process has delivered yet, oldest first, with their
+    recipients' placements."""
     rows = list(
         task_query()
-        .where(_due() & Task.recipient.is_null(False))
+        .where(_due() & Task.recipient.is_null(False) & _for_this_host())
         .order_by(Task.id)
         .limit(limit)
     )
@@ -84,9 +108,13 @@ def due_notices(limit: int = 500) -> list[PreviewJob]:
 
 
 def settle_unreachable() -> int:
-    """Every notice still due when no tmux server of the fleet's panes answers any more."""
+    """Every notice for this host still due when no tmux server of its panes answers any more."""
     with database.atomic():
-        return Task.update(notify_status="skipped:tmux-server-gone", notified_at=utc_now()).where(_due()).execute()
+        return (
+            Task.update(notify_status="skipped:tmux-server-gone", notified_at=utc_now())
+            .where(_due() & _for_this_host())
+            .execute()
+        )
 
 
 def still_unread(task_id: int) -> bool:
@@ -106,12 +134,12 @@ def record_outcomes(outcomes: dict[int, str]) -> None:
 
 
 def live_pane_sockets() -> set[str]:
-    """tmux sockets of every placed agent in a live fleet: where the courier has work."""
+    """tmux sockets of every agent placed on this host in a live fleet: where its courier has work."""
     query = (
         Placement.select(Placement.tmux_socket)
         .join(Agent, on=(Placement.agent == Agent.id))
         .join(Fleet, on=(Agent.fleet == Fleet.id))
-        .where((Agent.status == AgentStatus.ACTIVE) & Fleet.deleted_at.is_null())
+        .where((Agent.status == AgentStatus.ACTIVE) & Fleet.deleted_at.is_null() & placed_here())
         .distinct()
     )
     return {row.tmux_socket for row in query}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cafleet.cli.output import agent_json, agent_line, emit
+from cafleet.cli.output import agent_json, agent_line, emit, note
 from cafleet.cli.params import ID, TEXT, agent_id_option, quiet_option
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.db import open_database
+from cafleet.domain import CODING_AGENTS
 
 
 @click.group("agent", cls=CafleetSubgroup)
@@ -19,18 +20,54 @@ def agent_group():
 @click.option("--name", type=TEXT, required=True, help="Unique in the fleet (any case); used in --to NAME and @name.")
 @click.option("--description", type=TEXT, required=True, help="One sentence on what this agent does.")
 @click.option("--skills", type=TEXT, metavar="JSON", help="Optional JSON describing the agent's skills.")
+@click.option(
+    "--coding-agent", type=click.Choice(CODING_AGENTS),
+    help="The coding agent running in the calling pane (default: the one found running there).",
+)
+@click.option("--no-pane", is_flag=True, help="Register without a pane even when run by a coding agent in tmux.")
 @quiet_option
-def register_command(name: str, description: str, skills: str | None, quiet: bool):
-    """Register an agent without a pane; prints its id."""
+def register_command(name: str, description: str, skills: str | None, coding_agent: str | None, no_pane: bool, quiet: bool):
+    """Register an agent; prints its id.
+
+    Run by a coding agent in a tmux pane that is no agent's yet, the pane becomes the new
+    agent's own (its notices are typed there, on this host). From a shell, outside tmux, from
+    another agent's pane, or with --no-pane, the agent has no pane.
+    """
     from cafleet.broker.agents import register_agent
 
     fleet_id = require_fleet()
     open_database()
-    agent = register_agent(fleet_id, name, description, skills)
+    placed = None if no_pane else _agent_pane(name, coding_agent)
+    pane, running = placed if placed is not None else (None, "claude")
+    agent = register_agent(fleet_id, name, description, skills, pane=pane, coding_agent=running)
     if quiet:
         click.echo(agent.id)
         return
     emit(agent_json(agent), lambda: str(agent.id))
+
+
+def _agent_pane(name: str, coding_agent: str | None):
+    """The calling pane and the coding agent in it, when a coding agent runs in a pane that is
+    no agent's placement yet; else None (outside tmux; a Director registering a helper from
+    its own pane; a human's shell, which gets a note)."""
+    from cafleet.calling_pane import calling_pane
+    from cafleet.cli.identity import pane_agents
+
+    pane, here = pane_agents()
+    if pane is None or here:
+        return None
+    location = calling_pane("agent register")
+    from cafleet.panes.pane_program import STANDIN, pane_program
+
+    program = pane_program(location)
+    if program.coding_agent is None:
+        note(
+            f"Note: {program.describe(location.tmux_pane_id)}: {name} is registered without a pane "
+            "(an agent that runs `agent register` itself gets its own pane)"
+        )
+        return None
+    detected = None if program.coding_agent == STANDIN else program.coding_agent
+    return location, coding_agent or detected or "claude"
 
 
 @agent_group.command("deregister", cls=CafleetCommand)
@@ -104,6 +141,7 @@ def _detail(agent, seen=None) -> str:
             f"window={one_line(placement.tmux_window_id)} session={one_line(placement.tmux_session)} "
             f"socket={one_line(placement.tmux_socket)}"
             + (f" director={placement.director_id}" if placement.director_id else "")
+            + (f" host={one_line(placement.host)}" if placement.host else "")
         )
     if seen is not None:
         why = f" ({one_line(seen.reason)})" if seen.reason else ""

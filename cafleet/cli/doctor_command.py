@@ -35,7 +35,17 @@ def doctor_command():
             problems.append(exc.message)
 
     database = _database_report(problems)
+    known = len(problems)
     files = _files_report(problems)
+    # Opening a SQLite file tightens its mode: doctor reads the courier rows only from a file
+    # it would not change (or from a PostgreSQL server).
+    from cafleet.config import PostgresServer, database_target
+
+    try:
+        on_postgres = isinstance(database_target(), PostgresServer)
+    except CafleetError:  # a bad setting: the database section says so
+        on_postgres = False
+    readable = on_postgres or (database["exists"] and len(problems) == known)
 
     backends = {name: shutil.which(name) for name in BACKENDS}
     if not any(backends.values()):
@@ -43,6 +53,7 @@ def doctor_command():
 
     skills = _skill_report(problems)
     agent = _agent_report(problems, database["exists"])
+    hosts = _hosts_report(readable)
 
     document = {
         "version": __version__,
@@ -58,6 +69,7 @@ def doctor_command():
         "backends": backends,
         "skills": skills,
         "agent": agent,
+        "hosts": hosts,
         "problems": problems,
     }
 
@@ -77,6 +89,10 @@ def doctor_command():
         )
         if files:
             lines.append(f"locks: {files['lock_directory']} (courier log: {files['courier_log']})")
+        seen = ", ".join(
+            f"{c['host']} pid {c['pid']} {'alive' if c['alive'] else 'not seen since ' + c['seen_at']}" for c in hosts["couriers"]
+        )
+        lines.append(f"host: {hosts['this_host']}; couriers: {seen or 'none'}")
         lines.append("backends: " + ", ".join(f"{n} {p or 'missing'}" for n, p in backends.items()))
         lines.append("skills: " + ", ".join(f"{n} {s['status']}" for n, s in skills.items()))
         if agent is not None:
@@ -168,6 +184,25 @@ def _agent_report(problems: list[str], database_exists: bool) -> dict | None:
     checks = check_agent(here)
     problems.extend(f"{c.detail}; {c.fix}" for c in checks if not c.ok)
     return {**here._asdict(), "checks": [c._asdict() for c in checks]}
+
+
+def _hosts_report(readable: bool) -> dict:
+    """This host's id (checked before any command runs), and each host's courier as its
+    heartbeat row says (alive: stamped lately)."""
+    from cafleet.hosts import this_host
+
+    host = this_host()
+    if not readable:
+        return {"this_host": host, "couriers": []}
+    from cafleet.broker.couriers import couriers
+    from cafleet.db import open_database
+
+    try:
+        open_database(create=False)
+        rows = couriers()
+    except Exception:  # no database yet, or an unusable one: the database section says which
+        return {"this_host": host, "couriers": []}
+    return {"this_host": host, "couriers": [row._asdict() for row in rows]}
 
 
 def _skill_report(problems: list[str]) -> dict:

@@ -70,6 +70,7 @@ def placement_json(placement: PlacementRecord | None) -> dict | None:
     return {
         "director_id": placement.director_id,
         "coding_agent": placement.coding_agent,
+        "host": placement.host,
         "tmux_socket": placement.tmux_socket,
         "tmux_server_pid": placement.tmux_server_pid,
         "tmux_session": placement.tmux_session,

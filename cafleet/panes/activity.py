@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from cafleet.broker.members import activity
 from cafleet.panes.observe import observe
-from cafleet.panes.safety import PaneSurvey, pane_is_alive
+from cafleet.panes.safety import OTHER_HOST, PaneSurvey, pane_is_alive
 from cafleet.records import AgentRecord
 from cafleet.timestamps import parse_stamp, short
 
@@ -51,7 +51,7 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
                 member,
                 Activity(
                     pane_alive=alive,
-                    pane_status="alive" if problem is None else ("alive:" + problem if alive else "dead:" + problem),
+                    pane_status=_pane_status(problem, alive, member.placement),
                     state=seen.state.value,
                     question=seen.question,
                     idle_seconds=int((now - parse_stamp(latest)).total_seconds()),
@@ -63,3 +63,11 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
             )
         )
     return rows
+
+
+def _pane_status(problem: str | None, alive: bool, placement) -> str:
+    if problem is None:
+        return "alive"
+    if problem == OTHER_HOST:
+        return f"on-host:{placement.host}"  # not looked at from here; its host's courier watches it
+    return ("alive:" if alive else "dead:") + problem

@@ -1,34 +1,39 @@
-"""The courier: `python -m cafleet.panes.courier`, one per database on this machine.
+"""The courier: `python -m cafleet.panes.courier`, one per database on each host.
 
-It delivers every notice that is still due: one worker thread per pane (a broadcast reaches
+It delivers every notice for a pane on its host that is still due (another host's notices
+wait, `pending`, for that host's courier): one worker thread per pane (a broadcast reaches
 all panes at once, while one pane's notices stay in order), each looking at the pane before
 typing and recording the true outcome. A notice the agent cannot take yet (starting, asking,
 a draft in the box) is retried, so later notices to that pane wait behind it. The courier
 watches for commits (`cafleet.changes`), so a commit by any process wakes it within a poll interval.
-It leaves when no live fleet has a placed agent on a tmux server it can reach.
+It leaves when no live fleet has an agent placed on this host, on a tmux server it can reach.
+While it runs it stamps its host's row in `couriers` (`cafleet.broker.couriers`) every
+liveness round, and removes the row when it leaves cleanly.
 
-Once a second it also looks at every placed agent's pane and records its state when it
-changes (the TUI and `agent show` read that), and when a member starts asking a question it
-tells the member's Director, once per question.
+Once a second it also looks at the pane of every agent placed on this host and records its
+state when it changes (the TUI and `agent show` read that), and when a member starts asking
+a question it tells the member's Director, once per question.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import sys
 import threading
 import time
 from collections import defaultdict
 
 from cafleet.agent_state import AgentState
-from cafleet.broker import agent_states, notifications
+from cafleet.broker import agent_states, couriers, notifications
 from cafleet.broker.notifications import PreviewJob
 from cafleet.changes import open_feed
 from cafleet.domain import AgentKind
+from cafleet.hosts import this_host
 from cafleet.invocation import fleet_command
-from cafleet.lock_files import open_lock
-from cafleet.notify import COURIER_LOCK, FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
+from cafleet.lock_files import courier_lock_name, open_lock
+from cafleet.notify import FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
 from cafleet.panes import keystrokes
 from cafleet.panes.observe import observe
 from cafleet.panes.preview import preview_text
@@ -44,7 +49,10 @@ PaneKey = tuple[str, str]
 
 
 class Courier:
-    def __init__(self):
+    def __init__(self, host: str):
+        self.host = host
+        self.pid = os.getpid()
+        self.started_at = utc_now()
         self._servers: dict[str, Tmux] = {}
         self._busy: set[PaneKey] = set()
         self._retry_at: dict[PaneKey, float] = {}
@@ -63,6 +71,7 @@ class Courier:
                 why = self._reason_to_leave()
                 if why:
                     return why
+                self._stamp()
                 self._reap_dead_spawns()
                 next_liveness = now + LIVENESS_SECONDS
             try:
@@ -111,6 +120,18 @@ class Courier:
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
 
+    def _stamp(self) -> None:
+        try:
+            couriers.stamp(self.host, self.pid, self.started_at)
+        except Exception as exc:  # a busy database: the next round stamps again
+            print(f"{utc_now()} stamping the courier row failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+    def check_out(self) -> None:
+        try:
+            couriers.check_out(self.host, self.pid)
+        except Exception as exc:  # the row then ages out: readers see it as not alive
+            print(f"{utc_now()} removing the courier row failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
     def _reap_dead_spawns(self) -> None:
         try:
             for reaped in reap_dead_spawns():
@@ -133,7 +154,7 @@ class Courier:
         if FORBIDDEN in probes:
             return "cannot reach tmux from here (sandboxed?)"
         notifications.settle_unreachable()  # their panes went with their tmux servers
-        return "no placed agents on a live tmux server"
+        return f"no agents placed on host {self.host} on a live tmux server"
 
     def _dispatch(self) -> None:
         jobs = notifications.due_notices()
@@ -188,21 +209,32 @@ class Courier:
 def main() -> int:
     from cafleet.db import open_database
 
+    host = this_host()
     inherited = os.environ.pop(LOCK_FD_VARIABLE, "")
     if inherited.isdigit():
         fd = int(inherited)  # locked by the process that started us
     else:
-        fd = open_lock(COURIER_LOCK)
+        fd = open_lock(courier_lock_name())
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return 0  # another courier serves this database
+            return 0  # another courier serves this database on this host
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     open_database()
-    reason = Courier().run()
-    print(f"{utc_now()} courier {os.getpid()} left: {reason}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, _leave_on_sigterm)
+    courier = Courier(host)
+    try:
+        reason = courier.run()
+    except SystemExit:
+        reason = "terminated"
+    courier.check_out()
+    print(f"{utc_now()} courier {os.getpid()} for host {host} left: {reason}", file=sys.stderr, flush=True)
     return 0
+
+
+def _leave_on_sigterm(_signum, _frame) -> None:
+    raise SystemExit(0)  # unwinds into main, which removes the host's row
 
 
 if __name__ == "__main__":

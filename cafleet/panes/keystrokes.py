@@ -16,9 +16,10 @@ from typing import NamedTuple
 from cafleet.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.backends import BACKENDS
 from cafleet.domain import NOTICE_DEFERRED, TUI_PANE_OPTION
+from cafleet.hosts import is_this_host
 from cafleet.lock_files import LockTimeout, held
 from cafleet.panes.observe import observe_pane
-from cafleet.panes.safety import clean
+from cafleet.panes.safety import OTHER_HOST, clean
 from cafleet.panes.tmux import Tmux, TmuxError
 from cafleet.records import PlacementRecord
 
@@ -106,6 +107,9 @@ def press(tmux: Tmux, placement: PlacementRecord, keys: list[str]) -> Outcome:
 
 
 def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool) -> Outcome:
+    if not is_this_host(placement.host):
+        # Never even look: the socket and pane id would name a pane of this machine.
+        return Outcome(f"skipped:{OTHER_HOST}", Observation(AgentState.GONE, OTHER_HOST))
     assert placement.tmux_pane_id is not None  # observe() refuses a pending placement first
     try:
         with pane_lock(tmux.socket_path, placement.tmux_pane_id):

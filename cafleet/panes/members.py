@@ -14,6 +14,7 @@ from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, backend, locate,
 from cafleet.broker import members as registry
 from cafleet.config import PostgresServer, database_setting, database_target, local_directory
 from cafleet.errors import CafleetError, InvalidInput, Refused
+from cafleet.hosts import HOST_VARIABLE, is_this_host, this_host
 from cafleet.invocation import cafleet_command
 from cafleet.panes import keystrokes
 from cafleet.panes.prompt import check_template, render
@@ -71,8 +72,10 @@ def spawn_member(
     autonomy = spec.check_autonomy(autonomy or Autonomy())
     if prompt is not None:
         check_template(prompt)
+    boss = registry.director(fleet_id, director_id)
+    _refuse_director_elsewhere(boss)  # before anything about this host's programs: they are not the Director's
     executable = locate(coding_agent)
-    tmux = _director_server(registry.director(fleet_id, director_id))
+    tmux = _director_server(boss)
     reaped = reap_dead_spawns(director_id)  # a dead spawn may hold the name asked for
 
     mark = spawn_mark()
@@ -89,7 +92,9 @@ def spawn_member(
             database_over_network=isinstance(database_target(), PostgresServer),
         ))
         window = _placement_of(member).tmux_window_id
-        environment = {"CAFLEET_DATABASE_URL": database_setting(), **plan.env}
+        # The member's commands must name the host its placement records.
+        host = {HOST_VARIABLE: this_host()} if HOST_VARIABLE in os.environ else {}
+        environment = {"CAFLEET_DATABASE_URL": database_setting(), **host, **plan.env}
         pane_id = tmux.split(window, start_command(mark.token, "exec " + shlex.join(plan.argv)), environment)
         _rebalance(tmux, window)
         return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token), plan, reaped)
@@ -108,6 +113,7 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
     """Ask the agent to `/exit` (or kill its pane with `force`), then deregister it."""
     member = registry.member(fleet_id, director_id, member_id)
     placement = _placement_of(member)
+    _refuse_other_host(placement, f"member {member.name}'s")
     spawning = registry.pending_spawn_of(member_id)
     if spawning is not None and spawning.token:
         # Made, but its id never recorded. A spawner still running finds the member gone when it
@@ -205,6 +211,7 @@ def _leading_visible(text: str) -> str:
 def capture_member(fleet_id: int, director_id: int, member_id: int, lines: int, ansi: bool) -> list[str]:
     member = registry.member(fleet_id, director_id, member_id)
     placement = _placement_of(member)
+    _refuse_other_host(placement, f"member {member.name}'s")
     if placement.tmux_pane_id is None:
         raise Refused(f"member {member.name}'s pane is still being spawned (pending placement); try again shortly")
     tmux = Tmux(placement.tmux_socket)
@@ -234,6 +241,8 @@ def _require_typed(member: AgentRecord, outcome: keystrokes.Outcome) -> None:
 
 def _live_pane_of(agent: AgentRecord, whose: str) -> tuple[Tmux, PaneState]:
     placement = agent.placement
+    if placement is not None:
+        _refuse_other_host(placement, whose)
     if placement is not None and placement.tmux_pane_id is None:
         raise Refused(f"{whose} pane is still being spawned (pending placement); try again shortly")
     tmux = Tmux(placement.tmux_socket) if placement is not None else None
@@ -246,8 +255,28 @@ def _live_pane_of(agent: AgentRecord, whose: str) -> tuple[Tmux, PaneState]:
     return tmux, state
 
 
+def _refuse_other_host(placement: PlacementRecord, whose: str) -> None:
+    """Only a process on the pane's own host may look at it or type into it."""
+    if not is_this_host(placement.host):
+        raise Refused(
+            f"{whose} pane lives on host {placement.host} and this is host {this_host()}; "
+            f"nothing was done: run the command again on {placement.host}"
+        )
+
+
+def _refuse_director_elsewhere(boss: AgentRecord) -> None:
+    placement = boss.placement
+    if placement is not None and not is_this_host(placement.host):
+        raise Refused(
+            f"the Director (agent {boss.id}) lives on host {placement.host} and this is host {this_host()}; "
+            f"a member is spawned beside the Director, so run `cafleet member create` on {placement.host} "
+            "(in the Director's pane)"
+        )
+
+
 def _director_server(boss: AgentRecord) -> Tmux:
     """The tmux server of the Director's pane, which must still exist (its window is split)."""
+    _refuse_director_elsewhere(boss)
     placement = boss.placement
     tmux = Tmux(placement.tmux_socket) if placement is not None else None
     pane_id = placement.tmux_pane_id if placement is not None else None

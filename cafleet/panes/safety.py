@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import re
 
+from cafleet.hosts import is_this_host
 from cafleet.panes.tmux import PaneState, Tmux
 from cafleet.records import PlacementRecord
+
+# The pane lives on another machine: its socket path and pane id name some pane of this one.
+OTHER_HOST = "other-host"
 
 # ESC, the other C0 controls, DEL and the C1 controls. Newlines are handled before this.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -39,6 +43,8 @@ def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: 
     """Why nothing may be typed into this agent's pane, as a short reason; None when it is safe."""
     if placement is None:
         return "no-placement"
+    if not is_this_host(placement.host):
+        return OTHER_HOST
     if placement.tmux_pane_id is None:
         return "pending-placement"
     if tmux is None or tmux.server_pid is None:
@@ -65,7 +71,7 @@ class PaneSurvey:
 
     def problem(self, placement: PlacementRecord | None) -> tuple[str | None, PaneState | None]:
         """`target_problem` for this placement, and the pane's state when it exists."""
-        if placement is None or placement.tmux_pane_id is None:
+        if placement is None or placement.tmux_pane_id is None or not is_this_host(placement.host):
             return target_problem(placement, None, None), None
         socket = placement.tmux_socket
         tmux = self._servers.setdefault(socket, Tmux(socket))

@@ -1,0 +1,39 @@
+"""Which coding agent runs in a pane: how `agent register` tells an agent's own pane (its
+foreground program is the agent, which runs cafleet from its shell tool) from a human's shell
+(whose foreground program is cafleet itself)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from cafleet.backends import BACKENDS
+from cafleet.backends.standin import runs_standin
+from cafleet.panes.processes import foreground_argv, program_name
+from cafleet.panes.tmux import Tmux
+from cafleet.records import PaneLocation
+
+STANDIN = "standin"  # cafleet's scripted stand-in, which tests and the demo run for any backend
+
+
+class PaneProgram(NamedTuple):
+    coding_agent: str | None  # a backend name, STANDIN, or None when no coding agent runs there
+    command: str  # the foreground program, as a reader would name it
+
+    def describe(self, pane_id: str) -> str:
+        return f"pane {pane_id} runs {self.command}, not a coding agent"
+
+
+def pane_program(location: PaneLocation) -> PaneProgram:
+    """The coding agent in the pane's foreground, if any."""
+    pane = Tmux(location.tmux_socket).pane(location.tmux_pane_id)
+    if pane is None:
+        return PaneProgram(None, "nothing (the pane is gone)")
+    argv = foreground_argv(pane.pid)
+    if argv is None:
+        return PaneProgram(None, pane.current_command or "an unreadable program")
+    if runs_standin(argv):
+        return PaneProgram(STANDIN, "the cafleet stand-in")
+    for name, spec in BACKENDS.items():
+        if spec.runs_agent(argv):
+            return PaneProgram(name, name)
+    return PaneProgram(None, program_name(argv) or pane.current_command)
