@@ -11,7 +11,6 @@ import time
 import pytest
 
 from cafleet.hosts import this_host
-from cafleet.lock_files import lock_directory
 from tests.panes_support import agents, inputs, panes_fleet, run, spawn, wait_for, wait_for_notify  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("locks")
