@@ -25,7 +25,8 @@ def prepare(path: Path, create: bool) -> None:
     try:
         directory = path.parent
         if create and not directory.exists():
-            directory.mkdir(mode=0o700, parents=True)
+            # exist_ok: agents starting together on a new database race to make its directory.
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if directory.exists():
             if not directory.is_dir():
                 raise Refused(f"database directory {directory} is not a directory; set CAFLEET_DATABASE_URL to a path in a private directory")

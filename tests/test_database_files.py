@@ -299,3 +299,22 @@ def test_a_first_migration_committed_while_the_file_is_checked_is_seen_whole(tmp
     check_is_cafleet(checker, str(path))
     checker.set_trace_callback(None)
     checker.close()
+
+
+def test_a_directory_another_process_makes_first_is_used(tmp_path, monkeypatch):
+    """Agents starting together on a new database race to make its directory: the one that
+    loses finds it made, instead of refusing the database."""
+    from cafleet.db import close_database, open_database
+
+    db_file = tmp_path / "fresh" / "nested" / "cafleet.db"
+    real_mkdir = Path.mkdir
+
+    def another_process_first(self, *args, **kwargs):
+        if self == db_file.parent and not self.exists():
+            os.makedirs(self, mode=0o700)  # the other agent wins the race
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", another_process_first)
+    open_database(db_file)
+    close_database()
+    assert db_file.is_file() and _mode(db_file.parent) == 0o700
