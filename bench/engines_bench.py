@@ -35,6 +35,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.lazy_drivers)
+
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]
 from cli_bench import Measurement, Spawner, cafleet_script, isolated_env, measure  # noqa: E402
