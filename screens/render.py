@@ -173,6 +173,8 @@ def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None, h
         if state is None and placement is not None:
             label = pane.removeprefix(f"{placement.tmux_pane_id} ")
             state = PANE_WORDS.get(label, label)
+            if host is not None and label.startswith("@"):
+                state = "remote"  # a pane of another host: its `on host` line below says which
         lines.append(indented(fields(agent.kind, state, sep=DOT), style="dim"))
 
     poll = None
