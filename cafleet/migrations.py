@@ -369,9 +369,8 @@ def check_is_cafleet(conn, where: str) -> None:
     version, tables = version_and_tables(conn)
     if version == 0:
         if tables:
-            shown = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")
             raise Refused(
-                f"{where} is an SQLite database of another application (tables: {shown}); cafleet left it "
+                f"{where} is an SQLite database of another application (tables: {listed(tables)}); cafleet left it "
                 "untouched: point CAFLEET_DATABASE_URL at a new file"
             )
         return
@@ -383,6 +382,11 @@ def check_is_cafleet(conn, where: str) -> None:
             f"it is damaged or belongs to another application; move it aside (mv {shlex.quote(where)} {shlex.quote(where + '.broken')}) and "
             "cafleet creates a new one on the next command, or point CAFLEET_DATABASE_URL at another file"
         )
+
+
+def listed(tables: set[str]) -> str:
+    """A few of `tables`, for a refusal that names what the database holds."""
+    return ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")
 
 
 def check_not_newer(version: int, where: str) -> None:

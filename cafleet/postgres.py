@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from cafleet.config import PostgresServer
 from cafleet.errors import Refused
-from cafleet.migrations import LATEST_VERSION, MIGRATIONS, check_not_newer, tables_at
+from cafleet.migrations import LATEST_VERSION, MIGRATIONS, check_not_newer, listed, tables_at
 
 # "cafe" in ASCII: the advisory lock every cafleet writer of a database queues on.
 WRITE_LOCK = 0x63616665
@@ -163,9 +163,8 @@ def check_and_migrate(database, where: str) -> None:
 def _version_of(database, tables: set[str], where: str) -> int:
     if VERSION_TABLE not in tables:
         if tables:
-            shown = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")
             raise Refused(
-                f"PostgreSQL database {where} holds another application's tables ({shown}); cafleet left it "
+                f"PostgreSQL database {where} holds another application's tables ({listed(tables)}); cafleet left it "
                 "untouched: create a database of its own (createdb cafleet) and point CAFLEET_DATABASE_URL at it"
             )
         return 0

@@ -13,12 +13,11 @@ from typing import NamedTuple
 from peewee import SQL, fn
 
 from cafleet.broker.convert import value_rows
+from cafleet.broker.couriers import ALIVE_WITHIN_SECONDS
 from cafleet.broker.notifications import notice_due_sql
 from cafleet.models import Agent, Courier, Placement, Task, database
 from cafleet.timestamps import parse_stamp, to_stamp, utc_now
 
-# The courier stamps its row every ~5 s: three missed stamps and it is gone.
-COURIER_ALIVE_SECONDS = 15
 # A notice usually goes out within a second or two, and a courier started on demand needs a
 # moment to write its row: only notices waiting longer than this count as stuck.
 STUCK_AFTER_SECONDS = 10
@@ -62,7 +61,7 @@ def fleet_hosts(fleet_id: int, now: str | None = None) -> FleetHosts:
     with database.atomic(lock_type="DEFERRED"):  # one snapshot: a courier's stamp cannot fall between reads
         agent_hosts = _agent_hosts(fleet_id)
         waiting = _waiting_notices(agent_hosts)
-        live = _live_couriers(_seconds_before(now, COURIER_ALIVE_SECONDS))
+        live = _live_couriers(_seconds_before(now, ALIVE_WITHIN_SECONDS))
     hosts = []
     for host in sorted(set(agent_hosts.values()), key=lambda h: (h is not None, h or "")):
         count, since = waiting[host] if host in waiting else (0, None)
