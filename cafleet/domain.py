@@ -47,10 +47,21 @@ class TaskState(StrEnum):
 # Notice outcomes are open-ended (`skipped:not-its-agent:bash`): a final status, a prefix and
 # a reason. These are the parts code branches on.
 NOTICE_PENDING = "pending"
+NOTICE_CLAIMED = "claimed"  # one courier is typing it (notice_claim, notice_step say who and how far)
 NOTICE_DELIVERED = "delivered"
 NOTICE_DEFERRED = "deferred:"  # not yet: the courier tries again
 NOTICE_SKIPPED = "skipped:"  # final: the notice is not typed, and why
 NOTICE_FAILED = "failed:"  # final: typing was tried and did not land
+
+
+
+class NoticeStep(StrEnum):
+    """How far the courier holding a notice's claim got; a successor reads it after a crash."""
+
+    CLAIMED = "claimed"  # nothing typed yet
+    PASTING = "pasting"  # the paste may have reached the pane's input box
+    ENTERING = "entering"  # the paste landed; Enter may have been pressed
+
 
 # How often the monitor wakes an agent that has unread messages, by kind (seconds).
 DEFAULT_MONITOR_INTERVALS: dict[str, int] = {AgentKind.DIRECTOR: 120, AgentKind.MEMBER: 300}

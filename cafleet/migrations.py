@@ -323,6 +323,20 @@ _SEARCH_AS_FTS5_PG = (
     "CREATE INDEX tasks_search ON tasks USING gin (search_vector)",
 )
 
+# Exactly-once notices: the courier claims a notice in one transaction before typing it, and
+# records each step (claimed, pasting, entering) under that claim, so a successor that finds
+# a dead courier's claim knows how far it got. The due index gains claimed notices (an
+# orphaned claim is still work) and leads with the recipient: the courier takes each
+# recipient's oldest due notice, so one blocked pane holds only its own queue.
+_NOTICE_CLAIMS = """
+        ALTER TABLE tasks ADD COLUMN notice_claim TEXT;
+        ALTER TABLE tasks ADD COLUMN notice_step TEXT;
+        ALTER TABLE tasks ADD COLUMN notice_lease_until TEXT;
+        DROP INDEX tasks_notice_due;
+        CREATE INDEX tasks_notice_due ON tasks (to_id, id)
+            WHERE notify_status IN ('pending', 'claimed') OR notify_status LIKE 'deferred:%';
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES, postgres=_REGISTRY_AND_MESSAGES_PG),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE, postgres=_MONITOR_SCHEDULE_PG),
@@ -334,6 +348,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "the host of each pane, and each host's courier", _HOSTS),
     Migration(9, "change notifications for live updates", "", postgres=_CHANGE_NOTIFICATIONS_PG),
     Migration(10, "search on PostgreSQL splits and keeps words as FTS5 does", "", postgres=_SEARCH_AS_FTS5_PG),
+    Migration(11, "notices claimed by one courier, step by step", _NOTICE_CLAIMS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

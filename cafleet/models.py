@@ -121,6 +121,9 @@ class Task(BaseModel):
     text = TextField()
     notified_at = TextField(null=True)
     notify_status = TextField(null=True)
+    notice_claim = TextField(null=True)  # the courier typing it: "pid identity" (migration 11)
+    notice_step = TextField(null=True)  # how far that courier got: cafleet.domain.NoticeStep
+    notice_lease_until = TextField(null=True)
 
     class Meta:
         table_name = "tasks"

@@ -43,17 +43,24 @@ def courier_running() -> bool:
     return False
 
 
-LIVE, DEAD, FORBIDDEN = "live", "dead", "forbidden"
+LIVE, DEAD, FORBIDDEN, UNSEEN = "live", "dead", "forbidden", "unseen"
 
 
 def probe_tmux(socket_path: str) -> str:
-    """`live` when a tmux server answers at `socket_path`, `dead` when none does (a killed
-    server leaves its socket file behind), `forbidden` when a sandbox keeps us from it."""
+    """`live` when a tmux server answers at `socket_path`; `dead` when none does and this
+    process can see that (a killed server leaves its socket file behind, one that exited
+    removes it from a directory we can see); `forbidden` when a sandbox keeps us from it;
+    `unseen` when the socket's directory is not there for us at all (a private /tmp): the
+    server may well be alive for everyone else."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(socket_path)
     except OSError as exc:
-        return FORBIDDEN if exc.errno in (errno.EPERM, errno.EACCES) else DEAD
+        if exc.errno in (errno.EPERM, errno.EACCES):
+            return FORBIDDEN
+        if exc.errno == errno.ENOENT and not os.path.isdir(os.path.dirname(socket_path)):
+            return UNSEEN
+        return DEAD
     finally:
         probe.close()
     return LIVE
@@ -71,10 +78,14 @@ def notices_due() -> bool:
     return notices_due_here()
 
 
-def _probe_pane_servers() -> set[str]:
-    from cafleet.broker.notifications import live_pane_sockets
+def probe_servers(sockets: set[str]) -> dict[str, str]:
+    """`probe_tmux` for each socket."""
+    return {socket: probe_tmux(socket) for socket in sockets}
 
-    return {probe_tmux(socket) for socket in live_pane_sockets()}
+
+def dead_servers(probes: dict[str, str]) -> set[str]:
+    """The sockets seen dead: only those may have their notices settled as unreachable."""
+    return {socket for socket, probe in probes.items() if probe == DEAD}
 
 
 def ensure_courier(always: bool = False) -> bool:
@@ -89,12 +100,14 @@ def ensure_courier(always: bool = False) -> bool:
     due = notices_due()
     if not (always or due):
         return False
-    probes = _probe_pane_servers()
-    if LIVE not in probes:
-        if due and FORBIDDEN not in probes:
+    from cafleet.broker.notifications import live_pane_sockets
+
+    probes = probe_servers(live_pane_sockets())
+    if LIVE not in probes.values():
+        if due:
             from cafleet.broker.notifications import settle_unreachable
 
-            settle_unreachable()  # every pane they were for went with its tmux server
+            settle_unreachable(dead_servers(probes))  # their panes went with their servers
         return False  # nothing to type into or watch: a courier would leave at once
     own_tmux = os.environ.get("TMUX", "").split(",")[0]
     if own_tmux and not can_reach_tmux(own_tmux):

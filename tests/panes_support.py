@@ -135,7 +135,7 @@ def task_row(task_id: int):
 
 
 def is_final(status: str | None) -> bool:
-    return bool(status) and status != "pending" and not status.startswith("deferred:")
+    return bool(status) and status not in ("pending", "claimed") and not status.startswith("deferred:")
 
 
 def wait_for_notify(task_id: int, timeout: float = 10, until=is_final) -> str | None:

@@ -57,7 +57,7 @@ def test_a_burst_of_sends_runs_one_courier_and_every_notice_lands_once(cli, flee
     assert [wait_for_notify(t, timeout=60) for t in task_ids] == ["delivered"] * 30
     landed = [t for t in inputs(agents.wait_for("ana", lambda ev: len(inputs(ev)) >= 30)) if "burst" in t]
     assert sorted(landed, key=lambda t: int(t.split()[2])) == landed  # one pane's notices in order
-    assert sorted(int(t.split("\n")[1].split()[1]) for t in landed) == list(range(30))
+    assert sorted(int(t.split("] ", 1)[1].split()[1]) for t in landed) == list(range(30))
 
 
 def test_a_notice_whose_sender_started_no_courier_is_delivered_by_the_next_command(cli, fleet, agents, db_path):

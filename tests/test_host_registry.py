@@ -93,13 +93,16 @@ def test_each_host_sees_only_the_notices_for_its_own_panes(db, monkeypatch):
     to_director = _send(created.fleet.id, bee.id, created.director.id, "for A")
     as_host(monkeypatch, "host-a")
     assert [job.task_id for job in notifications.due_notices()] == [to_director]
+    assert [head.task_id for head in notifications.due_heads()] == [to_director]
     assert notifications.notices_due_here()
     as_host(monkeypatch, "host-b")
     assert [job.task_id for job in notifications.due_notices()] == [to_bee]
-    notifications.record_outcomes({to_bee: "delivered"})
+    assert [head.task_id for head in notifications.due_heads()] == [to_bee]
+    assert notifications.claim(to_bee, "4242 b") and notifications.settle(to_bee, "4242 b", "delivered")
     assert not notifications.notices_due_here()
     as_host(monkeypatch, "host-c")
-    assert notifications.due_notices() == [] and not notifications.notices_due_here()
+    assert notifications.due_notices() == [] and notifications.due_heads() == []
+    assert not notifications.notices_due_here()
 
 
 def test_a_host_whose_tmux_is_gone_settles_only_its_own_notices(db, monkeypatch):
@@ -107,7 +110,8 @@ def test_a_host_whose_tmux_is_gone_settles_only_its_own_notices(db, monkeypatch)
     to_bee = _send(created.fleet.id, created.director.id, bee.id, "for B")
     to_director = _send(created.fleet.id, bee.id, created.director.id, "for A")
     as_host(monkeypatch, "host-a")
-    assert notifications.settle_unreachable() == 1
+    both_servers = {FAKE_PANE.tmux_socket, HOST_B_PANE.tmux_socket}
+    assert notifications.settle_unreachable(both_servers) == 1
     assert Task.get_by_id(to_director).notify_status == "skipped:tmux-server-gone"
     assert Task.get_by_id(to_bee).notify_status == "pending"  # host-b's courier still owes it
 

@@ -125,7 +125,7 @@ def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
     events = agents.wait_for("cy", lambda ev: inputs(ev))
     (text,) = inputs(events)
     assert re.fullmatch(
-        rf"\[cafleet msg {task_id} from director#{fleet.director_id} \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ\]\n"
+        rf"\[cafleet msg {task_id} from director#{fleet.director_id} \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] "
         r"- fix \[31mred\[0m tests⏎then ping @cy ·",
         text,
     )
@@ -160,7 +160,7 @@ def test_broadcast_reaches_every_pane(cli, fleet, agents):
         assert wait_for_notify(delivery["task_id"]) == "delivered"
     for name in names:
         (text,) = inputs(agents.wait_for(name, lambda ev: inputs(ev)))
-        assert text.endswith("\nstandup now")
+        assert text.endswith("Z] standup now")
 
 
 def test_exec_send_input_ping_and_capture(cli, fleet, agents):
@@ -339,7 +339,7 @@ def test_a_pane_in_copy_mode_is_taken_out_of_it_first(cli, fleet, agents, tmux_s
     task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "oli", "--quiet", "--text", "scrolled?").out)
     assert wait_for_notify(task_id) == "delivered"
     (text,) = inputs(agents.wait_for("oli", lambda ev: inputs(ev)))
-    assert text.endswith("\nscrolled?")
+    assert text.endswith("Z] scrolled?")
 
 
 def test_a_pane_of_a_restarted_server_is_never_typed_into(cli, fleet, agents):
@@ -373,8 +373,8 @@ def test_deliveries_to_one_pane_never_interleave(cli, fleet, agents):
         assert wait_for_notify(task_id, timeout=15) == "delivered"
     received = inputs(agents.wait_for("rio", lambda ev: len(inputs(ev)) >= 4))
     assert len(received) == 4
-    assert sorted(text.split("\n")[1] for text in received) == [f"message number {i}" for i in range(4)]
-    assert all(re.fullmatch(r"\[cafleet msg \d+ from director#\d+ \S+\]\nmessage number \d", t) for t in received)
+    assert sorted(text.split("] ", 1)[1] for text in received) == [f"message number {i}" for i in range(4)]
+    assert all(re.fullmatch(r"\[cafleet msg \d+ from director#\d+ \S+\] message number \d", t) for t in received)
 
 
 def test_a_members_pane_on_another_host_is_never_looked_at_or_typed_into(cli, fleet, agents):

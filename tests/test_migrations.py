@@ -69,6 +69,9 @@ EXPECTED_COLUMNS = {
         ("text", "TEXT", 1, None, 0),
         ("notified_at", "TEXT", 0, None, 0),
         ("notify_status", "TEXT", 0, None, 0),
+        ("notice_claim", "TEXT", 0, None, 0),
+        ("notice_step", "TEXT", 0, None, 0),
+        ("notice_lease_until", "TEXT", 0, None, 0),
     ],
     "monitor_config": [
         ("agent_id", "INTEGER", 0, None, 1),
@@ -118,7 +121,7 @@ EXPECTED_INDEXES = {
         "tasks_origin": (0, 1, [("origin_id", "BINARY")]),
         "tasks_fleet_unread": (0, 1, [("fleet_id", "BINARY")]),
         "tasks_fleet_changed": (0, 0, [("fleet_id", "BINARY"), ("state_changed_at", "BINARY")]),
-        "tasks_notice_due": (0, 1, [("id", "BINARY")]),
+        "tasks_notice_due": (0, 1, [("to_id", "BINARY"), ("id", "BINARY")]),
     },
     "monitor_config": {},
     "monitor_runtime": {},

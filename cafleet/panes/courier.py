@@ -1,14 +1,19 @@
 """The courier: `python -m cafleet.panes.courier`, one per database on each host.
 
-It delivers every notice for a pane on its host that is still due (another host's notices
-wait, `pending`, for that host's courier): one worker thread per pane (a broadcast reaches
-all panes at once, while one pane's notices stay in order), each looking at the pane before
-typing and recording the true outcome. A notice the agent cannot take yet (starting, asking,
-a draft in the box) is retried, so later notices to that pane wait behind it. The courier
-watches for commits (`cafleet.changes`), so a commit by any process wakes it within a poll interval.
-It leaves when no live fleet has an agent placed on this host, on a tmux server it can reach.
-While it runs it stamps its host's row in `couriers` (`cafleet.broker.couriers`) every
-liveness round, and removes the row when it leaves cleanly.
+It types every notice due for a pane on its host, exactly once (another host's notices wait,
+`pending`, for that host's courier). Each round it reads the head of every pane's queue (a
+recipient's oldest due notice), lets the scheduler pick the panes that may go (one delivery
+per pane at a time, round-robin, no more than it has workers), claims each picked notice in
+one transaction and hands it to a worker thread. The worker records every typing step under
+the claim, then settles the claim with the true outcome. A claim left by a courier that died
+is taken over and finished from its recorded step (`cafleet.panes.delivery`).
+
+The courier watches for commits (`cafleet.changes`), so a commit by any process wakes it
+within a poll interval. It leaves when no live fleet has an agent placed on this host on a
+tmux server it can reach, when its database file is moved away or replaced, or on SIGTERM
+(after its workers finish the notice each is typing; claims not yet typed are given back).
+While it runs it stamps its host's row in `couriers` every liveness round, and removes the
+row when it leaves.
 
 Once a second it also looks at the pane of every agent placed on this host and records its
 state when it changes (the TUI and `agent show` read that), and when a member starts asking
@@ -19,24 +24,27 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import signal
 import sys
 import threading
 import time
-from collections import defaultdict
+from pathlib import Path
+from typing import NamedTuple
 
 from cafleet.agent_state import AgentState
 from cafleet.broker import agent_states, couriers, notifications
-from cafleet.broker.notifications import PreviewJob
-from cafleet.changes import open_feed
-from cafleet.domain import AgentKind
+from cafleet.broker.notifications import NoticeHead, PreviewJob
+from cafleet.changes import ChangeFeed, open_feed
+from cafleet.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, AgentKind
 from cafleet.hosts import this_host
 from cafleet.invocation import fleet_command
 from cafleet.lock_files import courier_lock_name, open_lock
-from cafleet.notify import FORBIDDEN, LIVE, LOCK_FD_VARIABLE, probe_tmux
-from cafleet.panes import keystrokes
+from cafleet.notify import FORBIDDEN, LIVE, LOCK_FD_VARIABLE, dead_servers, probe_servers
+from cafleet.panes import delivery
 from cafleet.panes.observe import observe
-from cafleet.panes.preview import preview_text
+from cafleet.panes.processes import process_ended, process_identity
+from cafleet.panes.schedule import PaneKey, PaneScheduler
 from cafleet.panes.spawn_recovery import reap_dead_spawns
 from cafleet.panes.tmux import Tmux
 from cafleet.timestamps import utc_now
@@ -45,27 +53,81 @@ POLL_SECONDS = 0.1
 WATCH_SECONDS = 1.0
 RETRY_SECONDS = {"deferred:starting": 0.3, "deferred:asking": 1.0, "deferred:draft": 1.0}
 LIVENESS_SECONDS = 5.0
-PaneKey = tuple[str, str]
+# Deliveries in flight at once, each to its own pane: a broadcast reaches this many panes in
+# parallel, and the courier holds at most this many database connections (plus two).
+WORKERS = 8
+
+
+class Delivery(NamedTuple):
+    """One claimed notice for one pane; `recovering` when a dead courier's claim was taken over."""
+
+    pane: PaneKey
+    job: PreviewJob
+    recovering: bool
+
+
+def claimer_id(pid: int) -> str:
+    """What a claim records of its courier: the pid, and what tells it from a later process
+    given the same pid (see `cafleet.panes.processes.process_identity`)."""
+    return f"{pid} {process_identity(pid) or ''}"
+
+
+def claim_abandoned(job: PreviewJob) -> bool:
+    """Whether the courier holding `job`'s claim is gone (or, where this process cannot tell,
+    its lease ran out)."""
+    pid, _, identity = (job.claim or "").partition(" ")
+    if not pid.isdigit() or not identity:
+        return notifications.lease_expired(job.lease_until)
+    ended = process_ended(int(pid), identity)
+    return ended if ended is not None else notifications.lease_expired(job.lease_until)
+
+
+def pane_key(head: NoticeHead | PreviewJob) -> PaneKey:
+    if isinstance(head, NoticeHead):
+        socket, pane, recipient = head.tmux_socket, head.tmux_pane_id, head.recipient_id
+    else:
+        placement = head.placement
+        socket, pane, recipient = (placement.tmux_socket, placement.tmux_pane_id, head.recipient_id) if placement else (None, None, head.recipient_id)
+    return (socket or "", pane or f"pending-{recipient}")
 
 
 class Courier:
-    def __init__(self, host: str):
+    def __init__(self, host: str, database_file: Path | None = None):
         self.host = host
         self.pid = os.getpid()
+        self.claimer = claimer_id(self.pid)
         self.started_at = utc_now()
+        self._database_file = database_file
+        self._database_identity = _file_identity(database_file)
         self._servers: dict[str, Tmux] = {}
-        self._busy: set[PaneKey] = set()
-        self._retry_at: dict[PaneKey, float] = {}
-        self._lock = threading.Lock()
+        self._servers_lock = threading.Lock()
+        self._scheduler = PaneScheduler()
+        self._deliveries: queue.Queue[Delivery | None] = queue.Queue()
+        self._workers = [threading.Thread(target=self._work, name=f"courier-worker-{n}") for n in range(WORKERS)]
         self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._unrecorded: dict[int, str] = {}  # outcomes typed but not yet stored (the database refused)
+        self._unrecorded_lock = threading.Lock()
         self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
 
-    def run(self) -> str:
+    def stop(self) -> None:
+        """Leave after the deliveries in flight (safe to call from a signal handler)."""
+        self._stopping.set()
+        self._wake.set()
 
-        feed = None
+    def run(self) -> str:
+        for worker in self._workers:
+            worker.start()
+        threading.Thread(target=self._watch_states, daemon=True, name="courier-watch").start()
+        try:
+            return self._loop()
+        finally:
+            self._finish()
+
+    def _loop(self) -> str:
+        feed: ChangeFeed | None = None
         next_liveness = 0.0
-        threading.Thread(target=self._watch_states, daemon=True).start()
-        while True:
+        while not self._stopping.is_set():
             now = time.monotonic()
             if now >= next_liveness:
                 why = self._reason_to_leave()
@@ -78,24 +140,165 @@ class Courier:
                 fresh = feed is None
                 if feed is None:
                     feed = open_feed()
-                if feed.wait(0) or fresh or self._retry_due(now):
+                if feed.wait(0) or fresh or self._wake.is_set() or self._scheduler.retry_due(now):
+                    self._wake.clear()
                     self._dispatch()
             except Exception as exc:  # a busy or briefly unreadable database: try again next round
-                print(f"{utc_now()} dispatch failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                _log(f"dispatch failed: {type(exc).__name__}: {exc}")
                 if feed is not None:
                     feed.close()
                 feed = None
-                time.sleep(1)
+                self._wake.wait(1)
             self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
+        return "told to stop (SIGTERM)"
+
+    def _finish(self) -> None:
+        """Let each worker end the notice it is typing, give back what was claimed but not
+        typed, and close."""
+        self._stopping.set()
+        abandoned: list[Delivery] = []
+        while True:
+            try:
+                item = self._deliveries.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                abandoned.append(item)
+        for _ in self._workers:
+            self._deliveries.put(None)
+        for worker in self._workers:
+            worker.join()
+        self._record_unrecorded()
+        try:
+            released = notifications.release(self.claimer)
+            if released:
+                _log(f"gave back {released} claimed notice(s) not typed yet")
+        except Exception as exc:  # their claims age out: a successor sees this courier ended
+            _log(f"giving back claims failed: {type(exc).__name__}: {exc}")
+        if abandoned:
+            _log(f"left {len(abandoned)} notice(s) for the next courier")
+
+    # -- delivering ------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        self._record_unrecorded()
+        heads = notifications.due_heads()
+        self._scheduler.forget({pane_key(head) for head in heads})
+        slots = WORKERS - self._scheduler.busy()
+        picked = self._scheduler.pick(((pane_key(head), head) for head in heads), slots, time.monotonic())
+        if not picked:
+            return
+        jobs = {job.task_id: job for job in notifications.notice_jobs([head.task_id for _, head in picked])}
+        for key, head in picked:
+            job = jobs.get(head.task_id)
+            taken = self._take(key, job) if job is not None else None
+            if taken is None:
+                self._scheduler.done(key)
+            else:
+                self._deliveries.put(taken)
+
+    def _take(self, key: PaneKey, job: PreviewJob) -> Delivery | None:
+        """Claim `job` (or take over a dead courier's claim on it); None when it is not ours."""
+        if job.status == NOTICE_CLAIMED:
+            if job.claim == self.claimer:
+                return None  # ours, its outcome not recorded yet
+            if not claim_abandoned(job) or not notifications.take_over(job.task_id, job.claim or "", self.claimer):
+                return None
+            _log(f"took over notice {job.task_id} from courier {job.claim} (it died at step {job.step})")
+            return Delivery(key, job, recovering=True)
+        if not notifications.claim(job.task_id, self.claimer):
+            return None
+        return Delivery(key, job, recovering=False)
+
+    def _work(self) -> None:
+        try:
+            while True:
+                item = self._deliveries.get()
+                if item is None:
+                    return
+                self._deliver(item)
+        finally:
+            from cafleet.models import database
+
+            database.close()  # this thread's connection, if it opened one
+
+    def _deliver(self, item: Delivery) -> None:
+        retry_in = None
+        try:
+            tmux = self._server(item.job.placement.tmux_socket) if item.job.placement else None
+            if tmux is None:
+                status = "skipped:no-placement"
+            elif item.recovering:
+                status = delivery.recover(tmux, item.job, self.claimer)
+            else:
+                status = delivery.deliver(tmux, item.job, self.claimer)
+        except Exception as exc:  # one bad pane must not stop the courier; the outcome is recorded
+            status = f"failed:{type(exc).__name__}: {exc}"
+        if status.startswith(NOTICE_DEFERRED):
+            retry_in = RETRY_SECONDS.get(status, 1.0)
+        self._record(item.job.task_id, status)
+        self._scheduler.done(item.pane, retry_in, time.monotonic())
+        self._wake.set()
+
+    def _record(self, task_id: int, status: str) -> None:
+        try:
+            notifications.settle(task_id, self.claimer, status)
+        except Exception as exc:  # kept, and stored once the database takes writes again
+            _log(f"recording notice {task_id} as {status} failed: {type(exc).__name__}: {exc}")
+            with self._unrecorded_lock:
+                self._unrecorded[task_id] = status
+
+    def _record_unrecorded(self) -> None:
+        with self._unrecorded_lock:
+            waiting, self._unrecorded = self._unrecorded, {}
+        for task_id, status in waiting.items():
+            self._record(task_id, status)
+
+    def _server(self, socket: str) -> Tmux:
+        with self._servers_lock:
+            return self._servers.setdefault(socket, Tmux(socket))
+
+    # -- staying or leaving ----------------------------------------------------------------
+
+    def _reason_to_leave(self) -> str | None:
+        if self._database_file is not None and _file_identity(self._database_file) != self._database_identity:
+            return f"database file {self._database_file} was moved, removed or replaced"
+        probes = probe_servers(notifications.live_pane_sockets())
+        if LIVE in probes.values():
+            return None
+        if FORBIDDEN in probes.values():
+            return "cannot reach tmux from here (sandboxed?)"
+        notifications.settle_unreachable(dead_servers(probes))  # their panes went with their servers
+        return f"no agents placed on host {self.host} on a live tmux server"
+
+    def _stamp(self) -> None:
+        try:
+            couriers.stamp(self.host, self.pid, self.started_at)
+        except Exception as exc:  # a busy database: the next round stamps again
+            _log(f"stamping the courier row failed: {type(exc).__name__}: {exc}")
+
+    def check_out(self) -> None:
+        try:
+            couriers.check_out(self.host, self.pid)
+        except Exception as exc:  # the row then ages out: readers see it as not alive
+            _log(f"removing the courier row failed: {type(exc).__name__}: {exc}")
+
+    def _reap_dead_spawns(self) -> None:
+        try:
+            for reaped in reap_dead_spawns():
+                _log(reaped.note())
+        except Exception as exc:  # the next round tries again; delivery goes on meanwhile
+            _log(f"reaping dead spawns failed: {type(exc).__name__}: {exc}")
+
+    # -- watching agents' states -----------------------------------------------------------
 
     def _watch_states(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 self._look_at_every_pane()
             except Exception as exc:  # a bad round must not end the watching; say why in the log
-                print(f"{utc_now()} state watch failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-            time.sleep(WATCH_SECONDS)
+                _log(f"state watch failed: {type(exc).__name__}: {exc}")
+            self._stopping.wait(WATCH_SECONDS)
 
     def _look_at_every_pane(self) -> None:
         panes: dict[str, dict] = {}
@@ -120,93 +323,23 @@ class Courier:
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
 
-    def _stamp(self) -> None:
-        try:
-            couriers.stamp(self.host, self.pid, self.started_at)
-        except Exception as exc:  # a busy database: the next round stamps again
-            print(f"{utc_now()} stamping the courier row failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
-    def check_out(self) -> None:
-        try:
-            couriers.check_out(self.host, self.pid)
-        except Exception as exc:  # the row then ages out: readers see it as not alive
-            print(f"{utc_now()} removing the courier row failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
 
-    def _reap_dead_spawns(self) -> None:
-        try:
-            for reaped in reap_dead_spawns():
-                print(f"{utc_now()} {reaped.note()}", file=sys.stderr, flush=True)
-        except Exception as exc:  # the next round tries again; delivery goes on meanwhile
-            print(f"{utc_now()} reaping dead spawns failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
-    def _server(self, socket: str) -> Tmux:
-        with self._lock:
-            return self._servers.setdefault(socket, Tmux(socket))
-
-    def _retry_due(self, now: float) -> bool:
-        with self._lock:
-            return any(at <= now for at in self._retry_at.values())
-
-    def _reason_to_leave(self) -> str | None:
-        probes = {probe_tmux(socket) for socket in notifications.live_pane_sockets()}
-        if LIVE in probes:
-            return None
-        if FORBIDDEN in probes:
-            return "cannot reach tmux from here (sandboxed?)"
-        notifications.settle_unreachable()  # their panes went with their tmux servers
-        return f"no agents placed on host {self.host} on a live tmux server"
-
-    def _dispatch(self) -> None:
-        jobs = notifications.due_notices()
-        by_pane: dict[PaneKey, list[PreviewJob]] = defaultdict(list)
-        settled: dict[int, str] = {}
-        for job in jobs:
-            if job.placement is None:
-                settled[job.task_id] = "skipped:no-placement"
-            else:
-                by_pane[(job.placement.tmux_socket, job.placement.tmux_pane_id or f"pending-{job.recipient_id}")].append(job)
-        notifications.record_outcomes(settled)
-        now = time.monotonic()
-        with self._lock:
-            for key, pane_jobs in by_pane.items():
-                if key in self._busy or self._retry_at.get(key, 0) > now:
-                    continue
-                self._busy.add(key)
-                self._retry_at.pop(key, None)
-                threading.Thread(target=self._deliver_to_pane, args=(key, pane_jobs), daemon=True).start()
-
-    def _deliver_to_pane(self, key: PaneKey, jobs: list[PreviewJob]) -> None:
-        try:
-            for job in jobs:
-                status = self._deliver(job)
-                if status != job.status:
-                    notifications.record_outcomes({job.task_id: status})
-                if status.startswith(notifications.DEFERRED_PREFIX):
-                    with self._lock:
-                        self._retry_at[key] = time.monotonic() + RETRY_SECONDS.get(status, 1.0)
-                    return  # later notices must not overtake this one
-        finally:
-            with self._lock:
-                self._busy.discard(key)
-            self._wake.set()
-
-    def _deliver(self, job: PreviewJob) -> str:
-        if not job.unread or not notifications.still_unread(job.task_id):
-            return "skipped:no-longer-unread"
-        placement = job.placement
-        if placement is None:
-            return "skipped:no-placement"
-        if placement.tmux_pane_id is None:
-            return "deferred:starting"
-        tmux = self._server(placement.tmux_socket)
-        text = preview_text(job.task_id, job.sender_name, job.sender_id, job.created_at, job.text)
-        try:
-            return keystrokes.submit(tmux, placement, text).status
-        except Exception as exc:  # one bad pane must not stop the courier; the outcome is recorded
-            return f"failed:{type(exc).__name__}: {exc}"
+def _log(line: str) -> None:
+    print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
 
 
 def main() -> int:
+    from cafleet.config import PostgresServer, database_target
     from cafleet.db import open_database
 
     host = this_host()
@@ -221,20 +354,14 @@ def main() -> int:
             return 0  # another courier serves this database on this host
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
-    open_database()
-    signal.signal(signal.SIGTERM, _leave_on_sigterm)
-    courier = Courier(host)
-    try:
-        reason = courier.run()
-    except SystemExit:
-        reason = "terminated"
+    target = database_target()
+    open_database(target)
+    courier = Courier(host, None if isinstance(target, PostgresServer) else target)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: courier.stop())
+    reason = courier.run()
     courier.check_out()
-    print(f"{utc_now()} courier {os.getpid()} for host {host} left: {reason}", file=sys.stderr, flush=True)
+    _log(f"courier {os.getpid()} for host {host} left: {reason}")
     return 0
-
-
-def _leave_on_sigterm(_signum, _frame) -> None:
-    raise SystemExit(0)  # unwinds into main, which removes the host's row
 
 
 if __name__ == "__main__":

@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from cafleet.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.backends import BACKENDS
-from cafleet.domain import NOTICE_DEFERRED, TUI_PANE_OPTION
+from cafleet.domain import NOTICE_DEFERRED, TUI_PANE_OPTION, NoticeStep
 from cafleet.hosts import is_this_host
 from cafleet.lock_files import LockTimeout, held
 from cafleet.panes.observe import observe_pane
-from cafleet.panes.safety import OTHER_HOST, clean
+from cafleet.panes.safety import OTHER_HOST, clean, one_line
 from cafleet.panes.tmux import Tmux, TmuxError
 from cafleet.records import PlacementRecord
 
@@ -62,6 +62,19 @@ class Outcome(NamedTuple):
         return not self.status.startswith(NOTICE_DEFERRED)
 
 
+class StepLog(Protocol):
+    """Where a typing records each step before taking it (the notice's claim)."""
+
+    def mark(self, step: NoticeStep) -> bool:
+        """Record `step`; False when typing must stop (the claim is no longer ours)."""
+        ...
+
+
+class _NoSteps:
+    def mark(self, step: NoticeStep) -> bool:
+        return True
+
+
 def pane_lock_name(socket_path: str, pane_id: str) -> str:
     return f"pane-{hashlib.sha1(f'{socket_path}|{pane_id}'.encode()).hexdigest()[:16]}.lock"
 
@@ -89,9 +102,19 @@ def refusal(observation: Observation) -> str:
     return f"skipped:{observation.reason or observation.state}"
 
 
-def submit(tmux: Tmux, placement: PlacementRecord, text: str, allowed=TYPEABLE) -> Outcome:
-    """Paste `text` (may hold newlines) as one input and submit it with Enter, verified."""
-    return _type(tmux, placement, allowed, [Paste("\n".join(clean(line) for line in text.split("\n")))], enter=True)
+def submit(
+    tmux: Tmux, placement: PlacementRecord, text: str, allowed=TYPEABLE, steps: StepLog | None = None,
+    own_marker: str | None = None,
+) -> Outcome:
+    """Paste `text` as one input line and submit it with Enter, verified.
+
+    Always one line: a newline in a paste submits there when the program has bracketed paste
+    off (and tmux before 3.7 cannot tell us whether it has), so a line break could split one
+    input into two, the second perhaps in shell mode. `steps` records each step first. When
+    the box already holds text containing `own_marker` (this very input, left there by a
+    typing that died before its Enter), it is submitted instead of typed again."""
+    parts: list[Paste | Key] = [Paste(clean(one_line(text)))]
+    return _type(tmux, placement, allowed, parts, enter=True, steps=steps, own_marker=own_marker)
 
 
 def type_line(tmux: Tmux, placement: PlacementRecord, text: str, lead: str = "", allowed=TYPEABLE) -> Outcome:
@@ -106,27 +129,37 @@ def press(tmux: Tmux, placement: PlacementRecord, keys: list[str]) -> Outcome:
     return _type(tmux, placement, frozenset({AgentState.ASKING}), [Key(key) for key in keys], enter=False)
 
 
-def _type(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool) -> Outcome:
+def _type(
+    tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool,
+    steps: StepLog | None = None, own_marker: str | None = None,
+) -> Outcome:
     if not is_this_host(placement.host):
         # Never even look: the socket and pane id would name a pane of this machine.
         return Outcome(f"skipped:{OTHER_HOST}", Observation(AgentState.GONE, OTHER_HOST))
     assert placement.tmux_pane_id is not None  # observe() refuses a pending placement first
     try:
         with pane_lock(tmux.socket_path, placement.tmux_pane_id):
-            return _type_locked(tmux, placement, allowed, parts, enter)
+            return _type_locked(tmux, placement, allowed, parts, enter, steps or _NoSteps(), own_marker)
     except LockTimeout:
         observation, _ = observe_pane(tmux, placement)
         return Outcome("deferred:pane-locked", observation)
 
 
-def _type_locked(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool) -> Outcome:
+def _type_locked(
+    tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool, steps: StepLog,
+    own_marker: str | None = None,
+) -> Outcome:
     observation, pane = observe_pane(tmux, placement)
+    if own_marker and observation.state == AgentState.DRAFT and own_marker in observation.draft and pane is not None:
+        return _finish_own_draft(tmux, pane.pane_id, placement, observation, steps)
     if observation.state not in allowed:
         return Outcome(refusal(observation), observation)
     assert pane is not None  # every state that allows typing was read from a live pane
     guard = guard_for(observation)
     if guard is None:
         return Outcome(f"skipped:unguardable-command:{observation.command}", observation)
+    if not steps.mark(NoticeStep.PASTING):
+        return Outcome("skipped:claim-lost", observation)
     try:
         if pane.in_mode:
             tmux.leave_mode(pane.pane_id)
@@ -141,8 +174,25 @@ def _type_locked(tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Pa
                 return Outcome("skipped:pane-changed-before-typing", observation)
         if not enter:
             return Outcome("delivered", observation)
+        if not steps.mark(NoticeStep.ENTERING):
+            return Outcome("failed:claim-lost-before-enter", observation)
         time.sleep(SETTLE_SECONDS)
         if not tmux.press_key(pane.pane_id, guard, _submit_key(placement, observation)):
+            return Outcome("failed:pane-changed-before-enter", observation)
+        return _verify_submitted(tmux, placement, guard)
+    except TmuxError as exc:
+        return Outcome(f"failed:{exc.message}", observation)
+
+
+def _finish_own_draft(tmux: Tmux, pane_id: str, placement: PlacementRecord, observation: Observation, steps: StepLog) -> Outcome:
+    """Press Enter on our own input that an earlier typing left in the box."""
+    guard = guard_for(observation)
+    if guard is None:
+        return Outcome(f"skipped:unguardable-command:{observation.command}", observation)
+    if not steps.mark(NoticeStep.ENTERING):
+        return Outcome("failed:claim-lost-before-enter", observation)
+    try:
+        if not tmux.press_key(pane_id, guard, "Enter"):
             return Outcome("failed:pane-changed-before-enter", observation)
         return _verify_submitted(tmux, placement, guard)
     except TmuxError as exc:
