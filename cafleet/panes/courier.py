@@ -53,6 +53,8 @@ POLL_SECONDS = 0.1
 WATCH_SECONDS = 1.0
 RETRY_SECONDS = {"deferred:starting": 0.3, "deferred:asking": 1.0, "deferred:draft": 1.0}
 LIVENESS_SECONDS = 5.0
+# How often a pane whose head notice another, still running, process holds is looked at again.
+HELD_ELSEWHERE_SECONDS = 1.0
 # Deliveries in flight at once, each to its own pane: a broadcast reaches this many panes in
 # parallel, and the courier holds at most this many database connections (plus two).
 WORKERS = 8
@@ -192,10 +194,12 @@ class Courier:
         for key, head in picked:
             job = jobs.get(head.task_id)
             taken = self._take(key, job) if job is not None else None
-            if taken is None:
-                self._scheduler.done(key)
-            else:
+            if taken is not None:
                 self._deliveries.put(taken)
+            elif job is not None and job.status == NOTICE_CLAIMED and job.claim != self.claimer:
+                self._scheduler.done(key, HELD_ELSEWHERE_SECONDS, time.monotonic())  # look again
+            else:
+                self._scheduler.done(key)
 
     def _take(self, key: PaneKey, job: PreviewJob) -> Delivery | None:
         """Claim `job` (or take over a dead courier's claim on it); None when it is not ours."""
