@@ -121,7 +121,7 @@ async def test_a_single_machine_warns_only_when_its_notices_are_stuck(db, stored
     """Placements from before hosts were recorded (host NULL): any live courier serves them."""
     from cafleet.models import Task
 
-    story = build_story()
+    story = build_story(notices_settled=False)
     place_on_host(story.director_id, None, "%1")
     Task.update(created_at=seconds_from_now(stored)).where(Task.notify_status == "pending").execute()
     if courier is not None:

@@ -46,8 +46,11 @@ def freeze_times() -> None:
             Task.update(**changes).where(Task.id == task.id).execute()
 
 
-def build_story() -> Story:
-    """A fleet with two agents, a reply thread, a partly acked broadcast and a note to the human."""
+def build_story(notices_settled: bool = True) -> Story:
+    """A fleet with two agents, a reply thread, a partly acked broadcast and a note to the human.
+
+    Its panes are on a tmux server that is not running; unless `notices_settled` is False,
+    their notices are settled as a courier that sees the server gone settles them."""
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
     from cafleet.broker.messages import ack_message, broadcast_message, send_message
@@ -63,8 +66,16 @@ def build_story() -> Story:
     ack_message(fleet_id, alice.id, sent.deliveries[0].id)
     send_message(fleet_id, bob.id, "Administrator", "Need a human decision: keep the old AST?")
     send_message(fleet_id, alice.id, "director", "Tokenizer split done; starting typed AST.")
+    if notices_settled:
+        no_tmux_server_here()
     freeze_times()
     return Story(fleet_id, created.director.id, created.administrator.id, alice.id, bob.id, sent.summary.id)
+
+
+def no_tmux_server_here() -> None:
+    from cafleet.broker.notifications import settle_unreachable
+
+    settle_unreachable({FAKE_PANE.tmux_socket})
 
 
 def add_member(story: Story, name: str = "coder", pane_id: str = "%7") -> int:
