@@ -296,7 +296,7 @@ def test_with_bracketed_paste_off_a_notice_is_still_one_input_and_never_a_comman
     task_id = send(cli, fleet, "lou", f"!touch {marker}\nsecond line")
     assert wait_for_notify(task_id) == "delivered"
     (typed,) = inputs(agents.wait_for("lou", lambda ev: inputs(ev)))
-    assert typed.startswith(f"[cafleet msg {task_id} ") and typed.endswith(f"] !touch {marker}⏎second line")
+    assert typed.startswith(f"[cafleet msg {task_id} ") and typed.endswith(f"] ！touch {marker}⏎second line")
     assert not marker.exists() and [e for e in agents.log_of("lou") if e["event"] == "shell"] == []
 
 

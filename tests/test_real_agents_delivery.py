@@ -3,7 +3,8 @@
 Two cases the stand-in cannot prove: a courier killed between paste and Enter leaves the
 notice in the real agent's input box, and the next courier submits it as exactly one turn;
 and a pane whose program switched bracketed paste off still takes a notice as one turn, never
-as a shell command. The model is the scripted loopback server in tests/realagents.
+as a shell command (opencode, with the mode off, takes a typed `!` as its shell-mode key
+anywhere in a line: notices type it as `！`). The model is the scripted loopback server in tests/realagents.
 """
 
 from __future__ import annotations
@@ -105,8 +106,11 @@ def test_with_bracketed_paste_off_a_real_agent_takes_a_notice_as_one_turn(real_a
                               "--text", f"!touch {marker}\nand a second line")
             task_id = sent["task_id"]
             wait_until(lambda: notify_status(cafleet, field, fleet, director, task_id) == "delivered", 60, "the notice")
-            (turn,) = wait_until(lambda: notice_turns(server, backend, task_id), 60, f"{backend} to take the notice")
-            assert f"!touch {marker}⏎and a second line" in turn.last_text
+            try:
+                (turn,) = wait_until(lambda: notice_turns(server, backend, task_id), 60, f"{backend} to take the notice")
+            except AssertionError:
+                raise AssertionError(f"no turn held the notice; the pane shows:\n{pane_text(field, pane)[-3000:]}") from None
+            assert f"！touch {marker}⏎and a second line" in turn.last_text  # a `!` is typed inert
             assert not marker.exists()
             assert not [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend]) and r.last_text.strip().startswith("and a second line")]
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cafleet.config import max_text_len
-from cafleet.panes.safety import clean, one_line, safe_ending
+from cafleet.panes.safety import clean, inert_bangs, one_line, safe_ending
 from cafleet.text import truncate
 from cafleet.timestamps import short
 
@@ -13,10 +13,11 @@ def preview_text(task_id: int, sender_name: str, sender_id: int, created_at: str
 
     It starts with a fixed tag: a leading `!` or `/` would make the agent run a shell
     command or a slash command. One line: a line break could be taken as Enter (see
-    `keystrokes.submit`), submitting the header alone and the text as a second input.
+    `keystrokes.submit`), submitting the header alone and the text as a second input. For
+    the same reason a `!` in the text is typed as `！` (`safety.inert_bangs`).
     """
     header = f"[cafleet msg {task_id} from {clean(sender_name)}#{sender_id} {short(created_at)}]"
-    body, _ = truncate(clean(one_line(text)), max_text_len())
+    body, _ = truncate(inert_bangs(clean(one_line(text))), max_text_len())
     return f"{header} {safe_ending(body)}"
 
 

@@ -28,6 +28,13 @@ def one_line(text: str) -> str:
     return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
 
 
+def inert_bangs(text: str) -> str:
+    """`!` shown as `！` (fullwidth): with bracketed paste off, opencode takes a typed `!` as
+    its shell-mode key even in the middle of a line, and the next Enter would run the rest
+    of the line as a shell command. A notice is a preview; the message keeps its `!`."""
+    return text.replace("!", "！")
+
+
 def safe_ending(text: str) -> str:
     """Never end typed text with an @word: the agent's completion pop-up would eat the Enter."""
     return text + " ·" if _TRAILING_MENTION.search(text) else text
