@@ -430,3 +430,40 @@ def _campaign_notices(fleet_id: int) -> dict[int, tuple[int, str]]:
         & (Task.notify_status != "skipped:no-placement")
     )
     return {row.id: (row.recipient_id, row.notify_status) for row in query}
+
+
+# -- a database that refuses the outcome ------------------------------------------------------
+
+
+def test_an_outcome_the_database_refuses_is_kept_and_the_notice_never_retyped(db, monkeypatch):
+    """Typed, then the disk is full when the outcome is written: the claim stays the courier's
+    (nobody types the notice again) and the outcome is written once writes work again."""
+    from peewee import OperationalError
+
+    from cafleet.broker import agents as agent_ops
+    from cafleet.broker import fleets, notifications
+    from cafleet.broker.messages import send_message
+    from cafleet.panes.courier import Courier, pane_key
+    from tests.support import FAKE_PANE
+
+    created = fleets.create_fleet(FAKE_PANE, label="full disk")
+    member = agent_ops.register_agent(created.fleet.id, "ana", "helps", pane=FAKE_PANE._replace(tmux_pane_id="%5"))
+    task = send_message(created.fleet.id, created.director.id, str(member.id), "hello")
+    courier = Courier("test-host")
+    assert notifications.claim(task.id, courier.claimer)
+    real_settle = notifications.settle
+
+    def full_disk(*args):
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(notifications, "settle", full_disk)
+    courier._record(task.id, "delivered")
+    assert task_row(task.id).notify_status == "claimed"
+    (head,) = notifications.due_heads()
+    (job,) = notifications.notice_jobs([head.task_id])
+    assert courier._take(pane_key(head), job) is None  # its own claim: never typed again
+    assert not notifications.claim(task.id, "another courier")
+    monkeypatch.setattr(notifications, "settle", real_settle)
+    courier._record_unrecorded()
+    row = task_row(task.id)
+    assert (row.notify_status, row.notice_claim) == ("delivered", None)
