@@ -15,7 +15,6 @@ from cafleet.errors import Conflict, InvalidInput, Refused
 from cafleet.hosts import this_host
 from cafleet.limits import MAX_SKILLS_CHARS
 from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, database
-from cafleet.names import LOOK_ALIKE_GROUPS, skeleton
 from cafleet.records import AgentRecord, EnvPane, PaneLocation
 from cafleet.terminal import one_line
 from cafleet.text import is_blank, refuse_lone_surrogates, truncate
@@ -155,7 +154,9 @@ def ensure_name_free(fleet_id: int, name: str) -> None:
 def _refuse_look_alike(fleet_id: int, name: str) -> None:
     """Refuse `name` when it reads like an active agent's name (`coder-I` beside `coder-l`):
     a misread name would route messages to the wrong agent. Only register and create pay
-    for this scan of the fleet's active names."""
+    for this scan of the fleet's active names (and this import: `send` loads this module)."""
+    from cafleet.names import LOOK_ALIKE_GROUPS, skeleton
+
     wanted = skeleton(name)
     query = Agent.select(Agent.id, Agent.name).where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE))
     active = cast("list[tuple[int, str]]", list(query.tuples()))
@@ -171,6 +172,8 @@ def _refuse_look_alike(fleet_id: int, name: str) -> None:
 
 
 def _suggestion(name: str, taken: dict[str, tuple[int, str]]) -> str:
+    from cafleet.names import skeleton
+
     for n in range(2, 100):
         candidate = f"{name[:60]}-{n}"
         if skeleton(candidate) not in taken:
