@@ -286,8 +286,29 @@ def profile_text(detail) -> Text:
     text.append("\n")
     text.append(body(agent.description or "(no description)", 160, 2), style="italic")
     if agent.skills is not None:
-        skills = agent.skills
-        shown = ", ".join(str(s) for s in skills) if isinstance(skills, list) else str(skills)
+        # Bounded in depth and length, read lazily: a row stored before `--skills` had a depth
+        # limit may nest ~1000 levels (str() of it raised RecursionError) or hold 10,000 items.
+        def parts(value, depth: int, brackets: bool = True):
+            if not isinstance(value, (list, dict)):
+                yield str(value)
+                return
+            opening, closing = ("[", "]") if isinstance(value, list) else ("{", "}")
+            if depth >= 3:
+                yield opening + "…" + closing
+                return
+            yield opening if brackets else ""
+            entries = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+            for i, (key, item) in enumerate(entries):
+                yield ", " if i else ""
+                yield "" if key is None else f"{key}: "
+                yield from parts(item, depth + 1)
+            yield closing if brackets else ""
+
+        shown = ""  # a top-level list reads as its items: review, tests
+        for piece in parts(agent.skills, 0, brackets=not isinstance(agent.skills, list)):
+            shown += piece
+            if len(shown) > 120:
+                break
         text.append("\nskills: ", style="dim")
         text.append(body(shown, 120, 1))
     text.append("\nregistered   ", style="dim")

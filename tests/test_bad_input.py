@@ -193,7 +193,7 @@ def test_counts_take_only_ascii_digits_within_their_range(fleet, args, option):
         ('{"level": Infinity}', "Infinity is not a JSON number"),
         ("[1e999]", "1e999 is too large for a JSON number"),
         ("1" * 5000, "a number with too many digits"),
-        ("[" * 5000, "nested too deeply"),
+        ("[" * 5000, "is nested more than 8 levels deep (the limit is 8)"),
         ('"\\ud800"', "escapes half of a surrogate pair"),
         ("x" * 10_001, "over the 10,000 limit"),
     ],

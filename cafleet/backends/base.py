@@ -29,6 +29,9 @@ class SpawnContext(NamedTuple):
     autonomy: Autonomy
     environment: Mapping[str, str]
     database_over_network: bool = False  # PostgreSQL: the member must reach the server
+    # Set when the prompt was too long for the command line: `prompt` then tells the agent to
+    # read this file first, and the plan must let the agent read it.
+    prompt_file: Path | None = None
 
 
 class SpawnPlan(NamedTuple):

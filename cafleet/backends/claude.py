@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.claude_screen import read_claude_screen
@@ -24,6 +25,12 @@ def allow_rules(fleet_id: int) -> list[str]:
     return rules
 
 
+def read_rule(path: Path) -> str:
+    """A rule allowing the Read tool on the file at absolute `path` (`//` starts an absolute
+    path in a rule; one `/` would be relative to the settings file)."""
+    return f"Read(/{path})"
+
+
 class Claude(Backend):
     name = "claude"
     binary = "claude"
@@ -38,6 +45,8 @@ class Claude(Backend):
         autonomy = self.check_autonomy(context.autonomy)
         mode = choose(autonomy.permission_mode, PERMISSION_MODES, DEFAULT_PERMISSION_MODE, "--permission-mode")
         rules = allow_rules(context.fleet_id)
+        if context.prompt_file is not None:
+            rules.append(read_rule(context.prompt_file))
         # --settings adds a layer on top of the user's own settings files: their allow and
         # deny rules stay in force; this layer only adds the cafleet rule.
         settings = json.dumps({"permissions": {"allow": rules}}, separators=(",", ":"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.opencode_screen import read_opencode_screen
@@ -21,11 +22,14 @@ def allow_patterns(fleet_id: int) -> list[str]:
 # wildcards; the last matching rule wins), so it adds the cafleet rules and leaves the user's
 # `bash` rule, whatever it is, in force for everything else (measured with opencode 1.18.33).
 PERMISSION_KEY = "bash*"
+# The same wildcard trick for reading outside the project: opencode asks for the pattern
+# `<file's directory>/*` before its tools touch a file outside the directory it started in.
+DIRECTORY_KEY = "external_directory*"
 
 
-def permission(fleet_id: int, inherited: str | None) -> str:
-    """`OPENCODE_PERMISSION` allowing this fleet's cafleet commands, on top of the user's own
-    value of the variable, if any."""
+def permission(fleet_id: int, inherited: str | None, prompt_file: Path | None = None) -> str:
+    """`OPENCODE_PERMISSION` allowing this fleet's cafleet commands (and reading the saved
+    starting prompt, if any), on top of the user's own value of the variable, if any."""
     try:
         merged = json.loads(inherited) if inherited else {}
     except ValueError:
@@ -37,7 +41,16 @@ def permission(fleet_id: int, inherited: str | None) -> str:
     for pattern in allow_patterns(fleet_id):
         rules[pattern] = "allow"
     merged[PERMISSION_KEY] = rules
+    if prompt_file is not None:
+        directories = merged.get(DIRECTORY_KEY)
+        directories = dict(directories) if isinstance(directories, dict) else {}
+        directories[directory_pattern(prompt_file)] = "allow"
+        merged[DIRECTORY_KEY] = directories
     return json.dumps(merged, separators=(",", ":"))
+
+
+def directory_pattern(path: Path) -> str:
+    return f"{path.parent}/*"
 
 
 class Opencode(Backend):
@@ -46,12 +59,12 @@ class Opencode(Backend):
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
-        value = permission(context.fleet_id, context.environment.get(PERMISSION_VARIABLE))
+        value = permission(context.fleet_id, context.environment.get(PERMISSION_VARIABLE), context.prompt_file)
         argv = [context.executable, *model_args(context.model), *autonomy.extra_args, "--prompt", context.prompt]
-        return SpawnPlan(
-            argv=argv, env={PERMISSION_VARIABLE: value},
-            grants=(f"allowed: {', '.join(allow_patterns(context.fleet_id))} (via {PERMISSION_VARIABLE})",),
-        )
+        grants = [f"allowed: {', '.join(allow_patterns(context.fleet_id))} (via {PERMISSION_VARIABLE})"]
+        if context.prompt_file is not None:
+            grants.append(f"readable: {directory_pattern(context.prompt_file)} (its starting prompt)")
+        return SpawnPlan(argv=argv, env={PERMISSION_VARIABLE: value}, grants=tuple(grants))
 
     def choice_keys(self, choice: int) -> list[str]:
         # Its permission prompt is a row of buttons (Allow once, Allow always, Reject): no digits.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import cast
 
 from cafleet.broker.convert import agent_record, agents_with_placements
 from cafleet.broker.dialect import same_name
@@ -24,6 +25,15 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 RESERVED_NAMES = ("administrator", "all")
 MAX_DESCRIPTION_LEN = 1000
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Skills are a short profile shown on one line (`agent show`, the TUI's agent detail): a list
+# of names, or an object of lists, is 2-3 levels. Eight leaves room for any honest shape while
+# every reader (json.loads, the TUI) stays far from Python's recursion limit, which a skills
+# value ~1000 levels deep used to reach long after it was accepted. The size limit,
+# MAX_SKILLS_CHARS (10,000 characters), keeps one agent's profile a few KiB on every roster
+# read.
+MAX_SKILLS_DEPTH = 8
+# What opens or closes a level, or starts or ends a JSON string (whose brackets do not count).
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"]')
 
 
 def validate_name(name: str) -> str:
@@ -61,6 +71,12 @@ def parse_skills(skills: str | None) -> str | None:
         raise InvalidInput(f"--skills is {len(skills):,} characters, over the {MAX_SKILLS_CHARS:,} limit; describe the skills briefly")
     refuse_lone_surrogates(skills, "--skills")
     shown = one_line(truncate(skills, 60)[0])
+    depth = json_depth(skills, MAX_SKILLS_DEPTH + 1)
+    if depth > MAX_SKILLS_DEPTH:
+        raise InvalidInput(
+            f"--skills '{shown}' is nested more than {MAX_SKILLS_DEPTH} levels deep (the limit is "
+            f"{MAX_SKILLS_DEPTH}); flatten it: {example}"
+        )
     try:
         value = json.loads(skills, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
@@ -69,12 +85,41 @@ def parse_skills(skills: str | None) -> str | None:
         raise InvalidInput(f"--skills '{shown}' is not usable JSON ({exc}); {example}") from None
     except ValueError:  # int() refuses numbers of thousands of digits
         raise InvalidInput(f"--skills '{shown}' is not usable JSON (a number with too many digits); {example}") from None
-    except RecursionError:
-        raise InvalidInput(f"--skills '{shown}' is not usable JSON (nested too deeply); {example}") from None
     encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if _LONE_SURROGATE.search(encoded):
         raise InvalidInput(f"--skills '{shown}' escapes half of a surrogate pair (\\udXXX); write the character itself")
     return encoded
+
+
+def json_depth(text: str, stop: int) -> int:
+    """How deeply the arrays and objects of JSON `text` nest, counted on the raw text without
+    parsing it (the parser recurses once per level), up to `stop`. Brackets inside strings do
+    not count; malformed text is left for the parser to name."""
+    depth = deepest = 0
+    in_string = False
+    for found in _JSON_STRUCTURE.finditer(text):
+        char = found.group()
+        if char == '"':
+            if not in_string or not _escaped(text, found.start()):
+                in_string = not in_string
+        elif in_string:
+            continue
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest >= stop:
+                return deepest
+        else:
+            depth -= 1
+    return deepest
+
+
+def _escaped(text: str, at: int) -> bool:
+    """Whether the character at `at` follows an odd run of backslashes (is escaped)."""
+    start = at
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return (at - start) % 2 == 1
 
 
 class _NotJsonNumber(ValueError):
@@ -103,6 +148,37 @@ def ensure_name_free(fleet_id: int, name: str) -> None:
             f"fleet {fleet_id} already has an active agent named {taken.name!r} (agent {taken.id}); "
             "names are unique per fleet regardless of case, choose another"
         )
+    _refuse_look_alike(fleet_id, name)
+
+
+def _refuse_look_alike(fleet_id: int, name: str) -> None:
+    """Refuse `name` when it reads like an active agent's name (`coder-I` beside `coder-l`):
+    a misread name would route messages to the wrong agent. Only register and create pay
+    for this scan of the fleet's active names (and this import: `send` loads this module)."""
+    from cafleet.names import LOOK_ALIKE_GROUPS, skeleton
+
+    wanted = skeleton(name)
+    query = Agent.select(Agent.id, Agent.name).where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE))
+    active = cast("list[tuple[int, str]]", list(query.tuples()))
+    skeletons = {skeleton(existing): (agent_id, existing) for agent_id, existing in active}
+    if wanted not in skeletons:
+        return
+    agent_id, existing = skeletons[wanted]
+    raise Conflict(
+        f"agent name {name!r} reads like {existing!r} (agent {agent_id}) of fleet {fleet_id}: names that "
+        f"differ only in look-alike characters ({LOOK_ALIKE_GROUPS}) are refused, since a misread name "
+        f"reaches the wrong agent; choose a distinct name{_suggestion(name, skeletons)}"
+    )
+
+
+def _suggestion(name: str, taken: dict[str, tuple[int, str]]) -> str:
+    from cafleet.names import skeleton
+
+    for n in range(2, 100):
+        candidate = f"{name[:60]}-{n}"
+        if skeleton(candidate) not in taken:
+            return f", e.g. {candidate}"
+    return ""
 
 
 def register_agent(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet, recipient, visible_task
 from cafleet.broker.notifications import initial_notice, placements_of
+from cafleet.db import is_postgres
 from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.errors import Refused
 from cafleet.models import Agent, Task, database
@@ -68,20 +71,43 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
         )
         summary.origin = summary.id
         summary.save()
-        placements = placements_of(recipient_ids)
-        Task.insert_many(
-            [
-                dict(
-                    fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind=TaskKind.BROADCAST,
-                    state=TaskState.UNREAD, created_at=now, state_changed_at=now,
-                    origin=summary.id, text=text,
-                    **initial_notice(sender.id, rid, placements, now),
-                )
-                for rid in recipient_ids
-            ]
-        ).execute()
+        for batch in _batches(recipient_ids, _rows_per_statement()):
+            placements = placements_of(batch)
+            Task.insert_many(
+                [
+                    dict(
+                        fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind=TaskKind.BROADCAST,
+                        state=TaskState.UNREAD, created_at=now, state_changed_at=now,
+                        origin=summary.id, text=text,
+                        **initial_notice(sender.id, rid, placements, now),
+                    )
+                    for rid in batch
+                ]
+            ).execute()
     summary_record = load_task(summary.id)
     return BroadcastSent(summary=summary_record, deliveries=summary_record.deliveries)
+
+
+# The most variables one PostgreSQL statement can bind (its wire protocol counts them in 16 bits).
+POSTGRES_MAX_VARIABLES = 65_535
+
+
+def _rows_per_statement() -> int:
+    """How many task rows one INSERT (or one `IN (…)` of their ids) may carry: the engine
+    binds a variable per column of each row, up to its limit (SQLite's is a compile-time
+    setting, 32,766 by default and 999 on older builds, and may be lowered per connection)."""
+    columns = len(Task._meta.sorted_fields)
+    if is_postgres():
+        return POSTGRES_MAX_VARIABLES // columns
+    import sqlite3
+
+    limit = database.connection().getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, limit // columns)
+
+
+def _batches(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def ack_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:

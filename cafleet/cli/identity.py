@@ -32,7 +32,7 @@ def confirm_acting_agent(agent_id: int) -> None:
         return
     yourself = here[0]
     raise Refused(
-        f"--agent-id {agent_id}{_named(agent_id)} is not you: this {pane.describe()} is "
+        f"--agent-id {agent_id}{_named(agent_id, here)} is not you: this {pane.describe()} is "
         f"{_who(here)}; act as yourself with --agent-id {yourself.agent_id} "
         f"(`cafleet --fleet-id {yourself.fleet_id} whoami` shows it). Only the human, "
         "outside every agent's pane, may act as another agent"
@@ -60,8 +60,12 @@ def _who(agents) -> str:
     )
 
 
-def _named(agent_id: int) -> str:
+def _named(agent_id: int, here) -> str:
+    """Who `agent_id` is, when it is an agent of a fleet the calling pane belongs to; nothing
+    otherwise: another fleet's agents (their names, kinds, even whether an id exists) are not
+    the caller's to learn, so one there reads like an id that does not exist."""
     from cafleet.models import Agent
 
-    other = Agent.get_or_none(Agent.id == agent_id)
+    own_fleets = {agent.fleet_id for agent in here}
+    other = Agent.get_or_none((Agent.id == agent_id) & Agent.fleet.in_(own_fleets))
     return f" ({other.name}#{other.id}, {other.kind} of fleet {other.fleet_id})" if other else ""

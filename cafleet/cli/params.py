@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 
 import click
@@ -49,8 +51,41 @@ def read_text_file(path: str, option: str) -> tuple[str, str]:
         if path == "-":
             data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)
         else:
-            with open(path, "rb") as handle:
+            with _open_regular_file(path, source) as handle:
                 data = handle.read(MAX_MESSAGE_BYTES + 1)
     except OSError as exc:
         raise InvalidInput(f"cannot read {source}: {exc.strerror}; check the path") from None
     return decode_body(data, source), source
+
+
+def _open_regular_file(path: str, source: str):
+    """`path` opened for reading, or `InvalidInput` when it is not a regular file.
+
+    A FIFO with no writer would block open() and read() forever, and a device or /proc file
+    may never end: anything but a regular file is refused before reading a byte. It is
+    checked before opening (nothing is opened for a FIFO) and again on the opened file
+    (O_NONBLOCK: a FIFO swapped in meanwhile cannot block the open either)."""
+    _refuse_irregular(os.stat(path).st_mode, source)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        _refuse_irregular(os.fstat(fd).st_mode, source)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+)
+
+
+def _refuse_irregular(mode: int, source: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((words for test, words in _KINDS if test(mode)), "a special file")
+    raise InvalidInput(
+        f"{source} is {kind}, not a regular file; pass a regular file, or '-' and pipe the text to standard input"
+    )

@@ -16,7 +16,7 @@ from cafleet.config import PostgresServer, database_setting, database_target, lo
 from cafleet.errors import CafleetError, InvalidInput, Refused
 from cafleet.hosts import HOST_VARIABLE, is_this_host, this_host
 from cafleet.invocation import cafleet_command
-from cafleet.panes import keystrokes
+from cafleet.panes import keystrokes, prompt_file
 from cafleet.panes.prompt import check_template, render
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
@@ -86,16 +86,24 @@ def spawn_member(
             prompt, fleet_id=fleet_id, agent_id=member.id, director_id=director_id,
             name=member.name, coding_agent=coding_agent, cafleet=cafleet_command(),
         )
-        plan = spec.plan(SpawnContext(
+        context = SpawnContext(
             executable=executable, name=member.name, prompt=text, model=model, fleet_id=fleet_id,
             database_dir=local_directory(), autonomy=autonomy, environment=os.environ,
             database_over_network=isinstance(database_target(), PostgresServer),
-        ))
+        )
         window = _placement_of(member).tmux_window_id
-        # The member's commands must name the host its placement records.
-        host = {HOST_VARIABLE: this_host()} if HOST_VARIABLE in os.environ else {}
-        environment = {"CAFLEET_DATABASE_URL": database_setting(), **host, **plan.env}
-        pane_id = tmux.split(window, start_command(mark.token, "exec " + shlex.join(plan.argv)), environment)
+        plan, command, environment = _spawn_command(spec, context, window, mark.token)
+        if not prompt_file.fits_tmux(_split_args(window, command, environment)):
+            saved = prompt_file.write_prompt(member.id, text)
+            context = context._replace(prompt=prompt_file.pointer(saved, text, member.name), prompt_file=saved)
+            plan, command, environment = _spawn_command(spec, context, window, mark.token)
+            if not prompt_file.fits_tmux(_split_args(window, command, environment)):
+                raise InvalidInput(
+                    f"the command that starts {coding_agent} is {prompt_file.packed_size([command]):,} bytes even with "
+                    f"the prompt in a file, over tmux's {prompt_file.TMUX_COMMAND_BYTES:,}-byte limit for one command; "
+                    "pass shorter --agent-arg values"
+                )
+        pane_id = tmux.split(window, command, environment)
         _rebalance(tmux, window)
         return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token), plan, reaped)
     except BaseException as exc:
@@ -106,7 +114,23 @@ def spawn_member(
                 pass
         if not isinstance(exc, registry.SpawnReaped):  # the reaper already removed the rows
             registry.discard_member(member.id)
+        prompt_file.remove_prompt(member.id)
         raise
+
+
+def _spawn_command(spec, context: SpawnContext, window: str, token: str) -> tuple[SpawnPlan, str, dict[str, str]]:
+    """The backend's plan, the pane's start command and its environment."""
+    plan = spec.plan(context)
+    # The member's commands must name the host its placement records.
+    host = {HOST_VARIABLE: this_host()} if HOST_VARIABLE in os.environ else {}
+    environment = {"CAFLEET_DATABASE_URL": database_setting(), **host, **plan.env}
+    return plan, start_command(token, "exec " + shlex.join(plan.argv)), environment
+
+
+def _split_args(window: str, command: str, environment: dict[str, str]) -> list[str]:
+    """The arguments `Tmux.split` sends to the tmux server for this spawn (what its size limit counts)."""
+    env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
+    return ["split-window", "-d", "-h", "-t", window, "-P", "-F", "#{pane_id}", *env_args, command]
 
 
 def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, timeout: float) -> AgentRecord:
@@ -142,7 +166,9 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
                     f"retry with a longer --timeout or use --force. Its last lines:\n{last}"
                 )
         _rebalance(tmux, placement.tmux_window_id)
-    return registry.retire_member(fleet_id, director_id, member_id)
+    retired = registry.retire_member(fleet_id, director_id, member_id)
+    prompt_file.remove_prompt(member_id)
+    return retired
 
 
 def member_pane(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
