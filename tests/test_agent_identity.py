@@ -233,6 +233,29 @@ def test_a_real_process_is_read_with_its_executable_and_directory(tmp_path):
     assert read_program(started[0].pid) is None
 
 
+def test_ps_reads_a_real_process_where_there_is_no_proc(tmp_path, monkeypatch):
+    from cafleet.panes import processes
+
+    plain, spaced = tmp_path / "bin" / "claude", tmp_path / "my agents" / "claude"
+    for path in (plain, spaced):
+        path.parent.mkdir()
+        path.symlink_to(shutil.which("sleep") or "/bin/sleep")
+    started = [subprocess.Popen([str(path), "60"]) for path in (plain, spaced)]
+    try:
+        monkeypatch.setattr(processes, "HAVE_PROC", False)
+        seen = [wait_for(lambda p=p: processes.foreground_program(p.pid), what="ps to list it") for p in started]
+        assert seen[0] == Program([str(plain), "60"], None, None)
+        # ps cannot tell where an argument ends: a path with a space leaves the agent unrecognised.
+        assert seen[1] == Program([str(tmp_path / "my"), "agents/claude", "60"], None, None)
+        assert not BACKENDS["claude"].runs_agent(seen[1])
+        # argv[0] is a path: its realpath (sleep) is not claude's binary.
+        assert not BACKENDS["claude"].runs_agent(seen[0])
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
+
+
 # ---- pagers and look-alikes in a pane, on a private tmux server --------------------------------
 
 NODE_SHELL = (  # prints the screen, then runs `!lines` in a shell, like an agent's shell mode

@@ -76,7 +76,8 @@ def _from_ps(pane_pid: int) -> Program | None:
     try:
         leader = subprocess.run(["ps", "-o", "tpgid=", "-p", str(pane_pid)], capture_output=True, text=True, timeout=5).stdout.strip()
         pid = leader if leader.isdigit() and int(leader) > 0 else str(pane_pid)
-        args = subprocess.run(["ps", "-o", "args=", "-p", pid], capture_output=True, text=True, timeout=5).stdout.strip()
+        # -ww: without it ps cuts the line at its idea of the terminal's width.
+        args = subprocess.run(["ps", "-ww", "-o", "args=", "-p", pid], capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return None
     return Program(args.split(), None, None) if args else None
