@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from cafleet.agent_state import ScreenReading
 from cafleet.errors import InvalidInput
+from cafleet.panes.processes import Program
 
 
 class Autonomy(NamedTuple):
@@ -64,8 +65,8 @@ class Backend:
         """tmux key names that pick option `choice` of the agent's menu."""
         return [str(choice)]
 
-    def runs_agent(self, argv: list[str]) -> bool:
-        """True when the process `argv` is this agent (the allow-list for typing)."""
+    def runs_agent(self, program: Program) -> bool:
+        """True when `program` is this agent itself (the allow-list for typing)."""
         raise NotImplementedError
 
     def read_screen(self, lines: list[str]) -> ScreenReading:

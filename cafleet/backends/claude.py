@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.invocation import fleet_command
-from cafleet.panes.processes import program_name, runs_script
+from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
+from cafleet.panes.processes import Program
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 # dontAsk: the member never stops on a prompt nobody watches; whatever the user's own settings
@@ -29,6 +31,16 @@ def read_rule(path: Path) -> str:
     """A rule allowing the Read tool on the file at absolute `path` (`//` starts an absolute
     path in a rule; one `/` would be relative to the settings file)."""
     return f"Read(/{path})"
+
+
+# npm's postinstall copies the native binary over bin/claude.exe; claude's own installer links
+# ~/.local/bin/claude to ~/.local/share/claude/versions/<version>. Without the postinstall,
+# `node cli-wrapper.cjs` runs it; older releases had cli.js as their bin.
+CLAUDE_PROCESS = NpmAgent(
+    command="claude", package="@anthropic-ai/claude-code",
+    binary=re.compile(r"(?:^|/)(?:claude(?:\.exe)?|claude/versions/[^/]+)$"),
+    launchers=("cli-wrapper.cjs",),
+)
 
 
 class Claude(Backend):
@@ -59,9 +71,8 @@ class Claude(Backend):
             grants=(f"permission mode {mode}", "allowed: " + ", ".join(rules)),
         )
 
-    def runs_agent(self, argv: list[str]) -> bool:
-        # The npm package runs a native `claude` binary; older ones ran cli.js under node.
-        return program_name(argv) == "claude" or runs_script(argv, "@anthropic-ai/claude-code")
+    def runs_agent(self, program: Program) -> bool:
+        return runs_npm_agent(program, CLAUDE_PROCESS)
 
     def read_screen(self, lines: list[str]):
         return read_claude_screen(lines)

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.codex_screen import read_codex_screen
 from cafleet.errors import InvalidInput
-from cafleet.panes.processes import program_name, runs_script
+from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
+from cafleet.panes.processes import Program
 
 SANDBOXES = ("workspace-write", "danger-full-access")
 APPROVALS = ("on-request", "never")  # codex 0.169 dropped `untrusted`
 DEFAULT_SANDBOX = "workspace-write"
 DEFAULT_APPROVAL = "never"
 NETWORK_ACCESS = "sandbox_workspace_write.network_access=true"
+
+
+# From npm, `codex` is node running bin/codex.js (tmux calls the pane `node`), which runs the
+# native binary as its child, or becomes it where node has process.execve (22.15 and later).
+# Release archives and Homebrew name the binary after its target (codex-aarch64-apple-darwin).
+CODEX_PROCESS = NpmAgent(
+    command="codex", package="@openai/codex",
+    binary=re.compile(r"(?:^|/)codex(?:-(?:x86_64|aarch64)-[a-z0-9_-]+)?(?:\.exe)?$"),
+)
 
 
 class Codex(Backend):
@@ -54,9 +66,8 @@ class Codex(Backend):
         ]
         return SpawnPlan(argv=argv, env={}, grants=tuple(grants))
 
-    def runs_agent(self, argv: list[str]) -> bool:
-        # From npm, `codex` is node running bin/codex.js (tmux calls the pane `node`).
-        return program_name(argv) == "codex" or runs_script(argv, "@openai/codex", "bin/codex.js")
+    def runs_agent(self, program: Program) -> bool:
+        return runs_npm_agent(program, CODEX_PROCESS)
 
     def read_screen(self, lines: list[str]):
         return read_codex_screen(lines)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.invocation import fleet_command
-from cafleet.panes.processes import program_name, runs_script
+from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
+from cafleet.panes.processes import Program
 
 PERMISSION_VARIABLE = "OPENCODE_PERMISSION"
 
@@ -53,6 +55,10 @@ def directory_pattern(path: Path) -> str:
     return f"{path.parent}/*"
 
 
+# npm's postinstall copies the native binary over bin/opencode.exe (its `bin`).
+OPENCODE_PROCESS = NpmAgent(command="opencode", package="opencode-ai", binary=re.compile(r"(?:^|/)opencode(?:\.exe)?$"))
+
+
 class Opencode(Backend):
     name = "opencode"
     binary = "opencode"
@@ -70,8 +76,8 @@ class Opencode(Backend):
         # Its permission prompt is a row of buttons (Allow once, Allow always, Reject): no digits.
         return ["Right"] * (choice - 1) + ["Enter"]
 
-    def runs_agent(self, argv: list[str]) -> bool:
-        return program_name(argv) == "opencode" or runs_script(argv, "opencode-ai")
+    def runs_agent(self, program: Program) -> bool:
+        return runs_npm_agent(program, OPENCODE_PROCESS)
 
     def read_screen(self, lines: list[str]):
         return read_opencode_screen(lines)

@@ -4,14 +4,20 @@ demo run in place of a real one, and reading its screen."""
 from __future__ import annotations
 
 from cafleet.agent_state import AgentState, ScreenReading
-from cafleet.panes.processes import runs_script
+from cafleet.panes.agent_process import runs_python_module
+from cafleet.panes.processes import Program
 
 PROMPT = "> "
 QUESTION_MARK = "? "  # the stand-in's menu: a "? question" line, then numbered options
 
 
-def runs_standin(argv: list[str]) -> bool:
-    return runs_script(argv, "cafleet.standin")
+MODULE = "cafleet.standin"
+
+
+def runs_standin(program: Program) -> bool:
+    """The running Python started as `python -m cafleet.standin` (what tests and the demo
+    start), never a program that merely names the module or a file called like it."""
+    return runs_python_module(program, MODULE)
 
 
 def read_standin_screen(lines: list[str]) -> ScreenReading:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from cafleet.agent_state import AgentState, Observation
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import read_standin_screen, runs_standin
-from cafleet.panes.processes import foreground_argv, program_name
+from cafleet.panes.processes import foreground_program, program_name
 from cafleet.panes.safety import target_problem
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
 from cafleet.records import PlacementRecord
@@ -30,16 +30,17 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     if problem:
         return Observation(AgentState.GONE, problem)
     assert tmux is not None and placement is not None and pane is not None  # target_problem checked each
-    argv = foreground_argv(pane.pid)
+    program = foreground_program(pane.pid)
     spec = BACKENDS.get(placement.coding_agent)
-    if argv is None:
+    if program is None:
         return Observation(AgentState.GONE, "pane-process-unreadable", command=pane.current_command)
-    if runs_standin(argv):
+    if runs_standin(program):
         reader = read_standin_screen
-    elif spec is not None and spec.runs_agent(argv):
+    elif spec is not None and spec.runs_agent(program):
         reader = spec.read_screen
     else:
-        return Observation(AgentState.EXITED, f"not-its-agent:{program_name(argv) or pane.current_command}", command=pane.current_command)
+        name = program_name(program.argv) or pane.current_command
+        return Observation(AgentState.EXITED, f"not-its-agent:{name}", command=pane.current_command)
     try:
         lines = tmux.capture(pane.pane_id, SCREEN_HISTORY_LINES)
     except TmuxError:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import runs_standin
-from cafleet.panes.processes import foreground_argv, program_name
+from cafleet.panes.processes import foreground_program, program_name
 from cafleet.panes.tmux import Tmux
 from cafleet.records import PaneLocation
 
@@ -28,12 +28,12 @@ def pane_program(location: PaneLocation) -> PaneProgram:
     pane = Tmux(location.tmux_socket).pane(location.tmux_pane_id)
     if pane is None:
         return PaneProgram(None, "nothing (the pane is gone)")
-    argv = foreground_argv(pane.pid)
-    if argv is None:
+    program = foreground_program(pane.pid)
+    if program is None:
         return PaneProgram(None, pane.current_command or "an unreadable program")
-    if runs_standin(argv):
+    if runs_standin(program):
         return PaneProgram(STANDIN, "the cafleet stand-in")
     for name, spec in BACKENDS.items():
-        if spec.runs_agent(argv):
+        if spec.runs_agent(program):
             return PaneProgram(name, name)
-    return PaneProgram(None, program_name(argv) or pane.current_command)
+    return PaneProgram(None, program_name(program.argv) or pane.current_command)

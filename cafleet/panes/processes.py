@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import os
 import subprocess
+from typing import NamedTuple
 
 HAVE_PROC = os.path.isdir("/proc/self")
+# readlink(/proc/PID/exe) of a process whose binary was replaced since it started (an update).
+_DELETED = " (deleted)"
 
 
-def foreground_argv(pane_pid: int | None) -> list[str] | None:
-    """argv of the terminal's foreground process group leader, or None when unreadable."""
+class Program(NamedTuple):
+    """A running process as the kernel describes it: what decides whether it is an agent."""
+
+    argv: list[str]
+    exe: str | None  # its executable, resolved by the kernel; None where that cannot be read
+    cwd: str | None  # its working directory (relative paths in argv); None where unreadable
+
+
+def foreground_program(pane_pid: int | None) -> Program | None:
+    """The terminal's foreground process group leader, or None when unreadable."""
     if pane_pid is None:
         return None
     if not HAVE_PROC:
@@ -19,7 +30,25 @@ def foreground_argv(pane_pid: int | None) -> list[str] | None:
     if fields is None:
         return None
     leader = int(fields[5])  # tpgid: the terminal's foreground process group
-    return argv_of(leader if leader > 0 else pane_pid)
+    return read_program(leader if leader > 0 else pane_pid)
+
+
+def read_program(pid: int) -> Program | None:
+    """Process `pid` from /proc; None when it is gone or its argv cannot be read."""
+    argv = argv_of(pid)
+    if argv is None:
+        return None
+    exe = _readlink(f"/proc/{pid}/exe")
+    if exe is not None and exe.endswith(_DELETED):
+        exe = exe[: -len(_DELETED)]
+    return Program(argv, exe, _readlink(f"/proc/{pid}/cwd"))
+
+
+def _readlink(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:  # another user's process, a kernel thread, or gone
+        return None
 
 
 def stat_fields(pid: int) -> list[bytes] | None:
@@ -40,32 +69,23 @@ def argv_of(pid: int) -> list[str] | None:
     return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
 
 
-def _from_ps(pane_pid: int) -> list[str] | None:
-    """The same through `ps` (arguments split on spaces: enough to recognise an agent)."""
+def _from_ps(pane_pid: int) -> Program | None:
+    """The same through `ps`: its arguments split on spaces (an argument holding a space is
+    split too, which can only make a process fail to be recognised), and neither the
+    executable nor the working directory known."""
     try:
         leader = subprocess.run(["ps", "-o", "tpgid=", "-p", str(pane_pid)], capture_output=True, text=True, timeout=5).stdout.strip()
         pid = leader if leader.isdigit() and int(leader) > 0 else str(pane_pid)
-        args = subprocess.run(["ps", "-o", "args=", "-p", pid], capture_output=True, text=True, timeout=5).stdout.strip()
+        # -ww: without it ps cuts the line at its idea of the terminal's width.
+        args = subprocess.run(["ps", "-ww", "-o", "args=", "-p", pid], capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return args.split() or None
+    return Program(args.split(), None, None) if args else None
 
 
 def program_name(argv: list[str]) -> str:
     """The program's name as `ps` shows it (a login shell's leading `-` dropped)."""
     return os.path.basename(argv[0]).lstrip("-") if argv else ""
-
-
-def runs_script(argv: list[str], *markers: str) -> bool:
-    """True when an interpreter (node, python, bun) in `argv` runs a script matching a marker.
-
-    npm links `.bin/codex` to the package's script, and node sees the link's path: markers
-    are looked for in the resolved path too."""
-    for arg in argv[1:3]:
-        resolved = os.path.realpath(arg) if arg.startswith("/") else arg
-        if any(marker in arg or marker in resolved for marker in markers):
-            return True
-    return False
 
 
 def process_identity(pid: int) -> str | None:
