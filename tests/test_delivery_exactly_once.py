@@ -336,9 +336,13 @@ def test_a_courier_limited_to_few_open_files_delivers_everything(cli, fleet, age
 
 @pytest.mark.sqlite_only
 def test_a_courier_whose_database_file_is_moved_aside_leaves_and_says_why(cli, fleet, agents, db_path):
+    from cafleet.broker.couriers import couriers
+    from cafleet.db import close_database, open_database
+
+    open_database()
     spawn_ready(cli, fleet, agents, "oli")
     (courier,) = wait_for(couriers_of, what="a courier")
-    from cafleet.db import close_database
+    wait_for(lambda: courier in {row.pid for row in couriers()}, what="the courier to check in (its database open)")
 
     close_database()
     for suffix in ("", "-wal", "-shm"):

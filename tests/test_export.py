@@ -143,3 +143,11 @@ def test_an_agent_pane_cannot_export_the_fleet(cli, fleet, tmp_path):
     env = {"TMUX": f"{FAKE_PANE.tmux_socket},{FAKE_PANE.tmux_server_pid},0", "TMUX_PANE": "%9"}
     result = cli("fleet", "export", fleet.fleet_id, env=env)
     assert result.code == 1 and "is for the Director" in result.err and result.out == ""
+
+
+def test_an_output_path_with_control_characters_is_echoed_escaped(cli, fleet, tmp_path):
+    target = tmp_path / "out\x08\x1b[2Jfile.jsonl"
+    done = cli("--fleet-id", fleet.fleet_id, "fleet", "export", fleet.fleet_id, "--output", str(target))
+    assert done.code == 0, done.err
+    assert done.err == f"Exported fleet {fleet.fleet_id} to {tmp_path}/out\\x08\\x1b[2Jfile.jsonl.\n"
+    assert target.exists()

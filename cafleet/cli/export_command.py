@@ -45,7 +45,9 @@ def export_command(fleet_id: int, fmt: str, output: str | None, force: bool):
         out.flush()
         return
     _write_file(target, chunks, force)
-    click.echo(f"Exported fleet {fleet_id} to {target}.", err=True)
+    from cafleet.terminal import one_line
+
+    click.echo(f"Exported fleet {fleet_id} to {one_line(str(target))}.", err=True)
 
 
 def _jsonl(tasks):
