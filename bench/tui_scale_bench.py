@@ -190,7 +190,7 @@ async def run_big_messages(setup: dict, live: int, size: int) -> dict:
             to = "Administrator" if i % 10 == 0 else "bob"
             task_id = await asyncio.to_thread(
                 send_from_another_process, setup["fleet_id"], setup["alice"], to,
-                f"__import__('bench_text').big_text({10_000 + i}, {size})",
+                f"__import__('tui_scale_bench').big_text({10_000 + i}, {size})",
             )
             while task_id not in timeline.tasks:
                 await pilot.pause(0.05)
@@ -256,9 +256,7 @@ def main() -> int:
         built = time.perf_counter() - started
         close_database()
         # The live senders build their text with this module's own function.
-        (Path(tmp) / "bench_text.py").write_text(f"from tui_scale_bench import big_text  # noqa\n")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [tmp, str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]))
         done = subprocess.run(
             [sys.executable, __file__, args.scenario, "--child", json.dumps(setup), "--idle-seconds", str(args.idle_seconds),
              "--live", str(args.live), "--size", str(args.size)],

@@ -121,6 +121,9 @@ class Task(BaseModel):
     text = TextField()
     notified_at = TextField(null=True)
     notify_status = TextField(null=True)
+    # The fleet's change sequence (`cafleet.broker.revisions`): set on insert and on every
+    # change of state, in commit order.
+    revision = IntegerField()
 
     class Meta:
         table_name = "tasks"

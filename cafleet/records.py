@@ -67,6 +67,17 @@ class AgentRecord(NamedTuple):
         return f"{self.name}#{self.id}"
 
 
+class RosterAgent(NamedTuple):
+    """An agent as the TUI's roster shows it: a fleet may hold 100,000 of them, so only what
+    its entry needs (`AgentRecord` has the rest)."""
+
+    id: int
+    name: str
+    kind: str
+    status: str
+    placement: PlacementRecord | None = None
+
+
 class CourierRecord(NamedTuple):
     """One host's courier: `alive` when it stamped its row lately (a killed one stops)."""
 
@@ -113,6 +124,9 @@ class TaskRecord(NamedTuple):
     notify_status: str | None
     # For a broadcast summary shown to its sender: the delivery tasks it fanned out to.
     deliveries: tuple = ()
+    # True when `text` is only the beginning of the message (the TUI's list entries hold a
+    # bounded prefix; `cafleet.broker.reads.message_text` has the whole).
+    text_truncated: bool = False
 
 
 class Inbox(NamedTuple):

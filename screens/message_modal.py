@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -14,10 +16,22 @@ from cafleet.records import TaskRecord
 from cafleet.terminal import block
 
 from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields
+from .worker_errors import ReportsWorkerErrors
+
+LOADING = "\n… loading the whole message"
 
 
-class MessageModal(ModalScreen[str | None]):
-    """Shows one message in full. Dismisses with "reply", "ack" or None."""
+class WholeText(Message):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
+class MessageModal(ReportsWorkerErrors, ModalScreen[str | None]):
+    """Shows one message in full. Dismisses with "reply", "ack" or None.
+
+    Lists hold the beginning of a long message only (`TaskRecord.text_truncated`): the whole
+    text is read when the message is opened."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
@@ -32,13 +46,29 @@ class MessageModal(ModalScreen[str | None]):
         task = self.record
         with VerticalScroll(id="message-modal"):
             yield Static(meta_text(task), id="message-meta")
-            yield Static(block(task.text), id="message-text", markup=False)
+            shown = block(task.text) + (LOADING if task.text_truncated else "")
+            yield Static(shown, id="message-text", markup=False)
             with Horizontal(id="message-actions"):
                 if self.can_reply:
                     yield Button("Reply", id="reply", variant="primary")
                 if self.can_ack:
                     yield Button("Ack", id="ack", variant="success")
                 yield Button("Close", id="close")
+
+    def on_mount(self) -> None:
+        if self.record.text_truncated:
+            self.load_text()
+
+    @work(thread=True, exit_on_error=False, group="message-text")
+    def load_text(self) -> None:
+        from cafleet.broker.reads import message_text
+
+        self.post_message(WholeText(message_text(self.record.fleet_id, self.record.id)))
+
+    @on(WholeText)
+    def _show_text(self, loaded: WholeText) -> None:
+        self.record = self.record._replace(text=loaded.text, text_truncated=False)
+        self.query_one("#message-text", Static).update(block(loaded.text))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None if event.button.id == "close" else event.button.id)
