@@ -246,6 +246,18 @@ class RosterView(OptionList):
         if changed:
             self._extend()
 
+    def _measure_around(self, index: int) -> None:
+        """Measure entry `index` and a screenful of entries either side of it: scrolling to it
+        must count their drawn lines, or measuring them once drawn would push it off screen."""
+        reach = self.scrollable_content_region.height
+        for step in (-1, 1):
+            at, lines = index, 0
+            while 0 <= at < len(self._layout) and lines <= reach:
+                self._measure(at)
+                lines += self._layout.height(at)
+                at += step
+        self._extend()
+
     def _extend(self) -> None:
         """Tell the scroll view how many lines there are now."""
         if not self.scrollable_content_region:
@@ -307,6 +319,12 @@ class RosterView(OptionList):
         self._update_lines()
         self._measure_visible()
         return super().render_lines(crop)
+
+    def scroll_to_highlight(self, top: bool = False) -> None:
+        if self.highlighted is not None and self.is_mounted and self.scrollable_content_region:
+            self._update_lines()
+            self._measure_around(self.highlighted)
+        super().scroll_to_highlight(top)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._layout.total_lines
