@@ -446,7 +446,7 @@ def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path
         assert [row[: len(rows[0])] for row in after] == rows, table
         added = _column_names(db_path, table)[len(rows[0]):]
         for row in after:
-            values = dict(zip(added, row[len(rows[0]):]))
+            values = dict(zip(added, row[len(rows[0]):], strict=True))
             # Migration 12 numbered the tasks' revisions (the TUI's change cursor) in id order.
             assert values.pop("revision", row[0]) == row[0], table
             assert all(value is None for value in values.values()), table
