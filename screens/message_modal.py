@@ -87,7 +87,8 @@ def state_text(task: TaskRecord) -> Text:
 def meta_text(task: TaskRecord) -> Text:
     """Who to whom, then one labelled row per fact; a broadcast lists each recipient."""
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
-    to = f"all ({len(task.deliveries)})" if broadcast else f"{task.to_name}#{task.to_agent_id}"
+    totals = task.delivery_totals
+    to = f"all ({totals.total})" if broadcast else f"{task.to_name}#{task.to_agent_id}"
     text = fields((f"#{task.id}", "bold"), f"{task.from_name}#{task.from_agent_id} → {to}")
     kind =TaskKind.BROADCAST if broadcast else task.kind
     rows: list[tuple[str, Text]] = [("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))]
@@ -98,6 +99,9 @@ def meta_text(task: TaskRecord) -> Text:
         rows.append(("notice", Text(task.notify_status or "—")))
     for i, delivery in enumerate(task.deliveries):
         rows.append(("" if i else "to", fields(f"{delivery.to_name}#{delivery.to_agent_id}", state_text(delivery))))
+    if totals.total > len(task.deliveries):
+        more = totals.total - len(task.deliveries)
+        rows.append(("", Text(f"… and {more:,} more; of all {totals.total:,}: {totals.acked:,} acked, {totals.unread:,} unread", style="dim")))
     for label, value in rows:
         text.append("\n")
         text.append(f"{label:<8} ", style=GAP if not label else "dim")

@@ -94,15 +94,15 @@ def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
     than the recipient's own delivery copy).
     """
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
+    totals = task.delivery_totals
     route = fields(
         (task.from_name, "bold"),
-        (f"→ all ({len(task.deliveries)})", "bold magenta") if broadcast else ("→", ""),
+        (f"→ all ({totals.total})", "bold magenta") if broadcast else ("→", ""),
         None if broadcast else (task.to_name or "?", "bold"),
         sep=SPACE,
     )
     if broadcast:
-        acked = sum(1 for d in task.deliveries if d.state == TaskState.ACKED)
-        outcome: Field = (f"{acked}/{len(task.deliveries)} acked", "dim")
+        outcome: Field = (f"{totals.acked}/{totals.total} acked", "dim")
     else:
         outcome = state_mark(task)
     text = fields(
@@ -113,7 +113,9 @@ def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
         outcome,
     )
     if broadcast:
-        acks = (fields((d.to_name or "?", "dim"), state_mark(d), sep=SPACE) for d in task.deliveries)
+        acks = [fields((d.to_name or "?", "dim"), state_mark(d), sep=SPACE) for d in task.deliveries]
+        if totals.total > len(task.deliveries):
+            acks.append(Text(f"… {totals.total - len(task.deliveries):,} more", style="dim"))
         text.append("\n")
         text.append_text(fields(*acks))
     text.append("\n")

@@ -300,3 +300,44 @@ def test_the_placement_columns_follow_the_record():
     from cafleet.broker.reads import _PLACEMENT_COLUMNS
 
     assert [c.column_name for c in _PLACEMENT_COLUMNS] == list(PlacementRecord._fields)
+
+
+async def test_a_broadcast_to_many_carries_its_first_deliveries_and_counts_all(db):
+    """Each ack of a broadcast to thousands would otherwise read and draw every recipient again."""
+    from cafleet.broker.messages import ack_message, broadcast_message
+    from cafleet.broker.reads import ENTRY_DELIVERIES
+
+    story = build_story()
+    add_agents(story.fleet_id, ENTRY_DELIVERIES + 50)
+    sent = broadcast_message(story.fleet_id, story.director_id, "all hands at ten")
+    total = len(sent.deliveries)
+    assert total == ENTRY_DELIVERIES + 52  # alice and bob too
+    ack_message(story.fleet_id, sent.deliveries[0].to_agent_id, sent.deliveries[0].id)
+
+    app = open_fleet(story)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        entry = timeline.tasks[sent.summary.id]
+        assert len(entry.deliveries) == ENTRY_DELIVERIES
+        assert entry.delivery_totals == (total, 1, total - 1)
+        shown = str(timeline.get_option(f"task-{sent.summary.id}").prompt)
+        assert f"→ all ({total})" in shown and f"1/{total} acked" in shown and "… 52 more" in shown
+
+        last = sent.deliveries[-1]  # beyond the ones the entry holds
+        run_elsewhere(
+            "from cafleet.broker.messages import ack_message\n"
+            f"ack_message({story.fleet_id}, {last.to_agent_id}, {last.id})"
+        )
+        await until(pilot, lambda: timeline.tasks[sent.summary.id].delivery_totals.acked == 2, "the second ack")
+        assert f"2/{total} acked" in str(timeline.get_option(f"task-{sent.summary.id}").prompt)
+        assert len(timeline.tasks[sent.summary.id].deliveries) == ENTRY_DELIVERIES
+
+        timeline.focus()
+        timeline.highlighted = timeline.get_option_index(f"task-{sent.summary.id}")
+        await pilot.press("enter")
+        await settle(pilot)
+        from textual.widgets import Static
+
+        meta = str(app.screen.query_one("#message-meta", Static).content)
+        assert f"… and 52 more; of all {total}: 2 acked, {total - 2} unread" in meta

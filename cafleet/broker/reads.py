@@ -14,21 +14,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
-from peewee import JOIN, SQL, fn
+from peewee import JOIN, SQL, Case, fn
 
 from cafleet.agent_state import AgentState
 from cafleet.broker.agent_states import SeenState
 from cafleet.broker.convert import Recipient, Sender, task_query, task_record, value_rows
+from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import any_fleet
 from cafleet.broker.revisions import latest_revision
 from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, Placement, Task, database
-from cafleet.records import PlacementRecord, RosterAgent, TaskRecord
+from cafleet.records import DeliveryCounts, PlacementRecord, RosterAgent, TaskRecord
 
 TIMELINE_KINDS = (TaskKind.UNICAST, TaskKind.BROADCAST_SUMMARY)
 # Characters of a message's text a list entry carries: the timeline shows up to 600 and counts
 # the lines of the rest, so a few KB keep every ordinary message whole and a 1 MiB one small.
 ENTRY_TEXT_CHARS = 4096
+# Deliveries a broadcast's entry carries (a mark each): every one in any fleet a person reads
+# through; past that, the first ones and the counts of all (`TaskRecord.delivery_counts`).
+ENTRY_DELIVERIES = 100
 # Ids per `IN (…)` list: far below every SQLite build's limit on bound variables.
 IDS_PER_QUERY = 500
 
@@ -139,14 +143,41 @@ def _entry_record(row: dict, deliveries: tuple[TaskRecord, ...] = ()) -> TaskRec
 
 
 def _entries(rows: list[dict]) -> list[TaskRecord]:
-    """List entries of `rows`: text cut, each broadcast summary with its deliveries."""
+    """List entries of `rows`: text cut, each broadcast summary with its deliveries (the first
+    `ENTRY_DELIVERIES` of a bigger one, and the counts of all)."""
     summary_ids = [r["id"] for r in rows if r["kind"] == TaskKind.BROADCAST_SUMMARY]
+    counts = _delivery_counts(summary_ids)
+    big = [sid for sid in summary_ids if counts.get(sid, DeliveryCounts(0, 0, 0)).total > ENTRY_DELIVERIES]
+    small = [sid for sid in summary_ids if sid not in set(big)]
     deliveries: dict[int, list[TaskRecord]] = {sid: [] for sid in summary_ids}
-    for chunk in _chunks(summary_ids):
-        query = _delivery_query().where(Task.origin.in_(chunk) & (Task.kind == TaskKind.BROADCAST)).order_by(Task.id)
+    queries = [_deliveries_of(chunk) for chunk in _chunks(small)]
+    queries += [_deliveries_of([sid]).limit(ENTRY_DELIVERIES) for sid in big]
+    for query in queries:
         for row in query:
             deliveries[row["origin"]].append(task_record(row)._replace(text_truncated=True))
-    return [_entry_record(r, tuple(deliveries.get(r["id"], ()))) for r in rows]
+    return [
+        _entry_record(r, tuple(deliveries.get(r["id"], ())))._replace(
+            delivery_counts=counts[r["id"]] if r["id"] in big else None
+        )
+        for r in rows
+    ]
+
+
+def _deliveries_of(summary_ids: list[int]):
+    return _delivery_query().where(Task.origin.in_(summary_ids) & (Task.kind == TaskKind.BROADCAST)).order_by(Task.id)
+
+
+def _delivery_counts(summary_ids: list[int]) -> dict[int, DeliveryCounts]:
+    counts = {}
+    for chunk in _chunks(summary_ids):
+        query = (
+            Task.select(Task.origin, fn.COUNT(Task.id), count_where(Task.state == TaskState.ACKED),
+                        count_where(Task.state == TaskState.UNREAD))
+            .where(Task.origin.in_(chunk) & (Task.kind == TaskKind.BROADCAST))
+            .group_by(Task.origin)
+        )
+        counts.update({origin: DeliveryCounts(total, int(acked), int(unread)) for origin, total, acked, unread in value_rows(query)})
+    return counts
 
 
 def timeline(fleet_id: int, before_id: int | None = None, limit: int = 1000) -> list[TaskRecord]:
@@ -177,10 +208,10 @@ def _changes(fleet_id: int, max_id: int, revision: int) -> TimelineChanges:
     added_rows = list(
         _entry_query().where((Task.fleet == fleet_id) & Task.kind.in_(TIMELINE_KINDS) & (Task.id > max_id)).order_by(Task.id)
     )
-    moved = Task.select(Task.id, Task.kind, Task.origin).where((Task.fleet == fleet_id) & (Task.revision > revision))
     # A delivery's ack changes its broadcast's entry; entries just added are already fresh.
-    changed_ids = {t.id if t.origin_id is None or t.kind != TaskKind.BROADCAST else t.origin_id for t in moved}
-    changed_ids -= {r["id"] for r in added_rows}
+    entry = Case(None, [(Task.kind == TaskKind.BROADCAST, Task.origin)], Task.id)
+    moved = Task.select(entry).distinct().where((Task.fleet == fleet_id) & (Task.revision > revision))
+    changed_ids = {entry_id for (entry_id,) in value_rows(moved)} - {r["id"] for r in added_rows}
     changed_rows = [row for chunk in _chunks(sorted(changed_ids)) for row in _entry_query().where(Task.id.in_(chunk))]
     changed_rows.sort(key=lambda r: r["id"])
     added = _entries(added_rows)
