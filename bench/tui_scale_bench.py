@@ -198,6 +198,7 @@ async def run_big_messages(setup: dict, live: int, size: int) -> dict:
         result.update(entries_after=len(timeline.tasks), rss_after_live_mib=rss_mib())
         timeline.focus()
         timeline.highlighted = timeline.option_count - 1
+        opened = time.perf_counter()
         await pilot.press("enter")
         from textual.widgets import Static
 
@@ -211,7 +212,8 @@ async def run_big_messages(setup: dict, live: int, size: int) -> dict:
                 continue
             if shown >= expected:
                 break
-        result.update(modal_text_chars=shown, modal_expected_chars=expected, rss_modal_mib=rss_mib(),
+        result.update(modal_text_chars=shown, modal_expected_chars=expected, modal_seconds=time.perf_counter() - opened,
+                      rss_modal_mib=rss_mib(),
                       peak_mib=peak_mib())
     return result
 
