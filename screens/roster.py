@@ -144,7 +144,7 @@ class RosterView(OptionList):
                 self._relayout()
                 return
         if appended:
-            self._names += [
+            self._names = self._names + [
                 self.entries[i].agent.name for i in appended if self.entries[i].agent.kind != AgentKind.ADMINISTRATOR
             ]
             self._measure_all_if_small()
