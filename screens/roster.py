@@ -111,9 +111,7 @@ class RosterView(OptionList):
         self.entries = {e.agent.id: e for e in entries}
         self._panes, self._states, self._hosts = dict(panes), dict(states), dict(hosts)
         self._cursor = RosterCursor.of(entries)
-        self._relayout()
-        if entries and self.highlighted is None:
-            self.highlighted = 0  # the first entry when first shown
+        self._relayout()  # highlights the first entry when first shown
 
     def apply(self, changes: RosterChanges) -> None:
         """Take the fresh entries of `reads.fleet_changes`; redraw only those that differ."""
