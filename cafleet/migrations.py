@@ -337,6 +337,18 @@ _NOTICE_CLAIMS = """
             WHERE notify_status IN ('pending', 'claimed') OR notify_status LIKE 'deferred:%';
 """
 
+# The TUI's change cursor: every task written, and every change of its state, takes one more
+# than the fleet's newest revision, inside the write transaction (writers queue one behind
+# another on both engines), so revisions grow in commit order whatever the writers' clocks
+# say. `state_changed_at` keeps its meaning; a clock 30 days ahead froze a cursor kept on it.
+# Existing rows are numbered in id order; the index on state_changed_at served only that cursor.
+_TASK_REVISIONS = """
+        ALTER TABLE tasks ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+        UPDATE tasks SET revision = id;
+        CREATE INDEX tasks_fleet_revision ON tasks (fleet_id, revision);
+        DROP INDEX tasks_fleet_changed;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES, postgres=_REGISTRY_AND_MESSAGES_PG),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE, postgres=_MONITOR_SCHEDULE_PG),
@@ -349,6 +361,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "change notifications for live updates", "", postgres=_CHANGE_NOTIFICATIONS_PG),
     Migration(10, "search on PostgreSQL splits and keeps words as FTS5 does", "", postgres=_SEARCH_AS_FTS5_PG),
     Migration(11, "notices claimed by one courier, step by step", _NOTICE_CLAIMS),
+    Migration(12, "a change sequence on tasks for the TUI, whatever the clocks say", _TASK_REVISIONS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -124,6 +124,9 @@ class Task(BaseModel):
     notice_claim = TextField(null=True)  # the courier typing it: "pid identity" (migration 11)
     notice_step = TextField(null=True)  # how far that courier got: cafleet.domain.NoticeStep
     notice_lease_until = TextField(null=True)
+    # The fleet's change sequence (`cafleet.broker.revisions`): set on insert and on every
+    # change of state, in commit order.
+    revision = IntegerField()
 
     class Meta:
         table_name = "tasks"

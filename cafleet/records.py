@@ -67,6 +67,17 @@ class AgentRecord(NamedTuple):
         return f"{self.name}#{self.id}"
 
 
+class RosterAgent(NamedTuple):
+    """An agent as the TUI's roster shows it: a fleet may hold 100,000 of them, so only what
+    its entry needs (`AgentRecord` has the rest)."""
+
+    id: int
+    name: str
+    kind: str
+    status: str
+    placement: PlacementRecord | None = None
+
+
 class CourierRecord(NamedTuple):
     """One host's courier: `alive` when it stamped its row lately (a killed one stops)."""
 
@@ -93,6 +104,14 @@ class FleetCreated(NamedTuple):
     administrator: AgentRecord
 
 
+class DeliveryCounts(NamedTuple):
+    """How a broadcast's deliveries stand, all of them counted."""
+
+    total: int
+    acked: int
+    unread: int
+
+
 class TaskRecord(NamedTuple):
     id: int
     fleet_id: int
@@ -113,6 +132,22 @@ class TaskRecord(NamedTuple):
     notify_status: str | None
     # For a broadcast summary shown to its sender: the delivery tasks it fanned out to.
     deliveries: tuple = ()
+    # True when `text` is only the beginning of the message (the TUI's list entries hold a
+    # bounded prefix; `cafleet.broker.reads.message_text` has the whole).
+    text_truncated: bool = False
+    # Set when `deliveries` holds only the first of a broadcast's deliveries (the TUI's list
+    # entries hold a bounded number): how all of them stand.
+    delivery_counts: DeliveryCounts | None = None
+
+    @property
+    def delivery_totals(self) -> DeliveryCounts:
+        """How every delivery of this broadcast stands, whether or not `deliveries` holds all."""
+        if self.delivery_counts is not None:
+            return self.delivery_counts
+        from cafleet.domain import TaskState
+
+        states = [d.state for d in self.deliveries]
+        return DeliveryCounts(len(states), states.count(TaskState.ACKED), states.count(TaskState.UNREAD))
 
 
 class Inbox(NamedTuple):

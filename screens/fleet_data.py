@@ -9,34 +9,36 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from cafleet.broker.hosts_view import FleetHosts
+    from cafleet.broker.reads import FleetChanges, RosterEntry
+    from cafleet.records import PlacementRecord
 
 PAGE = 500
 
 
 class Side(NamedTuple):
-    """Everything around the timeline: header, roster, the human's inbox, the monitor."""
+    """Everything around the timeline and the roster's entries: header, the pane marks (of the
+    placed agents: a few, however many agents the fleet has), the human's inbox, the monitor."""
 
     label: str
-    roster: list
     panes: dict[int, str]
     states: dict[int, Any]
-    inbox: list
+    inbox: list | None  # None: unchanged since the last look
     monitor: Any
     hosts: FleetHosts
 
 
 class FleetLoaded(Message):
-    def __init__(self, administrator_id: int | None, page: list, changed_since: str, side: Side):
+    def __init__(self, administrator_id: int | None, page: list, revision: int, roster: list[RosterEntry], side: Side):
         super().__init__()
-        self.administrator_id, self.page, self.changed_since, self.side = administrator_id, page, changed_since, side
+        self.administrator_id, self.page, self.revision, self.roster, self.side = administrator_id, page, revision, roster, side
 
 
 class FleetRefreshed(Message):
-    """New and changed messages since the last look (or a whole page when there was none)."""
+    """New and changed messages and agents since the last look."""
 
-    def __init__(self, changes, page: list | None, side: Side):
+    def __init__(self, changes: FleetChanges, side: Side):
         super().__init__()
-        self.changes, self.page, self.side = changes, page, side
+        self.changes, self.side = changes, side
 
 
 class HostsChecked(Message):
@@ -67,46 +69,45 @@ class Acked(Message):
         self.error = error
 
 
-def side_data(fleet_id: int, administrator_id: int | None) -> Side:
+def side_data(fleet_id: int, administrator_id: int | None, placements: list[PlacementRecord], inbox: bool) -> Side:
+    """`placements`: the fleet's (one per placed agent); `inbox`: read the Administrator's
+    inbox (it moved, or nothing is shown yet)."""
     from cafleet.broker import reads
-    from cafleet.broker.agent_states import seen_states
     from cafleet.broker.hosts_view import fleet_hosts
     from cafleet.broker.monitor import runtime
     from cafleet.notify import ensure_courier
 
     ensure_courier(always=True)  # the TUI keeps notices moving (and agent states fresh) while it runs
-    roster = reads.roster(fleet_id)
+    inbox_tasks = None
+    if inbox:
+        inbox_tasks = reads.agent_inbox(administrator_id) if administrator_id else []
     return Side(
         label=reads.fleet_label(fleet_id),
-        roster=roster,
-        panes=pane_states(roster),
-        states=seen_states([e.agent.id for e in roster]),
-        inbox=reads.agent_inbox(administrator_id) if administrator_id else [],
+        panes=pane_states(placements),
+        states=reads.seen_states(fleet_id),
+        inbox=inbox_tasks,
         monitor=runtime(fleet_id),
         hosts=fleet_hosts(fleet_id),
     )
 
 
-def pane_states(roster) -> dict[int, str]:
-    """A short pane label per agent, from one `list-panes` per tmux server."""
+def pane_states(placements: list[PlacementRecord]) -> dict[int, str]:
+    """A short pane label per placed agent, from one `list-panes` per tmux server."""
     from cafleet.panes.safety import OTHER_HOST, PaneSurvey
 
     survey = PaneSurvey()
     labels = {}
-    for entry in roster:
-        placement = entry.agent.placement
-        if placement is None:
-            continue
+    for placement in placements:
         if placement.tmux_pane_id is None:
-            labels[entry.agent.id] = "pending"
+            labels[placement.agent_id] = "pending"
             continue
         problem, _ = survey.problem(placement)
         if problem == OTHER_HOST:
-            labels[entry.agent.id] = f"{placement.tmux_pane_id} @{placement.host}"
+            labels[placement.agent_id] = f"{placement.tmux_pane_id} @{placement.host}"
         elif problem is None:
-            labels[entry.agent.id] = f"{placement.tmux_pane_id} ●"
+            labels[placement.agent_id] = f"{placement.tmux_pane_id} ●"
         elif problem == "pane-shows-cafleet-tui":
-            labels[entry.agent.id] = f"{placement.tmux_pane_id} tui"
+            labels[placement.agent_id] = f"{placement.tmux_pane_id} tui"
         else:
-            labels[entry.agent.id] = "✗ gone"
+            labels[placement.agent_id] = "✗ gone"
     return labels

@@ -28,6 +28,7 @@ from .timeline_search import SearchesTimeline
 from .worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
+    from cafleet.broker.reads import RosterCursor
     from cafleet.records import TaskRecord
 
 # While notices wait, the hosts are read again this often: a courier that stopped stamping, or
@@ -57,7 +58,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         super().__init__()
         self.fleet_id = fleet_id
         self.administrator_id: int | None = None
-        self.changed_since = ""
+        self.revision = 0  # the fleet's task revision last seen (`cafleet.broker.revisions`)
         self.inbox_tasks: dict[int, TaskRecord] = {}
         self.hopped = False  # the user moved focus with a key before the first load finished
         self.loaded = False
@@ -96,27 +97,27 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         from cafleet.broker import reads
 
         administrator_id = reads.administrator_id(self.fleet_id)
-        page, changed_since = reads.timeline_page(self.fleet_id, limit=PAGE)
-        self.post_message(FleetLoaded(administrator_id, page, changed_since, side_data(self.fleet_id, administrator_id)))
+        page, roster, revision = reads.roster_page(self.fleet_id, limit=PAGE)
+        placements = [e.agent.placement for e in roster if e.agent.placement is not None]
+        side = side_data(self.fleet_id, administrator_id, placements, inbox=True)
+        self.post_message(FleetLoaded(administrator_id, page, revision, roster, side))
 
     def refresh_live(self) -> None:
         """Reload what changed; a burst of changes coalesces (the newest request wins)."""
         if not self.loaded:
             return  # the first load, still running, brings everything
         timeline = self.query_one(TimelineView)
-        self._refresh(timeline.newest_id, bool(timeline.tasks), self.changed_since, self.administrator_id)
+        self._refresh(timeline.newest_id, self.revision, self.query_one(RosterView).cursor(), self.administrator_id)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-refresh")
-    def _refresh(self, newest_id: int, has_tasks: bool, changed_since: str, administrator_id: int | None) -> None:
+    def _refresh(self, newest_id: int, revision: int, roster: RosterCursor, administrator_id: int | None) -> None:
         from cafleet.broker import reads
 
-        if not changed_since and not has_tasks:
-            changes, page = None, reads.timeline(self.fleet_id, limit=PAGE)
-        else:
-            changes, page = reads.timeline_changes(self.fleet_id, newest_id, changed_since), None
-        side = side_data(self.fleet_id, administrator_id)
+        changes = reads.fleet_changes(self.fleet_id, newest_id, revision, roster, administrator_id)
+        placements = list(changes.roster.cursor.placements.values())
+        side = side_data(self.fleet_id, administrator_id, placements, inbox=changes.inbox_moved)
         if not get_current_worker().is_cancelled:  # a newer refresh replaced this one
-            self.post_message(FleetRefreshed(changes, page, side))
+            self.post_message(FleetRefreshed(changes, side))
 
     def _recheck_hosts(self) -> None:
         if self.side is not None and any(h.notices_waiting for h in self.side.hosts.hosts):
@@ -139,10 +140,12 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     @on(FleetLoaded)
     def _show_everything(self, loaded: FleetLoaded) -> None:
         self.administrator_id = loaded.administrator_id
-        self.changed_since = loaded.changed_since
+        self.revision = loaded.revision
         self.loaded = True
         self.query_one(TimelineView).show_page(loaded.page, has_older=len(loaded.page) == PAGE)
-        self._show_side(loaded.side)
+        side = loaded.side
+        self.query_one(RosterView).load(loaded.roster, side.panes, side.states, roster_hosts(side.hosts))
+        self._show_side(side)
         if not self.hopped:  # a slow first load must not pull focus from where the user went
             self.set_focus(self.query_one("#composer-input"))
         self.refresh_live()  # whatever was committed while the first load ran
@@ -150,12 +153,11 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     @on(FleetRefreshed)
     def _show_live(self, refreshed: FleetRefreshed) -> None:
         timeline = self.query_one(TimelineView)
-        if refreshed.page is not None:
-            timeline.show_page(refreshed.page, has_older=len(refreshed.page) == PAGE)
-        if refreshed.changes is not None:
-            self.changed_since = refreshed.changes.changed_since
-            timeline.add_new(list(refreshed.changes.added))
-            timeline.update_entries(list(refreshed.changes.changed))
+        changes = refreshed.changes
+        self.revision = changes.timeline.revision
+        timeline.add_new(list(changes.timeline.added))
+        timeline.update_entries(list(changes.timeline.changed))
+        self.query_one(RosterView).apply(changes.roster)
         self._show_side(refreshed.side)
 
     @on(OlderLoaded)
@@ -165,7 +167,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     @on(HostsChecked)
     def _show_hosts(self, checked: HostsChecked) -> None:
         if self.side is not None:
-            self._show_side(self.side._replace(hosts=checked.hosts))
+            self._show_side(self.side._replace(hosts=checked.hosts, inbox=None))
 
     def _show_side(self, side: Side) -> None:
         self.side = side
@@ -174,12 +176,15 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         label = f" “{one_line(side.label)}”" if side.label else ""
         self.title = f"cafleet · fleet {self.fleet_id}{label}"
         self.sub_title = f"monitor ● running (pid {monitor.pid})" if running else "monitor ○ stopped"
-        self.query_one(RosterView).show(side.roster, side.panes, side.states, roster_hosts(side.hosts))
+        self.query_one(RosterView).show_marks(side.panes, side.states, roster_hosts(side.hosts))
         warning = courier_warning(side.hosts)
         self.query_one("#courier-warning", Static).update(warning)
         self.query_one("#courier-warning").set_class(bool(warning), "visible")
+        if side.inbox is not None:
+            self._show_inbox(side.inbox)
+
+    def _show_inbox(self, tasks: list[TaskRecord]) -> None:
         inbox = self.query_one("#inbox", OptionList)
-        tasks = side.inbox
         self.inbox_tasks = {t.id: t for t in tasks}
         highlighted = inbox.highlighted
         inbox.set_options(Option(inbox_entry(t), id=f"inbox-{t.id}") for t in tasks)

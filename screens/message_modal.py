@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -14,10 +16,22 @@ from cafleet.records import TaskRecord
 from cafleet.terminal import block
 
 from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields
+from .worker_errors import ReportsWorkerErrors
+
+LOADING = "\n… loading the whole message"
 
 
-class MessageModal(ModalScreen[str | None]):
-    """Shows one message in full. Dismisses with "reply", "ack" or None."""
+class WholeText(Message):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
+class MessageModal(ReportsWorkerErrors, ModalScreen[str | None]):
+    """Shows one message in full. Dismisses with "reply", "ack" or None.
+
+    Lists hold the beginning of a long message only (`TaskRecord.text_truncated`): the whole
+    text is read when the message is opened."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
@@ -32,13 +46,29 @@ class MessageModal(ModalScreen[str | None]):
         task = self.record
         with VerticalScroll(id="message-modal"):
             yield Static(meta_text(task), id="message-meta")
-            yield Static(block(task.text), id="message-text", markup=False)
+            shown = block(task.text) + (LOADING if task.text_truncated else "")
+            yield Static(shown, id="message-text", markup=False)
             with Horizontal(id="message-actions"):
                 if self.can_reply:
                     yield Button("Reply", id="reply", variant="primary")
                 if self.can_ack:
                     yield Button("Ack", id="ack", variant="success")
                 yield Button("Close", id="close")
+
+    def on_mount(self) -> None:
+        if self.record.text_truncated:
+            self.load_text()
+
+    @work(thread=True, exit_on_error=False, group="message-text")
+    def load_text(self) -> None:
+        from cafleet.broker.reads import message_text
+
+        self.post_message(WholeText(message_text(self.record.fleet_id, self.record.id)))
+
+    @on(WholeText)
+    def _show_text(self, loaded: WholeText) -> None:
+        self.record = self.record._replace(text=loaded.text, text_truncated=False)
+        self.query_one("#message-text", Static).update(block(loaded.text))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None if event.button.id == "close" else event.button.id)
@@ -57,7 +87,8 @@ def state_text(task: TaskRecord) -> Text:
 def meta_text(task: TaskRecord) -> Text:
     """Who to whom, then one labelled row per fact; a broadcast lists each recipient."""
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
-    to = f"all ({len(task.deliveries)})" if broadcast else f"{task.to_name}#{task.to_agent_id}"
+    totals = task.delivery_totals
+    to = f"all ({totals.total})" if broadcast else f"{task.to_name}#{task.to_agent_id}"
     text = fields((f"#{task.id}", "bold"), f"{task.from_name}#{task.from_agent_id} → {to}")
     kind =TaskKind.BROADCAST if broadcast else task.kind
     rows: list[tuple[str, Text]] = [("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))]
@@ -68,6 +99,9 @@ def meta_text(task: TaskRecord) -> Text:
         rows.append(("notice", Text(task.notify_status or "—")))
     for i, delivery in enumerate(task.deliveries):
         rows.append(("" if i else "to", fields(f"{delivery.to_name}#{delivery.to_agent_id}", state_text(delivery))))
+    if totals.total > len(task.deliveries):
+        more = totals.total - len(task.deliveries)
+        rows.append(("", Text(f"… and {more:,} more; of all {totals.total:,}: {totals.acked:,} acked, {totals.unread:,} unread", style="dim")))
     for label, value in rows:
         text.append("\n")
         text.append(f"{label:<8} ", style=GAP if not label else "dim")

@@ -68,14 +68,15 @@ def day(stamp: str) -> str:
     return stamp[:10]
 
 
-def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES) -> str:
+def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES, cut: bool = False) -> str:
     """At most `chars` and `lines` of `text`, its control characters shown escaped (Rich and
-    Textual drop a CR but would pass an ESC to the terminal)."""
+    Textual drop a CR but would pass an ESC to the terminal). `cut`: `text` is only the
+    beginning of the message, so the lines left are counted as "at least"."""
     text = block(text)
     shown = text if len(text) <= chars else text[:chars] + "…"
     split = shown.split("\n")
     if len(split) > lines:
-        split = split[:lines] + [f"… ({len(text.splitlines()) - lines} more lines)"]
+        split = split[:lines] + [f"… ({len(text.splitlines()) - lines}{'+' if cut else ''} more lines)"]
     return "\n".join(split)
 
 
@@ -93,15 +94,15 @@ def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
     than the recipient's own delivery copy).
     """
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
+    totals = task.delivery_totals
     route = fields(
         (task.from_name, "bold"),
-        (f"→ all ({len(task.deliveries)})", "bold magenta") if broadcast else ("→", ""),
+        (f"→ all ({totals.total})", "bold magenta") if broadcast else ("→", ""),
         None if broadcast else (task.to_name or "?", "bold"),
         sep=SPACE,
     )
     if broadcast:
-        acked = sum(1 for d in task.deliveries if d.state == TaskState.ACKED)
-        outcome: Field = (f"{acked}/{len(task.deliveries)} acked", "dim")
+        outcome: Field = (f"{totals.acked}/{totals.total} acked", "dim")
     else:
         outcome = state_mark(task)
     text = fields(
@@ -112,11 +113,13 @@ def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
         outcome,
     )
     if broadcast:
-        acks = (fields((d.to_name or "?", "dim"), state_mark(d), sep=SPACE) for d in task.deliveries)
+        acks = [fields((d.to_name or "?", "dim"), state_mark(d), sep=SPACE) for d in task.deliveries]
+        if totals.total > len(task.deliveries):
+            acks.append(Text(f"… {totals.total - len(task.deliveries):,} more", style="dim"))
         text.append("\n")
         text.append_text(fields(*acks))
     text.append("\n")
-    text.append(body(task.text))
+    text.append(body(task.text, cut=task.text_truncated))
     return text
 
 
@@ -194,6 +197,22 @@ def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None, h
     return text
 
 
+def roster_height(entry: RosterEntry, seen: SeenState | None = None, host: HostMark | None = None) -> int:
+    """How many lines `roster_entry` makes when none of them wraps: the roster's estimate for
+    an entry it has not drawn yet (a drawn one is measured)."""
+    agent = entry.agent
+    active = agent.status == AgentStatus.ACTIVE
+    placement = agent.placement if active else None
+    lines = 2
+    if (placement is not None and placement.tmux_pane_id) or (active and entry.monitor_interval):
+        lines += 1
+    if placement is not None and host is not None:
+        lines += 1
+    if active and seen is not None and seen.question:
+        lines += len(textwrap.wrap(f"? {one_line(seen.question)}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …"))
+    return lines
+
+
 def host_line(host: HostMark) -> Text:
     # One run of one style: a mark in a run of its own would lose the space before it in SVG.
     if host.stuck:
@@ -214,5 +233,5 @@ def inbox_entry(task: TaskRecord) -> Text:
         (f"acked {clock(task.acked_at)}", "green") if task.state == TaskState.ACKED and task.acked_at else None,
     )
     text.append("\n")
-    text.append(body(task.text, 300, 3))
+    text.append(body(task.text, 300, 3, cut=task.text_truncated))
     return text

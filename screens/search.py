@@ -140,7 +140,7 @@ def result_entry(hit) -> Text:
     task = hit.task
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
     route = fields(
-        (task.from_name, "bold"), ("→", ""), (f"all ({len(task.deliveries)})" if broadcast else task.to_name or "?", "bold"),
+        (task.from_name, "bold"), ("→", ""), (f"all ({task.delivery_totals.total})" if broadcast else task.to_name or "?", "bold"),
         sep=SPACE,
     )
     header = fields((f"{day(task.created_at)} {clock(task.created_at)}", "dim"), route, (f"#{task.id}", "dim"),

@@ -69,7 +69,7 @@ class TimelineView(OptionList):
         if not self.unread_only:
             return True
         if task.kind == TaskKind.BROADCAST_SUMMARY:
-            return any(d.state == TaskState.UNREAD for d in task.deliveries)
+            return task.delivery_totals.unread > 0
         return task.state == TaskState.UNREAD
 
     def _rebuild(self) -> None:

@@ -72,6 +72,7 @@ EXPECTED_COLUMNS = {
         ("notice_claim", "TEXT", 0, None, 0),
         ("notice_step", "TEXT", 0, None, 0),
         ("notice_lease_until", "TEXT", 0, None, 0),
+        ("revision", "INTEGER", 1, "0", 0),
     ],
     "monitor_config": [
         ("agent_id", "INTEGER", 0, None, 1),
@@ -120,8 +121,8 @@ EXPECTED_INDEXES = {
         "tasks_sender": (0, 0, [("from_id", "BINARY"), ("id", "BINARY")]),
         "tasks_origin": (0, 1, [("origin_id", "BINARY")]),
         "tasks_fleet_unread": (0, 1, [("fleet_id", "BINARY")]),
-        "tasks_fleet_changed": (0, 0, [("fleet_id", "BINARY"), ("state_changed_at", "BINARY")]),
         "tasks_notice_due": (0, 1, [("to_id", "BINARY"), ("id", "BINARY")]),
+        "tasks_fleet_revision": (0, 0, [("fleet_id", "BINARY"), ("revision", "BINARY")]),
     },
     "monitor_config": {},
     "monitor_runtime": {},
@@ -240,6 +241,14 @@ def _indexes(conn, table: str) -> dict:
         keys = [(r[2], r[4]) for r in conn.execute(f"PRAGMA index_xinfo({name})") if r[5]]
         found[name] = (unique, partial, keys)
     return found
+
+
+def _column_names(path: Path, table: str) -> list[str]:
+    conn = _connect(path)
+    try:
+        return [c[0] for c in _columns(conn, table)]
+    finally:
+        conn.close()
 
 
 def _foreign_keys(conn, table: str) -> set[tuple]:
@@ -438,7 +447,12 @@ def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path
     for table, rows in before.items():
         after = _dump(db_path, table)  # later migrations may add columns (NULL for old rows)
         assert [row[: len(rows[0])] for row in after] == rows, table
-        assert all(value is None for row in after for value in row[len(rows[0]):]), table
+        added = _column_names(db_path, table)[len(rows[0]):]
+        for row in after:
+            values = dict(zip(added, row[len(rows[0]):], strict=True))
+            # Migration 12 numbered the tasks' revisions (the TUI's change cursor) in id order.
+            assert values.pop("revision", row[0]) == row[0], table
+            assert all(value is None for value in values.values()), table
     upgraded = {(kind, name): sql for kind, name, _table, sql in _schema_sql(db_path)}
     assert len(upgraded) > len(schema_v1)
     for kind, name, _table, sql in schema_v1:  # later migrations only add (ADD COLUMN appends to a table)
@@ -457,6 +471,20 @@ def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path
     summary = cli("--json", "--fleet-id", 1, "message", "show", "--agent-id", 1, "--task-id", 3).json()
     assert [d["task_id"] for d in summary["deliveries"]] == [4, 5]
     assert _dump(db_path, "monitor_config") == [(1, 120, 1, None), (3, 300, 1, None)]
+
+
+def test_migration_12_numbers_existing_tasks_in_id_order_and_new_ones_after(tmp_path):
+    """The TUI's change cursor: rows that exist when the column is added are numbered in id order."""
+    path = tmp_path / "v11.db"
+    _build_version_1(path)
+    conn = _connect(path)
+    try:
+        migrate(conn, str(path), up_to=11)
+        assert "revision" not in [c[0] for c in _columns(conn, "tasks")]
+        assert [m.version for m in migrate(conn, str(path), up_to=12)] == [12]
+        assert list(conn.execute("SELECT id, revision FROM tasks ORDER BY id")) == [(i, i) for i in range(1, 6)]
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------- cafleet db init

@@ -16,7 +16,7 @@ def test_nothing_happened(fleet):
     messages.send_message(fleet.fleet_id, fleet.alice_id, "bob", "one")
     max_id, since = look(fleet.fleet_id)
     changes = timeline_changes(fleet.fleet_id, max_id, since)
-    assert (changes.added, changes.changed, changes.max_id, changes.changed_since) == ((), (), max_id, since)
+    assert (changes.added, changes.changed, changes.max_id, changes.revision) == ((), (), max_id, since)
 
 
 def test_new_messages_are_added_in_order_and_move_the_high_water_mark(fleet):
@@ -36,7 +36,7 @@ def test_an_ack_of_an_older_message_changes_its_entry(fleet):
     changes = timeline_changes(fleet.fleet_id, max_id, since)
     assert changes.added == ()
     assert [(e.id, e.state) for e in changes.changed] == [(sent.id, "completed")]
-    assert changes.changed_since > since
+    assert changes.revision > since
 
 
 def test_a_delivery_ack_changes_its_broadcast_entry_once(fleet):
@@ -84,8 +84,8 @@ def test_changes_of_another_fleet_are_not_seen(fleet):
 
 
 def test_a_change_committed_while_the_page_is_read_is_seen_by_the_next_refresh(fleet, monkeypatch):
-    """The page and its stamp come from one snapshot: an ack that lands between the two reads
-    must not be stamped as already seen."""
+    """The page and its revision come from one snapshot: an ack that lands between the two
+    reads must not be taken as already seen."""
     import threading
 
     from cafleet.broker import reads

@@ -10,6 +10,7 @@ from cafleet.broker.convert import placement_record
 from cafleet.broker.dialect import upsert
 from cafleet.broker.host_scope import placed_here
 from cafleet.broker.notifications import initial_notice, placements_of
+from cafleet.broker.revisions import next_revision
 from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.models import Agent, AgentStateRow, Fleet, Placement, Task, database
 from cafleet.records import PlacementRecord
@@ -85,6 +86,7 @@ def tell_director(member: Watched, text: str) -> list[int]:
         recipients = [director_id] + ([administrator.id] if administrator is not None else [])
         placements = placements_of(recipients)
         now = utc_now()
+        revision = next_revision(member.fleet_id)
         for recipient in recipients:
             duplicate = Task.select().where(
                 (Task.sender == member.agent_id) & (Task.recipient == recipient)
@@ -94,6 +96,7 @@ def tell_director(member: Watched, text: str) -> list[int]:
                 created.append(Task.create(
                     fleet=member.fleet_id, owner=recipient, sender=member.agent_id, recipient=recipient,
                     kind=TaskKind.UNICAST, state=TaskState.UNREAD, created_at=now, state_changed_at=now, text=text,
+                    revision=revision,
                     **initial_notice(member.agent_id, recipient, placements, now),
                 ).id)
     return created

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet, recipient, visible_task
 from cafleet.broker.notifications import initial_notice, placements_of
+from cafleet.broker.revisions import next_revision
 from cafleet.db import is_postgres
 from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.errors import Refused
@@ -31,7 +32,7 @@ def send_message(
         task = Task.create(
             fleet=fleet_id, owner=target.id, sender=sender.id, recipient=target.id,
             kind=TaskKind.UNICAST, state=TaskState.UNREAD, created_at=now, state_changed_at=now,
-            reply_to=reply_to, text=text,
+            revision=next_revision(fleet_id), reply_to=reply_to, text=text,
             **initial_notice(sender.id, target.id, placements_of([target.id]), now),
         )
     return load_task(task.id)
@@ -64,10 +65,11 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
                 "register agents or create members first"
             )
         now = utc_now()
+        revision = next_revision(fleet_id)
         summary = Task.create(
             fleet=fleet_id, owner=sender.id, sender=sender.id, recipient=None,
             kind=TaskKind.BROADCAST_SUMMARY, state=TaskState.ACKED, created_at=now, state_changed_at=now,
-            text=text,
+            revision=revision, text=text,
         )
         summary.origin = summary.id
         summary.save()
@@ -77,7 +79,7 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--
                 [
                     dict(
                         fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind=TaskKind.BROADCAST,
-                        state=TaskState.UNREAD, created_at=now, state_changed_at=now,
+                        state=TaskState.UNREAD, created_at=now, state_changed_at=now, revision=revision,
                         origin=summary.id, text=text,
                         **initial_notice(sender.id, rid, placements, now),
                     )
@@ -128,7 +130,9 @@ def ack_messages(fleet_id: int, agent_id: int, task_ids: list[int]) -> list[Task
                 raise Refused(f"task {task_id} was sent by you; only its recipient can ack it (you may cancel it)")
             _require_unread(task, "ack")
         now = utc_now()
-        Task.update(state=TaskState.ACKED, state_changed_at=now, acked_at=now).where(Task.id.in_(task_ids)).execute()
+        Task.update(
+            state=TaskState.ACKED, state_changed_at=now, acked_at=now, revision=next_revision(fleet_id)
+        ).where(Task.id.in_(task_ids)).execute()
     return [load_task(task_id) for task_id in task_ids]
 
 
@@ -142,14 +146,16 @@ def cancel_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
             raise Refused(f"task {task_id} was sent to you; only its sender can cancel it (ack it instead)")
         now = utc_now()
         if task.kind == TaskKind.BROADCAST_SUMMARY:
-            pending = Task.update(state=TaskState.CANCELED, state_changed_at=now).where(
+            pending = Task.update(state=TaskState.CANCELED, state_changed_at=now, revision=next_revision(fleet_id)).where(
                 (Task.origin == task_id) & (Task.kind == TaskKind.BROADCAST) & (Task.state == TaskState.UNREAD)
             )
             if pending.execute() == 0:
                 raise Refused(f"every delivery of broadcast {task_id} is already acked or canceled; nothing to cancel")
         else:
             _require_unread(task, "cancel")
-            Task.update(state=TaskState.CANCELED, state_changed_at=now).where(Task.id == task_id).execute()
+            Task.update(
+                state=TaskState.CANCELED, state_changed_at=now, revision=next_revision(fleet_id)
+            ).where(Task.id == task_id).execute()
     return load_task(task_id)
 
 
