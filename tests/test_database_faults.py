@@ -591,3 +591,26 @@ def test_a_postgresql_database_that_refuses_writes_is_named_with_the_fix(postgre
         "at the primary, or turn it off (ALTER DATABASE … SET default_transaction_read_only = off)"
     )
     assert database_dump() == before
+
+
+# --------------------------------------------------------------------------- the TUI
+
+
+@sqlite_only
+async def test_the_tui_composer_names_a_database_moved_away_and_stays_up(db, db_path):
+    from cafleet.screens.app import build_app
+    from tests.tui_support import build_story, settle
+
+    story = build_story()
+    app = build_app(story.fleet_id, watch_changes=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        db_path.rename(f"{db_path}.moved")
+        field = app.screen.query_one("#composer-input")
+        field.value = "@bob hello"
+        await pilot.press("enter")
+        await settle(pilot)
+        error = str(app.screen.query_one("#composer-error").render())
+        assert f"database {db_path} was moved or deleted while cafleet was using it" in error.replace("\n", ""), error
+        assert field.value == "@bob hello"  # kept, to send again once the database is back
+    assert not db_path.exists()  # nothing was created in its place
