@@ -33,16 +33,17 @@ def prepare(path: Path, create: bool) -> bool:
         if create and not directory.exists():
             # exist_ok: agents starting together on a new database race to make its directory.
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        problems = location_problems(path)
+        real = real_file(path)
+        problems = location_problems(path, real)
         if problems:
             raise Refused(problems[0])
-        if real_file(path).exists():
+        if real.exists():
             return True
         if not create:
             raise Refused(f"database {path} does not exist yet; run `cafleet db init` to create it")
-        if not real_file(path).parent.is_dir():
+        if not real.parent.is_dir():
             raise Refused(
-                f"database {path} is a symbolic link to {real_file(path)}, whose directory does not exist; "
+                f"database {path} is a symbolic link to {real}, whose directory does not exist; "
                 "create that directory (mkdir -m 700), or set CAFLEET_DATABASE_URL to a file in a private directory"
             )
         return False
@@ -50,7 +51,7 @@ def prepare(path: Path, create: bool) -> bool:
         raise unusable_path(path, exc) from None
 
 
-def location_problems(path: Path) -> list[str]:
+def location_problems(path: Path, real: Path | None = None) -> list[str]:
     """Every reason cafleet would refuse to open the database at `path` before reading it: a
     directory others can reach (the link's, and the real file's when `path` is a symbolic
     link), something other than a file, another user's file or side file, an empty file."""
@@ -60,14 +61,14 @@ def location_problems(path: Path) -> list[str]:
         if not directory.is_dir():
             return [f"database directory {directory} is not a directory; set CAFLEET_DATABASE_URL to a path in a private directory"]
         problems.append(directory_problem(directory))
-    real = real_file(path)
-    if real.parent != real_file(directory):  # a symbolic link into another directory
+    real = real or real_file(path)
+    if path.is_symlink() and real.parent != real_file(directory):  # a link into another directory
         problems.append(link_problem(path, real))
     if real.exists():
         if not real.is_file():
             problems.append(f"database {path} is not a file; set CAFLEET_DATABASE_URL to a file path")
         else:
-            problems += [owner_problem(path), empty_problem(path)]
+            problems += [owner_problem(path, real), empty_problem(path, real)]
     return [p for p in problems if p]
 
 
@@ -79,7 +80,7 @@ def link_problem(path: Path, real: Path) -> str | None:
     exposure = _exposure(directory)
     if exposure is None:
         return None
-    foreign = [f"{p} there belongs to uid {i.st_uid}" for p, i in _files(path) if p != path and i.st_uid != os.geteuid()]
+    foreign = [f"{p} there belongs to uid {i.st_uid}" for p, i in _files(path, real) if p != path and i.st_uid != os.geteuid()]
     return (
         f"database {path} is a symbolic link to {real}, whose directory {directory} {exposure}: SQLite keeps the "
         f"database's -wal and -shm files beside {real}, where other users can read or plant them"
@@ -89,9 +90,9 @@ def link_problem(path: Path, real: Path) -> str | None:
     )
 
 
-def empty_problem(path: Path) -> str | None:
+def empty_problem(path: Path, real: Path | None = None) -> str | None:
     """An empty file is never cafleet's: a new database is built whole and linked into place."""
-    if real_file(path).stat().st_size:
+    if (real or real_file(path)).stat().st_size:
         return None
     quoted = shlex.quote(str(path))
     return (
@@ -165,9 +166,9 @@ def private_directory_problem(directory: Path) -> str | None:
     return None
 
 
-def owner_problem(path: Path) -> str | None:
-    """Why cafleet may not use the database file or its WAL side files: another user's."""
-    for candidate, info in _files(path):
+def owner_problem(path: Path, real: Path | None = None) -> str | None:
+    """Why cafleet may not use the database file or its side files: another user's."""
+    for candidate, info in _files(path, real):
         if info.st_uid != os.geteuid():
             return (
                 f"database file {candidate} belongs to another user (uid {info.st_uid}); "
@@ -211,10 +212,10 @@ def make_private(path: Path) -> str | None:
     return f"made {', '.join(str(p) for p, _ in loose)} private (mode {loose[0][1]:04o} -> 0600)"
 
 
-def _files(path: Path):
+def _files(path: Path, real: Path | None = None):
     """The database file and its side files that exist, as the user named it (`path`) and
     beside the real file."""
-    real = real_file(path)
+    real = real or real_file(path)
     for candidate in [path, *(Path(f"{real}{suffix}") for suffix in SIDE_FILES)]:
         try:
             yield candidate, candidate.stat()
