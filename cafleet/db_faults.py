@@ -60,6 +60,8 @@ class DatabaseFault(Refused):
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 5, 6, 8, 10, 11
 _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
 _SQLITE_READONLY_DBMOVED = _SQLITE_READONLY | (4 << 8)
+# A write, a truncate (growing a file) or growing the shared-memory index failed.
+_SQLITE_IOERR_GROWING = (_SQLITE_IOERR | (3 << 8), _SQLITE_IOERR | (6 << 8), _SQLITE_IOERR | (19 << 8))
 
 
 def fault_of(exc: BaseException, where: Path | PostgresServer | None = None) -> DatabaseFault | None:
@@ -188,7 +190,7 @@ def _sqlite_fault(error: BaseException, code: int, path: Path | None) -> Databas
             return gone(path)
         return _read_only(path, reason, opening=True)
     if primary == _SQLITE_IOERR:
-        return _size_limit(path) or (full(path) if _filesystem_full(path) else _io_error(path, reason, error))
+        return _size_limit(path, code) or (full(path) if _filesystem_full(path) else _io_error(path, reason, error))
     return None
 
 
@@ -285,32 +287,20 @@ def write_problem(path: Path) -> str | None:
     return None
 
 
-def _size_limit(path: Path) -> DatabaseFault | None:
-    """A write cut short by this process's file-size limit (RLIMIT_FSIZE, `ulimit -f`): one of
-    the database's files (or of a new database being built beside it) ends at the limit."""
+def _size_limit(path: Path, code: int) -> DatabaseFault | None:
+    """A write refused under this process's file-size limit (RLIMIT_FSIZE, `ulimit -f`).
+    SQLite reports it as an I/O error and may already have truncated the file it was
+    writing, so the limit itself is the evidence."""
     import resource
 
     limit, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    if limit == resource.RLIM_INFINITY:
+    if limit == resource.RLIM_INFINITY or code not in _SQLITE_IOERR_GROWING:
         return None
-    real = real_file(path)
-    try:
-        building = list(real.parent.glob(f".{real.name}.new-*"))
-    except OSError:
-        building = []
-    for base in (real, *building):
-        for candidate in (base, *(Path(f"{base}{side}") for side in SIDE_FILES)):
-            try:
-                reached = candidate.stat().st_size >= limit
-            except OSError:
-                continue
-            if reached:
-                return DatabaseFault(
-                    FaultKind.FULL,
-                    f"cannot write database {path}: it reached this process's file-size limit ({limit} bytes, ulimit -f); "
-                    "raise the limit (ulimit -f unlimited), then retry",
-                )
-    return None
+    return DatabaseFault(
+        FaultKind.FULL,
+        f"cannot write database {path}: disk I/O error while this process may write files of at most {limit} bytes "
+        "(ulimit -f); raise the limit (ulimit -f unlimited), then retry",
+    )
 
 
 def _filesystem_full(path: Path) -> bool:

@@ -174,8 +174,8 @@ def _full_message(disk: SmallDisk, path: Path, limit: int) -> str:
             f"(df -h {disk.directory}), then retry"
         )
     return (
-        f"cannot write database {path}: it reached this process's file-size limit ({limit} bytes, ulimit -f); "
-        "raise the limit (ulimit -f unlimited), then retry"
+        f"cannot write database {path}: disk I/O error while this process may write files of at most {limit} bytes "
+        "(ulimit -f); raise the limit (ulimit -f unlimited), then retry"
     )
 
 
