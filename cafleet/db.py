@@ -6,26 +6,23 @@ peewee models (`cafleet.models.database`).
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
-import secrets
-import shlex
 import sqlite3
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 from cafleet.config import PostgresServer, database_target
-from cafleet.db_faults import DatabaseFault, FaultKind, NamesFaults, damaged, fault_of, full, gone, write_problem
+from cafleet.db_faults import DatabaseFault, FaultKind, NamesFaults, damaged, fault_of, gone
 from cafleet.db_files import (
-    SIDE_FILES,
     location_problems,
     make_private,
     prepare,
     prepare_private_directory,
     real_file,
+    sqlite_uri,
+    unusable_database,
     unusable_path,
 )
 from cafleet.errors import Refused
@@ -84,6 +81,8 @@ def _open_sqlite(path: Path, create: bool) -> None:
     from cafleet.models import database as proxy
 
     if not prepare(path, create):
+        from cafleet.db_create import create_database
+
         create_database(path)
     # IMMEDIATE: a deferred transaction that has read cannot upgrade to a write lock once
     # another connection committed, and SQLite then fails at once without consulting the
@@ -111,7 +110,7 @@ def _open_sqlite(path: Path, create: bool) -> None:
             if fault is not None and fault.kind is FaultKind.LOCKED and time.monotonic() < deadline:
                 time.sleep(0.02)
                 continue
-            raise fault or _unusable(path, exc) from None
+            raise fault or unusable_database(path, exc) from None
         except BaseException:
             database.close()
             raise
@@ -141,7 +140,7 @@ def _sqlite_class():
             # `create_database` built, and a file removed meanwhile is an error (gone), not a new
             # empty database.
             conn = sqlite3.connect(
-                _uri(Path(self.database)), uri=True, timeout=self._timeout, isolation_level=None, **self.connect_params
+                sqlite_uri(Path(self.database)), uri=True, timeout=self._timeout, isolation_level=None, **self.connect_params
             )
             try:
                 self._add_conn_hooks(conn)
@@ -182,62 +181,6 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
-def _uri(path: Path) -> str:
-    return f"file:{quote(str(path))}?mode=rw"
-
-
-def create_database(path: Path) -> None:
-    """Build a new database, at the latest schema, in a file of its own beside `path`'s real
-    file, then link it into place: the path shows either nothing or a whole cafleet database,
-    never an empty or half-built file (so an empty file there is never cafleet's own). When
-    several processes start on one new database, the first link wins and the others use it."""
-    real = real_file(path)
-    _refuse_orphans(path, real)
-    building = real.with_name(f".{real.name}.new-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        os.close(os.open(building, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(_uri(building), uri=True, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode = wal")
-            migrate(conn, str(path))
-        finally:
-            conn.close()  # checkpoints the WAL into the file and removes it
-        if any(os.path.exists(f"{building}{side}") for side in SIDE_FILES):
-            raise Refused(f"cannot create database {path}: SQLite could not finish writing {building}; check the disk, then retry")
-        try:
-            os.link(building, real)
-        except FileExistsError:
-            pass  # another process linked its database first: that one is used
-    except sqlite3.Error as exc:
-        raise fault_of(exc, path) or _unusable(path, exc) from None
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise full(path) from None
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and write_problem(path):
-            raise DatabaseFault(FaultKind.READ_ONLY, write_problem(path) or "") from None
-        raise unusable_path(path, exc) from None
-    finally:
-        for side in ("", *SIDE_FILES):
-            try:
-                os.unlink(f"{building}{side}")
-            except OSError:
-                pass
-
-
-def _refuse_orphans(path: Path, real: Path) -> None:
-    """A -wal (or rollback journal) whose database is gone would be replayed by SQLite into the
-    new database at its path: refuse until it is moved to where its database went."""
-    for side in ("-wal", "-journal"):
-        orphan = Path(f"{real}{side}")
-        # In this order: such a file appears only after its database does.
-        if orphan.exists() and not real.exists():
-            raise Refused(
-                f"database {path} does not exist, but {orphan} does: it holds changes of a database that was moved or "
-                f"deleted, and SQLite would replay them into a new one; move it beside that database "
-                f"(mv {shlex.quote(str(orphan))} {shlex.quote(f'{real}.broken{side}')}) or remove it, then retry"
-            )
-
-
 def current_version(target: Path | PostgresServer) -> int | None:
     """The schema version of `target` without creating or migrating it (None: no cafleet
     database there yet); refused, like `open_database`, when it is not a cafleet database."""
@@ -257,21 +200,21 @@ def current_version(target: Path | PostgresServer) -> int | None:
     try:
         # Read-write but only reading: a read-only connection would leave -wal and -shm files
         # behind beside another application's WAL database.
-        conn = sqlite3.connect(_uri(path), uri=True)
+        conn = sqlite3.connect(sqlite_uri(path), uri=True)
         try:
             check_is_cafleet(conn, str(path))
             return schema_version(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise fault_of(exc, path) or _unusable(path, exc) from None
+        raise fault_of(exc, path) or unusable_database(path, exc) from None
 
 
 def page_damage(path: Path) -> DatabaseFault | None:
     """What SQLite's quick check finds wrong in the file's pages (None: nothing). It reads the
     whole file, so it is `doctor`'s check, not every command's."""
     try:
-        conn = sqlite3.connect(_uri(path), uri=True)
+        conn = sqlite3.connect(sqlite_uri(path), uri=True)
         try:
             rows = conn.execute("PRAGMA quick_check(1)").fetchall()
         finally:
@@ -281,10 +224,6 @@ def page_damage(path: Path) -> DatabaseFault | None:
     if rows == [("ok",)]:
         return None
     return damaged(path, " ".join(str(rows[0][0]).split()))
-
-
-def _unusable(path: Path, exc: Exception) -> Refused:
-    return Refused(f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path")
 
 
 def data_version() -> int:

@@ -155,9 +155,7 @@ def _current_target() -> Path | PostgresServer | None:
 
     try:
         return database_target()
-    except Refused:
-        return None
-    except Exception:  # a bad setting is reported by the command itself
+    except Exception:  # a bad setting: the command itself reports it
         return None
 
 
@@ -165,10 +163,10 @@ def _current_target() -> Path | PostgresServer | None:
 
 
 def _sqlite_fault(error: BaseException, code: int, path: Path | None) -> DatabaseFault | None:
-    primary = code & 0xFF
-    reason = str(error)
     if path is None:
         return None
+    primary = code & 0xFF
+    reason = str(error)
     if primary == _SQLITE_FULL:
         return full(path)
     if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
@@ -176,8 +174,8 @@ def _sqlite_fault(error: BaseException, code: int, path: Path | None) -> Databas
 
         return DatabaseFault(
             FaultKind.LOCKED,
-            f"database {path} stayed locked by another process for more than {BUSY_TIMEOUT_SECONDS} s; retry, "
-            f"or find the process that holds it (fuser {_q(path)})",
+            f"database {path} is locked by another process (cafleet waits for it up to {BUSY_TIMEOUT_SECONDS} s); "
+            f"retry, or find the process that holds it (fuser {_q(path)})",
         )
     if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return damaged(path, reason, not_a_database=primary == _SQLITE_NOTADB)
@@ -186,7 +184,7 @@ def _sqlite_fault(error: BaseException, code: int, path: Path | None) -> Databas
     if primary == _SQLITE_READONLY:
         return _read_only(path, reason)
     if primary == _SQLITE_CANTOPEN:
-        if not os.path.lexists(path) or not os.path.exists(path):
+        if not os.path.exists(path):  # a link to nothing counts as nothing
             return gone(path)
         return _read_only(path, reason, opening=True)
     if primary == _SQLITE_IOERR:

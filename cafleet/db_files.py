@@ -12,11 +12,17 @@ import os
 import shlex
 import stat
 from pathlib import Path
+from urllib.parse import quote
 
 from cafleet.config import default_database_path
 from cafleet.errors import Refused
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def sqlite_uri(path: Path) -> str:
+    """`path` opened read-write, never created: a missing file is an error, not a new database."""
+    return f"file:{quote(str(path))}?mode=rw"
 
 
 def real_file(path: Path) -> Path:
@@ -124,6 +130,11 @@ def unusable_path(path: Path, exc: OSError) -> Refused:
         f"cannot use database {path}: {exc.strerror or exc}; "
         "set CAFLEET_DATABASE_URL to a writable path in a private directory"
     )
+
+
+def unusable_database(path: Path, exc: Exception) -> Refused:
+    """An SQLite error no fault names (`db_faults.fault_of` found none)."""
+    return Refused(f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path")
 
 
 def directory_problem(directory: Path) -> str | None:

@@ -355,18 +355,18 @@ def test_an_empty_file_is_refused_not_initialised(cli, db_path, args):
 def test_a_new_database_appears_whole_or_not_at_all(tmp_path, monkeypatch):
     """The schema is built in a file of its own and linked into place, so a process starting on
     the same new database never finds an empty or half-built file at the path."""
-    import cafleet.db
+    import cafleet.db_create
     from cafleet.db import close_database, open_database
 
     path = tmp_path / "new" / "cafleet.db"
     seen_while_building = []
-    real_migrate = cafleet.db.migrate
+    real_migrate = cafleet.db_create.migrate
 
     def watching(conn, where, *args, **kwargs):
         seen_while_building.append(os.path.lexists(path))
         return real_migrate(conn, where, *args, **kwargs)
 
-    monkeypatch.setattr(cafleet.db, "migrate", watching)
+    monkeypatch.setattr(cafleet.db_create, "migrate", watching)
     open_database(path)
     close_database()
     assert seen_while_building[0] is False  # the build; later calls find the database current
@@ -453,8 +453,8 @@ def test_a_lock_held_past_the_busy_timeout_is_a_fault_that_may_pass(db_path):
     fault = fault_of(caught.value, db_path)
     assert fault is not None and fault.kind is FaultKind.LOCKED and not fault.kind.permanent
     assert fault.message == (
-        f"database {db_path} stayed locked by another process for more than 30 s; retry, or find the process that "
-        f"holds it (fuser {db_path})"
+        f"database {db_path} is locked by another process (cafleet waits for it up to 30 s); retry, or find the "
+        f"process that holds it (fuser {db_path})"
     )
 
 
