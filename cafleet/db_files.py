@@ -33,7 +33,7 @@ def real_file(path: Path) -> Path:
 
 def prepare(path: Path, create: bool) -> bool:
     """Refuse a location others can reach; with `create`, make the directory (0700) when it is
-    missing. Whether the database file exists (`cafleet.db` creates a missing one whole)."""
+    missing. Whether the database file exists (`cafleet.db_create` makes a missing one whole)."""
     try:
         directory = path.parent
         if create and not directory.exists():
