@@ -12,9 +12,9 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cafleet.config import PostgresServer, database_target
-from cafleet.db_faults import DatabaseFault, FaultKind, NamesFaults, damaged, fault_of, gone
 from cafleet.db_files import (
     location_problems,
     make_private,
@@ -25,8 +25,12 @@ from cafleet.db_files import (
     unusable_database,
     unusable_path,
 )
+from cafleet.engine_faults import NamesFaults
 from cafleet.errors import Refused
 from cafleet.migrations import check_is_cafleet, migrate, schema_version
+
+if TYPE_CHECKING:
+    from cafleet.db_faults import DatabaseFault
 
 BUSY_TIMEOUT_SECONDS = 30
 # Per connection, and none of them writes: WAL mode is switched on (a write) only once the
@@ -102,15 +106,21 @@ def _open_sqlite(path: Path, create: bool) -> None:
             migrate(connection, str(path))
             proxy.initialize(database)
             return
-        except (sqlite3.DatabaseError, PeeweeDatabaseError, DatabaseFault) as exc:
+        except Exception as exc:
             database.close()
+            from cafleet.db_faults import FaultKind, fault_of
+
             fault = fault_of(exc, path)
             # Switching a file to WAL takes an exclusive lock and SQLite answers "locked" at once
             # instead of waiting on the busy timeout: wait here instead.
             if fault is not None and fault.kind is FaultKind.LOCKED and time.monotonic() < deadline:
                 time.sleep(0.02)
                 continue
-            raise fault or unusable_database(path, exc) from None
+            if fault is not None:
+                raise fault from None
+            if isinstance(exc, (sqlite3.DatabaseError, PeeweeDatabaseError)):
+                raise unusable_database(path, exc) from None
+            raise
         except BaseException:
             database.close()
             raise
@@ -161,6 +171,8 @@ def _sqlite_class():
             if self.opened_file is None:
                 self.opened_file = identity
             elif identity != self.opened_file:
+                from cafleet.db_faults import gone
+
                 raise gone(Path(self.database))
 
         def rollback(self):
@@ -207,12 +219,16 @@ def current_version(target: Path | PostgresServer) -> int | None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        from cafleet.db_faults import fault_of
+
         raise fault_of(exc, path) or unusable_database(path, exc) from None
 
 
 def page_damage(path: Path) -> DatabaseFault | None:
     """What SQLite's quick check finds wrong in the file's pages (None: nothing). It reads the
     whole file, so it is `doctor`'s check, not every command's."""
+    from cafleet.db_faults import damaged, fault_of
+
     try:
         conn = sqlite3.connect(sqlite_uri(path), uri=True)
         try:

@@ -6,7 +6,8 @@ the busy timeout, a PostgreSQL server that refuses writes or drops the connectio
 notification) whose `kind` says what happened and whether it can pass for the running process,
 and whose message names the file or server and the fix.
 
-The engines' peewee classes mix in `NamesFaults`, so a broker call raises the fault itself;
+The engines' peewee classes mix in `engine_faults.NamesFaults`, so a broker call raises the
+fault itself;
 `fault_of` also reads a raw sqlite3 or psycopg2 error, or a peewee error wrapping one, anywhere
 in an exception's chain (a failed COMMIT is often hidden behind the ROLLBACK that followed it).
 """
@@ -24,11 +25,7 @@ from cafleet.db_files import SIDE_FILES, real_file
 from cafleet.errors import Refused
 
 if TYPE_CHECKING:
-    from peewee import Database as _Engine
-
     from cafleet.config import PostgresServer
-else:
-    _Engine = object
 
 
 class FaultKind(StrEnum):
@@ -82,41 +79,6 @@ def fault_of(exc: BaseException, where: Path | PostgresServer | None = None) -> 
         if fault is not None:
             return fault
     return None
-
-
-class NamesFaults(_Engine):
-    """Mixed in before an engine's peewee class: an engine error that is a fault of the
-    database leaves its statements and transactions as a `DatabaseFault`; anything else leaves
-    as it was. (Connecting is each engine's own: PostgreSQL's refusals name more fixes.)"""
-
-    def fault_target(self) -> Path | PostgresServer:
-        raise NotImplementedError
-
-    def execute_sql(self, *args, **kwargs):
-        try:
-            return super().execute_sql(*args, **kwargs)
-        except Exception as exc:
-            self._raise_fault(exc)
-            raise
-
-    def begin(self, *args, **kwargs):
-        try:
-            return super().begin(*args, **kwargs)
-        except Exception as exc:
-            self._raise_fault(exc)
-            raise
-
-    def commit(self, *args, **kwargs):
-        try:
-            return super().commit(*args, **kwargs)
-        except Exception as exc:
-            self._raise_fault(exc)
-            raise
-
-    def _raise_fault(self, exc: Exception) -> None:
-        fault = fault_of(exc, self.fault_target())
-        if fault is not None:
-            raise fault from exc
 
 
 def _chain(exc: BaseException):

@@ -25,7 +25,7 @@ CONNECT_TIMEOUT_SECONDS = 10
 def _database_class():
     from peewee import PostgresqlDatabase
 
-    from cafleet.db_faults import NamesFaults
+    from cafleet.engine_faults import NamesFaults
 
     class CafleetPostgres(NamesFaults, PostgresqlDatabase):
         engine = "postgresql"
