@@ -64,7 +64,11 @@ def local_directory() -> Path:
     """Where this machine keeps its files for the database in use: beside a SQLite file, or a
     private directory of its own for a PostgreSQL server."""
     target = database_target()
-    return target.local_directory() if isinstance(target, PostgresServer) else target.parent
+    if isinstance(target, PostgresServer):
+        return target.local_directory()
+    # Beside the real file, symbolic links followed: processes that reach one database through
+    # different links still share its locks (and so one courier).
+    return Path(os.path.realpath(target)).parent
 
 
 def shown_target(target: DatabaseTarget) -> str:

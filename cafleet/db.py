@@ -6,15 +6,31 @@ peewee models (`cafleet.models.database`).
 
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cafleet.config import PostgresServer, database_target
-from cafleet.db_files import make_private, prepare, prepare_private_directory, unusable_path
+from cafleet.db_files import (
+    location_problems,
+    make_private,
+    prepare,
+    prepare_private_directory,
+    real_file,
+    sqlite_uri,
+    unusable_database,
+    unusable_path,
+)
+from cafleet.engine_faults import NamesFaults
 from cafleet.errors import Refused
 from cafleet.migrations import check_is_cafleet, migrate, schema_version
+
+if TYPE_CHECKING:
+    from cafleet.db_faults import DatabaseFault
 
 BUSY_TIMEOUT_SECONDS = 30
 # Per connection, and none of them writes: WAL mode is switched on (a write) only once the
@@ -65,15 +81,17 @@ def is_postgres() -> bool:
 
 def _open_sqlite(path: Path, create: bool) -> None:
     from peewee import DatabaseError as PeeweeDatabaseError
-    from peewee import SqliteDatabase
 
     from cafleet.models import database as proxy
 
-    prepare(path, create)
+    if not prepare(path, create):
+        from cafleet.db_create import create_database
+
+        create_database(path)
     # IMMEDIATE: a deferred transaction that has read cannot upgrade to a write lock once
     # another connection committed, and SQLite then fails at once without consulting the
     # busy timeout. Taking the write lock up front makes concurrent writers queue instead.
-    database = SqliteDatabase(str(path), lock_type="IMMEDIATE", timeout=BUSY_TIMEOUT_SECONDS, pragmas=_PRAGMAS)
+    database = _sqlite_class()(str(path), lock_type="IMMEDIATE", timeout=BUSY_TIMEOUT_SECONDS, pragmas=_PRAGMAS)
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     while True:
         try:
@@ -88,17 +106,91 @@ def _open_sqlite(path: Path, create: bool) -> None:
             migrate(connection, str(path))
             proxy.initialize(database)
             return
-        except (sqlite3.DatabaseError, PeeweeDatabaseError) as exc:
+        except Exception as exc:
             database.close()
-            # Switching a brand-new file to WAL takes an exclusive lock and SQLite answers
-            # "locked" at once instead of waiting on the busy timeout: wait here instead.
-            if "locked" in str(exc) and time.monotonic() < deadline:
+            from cafleet.db_faults import FaultKind, fault_of
+
+            fault = fault_of(exc, path)
+            # Switching a file to WAL takes an exclusive lock and SQLite answers "locked" at once
+            # instead of waiting on the busy timeout: wait here instead.
+            if fault is not None and fault.kind is FaultKind.LOCKED and time.monotonic() < deadline:
                 time.sleep(0.02)
                 continue
-            raise _unusable(path, exc) from None
+            if fault is not None:
+                raise fault from None
+            if isinstance(exc, (sqlite3.DatabaseError, PeeweeDatabaseError)):
+                raise unusable_database(path, exc) from None
+            raise
         except BaseException:
             database.close()
             raise
+
+
+@functools.cache
+def _sqlite_class():
+    from peewee import SqliteDatabase
+
+    class CafleetSqlite(NamesFaults, SqliteDatabase):
+        def fault_target(self) -> Path:
+            return Path(self.database)
+
+        def connect(self, *args, **kwargs):
+            try:
+                return super().connect(*args, **kwargs)
+            except Exception as exc:
+                self._raise_fault(exc)
+                raise
+
+        # (device, inode) of the file the first connection opened: every later connection and
+        # transaction must find the same file at the path.
+        opened_file: tuple[int, int] | None = None
+
+        def _connect(self):
+            # Read-write, never create: every thread's connection opens the file that
+            # `create_database` built, and a file removed meanwhile is an error (gone), not a new
+            # empty database.
+            conn = sqlite3.connect(
+                sqlite_uri(Path(self.database)), uri=True, timeout=self._timeout, isolation_level=None, **self.connect_params
+            )
+            try:
+                self._add_conn_hooks(conn)
+                self._still_the_same_file()
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        def begin(self, *args, **kwargs):
+            # In WAL mode SQLite goes on writing into a file that was moved or deleted (where
+            # the changes are lost): look at the path before each transaction (one stat).
+            self._still_the_same_file()
+            return super().begin(*args, **kwargs)
+
+        def _still_the_same_file(self) -> None:
+            identity = _file_identity(Path(self.database))
+            if self.opened_file is None:
+                self.opened_file = identity
+            elif identity != self.opened_file:
+                from cafleet.db_faults import gone
+
+                raise gone(Path(self.database))
+
+        def rollback(self):
+            # SQLite itself ends a transaction whose write failed for lack of space or an I/O
+            # error; a ROLLBACK then fails ("no transaction is active") and would hide why.
+            if not self.is_closed() and not self.connection().in_transaction:
+                return
+            super().rollback()
+
+    return CafleetSqlite
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def current_version(target: Path | PostgresServer) -> int | None:
@@ -110,25 +202,44 @@ def current_version(target: Path | PostgresServer) -> int | None:
         return postgres_version(target)
     path = target
     try:
-        if not path.exists():
+        problems = location_problems(path)  # before SQLite opens anything there (a planted -wal)
+        if not problems and not real_file(path).exists():
             return None
     except OSError as exc:
         raise unusable_path(path, exc) from None
+    if problems:
+        raise Refused(problems[0])
     try:
         # Read-write but only reading: a read-only connection would leave -wal and -shm files
         # behind beside another application's WAL database.
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
+        conn = sqlite3.connect(sqlite_uri(path), uri=True)
         try:
             check_is_cafleet(conn, str(path))
             return schema_version(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise _unusable(path, exc) from None
+        from cafleet.db_faults import fault_of
+
+        raise fault_of(exc, path) or unusable_database(path, exc) from None
 
 
-def _unusable(path: Path, exc: Exception) -> Refused:
-    return Refused(f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path")
+def page_damage(path: Path) -> DatabaseFault | None:
+    """What SQLite's quick check finds wrong in the file's pages (None: nothing). It reads the
+    whole file, so it is `doctor`'s check, not every command's."""
+    from cafleet.db_faults import damaged, fault_of
+
+    try:
+        conn = sqlite3.connect(sqlite_uri(path), uri=True)
+        try:
+            rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return fault_of(exc, path)
+    if rows == [("ok",)]:
+        return None
+    return damaged(path, " ".join(str(rows[0][0]).split()))
 
 
 def data_version() -> int:

@@ -12,38 +12,99 @@ import os
 import shlex
 import stat
 from pathlib import Path
+from urllib.parse import quote
 
 from cafleet.config import default_database_path
 from cafleet.errors import Refused
 
-SIDE_FILES = ("-wal", "-shm")
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-def prepare(path: Path, create: bool) -> None:
-    """Refuse a location others can reach; with `create`, make the directory (0700) and an
-    empty file (0600) when they are missing."""
+def sqlite_uri(path: Path) -> str:
+    """`path` opened read-write, never created: a missing file is an error, not a new database."""
+    return f"file:{quote(str(path))}?mode=rw"
+
+
+def real_file(path: Path) -> Path:
+    """The file SQLite opens for `path`, symbolic links followed: it keeps the -wal and -shm
+    files beside that file, not beside the link, so that is the directory that must be private."""
+    return Path(os.path.realpath(path))
+
+
+def prepare(path: Path, create: bool) -> bool:
+    """Refuse a location others can reach; with `create`, make the directory (0700) when it is
+    missing. Whether the database file exists (`cafleet.db_create` makes a missing one whole)."""
     try:
         directory = path.parent
         if create and not directory.exists():
             # exist_ok: agents starting together on a new database race to make its directory.
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if directory.exists():
-            if not directory.is_dir():
-                raise Refused(f"database directory {directory} is not a directory; set CAFLEET_DATABASE_URL to a path in a private directory")
-            _refuse(directory_problem(directory))
-        if path.exists():
-            if not path.is_file():
-                raise Refused(f"database {path} is not a file; set CAFLEET_DATABASE_URL to a file path")
-            _refuse(owner_problem(path))
-        elif create:
-            try:
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            except FileExistsError:
-                _refuse(owner_problem(path))  # another process created it first
-        else:
+        real = real_file(path)
+        problems = location_problems(path, real)
+        if problems:
+            raise Refused(problems[0])
+        if real.exists():
+            return True
+        if not create:
             raise Refused(f"database {path} does not exist yet; run `cafleet db init` to create it")
+        if not real.parent.is_dir():
+            raise Refused(
+                f"database {path} is a symbolic link to {real}, whose directory does not exist; "
+                "create that directory (mkdir -m 700), or set CAFLEET_DATABASE_URL to a file in a private directory"
+            )
+        return False
     except OSError as exc:
         raise unusable_path(path, exc) from None
+
+
+def location_problems(path: Path, real: Path | None = None) -> list[str]:
+    """Every reason cafleet would refuse to open the database at `path` before reading it: a
+    directory others can reach (the link's, and the real file's when `path` is a symbolic
+    link), something other than a file, another user's file or side file, an empty file."""
+    problems = []
+    directory = path.parent
+    if directory.exists():
+        if not directory.is_dir():
+            return [f"database directory {directory} is not a directory; set CAFLEET_DATABASE_URL to a path in a private directory"]
+        problems.append(directory_problem(directory))
+    real = real or real_file(path)
+    if path.is_symlink() and real.parent != real_file(directory):  # a link into another directory
+        problems.append(link_problem(path, real))
+    if real.exists():
+        if not real.is_file():
+            problems.append(f"database {path} is not a file; set CAFLEET_DATABASE_URL to a file path")
+        else:
+            problems += [owner_problem(path, real), empty_problem(path, real)]
+    return [p for p in problems if p]
+
+
+def link_problem(path: Path, real: Path) -> str | None:
+    """Why the directory a symbolic link leads to may not hold the database (None when private)."""
+    directory = real.parent
+    if not directory.is_dir():
+        return None  # nothing is there to read or plant; creating it is refused later
+    exposure = _exposure(directory)
+    if exposure is None:
+        return None
+    foreign = [f"{p} there belongs to uid {i.st_uid}" for p, i in _files(path, real) if p != path and i.st_uid != os.geteuid()]
+    return (
+        f"database {path} is a symbolic link to {real}, whose directory {directory} {exposure}: SQLite keeps the "
+        f"database's -wal and -shm files beside {real}, where other users can read or plant them"
+        + "".join(f"; {f}" for f in foreign)
+        + f"; move the database into a private directory (mv {shlex.quote(str(real))} {shlex.quote(str(path))}), "
+        "or set CAFLEET_DATABASE_URL to a file in one"
+    )
+
+
+def empty_problem(path: Path, real: Path | None = None) -> str | None:
+    """An empty file is never cafleet's: a new database is built whole and linked into place."""
+    if (real or real_file(path)).stat().st_size:
+        return None
+    quoted = shlex.quote(str(path))
+    return (
+        f"database {path} is an empty file (0 bytes), not a cafleet database; cafleet left it untouched: remove it "
+        f"(rm {quoted}) and the next command creates a new database there, or set CAFLEET_DATABASE_URL to another file"
+    )
 
 
 def prepare_private_directory(directory: Path) -> Path:
@@ -71,23 +132,36 @@ def unusable_path(path: Path, exc: OSError) -> Refused:
     )
 
 
+def unusable_database(path: Path, exc: Exception) -> Refused:
+    """An SQLite error no fault names (`db_faults.fault_of` found none)."""
+    return Refused(f"cannot use database {path}: {exc}; check the file, or set CAFLEET_DATABASE_URL to another path")
+
+
 def directory_problem(directory: Path) -> str | None:
     """Why the database directory is not private to this user (None when it is)."""
-    info = directory.stat()
-    mode = stat.S_IMODE(info.st_mode)
-    ours = info.st_uid == os.geteuid()
-    if ours and not mode & 0o077:
+    exposure = _exposure(directory)
+    if exposure is None:
         return None
     default = default_database_path()
     elsewhere = "keep the database in a private directory" + (
         "" if default.parent == directory else f" (e.g. CAFLEET_DATABASE_URL={shlex.quote(str(default))})"
     )
-    if not ours:
-        return f"database directory {directory} belongs to another user (uid {info.st_uid}); {elsewhere}"
-    who = _who(mode)
-    if mode & 0o002 or mode & stat.S_ISVTX:  # /tmp and the like: never the user's to tighten
-        return f"database directory {directory} is {who} (mode {mode:04o}); {elsewhere}"
-    return f"database directory {directory} is {who} (mode {mode:04o}); run chmod 700 {shlex.quote(str(directory))}, or {elsewhere}"
+    info = directory.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.geteuid() or mode & 0o002 or mode & stat.S_ISVTX:  # /tmp and the like: never the user's to tighten
+        return f"database directory {directory} {exposure}; {elsewhere}"
+    return f"database directory {directory} {exposure}; run chmod 700 {shlex.quote(str(directory))}, or {elsewhere}"
+
+
+def _exposure(directory: Path) -> str | None:
+    """How other users can reach `directory`, in words with its mode or owner (None: they cannot)."""
+    info = directory.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.geteuid():
+        return f"belongs to another user (uid {info.st_uid})"
+    if not mode & 0o077:
+        return None
+    return f"is {_who(mode)} (mode {mode:04o})"
 
 
 def private_directory_problem(directory: Path) -> str | None:
@@ -103,9 +177,9 @@ def private_directory_problem(directory: Path) -> str | None:
     return None
 
 
-def owner_problem(path: Path) -> str | None:
-    """Why cafleet may not use the database file or its WAL side files: another user's."""
-    for candidate, info in _files(path):
+def owner_problem(path: Path, real: Path | None = None) -> str | None:
+    """Why cafleet may not use the database file or its side files: another user's."""
+    for candidate, info in _files(path, real):
         if info.st_uid != os.geteuid():
             return (
                 f"database file {candidate} belongs to another user (uid {info.st_uid}); "
@@ -149,8 +223,11 @@ def make_private(path: Path) -> str | None:
     return f"made {', '.join(str(p) for p, _ in loose)} private (mode {loose[0][1]:04o} -> 0600)"
 
 
-def _files(path: Path):
-    for candidate in [path, *(Path(f"{path}{suffix}") for suffix in SIDE_FILES)]:
+def _files(path: Path, real: Path | None = None):
+    """The database file and its side files that exist, as the user named it (`path`) and
+    beside the real file."""
+    real = real or real_file(path)
+    for candidate in [path, *(Path(f"{real}{suffix}") for suffix in SIDE_FILES)]:
         try:
             yield candidate, candidate.stat()
         except FileNotFoundError:

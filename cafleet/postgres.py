@@ -25,8 +25,13 @@ CONNECT_TIMEOUT_SECONDS = 10
 def _database_class():
     from peewee import PostgresqlDatabase
 
-    class CafleetPostgres(PostgresqlDatabase):
+    from cafleet.engine_faults import NamesFaults
+
+    class CafleetPostgres(NamesFaults, PostgresqlDatabase):
         engine = "postgresql"
+
+        def fault_target(self) -> PostgresServer:
+            return PostgresServer(self.database)
 
         def begin(self, lock_type: str | None = None, isolation_level=None):  # type: ignore[override]
             cursor = self.cursor()

@@ -10,13 +10,18 @@ from __future__ import annotations
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
+from cafleet.db_faults import fault_of
 from cafleet.errors import CafleetError
 
 
 def describe(error: BaseException | None) -> str:
-    """What the user reads: a broker refusal as it is, anything else with its type."""
+    """What the user reads: a broker refusal or a database fault (full, read-only, damaged…)
+    as it is, anything else with its type."""
     if isinstance(error, CafleetError):
         return error.message
+    fault = fault_of(error) if error is not None else None
+    if fault is not None:
+        return fault.message
     return f"{type(error).__name__}: {error}"
 
 

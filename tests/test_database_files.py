@@ -232,7 +232,7 @@ def test_a_path_component_too_long_is_a_clear_error(cli, tmp_path, where, args):
 def test_doctor_reports_a_path_too_long(cli, tmp_path):
     path = tmp_path / ("y" * 300) / "cafleet.db"
     result = cli("--json", "doctor", env=_url(path))
-    assert result.code == 0, result
+    assert result.code == 1, result  # the whole report, then: the database cannot be used
     assert (
         f"cannot use database {path}: File name too long; set CAFLEET_DATABASE_URL to a writable path in a private directory"
     ) in result.json()["problems"]
@@ -265,7 +265,7 @@ def test_doctor_reports_a_database_directory_others_can_reach(cli, tmp_path):
     directory.mkdir()
     directory.chmod(0o770)
     result = cli("--json", "doctor", env=_url(directory / "cafleet.db"))
-    assert result.code == 0, result
+    assert result.code == 1, result  # every database command refuses it
     assert (
         f"database directory {directory} is writable by other users (mode 0770); run chmod 700 {directory}, or keep "
         f"the database in a private directory (e.g. CAFLEET_DATABASE_URL={tmp_path / 'xdg-data' / 'cafleet' / 'cafleet.db'})"

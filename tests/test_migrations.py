@@ -515,12 +515,13 @@ def test_db_init_migrates_a_version_1_file(cli, db_path):
 
 
 @pytest.mark.sqlite_only
-def test_db_init_on_an_empty_existing_file_creates_the_schema(cli, db_path):
+def test_db_init_refuses_an_empty_existing_file_and_leaves_it(cli, db_path):
+    """cafleet never leaves an empty file at the path (tests/test_database_faults.py), so one there is not its own."""
     db_path.write_bytes(b"")
     result = cli("db", "init")
-    assert result.code == 0, result
-    assert result.out.startswith("Created database ")
-    assert _user_version(db_path) == LATEST_VERSION
+    _assert_clean_error(result, 1)
+    assert f"database {db_path} is an empty file (0 bytes), not a cafleet database" in result.err
+    assert db_path.read_bytes() == b""
 
 
 @pytest.mark.sqlite_only

@@ -103,7 +103,7 @@ def test_a_server_out_of_reach_is_one_error_line(cli, tmp_path, args):
     assert "check that the server runs" in error and SECRETS[0] not in error
 
     report = cli("--json", "doctor", env={"CAFLEET_DATABASE_URL": url})
-    assert report.code == 0 and SECRETS[0] not in report.out
+    assert report.code == 1 and SECRETS[0] not in report.out  # unusable: the report, then exit 1
     assert any(p.startswith("cannot reach PostgreSQL at") for p in report.json()["problems"])
 
 
@@ -125,7 +125,7 @@ def test_another_applications_tables_are_refused_and_left_untouched(cli, pg, pos
     result = cli(*args)
     expected = "holds another application's tables (invoices); cafleet left it untouched"
     if args == ("doctor",):
-        assert result.code == 0 and expected in result.out
+        assert result.code == 1 and expected in result.out
     else:
         assert expected in _one_error_line(result)
     assert _user_tables(postgres_cluster, pg) == {"invoices"}

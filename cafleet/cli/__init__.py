@@ -61,6 +61,12 @@ class CafleetGroup(click.Group):
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            from cafleet.db_faults import fault_of
+
+            fault = fault_of(exc)  # the database failed (full, read-only, damaged…), not cafleet
+            if fault is not None:
+                click.echo(f"Error: {block(fault.message)}", err=True)
+                ctx.exit(fault.exit_code)
             if os.environ.get("CAFLEET_DEBUG"):
                 raise
             click.echo(

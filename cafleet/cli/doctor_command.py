@@ -15,7 +15,10 @@ BACKENDS = ("claude", "codex", "opencode")
 
 @click.command("doctor", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
 def doctor_command():
-    """Report the calling tmux pane, the database, the coding agents on PATH, and problems."""
+    """Report the calling tmux pane, the database, the coding agents on PATH, and problems.
+
+    Exits 1 when the database cannot be used (damaged, unreadable, refused, too new, a server
+    that refuses), after the whole report."""
     from cafleet import __version__
     from cafleet.calling_pane import calling_pane, in_tmux
     from cafleet.errors import CafleetError
@@ -34,9 +37,10 @@ def doctor_command():
         except CafleetError as exc:
             problems.append(exc.message)
 
-    database = _database_report(problems)
+    blocking: list[str] = []  # the problems that make every database command fail
+    database = _database_report(problems, blocking)
     known = len(problems)
-    files = _files_report(problems)
+    files = _files_report(problems, blocking)
     # Opening a SQLite file tightens its mode: doctor reads the courier rows only from a file
     # it would not change (or from a PostgreSQL server).
     from cafleet.config import PostgresServer, database_target
@@ -103,9 +107,11 @@ def doctor_command():
         return "\n".join(lines)
 
     emit(document, render)
+    if blocking:
+        click.get_current_context().exit(1)
 
 
-def _database_report(problems: list[str]) -> dict:
+def _database_report(problems: list[str], blocking: list[str]) -> dict:
     """Which database (a file, or a server shown without its password), at which schema."""
     from cafleet.config import PostgresServer, database_target, shown_target
     from cafleet.db import current_version
@@ -133,33 +139,55 @@ def _database_report(problems: list[str]) -> dict:
             problems.append(f"database schema {version} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`")
         elif version > LATEST_VERSION:
             problems.append(f"database schema {version} is newer than this cafleet understands ({LATEST_VERSION}); upgrade cafleet")
+            blocking.append(problems[-1])
+        if version is not None and not isinstance(target, PostgresServer):
+            from cafleet.db import page_damage
+            from cafleet.db_faults import write_problem
+
+            damage = page_damage(target)
+            _add(problems, blocking, damage.message if damage else write_problem(target))
     except CafleetError as exc:
-        problems.append(exc.message)
+        _add(problems, blocking, exc.message)
     except Exception as exc:  # an unreadable file must not stop the rest of the report
-        problems.append(f"cannot read {where}: {exc}; check the file or set CAFLEET_DATABASE_URL")
+        from cafleet.db_faults import fault_of
+
+        fault = fault_of(exc)
+        _add(problems, blocking, fault.message if fault else f"cannot read {where}: {exc}; check the file or set CAFLEET_DATABASE_URL")
     return database
 
 
-def _files_report(problems: list[str]) -> dict | None:
-    """Who may reach the database's directory and file, and where locks and the courier log are."""
+def _add(problems: list[str], blocking: list[str], problem: str | None) -> None:
+    """Report a problem that makes the database unusable, once."""
+    if problem and problem not in problems:
+        problems.append(problem)
+    if problem and problem not in blocking:
+        blocking.append(problem)
+
+
+def _files_report(problems: list[str], blocking: list[str]) -> dict | None:
+    """Who may reach the database's directory and file (following a symbolic link to the real
+    file), and where locks and the courier log are."""
     from cafleet.config import PostgresServer, database_target, local_directory
-    from cafleet.db_files import directory_problem, file_problem, private_directory_problem
+    from cafleet.db_files import file_problem, location_problems, private_directory_problem
     from cafleet.errors import CafleetError
     from cafleet.lock_files import courier_log_path, lock_directory
     from cafleet.lock_files import directory_problem as lock_problem
 
     try:
         target = database_target()
-        path = None if isinstance(target, PostgresServer) else target
-        directory = local_directory()
-        directory_check = private_directory_problem if path is None else directory_problem
-        for problem in (
-            directory_check(directory) if directory.is_dir() else None,
-            file_problem(path) if path and path.is_file() else None,
-            lock_problem(lock_directory()),
-        ):
-            if problem:
-                problems.append(problem)
+        if isinstance(target, PostgresServer):
+            directory = local_directory()  # its locks and the courier's log: refused unless private
+            _add(problems, blocking, private_directory_problem(directory) if directory.is_dir() else None)
+        else:
+            refusals = location_problems(target)
+            for problem in refusals:
+                _add(problems, blocking, problem)
+            loose = None if refusals or not target.is_file() else file_problem(target)
+            if loose:
+                problems.append(loose)
+        locks = lock_problem(lock_directory())
+        if locks:
+            problems.append(locks)
     except CafleetError:
         return None  # the database section already says what is wrong with the setting
     except OSError as exc:
