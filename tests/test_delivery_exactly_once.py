@@ -471,3 +471,20 @@ def test_an_outcome_the_database_refuses_is_kept_and_the_notice_never_retyped(db
     courier._record_unrecorded()
     row = task_row(task.id)
     assert (row.notify_status, row.notice_claim) == ("delivered", None)
+
+
+@pytest.mark.sqlite_only
+def test_a_courier_leaves_on_a_damaged_database(db, db_path):
+    """A damaged file never heals: the courier leaves (releasing its lock) instead of logging
+    the same error every second (a full disk may be freed: `FaultKind.permanent` tells)."""
+    import sqlite3
+
+    from cafleet.panes.courier import _unusable_database
+
+    damaged = db_path.parent / "damaged.db"
+    damaged.write_bytes(b"this is not a database " * 200)
+    with pytest.raises(sqlite3.DatabaseError) as raised:
+        sqlite3.connect(damaged).execute("SELECT * FROM sqlite_master")
+    why = _unusable_database(raised.value)
+    assert why is not None and why.startswith("its database can no longer be used: ")
+    assert _unusable_database(RuntimeError("a bug, not the database")) is None

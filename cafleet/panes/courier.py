@@ -131,14 +131,14 @@ class Courier:
         next_liveness = 0.0
         while not self._stopping.is_set():
             now = time.monotonic()
-            if now >= next_liveness:
-                why = self._reason_to_leave()
-                if why:
-                    return why
-                self._stamp()
-                self._reap_dead_spawns()
-                next_liveness = now + LIVENESS_SECONDS
             try:
+                if now >= next_liveness:
+                    why = self._reason_to_leave()
+                    if why:
+                        return why
+                    self._stamp()
+                    self._reap_dead_spawns()
+                    next_liveness = now + LIVENESS_SECONDS
                 fresh = feed is None
                 if feed is None:
                     feed = open_feed()
@@ -146,6 +146,9 @@ class Courier:
                     self._wake.clear()
                     self._dispatch()
             except Exception as exc:  # a busy or briefly unreadable database: try again next round
+                why = _unusable_database(exc)
+                if why:
+                    return why
                 _log(f"dispatch failed: {type(exc).__name__}: {exc}")
                 if feed is not None:
                     feed.close()
@@ -326,6 +329,15 @@ class Courier:
                 )
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
+
+
+def _unusable_database(exc: Exception) -> str | None:
+    """Why the courier must leave, when `exc` says its database is damaged or gone for good
+    (a full disk or a held lock may pass: it tries again instead)."""
+    from cafleet.db_faults import fault_of
+
+    fault = fault_of(exc)
+    return f"its database can no longer be used: {fault}" if fault is not None and fault.kind.permanent else None
 
 
 def _file_identity(path: Path | None) -> tuple[int, int] | None:
