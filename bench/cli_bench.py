@@ -170,7 +170,7 @@ def isolated_env(root: Path, cache_bytecode: bool) -> dict[str, str]:
     home.mkdir(mode=0o700)
     env["HOME"] = str(home)
     env["XDG_DATA_HOME"] = str(root / "xdg-data")
-    env["CAFLEET_DATABASE_URL"] = f"sqlite:///{root / 'cafleet.db'}"
+    env["CAFLEET_DATABASE_URL"] = f"sqlite:///{root / 'cafleet.store.db'}"
     # Without TMUX/TMUX_PANE nothing treats this as a pane; a private TMUX_TMPDIR means even
     # a stray `tmux` call would look for a server that does not exist, not the user's.
     env["TMUX_TMPDIR"] = str(root)
@@ -186,7 +186,7 @@ def broker(db_path: Path):
     Closed because in real use every CLI call is the only connection: the last one to close
     checkpoints the WAL, and a benchmark parent holding the file open would hide that cost.
     """
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     database = open_database(db_path)
     try:
@@ -198,7 +198,7 @@ def broker(db_path: Path):
 def bootstrap(db_path: Path) -> FleetIds:
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
-    from cafleet.records import PaneLocation
+    from cafleet.core.records import PaneLocation
 
     pane = PaneLocation(
         tmux_socket="/nonexistent/cafleet-bench/default", tmux_server_pid=None,
@@ -458,7 +458,7 @@ def run_benchmark(
     scratch.mkdir(mode=0o700)
     spawner = Spawner(env, scratch)
     try:
-        rows, meta, python = measure_all(spawner, root / "cafleet.db", runs, warmup)
+        rows, meta, python = measure_all(spawner, root / "cafleet.store.db", runs, warmup)
     finally:
         spawner.close()
     meta["bytecode"] = "cached in a private PYTHONPYCACHEPREFIX" if cache_bytecode else (
@@ -577,7 +577,7 @@ def run_pane_benchmark(
         return [], {"skipped": "tmux is not installed: no `tmux` on PATH, so no member pane could be spawned"}
     root.mkdir(mode=0o700)  # cafleet refuses a database directory other users can read
     standins = StandIns(root)
-    db_path = root / "cafleet.db"
+    db_path = root / "cafleet.store.db"
     env = dict(base_env, CAFLEET_DATABASE_URL=f"sqlite:///{db_path}", PATH=f"{standins.bin}{os.pathsep}{base_env['PATH']}")
     (root / "scratch").mkdir()
     meta: dict = {"tmux": version, "members": len(MEMBERS), "broadcast_rounds": rounds}

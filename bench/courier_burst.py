@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--sends", type=int, default=30)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="cafleet-burst-"))
-    db_path = root / "cafleet.db"
+    db_path = root / "cafleet.store.db"
     env = {**os.environ, "HOME": str(root), "XDG_DATA_HOME": str(root / "data"), "CAFLEET_DATABASE_URL": str(db_path),
            "TMUX_TMPDIR": str(root)}
     standins = StandIns(root)

@@ -61,7 +61,7 @@ def main() -> int:
 def run(root: Path, args) -> dict:
     env = dict(os.environ)
     env.update(
-        HOME=str(root / "home"), XDG_DATA_HOME=str(root / "data"), CAFLEET_DATABASE_URL=str(root / "data" / "cafleet.db"),
+        HOME=str(root / "home"), XDG_DATA_HOME=str(root / "data"), CAFLEET_DATABASE_URL=str(root / "data" / "cafleet.store.db"),
         TMUX_TMPDIR=str(root),
     )
     for key in ("TMUX", "TMUX_PANE", "CAFLEET_HOST_ID"):
@@ -150,8 +150,8 @@ def undelivered(final: dict) -> int:
 
 
 def notices(fleet_id: int) -> dict[int, tuple[int, str]]:
-    from cafleet.db import open_database
-    from cafleet.models import Task
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Task
 
     open_database()
     query = Task.select(Task.id, Task.recipient, Task.notify_status).where(
@@ -162,8 +162,8 @@ def notices(fleet_id: int) -> dict[int, tuple[int, str]]:
 
 
 def placements(members: dict[str, int]) -> dict[str, str]:
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     return {m: Placement.get_by_id(agent_id).tmux_pane_id for m, agent_id in members.items()}

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.lazy_drivers)
+import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.store.lazy_drivers)
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]
@@ -48,7 +48,7 @@ START_DELAY_SECONDS = 5.0  # for every writer to import cafleet and connect befo
 WRITER_SOURCE = """
 import json, sys, time
 from cafleet.broker.messages import send_message
-from cafleet.db import open_database
+from cafleet.store.db import open_database
 
 fleet_id, sender_id, to, start, stop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
 open_database()
@@ -113,8 +113,8 @@ def make_fleet() -> Fleet:
     the commands need, none of them in a pane (so no notice is typed anywhere)."""
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
-    from cafleet.db import close_database, open_database
-    from cafleet.records import PaneLocation
+    from cafleet.core.records import PaneLocation
+    from cafleet.store.db import close_database, open_database
 
     open_database()
     try:
@@ -138,7 +138,7 @@ def make_fleet() -> Fleet:
 def add_writers(fleet: Fleet, count: int) -> list[int]:
     """Agents for the writer processes, registered after the broadcasts were measured."""
     from cafleet.broker.agents import register_agent
-    from cafleet.db import close_database, open_database
+    from cafleet.store.db import close_database, open_database
 
     open_database()
     try:
@@ -209,7 +209,7 @@ def run_engine(engine: str, url: str, root: Path, args: argparse.Namespace) -> E
     fleet = make_fleet()
     floor, poll, send, broadcast = cli_measurements(env, root, fleet, args.runs, args.warmup)
     writers = concurrent_writers(env, fleet, add_writers(fleet, args.writers), args.seconds)
-    from cafleet.config import database_target, shown_target
+    from cafleet.core.config import database_target, shown_target
 
     return EngineResult(engine, shown_target(database_target()), floor, poll, send, broadcast, writers)
 
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="cafleet-engines-"))
     try:
         (root / "sqlite").mkdir(mode=0o700)
-        results.append(run_engine("sqlite", f"sqlite:///{root / 'sqlite' / 'cafleet.db'}", root / "sqlite", args))
+        results.append(run_engine("sqlite", f"sqlite:///{root / 'sqlite' / 'cafleet.store.db'}", root / "sqlite", args))
         (root / "postgresql").mkdir(mode=0o700)
         if args.url:
             results.append(run_engine("postgresql", args.url, root / "postgresql", args))

@@ -28,7 +28,7 @@ def words(seed: int = 7) -> list[str]:
 
 def build(path: Path, messages: int, seed: int = 7) -> dict:
     """Create `path` with one fleet and `messages` messages; returns ids and a few words by rank."""
-    from cafleet.migrations import migrate
+    from cafleet.store.migrations import migrate
 
     rng = random.Random(seed)
     vocabulary = words(seed)
@@ -106,8 +106,8 @@ def copy_to_postgres(path: Path, url: str) -> None:
     migrates it (unless it already holds the corpus): the same rows, written with COPY."""
     import psycopg
 
-    from cafleet.config import PostgresServer
-    from cafleet.postgres import open_postgres
+    from cafleet.core.config import PostgresServer
+    from cafleet.store.postgres import open_postgres
 
     open_postgres(PostgresServer(url)).close()
     source = sqlite3.connect(path)

@@ -37,11 +37,11 @@ def main() -> int:
         try:
             from cafleet.broker.agents import register_agent
             from cafleet.broker.fleets import create_fleet
-            from cafleet.db import open_database
-            from cafleet.models import Agent, MonitorConfig, Placement
+            from cafleet.core.records import PaneLocation
+            from cafleet.core.timestamps import utc_now
             from cafleet.panes.monitor_loop import MonitorLoop
-            from cafleet.records import PaneLocation
-            from cafleet.timestamps import utc_now
+            from cafleet.store.db import open_database
+            from cafleet.store.models import Agent, MonitorConfig, Placement
 
             open_database()
             info = subprocess.run(tmux + ["display-message", "-p", "-t", "bench", "#{socket_path}\t#{pid}\t#{window_id}\t#{pane_id}"],

@@ -3,7 +3,7 @@
 Nothing here touches the user's tmux server. The server runs on its own socket
 (`tmux -L cafleet-bench-<random> -f /dev/null`, under the benchmark's private TMUX_TMPDIR)
 and is killed on the way out. The coding agents are small `claude`, `codex` and `opencode`
-scripts, put first on PATH, that exec `python -m cafleet.standin`, which logs every input
+scripts, put first on PATH, that exec `python -m cafleet.demo.standin_agent`, which logs every input
 it receives as JSON Lines; reading those logs shows when a preview really landed.
 """
 
@@ -78,7 +78,7 @@ class StandIns:
             script = self.bin / backend
             script.write_text(
                 "#!/bin/sh\n"
-                f'exec {sys.executable} -m cafleet.standin --startup-delay 0 --log "{self.logs}/{backend}-$$.jsonl" "$@"\n'
+                f'exec {sys.executable} -m cafleet.demo.standin_agent --startup-delay 0 --log "{self.logs}/{backend}-$$.jsonl" "$@"\n'
             )
             script.chmod(0o755)
 

@@ -52,8 +52,8 @@ def measure() -> dict[str, int]:
         from cafleet.broker.agents import register_agent
         from cafleet.broker.fleets import create_fleet
         from cafleet.broker.messages import send_message
-        from cafleet.db import open_database
-        from cafleet.records import PaneLocation
+        from cafleet.core.records import PaneLocation
+        from cafleet.store.db import open_database
 
         open_database()
         pane = PaneLocation("/tmp/tmux-bench/default", 1, "main", "@1", "%1")

@@ -25,8 +25,8 @@ import time
 def build_fleet(messages: int) -> tuple[int, int, int]:
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
-    from cafleet.models import Task, database
-    from cafleet.records import PaneLocation
+    from cafleet.core.records import PaneLocation
+    from cafleet.store.models import Task, database
 
     created = create_fleet(PaneLocation("/nonexistent/tmux", None, "main", "@1", "%1"), label="bench")
     fleet_id = created.fleet.id
@@ -67,7 +67,7 @@ async def measure(fleet_id: int, alice: int, rounds: int) -> dict:
             sender = subprocess.run(
                 [sys.executable, "-c", (
                     "import time\n"
-                    "from cafleet.db import open_database; open_database()\n"
+                    "from cafleet.store.db import open_database; open_database()\n"
                     "from cafleet.broker.messages import send_message\n"
                     f"task = send_message({fleet_id}, {alice}, 'bob', 'live {i}')\n"
                     "print(task.id, time.time())"
@@ -90,7 +90,7 @@ def main() -> int:
         os.environ["CAFLEET_DATABASE_URL"] = os.path.join(tmp, "bench.db")
         os.environ["HOME"] = tmp
         os.environ.pop("TMUX", None)
-        from cafleet.db import open_database
+        from cafleet.store.db import open_database
 
         open_database()
         fleet_id, alice, _bob = build_fleet(args.messages)

@@ -57,8 +57,8 @@ def cpu_seconds() -> float:
 def build_agents(count: int) -> dict:
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
-    from cafleet.models import Agent, MonitorConfig, Placement, database
-    from cafleet.records import PaneLocation
+    from cafleet.core.records import PaneLocation
+    from cafleet.store.models import Agent, MonitorConfig, Placement, database
 
     created = create_fleet(PaneLocation("/nonexistent/tmux", None, "main", "@1", "%1"), label="scale")
     fleet_id = created.fleet.id
@@ -85,8 +85,8 @@ def build_agents(count: int) -> dict:
 def build_big_messages(stored: int, size: int) -> dict:
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
-    from cafleet.models import Task, database
-    from cafleet.records import PaneLocation
+    from cafleet.core.records import PaneLocation
+    from cafleet.store.models import Task, database
 
     created = create_fleet(PaneLocation("/nonexistent/tmux", None, "main", "@1", "%1"), label="big")
     fleet_id = created.fleet.id
@@ -113,7 +113,7 @@ def big_text(i: int, size: int) -> str:
 def send_from_another_process(fleet_id: int, sender: int, to: str, text_expr: str) -> int:
     done = subprocess.run(
         [sys.executable, "-c", (
-            "from cafleet.db import open_database; open_database()\n"
+            "from cafleet.store.db import open_database; open_database()\n"
             "from cafleet.broker.messages import send_message\n"
             f"print(send_message({fleet_id}, {sender}, {to!r}, {text_expr}).id)"
         )],
@@ -220,7 +220,7 @@ async def run_big_messages(setup: dict, live: int, size: int) -> dict:
 
 def child(scenario: str, setup: dict, args) -> None:
     os.environ.pop("TMUX", None)
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     open_database()
     if scenario == "agents":
@@ -247,7 +247,7 @@ def main() -> int:
         os.environ["CAFLEET_DATABASE_URL"] = os.path.join(tmp, "bench.db")
         os.environ["HOME"] = tmp
         os.environ.pop("TMUX", None)
-        from cafleet.db import close_database, open_database
+        from cafleet.store.db import close_database, open_database
 
         open_database()
         started = time.perf_counter()

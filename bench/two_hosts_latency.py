@@ -115,7 +115,7 @@ def tmux_host(host_id: str, env: dict[str, str], name: str, root: Path) -> Itera
     """A tmux server of its own, its first pane running the stand-in `name`, killed afterwards."""
     log = root / f"{name}.jsonl"
     base = ["tmux", "-L", f"cafleet-bench-{uuid.uuid4().hex[:10]}", "-f", "/dev/null"]
-    agent = f"exec {sys.executable} -m cafleet.standin --name {name} --log {log}"
+    agent = f"exec {sys.executable} -m cafleet.demo.standin_agent --name {name} --log {log}"
     try:
         subprocess.run([*base, "new-session", "-d", "-s", "main", "-x", "160", "-y", "48", agent],
                        env=env, check=True, capture_output=True, timeout=10)
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="cafleet-latency-"))
     results = []
     try:
-        results.append(run_engine("sqlite", f"sqlite:///{root / 'sqlite' / 'host-a' / 'cafleet.db'}", root / "sqlite",
+        results.append(run_engine("sqlite", f"sqlite:///{root / 'sqlite' / 'host-a' / 'cafleet.store.db'}", root / "sqlite",
                                   args.messages))
         if args.url:
             results.append(run_engine("postgresql", args.url, root / "postgresql", args.messages))

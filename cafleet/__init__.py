@@ -39,6 +39,6 @@ def styles_dir() -> str:
     return packaged if _os.path.isdir(packaged) else _os.path.join(_checkout, "styles")
 
 
-from cafleet import lazy_drivers as _lazy_drivers  # noqa: E402  (before anything imports peewee)
+from cafleet.store import lazy_drivers as _lazy_drivers  # noqa: E402  (before anything imports peewee)
 
 _lazy_drivers.install()

@@ -37,8 +37,8 @@ def build() -> int:
     from cafleet.broker.fleets import create_fleet
     from cafleet.broker.members import attach_pane, register_member
     from cafleet.broker.messages import ack_message, send_message
-    from cafleet.db import open_database
-    from cafleet.records import PaneLocation
+    from cafleet.core.records import PaneLocation
+    from cafleet.store.db import open_database
 
     open_database()
     created = create_fleet(PaneLocation("/tmp/tmux-1000/default", 1, "work", "@1", "%0"), label="parser split")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A first real fleet on the default database (~/.local/share/cafleet/cafleet.db, or
+# A first real fleet on the default database (~/.local/share/cafleet/cafleet.store.db, or
 # $CAFLEET_DATABASE_URL): a Director in its own tmux pane, two agents, and the message
 # lifecycle (send, broadcast, poll, reply, ack), printed as a transcript you can replay.
 # The tmux server it starts (socket "cafleet-quickstart") stays up so you can look at it.

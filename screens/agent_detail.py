@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, T
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from cafleet.domain import AgentKind, AgentStatus
+from cafleet.core.domain import AgentKind, AgentStatus
 
 from .dialogs import ScheduleModal
 from .live import DataChanged
@@ -26,7 +26,7 @@ from .render import body, clock, day, fields, inbox_entry, timeline_entry
 from .worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from cafleet.records import TaskRecord
+    from cafleet.core.records import TaskRecord
 
 PANE_REFRESH_SECONDS = 3.0
 
@@ -219,7 +219,7 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         if agent.status != AgentStatus.ACTIVE:
             self.notify(f"{agent.handle} is deregistered; it has no schedule.", severity="warning")
             return
-        from cafleet.domain import DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVALS
+        from cafleet.core.domain import DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVALS
 
         interval = detail.interval_seconds or DEFAULT_MONITOR_INTERVALS.get(agent.kind, DEFAULT_MONITOR_INTERVAL)
         enabled = detail.enabled if detail.interval_seconds is not None else True
@@ -233,7 +233,7 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
     @work(thread=True, exit_on_error=False, group="agent-schedule")
     def save_schedule(self, interval: int, enabled: bool) -> None:
         from cafleet.broker.monitor import configure
-        from cafleet.errors import CafleetError
+        from cafleet.core.errors import CafleetError
 
         try:
             schedule = configure(self.fleet_id, self.agent_id, interval, enabled)
@@ -367,7 +367,7 @@ def pane_summary(placement) -> str:
         return ""
     if placement.tmux_pane_id is None:
         return "◌ being spawned"
-    from cafleet.hosts import is_this_host
+    from cafleet.core.hosts import is_this_host
     from cafleet.panes.safety import target_problem
     from cafleet.panes.tmux import Tmux
 

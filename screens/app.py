@@ -14,7 +14,7 @@ from textual.worker import get_current_worker
 # Textual's capture object, which has none. Import it before the app starts.
 import cafleet.panes.tmux  # noqa: E402,F401
 from cafleet import styles_dir
-from cafleet.domain import TUI_PANE_OPTION
+from cafleet.core.domain import TUI_PANE_OPTION
 
 from .fleet_picker import FleetPickerScreen
 from .live import DataChanged, watch

@@ -9,8 +9,8 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from cafleet.errors import InvalidInput
-from cafleet.mentions import Composed, complete, parse
+from cafleet.core.errors import InvalidInput
+from cafleet.core.mentions import Composed, complete, parse
 
 
 class MentionSuggester(Suggester):

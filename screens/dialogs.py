@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
 
-from cafleet.limits import MAX_INTERVAL_SECONDS as MAX_INTERVAL
+from cafleet.core.limits import MAX_INTERVAL_SECONDS as MAX_INTERVAL
 
 
 class ConfirmModal(ModalScreen[bool]):

@@ -10,7 +10,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from cafleet.broker.hosts_view import FleetHosts
     from cafleet.broker.reads import FleetChanges, RosterEntry
-    from cafleet.records import PlacementRecord
+    from cafleet.core.records import PlacementRecord
 
 PAGE = 500
 
@@ -75,7 +75,7 @@ def side_data(fleet_id: int, administrator_id: int | None, placements: list[Plac
     from cafleet.broker import reads
     from cafleet.broker.hosts_view import fleet_hosts
     from cafleet.broker.monitor import runtime
-    from cafleet.notify import ensure_courier
+    from cafleet.services.courier_launcher import ensure_courier
 
     ensure_courier(always=True)  # the TUI keeps notices moving (and agent states fresh) while it runs
     inbox_tasks = None

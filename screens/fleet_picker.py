@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from cafleet.terminal import one_line
+from cafleet.core.terminal import one_line
 
 from .live import DataChanged
 from .render import clock, day, indented

@@ -13,8 +13,8 @@ from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, T
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from cafleet.domain import TaskState
-from cafleet.terminal import one_line
+from cafleet.core.domain import TaskState
+from cafleet.core.terminal import one_line
 
 from .composer import Composer
 from .fleet_data import PAGE, Acked, Delivered, FleetLoaded, FleetRefreshed, HostsChecked, OlderLoaded, Side, side_data
@@ -29,7 +29,7 @@ from .worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from cafleet.broker.reads import RosterCursor
-    from cafleet.records import TaskRecord
+    from cafleet.core.records import TaskRecord
 
 # While notices wait, the hosts are read again this often: a courier that stopped stamping, or
 # notices that wait ever longer, commit nothing that would wake the view.
@@ -237,8 +237,8 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, group="fleet-send")
     def send_composed(self, administrator_id: int, to: str | None, text: str, reply_to: int | None) -> None:
-        from cafleet.errors import CafleetError
-        from cafleet.sending import broadcast, send
+        from cafleet.core.errors import CafleetError
+        from cafleet.services.sending import broadcast, send
 
         try:
             if to is None:
@@ -262,7 +262,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     @work(thread=True, exit_on_error=False, group="fleet-ack")
     def ack(self, task_id: int) -> None:
         from cafleet.broker.messages import ack_message
-        from cafleet.errors import CafleetError
+        from cafleet.core.errors import CafleetError
 
         if self.administrator_id is None:
             return  # still loading: there is nobody to ack as yet

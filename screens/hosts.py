@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from rich.text import Text
 
-from cafleet.terminal import one_line
+from cafleet.core.terminal import one_line
 
 from .render import ROSTER_TEXT_WIDTH, clock, day, host_line
 

@@ -1,4 +1,4 @@
-"""Reloading when another process commits (`cafleet.changes`: data_version or LISTEN/NOTIFY)."""
+"""Reloading when another process commits (`cafleet.store.changes`: data_version or LISTEN/NOTIFY)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class DataChanged(Message):
 
 def watch(is_cancelled, on_change) -> None:
     """Run in a thread worker: call `on_change()` after every commit made elsewhere."""
-    from cafleet.changes import open_feed
+    from cafleet.store.changes import open_feed
 
     feed = open_feed()
     try:

@@ -77,7 +77,7 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
     @work(thread=True, exit_on_error=False, exclusive=True, group="pane-capture")
     def capture(self) -> None:
         from cafleet.broker.members import member
-        from cafleet.errors import CafleetError
+        from cafleet.core.errors import CafleetError
         from cafleet.panes.members import capture_member
 
         try:
@@ -218,7 +218,7 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, group="pane-steer")
     def steer(self, done: str, call, *args) -> None:
-        from cafleet.errors import CafleetError
+        from cafleet.core.errors import CafleetError
 
         try:
             call(*args)
@@ -265,7 +265,7 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
 
     @work(thread=True, exit_on_error=False, group="pane-delete")
     def delete(self, force: bool) -> None:
-        from cafleet.errors import CafleetError
+        from cafleet.core.errors import CafleetError
         from cafleet.panes.members import DeleteTimedOut, delete_member
 
         try:

@@ -11,9 +11,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from cafleet.domain import TaskKind, TaskState
-from cafleet.records import TaskRecord
-from cafleet.terminal import block
+from cafleet.core.domain import TaskKind, TaskState
+from cafleet.core.records import TaskRecord
+from cafleet.core.terminal import block
 
 from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields
 from .worker_errors import ReportsWorkerErrors

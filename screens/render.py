@@ -15,9 +15,9 @@ from rich.style import Style
 from rich.text import Text
 
 from cafleet.broker.reads import RosterEntry
-from cafleet.domain import AgentStatus, TaskKind, TaskState
-from cafleet.records import TaskRecord
-from cafleet.terminal import block, one_line
+from cafleet.core.domain import AgentStatus, TaskKind, TaskState
+from cafleet.core.records import TaskRecord
+from cafleet.core.terminal import block, one_line
 
 if TYPE_CHECKING:
     from cafleet.broker.agent_states import SeenState

@@ -23,7 +23,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from cafleet.broker.reads import RosterChanges, RosterCursor, RosterEntry
-from cafleet.domain import AgentKind, AgentStatus
+from cafleet.core.domain import AgentKind, AgentStatus
 
 from .render import roster_entry, roster_height
 from .roster_layout import RosterLayout

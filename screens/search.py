@@ -17,7 +17,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from cafleet.domain import TaskKind
+from cafleet.core.domain import TaskKind
 
 from .render import GAP, SPACE, clock, day, fields, state_mark
 from .worker_errors import ReportsWorkerErrors
@@ -80,7 +80,7 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
     @work(thread=True, exit_on_error=False, exclusive=True, group="search")
     def search(self, query: str) -> None:
         from cafleet.broker.search import search_messages
-        from cafleet.errors import CafleetError
+        from cafleet.core.errors import CafleetError
 
         error: str | None = None
         try:
@@ -135,7 +135,7 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
 
 def result_entry(hit) -> Text:
     """`2026-11-20 09:00:03  alice → bob  #1  ●`, then the text around the match, matches marked."""
-    from cafleet.snippets import snippet
+    from cafleet.broker.search.snippets import snippet
 
     task = hit.task
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY

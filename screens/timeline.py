@@ -6,8 +6,8 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from cafleet.domain import TaskKind, TaskState
-from cafleet.records import TaskRecord
+from cafleet.core.domain import TaskKind, TaskState
+from cafleet.core.records import TaskRecord
 
 from .render import day, day_separator, timeline_entry
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
-from cafleet.db_faults import fault_of
-from cafleet.errors import CafleetError
+from cafleet.core.errors import CafleetError
+from cafleet.store.db_faults import fault_of
 
 
 def describe(error: BaseException | None) -> str:

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.lazy_drivers)
+import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.store.lazy_drivers)
 import pytest
 
 from tests.postgres_cluster import POSTGRES, Cluster, engine, postgres_installed
@@ -51,7 +51,7 @@ def postgres_url(postgres_cluster):
     """A new, empty PostgreSQL database for this test, dropped after it."""
     name = postgres_cluster.new_database()
     yield postgres_cluster.url(name)
-    from cafleet.db import close_database
+    from cafleet.store.db import close_database
 
     close_database()
     postgres_cluster.drop_database(name)
@@ -66,25 +66,25 @@ def isolated_env(request, tmp_path, monkeypatch):
     if engine() == POSTGRES and "sqlite_only" not in request.keywords:
         monkeypatch.setenv("CAFLEET_DATABASE_URL", request.getfixturevalue("postgres_url"))
     else:
-        monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{tmp_path / 'cafleet.db'}")
+        monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{tmp_path / 'cafleet.store.db'}")
     for name in ("TMUX", "TMUX_PANE", "CAFLEET_MAX_TEXT_LEN", "CAFLEET_DEBUG", "NO_COLOR", "CODEX_HOME", "XDG_CONFIG_HOME",
                  "CAFLEET_HOST_ID"):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
-    from cafleet.db import close_database
+    from cafleet.store.db import close_database
 
     close_database()  # so a later test cannot silently reach this test's database
 
 
 @pytest.fixture
 def db_path(tmp_path) -> Path:
-    return tmp_path / "cafleet.db"
+    return tmp_path / "cafleet.store.db"
 
 
 @pytest.fixture
 def pg_db(postgres_url, monkeypatch):
     """A migrated PostgreSQL database for this test, whatever engine the suite runs on."""
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     monkeypatch.setenv("CAFLEET_DATABASE_URL", postgres_url)
     return open_database()
@@ -94,14 +94,14 @@ def pg_db(postgres_url, monkeypatch):
 def local_dir() -> Path:
     """Where this machine keeps the database's locks and logs: beside the SQLite file, or the
     PostgreSQL server's private directory."""
-    from cafleet.config import local_directory
+    from cafleet.core.config import local_directory
 
     return local_directory()
 
 
 @pytest.fixture
 def db():
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     return open_database()
 

@@ -60,7 +60,7 @@ def make_fake_agents(root: Path) -> FakeAgents:
         script.write_text(
             "#!/bin/sh\n"
             f'delay=0; [ -e "{bin_dir}/{backend}.slow" ] && delay=3; [ -e "{bin_dir}/{backend}.deaf" ] && delay=60\n'
-            f'exec {sys.executable} -m cafleet.standin --startup-delay "$delay" '
+            f'exec {sys.executable} -m cafleet.demo.standin_agent --startup-delay "$delay" '
             f'--log "{logs}/{backend}-$$.jsonl" "$@"\n'
         )
         script.chmod(0o755)
@@ -127,8 +127,8 @@ def spawn(cli, fleet: PanesFleet, name: str, *extra) -> int:
 
 
 def task_row(task_id: int):
-    from cafleet.db import open_database
-    from cafleet.models import Task
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Task
 
     open_database()
     return Task.get_by_id(task_id)
@@ -154,7 +154,7 @@ def couriers_of(db_path: Path | None = None, host: str | None = None) -> list[in
     """Pids of courier processes serving this test's database (never anyone else's): by
     default the database the test's environment names (a SQLite path or a PostgreSQL URL),
     and with `host`, only the courier started with CAFLEET_HOST_ID=host."""
-    from cafleet.config import database_setting
+    from cafleet.core.config import database_setting
 
     markers = [f"CAFLEET_DATABASE_URL={db_path if db_path is not None else database_setting()}".encode()]
     if host is not None:

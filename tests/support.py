@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import pytest
 
-from cafleet.records import PaneLocation
+from cafleet.core.records import PaneLocation
 
 _SCRIPTS = Path(sysconfig.get_path("scripts"))
 REPO = Path(__file__).resolve().parent.parent

@@ -168,24 +168,24 @@ def test_a_program_named_like_the_agent_must_be_its_binary(modules):
 
 
 def test_the_standin_is_the_running_python_with_its_module():
-    argv = [sys.executable, "-m", "cafleet.standin", "--name", "director", "--log", "/tmp/d.jsonl"]
+    argv = [sys.executable, "-m", "cafleet.demo.standin_agent", "--name", "director", "--log", "/tmp/d.jsonl"]
     assert runs("standin", argv, PYTHON)
-    assert runs("standin", [sys.executable, "-u", "-X", "dev", "-m", "cafleet.standin"], PYTHON)
-    assert runs("standin", [sys.executable, "-Im", "cafleet.standin"], PYTHON)
-    assert runs("standin", [sys.executable, "-W", "ignore", "-mcafleet.standin"], PYTHON)
+    assert runs("standin", [sys.executable, "-u", "-X", "dev", "-m", "cafleet.demo.standin_agent"], PYTHON)
+    assert runs("standin", [sys.executable, "-Im", "cafleet.demo.standin_agent"], PYTHON)
+    assert runs("standin", [sys.executable, "-W", "ignore", "-mcafleet.demo.standin_agent"], PYTHON)
     for other in (
-        [sys.executable, "-c", "import cafleet.standin", "-m", "cafleet.standin"],
+        [sys.executable, "-c", "import cafleet.demo.standin_agent", "-m", "cafleet.demo.standin_agent"],
         [sys.executable, "-m", "cafleet.standin_viewer"],
-        [sys.executable, "-m", "pydoc", "cafleet.standin"],
-        [sys.executable, "-X", "-m", "cafleet.standin"],  # -X takes `-m` as its value
+        [sys.executable, "-m", "pydoc", "cafleet.demo.standin_agent"],
+        [sys.executable, "-X", "-m", "cafleet.demo.standin_agent"],  # -X takes `-m` as its value
         [sys.executable, "/tmp/x/cafleet/standin.py"],
-        [sys.executable, "/tmp/cafleet.standin"],
-        ["less", "/tmp/cafleet.standin.txt"],
-        ["cat", "-m", "cafleet.standin"],
+        [sys.executable, "/tmp/cafleet.demo.standin_agent"],
+        ["less", "/tmp/cafleet.demo.standin_agent.txt"],
+        ["cat", "-m", "cafleet.demo.standin_agent"],
     ):
         assert not runs("standin", other, PYTHON if other[0] == sys.executable else f"/usr/bin/{other[0]}"), other
     # Another binary that calls itself python is not the running Python.
-    assert not runs("standin", ["python3", "-m", "cafleet.standin"], "/usr/bin/less")
+    assert not runs("standin", ["python3", "-m", "cafleet.demo.standin_agent"], "/usr/bin/less")
 
 
 def test_without_proc_ps_splits_on_spaces_and_stays_strict(modules):
@@ -193,11 +193,11 @@ def test_without_proc_ps_splits_on_spaces_and_stays_strict(modules):
     entry = f"{modules}/.bin/codex"
     assert runs("codex", ["node", entry, "--no-daemon"], None)
     assert runs("claude", [f"{modules}/.bin/claude", "--name", "w"], None)  # its realpath is the binary
-    assert runs("standin", ["python3", "-m", "cafleet.standin"], None)
+    assert runs("standin", ["python3", "-m", "cafleet.demo.standin_agent"], None)
     assert not runs("codex", ["less", entry], None)
     assert not runs("codex", ["node", "node_modules/.bin/codex"], None)  # relative: no working directory to read
     assert not runs("claude", [f"{modules}/@anthropic-ai/claude-code/session.txt"], None)
-    assert not runs("standin", ["python3", "-c", "cafleet.standin"], None)
+    assert not runs("standin", ["python3", "-c", "cafleet.demo.standin_agent"], None)
 
 
 def test_a_real_process_is_read_with_its_executable_and_directory(tmp_path):
@@ -266,7 +266,7 @@ LOOKALIKES = {
     "claude": ("node_modules/@anthropic-ai/claude-code", "cli-wrapper.cjs", "claude/ready.txt", "for agents"),
     "codex": ("node_modules/@openai/codex", "bin/codex.js", "codex/ready.txt", "Ask Codex to do anything"),
     "opencode": ("node_modules/opencode-ai", "bin/opencode", "opencode/ready.txt", "ctrl+p commands"),
-    "standin": ("cafleet.standin", "cafleet/standin.py", None, "standin ready"),
+    "standin": ("cafleet.demo.standin_agent", "cafleet/demo/standin_agent.py", None, "standin ready"),
 }
 
 

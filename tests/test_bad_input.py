@@ -143,7 +143,7 @@ def test_since_empty_is_refused(fleet, value):
 
 def test_since_before_year_1000_still_finds_every_message(fleet):
     """Stamps are zero-padded (strftime's %Y is not), so text order stays time order."""
-    from cafleet.timestamps import parse_user_time
+    from cafleet.core.timestamps import parse_user_time
 
     assert parse_user_time("0999-06-01T00:00:00Z", "--since") == "0999-06-01T00:00:00.000000Z"
     invoke(send("--to", "bob", "--text", "hi"))

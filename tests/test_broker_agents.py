@@ -3,8 +3,8 @@
 import pytest
 
 from cafleet.broker import agents, fleets
-from cafleet.errors import Conflict, InvalidInput, NotFound, Refused
-from cafleet.models import Agent
+from cafleet.core.errors import Conflict, InvalidInput, NotFound, Refused
+from cafleet.store.models import Agent
 from tests.support import OTHER_PANE
 
 

@@ -3,8 +3,8 @@
 import pytest
 
 from cafleet.broker import agents, fleets, messages
-from cafleet.errors import NotFound, Refused
-from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Placement, Task
+from cafleet.core.errors import NotFound, Refused
+from cafleet.store.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Placement, Task
 from tests.support import FAKE_PANE, OTHER_PANE
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cafleet.broker import fleets, messages
 from cafleet.broker.hosts_view import FleetHosts, HostState, fleet_hosts
-from cafleet.models import Task
+from cafleet.store.models import Task
 from tests.support import OTHER_PANE
 from tests.tui_support import courier_seen, place_on_host
 

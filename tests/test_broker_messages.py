@@ -7,8 +7,8 @@ import time
 import pytest
 
 from cafleet.broker import agents, fleets, inbox, messages
-from cafleet.errors import InvalidInput, NotFound, Refused
-from cafleet.models import Task
+from cafleet.core.errors import InvalidInput, NotFound, Refused
+from cafleet.store.models import Task
 from tests.support import FAKE_PANE, OTHER_PANE
 
 
@@ -192,7 +192,7 @@ def test_wait_wakes_promptly_when_another_process_sends(fleet, cli):
     sender = subprocess.Popen(
         [sys.executable, "-c", (
             "import time; time.sleep(0.5)\n"
-            "from cafleet.db import open_database; open_database()\n"
+            "from cafleet.store.db import open_database; open_database()\n"
             "from cafleet.broker.messages import send_message\n"
             f"send_message({fleet.fleet_id}, {fleet.alice_id}, 'bob', 'wake up')\n"
             "print(time.time())"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cafleet.models import Task
+from cafleet.store.models import Task
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "poll_bytes.py"
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cafleet.models import Task
+from cafleet.store.models import Task
 
 TASK_KEYS = {
     "task_id", "fleet_id", "kind", "state", "from_agent_id", "from_name", "to_agent_id", "to_name",

@@ -19,7 +19,7 @@ AHEAD = timedelta(days=30)
 
 def clock_ahead(monkeypatch) -> str:
     """Make this process's broker stamp times 30 days in the future; the stamp it uses."""
-    from cafleet.timestamps import to_stamp
+    from cafleet.core.timestamps import to_stamp
 
     future = to_stamp(datetime.now(UTC) + AHEAD)
     monkeypatch.setattr(messages, "utc_now", lambda: future)
@@ -27,7 +27,7 @@ def clock_ahead(monkeypatch) -> str:
 
 
 def revisions(*task_ids: int) -> list[int]:
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     by_id = dict(Task.select(Task.id, Task.revision).where(Task.id.in_(task_ids)).tuples())
     return [by_id[i] for i in task_ids]
@@ -129,7 +129,7 @@ async def test_the_live_tui_shows_an_ack_that_follows_a_message_from_a_clock_ahe
         assert timeline_view.tasks[skewed.id].state == "input_required"
         subprocess.run(
             [sys.executable, "-c", (
-                "from cafleet.db import open_database; open_database()\n"
+                "from cafleet.store.db import open_database; open_database()\n"
                 "from cafleet.broker.messages import ack_message\n"
                 f"ack_message({story.fleet_id}, {story.bob_id}, {skewed.id})"
             )],

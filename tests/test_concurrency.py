@@ -47,7 +47,7 @@ def _send_worker(fleet_id, sender_id, worker, targets, count, barrier, out_file)
     result = {"sent": [], "errors": [], "start": None, "end": None}
     try:
         from cafleet.broker.messages import send_message
-        from cafleet.db import open_database
+        from cafleet.store.db import open_database
 
         open_database()
         barrier.wait(timeout=60)
@@ -71,7 +71,7 @@ def _broadcast_worker(fleet_id, sender_id, count, barrier, out_file):
     result = {"broadcasts": [], "errors": []}
     try:
         from cafleet.broker.messages import broadcast_message
-        from cafleet.db import open_database
+        from cafleet.store.db import open_database
 
         open_database()
         barrier.wait(timeout=60)
@@ -100,7 +100,7 @@ def _ack_worker(fleet_id, agent_id, barrier, senders_done, out_file):
     try:
         from cafleet.broker.inbox import poll_inbox
         from cafleet.broker.messages import ack_message
-        from cafleet.db import open_database
+        from cafleet.store.db import open_database
 
         open_database()
         barrier.wait(timeout=60)
@@ -137,9 +137,9 @@ def _open_fresh_worker(db_file, worker, barrier, out_file):
     result = {"errors": []}
     try:
         barrier.wait(timeout=60)
-        from cafleet.db import open_database
-        from cafleet.models import Fleet, database
-        from cafleet.timestamps import utc_now
+        from cafleet.core.timestamps import utc_now
+        from cafleet.store.db import open_database
+        from cafleet.store.models import Fleet, database
 
         open_database(Path(db_file))
         with database.atomic():
@@ -154,7 +154,7 @@ def _raw_migrate_worker(db_file, barrier, out_file):
     """`migrate()` on a plain sqlite3 connection; reports which migrations this process applied."""
     result = {"errors": []}
     try:
-        from cafleet.migrations import migrate
+        from cafleet.store.migrations import migrate
 
         conn = sqlite3.connect(db_file, timeout=30, isolation_level=None)
         try:
@@ -201,7 +201,7 @@ def _run_processes(specs, tmp_path: Path, name: str, after_start=None) -> list[d
 
 def _task_rows() -> list[dict]:
     """Every stored task as its raw columns, read through the test's own connection."""
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     cursor = open_database().execute_sql("SELECT * FROM tasks ORDER BY id")
     names = [column[0] for column in cursor.description]
@@ -392,9 +392,9 @@ def test_concurrent_cli_sends_and_broadcasts(fleet):
 
 @pytest.mark.sqlite_only
 def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
-    from cafleet.migrations import LATEST_VERSION
+    from cafleet.store.migrations import LATEST_VERSION
 
-    db_file = tmp_path / "fresh" / "nested" / "cafleet.db"
+    db_file = tmp_path / "fresh" / "nested" / "cafleet.store.db"
     workers = 8
     barrier = multiprocessing.get_context("spawn").Barrier(workers)
     results = _run_processes(
@@ -419,7 +419,7 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
 
 
 def _database_at_version_1_with_agents(db_file: Path) -> None:
-    from cafleet.migrations import migrate
+    from cafleet.store.migrations import migrate
 
     conn = sqlite3.connect(db_file, isolation_level=None)
     migrate(conn, str(db_file), up_to=1)
@@ -435,7 +435,7 @@ def _database_at_version_1_with_agents(db_file: Path) -> None:
 @pytest.mark.sqlite_only
 def test_exactly_one_process_migrates_when_many_start_together(tmp_path):
     """Run `migrate()` from 8 processes at once, on a new file and on a version-1 file."""
-    from cafleet.migrations import LATEST_VERSION, MIGRATIONS
+    from cafleet.store.migrations import LATEST_VERSION, MIGRATIONS
 
     workers = 8
     ctx = multiprocessing.get_context("spawn")
@@ -466,10 +466,10 @@ def _open_postgres_worker(url, worker, barrier, out_file):
 
         os.environ["CAFLEET_DATABASE_URL"] = url
         barrier.wait(timeout=60)
-        from cafleet.db import open_database
-        from cafleet.models import Fleet
-        from cafleet.postgres import schema_version
-        from cafleet.timestamps import utc_now
+        from cafleet.core.timestamps import utc_now
+        from cafleet.store.db import open_database
+        from cafleet.store.models import Fleet
+        from cafleet.store.postgres import schema_version
 
         database = open_database()
         with database.atomic():
@@ -482,9 +482,9 @@ def _open_postgres_worker(url, worker, barrier, out_file):
 
 def test_many_processes_open_a_brand_new_postgres_database_at_once(tmp_path, postgres_url):
     """One of them migrates under the write lock; the others wait for it, then find it done."""
-    from cafleet.db import open_database
-    from cafleet.migrations import LATEST_VERSION
-    from cafleet.models import Fleet
+    from cafleet.store.db import open_database
+    from cafleet.store.migrations import LATEST_VERSION
+    from cafleet.store.models import Fleet
 
     workers = 8
     barrier = multiprocessing.get_context("spawn").Barrier(workers)
@@ -493,7 +493,7 @@ def test_many_processes_open_a_brand_new_postgres_database_at_once(tmp_path, pos
     )
     assert [r["errors"] for r in results] == [[]] * workers
     assert [r["version"] for r in results] == [LATEST_VERSION] * workers
-    from cafleet.config import PostgresServer
+    from cafleet.core.config import PostgresServer
 
     open_database(PostgresServer(postgres_url))
     assert sorted(f.label for f in Fleet.select()) == sorted(f"opener-{i}" for i in range(workers))

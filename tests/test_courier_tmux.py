@@ -63,7 +63,7 @@ def test_a_burst_of_sends_runs_one_courier_and_every_notice_lands_once(cli, flee
 def test_a_notice_whose_sender_started_no_courier_is_delivered_by_the_next_command(cli, fleet, agents, db_path):
     """A send killed right after its commit, or made inside a sandbox, leaves a `pending` notice."""
     from cafleet.broker.messages import send_message
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     member = spawn(cli, fleet, "bea")
     ready(agents, "bea")
@@ -139,7 +139,7 @@ def test_an_agent_that_exits_while_notices_queue_never_has_them_typed_into_its_s
     log = tmp_path / "director-standin.jsonl"
     tmux_server.tmux("respawn-pane", "-k", "-t", tmux_server.pane_id, "bash --norc")
     time.sleep(0.3)
-    tmux_server.tmux("send-keys", "-t", tmux_server.pane_id, "-l", f"{sys.executable} -m cafleet.standin --log {log}")
+    tmux_server.tmux("send-keys", "-t", tmux_server.pane_id, "-l", f"{sys.executable} -m cafleet.demo.standin_agent --log {log}")
     tmux_server.tmux("send-keys", "-t", tmux_server.pane_id, "Enter")
     deadline = time.monotonic() + 10
     while not (log.exists() and '"ready"' in log.read_text()) and time.monotonic() < deadline:
@@ -158,8 +158,8 @@ def test_an_agent_that_exits_while_notices_queue_never_has_them_typed_into_its_s
 
 
 def placement(member_id):
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     return Placement.get_by_id(member_id)

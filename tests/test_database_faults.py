@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import pytest
 
-from cafleet.migrations import LATEST_VERSION
+from cafleet.store.migrations import LATEST_VERSION
 from tests.support import FAKE_PANE, Fleet, cafleet_command, database_dump
 
 sqlite_only = pytest.mark.sqlite_only
@@ -57,7 +57,7 @@ def _fleet(path: Path) -> Fleet:
     from cafleet.broker.agents import register_agent
     from cafleet.broker.fleets import create_fleet
     from cafleet.broker.messages import send_message
-    from cafleet.db import close_database, open_database
+    from cafleet.store.db import close_database, open_database
 
     open_database(path)
     try:
@@ -154,7 +154,7 @@ def _small_disk(directory: Path) -> Iterator[SmallDisk]:
         yield disk
     finally:
         if mounted:
-            from cafleet.db import close_database
+            from cafleet.store.db import close_database
 
             close_database()
             _unmount(directory)
@@ -182,7 +182,7 @@ def _full_message(disk: SmallDisk, path: Path, limit: int) -> str:
 @sqlite_only
 def test_a_full_disk_is_named_with_the_fix_and_changes_nothing(tmp_path, monkeypatch):
     with _small_disk(tmp_path / "disk") as disk:
-        path = disk.directory / "cafleet.db"
+        path = disk.directory / "cafleet.store.db"
         monkeypatch.setenv("CAFLEET_DATABASE_URL", str(path))
         fleet = _fleet(path)
         text = tmp_path / "big.txt"
@@ -202,7 +202,7 @@ def test_a_full_disk_is_named_with_the_fix_and_changes_nothing(tmp_path, monkeyp
 @sqlite_only
 def test_a_new_database_on_a_full_disk_leaves_nothing_at_its_path(tmp_path):
     with _small_disk(tmp_path / "disk") as disk:
-        path = disk.directory / "cafleet.db"
+        path = disk.directory / "cafleet.store.db"
         disk.fill(leave=0)
         before = _listing(disk.directory)
         limit = 16 * 1024
@@ -240,7 +240,7 @@ def test_a_database_file_made_read_only_is_named_with_chmod(db_path):
 def test_a_database_directory_made_read_only_is_named_with_chmod(tmp_path, monkeypatch):
     directory = tmp_path / "data"
     directory.mkdir(mode=0o700)
-    path = directory / "cafleet.db"
+    path = directory / "cafleet.store.db"
     monkeypatch.setenv("CAFLEET_DATABASE_URL", str(path))
     fleet = _fleet(path)
     poll = ("--fleet-id", fleet.fleet_id, "message", "poll", "--agent-id", fleet.alice_id)
@@ -266,7 +266,7 @@ def test_a_database_directory_made_read_only_is_named_with_chmod(tmp_path, monke
 def test_a_filesystem_remounted_read_only_is_named(tmp_path, monkeypatch):
     directory = tmp_path / "data"
     directory.mkdir(mode=0o700)
-    path = directory / "cafleet.db"
+    path = directory / "cafleet.store.db"
     monkeypatch.setenv("CAFLEET_DATABASE_URL", str(path))
     writes = _writes(_fleet(path))
     before = database_dump()
@@ -308,7 +308,7 @@ def test_a_damaged_database_is_named_with_the_way_out(cli, db_path):
             "start a new one, or restore it from a backup"
         )
         assert db_path.read_bytes() == damaged
-    assert sorted(p.name for p in db_path.parent.glob("cafleet.db*")) == ["cafleet.db"]
+    assert sorted(p.name for p in db_path.parent.glob("cafleet.store.db*")) == ["cafleet.store.db"]
 
     report = cli("--json", "doctor")
     assert report.code == 1
@@ -355,22 +355,22 @@ def test_an_empty_file_is_refused_not_initialised(cli, db_path, args):
 def test_a_new_database_appears_whole_or_not_at_all(tmp_path, monkeypatch):
     """The schema is built in a file of its own and linked into place, so a process starting on
     the same new database never finds an empty or half-built file at the path."""
-    import cafleet.db_create
-    from cafleet.db import close_database, open_database
+    import cafleet.store.db_create
+    from cafleet.store.db import close_database, open_database
 
-    path = tmp_path / "new" / "cafleet.db"
+    path = tmp_path / "new" / "cafleet.store.db"
     seen_while_building = []
-    real_migrate = cafleet.db_create.migrate
+    real_migrate = cafleet.store.db_create.migrate
 
     def watching(conn, where, *args, **kwargs):
         seen_while_building.append(os.path.lexists(path))
         return real_migrate(conn, where, *args, **kwargs)
 
-    monkeypatch.setattr(cafleet.db_create, "migrate", watching)
+    monkeypatch.setattr(cafleet.store.db_create, "migrate", watching)
     open_database(path)
     close_database()
     assert seen_while_building[0] is False  # the build; later calls find the database current
-    assert sorted(p.name for p in path.parent.iterdir()) == ["cafleet.db"]  # no temp file left
+    assert sorted(p.name for p in path.parent.iterdir()) == ["cafleet.store.db"]  # no temp file left
     assert path.stat().st_mode & 0o777 == 0o600 and path.stat().st_nlink == 1
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
@@ -394,8 +394,8 @@ def test_a_wal_left_without_its_database_is_not_replayed_into_a_new_one(cli, db_
 @sqlite_only
 def test_a_database_moved_away_while_open_is_gone_for_good(db_path):
     from cafleet.broker.agents import register_agent
-    from cafleet.db import open_database
-    from cafleet.db_faults import DatabaseFault, FaultKind
+    from cafleet.store.db import open_database
+    from cafleet.store.db_faults import DatabaseFault, FaultKind
 
     fleet = _fleet(db_path)
     open_database(db_path)
@@ -412,12 +412,12 @@ def test_a_database_moved_away_while_open_is_gone_for_good(db_path):
 @sqlite_only
 def test_a_thread_connecting_after_the_file_was_deleted_finds_it_gone_and_creates_nothing(db_path):
     from cafleet.broker.fleets import list_fleets
-    from cafleet.db import open_database
-    from cafleet.db_faults import FaultKind, fault_of
+    from cafleet.store.db import open_database
+    from cafleet.store.db_faults import FaultKind, fault_of
 
     _fleet(db_path)
     open_database(db_path)
-    for name in ("cafleet.db", "cafleet.db-wal", "cafleet.db-shm"):
+    for name in ("cafleet.store.db", "cafleet.store.db-wal", "cafleet.store.db-shm"):
         (db_path.parent / name).unlink(missing_ok=True)
     failures: list[BaseException] = []
 
@@ -438,7 +438,7 @@ def test_a_thread_connecting_after_the_file_was_deleted_finds_it_gone_and_create
 
 @sqlite_only
 def test_a_lock_held_past_the_busy_timeout_is_a_fault_that_may_pass(db_path):
-    from cafleet.db_faults import FaultKind, fault_of
+    from cafleet.store.db_faults import FaultKind, fault_of
 
     _fleet(db_path)
     holder = sqlite3.connect(db_path, isolation_level=None)
@@ -459,19 +459,19 @@ def test_a_lock_held_past_the_busy_timeout_is_a_fault_that_may_pass(db_path):
 
 
 def test_which_faults_a_long_running_process_should_leave_on():
-    from cafleet.db_faults import FaultKind
+    from cafleet.store.db_faults import FaultKind
 
     assert {kind.value for kind in FaultKind if kind.permanent} == {"damaged", "gone"}
     assert {kind.value for kind in FaultKind if not kind.permanent} == {"full", "read-only", "locked", "unreachable", "io-error"}
 
 
 def test_an_error_that_is_no_database_fault_stays_a_bug():
-    from cafleet.db_faults import fault_of
+    from cafleet.store.db_faults import fault_of
 
     conn = sqlite3.connect(":memory:")
     with pytest.raises(sqlite3.OperationalError) as caught:
         conn.execute("SELECT * FROM no_such_table")
-    assert fault_of(caught.value, Path("/x/cafleet.db")) is None
+    assert fault_of(caught.value, Path("/x/cafleet.store.db")) is None
     assert fault_of(ValueError("not a database error")) is None
 
 
@@ -485,18 +485,18 @@ def test_a_database_linked_into_a_shared_sticky_directory_is_refused_with_its_pl
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o1777)
-    real = shared / "cafleet.db"
+    real = shared / "cafleet.store.db"
     made = private / "made.db"
     _fleet(made)
     os.rename(made, real)  # a cafleet database moved where others can reach it
-    planted = shared / "cafleet.db-wal"
+    planted = shared / "cafleet.store.db-wal"
     planted.write_bytes(b"written by another user" * 100)
     planted.chmod(0o666)
     foreign = ""
     if os.geteuid() == 0:
         os.chown(planted, 65534, 65534)
         foreign = f"; {planted} there belongs to uid 65534"
-    link = private / "cafleet.db"
+    link = private / "cafleet.store.db"
     link.symlink_to(real)
     env = {"CAFLEET_DATABASE_URL": str(link)}
     expected = (
@@ -508,7 +508,7 @@ def test_a_database_linked_into_a_shared_sticky_directory_is_refused_with_its_pl
     for args in [("fleet", "list"), ("db", "init"), ("--fleet-id", "1", "message", "poll", "--agent-id", "4")]:
         assert _refused(cli(*args, env=env)) == expected
         assert _listing(shared) == before  # the planted WAL neither read into nor replaced; no -shm
-    assert sorted(p.name for p in private.iterdir()) == ["cafleet.db"]  # no locks/ either
+    assert sorted(p.name for p in private.iterdir()) == ["cafleet.store.db"]  # no locks/ either
 
     report = cli("--json", "doctor", env=env)
     assert report.code == 1 and expected in report.json()["problems"], report
@@ -524,11 +524,11 @@ def test_a_database_linked_into_another_private_directory_keeps_its_locks_beside
     elsewhere.mkdir(mode=0o700)
     here = tmp_path / "here"
     here.mkdir(mode=0o700)
-    link = here / "cafleet.db"
-    link.symlink_to(elsewhere / "cafleet.db")
+    link = here / "cafleet.store.db"
+    link.symlink_to(elsewhere / "cafleet.store.db")
     env = {"CAFLEET_DATABASE_URL": str(link)}
     assert cli("db", "init", env=env).code == 0
-    assert (elsewhere / "cafleet.db").is_file() and link.is_symlink()
+    assert (elsewhere / "cafleet.store.db").is_file() and link.is_symlink()
     report = cli("--json", "doctor", env=env)
     assert report.code == 0, report
     assert report.json()["files"]["lock_directory"] == str(elsewhere / "locks")
@@ -568,10 +568,10 @@ def test_doctor_exits_1_only_when_the_database_cannot_be_used(db_path, state, co
 def test_a_postgresql_database_that_refuses_writes_is_named_with_the_fix(postgres_url, postgres_cluster, monkeypatch):
     from urllib.parse import urlsplit
 
-    from cafleet.config import PostgresServer
+    from cafleet.core.config import PostgresServer
 
     monkeypatch.setenv("CAFLEET_DATABASE_URL", postgres_url)
-    from cafleet.db import close_database, open_database
+    from cafleet.store.db import close_database, open_database
 
     open_database()
     from cafleet.broker.agents import register_agent

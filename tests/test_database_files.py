@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cafleet.migrations import LATEST_VERSION
+from cafleet.store.migrations import LATEST_VERSION
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -46,10 +46,10 @@ def test_a_shared_sticky_directory_like_tmp_is_refused(cli, tmp_path, args):
     shared = tmp_path / "shared-tmp"
     shared.mkdir()
     shared.chmod(0o1777)
-    result = cli(*args, env=_url(shared / "cafleet.db"))
+    result = cli(*args, env=_url(shared / "cafleet.store.db"))
     assert _refused(result) == (
         f"database directory {shared} is writable by other users (mode 1777); keep the database in a private "
-        f"directory (e.g. CAFLEET_DATABASE_URL={tmp_path / 'xdg-data' / 'cafleet' / 'cafleet.db'})"
+        f"directory (e.g. CAFLEET_DATABASE_URL={tmp_path / 'xdg-data' / 'cafleet' / 'cafleet.store.db'})"
     )
     assert list(shared.iterdir()) == []  # no database, no locks/
 
@@ -59,18 +59,18 @@ def test_a_directory_others_can_reach_is_refused_with_chmod_as_a_fix(cli, tmp_pa
     directory = tmp_path / "project"
     directory.mkdir()
     directory.chmod(mode)
-    result = cli("fleet", "list", env=_url(directory / "cafleet.db"))
+    result = cli("fleet", "list", env=_url(directory / "cafleet.store.db"))
     message = _refused(result)
     assert message.startswith(f"database directory {directory} is {who} other users (mode {mode:04o}); run chmod 700 {directory}, or ")
     assert list(directory.iterdir()) == []
     directory.chmod(0o700)  # the fix the message gives works
-    assert cli("fleet", "list", env=_url(directory / "cafleet.db")).code == 0
+    assert cli("fleet", "list", env=_url(directory / "cafleet.store.db")).code == 0
 
 
 def test_an_existing_database_in_a_directory_that_became_shared_is_refused_and_left_alone(cli, tmp_path):
     directory = tmp_path / "was-private"
     directory.mkdir(mode=0o700)
-    env = _url(directory / "cafleet.db")
+    env = _url(directory / "cafleet.store.db")
     assert cli("db", "init", env=env).code == 0
     directory.chmod(0o777)
     before = _tree(directory)
@@ -84,7 +84,7 @@ def test_a_directory_of_another_user_is_refused(cli, tmp_path):
     directory = tmp_path / "theirs"
     directory.mkdir(mode=0o700)
     os.chown(directory, 65534, 65534)
-    message = _refused(cli("fleet", "list", env=_url(directory / "cafleet.db")))
+    message = _refused(cli("fleet", "list", env=_url(directory / "cafleet.store.db")))
     assert message.startswith(f"database directory {directory} belongs to another user (uid 65534); keep the database in a private directory")
     assert list(directory.iterdir()) == []
 
@@ -93,7 +93,7 @@ def test_a_new_default_directory_is_private(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("CAFLEET_DATABASE_URL")
     assert cli("db", "init").code == 0
     directory = tmp_path / "xdg-data" / "cafleet"
-    assert _mode(directory) == 0o700 and _mode(directory / "cafleet.db") == 0o600
+    assert _mode(directory) == 0o700 and _mode(directory / "cafleet.store.db") == 0o600
 
 
 def test_a_default_directory_that_others_can_reach_is_refused_without_pointing_back_at_itself(cli, tmp_path, monkeypatch):
@@ -220,7 +220,7 @@ def test_another_application_that_sets_user_version_is_not_migrated(cli, tmp_pat
 @pytest.mark.parametrize("args", COMMANDS, ids=ids)
 def test_a_path_component_too_long_is_a_clear_error(cli, tmp_path, where, args):
     long = "x" * 300
-    path = tmp_path / f"{long}.db" if where == "file" else tmp_path / long / "cafleet.db"
+    path = tmp_path / f"{long}.db" if where == "file" else tmp_path / long / "cafleet.store.db"
     before = _tree(tmp_path)
     message = _refused(cli(*args, env=_url(path)))
     assert message == (
@@ -230,7 +230,7 @@ def test_a_path_component_too_long_is_a_clear_error(cli, tmp_path, where, args):
 
 
 def test_doctor_reports_a_path_too_long(cli, tmp_path):
-    path = tmp_path / ("y" * 300) / "cafleet.db"
+    path = tmp_path / ("y" * 300) / "cafleet.store.db"
     result = cli("--json", "doctor", env=_url(path))
     assert result.code == 1, result  # the whole report, then: the database cannot be used
     assert (
@@ -241,7 +241,7 @@ def test_doctor_reports_a_path_too_long(cli, tmp_path):
 def test_a_file_where_the_directory_should_be_is_a_clear_error(cli, tmp_path):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("hello")
-    message = _refused(cli("fleet", "list", env=_url(blocker / "cafleet.db")))
+    message = _refused(cli("fleet", "list", env=_url(blocker / "cafleet.store.db")))
     assert message == (
         f"database directory {blocker} is not a directory; set CAFLEET_DATABASE_URL to a path in a private directory"
     )
@@ -249,9 +249,9 @@ def test_a_file_where_the_directory_should_be_is_a_clear_error(cli, tmp_path):
 
 
 def test_a_directory_where_the_file_should_be_is_a_clear_error(cli, tmp_path):
-    (tmp_path / "cafleet.db").mkdir()
+    (tmp_path / "cafleet.store.db").mkdir()
     assert _refused(cli("fleet", "list")) == (
-        f"database {tmp_path / 'cafleet.db'} is not a file; set CAFLEET_DATABASE_URL to a file path"
+        f"database {tmp_path / 'cafleet.store.db'} is not a file; set CAFLEET_DATABASE_URL to a file path"
     )
 
 
@@ -264,11 +264,11 @@ def test_doctor_reports_a_database_directory_others_can_reach(cli, tmp_path):
     directory = tmp_path / "team"
     directory.mkdir()
     directory.chmod(0o770)
-    result = cli("--json", "doctor", env=_url(directory / "cafleet.db"))
+    result = cli("--json", "doctor", env=_url(directory / "cafleet.store.db"))
     assert result.code == 1, result  # every database command refuses it
     assert (
         f"database directory {directory} is writable by other users (mode 0770); run chmod 700 {directory}, or keep "
-        f"the database in a private directory (e.g. CAFLEET_DATABASE_URL={tmp_path / 'xdg-data' / 'cafleet' / 'cafleet.db'})"
+        f"the database in a private directory (e.g. CAFLEET_DATABASE_URL={tmp_path / 'xdg-data' / 'cafleet' / 'cafleet.store.db'})"
     ) in result.json()["problems"]
     assert list(directory.iterdir()) == []
 
@@ -281,9 +281,9 @@ def test_a_first_migration_committed_while_the_file_is_checked_is_seen_whole(tmp
     """Several agents start on a brand-new file: one migrates while another checks what the file
     is. Whenever the migration commits, the checker must not mistake the file for another
     application's (version 0 read before the commit, tables read after it)."""
-    from cafleet.migrations import check_is_cafleet, migrate
+    from cafleet.store.migrations import check_is_cafleet, migrate
 
-    path = tmp_path / "cafleet.db"
+    path = tmp_path / "cafleet.store.db"
     checker = sqlite3.connect(path, isolation_level=None)
     statements = 0
 
@@ -304,9 +304,9 @@ def test_a_first_migration_committed_while_the_file_is_checked_is_seen_whole(tmp
 def test_a_directory_another_process_makes_first_is_used(tmp_path, monkeypatch):
     """Agents starting together on a new database race to make its directory: the one that
     loses finds it made, instead of refusing the database."""
-    from cafleet.db import close_database, open_database
+    from cafleet.store.db import close_database, open_database
 
-    db_file = tmp_path / "fresh" / "nested" / "cafleet.db"
+    db_file = tmp_path / "fresh" / "nested" / "cafleet.store.db"
     real_mkdir = Path.mkdir
 
     def another_process_first(self, *args, **kwargs):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cafleet.domain import NoticeStep
+from cafleet.core.domain import NoticeStep
 from tests.delivery_campaign import HEADER, Campaign, cli_runner
 from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     agents,
@@ -57,7 +57,7 @@ def send(cli, fleet, to, text) -> int:
 def stored_message(fleet_id: int, sender: int, to: str, text: str):
     """A message stored without a courier being started (as a send killed after its commit)."""
     from cafleet.broker.messages import send_message
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     open_database()
     return send_message(fleet_id, sender, to, text)
@@ -74,8 +74,8 @@ def stop_couriers() -> None:
 
 
 def pane_of(member_id: int) -> str:
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     pane = Placement.get_by_id(member_id).tmux_pane_id
@@ -92,7 +92,7 @@ def box_of(tmux_server, pane: str) -> str:
 
 def ended_process_claim() -> str:
     """What a claim looks like when the courier that holds it has died."""
-    from cafleet.panes.courier import claimer_id
+    from cafleet.panes.courier.loop import claimer_id
 
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     claim = claimer_id(child.pid)
@@ -102,8 +102,8 @@ def ended_process_claim() -> str:
 
 def leave_claimed(task_id: int, claim: str, step: NoticeStep) -> None:
     """Put a notice where a courier killed at `step` leaves it."""
-    from cafleet.db import open_database
-    from cafleet.models import Task
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Task
 
     open_database()
     Task.update(notify_status="claimed", notice_claim=claim, notice_step=step, notice_lease_until="9999-12-31T00:00:00.000000Z").where(
@@ -230,7 +230,7 @@ def test_killed_after_enter_the_notice_is_never_typed_again(cli, fleet, agents, 
 
 def test_a_claim_of_a_live_courier_is_left_alone(cli, fleet, agents):
     """A claim is taken over only from a courier that ended, never from one that runs."""
-    from cafleet.panes.courier import claimer_id
+    from cafleet.panes.courier.loop import claimer_id
 
     members = spawn_ready(cli, fleet, agents, "fay")
     stop_couriers()
@@ -305,7 +305,7 @@ def test_with_bracketed_paste_off_a_notice_is_still_one_input_and_never_a_comman
 
 def test_a_courier_limited_to_few_open_files_delivers_everything(cli, fleet, agents, tmp_path):
     """Its connections are one per worker, not one per delivery (47 of 100 leaked before)."""
-    from cafleet.config import database_setting
+    from cafleet.core.config import database_setting
 
     members = spawn_ready(cli, fleet, agents, "mia", "ned")
     stop_couriers()
@@ -337,7 +337,7 @@ def test_a_courier_limited_to_few_open_files_delivers_everything(cli, fleet, age
 @pytest.mark.sqlite_only
 def test_a_courier_whose_database_file_is_moved_aside_leaves_and_says_why(cli, fleet, agents, db_path):
     from cafleet.broker.couriers import couriers
-    from cafleet.db import close_database, open_database
+    from cafleet.store.db import close_database, open_database
 
     open_database()
     spawn_ready(cli, fleet, agents, "oli")
@@ -363,7 +363,7 @@ def _zombie(pid: int) -> bool:
 
 def test_a_sandboxed_send_that_cannot_see_tmux_settles_nothing(cli, fleet, agents, tmp_path):
     """A process with a private /tmp sees no tmux server at all: not the same as a dead one."""
-    from cafleet.config import database_setting
+    from cafleet.core.config import database_setting
 
     members = spawn_ready(cli, fleet, agents, "pat", "quin")
     stop_couriers()
@@ -425,8 +425,8 @@ def test_broadcasts_under_courier_kills_are_typed_exactly_once_with_no_pane_wedg
 
 
 def _campaign_notices(fleet_id: int) -> dict[int, tuple[int, str]]:
-    from cafleet.db import open_database
-    from cafleet.models import Task
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Task
 
     open_database()
     query = Task.select(Task.id, Task.recipient, Task.notify_status).where(
@@ -447,7 +447,7 @@ def test_an_outcome_the_database_refuses_is_kept_and_the_notice_never_retyped(db
     from cafleet.broker import agents as agent_ops
     from cafleet.broker import fleets, notifications
     from cafleet.broker.messages import send_message
-    from cafleet.panes.courier import Courier, pane_key
+    from cafleet.panes.courier.loop import Courier, pane_key
     from tests.support import FAKE_PANE
 
     created = fleets.create_fleet(FAKE_PANE, label="full disk")
@@ -479,7 +479,7 @@ def test_a_courier_leaves_on_a_damaged_database(db, db_path):
     the same error every second (a full disk may be freed: `FaultKind.permanent` tells)."""
     import sqlite3
 
-    from cafleet.panes.courier import _unusable_database
+    from cafleet.panes.courier.loop import _unusable_database
 
     damaged = db_path.parent / "damaged.db"
     damaged.write_bytes(b"this is not a database " * 200)

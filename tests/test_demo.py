@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cafleet.config import database_setting, local_directory
+from cafleet.core.config import database_setting, local_directory
 from tests import waiting
 
 
@@ -80,7 +80,7 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
     assert not (local_directory() / "demo.json").exists()
     assert cli("demo", "--stop").out == "No demo is running.\n"
     # Nothing keeps running: the stand-ins went with their panes, the monitor with its window.
-    for pattern in ("cafleet.standin --demo", f"--fleet-id {fleet_id} monitor start"):
+    for pattern in ("cafleet.demo.standin_agent --demo", f"--fleet-id {fleet_id} monitor start"):
         assert wait_for(lambda pattern=pattern: not own_processes(pattern), 10), pattern
 
 

@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from cafleet.migrations import LATEST_VERSION
+from cafleet.store.migrations import LATEST_VERSION
 
 # Declared types by the kind of value they hold.
 KINDS = {
@@ -88,8 +88,8 @@ def _postgres_schema(url: str) -> dict:
 
 
 def test_both_engines_end_at_the_same_logical_schema(tmp_path, postgres_url, monkeypatch):
-    from cafleet.db import close_database, open_database
-    from cafleet.postgres import schema_version
+    from cafleet.store.db import close_database, open_database
+    from cafleet.store.postgres import schema_version
 
     sqlite_file = tmp_path / "schema.db"
     monkeypatch.setenv("CAFLEET_DATABASE_URL", str(sqlite_file))

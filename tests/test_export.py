@@ -9,7 +9,7 @@ import re
 
 def _story(fleet):
     from cafleet.broker.messages import ack_message, broadcast_message, cancel_message, send_message
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     question = send_message(fleet.fleet_id, fleet.alice_id, "bob", "Review PR 42?\nIt touches the tokenizer.")
     answer = send_message(fleet.fleet_id, fleet.bob_id, "alice", "Done, two nits.", reply_to=question.id)
@@ -25,7 +25,7 @@ def _story(fleet):
 
 
 def test_jsonl_round_trips_to_the_database(cli, fleet):
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     _story(fleet)
     result = cli("fleet", "export", fleet.fleet_id)
@@ -86,7 +86,7 @@ def test_markdown_reads_as_a_transcript_grouped_by_day(cli, fleet):
 
 
 def _clock(task_id: int, column: str = "acked_at") -> str:
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     return getattr(Task.get_by_id(task_id), column)[11:19]
 

@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from cafleet.models import Agent, Fleet, Placement
+from cafleet.store.models import Agent, Fleet, Placement
 from tests.support import cafleet_command
 from tests.waiting import wait_for
 
@@ -18,7 +18,7 @@ def test_fleet_create_places_the_director_in_the_calling_pane(tmux_server, cli, 
     fleet_id, director_id = int(lines[0]), int(lines[1])
     assert f"in pane {tmux_server.pane_id} (session main" in lines[2]
 
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     open_database()
     placement = Placement.get(Placement.agent == director_id)
@@ -84,7 +84,7 @@ def test_fleet_create_with_a_dead_pane_is_refused(tmux_server, cli, db_path):
 
 
 def _agent_count():
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     open_database()
     return Agent.select().count()
@@ -102,7 +102,7 @@ def test_doctor_reports_pane_database_and_backends(tmux_server, cli, db_path):
     cli("db", "init")
     text = cli("doctor", env=tmux_server.pane_env()).out
     assert f"tmux: pane {tmux_server.pane_id}" in text
-    from cafleet.migrations import LATEST_VERSION
+    from cafleet.store.migrations import LATEST_VERSION
 
     assert f"database: {db_path} schema {LATEST_VERSION} (this cafleet: {LATEST_VERSION})" in text
 

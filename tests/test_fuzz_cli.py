@@ -20,7 +20,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from cafleet.records import PaneLocation
+from cafleet.core.records import PaneLocation
 from tests.fuzz_support import (
     FUZZ,
     PLACEHOLDERS,
@@ -162,7 +162,7 @@ class World:
         from cafleet.broker.agents import register_agent
         from cafleet.broker.fleets import create_fleet
         from cafleet.broker.messages import broadcast_message, send_message
-        from cafleet.db import open_database
+        from cafleet.store.db import open_database
 
         if self.examples % self.DATABASE_EXAMPLES == 0:
             self.db_path = self.directory / f"fuzz-{self.examples}.db"

@@ -10,11 +10,11 @@ import pytest
 
 from cafleet.broker import agent_states, agents, couriers, fleets, members, notifications
 from cafleet.broker.identity import agents_in_pane
-from cafleet.errors import InvalidInput
-from cafleet.hosts import HOST_VARIABLE, this_host
-from cafleet.models import Placement, Task
-from cafleet.records import EnvPane
-from cafleet.timestamps import parse_stamp
+from cafleet.core.errors import InvalidInput
+from cafleet.core.hosts import HOST_VARIABLE, this_host
+from cafleet.core.records import EnvPane
+from cafleet.core.timestamps import parse_stamp
+from cafleet.store.models import Placement, Task
 from tests.support import FAKE_PANE
 
 HOST_B_PANE = FAKE_PANE._replace(tmux_pane_id="%7")  # the same socket path: it exists on every machine

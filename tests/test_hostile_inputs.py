@@ -70,7 +70,7 @@ def test_skills_nested_deeper_than_the_limit_are_refused(cli, fleet, skills, sho
 def test_skills_within_the_limits_are_stored(cli, fleet, skills, stored):
     result = cli(*register("--name", "carol", "--description", "d", "--skills", skills, "--quiet"))
     assert result.code == 0 and result.err == "", result
-    from cafleet.models import Agent
+    from cafleet.store.models import Agent
 
     assert Agent.get_by_id(int(result.out)).skills == stored
 
@@ -85,9 +85,9 @@ async def test_the_agent_detail_shows_skills_already_stored_too_deep_or_too_long
     from textual.widgets import OptionList, Static
 
     from cafleet.broker.agents import register_agent
-    from cafleet.models import Agent
     from cafleet.screens.agent_detail import AgentDetailScreen
     from cafleet.screens.app import build_app
+    from cafleet.store.models import Agent
     from tests.tui_support import build_story, settle
 
     story = build_story()
@@ -118,9 +118,9 @@ async def test_the_agent_detail_shows_skills_already_stored_too_deep_or_too_long
 def add_agents(fleet_id: int, count: int) -> list[int]:
     """`count` active pane-less agents, inserted in bulk (registering 3,000 one by one would
     cost minutes of CLI calls)."""
-    from cafleet.domain import AgentKind, AgentStatus
-    from cafleet.models import Agent, database
-    from cafleet.timestamps import utc_now
+    from cafleet.core.domain import AgentKind, AgentStatus
+    from cafleet.core.timestamps import utc_now
+    from cafleet.store.models import Agent, database
 
     now = utc_now()
     rows = [
@@ -135,8 +135,8 @@ def add_agents(fleet_id: int, count: int) -> list[int]:
 
 def limit_variables(limit: int) -> bool:
     """Lower SQLite's bound-variable limit on this thread's connection; False on PostgreSQL."""
-    from cafleet.db import is_postgres
-    from cafleet.models import database
+    from cafleet.store.db import is_postgres
+    from cafleet.store.models import database
 
     if is_postgres():
         return False
@@ -145,7 +145,7 @@ def limit_variables(limit: int) -> bool:
 
 
 def deliveries_of(summary_id: int) -> list[tuple]:
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     return list(
         Task.select(Task.recipient, Task.notify_status)
@@ -194,7 +194,7 @@ def test_a_broadcast_to_3000_agents_from_the_cli(cli, fleet):
 def test_a_broadcast_whose_later_batch_fails_writes_nothing(fleet, monkeypatch):
     """Batches share one transaction: a failure in the third leaves no summary and no delivery."""
     from cafleet.broker import messages
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     add_agents(fleet.fleet_id, 200)
     if not limit_variables(999):
@@ -255,7 +255,7 @@ def test_a_fifo_swapped_in_after_the_check_does_not_block_the_open(fleet, tmp_pa
     """Between stat() and open() the path may become a FIFO: O_NONBLOCK opens it at once, and
     the second check refuses it."""
     from cafleet.cli import params
-    from cafleet.errors import InvalidInput
+    from cafleet.core.errors import InvalidInput
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
@@ -336,7 +336,7 @@ def test_an_identity_refusal_never_names_another_fleets_agent(cli, two_fleets):
 
 
 def test_skeletons_fold_the_look_alike_characters_and_case():
-    from cafleet.names import skeleton
+    from cafleet.core.names import skeleton
 
     for a, b in [("coder-l", "coder-I"), ("rn-x", "m-x"), ("agent-0", "agent-O"), ("bot-1", "bot-l"), ("bot-1", "BOT-I"),
                  ("vv-a", "w-a"), ("rnrn", "mm"), ("vvv", "wv"), ("vvv", "vw"), ("Coder", "coder")]:

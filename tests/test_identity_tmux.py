@@ -23,8 +23,8 @@ fleet = panes_fleet("identity")
 
 
 def pane_id_of(agent_id: int) -> str:
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     return Placement.get(Placement.agent == agent_id).tmux_pane_id
@@ -36,8 +36,8 @@ def in_pane_of(tmux_server, agent_id: int) -> dict:
 
 def messages_in() -> list[tuple]:
     """Every task row (the courier keeps writing pane states meanwhile; those may change)."""
-    from cafleet.db import open_database
-    from cafleet.models import Task
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Task
 
     open_database()
     return list(Task.select().order_by(Task.id).tuples())
@@ -139,7 +139,7 @@ def test_an_agent_registering_from_its_own_pane_is_placed_there(cli, fleet, tmux
     log = agents.logs / "own-pane.jsonl"
     own = tmux_server.tmux(
         "split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id,
-        f"exec {sys.executable} -m cafleet.standin --name kit --log {log}",
+        f"exec {sys.executable} -m cafleet.demo.standin_agent --name kit --log {log}",
     ).stdout.strip()
     wait_for(lambda: log.exists() and '"ready"' in log.read_text(), what="the stand-in in the agent's own pane")
     joined = run(cli, fleet, "agent", "register", "--name", "kit", "--description", "joined by itself", "--coding-agent", "codex",

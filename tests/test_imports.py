@@ -23,7 +23,7 @@ print(json.dumps(heavy), file=sys.stderr)
 
 
 def _heavy() -> list[str]:
-    from cafleet.config import PostgresServer, database_target
+    from cafleet.core.config import PostgresServer, database_target
 
     heavy = ["textual", "libtmux", "rich", "psycopg", "psycopg2cffi"]
     return heavy if isinstance(database_target(), PostgresServer) else [*heavy, "psycopg2"]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cafleet.hosts import this_host
+from cafleet.core.hosts import this_host
 from tests.panes_support import agents, inputs, panes_fleet, run, spawn, wait_for, wait_for_notify  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("locks")
@@ -23,9 +23,9 @@ def _ready_member(cli, fleet, agents, name: str) -> int:
 
 
 def _pane_lock_file(local_dir, tmux_server, member_id: int):
-    from cafleet.db import open_database
-    from cafleet.models import Placement
     from cafleet.panes.keystrokes import pane_lock_name
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     pane = Placement.get(Placement.agent == member_id).tmux_pane_id

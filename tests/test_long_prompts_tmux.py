@@ -43,8 +43,8 @@ def long_prompt(size: int) -> str:
 
 def registry() -> list[tuple]:
     """The agents and placements (the courier keeps stamping other tables meanwhile)."""
-    from cafleet.db import open_database
-    from cafleet.models import Agent, Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Agent, Placement
 
     open_database()
     return [*Agent.select().order_by(Agent.id).tuples(), *Placement.select().order_by(Placement.agent).tuples()]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cafleet.config import database_setting, local_directory
+from cafleet.core.config import database_setting, local_directory
 from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     agents,
     inputs,
@@ -26,16 +26,16 @@ fleet = panes_fleet("panes")
 
 
 def pane_of(member_id):
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     return Placement.get(Placement.agent == member_id)
 
 
 def agent_count():
-    from cafleet.db import open_database
-    from cafleet.models import Agent
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Agent
 
     open_database()
     return Agent.select().count()
@@ -110,7 +110,7 @@ def test_member_create_says_what_it_granted(cli, fleet, agents):
 def network_access() -> list[str]:
     """What codex members get on PostgreSQL, whose server their sandbox must reach."""
     from cafleet.backends.codex import NETWORK_ACCESS
-    from cafleet.config import PostgresServer, database_target
+    from cafleet.core.config import PostgresServer, database_target
 
     return ["-c", NETWORK_ACCESS] if isinstance(database_target(), PostgresServer) else []
 
@@ -228,8 +228,8 @@ def test_delete_times_out_then_force_kills(cli, fleet, agents, tmux_server):
 
 
 def pane_of_gone(member_id):
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     return Placement.get_or_none(Placement.agent == member_id) is None
@@ -264,8 +264,8 @@ def test_spawn_refusals_leave_nothing_behind(cli, fleet, tmux_server, extra, env
 
 
 def test_a_failed_split_rolls_back(cli, fleet, tmux_server):
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     Placement.update(tmux_window_id="@999").where(Placement.agent == fleet.director_id).execute()
@@ -315,9 +315,9 @@ def test_bad_member_input(cli, fleet, agents, args, code, message):
 
 
 def test_pending_placement_is_refused(cli, fleet):
-    from cafleet.db import open_database
-    from cafleet.models import Placement
     from cafleet.panes.processes import process_identity
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     member_id = spawn(cli, fleet, "ned")
     open_database()
@@ -343,7 +343,7 @@ def test_a_pane_in_copy_mode_is_taken_out_of_it_first(cli, fleet, agents, tmux_s
 
 
 def test_a_pane_of_a_restarted_server_is_never_typed_into(cli, fleet, agents):
-    from cafleet.models import Placement
+    from cafleet.store.models import Placement
 
     member_id = spawn(cli, fleet, "pia")
     agents.wait_for("pia", lambda ev: any(e["event"] == "ready" for e in ev))
@@ -378,8 +378,8 @@ def test_deliveries_to_one_pane_never_interleave(cli, fleet, agents):
 
 
 def test_a_members_pane_on_another_host_is_never_looked_at_or_typed_into(cli, fleet, agents):
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     member_id = spawn(cli, fleet, "far")
     agents.wait_for("far", lambda ev: any(e["event"] == "ready" for e in ev))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cafleet.errors import InvalidInput
-from cafleet.mentions import Composed, complete, parse
+from cafleet.core.errors import InvalidInput
+from cafleet.core.mentions import Composed, complete, parse
 
 NAMES = ["director", "reviewer", "researcher", "Planner"]
 

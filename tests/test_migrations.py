@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import cafleet_command
 
-from cafleet.migrations import LATEST_VERSION, MIGRATIONS, migrate
-from cafleet.models import ALL_MODELS
+from cafleet.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
+from cafleet.store.models import ALL_MODELS
 
 # SQLite files at every schema version; tests/test_engine_schemas.py holds PostgreSQL to the same schema.
 pytestmark = pytest.mark.sqlite_only
@@ -400,7 +400,7 @@ def test_released_postgres_search_blanks_what_queries_blank():
     """Migration 10 indexes PostgreSQL's text with ASCII punctuation blanked, and searches blank
     the same characters (`SEARCH_SEPARATORS`): changing them would search databases indexed the
     old way with the new rule; append a migration instead."""
-    from cafleet.migrations import SEARCH_SEPARATORS
+    from cafleet.store.migrations import SEARCH_SEPARATORS
 
     [column] = [s for s in MIGRATIONS[9].postgres_statements() if "GENERATED" in s]
     assert column == (
@@ -575,8 +575,8 @@ def test_a_newer_database_is_refused_and_left_alone(cli, db_path, args):
 
 
 def test_open_database_raises_schema_too_new(db_path):
-    from cafleet.db import open_database
-    from cafleet.errors import SchemaTooNew
+    from cafleet.core.errors import SchemaTooNew
+    from cafleet.store.db import open_database
 
     conn = _connect(db_path)
     conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
@@ -638,7 +638,7 @@ def test_default_path_is_under_xdg_data_home_with_private_permissions(cli, monke
 
     result = cli("fleet", "list")
     assert result.code == 0, result
-    expected = xdg / "cafleet" / "cafleet.db"
+    expected = xdg / "cafleet" / "cafleet.store.db"
     assert expected.is_file()
     assert _mode(expected.parent) == 0o700
     assert _mode(expected) == 0o600
@@ -651,7 +651,7 @@ def test_default_path_is_under_xdg_data_home_with_private_permissions(cli, monke
 
 def test_blank_database_url_means_the_default_path(cli, tmp_path):
     result = cli("db", "init", env={"CAFLEET_DATABASE_URL": "   "})
-    expected = tmp_path / "xdg-data" / "cafleet" / "cafleet.db"
+    expected = tmp_path / "xdg-data" / "cafleet" / "cafleet.store.db"
     assert result.code == 0, result
     assert result.out == f"Created database {expected} at schema version {LATEST_VERSION}.\n"
 
@@ -660,22 +660,22 @@ def test_without_xdg_data_home_the_default_is_under_home(cli, monkeypatch, tmp_p
     monkeypatch.delenv("CAFLEET_DATABASE_URL")
     monkeypatch.delenv("XDG_DATA_HOME")
     result = cli("db", "init")
-    expected = tmp_path / "home" / ".local" / "share" / "cafleet" / "cafleet.db"
+    expected = tmp_path / "home" / ".local" / "share" / "cafleet" / "cafleet.store.db"
     assert result.code == 0, result
     assert result.out == f"Created database {expected} at schema version {LATEST_VERSION}.\n"
     assert _mode(expected.parent) == 0o700 and _mode(expected) == 0o600
 
 
 def test_wal_files_are_private_too(monkeypatch, tmp_path):
-    from cafleet.db import open_database
-    from cafleet.models import Fleet
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Fleet
 
     monkeypatch.delenv("CAFLEET_DATABASE_URL")
     open_database()
     Fleet.create(label="x", created_at=NOW)  # the connection stays open: -wal and -shm exist
     directory = tmp_path / "xdg-data" / "cafleet"
     names = sorted(p.name for p in directory.iterdir())
-    assert names == ["cafleet.db", "cafleet.db-shm", "cafleet.db-wal"]
+    assert names == ["cafleet.store.db", "cafleet.store.db-shm", "cafleet.store.db-wal"]
     assert {p.name: _mode(p) for p in directory.iterdir()} == {n: 0o600 for n in names}
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from cafleet.broker import monitor
 from cafleet.broker.fleets import delete_fleet
-from cafleet.errors import Refused
-from cafleet.models import MonitorRuntime
-from cafleet.timestamps import to_stamp
+from cafleet.core.errors import Refused
+from cafleet.core.timestamps import to_stamp
+from cafleet.store.models import MonitorRuntime
 
 
 @pytest.fixture

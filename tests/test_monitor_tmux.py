@@ -34,7 +34,7 @@ def fleet(tmux_server, agents, cli, tmp_path):
     log = tmp_path / "director.jsonl"
     pane = tmux_server.tmux(
         "new-window", "-P", "-F", "#{pane_id}", "-t", "main",
-        f"{sys.executable} -m cafleet.standin --name director --log {log}",
+        f"{sys.executable} -m cafleet.demo.standin_agent --name director --log {log}",
     ).stdout.strip()
     env = {**tmux_server.pane_env(pane), **agents.env}
     created = cli("fleet", "create", env=env)
@@ -195,9 +195,9 @@ def set_runtime(fleet, pid, last_tick_age):
     from datetime import datetime, timedelta
 
     from cafleet.broker.dialect import upsert
-    from cafleet.db import open_database
-    from cafleet.models import MonitorRuntime
-    from cafleet.timestamps import to_stamp
+    from cafleet.core.timestamps import to_stamp
+    from cafleet.store.db import open_database
+    from cafleet.store.models import MonitorRuntime
 
     open_database()
     stamp = to_stamp(datetime.now(UTC) - timedelta(seconds=last_tick_age))

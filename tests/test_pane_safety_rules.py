@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cafleet.core.records import PlacementRecord
 from cafleet.panes.safety import clean, one_line, pane_is_alive, safe_ending, target_problem
 from cafleet.panes.tmux import PaneState
-from cafleet.records import PlacementRecord
 
 
 class Server(NamedTuple):

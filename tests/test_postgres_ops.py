@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cafleet.migrations import LATEST_VERSION
+from cafleet.store.migrations import LATEST_VERSION
 
 SECRETS = ("url-secret-1", "query-secret-2", "passfile-secret-3")
 
@@ -148,7 +148,7 @@ def test_db_init_creates_cafleets_tables_then_finds_them_current(cli, pg, postgr
 
 
 def test_the_servers_local_directory_is_private_with_its_parents(cli, pg, tmp_path):
-    from cafleet.config import local_directory
+    from cafleet.core.config import local_directory
 
     directory = local_directory()
     data_home = Path(os.environ["XDG_DATA_HOME"])
@@ -164,7 +164,7 @@ def test_the_servers_local_directory_is_private_with_its_parents(cli, pg, tmp_pa
 
 
 def test_a_local_directory_others_can_reach_is_refused_with_chmod_as_the_fix(cli, pg):
-    from cafleet.config import local_directory
+    from cafleet.core.config import local_directory
 
     assert cli("db", "init").code == 0
     directory = local_directory()
@@ -175,9 +175,9 @@ def test_a_local_directory_others_can_reach_is_refused_with_chmod_as_the_fix(cli
 
 
 def test_child_processes_and_demo_files_follow_the_server(pg):
-    from cafleet import demo
-    from cafleet.config import database_setting, local_directory
-    from cafleet.lock_files import courier_log_path
+    from cafleet.core.config import database_setting, local_directory
+    from cafleet.demo import session as demo
+    from cafleet.store.lock_files import courier_log_path
 
     assert database_setting() == pg
     assert demo.state_file().parent == local_directory() == courier_log_path().parent.parent
@@ -188,7 +188,7 @@ def test_child_processes_and_demo_files_follow_the_server(pg):
 
 
 def test_the_in_pane_check_connects_and_takes_the_writers_lock(pg, monkeypatch, tmp_path):
-    from cafleet.agent_check import _database_writable
+    from cafleet.setup.agent_check import _database_writable
 
     reached = _database_writable()
     assert reached.ok and reached.detail.endswith("is writable from here"), reached

@@ -4,8 +4,8 @@ checked in tests/test_migrations.py)."""
 
 from __future__ import annotations
 
-from cafleet.models import ALL_MODELS
-from cafleet.postgres import VERSION_TABLE
+from cafleet.store.models import ALL_MODELS
+from cafleet.store.postgres import VERSION_TABLE
 
 # Columns PostgreSQL adds for itself: the full-text index of message text (SQLite keeps it in
 # FTS5 tables of its own).
@@ -30,7 +30,7 @@ def _primary_key(database, table: str) -> list[str]:
 
 
 def test_every_model_has_exactly_the_columns_of_its_table(pg_db):
-    from cafleet.postgres import user_tables
+    from cafleet.store.postgres import user_tables
 
     assert user_tables(pg_db) == {m._meta.table_name for m in ALL_MODELS} | {VERSION_TABLE}
     for model in ALL_MODELS:

@@ -23,5 +23,5 @@ def test_quickstart_runs_a_real_fleet_on_the_default_database(tmp_path):
     assert re.search(r"Broadcast task \d+ to 2 agents: planner#3 \(task \d+\), reviewer#4 \(task \d+\)\.", out)
     assert re.search(r"#\d+ from planner#3 .* reply-to=1\n  1\) split tokenizer", out)
     assert "Acked task 1." in out
-    database = Path(env["XDG_DATA_HOME"]) / "cafleet" / "cafleet.db"
+    database = Path(env["XDG_DATA_HOME"]) / "cafleet" / "cafleet.store.db"
     assert database.exists()

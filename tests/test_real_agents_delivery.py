@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from cafleet.domain import NoticeStep
+from cafleet.core.domain import NoticeStep
 from tests.panes_support import couriers_of
 from tests.realagents.harness import ROUTES, SHELL_TOOLS, pane_text, start_field, stop_field, wait_until
 from tests.realagents.model_server import ModelServer
@@ -50,10 +50,10 @@ def reader_state(field, pane, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_notice_left_between_paste_and_enter_is_submitted_once_by_the_next_courier(real_agents, tmp_path, backend):
     from cafleet.broker.messages import send_message
-    from cafleet.db import open_database
-    from cafleet.models import Task
-    from cafleet.panes.courier import claimer_id
+    from cafleet.panes.courier.loop import claimer_id
     from cafleet.panes.preview import preview_text
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Task
 
     cafleet = cafleet_command()[0]
     with ModelServer(ROUTES) as server:

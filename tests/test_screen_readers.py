@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cafleet.agent_state import TYPEABLE, AgentState
 from cafleet.backends import BACKENDS
+from cafleet.core.agent_state import TYPEABLE, AgentState
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cafleet.errors import InvalidInput, NotFound
+from cafleet.core.errors import InvalidInput, NotFound
 
 
 def _search(fleet, agent_id, query, **kwargs):
@@ -26,7 +26,7 @@ def _index_is_consistent(db_path) -> None:
     """The search index holds every task with exactly the words of its text now: on SQLite by
     FTS5's own check and its terms, with the agents (`who`) whose own task it is; on PostgreSQL
     every task's stored tsvector is its text's (who may see a task is read from its columns)."""
-    from cafleet.db import is_postgres
+    from cafleet.store.db import is_postgres
 
     if is_postgres():
         _vectors_are_current()
@@ -51,8 +51,8 @@ def _index_is_consistent(db_path) -> None:
 
 def _vectors_are_current() -> None:
     """Every task's stored tsvector is its text's words, punctuation blanked (migration 10)."""
-    from cafleet.migrations import SEARCH_CONFIG, SEARCH_SEPARATORS
-    from cafleet.models import database
+    from cafleet.store.migrations import SEARCH_CONFIG, SEARCH_SEPARATORS
+    from cafleet.store.models import database
 
     stale = database.execute_sql(
         f"SELECT id FROM tasks WHERE search_vector IS DISTINCT FROM to_tsvector('{SEARCH_CONFIG}', translate(text, %s, %s))",
@@ -123,7 +123,7 @@ def test_matches_point_at_the_words_found(fleet):
 
 def test_limit_since_and_from(fleet):
     from cafleet.broker.messages import send_message
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     first = send_message(fleet.fleet_id, fleet.alice_id, "bob", "deploy one")
     second = send_message(fleet.fleet_id, fleet.director_id, "bob", "deploy two")
@@ -202,7 +202,7 @@ def test_never_a_message_that_show_would_refuse(fleet_factory, sends, searcher, 
     """Whatever was sent between whom, a hit is always a task the searcher can `show`, and every
     message it can show that matches is found (once)."""
     from cafleet.broker.messages import broadcast_message, send_message, show_message
-    from cafleet.errors import Refused
+    from cafleet.core.errors import Refused
 
     fleet, ids = fleet_factory()
     for sender, to, text in sends:
@@ -225,7 +225,7 @@ def test_never_a_message_that_show_would_refuse(fleet_factory, sends, searcher, 
 
 def _visible_matching(fleet_id: int, agent_id: int, words: list[str]) -> set[int]:
     """By brute force: tasks the agent can show (its own summary, not its copies) whose text has every word."""
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     found = set()
     for task in Task.select().where(Task.fleet == fleet_id):
@@ -281,7 +281,7 @@ def test_acks_and_cancels_keep_the_index_and_show_the_new_state(fleet, db_path):
 def test_every_write_path_keeps_the_index_consistent(fleet, db_path):
     from cafleet.broker.fleets import delete_fleet
     from cafleet.broker.messages import broadcast_message, send_message
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     send_message(fleet.fleet_id, fleet.alice_id, "bob", "alpha")
     sent = broadcast_message(fleet.fleet_id, fleet.bob_id, "beta")
@@ -298,9 +298,9 @@ def test_every_write_path_keeps_the_index_consistent(fleet, db_path):
 
 @pytest.mark.sqlite_only
 def test_migrating_an_older_file_indexes_its_history(tmp_path, monkeypatch):
-    from cafleet.db import open_database
-    from cafleet.migrations import MIGRATIONS, migrate
-    from cafleet.models import database
+    from cafleet.store.db import open_database
+    from cafleet.store.migrations import MIGRATIONS, migrate
+    from cafleet.store.models import database
 
     search_version = next(m.version for m in MIGRATIONS if m.name == "full-text search over message text")
     path = tmp_path / "before-search.db"
@@ -335,9 +335,9 @@ def test_migrating_an_older_file_indexes_its_history(tmp_path, monkeypatch):
 def test_migrating_an_older_postgres_database_indexes_its_history(postgres_url, monkeypatch):
     import psycopg
 
-    from cafleet.db import open_database
-    from cafleet.migrations import MIGRATIONS
-    from cafleet.postgres import VERSION_TABLE
+    from cafleet.store.db import open_database
+    from cafleet.store.migrations import MIGRATIONS
+    from cafleet.store.postgres import VERSION_TABLE
 
     search_version = next(m.version for m in MIGRATIONS if m.name == "full-text search over message text")
     now = "2026-01-02T03:04:05.000000Z"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cafleet.skill_install import packaged_skill, packaged_skills
+from cafleet.setup.skill_install import packaged_skill, packaged_skills
 
 SKILLS = ("cafleet", "cafleet-design-doc-create", "cafleet-design-doc-execute", "cafleet-director")
 
@@ -338,6 +338,6 @@ def test_the_skill_shows_the_real_preview_and_poll_formats():
     text = skill_text()
     notice = preview_text(12, "director", 1, "2026-11-21T11:29:04.000000Z", "Please review PR 42")
     assert notice.splitlines()[0] in text
-    from cafleet.invocation import cafleet_command
+    from cafleet.core.invocation import cafleet_command
 
     assert poll_command(7, 3).replace(cafleet_command(), "/path/to/cafleet") in text

@@ -14,7 +14,7 @@ from datetime import UTC
 
 import pytest
 
-from cafleet.lock_files import courier_log_path
+from cafleet.store.lock_files import courier_log_path
 from tests.panes_support import couriers_of, create_panes_fleet, make_fake_agents, run, wait_for
 from tests.support import cafleet_command
 
@@ -31,8 +31,8 @@ def fleet(tmux_server, agents, cli):
 
 def _rows(member_id: int):
     """(agent status, pane id) of a member, or None once its rows are gone."""
-    from cafleet.db import open_database
-    from cafleet.models import Agent, Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Agent, Placement
 
     open_database()
     agent = Agent.get_or_none(Agent.id == member_id)
@@ -43,8 +43,8 @@ def _rows(member_id: int):
 
 
 def _pending_member(name: str):
-    from cafleet.db import open_database
-    from cafleet.models import Agent, Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Agent, Placement
 
     open_database()
     row = (
@@ -141,8 +141,8 @@ def test_a_member_deleted_while_spawning_has_its_pane_closed_and_the_spawner_giv
 def _register_pending(fleet, name: str, spawner: tuple[int, str] | None, created_at: str | None = None) -> int:
     """A member row as a `member create` leaves it right after its first commit."""
     from cafleet.broker.members import SpawnMark, register_member
-    from cafleet.db import open_database
-    from cafleet.models import Placement
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
 
     open_database()
     mark = None if spawner is None else SpawnMark("0123456789abcdef", spawner[0], spawner[1])
@@ -172,7 +172,7 @@ def test_a_spawn_that_died_before_its_split_frees_its_name_for_the_next_member_c
     assert created.err == (
         f"Note: member dan#{stale} never finished spawning (its `member create` (pid {pid}) died): removed it\n"
     )
-    from cafleet.models import Agent
+    from cafleet.store.models import Agent
 
     (dan,) = Agent.select().where(Agent.name == "dan")  # the dead spawn's row is gone (its id may be reused)
     assert dan.id == int(created.out)
@@ -193,8 +193,8 @@ def test_a_pending_member_that_messages_name_is_deregistered_not_deleted(cli, fl
 def test_a_pending_member_without_a_recorded_spawner_is_reaped_only_after_the_grace_period(cli, fleet, tmux_server):
     from datetime import datetime, timedelta
 
+    from cafleet.core.timestamps import to_stamp
     from cafleet.panes.spawn_recovery import SPAWN_GRACE_SECONDS
-    from cafleet.timestamps import to_stamp
 
     recent = _register_pending(fleet, "fay", None)
     old = _register_pending(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cafleet.standin import InputParser
+from cafleet.demo.standin_agent import InputParser
 from tests import waiting
 
 DEADLINE = 10.0
@@ -68,7 +68,7 @@ class Pane:
 def start(tmux_server, tmp_path, *args: str, env: dict | None = None) -> Pane:
     """Launch the stand-in in a new window; with CAFLEET_STANDIN_LOG in `env`, no --log."""
     log = Path(env["CAFLEET_STANDIN_LOG"]) if env else tmp_path / f"standin-{time.monotonic_ns()}.jsonl"
-    command = [sys.executable, "-m", "cafleet.standin", *([] if env else ["--log", str(log)]), *args]
+    command = [sys.executable, "-m", "cafleet.demo.standin_agent", *([] if env else ["--log", str(log)]), *args]
     env_flags = [f"-e{k}={v}" for k, v in (env or {}).items()]
     result = tmux_server.tmux("new-window", "-P", "-F", "#{pane_id}", "-t", "main", *env_flags, shlex.join(command))
     assert result.returncode == 0, result.stderr
@@ -154,7 +154,7 @@ def test_shell_mode_runs_the_command(tmux_server, tmp_path):
 
 def test_input_during_startup_delay_is_discarded(tmux_server, tmp_path):
     log = tmp_path / "delayed.jsonl"
-    command = shlex.join([sys.executable, "-m", "cafleet.standin", "--log", str(log), "--startup-delay", "1.5"])
+    command = shlex.join([sys.executable, "-m", "cafleet.demo.standin_agent", "--log", str(log), "--startup-delay", "1.5"])
     pane_id = tmux_server.tmux("new-window", "-P", "-F", "#{pane_id}", "-t", "main", command).stdout.strip()
     pane = Pane(tmux_server, pane_id, log)
     wait_for_event(log, "start")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cafleet.terminal import block, json_text, one_line
+from cafleet.core.terminal import block, json_text, one_line
 from tests.fuzz_support import UNSAFE_OUTPUT, invoke
 
 OSC52 = "\x1b]52;c;ZXZpbA==\x07"  # "write 'evil' to the clipboard"

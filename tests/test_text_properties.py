@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from cafleet.errors import InvalidInput
-from cafleet.mentions import complete, parse
-from cafleet.text import ELLIPSIS, truncate
+from cafleet.core.errors import InvalidInput
+from cafleet.core.mentions import complete, parse
+from cafleet.core.text import ELLIPSIS, truncate
 
 names = st.lists(st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,11}", fullmatch=True), min_size=1, max_size=6, unique_by=str.lower)
 words = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp")), min_size=1, max_size=20)

@@ -44,7 +44,7 @@ def prompts(options: OptionList) -> list[str]:
 
 def reopen_database():
     """Rows written by other connections (workers, the CLI) are visible to a fresh read."""
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     open_database()
 
@@ -123,9 +123,9 @@ async def test_the_detail_follows_database_changes(db):
 
 
 async def test_editing_the_schedule_updates_monitor_config(db):
-    from cafleet.models import MonitorConfig
     from cafleet.screens.agent_detail import AgentDetailScreen
     from cafleet.screens.dialogs import ScheduleModal
+    from cafleet.store.models import MonitorConfig
 
     story = build_story()
     assert MonitorConfig.get_or_none(MonitorConfig.agent == story.bob_id) is None
@@ -246,7 +246,7 @@ def spawn(cli, fleet: TmuxFleet, name: str) -> int:
 
 
 def member_state(member_id: int):
-    from cafleet.models import Agent, Placement
+    from cafleet.store.models import Agent, Placement
 
     reopen_database()
     return Agent.get_by_id(member_id).status, Placement.get_or_none(Placement.agent == member_id)

@@ -55,7 +55,7 @@ async def test_picker_opens_a_fleet_and_escape_returns(db):
 
 
 async def test_composer_sends_unicast_and_broadcast_as_administrator(db):
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     app = make_app(story.fleet_id)
@@ -75,7 +75,7 @@ async def test_composer_sends_unicast_and_broadcast_as_administrator(db):
 
 
 async def test_composer_errors_change_nothing(db):
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     before = Task.select().count()
@@ -105,7 +105,7 @@ async def test_a_message_from_another_process_appears_within_a_second(db):
         timeline = app.screen.query_one("#timeline")
         sender = subprocess.run(
             [sys.executable, "-c", (
-                "from cafleet.db import open_database; open_database()\n"
+                "from cafleet.store.db import open_database; open_database()\n"
                 "from cafleet.broker.messages import send_message\n"
                 f"print(send_message({story.fleet_id}, {story.alice_id}, 'bob', 'from elsewhere').id)"
             )],
@@ -129,7 +129,7 @@ async def test_an_ack_elsewhere_updates_the_broadcast_marks(db):
         bob_delivery = timeline.tasks[story.broadcast_id].deliveries[1].id
         subprocess.run(
             [sys.executable, "-c", (
-                "from cafleet.db import open_database; open_database()\n"
+                "from cafleet.store.db import open_database; open_database()\n"
                 "from cafleet.broker.messages import ack_message\n"
                 f"ack_message({story.fleet_id}, {story.bob_id}, {bob_delivery})"
             )],
@@ -142,7 +142,7 @@ async def test_an_ack_elsewhere_updates_the_broadcast_marks(db):
 
 
 async def test_administrator_inbox_counts_and_acks(db):
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     app = make_app(story.fleet_id)
@@ -166,7 +166,7 @@ async def test_administrator_inbox_counts_and_acks(db):
 
 
 async def test_reply_from_the_message_modal_links_the_thread(db):
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     app = make_app(story.fleet_id)
@@ -183,7 +183,7 @@ async def test_reply_from_the_message_modal_links_the_thread(db):
 
 
 async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
-    from cafleet.models import Task, database
+    from cafleet.store.models import Task, database
 
     story = build_story()
     rows = [
@@ -209,7 +209,7 @@ async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
 
 async def test_a_reply_to_a_broadcast_points_at_the_broadcast(db):
     from cafleet.broker.messages import send_message
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     alices_copy = Task.get((Task.origin == story.broadcast_id) & (Task.recipient == story.alice_id))
@@ -244,7 +244,7 @@ async def test_the_timeline_keeps_following_after_a_composer_error(db):
 
 
 async def test_a_reply_shows_its_marker_escape_cancels_it_and_it_never_sticks(db):
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     app = make_app(story.fleet_id)
@@ -274,7 +274,7 @@ async def test_a_reply_shows_its_marker_escape_cancels_it_and_it_never_sticks(db
 
 async def test_one_key_acks_the_highlighted_inbox_message(db):
     from cafleet.broker.messages import send_message
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     second = send_message(story.fleet_id, story.alice_id, "Administrator", "Also: the CI is red.")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cafleet.timestamps import to_stamp
+from cafleet.core.timestamps import to_stamp
 from tests.tui_support import add_member, build_story, courier_seen, place_on_host, settle, spread_over_two_hosts
 from tests.waiting import until
 
@@ -15,7 +15,7 @@ from tests.waiting import until
 @pytest.fixture(autouse=True)
 def no_courier_start(monkeypatch):
     """There is no tmux here: the TUI would settle every notice for the panes it cannot reach."""
-    monkeypatch.setattr("cafleet.notify.ensure_courier", lambda always=False: False)
+    monkeypatch.setattr("cafleet.services.courier_launcher.ensure_courier", lambda always=False: False)
 
 
 def make_app(fleet_id):
@@ -97,7 +97,7 @@ async def test_no_warning_while_the_hosts_courier_is_alive(db):
 
 async def test_the_warning_comes_once_notices_have_waited_and_goes_with_the_courier(db, monkeypatch):
     """Nothing commits while notices sit waiting: the view reads the hosts again by itself."""
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     monkeypatch.setattr("cafleet.screens.fleet_view.HOSTS_RECHECK_SECONDS", 0.2)
     story = build_story()
@@ -119,7 +119,7 @@ async def test_the_warning_comes_once_notices_have_waited_and_goes_with_the_cour
 )
 async def test_a_single_machine_warns_only_when_its_notices_are_stuck(db, stored, courier, warned):
     """Placements from before hosts were recorded (host NULL): any live courier serves them."""
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story(notices_settled=False)
     place_on_host(story.director_id, None, "%1")

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from cafleet.broker.reads import ENTRY_TEXT_CHARS, RosterEntry
-from cafleet.records import PlacementRecord, RosterAgent
+from cafleet.core.records import PlacementRecord, RosterAgent
 from tests.tui_support import BASE_DAY, Story, build_story, settle
 
 STAMP = f"{BASE_DAY}T09:00:00.000000Z"
@@ -21,7 +21,7 @@ STAMP = f"{BASE_DAY}T09:00:00.000000Z"
 
 def add_agents(fleet_id: int, count: int, name=lambda i: f"agent-{i:06d}") -> list[int]:
     """`count` registered agents (no pane), inserted in bulk; their ids in order."""
-    from cafleet.models import Agent, database
+    from cafleet.store.models import Agent, database
 
     rows = [dict(fleet=fleet_id, name=name(i), description="one of many", kind="agent", registered_at=STAMP)
             for i in range(count)]
@@ -35,7 +35,7 @@ def add_agents(fleet_id: int, count: int, name=lambda i: f"agent-{i:06d}") -> li
 def run_elsewhere(code: str) -> str:
     """Run broker `code` in another process (the TUI notices commits of other connections)."""
     done = subprocess.run(
-        [sys.executable, "-c", "from cafleet.db import open_database; open_database()\n" + code],
+        [sys.executable, "-c", "from cafleet.store.db import open_database; open_database()\n" + code],
         capture_output=True, text=True, check=True,
     )
     return done.stdout
@@ -115,8 +115,8 @@ def test_the_roster_layout_puts_active_agents_first_each_run_by_id():
 
 
 def _entries() -> list[tuple]:
-    from cafleet.agent_state import AgentState
     from cafleet.broker.agent_states import SeenState
+    from cafleet.core.agent_state import AgentState
     from cafleet.screens.hosts import HostMark
 
     placed = PlacementRecord(5, 1, "/tmp/s", 1, "main", "@1", "%5", "claude", STAMP, "host-b")
@@ -255,7 +255,7 @@ async def test_entries_that_wrap_are_measured_when_they_come_on_screen(db):
 async def test_a_huge_message_is_held_cut_in_the_lists_and_whole_in_its_modal(db):
     from cafleet.broker import reads
     from cafleet.broker.messages import broadcast_message, send_message
-    from cafleet.terminal import block
+    from cafleet.core.terminal import block
 
     story = build_story()
     text = "".join(f"line {i}: {'x' * 60}\n" for i in range(10_000))  # 700 KB, 10,000 lines

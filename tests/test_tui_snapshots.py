@@ -119,8 +119,8 @@ def test_fleet_view(db, snap_compare, size):
 
 def test_fleet_view_with_agent_states(db, snap_compare, size):
     """The roster's state marks, panes and schedules, with an agent that needs the human."""
-    from cafleet.agent_state import AgentState, Observation
     from cafleet.broker.agent_states import record_state
+    from cafleet.core.agent_state import AgentState, Observation
 
     story = build_story()
     coder = add_member(story)
@@ -226,7 +226,7 @@ def test_fleet_view_across_two_hosts(db, snap_compare, size, monkeypatch):
     from tests.tui_support import spread_over_two_hosts
 
     # The TUI would settle the notices of panes it cannot reach (there is no tmux here).
-    monkeypatch.setattr("cafleet.notify.ensure_courier", lambda always=False: False)
+    monkeypatch.setattr("cafleet.services.courier_launcher.ensure_courier", lambda always=False: False)
     story = build_story()
     spread_over_two_hosts(story, add_member(story))
     assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing())

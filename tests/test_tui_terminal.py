@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from cafleet.config import database_setting
+from cafleet.core.config import database_setting
 from tests.support import cafleet_command
 from tests.tui_support import build_story
 from tests.waiting import wait_for
@@ -39,7 +39,7 @@ def start_ui(tmux_server, *args: str) -> str:
 
 
 def test_ui_in_a_real_terminal(db, tmux_server, db_path):
-    from cafleet.models import Task
+    from cafleet.store.models import Task
 
     story = build_story()
     pane = start_ui(tmux_server)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import pytest
 
-from cafleet.hosts import HOST_VARIABLE
+from cafleet.core.hosts import HOST_VARIABLE
 from tests.panes_support import OUTSIDE_PANES, couriers_of, inputs, task_row, wait_for, wait_for_notify
 from tests.support import TmuxServer, private_tmux_server
 
@@ -51,7 +51,7 @@ class Host(NamedTuple):
         return self.tmux.tmux("capture-pane", "-p", "-J", "-t", self.tmux.pane_id, "-S", "-200").stdout
 
     def start_courier(self, log: Path) -> subprocess.Popen:
-        """`python -m cafleet.panes.courier` on this host, as `cafleet.notify` starts it (here
+        """`python -m cafleet.panes.courier` on this host, as `cafleet.services.courier_launcher` starts it (here
         without an inherited lock: the courier takes its host's lock itself)."""
         with open(log, "ab") as out:
             return subprocess.Popen(
@@ -63,7 +63,7 @@ class Host(NamedTuple):
 @contextmanager
 def host(host_id: str, tmp_path: Path, name: str) -> Iterator[Host]:
     log = tmp_path / f"{name}.jsonl"
-    agent = f"exec {sys.executable} -m cafleet.standin --name {name} --log {log}"
+    agent = f"exec {sys.executable} -m cafleet.demo.standin_agent --name {name} --log {log}"
     with private_tmux_server({HOST_VARIABLE: host_id}, agent) as server:
         yield Host(host_id, server, log)
 
@@ -102,7 +102,7 @@ def _stop_couriers() -> None:
 
 def courier_rows() -> dict[str, tuple[int, bool]]:
     from cafleet.broker.couriers import couriers
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     open_database()
     return {c.host: (c.pid, c.alive) for c in couriers()}

@@ -107,16 +107,16 @@ def _stop(served: Served) -> tuple[int, str, str]:
 
 
 def _session_processes() -> list[str]:
-    """Browser-session TUIs (`python -m cafleet.web_session`) running on this test's database."""
-    from cafleet.config import database_setting
+    """Browser-session TUIs (`python -m cafleet.web.session`) running on this test's database."""
+    from cafleet.core.config import database_setting
 
-    found = subprocess.run(["pgrep", "-f", "cafleet[.]web_session"], capture_output=True, text=True)
+    found = subprocess.run(["pgrep", "-f", "cafleet[.]web[.]session"], capture_output=True, text=True)
     wanted = f"CAFLEET_DATABASE_URL={database_setting()}\0".encode()
     pids = []
     for pid in found.stdout.split():
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                is_python = b"\0-m\0cafleet.web_session" in handle.read()  # not the shell that started it
+                is_python = b"\0-m\0cafleet.web.session" in handle.read()  # not the shell that started it
             with open(f"/proc/{pid}/environ", "rb") as handle:
                 if is_python and wanted in handle.read():
                     pids.append(pid)

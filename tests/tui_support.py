@@ -20,7 +20,7 @@ class Story(NamedTuple):
 
 def freeze_times() -> None:
     """Give every row a fixed, increasing timestamp so screens render identically each run."""
-    from cafleet.models import Agent, Fleet, MonitorConfig, Placement, Task, database
+    from cafleet.store.models import Agent, Fleet, MonitorConfig, Placement, Task, database
 
     def stamp(n: int, day: str = BASE_DAY) -> str:
         return f"{day}T09:{n // 60:02d}:{n % 60:02d}.000000Z"
@@ -115,7 +115,7 @@ async def settle(pilot) -> None:
 
 def place_on_host(agent_id: int, host: str | None, pane_id: str) -> None:
     """Put `agent_id` in a pane of `host` (a fake tmux server: no tmux needed)."""
-    from cafleet.models import Placement
+    from cafleet.store.models import Placement
     from tests.support import FAKE_PANE
 
     Placement.insert(
@@ -128,7 +128,7 @@ def place_on_host(agent_id: int, host: str | None, pane_id: str) -> None:
 def courier_seen(host: str, seen_at: str) -> None:
     """The `couriers` row of `host`, as its courier last stamped it."""
     from cafleet.broker.dialect import upsert
-    from cafleet.models import Courier
+    from cafleet.store.models import Courier
 
     upsert(Courier, host=host, pid=4343, started_at=seen_at, seen_at=seen_at)
 
@@ -139,8 +139,8 @@ STALE_STAMP = "2026-11-21T09:00:30.000000Z"
 def spread_over_two_hosts(story: Story, coder_id: int) -> None:
     """The Director and its member on host-a, alice and bob on host-b, whose courier stopped
     stamping long ago while notices for both wait there (none waits on host-a)."""
-    from cafleet.domain import TaskState
-    from cafleet.models import Task
+    from cafleet.core.domain import TaskState
+    from cafleet.store.models import Task
 
     for agent_id, host, pane in (
         (story.director_id, "host-a", "%1"), (coder_id, "host-a", "%7"),

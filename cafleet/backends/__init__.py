@@ -9,8 +9,8 @@ from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan
 from cafleet.backends.claude import Claude
 from cafleet.backends.codex import Codex
 from cafleet.backends.opencode import Opencode
-from cafleet.errors import InvalidInput, Refused
-from cafleet.invocation import fleet_command
+from cafleet.core.errors import InvalidInput, Refused
+from cafleet.core.invocation import fleet_command
 
 __all__ = ["Autonomy", "Backend", "BACKENDS", "SpawnContext", "SpawnPlan", "backend", "locate", "poll_command", "validate_model"]
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from cafleet.agent_state import ScreenReading
-from cafleet.errors import InvalidInput
+from cafleet.core.agent_state import ScreenReading
+from cafleet.core.errors import InvalidInput
 from cafleet.panes.processes import Program
 
 

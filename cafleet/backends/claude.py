@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.claude_screen import read_claude_screen
-from cafleet.invocation import fleet_command
+from cafleet.core.invocation import fleet_command
 from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
 from cafleet.panes.processes import Program
 

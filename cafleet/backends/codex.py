@@ -6,7 +6,7 @@ import re
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.codex_screen import read_codex_screen
-from cafleet.errors import InvalidInput
+from cafleet.core.errors import InvalidInput
 from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
 from cafleet.panes.processes import Program
 

@@ -4,8 +4,8 @@ once connected a status line (`model · cwd`) follows it."""
 
 from __future__ import annotations
 
-from cafleet.agent_state import AgentState, ScreenReading
-from cafleet.backends.screens import last_index, left_column, shown
+from cafleet.backends.screen_lines import last_index, left_column, shown
+from cafleet.core.agent_state import AgentState, ScreenReading
 
 BOX_MARK = "› "
 # Grey placeholders of an empty box (a plain capture cannot see they are grey).

@@ -4,8 +4,8 @@ lines above the `╹▀▀▀` border at the bottom, whose last line names the a
 
 from __future__ import annotations
 
-from cafleet.agent_state import AgentState, ScreenReading
-from cafleet.backends.screens import last_index, left_column, shown
+from cafleet.backends.screen_lines import last_index, left_column, shown
+from cafleet.core.agent_state import AgentState, ScreenReading
 
 BOX_EDGE = "┃"
 PERMISSION = "Permission required"

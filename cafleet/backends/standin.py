@@ -1,9 +1,9 @@
-"""Recognising cafleet's stand-in agent (`python -m cafleet.standin`), which tests and the
+"""Recognising cafleet's stand-in agent (`python -m cafleet.demo.standin_agent`), which tests and the
 demo run in place of a real one, and reading its screen."""
 
 from __future__ import annotations
 
-from cafleet.agent_state import AgentState, ScreenReading
+from cafleet.core.agent_state import AgentState, ScreenReading
 from cafleet.panes.agent_process import runs_python_module
 from cafleet.panes.processes import Program
 
@@ -11,11 +11,11 @@ PROMPT = "> "
 QUESTION_MARK = "? "  # the stand-in's menu: a "? question" line, then numbered options
 
 
-MODULE = "cafleet.standin"
+MODULE = "cafleet.demo.standin_agent"
 
 
 def runs_standin(program: Program) -> bool:
-    """The running Python started as `python -m cafleet.standin` (what tests and the demo
+    """The running Python started as `python -m cafleet.demo.standin_agent` (what tests and the demo
     start), never a program that merely names the module or a file called like it."""
     return runs_python_module(program, MODULE)
 

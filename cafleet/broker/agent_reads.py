@@ -11,9 +11,9 @@ from peewee import fn
 
 from cafleet.broker.convert import agents_with_placements
 from cafleet.broker.guards import agent_in_fleet, any_fleet
-from cafleet.domain import TaskState
-from cafleet.models import Agent, MonitorConfig, Task
-from cafleet.records import AgentRecord
+from cafleet.core.domain import TaskState
+from cafleet.core.records import AgentRecord
+from cafleet.store.models import Agent, MonitorConfig, Task
 
 
 class AgentDetail(NamedTuple):

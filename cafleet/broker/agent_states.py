@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from cafleet.agent_state import AgentState, Observation
 from cafleet.broker.convert import placement_record
 from cafleet.broker.dialect import upsert
 from cafleet.broker.host_scope import placed_here
 from cafleet.broker.notifications import initial_notice, placements_of
 from cafleet.broker.revisions import next_revision
-from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
-from cafleet.models import Agent, AgentStateRow, Fleet, Placement, Task, database
-from cafleet.records import PlacementRecord
-from cafleet.timestamps import utc_now
+from cafleet.core.agent_state import AgentState, Observation
+from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
+from cafleet.core.records import PlacementRecord
+from cafleet.core.timestamps import utc_now
+from cafleet.store.models import Agent, AgentStateRow, Fleet, Placement, Task, database
 
 NEEDS_YOU_TAG = "[needs you]"
 

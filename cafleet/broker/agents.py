@@ -10,15 +10,15 @@ from typing import cast
 from cafleet.broker.convert import agent_record, agents_with_placements
 from cafleet.broker.dialect import same_name
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
-from cafleet.domain import AgentKind, AgentStatus, CodingAgent
-from cafleet.errors import Conflict, InvalidInput, Refused
-from cafleet.hosts import this_host
-from cafleet.limits import MAX_SKILLS_CHARS
-from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, database
-from cafleet.records import AgentRecord, EnvPane, PaneLocation
-from cafleet.terminal import one_line
-from cafleet.text import is_blank, refuse_lone_surrogates, truncate
-from cafleet.timestamps import utc_now
+from cafleet.core.domain import AgentKind, AgentStatus, CodingAgent
+from cafleet.core.errors import Conflict, InvalidInput, Refused
+from cafleet.core.hosts import this_host
+from cafleet.core.limits import MAX_SKILLS_CHARS
+from cafleet.core.records import AgentRecord, EnvPane, PaneLocation
+from cafleet.core.terminal import one_line
+from cafleet.core.text import is_blank, refuse_lone_surrogates, truncate
+from cafleet.core.timestamps import utc_now
+from cafleet.store.models import Agent, AgentStateRow, MonitorConfig, Placement, database
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # `all` is the broadcast mention; `Administrator` is the built-in human agent.
@@ -155,7 +155,7 @@ def _refuse_look_alike(fleet_id: int, name: str) -> None:
     """Refuse `name` when it reads like an active agent's name (`coder-I` beside `coder-l`):
     a misread name would route messages to the wrong agent. Only register and create pay
     for this scan of the fleet's active names (and this import: `send` loads this module)."""
-    from cafleet.names import LOOK_ALIKE_GROUPS, skeleton
+    from cafleet.core.names import LOOK_ALIKE_GROUPS, skeleton
 
     wanted = skeleton(name)
     query = Agent.select(Agent.id, Agent.name).where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE))
@@ -172,7 +172,7 @@ def _refuse_look_alike(fleet_id: int, name: str) -> None:
 
 
 def _suggestion(name: str, taken: dict[str, tuple[int, str]]) -> str:
-    from cafleet.names import skeleton
+    from cafleet.core.names import skeleton
 
     for n in range(2, 100):
         candidate = f"{name[:60]}-{n}"

@@ -1,4 +1,4 @@
-"""Converting peewee rows into `cafleet.records` values, and the shared task query."""
+"""Converting peewee rows into `cafleet.core.records` values, and the shared task query."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any, overload
 
 from peewee import JOIN
 
-from cafleet.models import Agent, Fleet, Placement, Task
-from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
+from cafleet.core.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
+from cafleet.store.models import Agent, Fleet, Placement, Task
 
 Sender = Agent.alias("sender")
 Recipient = Agent.alias("recipient")

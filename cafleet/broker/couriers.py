@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cafleet.broker.dialect import upsert
-from cafleet.models import Courier, database
-from cafleet.records import CourierRecord
-from cafleet.timestamps import parse_stamp, utc_now
+from cafleet.core.records import CourierRecord
+from cafleet.core.timestamps import parse_stamp, utc_now
+from cafleet.store.models import Courier, database
 
 # Three missed stamps: a courier seen longer ago than this is taken for gone.
 ALIVE_WITHIN_SECONDS = 15.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peewee import Case, Field, Model, fn
 
-from cafleet.db import is_postgres
+from cafleet.store.db import is_postgres
 
 
 def same_name(field: Field, name: str):

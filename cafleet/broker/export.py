@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from cafleet.broker.convert import task_query
 from cafleet.broker.guards import any_fleet
 from cafleet.broker.reads import TIMELINE_KINDS, with_deliveries
-from cafleet.models import Task, database
-from cafleet.records import FleetRecord, TaskRecord
+from cafleet.core.records import FleetRecord, TaskRecord
+from cafleet.store.models import Task, database
 
 BATCH = 1000
 

@@ -6,14 +6,14 @@ from peewee import fn
 
 from cafleet.broker.convert import agent_record, agents_with_placements, fleet_record
 from cafleet.broker.guards import any_fleet
-from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskState
-from cafleet.errors import Conflict, InvalidInput
-from cafleet.hosts import this_host
-from cafleet.limits import MAX_LABEL_LEN
-from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
-from cafleet.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
-from cafleet.text import refuse_lone_surrogates
-from cafleet.timestamps import utc_now
+from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskState
+from cafleet.core.errors import Conflict, InvalidInput
+from cafleet.core.hosts import this_host
+from cafleet.core.limits import MAX_LABEL_LEN
+from cafleet.core.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
+from cafleet.core.text import refuse_lone_surrogates
+from cafleet.core.timestamps import utc_now
+from cafleet.store.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
 
 DIRECTOR_NAME = "director"
 ADMINISTRATOR_NAME = "Administrator"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from cafleet.broker.dialect import same_name
-from cafleet.domain import AgentStatus
-from cafleet.errors import InvalidInput, NotFound, Refused
-from cafleet.limits import MAX_ID
-from cafleet.models import Agent, Fleet, Task
-from cafleet.terminal import one_line
-from cafleet.timestamps import short
+from cafleet.core.domain import AgentStatus
+from cafleet.core.errors import InvalidInput, NotFound, Refused
+from cafleet.core.limits import MAX_ID
+from cafleet.core.terminal import one_line
+from cafleet.core.timestamps import short
+from cafleet.store.models import Agent, Fleet, Task
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 

@@ -6,8 +6,8 @@ feeds the courier, the state watcher or spawn recovery is narrowed with these co
 
 from __future__ import annotations
 
-from cafleet.hosts import this_host
-from cafleet.models import Placement
+from cafleet.core.hosts import this_host
+from cafleet.store.models import Placement
 
 
 def placed_here():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cafleet.broker.host_scope import placed_here
-from cafleet.domain import AgentStatus
-from cafleet.models import Agent, Fleet, Placement
-from cafleet.records import EnvPane
+from cafleet.core.domain import AgentStatus
+from cafleet.core.records import EnvPane
+from cafleet.store.models import Agent, Fleet, Placement
 
 
 class PaneAgent(NamedTuple):
@@ -54,3 +54,15 @@ def agents_in_pane(pane: EnvPane) -> list[PaneAgent]:
         # recorded on an earlier server is not this pane.
         if pane.tmux_server_pid is None or row.tmux_server_pid in (None, pane.tmux_server_pid)
     ]
+
+
+def agent_of_fleets(agent_id: int, fleet_ids: set[int]) -> PaneAgent | None:
+    """Agent `agent_id` when it belongs to one of `fleet_ids` (a caller's own fleets), else
+    None: whether another fleet's id exists is not the caller's to learn."""
+    agent = Agent.get_or_none((Agent.id == agent_id) & Agent.fleet.in_(sorted(fleet_ids)))
+    if agent is None:
+        return None
+    return PaneAgent(
+        fleet_id=agent.fleet_id, agent_id=agent.id, name=agent.name, kind=agent.kind, coding_agent="",
+        is_director=False,
+    )

@@ -6,10 +6,10 @@ import time
 
 from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet
-from cafleet.changes import open_feed
-from cafleet.domain import TaskKind, TaskState
-from cafleet.models import Task
-from cafleet.records import Inbox
+from cafleet.core.domain import TaskKind, TaskState
+from cafleet.core.records import Inbox
+from cafleet.store.changes import open_feed
+from cafleet.store.models import Task
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -37,7 +37,7 @@ def wait_for_inbox(
 ) -> Inbox:
     """Like `poll_inbox`, but block up to `wait_seconds` until the page is non-empty.
 
-    Re-queries only when another process has committed (`cafleet.changes`), so waiting costs
+    Re-queries only when another process has committed (`cafleet.store.changes`), so waiting costs
     almost nothing and a new message is seen within moments of its commit.
     """
     feed = open_feed()

@@ -14,12 +14,12 @@ from cafleet.broker.convert import agent_record, agents_with_placements, value_r
 from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.host_scope import placed_here
-from cafleet.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
-from cafleet.errors import NotFound, Refused
-from cafleet.hosts import this_host
-from cafleet.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
-from cafleet.records import AgentRecord
-from cafleet.timestamps import utc_now
+from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
+from cafleet.core.errors import NotFound, Refused
+from cafleet.core.hosts import this_host
+from cafleet.core.records import AgentRecord
+from cafleet.core.timestamps import utc_now
+from cafleet.store.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
 
 
 class SpawnMark(NamedTuple):

@@ -8,13 +8,13 @@ from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet, recipient, visible_task
 from cafleet.broker.notifications import initial_notice, placements_of
 from cafleet.broker.revisions import next_revision
-from cafleet.db import is_postgres
-from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
-from cafleet.errors import Refused
-from cafleet.models import Agent, Task, database
-from cafleet.records import BroadcastSent, TaskRecord
-from cafleet.text import validate_body
-from cafleet.timestamps import short, utc_now
+from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
+from cafleet.core.errors import Refused
+from cafleet.core.records import BroadcastSent, TaskRecord
+from cafleet.core.text import validate_body
+from cafleet.core.timestamps import short, utc_now
+from cafleet.store.db import is_postgres
+from cafleet.store.models import Agent, Task, database
 
 
 def send_message(

@@ -12,7 +12,7 @@ from peewee import Case, fn
 from cafleet.broker.convert import agents_with_placements, value_rows
 from cafleet.broker.dialect import upsert
 from cafleet.broker.guards import agent_in_fleet, live_fleet
-from cafleet.domain import (
+from cafleet.core.domain import (
     DEFAULT_MONITOR_INTERVAL,
     DEFAULT_MONITOR_INTERVALS,
     NOTICE_DEFERRED,
@@ -22,11 +22,11 @@ from cafleet.domain import (
     AgentStatus,
     TaskState,
 )
-from cafleet.errors import InvalidInput, Refused
-from cafleet.limits import MAX_INTERVAL_SECONDS
-from cafleet.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Task, database
-from cafleet.records import AgentRecord
-from cafleet.timestamps import parse_stamp, short, utc_now
+from cafleet.core.errors import InvalidInput, Refused
+from cafleet.core.limits import MAX_INTERVAL_SECONDS
+from cafleet.core.records import AgentRecord
+from cafleet.core.timestamps import parse_stamp, short, utc_now
+from cafleet.store.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Task, database
 
 STALE_AFTER_TICKS = 3
 

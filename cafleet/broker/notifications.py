@@ -21,11 +21,11 @@ from peewee import SQL
 
 from cafleet.broker.convert import placement_record, task_query, value_rows
 from cafleet.broker.host_scope import agents_placed_elsewhere, placed_here
-from cafleet.domain import NOTICE_CLAIMED, NOTICE_PENDING, AgentStatus, NoticeStep, TaskState
-from cafleet.hosts import this_host
-from cafleet.models import Agent, Fleet, Placement, Task, database
-from cafleet.records import PlacementRecord
-from cafleet.timestamps import to_stamp, utc_now
+from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_PENDING, AgentStatus, NoticeStep, TaskState
+from cafleet.core.hosts import this_host
+from cafleet.core.records import PlacementRecord
+from cafleet.core.timestamps import to_stamp, utc_now
+from cafleet.store.models import Agent, Fleet, Placement, Task, database
 
 PENDING = NOTICE_PENDING
 DEFERRED_PREFIX = "deferred:"
@@ -79,7 +79,7 @@ _CLAIMABLE_SQL = "(notify_status = 'pending' OR notify_status LIKE 'deferred:%')
 
 
 def _dialect(sql: str) -> str:
-    from cafleet.db import is_postgres
+    from cafleet.store.db import is_postgres
 
     # psycopg reads "%" as a parameter marker; doubled, the server gets one.
     return sql.replace("%", "%%") if is_postgres() else sql

@@ -16,15 +16,15 @@ from typing import NamedTuple
 
 from peewee import JOIN, SQL, Case, fn
 
-from cafleet.agent_state import AgentState
 from cafleet.broker.agent_states import SeenState
 from cafleet.broker.convert import Recipient, Sender, task_query, task_record, value_rows
 from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import any_fleet
 from cafleet.broker.revisions import latest_revision
-from cafleet.domain import AgentKind, AgentStatus, TaskKind, TaskState
-from cafleet.models import Agent, AgentStateRow, Fleet, MonitorConfig, Placement, Task, database
-from cafleet.records import DeliveryCounts, PlacementRecord, RosterAgent, TaskRecord
+from cafleet.core.agent_state import AgentState
+from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
+from cafleet.core.records import DeliveryCounts, PlacementRecord, RosterAgent, TaskRecord
+from cafleet.store.models import Agent, AgentStateRow, Fleet, MonitorConfig, Placement, Task, database
 
 TIMELINE_KINDS = (TaskKind.UNICAST, TaskKind.BROADCAST_SUMMARY)
 # Characters of a message's text a list entry carries: the timeline shows up to 600 and counts

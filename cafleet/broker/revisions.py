@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from peewee import fn
 
-from cafleet.models import Task, database
+from cafleet.store.models import Task, database
 
 
 def next_revision(fleet_id: int) -> int:

@@ -9,9 +9,9 @@ import sys
 import click
 
 from cafleet.cli.settings import root_options, settings
-from cafleet.config import max_text_len
-from cafleet.errors import CafleetError
-from cafleet.terminal import block, one_line
+from cafleet.core.config import max_text_len
+from cafleet.core.errors import CafleetError
+from cafleet.core.terminal import block, one_line
 
 # Command name -> "module:attribute". Only the module of the command being run is imported.
 COMMANDS = {
@@ -61,7 +61,7 @@ class CafleetGroup(click.Group):
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
-            from cafleet.db_faults import fault_of
+            from cafleet.store.db_faults import fault_of
 
             fault = fault_of(exc)  # the database failed (full, read-only, damaged…), not cafleet
             if fault is not None:

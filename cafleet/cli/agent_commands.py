@@ -7,8 +7,8 @@ import click
 from cafleet.cli.output import agent_json, agent_line, emit, note
 from cafleet.cli.params import ID, TEXT, agent_id_option, quiet_option
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
-from cafleet.db import open_database
-from cafleet.domain import CODING_AGENTS
+from cafleet.core.domain import CODING_AGENTS
+from cafleet.store.db import open_database
 
 
 @click.group("agent", cls=CafleetSubgroup)
@@ -50,8 +50,8 @@ def _agent_pane(name: str, coding_agent: str | None):
     """The calling pane and the coding agent in it, when a coding agent runs in a pane that is
     no agent's placement yet; else None (outside tmux; a Director registering a helper from
     its own pane; a human's shell, which gets a note)."""
-    from cafleet.calling_pane import calling_pane
     from cafleet.cli.identity import pane_agents
+    from cafleet.panes.calling_pane import calling_pane
 
     pane, here = pane_agents()
     if pane is None or here:
@@ -120,8 +120,8 @@ def show_command(agent_id: int, target_id: int):
 
 
 def _detail(agent, seen=None) -> str:
-    from cafleet.terminal import json_text, one_line
-    from cafleet.timestamps import short
+    from cafleet.core.terminal import json_text, one_line
+    from cafleet.core.timestamps import short
 
     lines = [
         agent_line(agent),

@@ -16,9 +16,9 @@ def db_group():
 @db_group.command("init", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 def init_command():
     """Create the database or bring it to the current schema. Safe to repeat."""
-    from cafleet.config import database_target, shown_target
-    from cafleet.db import current_version, open_database
-    from cafleet.migrations import LATEST_VERSION
+    from cafleet.core.config import database_target, shown_target
+    from cafleet.store.db import current_version, open_database
+    from cafleet.store.migrations import LATEST_VERSION
 
     target = database_target()
     where = shown_target(target)

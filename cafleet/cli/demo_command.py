@@ -18,7 +18,7 @@ from cafleet.cli.types import TEXT
 def demo_command(no_attach: bool, stop_demo: bool, tmux_socket: str | None):
     """A demo fleet in tmux: the TUI in the Director's pane and three stand-in members
     (planner, coder, reviewer) that receive notices, poll, ack and reply."""
-    from cafleet import demo
+    from cafleet.demo import session as demo
 
     if stop_demo:
         state = demo.stop()

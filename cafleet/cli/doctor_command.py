@@ -20,18 +20,18 @@ def doctor_command():
     Exits 1 when the database cannot be used (damaged, unreadable, refused, too new, a server
     that refuses), after the whole report."""
     from cafleet import __version__
-    from cafleet.calling_pane import calling_pane, in_tmux
-    from cafleet.errors import CafleetError
-    from cafleet.migrations import LATEST_VERSION
+    from cafleet.core.errors import CafleetError
+    from cafleet.panes.calling_pane import calling_pane, in_tmux
+    from cafleet.store.migrations import LATEST_VERSION
 
     problems: list[str] = []
 
-    from cafleet.notify import FORBIDDEN, probe_tmux
+    from cafleet.services.tmux_probe import ServerSeen, probe_tmux
 
     pane = None
     if not in_tmux():
         problems.append("not inside tmux: `fleet create` and member commands need a tmux pane; start tmux and run them there")
-    elif probe_tmux(os.environ["TMUX"].split(",")[0]) != FORBIDDEN:  # a sandbox: see the agent checks
+    elif probe_tmux(os.environ["TMUX"].split(",")[0]) != ServerSeen.FORBIDDEN:  # a sandbox: see the agent checks
         try:
             pane = calling_pane("doctor")
         except CafleetError as exc:
@@ -43,7 +43,7 @@ def doctor_command():
     files = _files_report(problems, blocking)
     # Opening a SQLite file tightens its mode: doctor reads the courier rows only from a file
     # it would not change (or from a PostgreSQL server).
-    from cafleet.config import PostgresServer, database_target
+    from cafleet.core.config import PostgresServer, database_target
 
     try:
         on_postgres = isinstance(database_target(), PostgresServer)
@@ -113,10 +113,10 @@ def doctor_command():
 
 def _database_report(problems: list[str], blocking: list[str]) -> dict:
     """Which database (a file, or a server shown without its password), at which schema."""
-    from cafleet.config import PostgresServer, database_target, shown_target
-    from cafleet.db import current_version
-    from cafleet.errors import CafleetError
-    from cafleet.migrations import LATEST_VERSION
+    from cafleet.core.config import PostgresServer, database_target, shown_target
+    from cafleet.core.errors import CafleetError
+    from cafleet.store.db import current_version
+    from cafleet.store.migrations import LATEST_VERSION
 
     database = {"engine": "sqlite", "path": None, "server": None, "exists": False, "schema_version": None,
                 "latest_schema_version": LATEST_VERSION}
@@ -141,15 +141,15 @@ def _database_report(problems: list[str], blocking: list[str]) -> dict:
             problems.append(f"database schema {version} is newer than this cafleet understands ({LATEST_VERSION}); upgrade cafleet")
             blocking.append(problems[-1])
         if version is not None and not isinstance(target, PostgresServer):
-            from cafleet.db import page_damage
-            from cafleet.db_faults import write_problem
+            from cafleet.store.db import page_damage
+            from cafleet.store.db_faults import write_problem
 
             damage = page_damage(target)
             _add(problems, blocking, damage.message if damage else write_problem(target))
     except CafleetError as exc:
         _add(problems, blocking, exc.message)
     except Exception as exc:  # an unreadable file must not stop the rest of the report
-        from cafleet.db_faults import fault_of
+        from cafleet.store.db_faults import fault_of
 
         fault = fault_of(exc)
         _add(problems, blocking, fault.message if fault else f"cannot read {where}: {exc}; check the file or set CAFLEET_DATABASE_URL")
@@ -167,11 +167,11 @@ def _add(problems: list[str], blocking: list[str], problem: str | None) -> None:
 def _files_report(problems: list[str], blocking: list[str]) -> dict | None:
     """Who may reach the database's directory and file (following a symbolic link to the real
     file), and where locks and the courier log are."""
-    from cafleet.config import PostgresServer, database_target, local_directory
-    from cafleet.db_files import file_problem, location_problems, private_directory_problem
-    from cafleet.errors import CafleetError
-    from cafleet.lock_files import courier_log_path, lock_directory
-    from cafleet.lock_files import directory_problem as lock_problem
+    from cafleet.core.config import PostgresServer, database_target, local_directory
+    from cafleet.core.errors import CafleetError
+    from cafleet.store.db_files import file_problem, location_problems, private_directory_problem
+    from cafleet.store.lock_files import courier_log_path, lock_directory
+    from cafleet.store.lock_files import directory_problem as lock_problem
 
     try:
         target = database_target()
@@ -197,8 +197,8 @@ def _files_report(problems: list[str], blocking: list[str]) -> dict | None:
 
 def _agent_report(problems: list[str], database_exists: bool) -> dict | None:
     """When this pane is a fleet agent's: can it run cafleet (permission, sandbox, PATH)?"""
-    from cafleet.agent_check import check_agent, pane_agent
-    from cafleet.db import open_database
+    from cafleet.setup.agent_check import check_agent, pane_agent
+    from cafleet.store.db import open_database
 
     if not database_exists or not os.environ.get("TMUX_PANE"):
         return None
@@ -217,13 +217,13 @@ def _agent_report(problems: list[str], database_exists: bool) -> dict | None:
 def _hosts_report(readable: bool) -> dict:
     """This host's id (checked before any command runs), and each host's courier as its
     heartbeat row says (alive: stamped lately)."""
-    from cafleet.hosts import this_host
+    from cafleet.core.hosts import this_host
 
     host = this_host()
     if not readable:
         return {"this_host": host, "couriers": []}
     from cafleet.broker.couriers import couriers
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     try:
         open_database(create=False)
@@ -235,7 +235,7 @@ def _hosts_report(readable: bool) -> dict:
 
 def _skill_report(problems: list[str]) -> dict:
     """Per coding agent: are all cafleet skills installed, and each the same as the packaged one."""
-    from cafleet.skill_install import CURRENT, MISSING, OUTDATED, UNREADABLE, packaged_skills, skill_dirs, status, targets
+    from cafleet.setup.skill_install import CURRENT, MISSING, OUTDATED, UNREADABLE, packaged_skills, skill_dirs, status, targets
 
     skills = packaged_skills()
     dirs = skill_dirs()

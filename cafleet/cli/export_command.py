@@ -12,8 +12,8 @@ import click
 
 from cafleet.cli.params import ID
 from cafleet.cli.settings import CafleetCommand, FleetScope
-from cafleet.db import open_database
-from cafleet.errors import InvalidInput, Refused
+from cafleet.core.errors import InvalidInput, Refused
+from cafleet.store.db import open_database
 
 
 @click.command("export", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET, director_only=True)
@@ -45,7 +45,7 @@ def export_command(fleet_id: int, fmt: str, output: str | None, force: bool):
         out.flush()
         return
     _write_file(target, chunks, force)
-    from cafleet.terminal import one_line
+    from cafleet.core.terminal import one_line
 
     click.echo(f"Exported fleet {fleet_id} to {one_line(str(target))}.", err=True)
 
@@ -59,7 +59,7 @@ def _jsonl(tasks):
 
 def _markdown(fleet, tasks):
     from cafleet.cli.transcript import transcript
-    from cafleet.timestamps import utc_now
+    from cafleet.core.timestamps import utc_now
 
     return transcript(fleet, tasks, utc_now())
 

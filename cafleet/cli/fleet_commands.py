@@ -7,8 +7,8 @@ import click
 from cafleet.cli.output import agent_json, agent_line, emit, fleet_json, fleet_line, quoted
 from cafleet.cli.params import ID, TEXT
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, FleetScope, settings
-from cafleet.db import open_database
-from cafleet.domain import CODING_AGENTS
+from cafleet.core.domain import CODING_AGENTS
+from cafleet.store.db import open_database
 
 CODING_AGENT_CHOICE = click.Choice(CODING_AGENTS)
 
@@ -32,7 +32,7 @@ def create_command(label: str, coding_agent: str, quiet: bool, force: bool):
     Prints the fleet id on line 1 and the Director's agent id on line 2.
     """
     from cafleet.broker.fleets import create_fleet
-    from cafleet.calling_pane import calling_pane
+    from cafleet.panes.calling_pane import calling_pane
 
     pane = calling_pane("fleet create")
     open_database()

@@ -7,19 +7,19 @@ hostile local process, which can change its environment or open the database its
 
 from __future__ import annotations
 
-from cafleet.errors import Refused
+from cafleet.core.errors import Refused
 
 
 def pane_agents():
     """The agents placed in the calling pane: empty outside tmux or in a pane that is no
     agent's placement (the human's own shell)."""
-    from cafleet.calling_pane import pane_from_env
+    from cafleet.panes.calling_pane import pane_from_env
 
     pane = pane_from_env()
     if pane is None:
         return pane, []
     from cafleet.broker.identity import agents_in_pane
-    from cafleet.db import open_database
+    from cafleet.store.db import open_database
 
     open_database()
     return pane, agents_in_pane(pane)
@@ -64,8 +64,7 @@ def _named(agent_id: int, here) -> str:
     """Who `agent_id` is, when it is an agent of a fleet the calling pane belongs to; nothing
     otherwise: another fleet's agents (their names, kinds, even whether an id exists) are not
     the caller's to learn, so one there reads like an id that does not exist."""
-    from cafleet.models import Agent
+    from cafleet.broker.identity import agent_of_fleets
 
-    own_fleets = {agent.fleet_id for agent in here}
-    other = Agent.get_or_none((Agent.id == agent_id) & Agent.fleet.in_(own_fleets))
-    return f" ({other.name}#{other.id}, {other.kind} of fleet {other.fleet_id})" if other else ""
+    other = agent_of_fleets(agent_id, {agent.fleet_id for agent in here})
+    return f" ({other.handle}, {other.kind} of fleet {other.fleet_id})" if other else ""

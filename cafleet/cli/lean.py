@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cafleet.cli.output import shown_text
-from cafleet.domain import TaskKind
+from cafleet.core.domain import TaskKind
 
 if TYPE_CHECKING:
-    from cafleet.records import AgentRecord, TaskRecord
+    from cafleet.core.records import AgentRecord, TaskRecord
 
 
 def handle(name: str | None, agent_id: int | None) -> str:

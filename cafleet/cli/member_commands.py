@@ -8,9 +8,9 @@ from cafleet.cli.output import agent_json, agent_line, emit, note
 from cafleet.cli.params import ID, TEXT, agent_id_option, read_text_file
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
-from cafleet.db import open_database
-from cafleet.domain import CODING_AGENTS
-from cafleet.terminal import one_line
+from cafleet.core.domain import CODING_AGENTS
+from cafleet.core.terminal import one_line
+from cafleet.store.db import open_database
 
 CODING_AGENT_CHOICE = click.Choice(CODING_AGENTS)
 
@@ -56,7 +56,7 @@ def create_command(agent_id, name, description, coding_agent, model, prompt, pro
     if prompt_file is not None:
         prompt, _ = read_text_file(prompt_file, "--prompt-file")
     open_database()
-    from cafleet.notify import ensure_courier
+    from cafleet.services.courier_launcher import ensure_courier
 
     autonomy = Autonomy(permission_mode, sandbox, approval, tuple(agent_args))
     spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy)

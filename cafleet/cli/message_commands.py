@@ -8,8 +8,8 @@ from cafleet.cli.output import emit, note, task_json, task_lines, wants_json
 from cafleet.cli.params import ID, TEXT, agent_id_option, full_option, quiet_option, read_body, text_options
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
-from cafleet.db import open_database
-from cafleet.domain import TaskKind, TaskState
+from cafleet.core.domain import TaskKind, TaskState
+from cafleet.store.db import open_database
 
 MAX_WAIT_SECONDS = 3600
 
@@ -31,7 +31,7 @@ def message_group():
 @quiet_option
 def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
     """Send a message to one agent."""
-    from cafleet.sending import send
+    from cafleet.services.sending import send
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)
@@ -50,7 +50,7 @@ def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
 @quiet_option
 def broadcast_command(agent_id, text, text_file, full, quiet):
     """Send a message to every other active agent of the fleet (not the Administrator)."""
-    from cafleet.sending import broadcast
+    from cafleet.services.sending import broadcast
 
     fleet_id = require_fleet()
     body, source = read_body(text, text_file)
@@ -81,8 +81,8 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
 def poll_command(agent_id, since, page_size, include_read, wait, full):
     """Your unread messages, oldest first (with --all: read ones too)."""
     from cafleet.broker.inbox import poll_inbox, wait_for_inbox
-    from cafleet.notify import ensure_courier
-    from cafleet.timestamps import parse_user_time
+    from cafleet.core.timestamps import parse_user_time
+    from cafleet.services.courier_launcher import ensure_courier
 
     fleet_id = require_fleet()
     since_stamp = parse_user_time(since, "--since") if since is not None else None

@@ -10,9 +10,9 @@ from cafleet.cli.output import emit
 from cafleet.cli.params import ID
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
-from cafleet.db import open_database
-from cafleet.limits import MAX_INTERVAL_SECONDS
-from cafleet.terminal import block
+from cafleet.core.limits import MAX_INTERVAL_SECONDS
+from cafleet.core.terminal import block
+from cafleet.store.db import open_database
 
 
 @click.group("monitor", cls=CafleetSubgroup)
@@ -93,7 +93,7 @@ def _schedule_json(schedule, seen=None) -> dict:
 
 
 def _schedule_line(schedule, seen=None) -> str:
-    from cafleet.timestamps import short
+    from cafleet.core.timestamps import short
 
     age = _age(schedule.oldest_unread_at)
     state = f" state={seen.state}" + (f" asks={seen.question!r}" if seen.question else "") if seen else ""
@@ -105,7 +105,7 @@ def _schedule_line(schedule, seen=None) -> str:
 
 
 def _loop_line(loop) -> str:
-    from cafleet.timestamps import short
+    from cafleet.core.timestamps import short
 
     if loop is None:
         return "monitor: stopped"
@@ -118,6 +118,6 @@ def _age(stamp) -> int | None:
         return None
     from datetime import datetime
 
-    from cafleet.timestamps import parse_stamp
+    from cafleet.core.timestamps import parse_stamp
 
     return int((datetime.now(UTC) - parse_stamp(stamp)).total_seconds())

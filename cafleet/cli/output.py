@@ -1,7 +1,7 @@
 """Turning records into the CLI's output: stable snake_case JSON, or compact text lines.
 
 Names, descriptions, message text and pane text are untrusted: text output shows their
-control and bidi characters escaped (`cafleet.terminal`), JSON keeps them exact.
+control and bidi characters escaped (`cafleet.core.terminal`), JSON keeps them exact.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 import click
 
 from cafleet.cli.settings import settings
-from cafleet.config import max_text_len
-from cafleet.domain import TaskKind, TaskState
-from cafleet.terminal import block, json_text, one_line
-from cafleet.text import truncate
-from cafleet.timestamps import short
+from cafleet.core.config import max_text_len
+from cafleet.core.domain import TaskKind, TaskState
+from cafleet.core.terminal import block, json_text, one_line
+from cafleet.core.text import truncate
+from cafleet.core.timestamps import short
 
 if TYPE_CHECKING:
-    from cafleet.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
+    from cafleet.core.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
 
 
 def emit(document, render, raw: bool = False) -> None:

@@ -9,7 +9,7 @@ import sys
 import click
 
 from cafleet.cli.types import ID, TEXT, shown
-from cafleet.errors import InvalidInput
+from cafleet.core.errors import InvalidInput
 
 
 def agent_id_option(help: str = "Your agent id (the acting agent).", **kwargs):
@@ -43,8 +43,8 @@ def read_body(text: str | None, text_file: str | None) -> tuple[str, str]:
 
 
 def read_text_file(path: str, option: str) -> tuple[str, str]:
-    from cafleet.config import MAX_MESSAGE_BYTES
-    from cafleet.text import decode_body
+    from cafleet.core.config import MAX_MESSAGE_BYTES
+    from cafleet.core.text import decode_body
 
     source = f"{option} (stdin)" if path == "-" else f"{option} {shown(path, limit=None)}"
     try:

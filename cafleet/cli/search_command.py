@@ -11,7 +11,7 @@ import click
 from cafleet.cli.output import emit, task_json, task_lines, wants_json
 from cafleet.cli.params import agent_id_option, full_option
 from cafleet.cli.settings import CafleetCommand, require_fleet
-from cafleet.db import open_database
+from cafleet.store.db import open_database
 
 MAX_LIMIT = 500
 # Shown around a match when stdout is not a terminal (agents, pipes). The message's own
@@ -40,9 +40,9 @@ def search_command(agent_id, query, sender, since, limit, full):
     reviewed). The Administrator and the Director search the whole fleet.
     """
     from cafleet.broker.search import search_messages
-    from cafleet.config import max_text_len
-    from cafleet.snippets import snippet
-    from cafleet.timestamps import parse_user_time
+    from cafleet.broker.search.snippets import snippet
+    from cafleet.core.config import max_text_len
+    from cafleet.core.timestamps import parse_user_time
 
     fleet_id = require_fleet()
     since_stamp = parse_user_time(since, "--since") if since else None

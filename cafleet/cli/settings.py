@@ -136,7 +136,7 @@ class CafleetCommand(click.Command):
                 )
             fleet_id = named
         from cafleet.cli.identity import confirm_acting_agent, confirm_director_pane
-        from cafleet.hosts import this_host
+        from cafleet.core.hosts import this_host
 
         this_host()  # a bad CAFLEET_HOST_ID is refused before anything is written
         if ctx.params.get("agent_id") is not None:

@@ -8,7 +8,7 @@ import click
 
 from cafleet.cli.output import emit
 from cafleet.cli.settings import CafleetCommand, FleetScope
-from cafleet.skill_install import AGENTS
+from cafleet.setup.skill_install import AGENTS
 
 
 @click.command("setup", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
@@ -25,8 +25,8 @@ def setup_command(skip: tuple[str, ...], dry_run: bool):
     and $XDG_CONFIG_HOME/opencode/skills/ (default ~/.config). A file that you edited is kept
     as NAME.bak before it is replaced.
     """
-    from cafleet.errors import CafleetError
-    from cafleet.skill_install import SKIPPED, Outcome, install, packaged_skills, targets
+    from cafleet.core.errors import CafleetError
+    from cafleet.setup.skill_install import SKIPPED, Outcome, install, packaged_skills, targets
 
     skills = packaged_skills()
     rows: list[dict] = []

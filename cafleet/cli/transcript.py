@@ -6,8 +6,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-from cafleet.domain import TaskKind, TaskState
-from cafleet.records import FleetRecord, TaskRecord
+from cafleet.core.domain import TaskKind, TaskState
+from cafleet.core.records import FleetRecord, TaskRecord
 
 # Control characters but newline and tab: a transcript is read on terminals too.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

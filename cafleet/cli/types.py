@@ -13,8 +13,8 @@ import re
 
 import click
 
-from cafleet.limits import MAX_ID
-from cafleet.terminal import one_line
+from cafleet.core.limits import MAX_ID
+from cafleet.core.terminal import one_line
 
 _DIGITS = re.compile(r"[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.settings import CafleetCommand, FleetScope, settings
-from cafleet.db import open_database
+from cafleet.store.db import open_database
 
 
 @click.command("ui", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cafleet.cli.settings import CafleetCommand, FleetScope, settings
-from cafleet.errors import Refused
+from cafleet.core.errors import Refused
 
 MISSING_EXTRA = "cafleet web needs the web extra: pip install 'cafleet[web]'"
 
@@ -27,12 +27,12 @@ def web_command(port: int):
     import sys
 
     try:
-        from cafleet.web_server import GuardedServer, listening_socket, new_token
+        from cafleet.web.server import GuardedServer, listening_socket, new_token
     except ImportError:
         raise Refused(MISSING_EXTRA) from None
     from cafleet.cli.identity import pane_agents
-    from cafleet.config import database_setting
-    from cafleet.db import open_database
+    from cafleet.core.config import database_setting
+    from cafleet.store.db import open_database
 
     fleet_id = settings().fleet_id
     open_database()
@@ -52,7 +52,7 @@ def web_command(port: int):
     os.environ["CAFLEET_DATABASE_URL"] = database_setting()
     for name in ("TMUX", "TMUX_PANE"):
         os.environ.pop(name, None)
-    command = shlex.join([sys.executable, "-m", "cafleet.web_session"] + ([str(fleet_id)] if fleet_id else []))
+    command = shlex.join([sys.executable, "-m", "cafleet.web.session"] + ([str(fleet_id)] if fleet_id else []))
     server: GuardedServer = GuardedServer(command, new_token(), sock, on_ready=lambda: _banner(server))
     server.serve()
     click.echo("Stopped.")

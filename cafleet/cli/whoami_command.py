@@ -6,7 +6,7 @@ import click
 
 from cafleet.cli.output import emit
 from cafleet.cli.settings import CafleetCommand, FleetScope, settings
-from cafleet.errors import Refused
+from cafleet.core.errors import Refused
 
 
 @click.command("whoami", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
@@ -16,7 +16,7 @@ def whoami_command():
     Reads $TMUX and $TMUX_PANE only (no tmux call), so it works inside an agent's sandbox.
     """
     from cafleet.cli.identity import pane_agents
-    from cafleet.invocation import fleet_command
+    from cafleet.core.invocation import fleet_command
 
     pane, here = pane_agents()
     only = settings().fleet_id

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from cafleet.broker.members import activity
+from cafleet.core.records import AgentRecord
+from cafleet.core.timestamps import parse_stamp, short
 from cafleet.panes.observe import observe
 from cafleet.panes.safety import OTHER_HOST, PaneSurvey, pane_is_alive
-from cafleet.records import AgentRecord
-from cafleet.timestamps import parse_stamp, short
 
 
 class Activity(NamedTuple):

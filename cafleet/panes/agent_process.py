@@ -2,7 +2,7 @@
 
 A process is the agent when it is the agent's own executable, or a JavaScript runtime running
 the agent's own entry script (that exact file of the agent's npm package), or, for cafleet's
-stand-in, the running Python with `-m cafleet.standin`. A program that merely has the agent's
+stand-in, the running Python with `-m cafleet.demo.standin_agent`. A program that merely has the agent's
 path among its arguments (a pager over a file of the package, a script named like the entry)
 is never the agent: it may run what is typed into it. The shapes each real agent shows are in
 docs/concepts.md.

@@ -13,15 +13,15 @@ import re
 import time
 from typing import NamedTuple, Protocol
 
-from cafleet.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.backends import BACKENDS
-from cafleet.domain import NOTICE_DEFERRED, TUI_PANE_OPTION, NoticeStep
-from cafleet.hosts import is_this_host
-from cafleet.lock_files import LockTimeout, held
+from cafleet.core.agent_state import TYPEABLE, AgentState, Observation
+from cafleet.core.domain import NOTICE_DEFERRED, TUI_PANE_OPTION, NoticeStep
+from cafleet.core.hosts import is_this_host
+from cafleet.core.records import PlacementRecord
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.safety import OTHER_HOST, clean, one_line
 from cafleet.panes.tmux import Tmux, TmuxError
-from cafleet.records import PlacementRecord
+from cafleet.store.lock_files import LockTimeout, held
 
 SETTLE_SECONDS = 0.25
 # One typing holds a pane's lock for about a second (paste, settle, verify); a holder that

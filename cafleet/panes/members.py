@@ -9,20 +9,20 @@ import shlex
 import time
 from typing import NamedTuple
 
-from cafleet.agent_state import AgentState
 from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, backend, locate, poll_command, validate_model
 from cafleet.broker import members as registry
-from cafleet.config import PostgresServer, database_setting, database_target, local_directory
-from cafleet.errors import CafleetError, InvalidInput, Refused
-from cafleet.hosts import HOST_VARIABLE, is_this_host, this_host
-from cafleet.invocation import cafleet_command
+from cafleet.core.agent_state import AgentState
+from cafleet.core.config import PostgresServer, database_setting, database_target, local_directory
+from cafleet.core.errors import CafleetError, InvalidInput, Refused
+from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
+from cafleet.core.invocation import cafleet_command
+from cafleet.core.records import AgentRecord, PlacementRecord
+from cafleet.core.text import is_blank
 from cafleet.panes import keystrokes, prompt_file
 from cafleet.panes.prompt import check_template, render
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
-from cafleet.records import AgentRecord, PlacementRecord
-from cafleet.text import is_blank
 
 CAPTURE_HISTORY_FACTOR = 4
 # Newlines, and what other programs take as one: VT, FF, NEL, the Unicode separators.

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from cafleet.agent_state import AgentState
 from cafleet.backends import poll_command
 from cafleet.broker import monitor
-from cafleet.domain import AgentKind
-from cafleet.notify import ensure_courier
+from cafleet.core.agent_state import AgentState
+from cafleet.core.domain import AgentKind
+from cafleet.core.timestamps import parse_stamp, short, utc_now
 from cafleet.panes import keystrokes
 from cafleet.panes.tmux import Tmux
-from cafleet.timestamps import parse_stamp, short, utc_now
+from cafleet.services.courier_launcher import ensure_courier
 
 READY_ONLY = frozenset({AgentState.READY})
 

@@ -7,13 +7,13 @@ only in the states `TYPEABLE` names.
 
 from __future__ import annotations
 
-from cafleet.agent_state import AgentState, Observation
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import read_standin_screen, runs_standin
+from cafleet.core.agent_state import AgentState, Observation
+from cafleet.core.records import PlacementRecord
 from cafleet.panes.processes import foreground_program, program_name
 from cafleet.panes.safety import target_problem
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
-from cafleet.records import PlacementRecord
 
 # Claude and codex draw inline: their input box may sit below a screenful of transcript.
 SCREEN_HISTORY_LINES = 60

@@ -8,9 +8,9 @@ from typing import NamedTuple
 
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import runs_standin
+from cafleet.core.records import PaneLocation
 from cafleet.panes.processes import foreground_program, program_name
 from cafleet.panes.tmux import Tmux
-from cafleet.records import PaneLocation
 
 STANDIN = "standin"  # cafleet's scripted stand-in, which tests and the demo run for any backend
 

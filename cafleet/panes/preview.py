@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cafleet.config import max_text_len
+from cafleet.core.config import max_text_len
+from cafleet.core.text import truncate
+from cafleet.core.timestamps import short
 from cafleet.panes.safety import clean, inert_bangs, one_line, safe_ending
-from cafleet.text import truncate
-from cafleet.timestamps import short
 
 
 def preview_text(task_id: int, sender_name: str, sender_id: int, created_at: str, text: str) -> str:

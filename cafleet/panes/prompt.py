@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import string
 
-from cafleet.errors import InvalidInput
-from cafleet.terminal import escape_char, one_line
-from cafleet.text import is_blank
+from cafleet.core.errors import InvalidInput
+from cafleet.core.terminal import escape_char, one_line
+from cafleet.core.text import is_blank
 
 # Every C0 control but tab, newline and CR (CRLF files), DEL and the C1 controls: a prompt
 # travels as one argument of the agent's command line (a NUL cannot) and shows in its pane.

@@ -17,7 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
-from cafleet.config import local_directory
+from cafleet.core.config import local_directory
 
 # The most bytes the arguments of one tmux command may pack to (tmux 3.3a: MAX_IMSGSIZE
 # 16,384 less the imsg header and the argument count).

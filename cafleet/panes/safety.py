@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from cafleet.hosts import is_this_host
+from cafleet.core.hosts import is_this_host
+from cafleet.core.records import PlacementRecord
 from cafleet.panes.tmux import PaneState, Tmux
-from cafleet.records import PlacementRecord
 
 # The pane lives on another machine: its socket path and pane id name some pane of this one.
 OTHER_HOST = "other-host"

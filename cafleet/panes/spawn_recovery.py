@@ -17,9 +17,9 @@ from typing import NamedTuple
 
 from cafleet.broker import members as registry
 from cafleet.broker.members import PendingSpawn, SpawnMark
-from cafleet.notify import FORBIDDEN, probe_tmux
+from cafleet.core.timestamps import parse_stamp
 from cafleet.panes.processes import process_ended, process_identity
-from cafleet.timestamps import parse_stamp
+from cafleet.services.tmux_probe import ServerSeen, probe_tmux
 
 # For a pending member whose spawner cannot be checked (recorded in another pid namespace, or
 # before spawners were recorded): a spawn takes well under a second, so after this long it died.
@@ -64,7 +64,7 @@ def reap_dead_spawns(director_id: int | None = None) -> list[Reaped]:
 def reap(spawn: PendingSpawn) -> Reaped | None:
     """Close the member's pane if one was made, then remove the member. Nothing is removed while
     its tmux server is out of reach (a sandbox): the pane would be left untracked."""
-    if probe_tmux(spawn.tmux_socket) == FORBIDDEN:
+    if probe_tmux(spawn.tmux_socket) == ServerSeen.FORBIDDEN:
         return None
     closed = close_spawned_panes(spawn) if spawn.token else []
     if not registry.reap_spawn(spawn):

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 from libtmux import Server
 
-from cafleet.domain import TUI_PANE_OPTION
-from cafleet.errors import Refused
+from cafleet.core.domain import TUI_PANE_OPTION
+from cafleet.core.errors import Refused
 
 _PANE_FORMAT = "\t".join(
     (

@@ -69,7 +69,7 @@ def start_field(tmp_path: Path, backend: str, server: ModelServer, cafleet: str,
     env["PATH"] = os.pathsep.join([str(agents_bin()), str(Path(cafleet).parent), "/usr/local/bin", "/usr/bin", "/bin"])
     name = f"cafleet-real-{uuid.uuid4().hex[:8]}"
     director_log = tmp_path / "director.jsonl"
-    director = f"exec {sys.executable} -m cafleet.standin --name director --log {director_log}"
+    director = f"exec {sys.executable} -m cafleet.demo.standin_agent --name director --log {director_log}"
     subprocess.run(
         ["tmux", "-L", name, "-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50", "-c", str(workdir), director],
         env=env, check=True, timeout=10,

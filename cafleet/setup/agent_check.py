@@ -1,0 +1,155 @@
+"""`cafleet doctor` inside an agent's pane: can the agent here run cafleet at all?
+
+Run from a member's shell tool, this reads only the environment and /proc (a sandbox may keep
+it from tmux): which fleet agent this pane is, whether the database is writable from here,
+whether a login shell finds cafleet, whether the coding agent allows cafleet without asking,
+and whether notices sent from here can reach a pane.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from typing import NamedTuple
+
+from cafleet.broker.identity import PaneAgent
+from cafleet.core.config import PostgresServer, database_target
+from cafleet.core.domain import CODING_AGENTS
+from cafleet.core.errors import CafleetError
+from cafleet.core.invocation import cafleet_command, fleet_command
+from cafleet.panes.processes import argv_of, program_name, stat_fields
+from cafleet.services.courier_launcher import courier_running
+from cafleet.services.tmux_probe import ServerSeen, probe_tmux
+
+
+class Check(NamedTuple):
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def pane_agent(fleet_id: int | None = None) -> PaneAgent | None:
+    """The active agent (of `fleet_id`, if given) placed in this process's tmux pane."""
+    from cafleet.broker.identity import agents_in_pane
+    from cafleet.panes.calling_pane import pane_from_env
+
+    pane = pane_from_env()
+    here = [a for a in agents_in_pane(pane) if fleet_id in (None, a.fleet_id)] if pane else []
+    return here[0] if here else None
+
+
+def check_agent(agent: PaneAgent) -> list[Check]:
+    return [_database_writable(), _login_shell_finds_cafleet(), _permission(agent), _notices_reach_panes()]
+
+
+def _database_writable() -> Check:
+    target = database_target()
+    if isinstance(target, PostgresServer):
+        return _server_writable(target)
+    path = target
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return Check(
+            "database", False, f"{path} is not writable from here ({exc})",
+            f"a sandboxed agent needs {path.parent} writable: for codex, spawn it with "
+            f"`--add-dir {path.parent}` (`cafleet member create` does)",
+        )
+    return Check("database", True, f"{path} is writable from here")
+
+
+def _server_writable(server: PostgresServer) -> Check:
+    """Can this process connect and take the writers' lock? A sandbox may forbid sockets."""
+    from cafleet.backends.codex import NETWORK_ACCESS
+    from cafleet.store.postgres import check_writable
+
+    try:
+        check_writable(server)
+    except CafleetError as exc:
+        return Check(
+            "database", False, f"PostgreSQL {server.shown()} is not writable from here ({exc.message})",
+            "a sandboxed agent needs network access to reach the server: for codex, spawn it with "
+            f"`-c {NETWORK_ACCESS}` (`cafleet member create` does)",
+        )
+    return Check("database", True, f"PostgreSQL {server.shown()} is writable from here")
+
+
+def _login_shell_finds_cafleet() -> Check:
+    """Codex runs its tools in a login shell, whose /etc/profile resets PATH."""
+    try:
+        found = subprocess.run(
+            ["bash", "-lc", "command -v cafleet"], capture_output=True, text=True, timeout=10,
+            stdin=subprocess.DEVNULL,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        found = ""
+    if found:
+        return Check("login-shell PATH", True, f"a login shell finds cafleet at {found}")
+    by_path = cafleet_command()
+    if os.access(by_path.split()[0].strip("'"), os.X_OK):
+        return Check("login-shell PATH", True, f"a login shell does not find `cafleet` by name; members run it as {by_path}, which works")
+    return Check(
+        "login-shell PATH", False, "a login shell finds no cafleet",
+        "install cafleet with pipx or `uv tool install` so ~/.local/bin has it",
+    )
+
+
+def _agent_process() -> list[str]:
+    """argv of the nearest ancestor that is a coding agent (empty when none is found)."""
+    pid = os.getppid()
+    for _ in range(12):
+        argv, fields = argv_of(pid), stat_fields(pid)
+        if argv is None or fields is None:
+            return []
+        joined = " ".join(argv[:2])
+        if program_name(argv) in CODING_AGENTS or "codex" in joined or "opencode" in joined:
+            return argv
+        pid = int(fields[1])  # the parent
+        if pid <= 1:
+            return []
+    return []
+
+
+def _permission(agent: PaneAgent) -> Check:
+    prefix = fleet_command(agent.fleet_id)
+    if agent.coding_agent == "opencode":
+        granted = prefix in os.environ.get("OPENCODE_PERMISSION", "")
+        return Check(
+            "permission", granted,
+            "OPENCODE_PERMISSION allows this fleet's cafleet commands" if granted
+            else "OPENCODE_PERMISSION does not allow cafleet; a config that asks for bash will stop every call",
+            "" if granted else f"set OPENCODE_PERMISSION='{json.dumps({'bash*': {prefix + ' *': 'allow'}})}' in the pane",
+        )
+    if agent.coding_agent == "claude":
+        argv = _agent_process()
+        text = " ".join(argv)
+        if "bypassPermissions" in text or f"Bash({prefix} *)" in text:
+            return Check("permission", True, "claude was started with a rule that allows this fleet's cafleet commands")
+        rule = f"Bash({prefix} *)"
+        return Check(
+            "permission", False, "claude was not started with an allow rule for cafleet"
+            + ("" if argv else " (no claude process found above this shell)"),
+            f"spawn members with `cafleet member create` (it passes the rule), or add {json.dumps(rule)} "
+            "to permissions.allow in .claude/settings.json",
+        )
+    return Check("permission", True, "codex asks nothing under --ask-for-approval never (cafleet's default)")
+
+
+def _notices_reach_panes() -> Check:
+    socket = os.environ.get("TMUX", "").split(",")[0]
+    if not socket or probe_tmux(socket) != ServerSeen.FORBIDDEN:
+        return Check("notices", True, "this process can reach tmux")
+    if courier_running():
+        return Check("notices", True, "tmux is out of reach from here (sandbox); the running courier types notices for it")
+    return Check(
+        "notices", False, "tmux is out of reach from here (sandbox) and no courier runs: notices stay pending",
+        "the Director's next cafleet command, `cafleet monitor start` or the TUI starts the courier",
+    )

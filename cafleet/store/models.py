@@ -1,0 +1,188 @@
+"""Peewee models over the tables that `cafleet.store.migrations` creates.
+
+Only the broker layer uses these; everything above it sees `cafleet.core.records` dataclasses.
+Timestamps are TEXT in the fixed-width format of `cafleet.core.timestamps`.
+"""
+
+from typing import TYPE_CHECKING
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    DatabaseProxy,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from cafleet.core.domain import AgentStatus
+
+# The engine (SQLite or PostgreSQL) is chosen when `cafleet.store.db.open_database` connects.
+# `database.atomic()` is a write transaction on both, writers queueing one behind another;
+# `database.atomic(lock_type="DEFERRED")` is a read-only snapshot.
+database = DatabaseProxy()
+
+
+# Peewee adds an `id` primary key and a `<name>_id` column attribute for every foreign key
+# when each class is created; the TYPE_CHECKING blocks below declare them for mypy, the one
+# place where peewee's dynamic attributes meet the type checker.
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Fleet(BaseModel):
+    if TYPE_CHECKING:
+        id: AutoField[int]
+
+    label = TextField(default="")
+    created_at = TextField()
+    deleted_at = TextField(null=True)
+    # A plain integer: fleets and agents reference each other, and the root Director is
+    # inserted after its fleet.
+    director_id = IntegerField(null=True)
+
+    class Meta:
+        table_name = "fleets"
+
+
+class Agent(BaseModel):
+    if TYPE_CHECKING:
+        id: AutoField[int]
+        fleet_id: int
+
+    fleet = ForeignKeyField(Fleet, backref="agents", lazy_load=False)
+    name = TextField()
+    description = TextField(default="")
+    kind = TextField()
+    status = TextField(default=AgentStatus.ACTIVE)
+    registered_at = TextField()
+    deregistered_at = TextField(null=True)
+    skills = TextField(null=True)
+
+    class Meta:
+        table_name = "agents"
+
+
+class Placement(BaseModel):
+    if TYPE_CHECKING:
+        agent_id: int
+        director_id: int | None
+
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    director = ForeignKeyField(Agent, null=True, lazy_load=False, backref="owned_placements")
+    tmux_socket = TextField()
+    tmux_server_pid = IntegerField(null=True)
+    tmux_session = TextField()
+    tmux_window_id = TextField()
+    tmux_pane_id = TextField(null=True)
+    coding_agent = TextField()
+    created_at = TextField()
+    spawn_token = TextField(null=True)
+    spawner_pid = IntegerField(null=True)
+    spawner_identity = TextField(null=True)
+    host = TextField(null=True)
+
+    class Meta:
+        table_name = "placements"
+
+
+class Task(BaseModel):
+    if TYPE_CHECKING:
+        id: AutoField[int]
+        fleet_id: int
+        owner_id: int
+        sender_id: int
+        recipient_id: int | None
+        origin_id: int | None
+        reply_to_id: int | None
+
+    fleet = ForeignKeyField(Fleet, lazy_load=False)
+    owner = ForeignKeyField(Agent, lazy_load=False, backref="owned_tasks")
+    sender = ForeignKeyField(
+        Agent, column_name="from_id", object_id_name="sender_id", lazy_load=False, backref="sent_tasks"
+    )
+    recipient = ForeignKeyField(
+        Agent, column_name="to_id", object_id_name="recipient_id", null=True, lazy_load=False,
+        backref="received_tasks",
+    )
+    kind = TextField()
+    state = TextField()
+    created_at = TextField()
+    state_changed_at = TextField()
+    acked_at = TextField(null=True)
+    origin = ForeignKeyField("self", null=True, lazy_load=False, backref="deliveries")
+    reply_to = ForeignKeyField("self", null=True, lazy_load=False, backref="replies")
+    text = TextField()
+    notified_at = TextField(null=True)
+    notify_status = TextField(null=True)
+    notice_claim = TextField(null=True)  # the courier typing it: "pid identity" (migration 11)
+    notice_step = TextField(null=True)  # how far that courier got: cafleet.core.domain.NoticeStep
+    notice_lease_until = TextField(null=True)
+    # The fleet's change sequence (`cafleet.broker.revisions`): set on insert and on every
+    # change of state, in commit order.
+    revision = IntegerField()
+
+    class Meta:
+        table_name = "tasks"
+
+
+class MonitorConfig(BaseModel):
+    if TYPE_CHECKING:
+        agent_id: int
+
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    interval_seconds = IntegerField()
+    enabled = BooleanField(default=True)
+    last_ping_at = TextField(null=True)
+
+    class Meta:
+        table_name = "monitor_config"
+
+
+class MonitorRuntime(BaseModel):
+    if TYPE_CHECKING:
+        fleet_id: int
+
+    fleet = ForeignKeyField(Fleet, primary_key=True, lazy_load=False)
+    pid = IntegerField()
+    started_at = TextField()
+    last_tick_at = TextField()
+    tick_seconds = FloatField()
+
+    class Meta:
+        table_name = "monitor_runtime"
+
+
+class AgentStateRow(BaseModel):
+    if TYPE_CHECKING:
+        agent_id: int
+
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    state = TextField()
+    reason = TextField(default="")
+    question = TextField(null=True)
+    changed_at = TextField()
+
+    class Meta:
+        table_name = "agent_states"
+
+
+class Courier(BaseModel):
+    """The courier running on one host, stamped while it runs."""
+
+    host = TextField(primary_key=True)
+    pid = IntegerField()
+    started_at = TextField()
+    seen_at = TextField()
+
+    class Meta:
+        table_name = "couriers"
+
+
+ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime, AgentStateRow, Courier)
