@@ -109,6 +109,6 @@ def test_the_console_script_prints_escaped_text(fleet, cli):
 
 
 def test_the_tui_shows_bodies_escaped():
-    from screens.render import body
+    from cafleet.screens.render import body
 
     assert body(f"{FORGED}\n{OSC52}") == "ok\\r#99 from director#1 2026-01-01T00:00:00Z\n\\x1b]52;c;ZXZpbA==\\x07"
