@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.store.lazy_drivers)
+import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.store.orm)
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]

@@ -38,7 +38,3 @@ def styles_dir() -> str:
     packaged = _os.path.join(_package_dir, "styles")
     return packaged if _os.path.isdir(packaged) else _os.path.join(_checkout, "styles")
 
-
-from cafleet.store import lazy_drivers as _lazy_drivers  # noqa: E402  (before anything imports peewee)
-
-_lazy_drivers.install()

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.store.lazy_drivers)
+import peewee  # noqa: F401  (first, with its drivers: this process opens both engines, see cafleet.store.orm)
 import pytest
 
 from tests.postgres_cluster import POSTGRES, Cluster, engine, postgres_installed

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from peewee import fn
-
 from cafleet.broker.convert import agents_with_placements
 from cafleet.broker.guards import agent_in_fleet, any_fleet
 from cafleet.core.domain import TaskState
 from cafleet.core.records import AgentRecord
 from cafleet.store.models import Agent, MonitorConfig, Task
+from cafleet.store.orm import fn
 
 
 class AgentDetail(NamedTuple):

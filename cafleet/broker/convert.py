@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, overload
 
-from peewee import JOIN
-
 from cafleet.core.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
 from cafleet.store.models import Agent, Fleet, Placement, Task
+from cafleet.store.orm import JOIN
 
 Sender = Agent.alias("sender")
 Recipient = Agent.alias("recipient")

@@ -3,9 +3,8 @@ same on both engines."""
 
 from __future__ import annotations
 
-from peewee import Case, Field, Model, fn
-
 from cafleet.store.db import is_postgres
+from cafleet.store.orm import Case, Field, Model, fn
 
 
 def same_name(field: Field, name: str):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from peewee import fn
-
 from cafleet.broker.convert import agent_record, agents_with_placements, fleet_record
 from cafleet.broker.guards import any_fleet
 from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskState
@@ -14,6 +12,7 @@ from cafleet.core.records import AgentRecord, EnvPane, FleetCreated, FleetDelete
 from cafleet.core.text import refuse_lone_surrogates
 from cafleet.core.timestamps import utc_now
 from cafleet.store.models import Agent, AgentStateRow, Fleet, MonitorConfig, MonitorRuntime, Placement, Task, database
+from cafleet.store.orm import fn
 
 DIRECTOR_NAME = "director"
 ADMINISTRATOR_NAME = "Administrator"

@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import NamedTuple
 
-from peewee import SQL, fn
-
 from cafleet.broker.convert import value_rows
 from cafleet.broker.couriers import ALIVE_WITHIN_SECONDS
 from cafleet.broker.notifications import notice_due_sql
 from cafleet.core.timestamps import parse_stamp, to_stamp, utc_now
 from cafleet.store.models import Agent, Courier, Placement, Task, database
+from cafleet.store.orm import SQL, fn
 
 # A notice usually goes out within a second or two, and a courier started on demand needs a
 # moment to write its row: only notices waiting longer than this count as stuck.

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from peewee import fn
-
 from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
 from cafleet.broker.convert import agent_record, agents_with_placements, value_rows
 from cafleet.broker.dialect import count_where
@@ -20,6 +18,7 @@ from cafleet.core.hosts import this_host
 from cafleet.core.records import AgentRecord
 from cafleet.core.timestamps import utc_now
 from cafleet.store.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
+from cafleet.store.orm import fn
 
 
 class SpawnMark(NamedTuple):

@@ -7,8 +7,6 @@ import os
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from peewee import Case, fn
-
 from cafleet.broker.convert import agents_with_placements, value_rows
 from cafleet.broker.dialect import upsert
 from cafleet.broker.guards import agent_in_fleet, live_fleet
@@ -27,6 +25,7 @@ from cafleet.core.limits import MAX_INTERVAL_SECONDS
 from cafleet.core.records import AgentRecord
 from cafleet.core.timestamps import parse_stamp, short, utc_now
 from cafleet.store.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Task, database
+from cafleet.store.orm import Case, fn
 
 STALE_AFTER_TICKS = 3
 

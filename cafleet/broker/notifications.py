@@ -17,8 +17,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from peewee import SQL
-
 from cafleet.broker.convert import placement_record, task_query, value_rows
 from cafleet.broker.host_scope import agents_placed_elsewhere, placed_here
 from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_PENDING, AgentStatus, NoticeStep, TaskState
@@ -26,6 +24,7 @@ from cafleet.core.hosts import this_host
 from cafleet.core.records import PlacementRecord
 from cafleet.core.timestamps import to_stamp, utc_now
 from cafleet.store.models import Agent, Fleet, Placement, Task, database
+from cafleet.store.orm import SQL
 
 PENDING = NOTICE_PENDING
 DEFERRED_PREFIX = "deferred:"

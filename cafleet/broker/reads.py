@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
-from peewee import JOIN, SQL, Case, fn
-
 from cafleet.broker.agent_states import SeenState
 from cafleet.broker.convert import Recipient, Sender, task_query, task_record, value_rows
 from cafleet.broker.dialect import count_where
@@ -25,6 +23,7 @@ from cafleet.core.agent_state import AgentState
 from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.core.records import DeliveryCounts, PlacementRecord, RosterAgent, TaskRecord
 from cafleet.store.models import Agent, AgentStateRow, Fleet, MonitorConfig, Placement, Task, database
+from cafleet.store.orm import JOIN, SQL, Case, fn
 
 TIMELINE_KINDS = (TaskKind.UNICAST, TaskKind.BROADCAST_SUMMARY)
 # Characters of a message's text a list entry carries: the timeline shows up to 600 and counts

@@ -9,9 +9,8 @@ stamps the future, and a cursor kept on the newest stamp then misses every later
 
 from __future__ import annotations
 
-from peewee import fn
-
 from cafleet.store.models import Task, database
+from cafleet.store.orm import fn
 
 
 def next_revision(fleet_id: int) -> int:

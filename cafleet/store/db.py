@@ -89,9 +89,8 @@ def is_postgres() -> bool:
 
 
 def _open_sqlite(path: Path, create: bool) -> None:
-    from peewee import DatabaseError as PeeweeDatabaseError
-
     from cafleet.store.models import database as proxy
+    from cafleet.store.orm import DatabaseError as PeeweeDatabaseError
 
     if not prepare(path, create):
         from cafleet.store.db_create import create_database
@@ -137,7 +136,7 @@ def _open_sqlite(path: Path, create: bool) -> None:
 
 @functools.cache
 def _sqlite_class():
-    from peewee import SqliteDatabase
+    from cafleet.store.orm import SqliteDatabase
 
     class CafleetSqlite(NamesFaults, SqliteDatabase):
         def fault_target(self) -> Path:

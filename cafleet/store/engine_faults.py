@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from peewee import Database as _Engine
-
     from cafleet.core.config import PostgresServer
+    from cafleet.store.orm import Database as _Engine
 else:
     _Engine = object
 

@@ -6,7 +6,8 @@ Timestamps are TEXT in the fixed-width format of `cafleet.core.timestamps`.
 
 from typing import TYPE_CHECKING
 
-from peewee import (
+from cafleet.core.domain import AgentStatus
+from cafleet.store.orm import (
     AutoField,
     BooleanField,
     DatabaseProxy,
@@ -16,8 +17,6 @@ from peewee import (
     Model,
     TextField,
 )
-
-from cafleet.core.domain import AgentStatus
 
 # The engine (SQLite or PostgreSQL) is chosen when `cafleet.store.db.open_database` connects.
 # `database.atomic()` is a write transaction on both, writers queueing one behind another;

@@ -23,9 +23,8 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 
 def _database_class():
-    from peewee import PostgresqlDatabase
-
     from cafleet.store.engine_faults import NamesFaults
+    from cafleet.store.orm import PostgresqlDatabase
 
     class CafleetPostgres(NamesFaults, PostgresqlDatabase):
         engine = "postgresql"
@@ -92,7 +91,7 @@ def check_writable(server: PostgresServer) -> None:
 def _connected(server: PostgresServer):
     """A connected peewee database; database errors inside the block become one refusal."""
     require_driver(server)
-    from peewee import DatabaseError, InterfaceError, OperationalError
+    from cafleet.store.orm import DatabaseError, InterfaceError, OperationalError
 
     url = "postgresql://" + server.url.split("://", 1)[1]  # libpq takes both schemes, peewee the long one
     database = _database_class()(
