@@ -2,7 +2,7 @@
 PYTHON ?= python
 AGENTS_DIR ?= $(HOME)/.cache/cafleet-agents
 
-.PHONY: help install test test-postgres test-real lint fix typecheck layers docs snapshots bench ci
+.PHONY: help install test test-postgres test-real lint fix format typecheck layers docs snapshots bench ci
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -17,13 +17,17 @@ test-postgres: ## the fast suite on PostgreSQL (a throwaway cluster; needs initd
 	CAFLEET_TEST_ENGINE=postgresql $(PYTHON) -m pytest -n 2 -m "not sqlite_only and not realagents"
 
 test-real: ## end-to-end tests with the real claude, codex and opencode builds (see .ci/run)
-	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py
+	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py tests/test_real_agents_delivery.py
 
-lint: layers typecheck ## every gate .ci/run holds: ruff, layer contracts, mypy
+lint: layers typecheck ## every gate .ci/run holds: ruff format and check, layer contracts, mypy
+	ruff format --check .
 	ruff check .
 
 fix: ## let ruff sort imports and apply its safe fixes
 	ruff check --fix .
+
+format: ## apply the formatter (the same one `make lint` and pre-commit check)
+	ruff format .
 
 typecheck: ## mypy over cafleet/ and screens/
 	mypy
