@@ -13,6 +13,7 @@ from cafleet.broker.guards import agent_in_fleet, live_fleet
 from cafleet.core.domain import (
     DEFAULT_MONITOR_INTERVAL,
     DEFAULT_MONITOR_INTERVALS,
+    NOTICE_CLAIMED,
     NOTICE_DEFERRED,
     NOTICE_DELIVERED,
     NOTICE_PENDING,
@@ -121,7 +122,15 @@ def schedules(fleet_id: int) -> list[Schedule]:
     if not configs:
         return []
     delivered_at = Case(None, [(Task.notify_status == NOTICE_DELIVERED, Task.notified_at)])
-    waiting = Case(None, [(Task.notify_status == NOTICE_PENDING, 1), (Task.notify_status.startswith(NOTICE_DEFERRED), 1)], 0)
+    waiting = Case(
+        None,
+        [
+            (Task.notify_status == NOTICE_PENDING, 1),
+            (Task.notify_status == NOTICE_CLAIMED, 1),  # being typed this moment
+            (Task.notify_status.startswith(NOTICE_DEFERRED), 1),
+        ],
+        0,
+    )
     unread = {
         owner: (count, oldest, noticed, int(waits or 0))
         for owner, count, oldest, noticed, waits in value_rows(
