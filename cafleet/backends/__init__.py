@@ -1,4 +1,9 @@
-"""The coding agents cafleet can spawn into a pane: which exist, and how each is started."""
+"""The coding agents cafleet can spawn into a pane: `BACKENDS`, one per `CodingAgent`.
+
+`base` says what every backend provides; `claude`, `codex` and `opencode` each start their
+agent, and `claude_screen`, `codex_screen` and `opencode_screen` read its screen (helpers in
+`screen_lines`). `standin` recognises and reads cafleet's stand-in agent.
+"""
 
 from __future__ import annotations
 
