@@ -8,7 +8,7 @@ from enum import StrEnum
 
 
 class PaneProblem(StrEnum):
-    NO_PLACEMENT = "no-placement"  # the agent was never placed in a pane
+    NO_PLACEMENT = "no-placement"  # the agent has no pane on record
     # The pane lives on another machine: its socket path and pane id name some pane of this one.
     OTHER_HOST = "other-host"
     PENDING_PLACEMENT = "pending-placement"  # being spawned: its pane id is not recorded yet
@@ -17,8 +17,3 @@ class PaneProblem(StrEnum):
     OTHER_TMUX_SERVER = "other-tmux-server"
     PANE_GONE = "pane-gone"
     PANE_SHOWS_CAFLEET_TUI = "pane-shows-cafleet-tui"  # the pane lives, and shows this TUI
-
-    @property
-    def pane_lives(self) -> bool:
-        """The pane exists and can be read, killed or split, though not typed into."""
-        return self is PaneProblem.PANE_SHOWS_CAFLEET_TUI

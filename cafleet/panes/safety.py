@@ -41,7 +41,7 @@ def safe_ending(text: str) -> str:
 def pane_is_alive(problem: PaneProblem | None) -> bool:
     """True when `target_problem`'s answer still means a live pane (one we must not type into,
     perhaps, but one that exists and can be read, killed or split)."""
-    return problem is None or problem.pane_lives
+    return problem is None or problem == PaneProblem.PANE_SHOWS_CAFLEET_TUI
 
 
 def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: PaneState | None) -> PaneProblem | None:
