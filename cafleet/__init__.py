@@ -1,4 +1,18 @@
-"""cafleet: a local message broker and agent registry for coding agents in tmux panes."""
+"""cafleet: a local message broker and agent registry for coding agents in tmux panes.
+
+Its subpackages are layers; each imports only those below it (`lint-imports` holds this):
+
+- faces: `cli` (the `cafleet` command), `web` (the TUI in a browser), `demo`, `setup` (the
+  skills and doctor's in-pane check); the TUI itself is `cafleet.screens` (screens/ in a checkout)
+- `panes` (tmux: looking, typing, spawning, the courier) and `backends` (one per coding agent)
+- `services`: what every face calls that spans the broker and the courier
+- `broker`: the only code that writes the database
+- `store`: models, migrations, engines, database files and locks
+- `core`: closed sets, errors, records, text, time and settings
+
+`skills/` holds the agent skills `cafleet setup` installs. Importing cafleet finds
+`cafleet.screens` in a checkout and keeps the PostgreSQL drivers unloaded until used.
+"""
 
 import os as _os
 import sys as _sys

@@ -368,6 +368,7 @@ def pane_summary(placement) -> str:
     if placement.tmux_pane_id is None:
         return "◌ being spawned"
     from cafleet.core.hosts import is_this_host
+    from cafleet.core.pane_problem import PaneProblem
     from cafleet.panes.safety import target_problem
     from cafleet.panes.tmux import Tmux
 
@@ -383,10 +384,10 @@ def pane_summary(placement) -> str:
     if problem is None:
         assert state is not None  # target_problem found the pane
         return f"● {'copy mode' if state.in_mode else 'alive'} ({state.current_command})"
-    if problem == "pane-shows-cafleet-tui":
+    if problem is PaneProblem.PANE_SHOWS_CAFLEET_TUI:
         return "● shows the cafleet TUI"
-    if problem == "tmux-server-gone":
+    if problem is PaneProblem.TMUX_SERVER_GONE:
         return "✗ gone (no tmux server)"
-    if problem == "other-tmux-server":
+    if problem is PaneProblem.OTHER_TMUX_SERVER:
         return "✗ gone (tmux restarted)"
     return "✗ gone"

@@ -3,16 +3,37 @@ the screen. Nothing here touches a widget: workers run in threads and only post 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from textual.message import Message
+
+from cafleet.core.pane_problem import PaneProblem
 
 if TYPE_CHECKING:
     from cafleet.broker.hosts_view import FleetHosts
     from cafleet.broker.reads import FleetChanges, RosterEntry
     from cafleet.core.records import PlacementRecord
+    from cafleet.panes.safety import PaneSurvey
 
 PAGE = 500
+
+
+class PaneLook(StrEnum):
+    """What one `list-panes` says of a placed agent's pane."""
+
+    PENDING = "pending"  # being spawned: no pane id recorded yet
+    ALIVE = "alive"
+    SHOWS_TUI = "tui"  # the pane lives and shows this TUI
+    ON_OTHER_HOST = "other-host"  # not looked at from here
+    GONE = "gone"
+
+
+class PaneMark(NamedTuple):
+    """A placed agent's pane as the roster marks it."""
+
+    look: PaneLook
+    host: str | None = None  # the pane's host, when it is another one
 
 
 class Side(NamedTuple):
@@ -20,7 +41,7 @@ class Side(NamedTuple):
     placed agents: a few, however many agents the fleet has), the human's inbox, the monitor."""
 
     label: str
-    panes: dict[int, str]
+    panes: dict[int, PaneMark]
     states: dict[int, Any]
     inbox: list | None  # None: unchanged since the last look
     monitor: Any
@@ -91,23 +112,22 @@ def side_data(fleet_id: int, administrator_id: int | None, placements: list[Plac
     )
 
 
-def pane_states(placements: list[PlacementRecord]) -> dict[int, str]:
-    """A short pane label per placed agent, from one `list-panes` per tmux server."""
-    from cafleet.panes.safety import OTHER_HOST, PaneSurvey
+def pane_states(placements: list[PlacementRecord]) -> dict[int, PaneMark]:
+    """A pane mark per placed agent, from one `list-panes` per tmux server."""
+    from cafleet.panes.safety import PaneSurvey
 
     survey = PaneSurvey()
-    labels = {}
-    for placement in placements:
-        if placement.tmux_pane_id is None:
-            labels[placement.agent_id] = "pending"
-            continue
-        problem, _ = survey.problem(placement)
-        if problem == OTHER_HOST:
-            labels[placement.agent_id] = f"{placement.tmux_pane_id} @{placement.host}"
-        elif problem is None:
-            labels[placement.agent_id] = f"{placement.tmux_pane_id} ●"
-        elif problem == "pane-shows-cafleet-tui":
-            labels[placement.agent_id] = f"{placement.tmux_pane_id} tui"
-        else:
-            labels[placement.agent_id] = "✗ gone"
-    return labels
+    return {placement.agent_id: _pane_mark(survey, placement) for placement in placements}
+
+
+def _pane_mark(survey: PaneSurvey, placement: PlacementRecord) -> PaneMark:
+    if placement.tmux_pane_id is None:
+        return PaneMark(PaneLook.PENDING)
+    problem, _ = survey.problem(placement)
+    if problem is PaneProblem.OTHER_HOST:
+        return PaneMark(PaneLook.ON_OTHER_HOST, placement.host)
+    if problem is None:
+        return PaneMark(PaneLook.ALIVE)
+    if problem is PaneProblem.PANE_SHOWS_CAFLEET_TUI:
+        return PaneMark(PaneLook.SHOWS_TUI)
+    return PaneMark(PaneLook.GONE)

@@ -16,8 +16,11 @@ from rich.text import Text
 
 from cafleet.broker.reads import RosterEntry
 from cafleet.core.domain import AgentStatus, TaskKind, TaskState
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import TaskRecord
 from cafleet.core.terminal import block, one_line
+
+from .fleet_data import PaneLook, PaneMark
 
 if TYPE_CHECKING:
     from cafleet.broker.agent_states import SeenState
@@ -95,32 +98,38 @@ def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
     """
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
     totals = task.delivery_totals
-    route = fields(
-        (task.from_name, "bold"),
-        (f"→ all ({totals.total})", "bold magenta") if broadcast else ("→", ""),
-        None if broadcast else (task.to_name or "?", "bold"),
-        sep=SPACE,
-    )
-    if broadcast:
-        outcome: Field = (f"{totals.acked}/{totals.total} acked", "dim")
-    else:
-        outcome = state_mark(task)
     text = fields(
         (clock(task.created_at), "dim"),
-        route,
+        _route(task, broadcast),
         (f"#{task.id}", "dim"),
         (f"↪ re #{reply_target or task.reply_to_id}", "cyan") if task.reply_to_id else None,
-        outcome,
+        (f"{totals.acked}/{totals.total} acked", "dim") if broadcast else state_mark(task),
     )
     if broadcast:
-        acks = [fields((d.to_name or "?", "dim"), state_mark(d), sep=SPACE) for d in task.deliveries]
-        if totals.total > len(task.deliveries):
-            acks.append(Text(f"… {totals.total - len(task.deliveries):,} more", style="dim"))
         text.append("\n")
-        text.append_text(fields(*acks))
+        text.append_text(_acks(task))
     text.append("\n")
     text.append(body(task.text, cut=task.text_truncated))
     return text
+
+
+def _route(task: TaskRecord, broadcast: bool) -> Text:
+    """`alice → bob`, or `alice → all (3)` for a broadcast."""
+    return fields(
+        (task.from_name, "bold"),
+        (f"→ all ({task.delivery_totals.total})", "bold magenta") if broadcast else ("→", ""),
+        None if broadcast else (task.to_name or "?", "bold"),
+        sep=SPACE,
+    )
+
+
+def _acks(task: TaskRecord) -> Text:
+    """A broadcast's recipients with their state marks, and how many more are not listed."""
+    acks = [fields((d.to_name or "?", "dim"), state_mark(d), sep=SPACE) for d in task.deliveries]
+    more = task.delivery_totals.total - len(task.deliveries)
+    if more > 0:
+        acks.append(Text(f"… {more:,} more", style="dim"))
+    return fields(*acks)
 
 
 def day_separator(stamp: str) -> Text:
@@ -132,18 +141,31 @@ AGENT_STATE_MARKS = {
     "starting": ("…", "dim"), "ready": ("○", "green"), "busy": ("◐", "cyan"), "asking": ("⚠", "bold red"),
     "draft": ("✎", "yellow"), "exited": ("✗", "dim"), "gone": ("✗", "dim"), "tui": ("▣", "cyan"),
 }
-# What a pane label (see fleet_view.pane_states) says once the pane id has its own field.
-PANE_WORDS = {"●": "alive", "tui": "tui", "pending": "pending"}
+# What the roster says of a pane (its id has a field of its own), while no state was seen.
+PANE_WORDS = {
+    PaneLook.PENDING: "pending", PaneLook.ALIVE: "alive", PaneLook.SHOWS_TUI: "tui",
+    PaneLook.ON_OTHER_HOST: "remote", PaneLook.GONE: "✗ gone",
+}
+UNKNOWN_PANE = "pane ?"  # a placement the last pane survey did not see yet
 
 
 def _shown_state(seen: SeenState | None) -> str | None:
     """The state word the roster shows; a pane showing this TUI is `tui`, not `exited`."""
     if seen is None:
         return None
-    return "tui" if seen.reason == "pane-shows-cafleet-tui" else seen.state.value
+    return "tui" if seen.reason == PaneProblem.PANE_SHOWS_CAFLEET_TUI else seen.state.value
 
 
-def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None, host: HostMark | None = None) -> Text:
+def pane_word(pane: PaneMark | None, host: HostMark | None) -> str:
+    """`remote` for a pane of another host when its `on host` line says which, else `@host`."""
+    if pane is None:
+        return UNKNOWN_PANE
+    if pane.look is PaneLook.ON_OTHER_HOST and host is None:
+        return f"@{pane.host}"
+    return PANE_WORDS[pane.look]
+
+
+def roster_entry(entry: RosterEntry, pane: PaneMark | None, seen: SeenState | None = None, host: HostMark | None = None) -> Text:
     """Short lines that fit the roster at 80×24, so none wraps mid-phrase:
 
         ○ name#id  unread✉
@@ -154,63 +176,65 @@ def roster_entry(entry: RosterEntry, pane: str, seen: SeenState | None = None, h
 
     Deregistered agents are muted.
     """
-    agent = entry.agent
-    active = agent.status == AgentStatus.ACTIVE
-    state = _shown_state(seen) if active else None
-    placement = agent.placement if active else None
+    if entry.agent.status != AgentStatus.ACTIVE:
+        text = Text("\n").join([_name_line(entry, None), indented(Text("deregistered"))])
+        text.stylize("dim")
+        return text
+    state = _shown_state(seen)
+    placement = entry.agent.placement
+    lines = [_name_line(entry, state), _state_line(entry, state, pane, host)]
+    where = fields(placement.tmux_pane_id if placement else None, _poll(entry), sep=DOT)
+    if where:
+        lines.append(indented(where, style="dim"))
+    if placement is not None and host is not None:
+        lines.append(indented(host_line(host)))
+    lines += [indented(Text(line, style="bold")) for line in _question_lines(seen)]
+    return Text("\n").join(lines)
 
+
+def _name_line(entry: RosterEntry, state: str | None) -> Text:
+    """`○ name#id  unread✉`: the state's mark (when one was seen), bold for an active agent."""
+    agent = entry.agent
     name = Text()
     if state is not None:
         mark, style = AGENT_STATE_MARKS.get(state, ("?", "dim"))
         name.append(mark, style=style)
         name.append(" ", style=GAP)
-    name.append(agent.name, style="bold" if active else "")
+    name.append(agent.name, style="bold" if agent.status == AgentStatus.ACTIVE else "")
     name.append(f"#{agent.id}", style="dim")
-    lines = [fields(name, (f"{entry.unread}✉", "bold yellow") if entry.unread else None)]
+    return fields(name, (f"{entry.unread}✉", "bold yellow") if entry.unread else None)
 
-    if not active:
-        lines.append(indented(Text("deregistered")))
-    elif state == "asking":
-        lines.append(indented(Text("needs you", style="bold red")))
-    else:
-        if state is None and placement is not None:
-            label = pane.removeprefix(f"{placement.tmux_pane_id} ")
-            state = PANE_WORDS.get(label, label)
-            if host is not None and label.startswith("@"):
-                state = "remote"  # a pane of another host: its `on host` line below says which
-        lines.append(indented(fields(agent.kind, state, sep=DOT), style="dim"))
 
-    poll = None
-    if active and entry.monitor_interval:
-        poll = f"poll {entry.monitor_interval}s" if entry.monitor_enabled else "poll off"
-    where = fields(placement.tmux_pane_id if placement else None, poll, sep=DOT)
-    if where:
-        lines.append(indented(where, style="dim"))
-    if placement is not None and host is not None:
-        lines.append(indented(host_line(host)))
-    if active and seen is not None and seen.question:
-        for line in textwrap.wrap(f"? {one_line(seen.question)}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …"):
-            lines.append(indented(Text(line, style="bold")))
-    text = Text("\n").join(lines)
-    if not active:
-        text.stylize("dim")
-    return text
+def _state_line(entry: RosterEntry, state: str | None, pane: PaneMark | None, host: HostMark | None) -> Text:
+    """`kind · state` of an active agent (the pane's word while no state was seen), or `needs you`."""
+    if state == "asking":
+        return indented(Text("needs you", style="bold red"))
+    if state is None and entry.agent.placement is not None:
+        state = pane_word(pane, host)
+    return indented(fields(entry.agent.kind, state, sep=DOT), style="dim")
+
+
+def _poll(entry: RosterEntry) -> str | None:
+    if not entry.monitor_interval:
+        return None
+    return f"poll {entry.monitor_interval}s" if entry.monitor_enabled else "poll off"
+
+
+def _question_lines(seen: SeenState | None) -> list[str]:
+    """The question an agent asks, wrapped to the roster's width (at most three lines)."""
+    if seen is None or not seen.question:
+        return []
+    return textwrap.wrap(f"? {one_line(seen.question)}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …")
 
 
 def roster_height(entry: RosterEntry, seen: SeenState | None = None, host: HostMark | None = None) -> int:
     """How many lines `roster_entry` makes when none of them wraps: the roster's estimate for
     an entry it has not drawn yet (a drawn one is measured)."""
-    agent = entry.agent
-    active = agent.status == AgentStatus.ACTIVE
-    placement = agent.placement if active else None
-    lines = 2
-    if (placement is not None and placement.tmux_pane_id) or (active and entry.monitor_interval):
-        lines += 1
-    if placement is not None and host is not None:
-        lines += 1
-    if active and seen is not None and seen.question:
-        lines += len(textwrap.wrap(f"? {one_line(seen.question)}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …"))
-    return lines
+    if entry.agent.status != AgentStatus.ACTIVE:
+        return 2
+    placement = entry.agent.placement
+    where = (placement is not None and placement.tmux_pane_id) or entry.monitor_interval
+    return 2 + bool(where) + (placement is not None and host is not None) + len(_question_lines(seen))
 
 
 def host_line(host: HostMark) -> Text:

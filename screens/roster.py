@@ -29,6 +29,7 @@ from .render import roster_entry, roster_height
 from .roster_layout import RosterLayout
 
 if TYPE_CHECKING:
+    from .fleet_data import PaneMark
     from .hosts import HostMark
 
 MEASURE_ALL_UP_TO = 2000
@@ -90,7 +91,7 @@ class RosterView(OptionList):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.entries: dict[int, RosterEntry] = {}
-        self._panes: dict[int, str] = {}
+        self._panes: dict[int, PaneMark] = {}
         self._states: dict[int, Any] = {}
         self._hosts: dict[int, HostMark] = {}
         self._layout = RosterLayout()
@@ -106,7 +107,7 @@ class RosterView(OptionList):
 
     # -- filling -------------------------------------------------------------------------------
 
-    def load(self, entries: list[RosterEntry], panes: dict[int, str], states: dict, hosts: dict[int, HostMark]) -> None:
+    def load(self, entries: list[RosterEntry], panes: dict[int, PaneMark], states: dict, hosts: dict[int, HostMark]) -> None:
         """Show `entries` (every agent of the fleet, from `reads.roster`) and their pane marks."""
         self.entries = {e.agent.id: e for e in entries}
         self._panes, self._states, self._hosts = dict(panes), dict(states), dict(hosts)
@@ -150,8 +151,8 @@ class RosterView(OptionList):
             self.refresh()
         self._redraw(moved)
 
-    def show_marks(self, panes: dict[int, str], states: dict, hosts: dict[int, HostMark]) -> None:
-        """New pane labels, seen states and host marks (for placed agents: a few)."""
+    def show_marks(self, panes: dict[int, PaneMark], states: dict, hosts: dict[int, HostMark]) -> None:
+        """New pane marks, seen states and host marks (for placed agents: a few)."""
         moved = {
             agent_id
             for old, new in ((self._panes, panes), (self._states, states), (self._hosts, hosts))
@@ -269,9 +270,7 @@ class RosterView(OptionList):
         option = self._rendered.get(agent_id)
         if option is None:
             entry = self.entries[agent_id]
-            prompt = roster_entry(
-                entry, self._panes.get(agent_id, "pane ?"), self._states.get(agent_id), self._hosts.get(agent_id)
-            )
+            prompt = roster_entry(entry, self._panes.get(agent_id), self._states.get(agent_id), self._hosts.get(agent_id))
             option = Option(prompt, id=f"{ID_PREFIX}{agent_id}")
             self._rendered.set(agent_id, option)
         return option

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cafleet.core.records import PlacementRecord
-from cafleet.panes.safety import clean, one_line, pane_is_alive, safe_ending, target_problem
+from cafleet.panes.safety import clean, newlines_as_symbol, pane_is_alive, safe_ending, target_problem
 from cafleet.panes.tmux import PaneState
 
 
@@ -72,8 +72,8 @@ def test_clean_keeps_printable_text_as_it_is(text):
 
 
 @given(st.text())
-def test_one_line_holds_no_line_break(text):
-    flat = one_line(text)
+def test_newlines_as_symbol_holds_no_line_break(text):
+    flat = newlines_as_symbol(text)
     assert "\n" not in flat and "\r" not in flat
     assert flat.count("⏎") == text.count("⏎") + text.replace("\r\n", "\n").count("\n") + text.replace("\r\n", "").count("\r")
 

@@ -32,6 +32,22 @@ def agent_dirs(tmp_path) -> dict:
     return {"CODEX_HOME": str(tmp_path / "codex-home"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config")}
 
 
+def test_every_coding_agent_has_its_backend_and_its_skills_folder():
+    """One list of coding agents (`CodingAgent`): the backends, the skill folders, and the
+    choices of `--coding-agent` and `setup --skip` all follow it, in its order."""
+    from cafleet.backends import BACKENDS
+    from cafleet.cli.fleet_commands import CODING_AGENT_CHOICE
+    from cafleet.cli.setup_command import setup_command
+    from cafleet.core.domain import CODING_AGENTS
+    from cafleet.setup.skill_install import skill_dirs
+
+    assert CODING_AGENTS == ("claude", "codex", "opencode")
+    assert tuple(BACKENDS) == CODING_AGENTS and all(BACKENDS[name].name == name for name in CODING_AGENTS)
+    assert tuple(skill_dirs()) == CODING_AGENTS
+    skip = next(p for p in setup_command.params if p.name == "skip")
+    assert tuple(skip.type.choices) == CODING_AGENTS and tuple(CODING_AGENT_CHOICE.choices) == CODING_AGENTS
+
+
 def default_paths() -> dict[str, Path]:
     home = Path(os.environ["HOME"])
     return {

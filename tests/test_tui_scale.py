@@ -137,10 +137,11 @@ def _entries() -> list[tuple]:
 
 @pytest.mark.parametrize("case", range(7))
 def test_an_entry_is_estimated_at_the_lines_it_renders(case):
+    from cafleet.screens.fleet_data import PaneLook, PaneMark
     from cafleet.screens.render import roster_entry, roster_height
 
     entry, seen, host = _entries()[case]
-    rendered = roster_entry(entry, "%5 ●", seen, host)
+    rendered = roster_entry(entry, PaneMark(PaneLook.ALIVE), seen, host)
     assert roster_height(entry, seen, host) == len(rendered.plain.split("\n"))
 
 

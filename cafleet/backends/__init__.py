@@ -1,4 +1,9 @@
-"""The coding agents cafleet can spawn into a pane: which exist, and how each is started."""
+"""The coding agents cafleet can spawn into a pane: `BACKENDS`, one per `CodingAgent`.
+
+`base` says what every backend provides; `claude`, `codex` and `opencode` each start their
+agent, and `claude_screen`, `codex_screen` and `opencode_screen` read its screen (helpers in
+`screen_lines`). `standin` recognises and reads cafleet's stand-in agent.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan
 from cafleet.backends.claude import Claude
 from cafleet.backends.codex import Codex
 from cafleet.backends.opencode import Opencode
+from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput, Refused
 from cafleet.core.invocation import fleet_command
 
@@ -16,6 +22,7 @@ __all__ = ["Autonomy", "Backend", "BACKENDS", "SpawnContext", "SpawnPlan", "back
 
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
 
+# One per `CodingAgent`, in its order (error messages list them so).
 BACKENDS: dict[str, Backend] = {b.name: b for b in (Claude(), Codex(), Opencode())}
 
 
@@ -31,7 +38,7 @@ def validate_model(backend_name: str, model: str | None) -> str | None:
         return None
     if not _MODEL.fullmatch(model):
         raise InvalidInput(f"--model {model!r} is not a model name; use e.g. sonnet, gpt-5 or anthropic/claude-sonnet-4")
-    if backend_name == "opencode" and "/" not in model:
+    if backend_name == CodingAgent.OPENCODE and "/" not in model:
         raise InvalidInput(f"--model {model!r}: opencode wants provider/model, e.g. anthropic/claude-sonnet-4")
     return model
 

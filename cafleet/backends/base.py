@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cafleet.core.agent_state import ScreenReading
+from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput
 from cafleet.panes.processes import Program
 
@@ -44,7 +45,7 @@ class SpawnPlan(NamedTuple):
 class Backend:
     """One coding agent. Subclasses set `name`/`binary` and build the spawn plan."""
 
-    name: str = ""
+    name: CodingAgent
     binary: str = ""
     # Options of `Autonomy` this backend understands, e.g. {"permission_mode"}.
     autonomy_options: frozenset[str] = frozenset()
@@ -75,7 +76,7 @@ class Backend:
 
 
 def _owner(option: str) -> str:
-    return "claude" if option == "permission_mode" else "codex"
+    return CodingAgent.CLAUDE if option == "permission_mode" else CodingAgent.CODEX
 
 
 def choose(value: str | None, allowed: tuple[str, ...], default: str, flag: str) -> str:

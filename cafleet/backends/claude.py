@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.claude_screen import read_claude_screen
+from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
 from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
 from cafleet.panes.processes import Program
@@ -44,7 +45,7 @@ CLAUDE_PROCESS = NpmAgent(
 
 
 class Claude(Backend):
-    name = "claude"
+    name = CodingAgent.CLAUDE
     binary = "claude"
     autonomy_options = frozenset({"permission_mode"})
 

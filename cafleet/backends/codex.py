@@ -6,6 +6,7 @@ import re
 
 from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.codex_screen import read_codex_screen
+from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput
 from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
 from cafleet.panes.processes import Program
@@ -27,7 +28,7 @@ CODEX_PROCESS = NpmAgent(
 
 
 class Codex(Backend):
-    name = "codex"
+    name = CodingAgent.CODEX
     binary = "codex"
     autonomy_options = frozenset({"sandbox", "approval"})
     # Enter while busy steers the running turn (the notice would join it); Tab queues it.

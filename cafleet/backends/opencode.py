@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.opencode_screen import read_opencode_screen
+from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
 from cafleet.panes.agent_process import NpmAgent, runs_npm_agent
 from cafleet.panes.processes import Program
@@ -60,7 +61,7 @@ OPENCODE_PROCESS = NpmAgent(command="opencode", package="opencode-ai", binary=re
 
 
 class Opencode(Backend):
-    name = "opencode"
+    name = CodingAgent.OPENCODE
     binary = "opencode"
 
     def plan(self, context: SpawnContext) -> SpawnPlan:

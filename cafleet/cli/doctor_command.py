@@ -9,8 +9,7 @@ import click
 
 from cafleet.cli.output import emit
 from cafleet.cli.settings import CafleetCommand, FleetScope, settings
-
-BACKENDS = ("claude", "codex", "opencode")
+from cafleet.core.domain import CODING_AGENTS
 
 
 @click.command("doctor", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
@@ -51,9 +50,9 @@ def doctor_command():
         on_postgres = False
     readable = on_postgres or (database["exists"] and len(problems) == known)
 
-    backends = {name: shutil.which(name) for name in BACKENDS}
+    backends = {name: shutil.which(name) for name in CODING_AGENTS}
     if not any(backends.values()):
-        problems.append("no coding agent (claude, codex, opencode) on PATH; install one to spawn members")
+        problems.append(f"no coding agent ({', '.join(CODING_AGENTS)}) on PATH; install one to spawn members")
 
     skills = _skill_report(problems)
     agent = _agent_report(problems, database["exists"])

@@ -8,12 +8,12 @@ import click
 
 from cafleet.cli.output import emit
 from cafleet.cli.settings import CafleetCommand, FleetScope
-from cafleet.setup.skill_install import AGENTS
+from cafleet.core.domain import CODING_AGENTS
 
 
 @click.command("setup", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option(
-    "--skip", type=click.Choice(AGENTS), multiple=True, metavar="AGENT",
+    "--skip", type=click.Choice(CODING_AGENTS), multiple=True, metavar="AGENT",
     help="Leave this coding agent out; repeat for more.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change without writing anything.")

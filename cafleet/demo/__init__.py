@@ -1,2 +1,4 @@
-"""`cafleet demo`: a live fleet of stand-in agents, and the stand-in agent itself
-(`python -m cafleet.demo.session.standin_agent`), which tests run in place of a real coding agent."""
+"""`cafleet demo`: a live fleet with no coding agent installed. `session` builds it and spawns
+stand-in agents (`standin_agent`: `python -m cafleet.demo.standin_agent`, which tests also
+run in place of a real coding agent); `responder` is what a stand-in does with a notice.
+"""

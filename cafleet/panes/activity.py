@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from cafleet.broker.members import activity
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import AgentRecord
 from cafleet.core.timestamps import parse_stamp, short
 from cafleet.panes.observe import observe
-from cafleet.panes.safety import OTHER_HOST, PaneSurvey, pane_is_alive
+from cafleet.panes.safety import PaneSurvey, pane_is_alive
 
 
 class Activity(NamedTuple):
@@ -65,9 +66,9 @@ def member_activity(members: list[AgentRecord]) -> list[tuple[AgentRecord, Activ
     return rows
 
 
-def _pane_status(problem: str | None, alive: bool, placement) -> str:
+def _pane_status(problem: PaneProblem | None, alive: bool, placement) -> str:
     if problem is None:
         return "alive"
-    if problem == OTHER_HOST:
+    if problem is PaneProblem.OTHER_HOST:
         return f"on-host:{placement.host}"  # not looked at from here; its host's courier watches it
     return ("alive:" if alive else "dead:") + problem

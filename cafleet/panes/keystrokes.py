@@ -17,9 +17,10 @@ from cafleet.backends import BACKENDS
 from cafleet.core.agent_state import TYPEABLE, AgentState, Observation
 from cafleet.core.domain import NOTICE_DEFERRED, TUI_PANE_OPTION, NoticeStep
 from cafleet.core.hosts import is_this_host
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
 from cafleet.panes.observe import observe_pane
-from cafleet.panes.safety import OTHER_HOST, clean, one_line
+from cafleet.panes.safety import clean, newlines_as_symbol
 from cafleet.panes.tmux import Tmux, TmuxError
 from cafleet.store.lock_files import LockTimeout, held
 
@@ -113,7 +114,7 @@ def submit(
     input into two, the second perhaps in shell mode. `steps` records each step first. When
     the box already holds text containing `own_marker` (this very input, left there by a
     typing that died before its Enter), it is submitted instead of typed again."""
-    parts: list[Paste | Key] = [Paste(clean(one_line(text)))]
+    parts: list[Paste | Key] = [Paste(clean(newlines_as_symbol(text)))]
     return _type(tmux, placement, allowed, parts, enter=True, steps=steps, own_marker=own_marker)
 
 
@@ -135,7 +136,7 @@ def _type(
 ) -> Outcome:
     if not is_this_host(placement.host):
         # Never even look: the socket and pane id would name a pane of this machine.
-        return Outcome(f"skipped:{OTHER_HOST}", Observation(AgentState.GONE, OTHER_HOST))
+        return Outcome(f"skipped:{PaneProblem.OTHER_HOST}", Observation(AgentState.GONE, PaneProblem.OTHER_HOST))
     assert placement.tmux_pane_id is not None  # observe() refuses a pending placement first
     try:
         with pane_lock(tmux.socket_path, placement.tmux_pane_id):

@@ -16,6 +16,7 @@ from cafleet.core.config import PostgresServer, database_setting, database_targe
 from cafleet.core.errors import CafleetError, InvalidInput, Refused
 from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
 from cafleet.core.invocation import cafleet_command
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import AgentRecord, PlacementRecord
 from cafleet.core.text import is_blank
 from cafleet.panes import keystrokes, prompt_file
@@ -243,7 +244,7 @@ def capture_member(fleet_id: int, director_id: int, member_id: int, lines: int, 
     tmux = Tmux(placement.tmux_socket)
     state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
     problem = target_problem(placement, tmux, state)
-    if problem in ("tmux-server-gone", "other-tmux-server", "pane-gone"):
+    if problem in (PaneProblem.TMUX_SERVER_GONE, PaneProblem.OTHER_TMUX_SERVER, PaneProblem.PANE_GONE):
         raise Refused(f"member {member.name}'s pane {placement.tmux_pane_id} cannot be read ({problem})")
     return capture(tmux, placement.tmux_pane_id, lines, ansi)
 

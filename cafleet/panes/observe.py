@@ -10,6 +10,7 @@ from __future__ import annotations
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import read_standin_screen, runs_standin
 from cafleet.core.agent_state import AgentState, Observation
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
 from cafleet.panes.processes import foreground_program, program_name
 from cafleet.panes.safety import target_problem
@@ -22,9 +23,9 @@ SCREEN_HISTORY_LINES = 60
 def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneState | None) -> Observation:
     """The agent's state in its pane, with the reason when nothing may be typed."""
     problem = target_problem(placement, tmux, pane)
-    if problem == "pending-placement":
+    if problem is PaneProblem.PENDING_PLACEMENT:
         return Observation(AgentState.STARTING, problem)
-    if problem == "pane-shows-cafleet-tui":
+    if problem is PaneProblem.PANE_SHOWS_CAFLEET_TUI:
         assert pane is not None  # only a pane that exists shows the TUI
         return Observation(AgentState.EXITED, problem, command=pane.current_command)
     if problem:
@@ -44,7 +45,7 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     try:
         lines = tmux.capture(pane.pane_id, SCREEN_HISTORY_LINES)
     except TmuxError:
-        return Observation(AgentState.GONE, "pane-gone")
+        return Observation(AgentState.GONE, PaneProblem.PANE_GONE)
     reading = reader(lines)
     return Observation(reading.state, "", reading.question, reading.draft, pane.current_command)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cafleet.core.config import max_text_len
 from cafleet.core.text import truncate
 from cafleet.core.timestamps import short
-from cafleet.panes.safety import clean, inert_bangs, one_line, safe_ending
+from cafleet.panes.safety import clean, inert_bangs, newlines_as_symbol, safe_ending
 
 
 def preview_text(task_id: int, sender_name: str, sender_id: int, created_at: str, text: str) -> str:
@@ -17,7 +17,7 @@ def preview_text(task_id: int, sender_name: str, sender_id: int, created_at: str
     the same reason a `!` in the text is typed as `！` (`safety.inert_bangs`).
     """
     header = f"[cafleet msg {task_id} from {clean(sender_name)}#{sender_id} {short(created_at)}]"
-    body, _ = truncate(inert_bangs(clean(one_line(text))), max_text_len())
+    body, _ = truncate(inert_bangs(clean(newlines_as_symbol(text))), max_text_len())
     return f"{header} {safe_ending(body)}"
 
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 import re
 
 from cafleet.core.hosts import is_this_host
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
 from cafleet.panes.tmux import PaneState, Tmux
-
-# The pane lives on another machine: its socket path and pane id name some pane of this one.
-OTHER_HOST = "other-host"
 
 # ESC, the other C0 controls, DEL and the C1 controls. Newlines are handled before this.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -23,8 +21,8 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\t", " "))
 
 
-def one_line(text: str) -> str:
-    """Newlines shown as ⏎ so the text stays one input line."""
+def newlines_as_symbol(text: str) -> str:
+    """Newlines shown as ⏎ so the text stays one input line (a typed newline would submit it)."""
     return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
 
 
@@ -40,29 +38,28 @@ def safe_ending(text: str) -> str:
     return text + " ·" if _TRAILING_MENTION.search(text) else text
 
 
-def pane_is_alive(problem: str | None) -> bool:
+def pane_is_alive(problem: PaneProblem | None) -> bool:
     """True when `target_problem`'s answer still means a live pane (one we must not type into,
     perhaps, but one that exists and can be read, killed or split)."""
-    return problem is None or problem == "pane-shows-cafleet-tui"
+    return problem is None or problem == PaneProblem.PANE_SHOWS_CAFLEET_TUI
 
 
-def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: PaneState | None) -> str | None:
-    """Why nothing may be typed into this agent's pane, as a short reason; None when it is safe."""
+def target_problem(placement: PlacementRecord | None, tmux: Tmux | None, state: PaneState | None) -> PaneProblem | None:
+    """Why nothing may be typed into this agent's pane; None when it is safe."""
     if placement is None:
-        return "no-placement"
+        return PaneProblem.NO_PLACEMENT
     if not is_this_host(placement.host):
-        return OTHER_HOST
+        return PaneProblem.OTHER_HOST
     if placement.tmux_pane_id is None:
-        return "pending-placement"
+        return PaneProblem.PENDING_PLACEMENT
     if tmux is None or tmux.server_pid is None:
-        return "tmux-server-gone"
+        return PaneProblem.TMUX_SERVER_GONE
     if placement.tmux_server_pid is not None and tmux.server_pid != placement.tmux_server_pid:
-        # Same socket, new server: pane ids restart at %0, so this id may be someone else's pane.
-        return "other-tmux-server"
+        return PaneProblem.OTHER_TMUX_SERVER
     if state is None or state.dead:
-        return "pane-gone"
+        return PaneProblem.PANE_GONE
     if state.shows_cafleet_tui:
-        return "pane-shows-cafleet-tui"
+        return PaneProblem.PANE_SHOWS_CAFLEET_TUI
     return None
 
 
@@ -76,7 +73,7 @@ class PaneSurvey:
     def server(self, socket: str) -> Tmux:
         return self._servers.setdefault(socket, Tmux(socket))
 
-    def problem(self, placement: PlacementRecord | None) -> tuple[str | None, PaneState | None]:
+    def problem(self, placement: PlacementRecord | None) -> tuple[PaneProblem | None, PaneState | None]:
         """`target_problem` for this placement, and the pane's state when it exists."""
         if placement is None or placement.tmux_pane_id is None or not is_this_host(placement.host):
             return target_problem(placement, None, None), None

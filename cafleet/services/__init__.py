@@ -1,2 +1,4 @@
-"""What a face calls that spans the broker and the courier: send-and-deliver, and keeping
-this host's courier running."""
+"""What a face calls that spans the broker and the courier: `sending` (record a message, then
+make sure a courier types its notice), `courier_launcher` (keep this host's courier running)
+and `tmux_probe` (whether a tmux server answers at a socket, asked without tmux or libtmux).
+"""

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from cafleet.broker.identity import PaneAgent
 from cafleet.core.config import PostgresServer, database_target
-from cafleet.core.domain import CODING_AGENTS
+from cafleet.core.domain import CODING_AGENTS, CodingAgent
 from cafleet.core.errors import CafleetError
 from cafleet.core.invocation import cafleet_command, fleet_command
 from cafleet.panes.processes import argv_of, program_name, stat_fields
@@ -110,7 +110,7 @@ def _agent_process() -> list[str]:
         if argv is None or fields is None:
             return []
         joined = " ".join(argv[:2])
-        if program_name(argv) in CODING_AGENTS or "codex" in joined or "opencode" in joined:
+        if program_name(argv) in CODING_AGENTS or CodingAgent.CODEX in joined or CodingAgent.OPENCODE in joined:
             return argv
         pid = int(fields[1])  # the parent
         if pid <= 1:
@@ -120,7 +120,7 @@ def _agent_process() -> list[str]:
 
 def _permission(agent: PaneAgent) -> Check:
     prefix = fleet_command(agent.fleet_id)
-    if agent.coding_agent == "opencode":
+    if agent.coding_agent == CodingAgent.OPENCODE:
         granted = prefix in os.environ.get("OPENCODE_PERMISSION", "")
         return Check(
             "permission", granted,
@@ -128,7 +128,7 @@ def _permission(agent: PaneAgent) -> Check:
             else "OPENCODE_PERMISSION does not allow cafleet; a config that asks for bash will stop every call",
             "" if granted else f"set OPENCODE_PERMISSION='{json.dumps({'bash*': {prefix + ' *': 'allow'}})}' in the pane",
         )
-    if agent.coding_agent == "claude":
+    if agent.coding_agent == CodingAgent.CLAUDE:
         argv = _agent_process()
         text = " ".join(argv)
         if "bypassPermissions" in text or f"Bash({prefix} *)" in text:

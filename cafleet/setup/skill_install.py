@@ -1,9 +1,10 @@
 """The cafleet agent skills: where each coding agent reads user skills from, and installing them there.
 
-Used by `cafleet setup` (install) and `cafleet doctor` (status). Standard library only, so
-both stay fast. No network: the skills are the folders shipped in `cafleet/skills/`, one per
-skill (`SKILL.md` plus any files it reads on demand, such as `references/director.md`). Claude
-Code, Codex and opencode all read `<skills dir>/<name>/SKILL.md` and may open the files beside it.
+Used by `cafleet setup` (install) and `cafleet doctor` (status). Standard library and
+`cafleet.core.domain` only, so both stay fast. No network: the skills are the folders shipped
+in `cafleet/skills/`, one per skill (`SKILL.md` plus any files it reads on demand, such as
+`references/director.md`). Claude Code, Codex and opencode all read
+`<skills dir>/<name>/SKILL.md` and may open the files beside it.
 
 A file cafleet did not write is never overwritten silently. In each skill folder it writes,
 cafleet records the SHA-256 of every file it wrote in `.cafleet-installed` (`sha256sum`
@@ -21,8 +22,9 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
+from cafleet.core.domain import CODING_AGENTS, CodingAgent
+
 CORE_SKILL = "cafleet"
-AGENTS = ("claude", "codex", "opencode")
 RECORD = ".cafleet-installed"
 
 # status() values (unreadable: a file exists but cannot be read, e.g. it is a directory)
@@ -96,17 +98,17 @@ def skill_dirs(env=None) -> dict[str, Path]:
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()).expanduser()
     return {
-        "claude": home / ".claude" / "skills",
-        "codex": _env_dir(env, "CODEX_HOME", home / ".codex") / "skills",
-        "opencode": _env_dir(env, "XDG_CONFIG_HOME", home / ".config") / "opencode" / "skills",
+        CodingAgent.CLAUDE: home / ".claude" / "skills",
+        CodingAgent.CODEX: _env_dir(env, "CODEX_HOME", home / ".codex") / "skills",
+        CodingAgent.OPENCODE: _env_dir(env, "XDG_CONFIG_HOME", home / ".config") / "opencode" / "skills",
     }
 
 
 def targets(env=None, skills=None) -> list[Target]:
-    """Every (agent, skill) folder, agents in AGENTS order."""
+    """Every (agent, skill) folder, agents in `CodingAgent` order."""
     names = list(packaged_skills() if skills is None else skills)
     dirs = skill_dirs(env)
-    return [Target(agent, name, dirs[agent] / name) for agent in AGENTS for name in names]
+    return [Target(agent, name, dirs[agent] / name) for agent in CODING_AGENTS for name in names]
 
 
 def _digest(data: bytes) -> str:

@@ -6,7 +6,8 @@ timeline does. A message is found once: an agent finds its own copy of a broadca
 delivery it can show and ack, or the summary if it sent it), a fleet-wide searcher the summary.
 
 SQLite searches migration 7's FTS5 table; PostgreSQL the tsvector column of migration 10
-(`search_postgres`), read the same way.
+(`postgres`), read the same way. `query` turns what a user types into a query that cannot be
+a syntax error; `snippets` cuts a window around the first match for the CLI and the TUI.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from cafleet.broker import notifications
 from cafleet.broker.notifications import PreviewJob
 from cafleet.core.agent_state import AgentState
 from cafleet.core.domain import NOTICE_DELIVERED, NoticeStep
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.panes import keystrokes
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.preview import notice_marker, preview_text
@@ -45,7 +46,7 @@ def deliver(tmux: Tmux, job: PreviewJob, claimer: str) -> str:
         return "skipped:no-longer-unread"
     placement = job.placement
     if placement is None:
-        return "skipped:no-placement"
+        return f"skipped:{PaneProblem.NO_PLACEMENT}"
     if placement.tmux_pane_id is None:
         return "deferred:starting"
     text = preview_text(job.task_id, job.sender_name, job.sender_id, job.created_at, job.text)

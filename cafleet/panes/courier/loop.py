@@ -38,6 +38,7 @@ from cafleet.core.agent_state import AgentState
 from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, AgentKind
 from cafleet.core.hosts import this_host
 from cafleet.core.invocation import fleet_command
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.timestamps import utc_now
 from cafleet.panes.courier import delivery
 from cafleet.panes.courier.schedule import PaneKey, PaneScheduler
@@ -235,7 +236,7 @@ class Courier:
         try:
             tmux = self._server(item.job.placement.tmux_socket) if item.job.placement else None
             if tmux is None:
-                status = "skipped:no-placement"
+                status = f"skipped:{PaneProblem.NO_PLACEMENT}"
             elif item.recovering:
                 status = delivery.recover(tmux, item.job, self.claimer)
             else:

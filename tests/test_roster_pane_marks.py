@@ -1,0 +1,67 @@
+"""The roster's pane marks: what one `list-panes` says of each placed agent's pane (a typed
+mark, made in the fleet view's worker), and the word the roster shows for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from cafleet.broker.reads import RosterAgent, RosterEntry
+from cafleet.core.domain import TUI_PANE_OPTION
+from cafleet.core.records import PlacementRecord
+from cafleet.screens.fleet_data import PaneLook, PaneMark, pane_states
+from cafleet.screens.hosts import HostMark
+from cafleet.screens.render import roster_entry, roster_height
+
+STAMP = "2026-11-20T09:00:00.000000Z"
+
+
+def placement(agent_id: int, pane_id: str | None, server=None, host: str | None = None) -> PlacementRecord:
+    return PlacementRecord(
+        agent_id=agent_id, director_id=1, tmux_socket=server.socket_path if server else "/tmp/tmux-test/default",
+        tmux_server_pid=server.server_pid if server else 100,
+        tmux_session="main", tmux_window_id="@1", tmux_pane_id=pane_id, coding_agent="claude",
+        created_at=STAMP, host=host,
+    )
+
+
+def test_each_placed_agent_gets_the_mark_of_its_pane(tmux_server):
+    tui = tmux_server.tmux("split-window", "-d", "-P", "-F", "#{pane_id}", "-t", "main").stdout.strip()
+    gone = tmux_server.tmux("split-window", "-d", "-P", "-F", "#{pane_id}", "-t", "main").stdout.strip()
+    assert tmux_server.tmux("set-option", "-p", "-t", tui, TUI_PANE_OPTION, "1").returncode == 0
+    assert tmux_server.tmux("kill-pane", "-t", gone).returncode == 0
+
+    marks = pane_states([
+        placement(1, tmux_server.pane_id, tmux_server),
+        placement(2, tui, tmux_server),
+        placement(3, gone, tmux_server),
+        placement(4, None, tmux_server),
+        placement(5, "%0", tmux_server, host="some-other-host"),
+    ])
+
+    assert marks == {
+        1: PaneMark(PaneLook.ALIVE),
+        2: PaneMark(PaneLook.SHOWS_TUI),
+        3: PaneMark(PaneLook.GONE),
+        4: PaneMark(PaneLook.PENDING),
+        5: PaneMark(PaneLook.ON_OTHER_HOST, "some-other-host"),
+    }
+
+
+@pytest.mark.parametrize(
+    "mark, host, word",
+    [
+        (PaneMark(PaneLook.ALIVE), None, "alive"),
+        (PaneMark(PaneLook.SHOWS_TUI), None, "tui"),
+        (PaneMark(PaneLook.GONE), None, "✗ gone"),
+        (PaneMark(PaneLook.PENDING), None, "pending"),
+        # Its `on host` line names the host in a fleet across machines; else the mark does.
+        (PaneMark(PaneLook.ON_OTHER_HOST, "host-b"), HostMark("host-b", False), "remote"),
+        (PaneMark(PaneLook.ON_OTHER_HOST, "host-b"), None, "@host-b"),
+        (None, None, "pane ?"),  # placed after the last survey of the panes
+    ],
+)
+def test_the_roster_says_what_the_pane_mark_says_until_a_state_is_seen(mark, host, word):
+    entry = RosterEntry(RosterAgent(4, "ivy", "member", "active", placement(4, "%5")), 0, None, False)
+    lines = roster_entry(entry, mark, None, host).plain.split("\n")
+    assert lines[:3] == ["ivy#4", f"  member · {word}", "  %5"]
+    assert len(lines) == roster_height(entry, None, host)
