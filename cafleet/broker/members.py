@@ -15,7 +15,7 @@ from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.host_scope import placed_here
 from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
-from cafleet.core.errors import NotFound, Refused
+from cafleet.core.errors import Field, Fix, Hint, NotFound, Refused
 from cafleet.core.hosts import this_host
 from cafleet.core.records import AgentRecord
 from cafleet.core.timestamps import utc_now
@@ -190,8 +190,8 @@ def member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
     record = agents_with_placements(Agent.id == member_id)[0]
     if agent.kind != AgentKind.MEMBER or record.placement is None or record.placement.director_id != director_id:
         raise NotFound(
-            f"agent {member_id} ({agent.name}) is not a member of Director {director_id}; "
-            f"`cafleet --fleet-id {fleet_id} member list --agent-id {director_id}` lists them"
+            f"agent {member_id} ({agent.name}) is not a member of Director {director_id}",
+            field=Field.MEMBER, value=member_id, hint=Hint(Fix.FIND_MEMBERS, fleet_id, agent_id=director_id),
         )
     if agent.status != AgentStatus.ACTIVE:
         raise Refused(f"member {member_id} ({agent.name}) is already deregistered")
