@@ -24,6 +24,7 @@ FIXES: dict[Fix, str] = {
     Fix.BROADCAST: "type @all to message everyone",
     Fix.FIND_RECEIVED: "the Inbox tab (Ctrl+O) lists the messages you received",
     Fix.FIND_MEMBERS: "the fleet's roster (Ctrl+R) lists the Director's members",
+    Fix.SEARCH_WORDS: 'type letters or digits, e.g. parser or "exact phrase"',
 }
 
 

@@ -52,6 +52,8 @@ class PendingSpawn(NamedTuple):
 class SpawnReaped(Refused):
     """The member was reaped (its spawn looked dead) before its pane id could be recorded."""
 
+    fix_after = ": "  # the pane was closed: what to do now
+
 
 class MemberActivity(NamedTuple):
     agent_id: int
@@ -112,7 +114,8 @@ def attach_pane(member_id: int, pane_id: str, token: str | None = None) -> Agent
     if not updated:
         raise SpawnReaped(
             f"member {member_id} was removed (deleted, or reaped as a dead spawn) while its pane {pane_id} "
-            "was being spawned; the pane was closed: run `member create` again"
+            "was being spawned; the pane was closed",
+            field=Field.MEMBER, value=member_id, hint=Hint(Fix.SPAWN_AGAIN),
         )
     return agents_with_placements(Agent.id == member_id)[0]
 

@@ -12,6 +12,7 @@ FLAGS: dict[Field, str] = {
     Field.AGENT: "--agent-id",
     Field.RECIPIENT: "--to",
     Field.SENDER: "--from",
+    Field.QUERY: "QUERY",
     Field.TASK: "--task-id",
     Field.MEMBER: "--member-id",
     Field.DESCRIPTION: "--description",
@@ -35,6 +36,8 @@ FIXES: dict[Fix, str] = {
     Fix.FIND_RECEIVED: "`message poll --all` lists the messages you received",
     Fix.FIND_MEMBERS: "`cafleet --fleet-id {fleet} member list --agent-id {agent_id}` lists them",
     Fix.FIND_ANY_SENDER: "`cafleet fleet show {fleet}` lists its agents (deregistered ones too)",
+    Fix.SEARCH_WORDS: 'give letters or digits, e.g. `message search parser` or `message search "exact phrase"`',
+    Fix.SPAWN_AGAIN: "run `member create` again",
     Fix.END_FLEET: "end the fleet with `cafleet fleet delete {fleet}` instead",
     Fix.OWN_PANE: "register {name} from its own pane, or with --no-pane to register it without one",
     Fix.KEEP_PANE_FLEET: (

@@ -22,6 +22,7 @@ class Field(StrEnum):
     AGENT = "agent"  # an agent named by its id: the acting one, or the one acted on
     RECIPIENT = "recipient"
     SENDER = "sender"  # the agent a search keeps the messages of
+    QUERY = "query"  # the words searched for
     TASK = "task"
     MEMBER = "member"
     PANE = "pane"
@@ -47,6 +48,8 @@ class Fix(StrEnum):
     FIND_RECEIVED = "look for the task among the messages you received, read ones too"
     FIND_MEMBERS = "look for the member among the Director's members"
     FIND_ANY_SENDER = "look for the sender among all the fleet's agents, deregistered ones too"
+    SEARCH_WORDS = 'search for letters or digits, e.g. parser or "exact phrase"'
+    SPAWN_AGAIN = "create the member again"
     END_FLEET = "end the fleet instead"
     OWN_PANE = "register the agent from its own pane, or without a pane"
     KEEP_PANE_FLEET = "keep directing that fleet, direct a second one from this pane anyway, or end that fleet first"
@@ -70,10 +73,11 @@ class CafleetError(Exception):
 
     `problem` says what is wrong. With `names_field` it is said of the field, whose name a
     face puts first (`--skills` / `skills` + ` is not valid JSON`); a `hint` follows it after
-    `; `. Without field or hint, `message` is `problem` as given.
+    `fix_after`. Without field or hint, `message` is `problem` as given.
     """
 
     exit_code = 1
+    fix_after = "; "
 
     def __init__(
         self,
@@ -95,7 +99,7 @@ class CafleetError(Exception):
     def worded(self, field_name: str, fix: str) -> str:
         """The message with the field's name and the fix in a face's own words."""
         text = f"{field_name} {self.problem}" if self.names_field else self.problem
-        return f"{text}; {fix}" if fix else text
+        return f"{text}{self.fix_after}{fix}" if fix else text
 
 
 class InvalidInput(CafleetError):
