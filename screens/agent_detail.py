@@ -235,10 +235,12 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         from cafleet.broker.monitor import configure
         from cafleet.core.errors import CafleetError
 
+        from .error_text import error_text
+
         try:
             schedule = configure(self.fleet_id, self.agent_id, interval, enabled)
         except CafleetError as exc:
-            self.post_message(self.ScheduleSaved(exc.message, error=True))
+            self.post_message(self.ScheduleSaved(error_text(exc), error=True))
             return
         state = "enabled" if schedule.enabled else "disabled"
         self.post_message(self.ScheduleSaved(f"Schedule saved: every {schedule.interval_seconds}s, {state}.", error=False))

@@ -12,6 +12,8 @@ from textual.widgets import Input, Static
 from cafleet.core.errors import InvalidInput
 from cafleet.core.mentions import Composed, complete, parse
 
+from .error_text import error_text
+
 
 class MentionSuggester(Suggester):
     """Completes a trailing `@partial` to the one agent name it can mean."""
@@ -65,7 +67,7 @@ class Composer(Vertical):
         try:
             composed = parse(event.value, self._names())
         except InvalidInput as exc:
-            error.update(f"✗ {exc.message}")
+            error.update(f"✗ {error_text(exc)}")
             error.add_class("visible")
             return
         error.update("")

@@ -240,13 +240,15 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         from cafleet.core.errors import CafleetError
         from cafleet.services.sending import broadcast, send
 
+        from .error_text import error_text
+
         try:
             if to is None:
                 broadcast(self.fleet_id, administrator_id, text, source="the composer")
             else:
                 send(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer")
         except CafleetError as exc:
-            self.post_message(Delivered(exc.message))
+            self.post_message(Delivered(error_text(exc)))
             return
         self.post_message(Delivered(None))
 
@@ -264,12 +266,14 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         from cafleet.broker.messages import ack_message
         from cafleet.core.errors import CafleetError
 
+        from .error_text import error_text
+
         if self.administrator_id is None:
             return  # still loading: there is nobody to ack as yet
         try:
             ack_message(self.fleet_id, self.administrator_id, task_id)
         except CafleetError as exc:
-            self.post_message(Acked(exc.message))
+            self.post_message(Acked(error_text(exc)))
             return
         self.post_message(Acked(None))
 

@@ -80,13 +80,15 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         from cafleet.core.errors import CafleetError
         from cafleet.panes.members import capture_member
 
+        from .error_text import error_text
+
         try:
             record, lines, problem = None, None, None
             try:
                 record = member(self.fleet_id, self.director_id, self.member_id)
                 lines = capture_member(self.fleet_id, self.director_id, self.member_id, lines=CAPTURE_LINES, ansi=True)
             except CafleetError as exc:
-                problem = exc.message
+                problem = error_text(exc)
             except Exception as exc:  # noqa: BLE001 - a once-a-second probe must never crash the app
                 problem = f"reading the pane failed: {exc}"
             if not get_current_worker().is_cancelled:
@@ -220,10 +222,12 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
     def steer(self, done: str, call, *args) -> None:
         from cafleet.core.errors import CafleetError
 
+        from .error_text import error_text
+
         try:
             call(*args)
         except CafleetError as exc:
-            self.post_message(self.Steered(exc.message, error=True))
+            self.post_message(self.Steered(error_text(exc), error=True))
             return
         self.post_message(self.Steered(done, error=False))
 
@@ -268,13 +272,15 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         from cafleet.core.errors import CafleetError
         from cafleet.panes.members import DeleteTimedOut, delete_member
 
+        from .error_text import error_text
+
         try:
             delete_member(self.fleet_id, self.director_id, self.member_id, force=force, timeout=DELETE_TIMEOUT)
         except DeleteTimedOut as exc:
             self.post_message(self.DeleteEnded(timed_out=exc.message))
             return
         except CafleetError as exc:
-            self.post_message(self.DeleteEnded(refused=exc.message))
+            self.post_message(self.DeleteEnded(refused=error_text(exc)))
             return
         self.post_message(self.DeleteEnded())
 

@@ -82,11 +82,13 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
         from cafleet.broker.search import search_messages
         from cafleet.core.errors import CafleetError
 
+        from .error_text import error_text
+
         error: str | None = None
         try:
             hits = search_messages(self.fleet_id, self.administrator_id, query, limit=RESULTS)
         except CafleetError as exc:
-            hits, error = [], exc.message
+            hits, error = [], error_text(exc)
         if not get_current_worker().is_cancelled:  # a newer query replaced this one
             self.post_message(SearchDone(query, hits, error))
 

@@ -13,12 +13,14 @@ from textual.worker import Worker, WorkerState
 from cafleet.core.errors import CafleetError
 from cafleet.store.db_faults import fault_of
 
+from .error_text import error_text
+
 
 def describe(error: BaseException | None) -> str:
     """What the user reads: a broker refusal or a database fault (full, read-only, damaged…)
     as it is, anything else with its type."""
     if isinstance(error, CafleetError):
-        return error.message
+        return error_text(error)
     fault = fault_of(error) if error is not None else None
     if fault is not None:
         return fault.message

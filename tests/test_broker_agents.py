@@ -3,7 +3,7 @@
 import pytest
 
 from cafleet.broker import agents, fleets
-from cafleet.core.errors import Conflict, InvalidInput, NotFound, Refused
+from cafleet.core.errors import Conflict, Field, Fix, Hint, InvalidInput, NotFound, Refused
 from cafleet.store.models import Agent
 from tests.support import OTHER_PANE
 
@@ -52,13 +52,15 @@ def test_bad_names_are_refused_and_nothing_is_written(fleet, name, reason):
 
 
 def test_bad_skills_json_is_refused(fleet):
-    with pytest.raises(InvalidInput, match="--skills .* is not valid JSON"):
+    with pytest.raises(InvalidInput, match="skills .* is not valid JSON") as refused:
         agents.register_agent(fleet.fleet_id, "carol", "x", "[oops")
+    assert (refused.value.field, refused.value.value) == (Field.SKILLS, "[oops")
 
 
 def test_director_and_administrator_cannot_be_deregistered(fleet):
-    with pytest.raises(Refused, match="root Director.*fleet delete"):
+    with pytest.raises(Refused, match="root Director") as refused:
         agents.deregister_agent(fleet.fleet_id, fleet.director_id)
+    assert refused.value.hint == Hint(Fix.END_FLEET, fleet.fleet_id)
     with pytest.raises(Refused, match="Administrator"):
         agents.deregister_agent(fleet.fleet_id, fleet.administrator_id)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from cafleet.broker import agents, fleets, messages
-from cafleet.core.errors import NotFound, Refused
+from cafleet.core.errors import Field, Fix, Hint, NotFound, Refused
 from cafleet.store.models import Agent, Fleet, MonitorConfig, MonitorRuntime, Placement, Task
 from tests.support import FAKE_PANE, OTHER_PANE
 
@@ -77,7 +77,8 @@ def test_deleted_fleet_refuses_further_work(fleet):
 
 
 def test_unknown_fleet_is_not_found(db):
-    with pytest.raises(NotFound, match="fleet 99 not found.*fleet list"):
+    with pytest.raises(NotFound, match="fleet 99 not found") as refused:
         fleets.show_fleet(99)
+    assert (refused.value.field, refused.value.value, refused.value.hint) == (Field.FLEET, 99, Hint(Fix.FIND_FLEET))
     with pytest.raises(NotFound):
         fleets.delete_fleet(99)

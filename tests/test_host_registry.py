@@ -10,7 +10,7 @@ import pytest
 
 from cafleet.broker import agent_states, agents, couriers, fleets, members, notifications
 from cafleet.broker.identity import agents_in_pane
-from cafleet.core.errors import InvalidInput
+from cafleet.core.errors import Fix, Hint, InvalidInput
 from cafleet.core.hosts import HOST_VARIABLE, this_host
 from cafleet.core.records import EnvPane
 from cafleet.core.timestamps import parse_stamp
@@ -68,8 +68,9 @@ def test_every_placement_records_the_host_it_was_made_on(db, host_a, monkeypatch
 
 def test_agent_register_refuses_a_pane_that_already_is_an_agent(db):
     created = fleets.create_fleet(FAKE_PANE)
-    with pytest.raises(Exception, match="pane %1 already is agent director#1 of fleet 1; register bee from its own pane, or with --no-pane"):
+    with pytest.raises(Exception, match="pane %1 already is agent director#1 of fleet 1") as refused:
         agents.register_agent(created.fleet.id, "bee", "x", pane=FAKE_PANE)
+    assert refused.value.hint == Hint(Fix.OWN_PANE, name="bee")
 
 
 def _fleet_on_two_hosts(monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cafleet.core.errors import InvalidInput, NotFound
+from cafleet.core.errors import Field, InvalidInput, NotFound
 
 
 def _search(fleet, agent_id, query, **kwargs):
@@ -134,8 +134,9 @@ def test_limit_since_and_from(fleet):
     assert set(_ids(_search(fleet, fleet.bob_id, "deploy", since="2026-06-01T00:00:00.000000Z"))) == {second.id, third.id}
     assert set(_ids(_search(fleet, fleet.bob_id, "deploy", sender_ref="ALICE"))) == {first.id, third.id}
     assert _ids(_search(fleet, fleet.bob_id, "deploy", sender_ref=str(fleet.director_id))) == [second.id]
-    with pytest.raises(NotFound, match="--from 'nobody'"):
+    with pytest.raises(NotFound, match="sender 'nobody'") as refused:
         _search(fleet, fleet.bob_id, "deploy", sender_ref="nobody")
+    assert (refused.value.field, refused.value.value) == (Field.SENDER, "nobody")
 
 
 # --------------------------------------------------------------------------- privacy

@@ -11,7 +11,7 @@ from cafleet.broker.convert import agent_record, agents_with_placements
 from cafleet.broker.dialect import same_name
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.core.domain import AgentKind, AgentStatus, CodingAgent
-from cafleet.core.errors import Conflict, InvalidInput, Refused
+from cafleet.core.errors import Conflict, Field, Fix, Hint, InvalidInput, Refused
 from cafleet.core.hosts import this_host
 from cafleet.core.limits import MAX_SKILLS_CHARS
 from cafleet.core.records import AgentRecord, EnvPane, PaneLocation
@@ -37,7 +37,7 @@ _JSON_STRUCTURE = re.compile(r'[\[\]{}"]')
 
 
 def validate_name(name: str) -> str:
-    """A name usable in `@name` mentions and `--to NAME`; raises `InvalidInput` otherwise."""
+    """A name usable in `@name` mentions and as a recipient; raises `InvalidInput` otherwise."""
     if not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             f"agent name {name!r} is not allowed; use 1-64 letters, digits, '_', '.' or '-', "
@@ -51,10 +51,10 @@ def validate_name(name: str) -> str:
 
 
 def validate_description(description: str) -> str:
-    refuse_lone_surrogates(description, "--description")
+    refuse_lone_surrogates(description, Field.DESCRIPTION)
     description = description.strip()
     if is_blank(description):
-        raise InvalidInput("--description is empty; say in one sentence what the agent does")
+        raise _bad_field(Field.DESCRIPTION, "is empty; say in one sentence what the agent does", description)
     if len(description) > MAX_DESCRIPTION_LEN:
         raise InvalidInput(
             f"description is {len(description)} characters, over the {MAX_DESCRIPTION_LEN} limit; shorten it"
@@ -63,32 +63,40 @@ def validate_description(description: str) -> str:
 
 
 def parse_skills(skills: str | None) -> str | None:
-    """Validate `--skills` JSON; returns it re-encoded compactly for storage."""
+    """Validate the skills JSON; returns it re-encoded compactly for storage."""
     if skills is None:
         return None
     example = "pass e.g. '[\"review\", \"tests\"]'"
     if len(skills) > MAX_SKILLS_CHARS:
-        raise InvalidInput(f"--skills is {len(skills):,} characters, over the {MAX_SKILLS_CHARS:,} limit; describe the skills briefly")
-    refuse_lone_surrogates(skills, "--skills")
+        raise _bad_field(
+            Field.SKILLS, f"is {len(skills):,} characters, over the {MAX_SKILLS_CHARS:,} limit; describe the skills briefly", skills
+        )
+    refuse_lone_surrogates(skills, Field.SKILLS)
     shown = one_line(truncate(skills, 60)[0])
     depth = json_depth(skills, MAX_SKILLS_DEPTH + 1)
     if depth > MAX_SKILLS_DEPTH:
-        raise InvalidInput(
-            f"--skills '{shown}' is nested more than {MAX_SKILLS_DEPTH} levels deep (the limit is "
-            f"{MAX_SKILLS_DEPTH}); flatten it: {example}"
+        raise _bad_field(
+            Field.SKILLS,
+            f"'{shown}' is nested more than {MAX_SKILLS_DEPTH} levels deep (the limit is {MAX_SKILLS_DEPTH}); flatten it: {example}",
+            skills,
         )
     try:
         value = json.loads(skills, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"--skills '{shown}' is not valid JSON ({exc.msg}); {example}") from None
+        raise _bad_field(Field.SKILLS, f"'{shown}' is not valid JSON ({exc.msg}); {example}", skills) from None
     except _NotJsonNumber as exc:
-        raise InvalidInput(f"--skills '{shown}' is not usable JSON ({exc}); {example}") from None
+        raise _bad_field(Field.SKILLS, f"'{shown}' is not usable JSON ({exc}); {example}", skills) from None
     except ValueError:  # int() refuses numbers of thousands of digits
-        raise InvalidInput(f"--skills '{shown}' is not usable JSON (a number with too many digits); {example}") from None
+        raise _bad_field(Field.SKILLS, f"'{shown}' is not usable JSON (a number with too many digits); {example}", skills) from None
     encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if _LONE_SURROGATE.search(encoded):
-        raise InvalidInput(f"--skills '{shown}' escapes half of a surrogate pair (\\udXXX); write the character itself")
+        raise _bad_field(Field.SKILLS, f"'{shown}' escapes half of a surrogate pair (\\udXXX); write the character itself", skills)
     return encoded
+
+
+def _bad_field(field: Field, problem: str, value: str) -> InvalidInput:
+    """A usage error said of `field`: each face puts its name for it first."""
+    return InvalidInput(problem, field=field, value=value, names_field=True)
 
 
 def json_depth(text: str, stop: int) -> int:
@@ -218,8 +226,8 @@ def _refuse_taken_pane(pane: PaneLocation, name: str) -> None:
     if here:
         taken = here[0]
         raise Conflict(
-            f"pane {pane.tmux_pane_id} already is agent {taken.handle} of fleet {taken.fleet_id}; "
-            f"register {name} from its own pane, or with --no-pane to register it without one"
+            f"pane {pane.tmux_pane_id} already is agent {taken.handle} of fleet {taken.fleet_id}",
+            field=Field.PANE, value=pane.tmux_pane_id, hint=Hint(Fix.OWN_PANE, name=name),
         )
 
 
@@ -230,8 +238,8 @@ def deregister_agent(fleet_id: int, agent_id: int) -> AgentRecord:
         agent = active_agent(fleet_id, agent_id)
         if agent.kind == AgentKind.DIRECTOR:
             raise Refused(
-                f"agent {agent_id} is the root Director of fleet {fleet_id} and cannot be deregistered; "
-                f"end the fleet with `cafleet fleet delete {fleet_id}` instead"
+                f"agent {agent_id} is the root Director of fleet {fleet_id} and cannot be deregistered",
+                field=Field.AGENT, value=agent_id, hint=Hint(Fix.END_FLEET, fleet_id),
             )
         if agent.kind == AgentKind.ADMINISTRATOR:
             raise Refused(f"agent {agent_id} is the built-in Administrator of fleet {fleet_id} and cannot be deregistered")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cafleet.broker.convert import agent_record, agents_with_placements, fleet_record
 from cafleet.broker.guards import any_fleet
 from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskState
-from cafleet.core.errors import Conflict, InvalidInput
+from cafleet.core.errors import Conflict, Field, Fix, Hint, InvalidInput
 from cafleet.core.hosts import this_host
 from cafleet.core.limits import MAX_LABEL_LEN
 from cafleet.core.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
@@ -62,17 +62,18 @@ def _refuse_taken_pane(pane: PaneLocation) -> None:
         taken = here[0]
         role = "the Director" if taken.is_director else f"{taken.kind} {taken.handle}"
         raise Conflict(
-            f"pane {pane.tmux_pane_id} is already {role} of fleet {taken.fleet_id}; keep using it "
-            f"(`cafleet --fleet-id {taken.fleet_id} whoami`), or pass --force to direct a second fleet "
-            f"from this pane, or end that one first with `cafleet fleet delete {taken.fleet_id}`"
+            f"pane {pane.tmux_pane_id} is already {role} of fleet {taken.fleet_id}",
+            field=Field.PANE, value=pane.tmux_pane_id, hint=Hint(Fix.KEEP_PANE_FLEET, taken.fleet_id),
         )
 
 
 def validate_label(label: str) -> str:
-    refuse_lone_surrogates(label, "--label")
+    refuse_lone_surrogates(label, Field.LABEL)
     label = label.strip()
     if len(label) > MAX_LABEL_LEN:
-        raise InvalidInput(f"--label is {len(label)} characters, over the {MAX_LABEL_LEN} limit; shorten it")
+        raise InvalidInput(
+            f"is {len(label)} characters, over the {MAX_LABEL_LEN} limit; shorten it", field=Field.LABEL, value=label, names_field=True
+        )
     return label
 
 

@@ -6,7 +6,7 @@ import re
 
 from cafleet.broker.dialect import same_name
 from cafleet.core.domain import AgentStatus
-from cafleet.core.errors import InvalidInput, NotFound, Refused
+from cafleet.core.errors import CafleetError, Field, Fix, Hint, InvalidInput, NotFound, Refused
 from cafleet.core.limits import MAX_ID
 from cafleet.core.terminal import one_line
 from cafleet.core.timestamps import short
@@ -18,10 +18,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]+")
 def any_fleet(fleet_id: int) -> Fleet:
     fleet = Fleet.get_or_none(Fleet.id == fleet_id)
     if fleet is None:
-        raise NotFound(
-            f"fleet {fleet_id} not found; run `cafleet fleet list` to see fleets "
-            "or `cafleet fleet create` (inside tmux) to make one"
-        )
+        raise NotFound(f"fleet {fleet_id} not found", field=Field.FLEET, value=fleet_id, hint=Hint(Fix.FIND_FLEET))
     return fleet
 
 
@@ -29,8 +26,8 @@ def live_fleet(fleet_id: int) -> Fleet:
     fleet = any_fleet(fleet_id)
     if fleet.deleted_at is not None:
         raise Refused(
-            f"fleet {fleet_id} was deleted at {short(fleet.deleted_at)}; "
-            "create a new one with `cafleet fleet create` or pick one from `cafleet fleet list`"
+            f"fleet {fleet_id} was deleted at {short(fleet.deleted_at)}",
+            field=Field.FLEET, value=fleet_id, hint=Hint(Fix.REPLACE_FLEET),
         )
     return fleet
 
@@ -39,19 +36,19 @@ def agent_in_fleet(fleet_id: int, agent_id: int) -> Agent:
     agent = Agent.get_or_none(Agent.id == agent_id)
     if agent is None or agent.fleet_id != fleet_id:
         raise NotFound(
-            f"agent {agent_id} not found in fleet {fleet_id}; "
-            f"`cafleet fleet show {fleet_id}` lists its agents"
+            f"agent {agent_id} not found in fleet {fleet_id}",
+            field=Field.AGENT, value=agent_id, hint=Hint(Fix.FIND_AGENT, fleet_id),
         )
     return agent
 
 
 def active_agent(fleet_id: int, agent_id: int) -> Agent:
-    """The acting agent (`--agent-id`): it must exist in this fleet and be registered."""
+    """The acting agent: it must exist in this fleet and be registered."""
     agent = agent_in_fleet(fleet_id, agent_id)
     if agent.status != AgentStatus.ACTIVE:
         raise Refused(
-            f"agent {agent_id} ({agent.name}) was deregistered at {short(agent.deregistered_at)}; "
-            f"register again with `cafleet --fleet-id {fleet_id} agent register`"
+            f"agent {agent_id} ({agent.name}) was deregistered at {short(agent.deregistered_at)}",
+            field=Field.AGENT, value=agent_id, hint=Hint(Fix.REGISTER_AGAIN, fleet_id),
         )
     return agent
 
@@ -64,38 +61,36 @@ def recipient(fleet_id: int, ref: str) -> Agent:
     """
     ref = ref.strip()
     if not ref:
-        raise InvalidInput(f"--to is empty; pass an agent id or name (`cafleet fleet show {fleet_id}` lists them)")
+        raise _bad_recipient(InvalidInput, "is empty", ref, Hint(Fix.NAME_RECIPIENT, fleet_id))
     name, sep, number = ref.rpartition("#")
     if sep and name and _ASCII_DIGITS.fullmatch(number):
         agent = recipient(fleet_id, number)
         if agent.name.lower() != name.lower():
-            raise NotFound(
-                f"--to '{one_line(ref)}': agent {agent.id} is named '{agent.name}', not '{one_line(name)}'; "
-                f"pass `--to {agent.name}#{agent.id}`, or `cafleet fleet show {fleet_id}` to find '{one_line(name)}'"
+            raise _bad_recipient(
+                NotFound, f"'{one_line(ref)}': agent {agent.id} is named '{agent.name}', not '{one_line(name)}'",
+                ref, Hint(Fix.USE_HANDLE, fleet_id, name=f"{agent.name}#{agent.id}"),
             )
         return agent
     if _ASCII_DIGITS.fullmatch(ref):
         agent_id = int(ref) if len(ref) <= len(str(MAX_ID)) else MAX_ID + 1
         if agent_id > MAX_ID:
-            raise InvalidInput(f"--to {ref} is not an id (the largest is {MAX_ID}); pass an agent id or name")
+            raise _bad_recipient(InvalidInput, f"{ref} is not an id (the largest is {MAX_ID})", ref, Hint(Fix.NAME_RECIPIENT))
         agent = agent_in_fleet(fleet_id, agent_id)
         if agent.status != AgentStatus.ACTIVE:
             raise Refused(
-                f"agent {agent.id} ({agent.name}) is deregistered and cannot receive messages; "
-                f"`cafleet fleet show {fleet_id}` lists the active agents"
+                f"agent {agent.id} ({agent.name}) is deregistered and cannot receive messages",
+                field=Field.RECIPIENT, value=ref, hint=Hint(Fix.PICK_ACTIVE_RECIPIENT, fleet_id),
             )
         return agent
     if ref.lower() == "all":
-        raise InvalidInput(
-            "--to 'all': there is no agent named all; to reach every other agent use "
-            f"`cafleet --fleet-id {fleet_id} message broadcast --agent-id ID --text …`"
-        )
+        raise _bad_recipient(InvalidInput, "'all': there is no agent named all", ref, Hint(Fix.BROADCAST, fleet_id))
     from cafleet.broker.agents import NAME_PATTERN  # agents builds on this module
 
     if not NAME_PATTERN.fullmatch(ref):
-        raise InvalidInput(
-            f"--to '{one_line(ref)}' is neither an agent id (digits 0-9) nor an agent name "
-            f"(letters, digits, '_', '.', '-'); `cafleet fleet show {fleet_id}` lists the agents"
+        raise _bad_recipient(
+            InvalidInput,
+            f"'{one_line(ref)}' is neither an agent id (digits 0-9) nor an agent name (letters, digits, '_', '.', '-')",
+            ref, Hint(Fix.CHECK_RECIPIENT, fleet_id),
         )
     agent = (
         Agent.select()
@@ -108,10 +103,15 @@ def recipient(fleet_id: int, ref: str) -> Agent:
     )
     if agent is None:
         raise NotFound(
-            f"no active agent named '{one_line(ref)}' in fleet {fleet_id}; "
-            f"`cafleet fleet show {fleet_id}` lists the agents, pass a name, an id or name#id to --to"
+            f"no active agent named '{one_line(ref)}' in fleet {fleet_id}",
+            field=Field.RECIPIENT, value=ref, hint=Hint(Fix.NAME_KNOWN_RECIPIENT, fleet_id),
         )
     return agent
+
+
+def _bad_recipient(kind: type[CafleetError], problem: str, ref: str, hint: Hint) -> CafleetError:
+    """A refusal said of the recipient: each face puts its name for it first."""
+    return kind(problem, field=Field.RECIPIENT, value=ref, hint=hint, names_field=True)
 
 
 def task_in_fleet(fleet_id: int, task_id: int) -> Task:
@@ -139,6 +139,6 @@ def visible_task(fleet_id: int, task_id: int, agent_id: int) -> Task:
 
 def _task_not_found(fleet_id: int, task_id: int) -> NotFound:
     return NotFound(
-        f"task {task_id} not found among your messages in fleet {fleet_id}; "
-        "`message poll --all` lists the messages you received"
+        f"task {task_id} not found among your messages in fleet {fleet_id}",
+        field=Field.TASK, value=task_id, hint=Hint(Fix.FIND_RECEIVED),
     )

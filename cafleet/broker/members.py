@@ -13,7 +13,7 @@ from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.host_scope import placed_here
 from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
-from cafleet.core.errors import NotFound, Refused
+from cafleet.core.errors import Field, Fix, Hint, NotFound, Refused
 from cafleet.core.hosts import this_host
 from cafleet.core.records import AgentRecord
 from cafleet.core.timestamps import utc_now
@@ -50,6 +50,8 @@ class PendingSpawn(NamedTuple):
 
 class SpawnReaped(Refused):
     """The member was reaped (its spawn looked dead) before its pane id could be recorded."""
+
+    fix_after = ": "  # the pane was closed: what to do now
 
 
 class MemberActivity(NamedTuple):
@@ -111,7 +113,8 @@ def attach_pane(member_id: int, pane_id: str, token: str | None = None) -> Agent
     if not updated:
         raise SpawnReaped(
             f"member {member_id} was removed (deleted, or reaped as a dead spawn) while its pane {pane_id} "
-            "was being spawned; the pane was closed: run `member create` again"
+            "was being spawned; the pane was closed",
+            field=Field.MEMBER, value=member_id, hint=Hint(Fix.SPAWN_AGAIN),
         )
     return agents_with_placements(Agent.id == member_id)[0]
 
@@ -189,8 +192,8 @@ def member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
     record = agents_with_placements(Agent.id == member_id)[0]
     if agent.kind != AgentKind.MEMBER or record.placement is None or record.placement.director_id != director_id:
         raise NotFound(
-            f"agent {member_id} ({agent.name}) is not a member of Director {director_id}; "
-            f"`cafleet --fleet-id {fleet_id} member list --agent-id {director_id}` lists them"
+            f"agent {member_id} ({agent.name}) is not a member of Director {director_id}",
+            field=Field.MEMBER, value=member_id, hint=Hint(Fix.FIND_MEMBERS, fleet_id, agent_id=director_id),
         )
     if agent.status != AgentStatus.ACTIVE:
         raise Refused(f"member {member_id} ({agent.name}) is already deregistered")

@@ -18,7 +18,7 @@ from cafleet.store.models import Agent, Task, database
 
 
 def send_message(
-    fleet_id: int, agent_id: int, to: str, text: str, reply_to: int | None = None, source: str = "--text"
+    fleet_id: int, agent_id: int, to: str, text: str, reply_to: int | None = None, source: str | None = None
 ) -> TaskRecord:
     """Store a unicast from `agent_id` to the active agent `to` (an id or a name)."""
     text = validate_body(text, source)
@@ -38,7 +38,7 @@ def send_message(
     return load_task(task.id)
 
 
-def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str = "--text") -> BroadcastSent:
+def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str | None = None) -> BroadcastSent:
     """One summary task for the sender plus one delivery per other active agent, atomically.
 
     The Administrator (the human) never receives broadcasts; the summary and its deliveries

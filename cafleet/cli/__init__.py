@@ -54,7 +54,9 @@ class CafleetGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CafleetError as exc:
-            click.echo(f"Error: {block(exc.message)}", err=True)
+            from cafleet.cli.error_text import error_text
+
+            click.echo(f"Error: {block(error_text(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except click.ClickException as exc:
             raise _terminal_safe(exc) from None

@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from cafleet.core.config import MAX_MESSAGE_BYTES
-from cafleet.core.errors import InvalidInput
+from cafleet.core.errors import Field, InvalidInput
 
 ELLIPSIS = "…"
 # Control and format characters, separators: nothing a reader can see.
@@ -19,29 +19,31 @@ def is_blank(text: str) -> bool:
     return all(char.isspace() or unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in text)
 
 
-def refuse_lone_surrogates(text: str, what: str) -> None:
+def refuse_lone_surrogates(text: str, what: str | Field) -> None:
     """Text decoded from bytes that are not UTF-8 holds lone surrogates, which SQLite and
-    terminals cannot take; raise `InvalidInput` naming where it came from."""
+    terminals cannot take; raise `InvalidInput` naming where it came from (a `Field`: each
+    face names it in its own terms)."""
     bad = _LONE_SURROGATE.search(text)
     if bad:
-        raise InvalidInput(
-            f"{what} is not valid UTF-8 (U+{ord(bad.group()):04X} at character {bad.start()}); "
-            "pass UTF-8 text (convert it with iconv)"
-        )
+        problem = f"is not valid UTF-8 (U+{ord(bad.group()):04X} at character {bad.start()}); pass UTF-8 text (convert it with iconv)"
+        if isinstance(what, Field):
+            raise InvalidInput(problem, field=what, value=text, names_field=True)
+        raise InvalidInput(f"{what} {problem}")
 
 
-def validate_body(text: str, source: str = "--text") -> str:
-    """Return `text` if it is a storable message body, else raise `InvalidInput`."""
-    refuse_lone_surrogates(text, f"message text from {source}")
+def validate_body(text: str, source: str | None = None) -> str:
+    """Return `text` if it is a storable message body, else raise `InvalidInput`. `source` is
+    where the face took the text from, in its own words (`--text`, `the composer`)."""
+    what = "message text" if source is None else f"message text from {source}"
+    refuse_lone_surrogates(text, what)
     if is_blank(text):
         raise InvalidInput(
-            f"message text from {source} is empty (nothing but whitespace or control characters); "
-            "give the message some text"
+            f"{what} is empty (nothing but whitespace or control characters); give the message some text"
         )
     size = len(text.encode("utf-8"))
     if size > MAX_MESSAGE_BYTES:
         raise InvalidInput(
-            f"message text from {source} is {size:,} bytes, over the {MAX_MESSAGE_BYTES:,}-byte limit; "
+            f"{what} is {size:,} bytes, over the {MAX_MESSAGE_BYTES:,}-byte limit; "
             "send a shorter summary and point to a file for the rest"
         )
     return text

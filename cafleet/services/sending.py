@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from cafleet.core.records import BroadcastSent, TaskRecord
 
 
-def send(fleet_id: int, agent_id: int, to: str, text: str, reply_to: int | None = None, source: str = "--text") -> TaskRecord:
+def send(fleet_id: int, agent_id: int, to: str, text: str, reply_to: int | None = None, source: str | None = None) -> TaskRecord:
     """One message from `agent_id` to `to` (an id, a name or name#id)."""
     from cafleet.broker.messages import send_message
     from cafleet.services.courier_launcher import ensure_courier
@@ -23,7 +23,7 @@ def send(fleet_id: int, agent_id: int, to: str, text: str, reply_to: int | None 
     return task
 
 
-def broadcast(fleet_id: int, agent_id: int, text: str, source: str = "--text") -> BroadcastSent:
+def broadcast(fleet_id: int, agent_id: int, text: str, source: str | None = None) -> BroadcastSent:
     """One message to every other active agent of the fleet but the Administrator."""
     from cafleet.broker.messages import broadcast_message
     from cafleet.services.courier_launcher import ensure_courier

@@ -20,7 +20,7 @@ from cafleet.broker.guards import active_agent, live_fleet
 from cafleet.broker.reads import with_deliveries
 from cafleet.broker.search.query import Term, fts_query, parse_query
 from cafleet.core.domain import AgentKind
-from cafleet.core.errors import NotFound
+from cafleet.core.errors import Field, Fix, Hint, NotFound
 from cafleet.core.records import TaskRecord
 from cafleet.store.db import is_postgres
 from cafleet.store.models import Agent, Task, database
@@ -150,8 +150,8 @@ def _senders(fleet_id: int, ref: str) -> list[int]:
     ids = [a.id for a in Agent.select(Agent.id).where((Agent.fleet == fleet_id) & condition)]
     if not ids:
         raise NotFound(
-            f"--from {ref!r}: no agent of fleet {fleet_id} has that name or id; "
-            f"`cafleet fleet show {fleet_id}` lists its agents (deregistered ones too)"
+            f"{ref!r}: no agent of fleet {fleet_id} has that name or id",
+            field=Field.SENDER, value=ref, hint=Hint(Fix.FIND_ANY_SENDER, fleet_id), names_field=True,
         )
     return ids
 

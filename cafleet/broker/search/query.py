@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from cafleet.core.errors import InvalidInput
+from cafleet.core.errors import Field, Fix, Hint, InvalidInput
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
@@ -48,8 +48,8 @@ def parse_query(query: str) -> list[Term]:
             terms.append(Term(word.rstrip("*") if prefix else word, phrase=False, prefix=prefix))
     if not terms:
         raise InvalidInput(
-            f"search query {query[:80]!r} has no words to search for; give letters or digits, "
-            'e.g. `message search parser` or `message search "exact phrase"`'
+            f"search query {query[:80]!r} has no words to search for",
+            field=Field.QUERY, value=query, hint=Hint(Fix.SEARCH_WORDS),
         )
     if len(terms) > MAX_TERMS:
         raise InvalidInput(
