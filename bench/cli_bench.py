@@ -201,8 +201,11 @@ def bootstrap(db_path: Path) -> FleetIds:
     from cafleet.core.records import PaneLocation
 
     pane = PaneLocation(
-        tmux_socket="/nonexistent/cafleet-bench/default", tmux_server_pid=None,
-        tmux_session="bench", tmux_window_id="@1", tmux_pane_id="%1",
+        tmux_socket="/nonexistent/cafleet-bench/default",
+        tmux_server_pid=None,
+        tmux_session="bench",
+        tmux_window_id="@1",
+        tmux_pane_id="%1",
     )
     with broker(db_path):
         created = create_fleet(pane, label="bench")
@@ -305,7 +308,10 @@ class Spawner:
         # -I -S keeps the helper itself small: no site-packages, no .pth imports.
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", SPAWNER_SOURCE],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
         )
 
     def run(self, argv: list[str]) -> tuple[Sample, int, str, str]:
@@ -436,7 +442,8 @@ def render_table(rows: list[Row], header: str) -> str:
         target = f"<= {num(row.target, row.unit)}" if row.target is not None else ""
         middle = (
             f"{num(row.p90, row.unit):>10}{num(row.overhead_ms, 'ms', signed=True):>20}"
-            if section in TIMED_SECTIONS else " " * 30
+            if section in TIMED_SECTIONS
+            else " " * 30
         )
         lines.append(f"{row.metric:<{width}}{num(row.value, row.unit):>10}{middle}{target:>12}  {verdict}".rstrip())
     return "\n".join(lines)
@@ -448,9 +455,7 @@ def render_table(rows: list[Row], header: str) -> str:
 SECTION_ORDER = ("time", "ratio", "panes", "memory")
 
 
-def run_benchmark(
-    root: Path, runs: int, warmup: int, cache_bytecode: bool, panes: bool, rounds: int
-) -> tuple[list[Row], dict]:
+def run_benchmark(root: Path, runs: int, warmup: int, cache_bytecode: bool, panes: bool, rounds: int) -> tuple[list[Row], dict]:
     env = isolated_env(root, cache_bytecode)
     # The in-process broker calls get the same isolation, in case anything falls back to the default path.
     os.environ.update({k: env[k] for k in ("HOME", "XDG_DATA_HOME", "CAFLEET_DATABASE_URL")})
@@ -461,8 +466,10 @@ def run_benchmark(
         rows, meta, python = measure_all(spawner, root / "cafleet.store.db", runs, warmup)
     finally:
         spawner.close()
-    meta["bytecode"] = "cached in a private PYTHONPYCACHEPREFIX" if cache_bytecode else (
-        "as inherited (PYTHONDONTWRITEBYTECODE=" + str(env.get("PYTHONDONTWRITEBYTECODE")) + ")"
+    meta["bytecode"] = (
+        "cached in a private PYTHONPYCACHEPREFIX"
+        if cache_bytecode
+        else ("as inherited (PYTHONDONTWRITEBYTECODE=" + str(env.get("PYTHONDONTWRITEBYTECODE")) + ")")
     )
     if panes:
         pane_rows, meta["panes"] = run_pane_benchmark(root / "panes", env, python, runs, warmup, rounds)
@@ -508,7 +515,8 @@ def measure_all(spawner: Spawner, db_path: Path, runs: int, warmup: int) -> tupl
     add_unread(db_path, ids, UNREAD_FOR_FULL_PAGE, "a longer message body, " * 12)
     poll_page = timed(
         f"poll returning {PAGE_SIZE} of {UNREAD_FOR_FULL_PAGE} unread",
-        lambda i: poll, expect=f"({UNREAD_FOR_FULL_PAGE - PAGE_SIZE} more unread",
+        lambda i: poll,
+        expect=f"({UNREAD_FOR_FULL_PAGE - PAGE_SIZE} more unread",
     )
 
     rows = [
@@ -557,12 +565,32 @@ class PaneFleet(NamedTuple):
     standins: StandIns
 
     def send_argv(self, to: int, text: str) -> list[str]:
-        return [self.script, "--fleet-id", str(self.fleet), "message", "send", "--agent-id", str(self.director),
-                "--to", str(to), "--text", text]
+        return [
+            self.script,
+            "--fleet-id",
+            str(self.fleet),
+            "message",
+            "send",
+            "--agent-id",
+            str(self.director),
+            "--to",
+            str(to),
+            "--text",
+            text,
+        ]
 
     def broadcast_argv(self, text: str) -> list[str]:
-        return [self.script, "--fleet-id", str(self.fleet), "message", "broadcast", "--agent-id", str(self.director),
-                "--text", text]
+        return [
+            self.script,
+            "--fleet-id",
+            str(self.fleet),
+            "message",
+            "broadcast",
+            "--agent-id",
+            str(self.director),
+            "--text",
+            text,
+        ]
 
 
 def run_pane_benchmark(
@@ -613,10 +641,22 @@ def start_fleet(env: dict[str, str], db_path: Path, standins: StandIns) -> PaneF
     fleet_id, director_id = map(int, cli(env, "fleet", "create", "--label", "bench-panes").splitlines()[:2])
     members = {}
     for name in MEMBERS:
-        members[name] = int(cli(
-            env, "--fleet-id", str(fleet_id), "member", "create", "--agent-id", str(director_id),
-            "--name", name, "--description", "stand-in for the benchmark", "--quiet",
-        ))
+        members[name] = int(
+            cli(
+                env,
+                "--fleet-id",
+                str(fleet_id),
+                "member",
+                "create",
+                "--agent-id",
+                str(director_id),
+                "--name",
+                name,
+                "--description",
+                "stand-in for the benchmark",
+                "--quiet",
+            )
+        )
     standins.wait_until_ready(list(MEMBERS), timeout=30)
     return PaneFleet(str(cafleet_script()), env, fleet_id, director_id, members, db_path, standins)
 
@@ -660,9 +700,7 @@ def watch(fleet: PaneFleet, task_ids: list[int], expected: list[tuple[str, str]]
     return watch_landing(fleet.db_path, task_ids, fleet.standins, expected, LANDING_TIMEOUT_SECONDS)
 
 
-def live_send_rows(
-    spawner: Spawner, fleet: PaneFleet, baseline: Measurement, runs: int, warmup: int, meta: dict
-) -> list[Row]:
+def live_send_rows(spawner: Spawner, fleet: PaneFleet, baseline: Measurement, runs: int, warmup: int, meta: dict) -> list[Row]:
     """`message send` to the members in turn, interleaved with sends to an agent without a
     pane in the same fleet and database (the control: the difference is the cost of handing
     the preview to the courier). Each preview lands before the next send, so the courier
@@ -685,7 +723,9 @@ def live_send_rows(
             landed.append(landed_after(landing.logged_at, sample))
             outcomes.update(landing.statuses.values())
     # Only the human (outside every agent's pane) may act as the pane-less agent.
-    cli({**fleet.env, "TMUX": "", "TMUX_PANE": ""}, *fleet_args, "deregister", "--agent-id", str(control))  # broadcasts go to the members only
+    cli(
+        {**fleet.env, "TMUX": "", "TMUX_PANE": ""}, *fleet_args, "deregister", "--agent-id", str(control)
+    )  # broadcasts go to the members only
     meta["send_outcomes"] = dict(outcomes)
     send_m = Measurement("send to a member's live pane", tuple(returned))
     control_m = Measurement("send to a pane-less agent (control)", tuple(control_returned))
@@ -697,9 +737,7 @@ def live_send_rows(
     ]
 
 
-def broadcast_rows(
-    spawner: Spawner, fleet: PaneFleet, baseline: Measurement, rounds: int, warmup: int, meta: dict
-) -> list[Row]:
+def broadcast_rows(spawner: Spawner, fleet: PaneFleet, baseline: Measurement, rounds: int, warmup: int, meta: dict) -> list[Row]:
     """Broadcasts to every member; each round starts once the previous one's previews landed."""
     returned: list[Sample] = []
     logged: list[Sample | None] = []
@@ -752,8 +790,11 @@ def send_during_broadcast_rows(
     meta["overlap_outcomes"] = dict(outcomes)
     meta["overlapped_rounds"] = f"{overlapped}/{rounds}"
     error = None if returned else "the broadcast had always finished before the send returned"
-    return [time_row(Measurement("send while a broadcast is delivered", tuple(returned), error),
-                     baseline, SEND_TARGET_MS, section="panes")]
+    return [
+        time_row(
+            Measurement("send while a broadcast is delivered", tuple(returned), error), baseline, SEND_TARGET_MS, section="panes"
+        )
+    ]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -761,13 +802,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=30, help="timed runs per command (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs before them (default 3)")
     parser.add_argument(
-        "--rounds", type=int, default=BROADCAST_ROUNDS,
+        "--rounds",
+        type=int,
+        default=BROADCAST_ROUNDS,
         help=f"broadcast rounds in the pane section, after one warm-up round (default {BROADCAST_ROUNDS})",
     )
     parser.add_argument("--skip-panes", action="store_true", help="skip the pane section (no tmux server is started)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
-        "--inherit-bytecode-env", action="store_true",
+        "--inherit-bytecode-env",
+        action="store_true",
         help="keep PYTHONDONTWRITEBYTECODE/PYTHONPYCACHEPREFIX as inherited instead of a private bytecode cache",
     )
     args = parser.parse_args(argv)
@@ -805,8 +849,12 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="cafleet-bench-"))
     try:
         rows, meta = run_benchmark(
-            root, args.runs, args.warmup, cache_bytecode=not args.inherit_bytecode_env,
-            panes=not args.skip_panes, rounds=args.rounds,
+            root,
+            args.runs,
+            args.warmup,
+            cache_bytecode=not args.inherit_bytecode_env,
+            panes=not args.skip_panes,
+            rounds=args.rounds,
         )
     except Exception:
         # A report, not a gate: say what broke, but never fail the caller.

@@ -58,8 +58,13 @@ def main() -> int:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="cafleet-burst-"))
     db_path = root / "cafleet.store.db"
-    env = {**os.environ, "HOME": str(root), "XDG_DATA_HOME": str(root / "data"), "CAFLEET_DATABASE_URL": str(db_path),
-           "TMUX_TMPDIR": str(root)}
+    env = {
+        **os.environ,
+        "HOME": str(root),
+        "XDG_DATA_HOME": str(root / "data"),
+        "CAFLEET_DATABASE_URL": str(db_path),
+        "TMUX_TMPDIR": str(root),
+    }
     standins = StandIns(root)
     env["PATH"] = f"{standins.bin}{os.pathsep}{env['PATH']}"
     cafleet = str(Path(sys.executable).parent / "cafleet")
@@ -71,15 +76,42 @@ def main() -> int:
 
         fleet, director = map(int, cli("fleet", "create", "--label", "burst").splitlines()[:2])
         for name in MEMBERS:
-            cli("--fleet-id", str(fleet), "member", "create", "--agent-id", str(director), "--name", name,
-                "--description", "stand-in", "--quiet")
+            cli(
+                "--fleet-id",
+                str(fleet),
+                "member",
+                "create",
+                "--agent-id",
+                str(director),
+                "--name",
+                name,
+                "--description",
+                "stand-in",
+                "--quiet",
+            )
         standins.wait_until_ready(list(MEMBERS), timeout=30)
         time.sleep(1.5)  # the courier has seen every member ready
         started = time.monotonic()
         senders = [
-            subprocess.Popen([cafleet, "--fleet-id", str(fleet), "message", "send", "--agent-id", str(director),
-                              "--to", MEMBERS[n % len(MEMBERS)], "--quiet", "--text", f"burst {n}"],
-                             env=env, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [
+                    cafleet,
+                    "--fleet-id",
+                    str(fleet),
+                    "message",
+                    "send",
+                    "--agent-id",
+                    str(director),
+                    "--to",
+                    MEMBERS[n % len(MEMBERS)],
+                    "--quiet",
+                    "--text",
+                    f"burst {n}",
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             for n in range(args.sends)
         ]
         peak_count = peak_rss = 0

@@ -61,7 +61,9 @@ def main() -> int:
 def run(root: Path, args) -> dict:
     env = dict(os.environ)
     env.update(
-        HOME=str(root / "home"), XDG_DATA_HOME=str(root / "data"), CAFLEET_DATABASE_URL=str(root / "data" / "cafleet.store.db"),
+        HOME=str(root / "home"),
+        XDG_DATA_HOME=str(root / "data"),
+        CAFLEET_DATABASE_URL=str(root / "data" / "cafleet.store.db"),
         TMUX_TMPDIR=str(root),
     )
     for key in ("TMUX", "TMUX_PANE", "CAFLEET_HOST_ID"):
@@ -74,20 +76,43 @@ def run(root: Path, args) -> dict:
     tmux = ["tmux", "-L", name, "-f", "/dev/null"]
     subprocess.run([*tmux, "new-session", "-d", "-s", "main", "-x", "200", "-y", "60"], check=True, env=env)
     try:
-        socket, pid, pane = subprocess.run(
-            [*tmux, "display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
-            capture_output=True, text=True, check=True, env=env,
-        ).stdout.strip().split("\t")
+        socket, pid, pane = (
+            subprocess.run(
+                [*tmux, "display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+            )
+            .stdout.strip()
+            .split("\t")
+        )
         director_env = {**env, "TMUX": f"{socket},{pid},0", "TMUX_PANE": pane}
         command = [shutil.which("cafleet") or "cafleet"]
-        created = subprocess.run([*command, "fleet", "create", "--label", "campaign"], capture_output=True, text=True, env=director_env, check=True)
+        created = subprocess.run(
+            [*command, "fleet", "create", "--label", "campaign"], capture_output=True, text=True, env=director_env, check=True
+        )
         fleet_id, director_id = map(int, created.stdout.splitlines()[:2])
         send = cli_runner(command, fleet_id, director_env)
         members = {}
         for n in range(args.members):
             member = f"m{n + 1}"
-            members[member] = int(send(["member", "create", "--agent-id", str(director_id), "--name", member,
-                                        "--description", "campaign member", "--quiet"], True))
+            members[member] = int(
+                send(
+                    [
+                        "member",
+                        "create",
+                        "--agent-id",
+                        str(director_id),
+                        "--name",
+                        member,
+                        "--description",
+                        "campaign member",
+                        "--quiet",
+                    ],
+                    True,
+                )
+            )
         for member in members:
             wait(lambda m=member: any(e["event"] == "ready" for e in agents.log_of(m)), 60, f"{member} to be ready")
         panes = placements(members)
@@ -96,7 +121,10 @@ def run(root: Path, args) -> dict:
             member_inputs=lambda m: inputs(agents.log_of(m)),
             courier_pids=lambda: couriers(env["CAFLEET_DATABASE_URL"]),
             member_boxes=lambda: {m: box(tmux, p) for m, p in panes.items()},
-            director_id=director_id, members=members, seed=args.seed, kill_probability=args.kill_probability,
+            director_id=director_id,
+            members=members,
+            seed=args.seed,
+            kill_probability=args.kill_probability,
         )
         samples: dict[int, list[tuple[float, int, int]]] = {}
         stop = threading.Event()
@@ -125,10 +153,15 @@ def run(root: Path, args) -> dict:
             "courier_samples": {
                 str(pid): {
                     "seconds": round(rows[-1][0] - rows[0][0], 1),
-                    "rss_mb_first_last_max": [round(rows[0][1] / 1024, 1), round(rows[-1][1] / 1024, 1), round(max(r[1] for r in rows) / 1024, 1)],
+                    "rss_mb_first_last_max": [
+                        round(rows[0][1] / 1024, 1),
+                        round(rows[-1][1] / 1024, 1),
+                        round(max(r[1] for r in rows) / 1024, 1),
+                    ],
                     "open_files_first_last_max": [rows[0][2], rows[-1][2], max(r[2] for r in rows)],
                 }
-                for pid, rows in samples.items() if rows
+                for pid, rows in samples.items()
+                if rows
             },
         }
     finally:
@@ -155,7 +188,8 @@ def notices(fleet_id: int) -> dict[int, tuple[int, str]]:
 
     open_database()
     query = Task.select(Task.id, Task.recipient, Task.notify_status).where(
-        (Task.fleet == fleet_id) & Task.recipient.is_null(False)
+        (Task.fleet == fleet_id)
+        & Task.recipient.is_null(False)
         & Task.notify_status.not_in(["skipped:self", "skipped:no-placement"])
     )
     return {row.id: (row.recipient_id, row.notify_status) for row in query}
@@ -181,7 +215,9 @@ def couriers(database: str) -> list[int]:
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if b"cafleet.panes.courier" in (proc / "cmdline").read_bytes() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                if b"cafleet.panes.courier" in (proc / "cmdline").read_bytes() and marker in (
+                    proc / "environ"
+                ).read_bytes().split(b"\0"):
                     found.append(int(proc.name))
             except OSError:
                 continue
@@ -192,7 +228,11 @@ def sample_couriers(campaign: Campaign, samples: dict, every: float, stop: threa
     while not stop.wait(every):
         for pid in campaign.courier_pids():
             try:
-                rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:"))
+                rss = next(
+                    int(line.split()[1])
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("VmRSS:")
+                )
                 files = len(os.listdir(f"/proc/{pid}/fd"))
             except (OSError, StopIteration):
                 continue

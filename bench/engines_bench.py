@@ -119,8 +119,11 @@ def make_fleet() -> Fleet:
     open_database()
     try:
         pane = PaneLocation(
-            tmux_socket="/nonexistent/cafleet-bench/default", tmux_server_pid=None,
-            tmux_session="bench", tmux_window_id="@1", tmux_pane_id="%1",
+            tmux_socket="/nonexistent/cafleet-bench/default",
+            tmux_server_pid=None,
+            tmux_session="bench",
+            tmux_window_id="@1",
+            tmux_pane_id="%1",
         )
         fleet = create_fleet(pane, label="engines-bench").fleet.id
         alice = register_agent(fleet, "alice", "polls").id
@@ -160,14 +163,20 @@ def cli_measurements(env: dict[str, str], root: Path, fleet: Fleet, runs: int, w
         floor = measure(spawner, "python -c pass", lambda i: [sys.executable, "-c", "pass"], runs, warmup)
         poll = measure(spawner, "poll", lambda i: [*base, "poll", "--agent-id", str(fleet.alice)], runs, warmup)
         send = measure(
-            spawner, "send",
+            spawner,
+            "send",
             lambda i: [*base, "send", "--agent-id", str(fleet.bob), "--to", "alice", "--text", f"bench send {i}"],
-            runs, warmup, expect="Sent task",
+            runs,
+            warmup,
+            expect="Sent task",
         )
         broadcast = measure(
-            spawner, "broadcast",
+            spawner,
+            "broadcast",
             lambda i: [*base, "broadcast", "--agent-id", str(fleet.broadcaster), "--text", f"bench broadcast {i}"],
-            runs, warmup, expect=f"to {BROADCAST_RECIPIENTS} ",
+            runs,
+            warmup,
+            expect=f"to {BROADCAST_RECIPIENTS} ",
         )
     finally:
         spawner.close()
@@ -181,7 +190,10 @@ def concurrent_writers(env: dict[str, str], fleet: Fleet, writers: list[int], se
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER_SOURCE, str(fleet.fleet), str(writer), "alice", str(start), str(stop)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for writer in writers
     ]
@@ -251,11 +263,21 @@ def as_json(results: list[EngineResult]) -> str:
     def times(m: Measurement) -> dict:
         return {"median_ms": round(m.median_ms(), 2), "p90_ms": round(m.p90_ms(), 2)} if m.ok else {"error": m.error}
 
-    return json.dumps([{
-        "engine": r.engine, "database": r.database, "floor": times(r.floor), "poll": times(r.poll), "send": times(r.send),
-        "broadcast": times(r.broadcast),
-        "writers": {**r.writers._asdict(), "per_second": round(r.writers.per_second, 1)},
-    } for r in results], indent=2)
+    return json.dumps(
+        [
+            {
+                "engine": r.engine,
+                "database": r.database,
+                "floor": times(r.floor),
+                "poll": times(r.poll),
+                "send": times(r.send),
+                "broadcast": times(r.broadcast),
+                "writers": {**r.writers._asdict(), "per_second": round(r.writers.per_second, 1)},
+            }
+            for r in results
+        ],
+        indent=2,
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -27,8 +27,9 @@ from search_bench import cafleet  # noqa: E402
 def run(argv: list[str], env: dict) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one process, as GNU time reports them. (ru_maxrss of
     a child forked from this process would count this process's own memory at the fork.)"""
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + argv, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M"] + argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     if done.returncode != 0:
         raise SystemExit(f"{argv} failed: {done.stderr}")
     seconds, kib = done.stderr.strip().splitlines()[-1].split()
@@ -55,8 +56,9 @@ def main() -> None:
         size = target.stat().st_size
         lines = sum(1 for _ in target.open(encoding="utf-8")) if fmt == "jsonl" else None
         extra = f", {lines:,} objects" if lines is not None else ""
-        print(f"export --format {fmt:<8} {seconds:6.2f} s, peak RSS {rss / 1024:6.1f} MiB, "
-              f"{size / 2**20:6.1f} MiB written{extra}")
+        print(
+            f"export --format {fmt:<8} {seconds:6.2f} s, peak RSS {rss / 1024:6.1f} MiB, {size / 2**20:6.1f} MiB written{extra}"
+        )
         if fmt == "jsonl":
             first = json.loads(target.open(encoding="utf-8").readline())
             assert "task_id" in first

@@ -71,8 +71,20 @@ def build(path: Path, messages: int, seed: int = 7) -> dict:
             to = rng.choice([i for i in ids if i != sender])
             task_id += 1
             acked = rng.random() < 0.95
-            batch.append((task_id, to, sender, to, "unicast", "completed" if acked else "input_required",
-                          created, created if acked else None, None, text))
+            batch.append(
+                (
+                    task_id,
+                    to,
+                    sender,
+                    to,
+                    "unicast",
+                    "completed" if acked else "input_required",
+                    created,
+                    created if acked else None,
+                    None,
+                    text,
+                )
+            )
         made += 1
         if len(batch) >= 20_000:
             _insert(conn, batch)
@@ -117,7 +129,10 @@ def copy_to_postgres(path: Path, url: str) -> None:
         for table, columns in (
             ("fleets", "id, label, created_at"),
             ("agents", "id, fleet_id, name, kind, registered_at"),
-            ("tasks", "id, fleet_id, owner_id, from_id, to_id, kind, state, created_at, state_changed_at, acked_at, origin_id, text"),
+            (
+                "tasks",
+                "id, fleet_id, owner_id, from_id, to_id, kind, state, created_at, state_changed_at, acked_at, origin_id, text",
+            ),
         ):
             with target.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in source.execute(f"SELECT {columns} FROM {table}"):

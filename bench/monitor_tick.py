@@ -44,17 +44,41 @@ def main() -> int:
             from cafleet.store.models import Agent, MonitorConfig, Placement
 
             open_database()
-            info = subprocess.run(tmux + ["display-message", "-p", "-t", "bench", "#{socket_path}\t#{pid}\t#{window_id}\t#{pane_id}"],
-                                  capture_output=True, text=True, check=True).stdout.strip().split("\t")
+            info = (
+                subprocess.run(
+                    tmux + ["display-message", "-p", "-t", "bench", "#{socket_path}\t#{pid}\t#{window_id}\t#{pane_id}"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .split("\t")
+            )
             created = create_fleet(PaneLocation(info[0], int(info[1]), "bench", info[2], info[3]), label="bench")
             for i in range(args.agents - 1):
-                pane = subprocess.run(tmux + ["new-window", "-d", "-P", "-F", "#{window_id}\t#{pane_id}", "-t", "bench", "sleep 3600"],
-                                      capture_output=True, text=True, check=True).stdout.strip().split("\t")
+                pane = (
+                    subprocess.run(
+                        tmux + ["new-window", "-d", "-P", "-F", "#{window_id}\t#{pane_id}", "-t", "bench", "sleep 3600"],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    .stdout.strip()
+                    .split("\t")
+                )
                 agent = register_agent(created.fleet.id, f"m{i}", "bench member")
                 Agent.update(kind="member").where(Agent.id == agent.id).execute()
-                Placement.create(agent=agent.id, director=created.director.id, tmux_socket=info[0], tmux_server_pid=int(info[1]),
-                                 tmux_session="bench", tmux_window_id=pane[0], tmux_pane_id=pane[1], coding_agent="claude",
-                                 created_at=utc_now())
+                Placement.create(
+                    agent=agent.id,
+                    director=created.director.id,
+                    tmux_socket=info[0],
+                    tmux_server_pid=int(info[1]),
+                    tmux_session="bench",
+                    tmux_window_id=pane[0],
+                    tmux_pane_id=pane[1],
+                    coding_agent="claude",
+                    created_at=utc_now(),
+                )
                 MonitorConfig.create(agent=agent.id, interval_seconds=300, enabled=True)
             loop = MonitorLoop(created.fleet.id, 5, lambda line: None)
             loop.tick()  # warm-up: imports, first connection
@@ -66,9 +90,11 @@ def main() -> int:
             agents = Agent.select().where(Agent.fleet == created.fleet.id).count()
         finally:
             subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
-    print(f"monitor tick over {agents} agents ({args.agents} with live panes, none due): "
-          f"median {statistics.median(costs):.1f} ms CPU, max {max(costs):.1f} ms (target <= 50 ms) "
-          f"{'ok' if statistics.median(costs) <= 50 else 'MISSED'}")
+    print(
+        f"monitor tick over {agents} agents ({args.agents} with live panes, none due): "
+        f"median {statistics.median(costs):.1f} ms CPU, max {max(costs):.1f} ms (target <= 50 ms) "
+        f"{'ok' if statistics.median(costs) <= 50 else 'MISSED'}"
+    )
     return 0
 
 

@@ -107,24 +107,40 @@ def main() -> None:
         poll, seconds, out = paired_medians(poll_argv, base + ["search", "--agent-id", searcher, query], env, args.runs)
         polls.append(poll)
         hits = sum(1 for line in out.splitlines() if line.startswith("#"))
-        rows.append({"search": label, "query": query, "median_ms": round(seconds * 1000, 1),
-                     "poll_median_ms": round(poll * 1000, 1), "ratio_to_poll": round(seconds / poll, 2),
-                     "hits_shown": hits})
+        rows.append(
+            {
+                "search": label,
+                "query": query,
+                "median_ms": round(seconds * 1000, 1),
+                "poll_median_ms": round(poll * 1000, 1),
+                "ratio_to_poll": round(seconds / poll, 2),
+                "hits_shown": hits,
+            }
+        )
     poll = statistics.median(polls)
-    report = {"tasks": info["tasks"], "build_seconds": round(info["seconds"], 1),
-              "engine": "postgresql" if args.postgres else "sqlite",
-              "database_mb": round(database_bytes(args.postgres, db) / 2**20), "poll_median_ms": round(poll * 1000, 1),
-              "target_ratio": TARGET_RATIO, "searches": rows}
+    report = {
+        "tasks": info["tasks"],
+        "build_seconds": round(info["seconds"], 1),
+        "engine": "postgresql" if args.postgres else "sqlite",
+        "database_mb": round(database_bytes(args.postgres, db) / 2**20),
+        "poll_median_ms": round(poll * 1000, 1),
+        "target_ratio": TARGET_RATIO,
+        "searches": rows,
+    }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{report['tasks']:,} tasks on {report['engine']}, database {report['database_mb']} MB "
-              f"(built in {report['build_seconds']} s)")
+        print(
+            f"{report['tasks']:,} tasks on {report['engine']}, database {report['database_mb']} MB "
+            f"(built in {report['build_seconds']} s)"
+        )
         print(f"message poll: median {report['poll_median_ms']} ms")
         for row in rows:
             flag = "ok" if row["ratio_to_poll"] <= TARGET_RATIO else "OVER TARGET"
-            print(f"search {row['search']:<30} {row['median_ms']:>7} ms (poll {row['poll_median_ms']:>6} ms)  "
-                  f"x{row['ratio_to_poll']:<5} {flag}  ({row['hits_shown']} shown)")
+            print(
+                f"search {row['search']:<30} {row['median_ms']:>7} ms (poll {row['poll_median_ms']:>6} ms)  "
+                f"x{row['ratio_to_poll']:<5} {flag}  ({row['hits_shown']} shown)"
+            )
     if not args.db:
         shutil.rmtree(workdir, ignore_errors=True)
 

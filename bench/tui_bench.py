@@ -33,15 +33,22 @@ def build_fleet(messages: int) -> tuple[int, int, int]:
     alice = register_agent(fleet_id, "alice", "sender").id
     bob = register_agent(fleet_id, "bob", "receiver").id
     rows = [
-        dict(fleet=fleet_id, owner=bob, sender=alice, recipient=bob, kind="unicast",
-             state="completed" if i % 3 else "input_required",
-             created_at=f"2026-11-2{1 + i // 5000}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{i:06d}Z",
-             state_changed_at="2026-11-21T00:00:00.000000Z", text=f"message {i}: " + "lorem ipsum " * (i % 8))
+        dict(
+            fleet=fleet_id,
+            owner=bob,
+            sender=alice,
+            recipient=bob,
+            kind="unicast",
+            state="completed" if i % 3 else "input_required",
+            created_at=f"2026-11-2{1 + i // 5000}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{i:06d}Z",
+            state_changed_at="2026-11-21T00:00:00.000000Z",
+            text=f"message {i}: " + "lorem ipsum " * (i % 8),
+        )
         for i in range(messages)
     ]
     with database.atomic():
         for start in range(0, len(rows), 500):
-            Task.insert_many(rows[start:start + 500]).execute()
+            Task.insert_many(rows[start : start + 500]).execute()
     return fleet_id, alice, bob
 
 
@@ -65,14 +72,20 @@ async def measure(fleet_id: int, alice: int, rounds: int) -> dict:
         latencies = []
         for i in range(rounds):
             sender = subprocess.run(
-                [sys.executable, "-c", (
-                    "import time\n"
-                    "from cafleet.store.db import open_database; open_database()\n"
-                    "from cafleet.broker.messages import send_message\n"
-                    f"task = send_message({fleet_id}, {alice}, 'bob', 'live {i}')\n"
-                    "print(task.id, time.time())"
-                )],
-                capture_output=True, text=True, check=True,
+                [
+                    sys.executable,
+                    "-c",
+                    (
+                        "import time\n"
+                        "from cafleet.store.db import open_database; open_database()\n"
+                        "from cafleet.broker.messages import send_message\n"
+                        f"task = send_message({fleet_id}, {alice}, 'bob', 'live {i}')\n"
+                        "print(task.id, time.time())"
+                    ),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             task_id, committed = sender.stdout.split()
             while int(task_id) not in timeline.tasks:
@@ -98,9 +111,13 @@ def main() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lat = sorted(result["latencies"])
     print(f"cafleet TUI benchmark: {args.messages:,} messages, headless 120x40, Python {sys.version.split()[0]}")
-    print(f"start to drawn fleet view          {result['drawn']:.2f} s     target <= 1.50 s  {'ok' if result['drawn'] <= 1.5 else 'MISSED'}")
-    print(f"other process's message shown      median {statistics.median(lat):.2f} s, max {lat[-1]:.2f} s over {len(lat)}"
-          f"     target <= 1.00 s  {'ok' if lat[-1] <= 1.0 else 'MISSED'}")
+    print(
+        f"start to drawn fleet view          {result['drawn']:.2f} s     target <= 1.50 s  {'ok' if result['drawn'] <= 1.5 else 'MISSED'}"
+    )
+    print(
+        f"other process's message shown      median {statistics.median(lat):.2f} s, max {lat[-1]:.2f} s over {len(lat)}"
+        f"     target <= 1.00 s  {'ok' if lat[-1] <= 1.0 else 'MISSED'}"
+    )
     print(f"peak memory of the app process     {peak:.0f} MiB")
     return 0
 

@@ -65,19 +65,36 @@ def build_agents(count: int) -> dict:
     alice = register_agent(fleet_id, "alice", "sender").id
     register_agent(fleet_id, "bob", "receiver")
     rows = [
-        dict(fleet=fleet_id, name=f"agent-{i:06d}", description="one of many", kind="member" if i < MEMBERS else "agent",
-             status="active", registered_at=STAMP)
+        dict(
+            fleet=fleet_id,
+            name=f"agent-{i:06d}",
+            description="one of many",
+            kind="member" if i < MEMBERS else "agent",
+            status="active",
+            registered_at=STAMP,
+        )
         for i in range(count - 4)  # the Director, the Administrator, alice and bob make up the rest
     ]
     with database.atomic():
         for start in range(0, len(rows), 5000):
-            Agent.insert_many(rows[start:start + 5000]).execute()
+            Agent.insert_many(rows[start : start + 5000]).execute()
         members = [a.id for a in Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.kind == "member"))]
-        Placement.insert_many([
-            dict(agent=m, director=created.director.id, tmux_socket="/nonexistent/tmux", tmux_server_pid=None,
-                 tmux_session="main", tmux_window_id="@1", tmux_pane_id=f"%{m}", coding_agent="claude", created_at=STAMP)
-            for m in members
-        ]).execute()
+        Placement.insert_many(
+            [
+                dict(
+                    agent=m,
+                    director=created.director.id,
+                    tmux_socket="/nonexistent/tmux",
+                    tmux_server_pid=None,
+                    tmux_session="main",
+                    tmux_window_id="@1",
+                    tmux_pane_id=f"%{m}",
+                    coding_agent="claude",
+                    created_at=STAMP,
+                )
+                for m in members
+            ]
+        ).execute()
         MonitorConfig.insert_many([dict(agent=m, interval_seconds=300, enabled=True) for m in members]).execute()
     return {"fleet_id": fleet_id, "alice": alice, "to": "bob"}
 
@@ -96,8 +113,15 @@ def build_big_messages(stored: int, size: int) -> dict:
         for i in range(stored):
             to = created.administrator.id if i % 10 == 0 else bob
             Task.insert(
-                fleet=fleet_id, owner=to, sender=alice, recipient=to, kind="unicast", state="input_required",
-                created_at=STAMP, state_changed_at=STAMP, text=big_text(i, size),
+                fleet=fleet_id,
+                owner=to,
+                sender=alice,
+                recipient=to,
+                kind="unicast",
+                state="input_required",
+                created_at=STAMP,
+                state_changed_at=STAMP,
+                text=big_text(i, size),
             ).execute()
     return {"fleet_id": fleet_id, "alice": alice, "administrator": created.administrator.id}
 
@@ -112,12 +136,18 @@ def big_text(i: int, size: int) -> str:
 
 def send_from_another_process(fleet_id: int, sender: int, to: str, text_expr: str) -> int:
     done = subprocess.run(
-        [sys.executable, "-c", (
-            "from cafleet.store.db import open_database; open_database()\n"
-            "from cafleet.broker.messages import send_message\n"
-            f"print(send_message({fleet_id}, {sender}, {to!r}, {text_expr}).id)"
-        )],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            (
+                "from cafleet.store.db import open_database; open_database()\n"
+                "from cafleet.broker.messages import send_message\n"
+                f"print(send_message({fleet_id}, {sender}, {to!r}, {text_expr}).id)"
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(done.stdout)
 
@@ -189,7 +219,10 @@ async def run_big_messages(setup: dict, live: int, size: int) -> dict:
         for i in range(live):
             to = "Administrator" if i % 10 == 0 else "bob"
             task_id = await asyncio.to_thread(
-                send_from_another_process, setup["fleet_id"], setup["alice"], to,
+                send_from_another_process,
+                setup["fleet_id"],
+                setup["alice"],
+                to,
                 f"__import__('tui_scale_bench').big_text({10_000 + i}, {size})",
             )
             while task_id not in timeline.tasks:
@@ -212,9 +245,13 @@ async def run_big_messages(setup: dict, live: int, size: int) -> dict:
                 continue
             if shown >= expected:
                 break
-        result.update(modal_text_chars=shown, modal_expected_chars=expected, modal_seconds=time.perf_counter() - opened,
-                      rss_modal_mib=rss_mib(),
-                      peak_mib=peak_mib())
+        result.update(
+            modal_text_chars=shown,
+            modal_expected_chars=expected,
+            modal_seconds=time.perf_counter() - opened,
+            rss_modal_mib=rss_mib(),
+            peak_mib=peak_mib(),
+        )
     return result
 
 
@@ -258,18 +295,35 @@ def main() -> int:
         built = time.perf_counter() - started
         close_database()
         # The live senders build their text with this module's own function.
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]))
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")])
+        )
         done = subprocess.run(
-            [sys.executable, __file__, args.scenario, "--child", json.dumps(setup), "--idle-seconds", str(args.idle_seconds),
-             "--live", str(args.live), "--size", str(args.size)],
-            env=env, capture_output=True, text=True,
+            [
+                sys.executable,
+                __file__,
+                args.scenario,
+                "--child",
+                json.dumps(setup),
+                "--idle-seconds",
+                str(args.idle_seconds),
+                "--live",
+                str(args.live),
+                "--size",
+                str(args.size),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if done.returncode:
             print(done.stderr, file=sys.stderr)
             return 1
         result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"cafleet TUI at scale: {args.scenario}, headless {SIZE[0]}x{SIZE[1]}, Python {sys.version.split()[0]} "
-          f"(database built in {built:.1f} s)")
+    print(
+        f"cafleet TUI at scale: {args.scenario}, headless {SIZE[0]}x{SIZE[1]}, Python {sys.version.split()[0]} "
+        f"(database built in {built:.1f} s)"
+    )
     for key, value in result.items():
         print(f"  {key:<24} {value:.2f}" if isinstance(value, float) else f"  {key:<24} {value}")
     return 0

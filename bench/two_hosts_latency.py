@@ -117,10 +117,21 @@ def tmux_host(host_id: str, env: dict[str, str], name: str, root: Path) -> Itera
     base = ["tmux", "-L", f"cafleet-bench-{uuid.uuid4().hex[:10]}", "-f", "/dev/null"]
     agent = f"exec {sys.executable} -m cafleet.demo.standin_agent --name {name} --log {log}"
     try:
-        subprocess.run([*base, "new-session", "-d", "-s", "main", "-x", "160", "-y", "48", agent],
-                       env=env, check=True, capture_output=True, timeout=10)
-        info = subprocess.run([*base, "display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
-                              env=env, check=True, capture_output=True, text=True, timeout=10).stdout
+        subprocess.run(
+            [*base, "new-session", "-d", "-s", "main", "-x", "160", "-y", "48", agent],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+        info = subprocess.run(
+            [*base, "display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
         socket_path, pid, pane_id = info.strip().split("\t")
         host = Host(host_id, env, socket_path, int(pid), pane_id, log)
         wait_for(lambda: any(e["event"] == "ready" for e in host.events()), f"the stand-in {name} on {host_id}")
@@ -140,8 +151,20 @@ def build_stage(a: Host, b: Host) -> Stage:
     """The Director creates the fleet from A's pane; the recipient registers from B's pane."""
     fleet = json.loads(cafleet(a.pane_env, "--json", "fleet", "create", "--label", "latency-bench"))
     fleet_id, director_id = fleet["fleet_id"], fleet["director"]["agent_id"]
-    bee_id = int(cafleet(b.pane_env, "--fleet-id", fleet_id, "agent", "register", "--name", "bee",
-                         "--description", "receives the probes", "--quiet"))
+    bee_id = int(
+        cafleet(
+            b.pane_env,
+            "--fleet-id",
+            fleet_id,
+            "agent",
+            "register",
+            "--name",
+            "bee",
+            "--description",
+            "receives the probes",
+            "--quiet",
+        )
+    )
     return Stage(a, b, fleet_id, director_id, bee_id)
 
 
@@ -210,23 +233,54 @@ def wait_for(check, what: str, timeout: float = LANDING_TIMEOUT, interval: float
 
 def landed_at(host: Host, marker: str) -> float:
     """The wall-clock time the stand-in logged an input holding `marker`."""
-    wait_for(lambda: any(e["event"] == "input" and marker in e["text"] for e in host.events()),
-             f"{marker!r} in {host.id}'s pane", interval=LOG_POLL_SECONDS)
+    wait_for(
+        lambda: any(e["event"] == "input" and marker in e["text"] for e in host.events()),
+        f"{marker!r} in {host.id}'s pane",
+        interval=LOG_POLL_SECONDS,
+    )
     # Nothing else is typed into the pane meanwhile, so the log's last write is this input.
     return host.log.stat().st_mtime_ns / 1e9
 
 
 def send(stage: Stage, text: str) -> int:
-    return int(cafleet(stage.a.pane_env, "--fleet-id", stage.fleet_id, "message", "send", "--agent-id", stage.director_id,
-                       "--to", "bee", "--text", text, "--quiet"))
+    return int(
+        cafleet(
+            stage.a.pane_env,
+            "--fleet-id",
+            stage.fleet_id,
+            "message",
+            "send",
+            "--agent-id",
+            stage.director_id,
+            "--to",
+            "bee",
+            "--text",
+            text,
+            "--quiet",
+        )
+    )
 
 
 def recorded_seconds(stage: Stage, task_id: int) -> float | None:
     """`notified_at - created_at` once the courier recorded the outcome (`--full` shows
     notified_at); None if this cafleet does not show the fields."""
+
     def shown() -> dict:
-        task = json.loads(cafleet(stage.a.pane_env, "--fleet-id", stage.fleet_id, "--json", "message", "show",
-                                  "--agent-id", stage.director_id, "--task-id", task_id, "--full"))
+        task = json.loads(
+            cafleet(
+                stage.a.pane_env,
+                "--fleet-id",
+                stage.fleet_id,
+                "--json",
+                "message",
+                "show",
+                "--agent-id",
+                stage.director_id,
+                "--task-id",
+                task_id,
+                "--full",
+            )
+        )
         return task if task.get("notified_at") or "notified_at" not in task else {}
 
     task = wait_for(shown, f"task {task_id}'s notified_at")
@@ -272,8 +326,11 @@ def summary(values: list[float]) -> dict[str, float] | None:
         return None
     ordered = sorted(values)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return {"median_ms": round(statistics.median(ordered) * 1000, 1), "p90_ms": round(p90 * 1000, 1),
-            "max_ms": round(ordered[-1] * 1000, 1)}
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 1),
+        "p90_ms": round(p90 * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
 
 
 def summaries(result: Result) -> dict[str, dict | None]:
@@ -309,10 +366,18 @@ def render(results: list[Result], messages: int) -> str:
 
 
 def as_json(results: list[Result]) -> str:
-    return json.dumps([{
-        "engine": r.engine, "layout": r.layout, **summaries(r),
-        "samples": [s._asdict() for s in r.samples],
-    } for r in results], indent=2)
+    return json.dumps(
+        [
+            {
+                "engine": r.engine,
+                "layout": r.layout,
+                **summaries(r),
+                "samples": [s._asdict() for s in r.samples],
+            }
+            for r in results
+        ],
+        indent=2,
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -340,8 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="cafleet-latency-"))
     results = []
     try:
-        results.append(run_engine("sqlite", f"sqlite:///{root / 'sqlite' / 'host-a' / 'cafleet.store.db'}", root / "sqlite",
-                                  args.messages))
+        results.append(
+            run_engine("sqlite", f"sqlite:///{root / 'sqlite' / 'host-a' / 'cafleet.store.db'}", root / "sqlite", args.messages)
+        )
         if args.url:
             results.append(run_engine("postgresql", args.url, root / "postgresql", args.messages))
         else:

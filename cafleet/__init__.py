@@ -38,9 +38,7 @@ class _CheckoutScreens:
         from importlib.util import spec_from_file_location
 
         screens = _os.path.join(_checkout, "screens")
-        return spec_from_file_location(
-            fullname, _os.path.join(screens, "__init__.py"), submodule_search_locations=[screens]
-        )
+        return spec_from_file_location(fullname, _os.path.join(screens, "__init__.py"), submodule_search_locations=[screens])
 
 
 if not _os.path.isdir(_os.path.join(_package_dir, "screens")) and _os.path.isdir(_os.path.join(_checkout, "screens")):
@@ -51,4 +49,3 @@ def styles_dir() -> str:
     """Where the .tcss stylesheets are: inside the installed package, else the checkout."""
     packaged = _os.path.join(_package_dir, "styles")
     return packaged if _os.path.isdir(packaged) else _os.path.join(_checkout, "styles")
-

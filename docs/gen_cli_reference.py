@@ -33,9 +33,7 @@ def root_context() -> click.Context:
 
     # The root's context_settings (e.g. `-h` as a help option) as `cafleet` itself applies them;
     # a fixed width in case anything asks click to format.
-    return click.Context(
-        cli, info_name="cafleet", max_content_width=100, terminal_width=100, **cli.context_settings
-    )
+    return click.Context(cli, info_name="cafleet", max_content_width=100, terminal_width=100, **cli.context_settings)
 
 
 def child_context(parent: click.Context, name: str) -> click.Context:

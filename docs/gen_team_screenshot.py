@@ -23,7 +23,11 @@ STEPS = (  # (sender, recipient, text); "director" is the Director, "Administrat
     ("Administrator", "director", "Plan and build: split the tokenizer out of parser.py. Use three members."),
     ("director", "Administrator", "Plan: docs/design/parser-split.md (3 work items). Reviews are in. OK to build?"),
     ("Administrator", "director", "Approved. Go ahead."),
-    ("director", "coder", "Items 1-2: move the tokenizer to tokenizer.py; keep parser.py importing it. Reply DONE: with the diff stat."),
+    (
+        "director",
+        "coder",
+        "Items 1-2: move the tokenizer to tokenizer.py; keep parser.py importing it. Reply DONE: with the diff stat.",
+    ),
     ("director", "tester", "Item 3: tests for tokenizer.py in tests/test_tokenizer.py. Reply DONE: with the results."),
     ("director", "reviewer", "Review each DONE: against the design; reply with findings."),
     ("coder", "director", "DONE: tokenizer.py +212, parser.py -198. Full suite green."),
@@ -44,8 +48,9 @@ def build() -> int:
     created = create_fleet(PaneLocation("/tmp/tmux-1000/default", 1, "work", "@1", "%0"), label="parser split")
     fleet = created.fleet.id
     ids = {"director": created.director.id, "Administrator": created.administrator.id}
-    for n, (name, what) in enumerate((("coder", "Implements items 1-2"), ("tester", "Implements item 3"),
-                                       ("reviewer", "Reviews each change")), 1):
+    for n, (name, what) in enumerate(
+        (("coder", "Implements items 1-2"), ("tester", "Implements item 3"), ("reviewer", "Reviews each change")), 1
+    ):
         member = register_member(fleet, created.director.id, name, what, "claude")
         attach_pane(member.id, f"%{n}")
         ids[name] = member.id

@@ -353,10 +353,12 @@ def schedule_text(detail) -> Text:
     elif detail.interval_seconds is None:
         text.append("no schedule" if agent.status != AgentStatus.ACTIVE else "no schedule yet", style="dim")
     else:
-        text.append_text(fields(
-            f"every {detail.interval_seconds}s",
-            ("● enabled", "green") if detail.enabled else ("○ disabled", "yellow"),
-        ))
+        text.append_text(
+            fields(
+                f"every {detail.interval_seconds}s",
+                ("● enabled", "green") if detail.enabled else ("○ disabled", "yellow"),
+            )
+        )
         text.append("\nlast ping ", style="dim")
         text.append(stamp(detail.last_ping_at) if detail.last_ping_at else "never")
     return text

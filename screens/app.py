@@ -67,13 +67,22 @@ def mark_pane(showing: bool) -> None:
         return
     import subprocess
 
-    args = ["tmux", "set-option", "-p", "-t", pane, TUI_PANE_OPTION, "1"] if showing else [
-        "tmux", "set-option", "-p", "-u", "-t", pane, TUI_PANE_OPTION,
-    ]
+    args = (
+        ["tmux", "set-option", "-p", "-t", pane, TUI_PANE_OPTION, "1"]
+        if showing
+        else [
+            "tmux",
+            "set-option",
+            "-p",
+            "-u",
+            "-t",
+            pane,
+            TUI_PANE_OPTION,
+        ]
+    )
     subprocess.run(args, capture_output=True, timeout=5)
 
 
 def build_app(fleet_id: int | None = None, watch_changes: bool = True) -> CafleetApp:
     """The app for `cafleet ui` and for tests (which may turn the live watcher off)."""
     return CafleetApp(fleet_id=fleet_id, watch_changes=watch_changes)
-

@@ -76,8 +76,13 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
         self.shown = fleets
         self.loaded = True
         rows = [
-            (str(fleet.id), one_line(fleet.label) or "—", str(fleet.active_agents), str(fleet.unread),
-             f"{day(fleet.created_at)} {clock(fleet.created_at)}")
+            (
+                str(fleet.id),
+                one_line(fleet.label) or "—",
+                str(fleet.active_agents),
+                str(fleet.unread),
+                f"{day(fleet.created_at)} {clock(fleet.created_at)}",
+            )
             for fleet in fleets
         ]
         table = self.query_one(DataTable)

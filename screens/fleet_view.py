@@ -344,4 +344,3 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         yield SystemCommand("Unread only / all messages", "Ctrl+F toggles the timeline filter", self.action_toggle_unread)
         yield SystemCommand("Cancel the reply", "Or Escape in the composer", self.query_one(Composer).action_cancel_reply)
         yield SystemCommand("Back to fleets", "The fleet picker", self.action_back)
-

@@ -44,6 +44,7 @@ def roster_hosts(hosts: FleetHosts) -> dict[int, HostMark]:
 def short_names(hosts: set[str]) -> dict[str, str]:
     """Each host by its first DNS label (`build-3` for `build-3.lab.example.com`) where that
     label names one host only; addresses and clashing labels stay whole."""
+
     def first_label(host: str) -> str:
         return host if _is_address(host) else host.split(".", 1)[0]
 
@@ -65,7 +66,7 @@ def fit(name: str, width: int) -> str:
     if len(name) <= width:
         return name
     head = (width - 1) // 2
-    return f"{name[:head]}…{name[len(name) - (width - 1 - head):]}"
+    return f"{name[:head]}…{name[len(name) - (width - 1 - head) :]}"
 
 
 def _since(stamp: str, now: str) -> str:

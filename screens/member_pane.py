@@ -143,8 +143,7 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         status.remove_class("gone")
         mirror.remove_class("gone")
         status.update(
-            f"● {self.member_name}#{self.member_id} · pane {pane_id} · live (every {REFRESH_SECONDS:g}s) · "
-            "1-3 answers a choice"
+            f"● {self.member_name}#{self.member_id} · pane {pane_id} · live (every {REFRESH_SECONDS:g}s) · 1-3 answers a choice"
         )
         if lines is None or lines == self.lines:
             return
@@ -173,8 +172,12 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
                 from cafleet.panes.members import exec_command
 
                 self.steer(
-                    f"Ran `{command.strip()}` in {self.member_name}'s pane.", exec_command,
-                    self.fleet_id, self.director_id, self.member_id, command,
+                    f"Ran `{command.strip()}` in {self.member_name}'s pane.",
+                    exec_command,
+                    self.fleet_id,
+                    self.director_id,
+                    self.member_id,
+                    command,
                 )
 
         self.app.push_screen(
@@ -191,8 +194,13 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         from cafleet.panes.members import send_input
 
         self.steer(
-            f"Pressed {choice} in {self.member_name}'s pane.", send_input,
-            self.fleet_id, self.director_id, self.member_id, choice, None,
+            f"Pressed {choice} in {self.member_name}'s pane.",
+            send_input,
+            self.fleet_id,
+            self.director_id,
+            self.member_id,
+            choice,
+            None,
         )
 
     def action_answer(self) -> None:
@@ -201,8 +209,13 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
                 from cafleet.panes.members import send_input
 
                 self.steer(
-                    f"Answered {self.member_name}.", send_input,
-                    self.fleet_id, self.director_id, self.member_id, None, answer,
+                    f"Answered {self.member_name}.",
+                    send_input,
+                    self.fleet_id,
+                    self.director_id,
+                    self.member_id,
+                    None,
+                    answer,
                 )
 
         self.app.push_screen(
@@ -212,7 +225,8 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
                 empty_message="Type the answer, or press Escape to cancel.",
                 validate=lambda text: (
                     "An answer may not start with '!' (the agent would run it as a shell command); use x for that."
-                    if text.lstrip().startswith("!") else None
+                    if text.lstrip().startswith("!")
+                    else None
                 ),
             ),
             entered,
@@ -252,7 +266,8 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
                 f"Delete member {self.member_name}?",
                 f"cafleet types /exit into {self.member_name}'s pane, waits up to {DELETE_TIMEOUT:g}s for the "
                 "pane to close, then deregisters the member. Its messages stay.",
-                confirm_label="Delete", danger=True,
+                confirm_label="Delete",
+                danger=True,
             ),
             confirmed,
         )

@@ -90,8 +90,10 @@ def meta_text(task: TaskRecord) -> Text:
     totals = task.delivery_totals
     to = f"all ({totals.total})" if broadcast else f"{task.to_name}#{task.to_agent_id}"
     text = fields((f"#{task.id}", "bold"), f"{task.from_name}#{task.from_agent_id} → {to}")
-    kind =TaskKind.BROADCAST if broadcast else task.kind
-    rows: list[tuple[str, Text]] = [("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))]
+    kind = TaskKind.BROADCAST if broadcast else task.kind
+    rows: list[tuple[str, Text]] = [
+        ("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))
+    ]
     if task.reply_to_id:
         rows.append(("re", Text(f"#{task.reply_to_id}")))
     if not broadcast:
@@ -101,7 +103,14 @@ def meta_text(task: TaskRecord) -> Text:
         rows.append(("" if i else "to", fields(f"{delivery.to_name}#{delivery.to_agent_id}", state_text(delivery))))
     if totals.total > len(task.deliveries):
         more = totals.total - len(task.deliveries)
-        rows.append(("", Text(f"… and {more:,} more; of all {totals.total:,}: {totals.acked:,} acked, {totals.unread:,} unread", style="dim")))
+        rows.append(
+            (
+                "",
+                Text(
+                    f"… and {more:,} more; of all {totals.total:,}: {totals.acked:,} acked, {totals.unread:,} unread", style="dim"
+                ),
+            )
+        )
     for label, value in rows:
         text.append("\n")
         text.append(f"{label:<8} ", style=GAP if not label else "dim")

@@ -138,13 +138,22 @@ def day_separator(stamp: str) -> Text:
 
 # One mark per agent state, so a glance down the roster tells who is doing what.
 AGENT_STATE_MARKS = {
-    "starting": ("…", "dim"), "ready": ("○", "green"), "busy": ("◐", "cyan"), "asking": ("⚠", "bold red"),
-    "draft": ("✎", "yellow"), "exited": ("✗", "dim"), "gone": ("✗", "dim"), "tui": ("▣", "cyan"),
+    "starting": ("…", "dim"),
+    "ready": ("○", "green"),
+    "busy": ("◐", "cyan"),
+    "asking": ("⚠", "bold red"),
+    "draft": ("✎", "yellow"),
+    "exited": ("✗", "dim"),
+    "gone": ("✗", "dim"),
+    "tui": ("▣", "cyan"),
 }
 # What the roster says of a pane (its id has a field of its own), while no state was seen.
 PANE_WORDS = {
-    PaneLook.PENDING: "pending", PaneLook.ALIVE: "alive", PaneLook.SHOWS_TUI: "tui",
-    PaneLook.ON_OTHER_HOST: "remote", PaneLook.GONE: "✗ gone",
+    PaneLook.PENDING: "pending",
+    PaneLook.ALIVE: "alive",
+    PaneLook.SHOWS_TUI: "tui",
+    PaneLook.ON_OTHER_HOST: "remote",
+    PaneLook.GONE: "✗ gone",
 }
 UNKNOWN_PANE = "pane ?"  # a placement the last pane survey did not see yet
 

@@ -173,7 +173,11 @@ class RosterView(OptionList):
 
     def _relayout(self) -> None:
         """Order and measure every entry again, keeping the highlight on its agent; O(n)."""
-        highlighted = self._layout.id_at(self.highlighted) if self.highlighted is not None and self.highlighted < len(self._layout) else None
+        highlighted = (
+            self._layout.id_at(self.highlighted)
+            if self.highlighted is not None and self.highlighted < len(self._layout)
+            else None
+        )
         index = self.highlighted
         active = sorted(i for i, e in self.entries.items() if e.agent.status == AgentStatus.ACTIVE)
         gone = sorted(i for i, e in self.entries.items() if e.agent.status != AgentStatus.ACTIVE)
@@ -194,7 +198,8 @@ class RosterView(OptionList):
 
     def _names_changed(self) -> None:
         self._names = [
-            e.agent.name for e in self.entries.values()
+            e.agent.name
+            for e in self.entries.values()
             if e.agent.status == AgentStatus.ACTIVE and e.agent.kind != AgentKind.ADMINISTRATOR
         ]
 
@@ -276,7 +281,7 @@ class RosterView(OptionList):
         return option
 
     def _index_of_option(self, option: Option) -> int:
-        index = self._layout.index_of(int((option.id or "")[len(ID_PREFIX):]))
+        index = self._layout.index_of(int((option.id or "")[len(ID_PREFIX) :]))
         if index is None:
             raise IndexError(option.id)
         return index
@@ -328,11 +333,11 @@ class RosterView(OptionList):
 
     def get_option(self, option_id: str) -> Option:
         if self.get_option_index(option_id) is not None:
-            return self._option(int(option_id[len(ID_PREFIX):]))
+            return self._option(int(option_id[len(ID_PREFIX) :]))
         raise OptionDoesNotExist(f"There is no option with an ID of {option_id!r}")
 
     def get_option_index(self, option_id: str) -> int:
-        number = option_id[len(ID_PREFIX):] if option_id.startswith(ID_PREFIX) else ""
+        number = option_id[len(ID_PREFIX) :] if option_id.startswith(ID_PREFIX) else ""
         index = self._layout.index_of(int(number)) if number.isdigit() else None
         if index is None:
             raise OptionDoesNotExist(f"There is no option with an ID of {option_id!r}")
@@ -347,4 +352,4 @@ class RosterView(OptionList):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.post_message(self.AgentSelected(self.entries[int((event.option.id or "")[len(ID_PREFIX):])]))
+        self.post_message(self.AgentSelected(self.entries[int((event.option.id or "")[len(ID_PREFIX) :])]))

@@ -142,16 +142,22 @@ def result_entry(hit) -> Text:
     task = hit.task
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
     route = fields(
-        (task.from_name, "bold"), ("→", ""), (f"all ({task.delivery_totals.total})" if broadcast else task.to_name or "?", "bold"),
+        (task.from_name, "bold"),
+        ("→", ""),
+        (f"all ({task.delivery_totals.total})" if broadcast else task.to_name or "?", "bold"),
         sep=SPACE,
     )
-    header = fields((f"{day(task.created_at)} {clock(task.created_at)}", "dim"), route, (f"#{task.id}", "dim"),
-                    None if broadcast else state_mark(task))
+    header = fields(
+        (f"{day(task.created_at)} {clock(task.created_at)}", "dim"),
+        route,
+        (f"#{task.id}", "dim"),
+        None if broadcast else state_mark(task),
+    )
     shot = snippet(task.text, hit.matches, SNIPPET_CHARS)
     # One character for one, so the match offsets still hold.
     body = Text(shot.text.replace("\n", "⏎").replace("\t", " "))
     for start, end in shot.matches:
         body.stylize(MATCH_STYLE, start, end)
-        if shot.text[end:end + 1] == " ":
+        if shot.text[end : end + 1] == " ":
             body.stylize(GAP, end, end + 1)  # a run that opens with a space loses it in SVG viewers
     return Text.assemble(header, "\n", body)

@@ -67,8 +67,16 @@ def isolated_env(request, tmp_path, monkeypatch):
         monkeypatch.setenv("CAFLEET_DATABASE_URL", request.getfixturevalue("postgres_url"))
     else:
         monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{tmp_path / 'cafleet.store.db'}")
-    for name in ("TMUX", "TMUX_PANE", "CAFLEET_MAX_TEXT_LEN", "CAFLEET_DEBUG", "NO_COLOR", "CODEX_HOME", "XDG_CONFIG_HOME",
-                 "CAFLEET_HOST_ID"):
+    for name in (
+        "TMUX",
+        "TMUX_PANE",
+        "CAFLEET_MAX_TEXT_LEN",
+        "CAFLEET_DEBUG",
+        "NO_COLOR",
+        "CODEX_HOME",
+        "XDG_CONFIG_HOME",
+        "CAFLEET_HOST_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
     from cafleet.store.db import close_database
@@ -125,7 +133,10 @@ def cli():
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run(
             cafleet_command() + [str(a) for a in args],
-            input=data, capture_output=True, env=full_env, timeout=timeout,
+            input=data,
+            capture_output=True,
+            env=full_env,
+            timeout=timeout,
         )
         return CliResult(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 

@@ -70,11 +70,26 @@ class Campaign:
         round_ = 0
         while time.monotonic() < deadline:
             round_ += 1
-            self.send(["message", "broadcast", "--agent-id", str(self.director_id), "--quiet", "--text", f"round {round_}: status?"], True)
+            self.send(
+                ["message", "broadcast", "--agent-id", str(self.director_id), "--quiet", "--text", f"round {round_}: status?"],
+                True,
+            )
             for _ in range(2):  # other traffic: members writing to each other
                 sender, recipient = rng.sample(names, 2)
-                self.send(["message", "send", "--agent-id", str(self.members[sender]), "--to", recipient, "--quiet",
-                           "--text", f"from {sender} in round {round_}"], False)
+                self.send(
+                    [
+                        "message",
+                        "send",
+                        "--agent-id",
+                        str(self.members[sender]),
+                        "--to",
+                        recipient,
+                        "--quiet",
+                        "--text",
+                        f"from {sender} in round {round_}",
+                    ],
+                    False,
+                )
             if rng.random() < self.kill_probability:
                 time.sleep(rng.uniform(0.0, 1.2))  # land somewhere inside the deliveries
                 self._kill(rng, result)

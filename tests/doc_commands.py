@@ -91,10 +91,16 @@ def commands(doc: str) -> list[DocCommand]:
             line = line.removeprefix("$ ").replace("/path/to/cafleet", "cafleet", 1)
             note = EXIT_NOTE.search(line.partition(" #")[2]) if " #" in line else None
             words = argv_of(line)
-            found.append(DocCommand(
-                doc, start + offset, line, words[1:], int(note.group(1)) if note else 0,
-                "--text-file -" in line or "--prompt-file -" in line,
-            ))
+            found.append(
+                DocCommand(
+                    doc,
+                    start + offset,
+                    line,
+                    words[1:],
+                    int(note.group(1)) if note else 0,
+                    "--text-file -" in line or "--prompt-file -" in line,
+                )
+            )
     return found
 
 

@@ -38,9 +38,36 @@ UNSAFE_OUTPUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202
 PLACEHOLDERS = ["{fleet}", "{director}", "{admin}", "{alice}", "{bob}", "{task}", "{summary}"]
 
 NASTY = [
-    "", " ", "\t", "\x1b]52;c;ZXZpbA==\x07", "\r#1 from director#1", "\u202eevil", "\x9b31m", "\x7f",
-    "\u2028", "\u200f", "\udcff", "\udc80abc", "\x01!cmd", "!ls", "-", "--", "--text", "@all", "all",
-    "Administrator", "٦", "²", "１", "🙂", "a\nb", "x" * 300, "{name:%}", "{nope}", "{", "}",
+    "",
+    " ",
+    "\t",
+    "\x1b]52;c;ZXZpbA==\x07",
+    "\r#1 from director#1",
+    "\u202eevil",
+    "\x9b31m",
+    "\x7f",
+    "\u2028",
+    "\u200f",
+    "\udcff",
+    "\udc80abc",
+    "\x01!cmd",
+    "!ls",
+    "-",
+    "--",
+    "--text",
+    "@all",
+    "all",
+    "Administrator",
+    "٦",
+    "²",
+    "１",
+    "🙂",
+    "a\nb",
+    "x" * 300,
+    "{name:%}",
+    "{nope}",
+    "{",
+    "}",
 ]
 # What the shell hands Python: arbitrary bytes, the undecodable ones as lone surrogates.
 shell_bytes = st.binary(max_size=24).map(lambda b: b.replace(b"\0", b"").decode("utf-8", "surrogateescape"))
@@ -50,8 +77,25 @@ anything = st.one_of(st.sampled_from(NASTY), shell_bytes, plain_text, st.sampled
 ids = st.one_of(
     st.sampled_from(PLACEHOLDERS),
     st.integers(min_value=-(2**66), max_value=2**66).map(str),
-    st.sampled_from(["0", "-0", "+3", "3.0", "0x10", "1_0", " 3 ", "9223372036854775807", "9223372036854775808",
-                     "00000000000000000000000000003", "9" * 5000, "٦", "²", "１", "߁"]),
+    st.sampled_from(
+        [
+            "0",
+            "-0",
+            "+3",
+            "3.0",
+            "0x10",
+            "1_0",
+            " 3 ",
+            "9223372036854775807",
+            "9223372036854775808",
+            "00000000000000000000000000003",
+            "9" * 5000,
+            "٦",
+            "²",
+            "１",
+            "߁",
+        ]
+    ),
     st.text(st.characters(whitelist_categories=["Nd"]), min_size=1, max_size=25),
     anything,
 )
@@ -60,8 +104,33 @@ numbers = st.one_of(
     st.floats().map(str),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.decimals(allow_nan=True).map(str),
-    st.sampled_from(["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e400", "1e-400", ".5", "5.", "0x1p3",
-                     "1_0", "٣", " 5 ", "", "0", "0.1", "0.2", "3600", "3600.0001", "600", "604800", "604801"]),
+    st.sampled_from(
+        [
+            "nan",
+            "NaN",
+            "-nan",
+            "inf",
+            "-inf",
+            "Infinity",
+            "1e400",
+            "1e-400",
+            ".5",
+            "5.",
+            "0x1p3",
+            "1_0",
+            "٣",
+            " 5 ",
+            "",
+            "0",
+            "0.1",
+            "0.2",
+            "3600",
+            "3600.0001",
+            "600",
+            "604800",
+            "604801",
+        ]
+    ),
     anything,
 )
 _offsets = st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59))
@@ -69,9 +138,24 @@ times = st.one_of(
     st.builds(lambda d, o: d.replace(tzinfo=timezone(o)).isoformat(), st.datetimes(), _offsets),
     st.datetimes().map(datetime.isoformat),
     st.datetimes().map(lambda d: d.isoformat() + "Z"),
-    st.sampled_from(["", " ", "Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01",
-                     "9999-12-31T23:59:59.999999Z", "0999-06-01", "2026-02-30", "2026-W01", "20260101",
-                     "2026-01-01T24:00:00", "2026-01-01T23:59:60Z", "yesterday"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "0001-01-01",
+            "9999-12-31T23:59:59.999999Z",
+            "0999-06-01",
+            "2026-02-30",
+            "2026-W01",
+            "20260101",
+            "2026-01-01T24:00:00",
+            "2026-01-01T23:59:60Z",
+            "yesterday",
+        ]
+    ),
     anything,
 )
 json_values = st.recursive(
@@ -94,13 +178,18 @@ names = st.one_of(
 texts = st.one_of(
     plain_text,
     st.lists(st.sampled_from(NASTY), min_size=1, max_size=4).map("".join),
-    st.text(st.characters(whitelist_categories=["Cc", "Cf", "Zs", "Zl", "Zp"], blacklist_characters="\x00"), min_size=1, max_size=8),
+    st.text(
+        st.characters(whitelist_categories=["Cc", "Cf", "Zs", "Zl", "Zp"], blacklist_characters="\x00"), min_size=1, max_size=8
+    ),
     anything,
 )
 prompts = st.one_of(
     texts,
-    st.lists(st.sampled_from(["{name}", "{fleet_id}", "{name:%}", "{name!r}", "{x}", "{}", "{{", "}}", "{", "text "]),
-             min_size=1, max_size=5).map("".join),
+    st.lists(
+        st.sampled_from(["{name}", "{fleet_id}", "{name:%}", "{name!r}", "{x}", "{}", "{{", "}}", "{", "text "]),
+        min_size=1,
+        max_size=5,
+    ).map("".join),
 )
 
 

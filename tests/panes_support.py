@@ -120,8 +120,20 @@ def run_as_human(cli, fleet: PanesFleet, *args, **kwargs):
 
 
 def spawn(cli, fleet: PanesFleet, name: str, *extra) -> int:
-    result = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", name,
-                 "--description", f"{name} helps", "--quiet", *extra)
+    result = run(
+        cli,
+        fleet,
+        "member",
+        "create",
+        "--agent-id",
+        fleet.director_id,
+        "--name",
+        name,
+        "--description",
+        f"{name} helps",
+        "--quiet",
+        *extra,
+    )
     assert result.code == 0, result.err
     return int(result.out)
 

@@ -55,8 +55,20 @@ class Cluster:
         if os.geteuid() == 0:
             os.chown(self.root, _nobody_uid(), -1)
             self._as_user = ["runuser", "-u", "nobody", "--"]
-        self._run(_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", SUPERUSER, "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync", "--no-instructions")
+        self._run(
+            _bin("initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+            "--no-instructions",
+        )
         options = f"-k {self.root} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200"
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
 
@@ -69,7 +81,10 @@ class Cluster:
     def sql(self, statement: str, database: str = "postgres") -> str:
         result = subprocess.run(
             [_bin("psql"), "-h", str(self.root), "-U", SUPERUSER, "-d", database, "-qAtc", statement],
-            check=True, capture_output=True, text=True, timeout=60,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         return result.stdout
 

@@ -35,8 +35,11 @@ def cafleet_command() -> list[str]:
 
 
 FAKE_PANE = PaneLocation(
-    tmux_socket="/tmp/tmux-test/default", tmux_server_pid=4242, tmux_session="main",
-    tmux_window_id="@1", tmux_pane_id="%1",
+    tmux_socket="/tmp/tmux-test/default",
+    tmux_server_pid=4242,
+    tmux_session="main",
+    tmux_window_id="@1",
+    tmux_pane_id="%1",
 )
 # A second Director's pane: one pane directs one fleet unless `fleet create --force`.
 OTHER_PANE = FAKE_PANE._replace(tmux_pane_id="%2")
@@ -62,10 +65,14 @@ def database_dump() -> list[str]:
         import psycopg
 
         with psycopg.connect(url) as conn:
-            tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")]
+            tables = [
+                r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")
+            ]
             return [f"{table}: {row!r}" for table in tables for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
     with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
         return list(conn.iterdump())
+
+
 class TmuxServer(NamedTuple):
     name: str
     socket_path: str
@@ -90,11 +97,20 @@ def private_tmux_server(env: dict | None = None, command: str | None = None) -> 
     base = ["tmux", "-L", name, "-f", "/dev/null"]
     first = [command] if command else []
     environment = {**os.environ, **(env or {})}
-    subprocess.run(base + ["new-session", "-d", "-s", "main", "-x", "160", "-y", "48", *first], check=True, timeout=10, env=environment)
-    info = subprocess.run(
-        base + ["display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
-        capture_output=True, text=True, check=True, timeout=10,
-    ).stdout.strip().split("\t")
+    subprocess.run(
+        base + ["new-session", "-d", "-s", "main", "-x", "160", "-y", "48", *first], check=True, timeout=10, env=environment
+    )
+    info = (
+        subprocess.run(
+            base + ["display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+        .stdout.strip()
+        .split("\t")
+    )
     server = TmuxServer(name=name, socket_path=info[0], server_pid=int(info[1]), pane_id=info[2])
     try:
         yield server

@@ -109,12 +109,23 @@ def test_other_installs_of_the_native_binaries():
     assert runs("opencode", ["opencode"], "/home/u/.opencode/bin/opencode")
 
 
-@pytest.mark.parametrize("backend, program", [
-    ("codex", "less"), ("codex", "cat"), ("codex", "python3"), ("claude", "less"), ("opencode", "view"),
-])
+@pytest.mark.parametrize(
+    "backend, program",
+    [
+        ("codex", "less"),
+        ("codex", "cat"),
+        ("codex", "python3"),
+        ("claude", "less"),
+        ("opencode", "view"),
+    ],
+)
 def test_a_program_with_the_agents_path_among_its_arguments_is_not_the_agent(modules, backend, program):
     package = PACKAGES[backend][0]
-    for argument in (f"{modules}/{package}/session.txt", f"{modules}/.bin/{backend}", f"{modules}/{package}/{PACKAGES[backend][2][0]}"):
+    for argument in (
+        f"{modules}/{package}/session.txt",
+        f"{modules}/.bin/{backend}",
+        f"{modules}/{package}/{PACKAGES[backend][2][0]}",
+    ):
         assert not runs(backend, [program, argument], f"/usr/bin/{program}")
         assert not runs(backend, [program, "-R", argument, "-"], f"/usr/bin/{program}")
 
@@ -324,8 +335,9 @@ def test_a_pager_showing_the_agents_screen_gets_nothing(cli, tmux_server, agents
     wait_for(lambda: LOOKALIKES[backend][3] in screen(), what=f"{program} to show the {backend} screen")
     other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
     marker = tmp_path / "PWNED"
-    sent = run_as_human(cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet",
-                        "--text", f"!touch {marker}")
+    sent = run_as_human(
+        cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet", "--text", f"!touch {marker}"
+    )
     assert sent.code == 0, sent.err
     status = wait_for_notify(int(sent.out))
     assert status is not None and status.startswith("skipped:not-its-agent:"), status

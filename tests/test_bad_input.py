@@ -63,7 +63,10 @@ def member_create(*extra: str) -> list[str]:
         (member_create("--prompt", "hi \udcff"), "--prompt"),
         (member_create("--model", "m\udcff"), "--model"),
         (member_create("--agent-arg", "\udcff"), "--agent-arg"),
-        (["--fleet-id", F, "member", "send-input", "--agent-id", DIRECTOR, "--member-id", ALICE, "--freetext", "\udcff"], "--freetext"),
+        (
+            ["--fleet-id", F, "member", "send-input", "--agent-id", DIRECTOR, "--member-id", ALICE, "--freetext", "\udcff"],
+            "--freetext",
+        ),
         (["--fleet-id", F, "member", "exec", "--agent-id", DIRECTOR, "--member-id", ALICE, "ls \udcff"], "COMMAND"),
         (["fleet", "create", "--label", "\udcff"], "--label"),
     ],
@@ -74,7 +77,18 @@ def test_text_that_is_not_utf8_is_refused_naming_the_option(fleet, args, option)
 
 def test_non_utf8_argv_from_a_real_shell_is_refused(fleet):
     before = database_dump()
-    argv = [os.fsencode(a) for a in cafleet_command()] + [b"--fleet-id", b"1", b"message", b"send", b"--agent-id", b"3", b"--to", b"bob", b"--text", b"caf\xe9"]
+    argv = [os.fsencode(a) for a in cafleet_command()] + [
+        b"--fleet-id",
+        b"1",
+        b"message",
+        b"send",
+        b"--agent-id",
+        b"3",
+        b"--to",
+        b"bob",
+        b"--text",
+        b"caf\xe9",
+    ]
     proc = subprocess.run(argv, capture_output=True, timeout=30)
     assert proc.returncode == 2
     assert b"Error: Invalid value for '--text': 'caf\\udce9' is not valid UTF-8 (byte 0xe9 at character 3)" in proc.stderr
@@ -231,7 +245,10 @@ def test_an_empty_member_description_is_refused_before_anything_else(fleet):
         ("{name:%}", "prompt placeholder {name:%} has a format spec or conversion; write it as {name}"),
         ("{agent_id:>5}", "prompt placeholder {agent_id:>5} has a format spec"),
         ("{name!r}", "prompt placeholder {name!r} has a format spec or conversion"),
-        ("{nope}", "prompt placeholder {nope} is unknown; use {fleet_id}, {agent_id}, {director_id}, {name}, {coding_agent}, {cafleet}"),
+        (
+            "{nope}",
+            "prompt placeholder {nope} is unknown; use {fleet_id}, {agent_id}, {director_id}, {name}, {coding_agent}, {cafleet}",
+        ),
         ("{name.upper}", "prompt placeholder {name.upper} is unknown"),
         ("a {", "prompt has a malformed placeholder"),
         ("a\x00b", "prompt holds the control character \\x00 at character 1"),
@@ -258,7 +275,9 @@ def test_send_input_checks_the_text_as_it_would_be_typed(fleet, freetext, expect
     refused(args, expected)
 
 
-@pytest.mark.parametrize("command, expected", [("\x01\x1b", "the command is empty"), ("ls\x0bpwd", "the command holds a line break")])
+@pytest.mark.parametrize(
+    "command, expected", [("\x01\x1b", "the command is empty"), ("ls\x0bpwd", "the command holds a line break")]
+)
 def test_exec_checks_the_command_as_it_would_be_typed(fleet, command, expected):
     refused(["--fleet-id", F, "member", "exec", "--agent-id", DIRECTOR, "--member-id", ALICE, command], expected)
 

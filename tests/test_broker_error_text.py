@@ -52,7 +52,9 @@ def cli_worded_strings(root: Path) -> list[str]:
         found = sorted(
             (node.lineno, node.value)
             for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skip
             and CLI_WORDS.search(node.value)
         )
         hits += [f"{path.relative_to(root.parent)}:{line}: {text!r}" for line, text in found]
@@ -78,4 +80,9 @@ def test_the_check_finds_what_it_looks_for(tmp_path):
         '    return "answer with: member send-input"\n'
     )
     hits = cli_worded_strings(broker)
-    assert [hit.split(": ")[0] for hit in hits] == ["broker/guards.py:3", "broker/guards.py:5", "broker/guards.py:7", "broker/guards.py:9"]
+    assert [hit.split(": ")[0] for hit in hits] == [
+        "broker/guards.py:3",
+        "broker/guards.py:5",
+        "broker/guards.py:7",
+        "broker/guards.py:9",
+    ]

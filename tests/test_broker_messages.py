@@ -16,7 +16,12 @@ def test_send_by_id_or_any_case_name(fleet):
     by_id = messages.send_message(fleet.fleet_id, fleet.alice_id, str(fleet.bob_id), "hi")
     by_name = messages.send_message(fleet.fleet_id, fleet.alice_id, "BoB", "hi again")
     for task in (by_id, by_name):
-        assert (task.kind, task.state, task.owner_id, task.to_agent_id) == ("unicast", "input_required", fleet.bob_id, fleet.bob_id)
+        assert (task.kind, task.state, task.owner_id, task.to_agent_id) == (
+            "unicast",
+            "input_required",
+            fleet.bob_id,
+            fleet.bob_id,
+        )
         assert (task.from_agent_id, task.from_name, task.to_name) == (fleet.alice_id, "alice", "bob")
         assert task.acked_at is None and task.notify_status == "skipped:no-placement"
 
@@ -76,7 +81,10 @@ def test_broadcast_fans_out_to_everyone_but_sender_and_administrator(fleet):
     sent = messages.broadcast_message(fleet.fleet_id, fleet.director_id, "standup")
     summary = sent.summary
     assert (summary.kind, summary.to_agent_id, summary.owner_id, summary.origin_task_id) == (
-        "broadcast_summary", None, fleet.director_id, summary.id,
+        "broadcast_summary",
+        None,
+        fleet.director_id,
+        summary.id,
     )
     assert [d.to_agent_id for d in sent.deliveries] == [fleet.alice_id, fleet.bob_id]
     assert {(d.kind, d.state, d.origin_task_id, d.from_agent_id) for d in sent.deliveries} == {
@@ -190,14 +198,19 @@ def test_wait_times_out_empty(fleet):
 
 def test_wait_wakes_promptly_when_another_process_sends(fleet, cli):
     sender = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import time; time.sleep(0.5)\n"
-            "from cafleet.store.db import open_database; open_database()\n"
-            "from cafleet.broker.messages import send_message\n"
-            f"send_message({fleet.fleet_id}, {fleet.alice_id}, 'bob', 'wake up')\n"
-            "print(time.time())"
-        )],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import time; time.sleep(0.5)\n"
+                "from cafleet.store.db import open_database; open_database()\n"
+                "from cafleet.broker.messages import send_message\n"
+                f"send_message({fleet.fleet_id}, {fleet.alice_id}, 'bob', 'wake up')\n"
+                "print(time.time())"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     page = inbox.wait_for_inbox(fleet.fleet_id, fleet.bob_id, wait_seconds=20)
     woke = time.time()

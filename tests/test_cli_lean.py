@@ -15,8 +15,19 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "poll_bytes.py"
 
 
 def send(cli, fleet, to, text="hi", sender=None):
-    result = cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", sender or fleet.alice_id,
-                 "--to", to, "--text", text, "--quiet")
+    result = cli(
+        "--fleet-id",
+        fleet.fleet_id,
+        "message",
+        "send",
+        "--agent-id",
+        sender or fleet.alice_id,
+        "--to",
+        to,
+        "--text",
+        text,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     return int(result.out)
 
@@ -47,7 +58,9 @@ def test_lean_poll_keeps_threads_and_marks_a_cut(fleet, cli):
     first = send(cli, fleet, "bob", "y" * 30)
     answer = send(cli, fleet, "alice", "ok", sender=fleet.bob_id)
     cli("--fleet-id", f, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--reply-to", answer, "--text", "fine")
-    polled = cli("--fleet-id", f, "--json", "message", "poll", "--agent-id", fleet.bob_id, env={"CAFLEET_MAX_TEXT_LEN": "5"}).json()
+    polled = cli(
+        "--fleet-id", f, "--json", "message", "poll", "--agent-id", fleet.bob_id, env={"CAFLEET_MAX_TEXT_LEN": "5"}
+    ).json()
     assert polled[0] == {"task_id": first, "from": f"alice#{fleet.alice_id}", "text": "yyyyy…", "text_truncated": True}
     assert polled[1]["reply_to_id"] == answer and "text_truncated" not in polled[1]
     cli("--fleet-id", f, "message", "ack", "--agent-id", fleet.bob_id, "--task-id", first)
@@ -60,8 +73,18 @@ def test_to_accepts_name_hash_id_as_every_output_prints_it(fleet, cli):
     task = send(cli, fleet, f"bob#{fleet.bob_id}")
     assert Task.get_by_id(task).recipient_id == fleet.bob_id
     assert send(cli, fleet, f"BOB#{fleet.bob_id}")
-    wrong = cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id,
-                "--to", f"bob#{fleet.alice_id}", "--text", "hi")
+    wrong = cli(
+        "--fleet-id",
+        fleet.fleet_id,
+        "message",
+        "send",
+        "--agent-id",
+        fleet.alice_id,
+        "--to",
+        f"bob#{fleet.alice_id}",
+        "--text",
+        "hi",
+    )
     assert wrong.code == 1
     assert f"agent {fleet.alice_id} is named 'alice', not 'bob'" in wrong.err and f"alice#{fleet.alice_id}" in wrong.err
     assert Task.select().count() == 2

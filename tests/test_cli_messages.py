@@ -9,9 +9,22 @@ import pytest
 from cafleet.store.models import Task
 
 TASK_KEYS = {
-    "task_id", "fleet_id", "kind", "state", "from_agent_id", "from_name", "to_agent_id", "to_name",
-    "origin_task_id", "reply_to_id", "text", "text_truncated", "created_at", "state_changed_at",
-    "acked_at", "notify_status",
+    "task_id",
+    "fleet_id",
+    "kind",
+    "state",
+    "from_agent_id",
+    "from_name",
+    "to_agent_id",
+    "to_name",
+    "origin_task_id",
+    "reply_to_id",
+    "text",
+    "text_truncated",
+    "created_at",
+    "state_changed_at",
+    "acked_at",
+    "notify_status",
 }
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -51,7 +64,9 @@ def test_global_options_are_accepted_between_group_and_command(fleet, cli):
 
 def test_json_shapes_are_stable(fleet, cli):
     f = fleet.fleet_id
-    sent = cli("--fleet-id", f, "--json", "message", "send", "--agent-id", fleet.alice_id, "--to", fleet.bob_id, "--text", "hi").json()
+    sent = cli(
+        "--fleet-id", f, "--json", "message", "send", "--agent-id", fleet.alice_id, "--to", fleet.bob_id, "--text", "hi"
+    ).json()
     assert set(sent) == TASK_KEYS
     assert ISO_UTC.match(sent["created_at"]) and sent["state"] == "input_required"
     assert (sent["from_agent_id"], sent["to_agent_id"], sent["text"]) == (fleet.alice_id, fleet.bob_id, "hi")
@@ -64,8 +79,12 @@ def test_json_shapes_are_stable(fleet, cli):
     polled = cli("--fleet-id", f, "--json", "message", "poll", "--agent-id", fleet.bob_id).json()
     assert polled == [
         {"task_id": sent["task_id"], "from": f"alice#{fleet.alice_id}", "text": "hi"},
-        {"task_id": summary["task_id"] + 2, "from": f"director#{fleet.director_id}",
-         "origin_task_id": summary["task_id"], "text": "all"},
+        {
+            "task_id": summary["task_id"] + 2,
+            "from": f"director#{fleet.director_id}",
+            "origin_task_id": summary["task_id"],
+            "text": "all",
+        },
     ]
     detailed = cli("--fleet-id", f, "--json", "message", "poll", "--agent-id", fleet.bob_id, "--full").json()
     assert [set(t) for t in detailed] == [TASK_KEYS | {"notified_at"}] * 2
@@ -73,8 +92,15 @@ def test_json_shapes_are_stable(fleet, cli):
 
     roster = cli("--fleet-id", f, "--json", "agent", "list", "--agent-id", fleet.alice_id).json()
     assert [a["name"] for a in roster] == ["director", "Administrator", "alice", "bob"]
-    assert roster[0] == {"agent_id": fleet.director_id, "name": "director", "kind": "director", "status": "active",
-                         "pane": "%1", "coding_agent": "claude", "description": roster[0]["description"]}
+    assert roster[0] == {
+        "agent_id": fleet.director_id,
+        "name": "director",
+        "kind": "director",
+        "status": "active",
+        "pane": "%1",
+        "coding_agent": "claude",
+        "description": roster[0]["description"],
+    }
     assert set(roster[2]) == {"agent_id", "name", "kind", "status", "description"}
     full = cli("--fleet-id", f, "--json", "agent", "list", "--agent-id", fleet.alice_id, "--full").json()
     assert full[0]["placement"]["tmux_pane_id"] == "%1" and full[0]["fleet_id"] == f
@@ -82,11 +108,13 @@ def test_json_shapes_are_stable(fleet, cli):
 
 def test_pretty_indents_json(fleet, cli):
     out = cli("--fleet-id", fleet.fleet_id, "--pretty", "agent", "show", "--agent-id", fleet.alice_id, "--id", fleet.bob_id).out
-    assert out.startswith("{\n  \"agent_id\": ") and json.loads(out)["name"] == "bob"
+    assert out.startswith('{\n  "agent_id": ') and json.loads(out)["name"] == "bob"
 
 
 def test_quiet_prints_only_the_id(fleet, cli):
-    out = cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text", "x", "--quiet").out
+    out = cli(
+        "--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text", "x", "--quiet"
+    ).out
     assert re.fullmatch(r"\d+\n", out)
     assert Task.get_by_id(int(out)).text == "x"
 
@@ -116,14 +144,32 @@ def test_text_file_and_stdin(fleet, cli, tmp_path):
     body = tmp_path / "body.md"
     body.write_text("# Plan\n- step one\n", encoding="utf-8")
     f = fleet.fleet_id
-    from_file = cli("--fleet-id", f, "--json", "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text-file", body, "--full").json()
-    from_stdin = cli("--fleet-id", f, "--json", "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text-file", "-", "--full", input="via stdin ✓").json()
+    from_file = cli(
+        "--fleet-id", f, "--json", "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text-file", body, "--full"
+    ).json()
+    from_stdin = cli(
+        "--fleet-id",
+        f,
+        "--json",
+        "message",
+        "send",
+        "--agent-id",
+        fleet.alice_id,
+        "--to",
+        "bob",
+        "--text-file",
+        "-",
+        "--full",
+        input="via stdin ✓",
+    ).json()
     assert from_file["text"] == "# Plan\n- step one\n"
     assert from_stdin["text"] == "via stdin ✓"
 
 
 def test_show_full_reports_delivery_outcome(fleet, cli):
-    task_id = cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text", "x", "--quiet").out.strip()
+    task_id = cli(
+        "--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text", "x", "--quiet"
+    ).out.strip()
     shown = cli("--fleet-id", fleet.fleet_id, "message", "show", "--agent-id", fleet.bob_id, "--task-id", task_id, "--full")
     assert shown.code == 0
     assert shown.out.splitlines()[0].endswith("unread notify=skipped:no-placement")
@@ -145,16 +191,40 @@ def write_bytes(path, data):
         (["--fleet-id", "77", "message", "poll", "--agent-id", "1"], 1, "fleet 77 not found"),
         (["--fleet-id", "1", "message", "poll", "--agent-id", "999"], 1, "agent 999 not found in fleet 1"),
         (["--fleet-id", "1", "message", "ack", "--agent-id", "4", "--task-id", "555"], 1, "task 555 not found"),
-        (["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "nobody", "--text", "hi"], 1, "no active agent named 'nobody'"),
+        (
+            ["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "nobody", "--text", "hi"],
+            1,
+            "no active agent named 'nobody'",
+        ),
         (["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "bob", "--text", "  "], 2, "empty"),
         (["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "bob"], 2, "exactly one of --text"),
-        (["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "bob", "--text", "a", "--text-file", "-"], 2, "exactly one of --text"),
-        (["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "bob", "--text-file", "/nonexistent/x.md"], 2, "cannot read --text-file '/nonexistent/x.md'"),
-        (["--fleet-id", "1", "message", "poll", "--agent-id", "4", "--since", "yesterday"], 2, "--since 'yesterday' is not an ISO-8601 time"),
+        (
+            ["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "bob", "--text", "a", "--text-file", "-"],
+            2,
+            "exactly one of --text",
+        ),
+        (
+            ["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "bob", "--text-file", "/nonexistent/x.md"],
+            2,
+            "cannot read --text-file '/nonexistent/x.md'",
+        ),
+        (
+            ["--fleet-id", "1", "message", "poll", "--agent-id", "4", "--since", "yesterday"],
+            2,
+            "--since 'yesterday' is not an ISO-8601 time",
+        ),
         (["--fleet-id", "1", "message", "poll", "--agent-id", "4", "--page-size", "0"], 2, "--page-size"),
         (["--fleet-id", "1", "message", "poll", "--agent-id", "4", "--wait", "-1"], 2, "--wait"),
-        (["--fleet-id", "1", "agent", "register", "--name", "bad name", "--description", "x"], 2, "agent name 'bad name' is not allowed"),
-        (["--fleet-id", "1", "agent", "register", "--name", "Alice", "--description", "x"], 1, "already has an active agent named 'alice'"),
+        (
+            ["--fleet-id", "1", "agent", "register", "--name", "bad name", "--description", "x"],
+            2,
+            "agent name 'bad name' is not allowed",
+        ),
+        (
+            ["--fleet-id", "1", "agent", "register", "--name", "Alice", "--description", "x"],
+            1,
+            "already has an active agent named 'alice'",
+        ),
         (["--fleet-id", "1", "agent", "deregister", "--agent-id", "1"], 1, "root Director"),
         (["fleet", "show", "-3"], 2, "-3"),
         (["fleet", "delete", "12"], 1, "fleet 12 not found"),
@@ -174,7 +244,9 @@ def test_bad_input_gets_one_clear_error_and_changes_nothing(fleet, cli, args, co
 
 def test_non_utf8_text_file_is_refused(fleet, cli, tmp_path):
     latin1 = write_bytes(tmp_path / "latin1.txt", "café".encode("latin-1"))
-    result = no_traceback(cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text-file", latin1))
+    result = no_traceback(
+        cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text-file", latin1)
+    )
     assert result.code == 2
     assert f"--text-file '{latin1}' is not UTF-8 text (invalid byte 0xe9 at offset 3)" in result.err
     assert Task.select().count() == 0
@@ -182,13 +254,17 @@ def test_non_utf8_text_file_is_refused(fleet, cli, tmp_path):
 
 def test_oversized_text_file_is_refused(fleet, cli, tmp_path):
     big = write_bytes(tmp_path / "big.log", b"x" * (1024 * 1024 + 10))
-    result = no_traceback(cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text-file", big))
+    result = no_traceback(
+        cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id, "--to", "bob", "--text-file", big)
+    )
     assert result.code == 2 and "over the 1,048,576-byte message limit" in result.err
 
 
 @pytest.mark.parametrize("value", ["lots", "٣", "1_0", "-5", "0", "99999999999999999999"])
 def test_bad_max_text_len_is_explained(fleet, cli, value):
-    result = no_traceback(cli("--fleet-id", fleet.fleet_id, "message", "poll", "--agent-id", fleet.bob_id, env={"CAFLEET_MAX_TEXT_LEN": value}))
+    result = no_traceback(
+        cli("--fleet-id", fleet.fleet_id, "message", "poll", "--agent-id", fleet.bob_id, env={"CAFLEET_MAX_TEXT_LEN": value})
+    )
     assert result.code == 2 and f"CAFLEET_MAX_TEXT_LEN={value!r} must be a positive integer" in result.err
 
 

@@ -82,7 +82,5 @@ def test_check_reports_a_stale_file(tmp_path, capsys):
 
 
 def test_check_passes_from_the_command_line():
-    result = subprocess.run(
-        [sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, cwd=REPO, timeout=60
-    )
+    result = subprocess.run([sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -33,8 +33,16 @@ def test_text_output_marks_matches_and_escapes_the_text(cli, fleet):
 
 def test_a_long_message_shows_the_part_around_the_match(cli, fleet):
     _send(fleet, fleet.alice_id, "bob", "intro " * 100 + "needle here " + "outro " * 100)
-    result = cli("--fleet-id", fleet.fleet_id, "message", "search", "--agent-id", fleet.bob_id, "needle",
-                 env={"CAFLEET_MAX_TEXT_LEN": "40"})
+    result = cli(
+        "--fleet-id",
+        fleet.fleet_id,
+        "message",
+        "search",
+        "--agent-id",
+        fleet.bob_id,
+        "needle",
+        env={"CAFLEET_MAX_TEXT_LEN": "40"},
+    )
     body = result.out.splitlines()[1]
     assert body.startswith("  …") and body.endswith("…")
     assert "⟦needle⟧ here" in body
@@ -86,7 +94,13 @@ def test_invalid_utf8_in_the_query_is_a_usage_error(cli, fleet):
     from tests.support import cafleet_command
 
     argv = [os.fsencode(a) for a in cafleet_command()] + [
-        b"--fleet-id", str(fleet.fleet_id).encode(), b"message", b"search", b"--agent-id", str(fleet.bob_id).encode(), b"bad\xff",
+        b"--fleet-id",
+        str(fleet.fleet_id).encode(),
+        b"message",
+        b"search",
+        b"--agent-id",
+        str(fleet.bob_id).encode(),
+        b"bad\xff",
     ]
     result = subprocess.run(argv, capture_output=True, timeout=30)
     assert result.returncode == 2, result

@@ -128,11 +128,15 @@ async def test_the_live_tui_shows_an_ack_that_follows_a_message_from_a_clock_ahe
         timeline_view = app.screen.query_one("#timeline")
         assert timeline_view.tasks[skewed.id].state == "input_required"
         subprocess.run(
-            [sys.executable, "-c", (
-                "from cafleet.store.db import open_database; open_database()\n"
-                "from cafleet.broker.messages import ack_message\n"
-                f"ack_message({story.fleet_id}, {story.bob_id}, {skewed.id})"
-            )],
+            [
+                sys.executable,
+                "-c",
+                (
+                    "from cafleet.store.db import open_database; open_database()\n"
+                    "from cafleet.broker.messages import ack_message\n"
+                    f"ack_message({story.fleet_id}, {story.bob_id}, {skewed.id})"
+                ),
+            ],
             check=True,
         )
         for _ in range(200):

@@ -336,9 +336,7 @@ def test_concurrent_sends_broadcasts_and_acks_through_the_broker(fleet, tmp_path
 
 
 def _launch(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        cafleet_command() + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    return subprocess.Popen(cafleet_command() + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_concurrent_cli_sends_and_broadcasts(fleet):
@@ -359,14 +357,12 @@ def test_concurrent_cli_sends_and_broadcasts(fleet):
             to = target_name if (i + rnd) % 2 else target_id
             tag = f"cli-worker-{i}-round-{rnd}"
             expected[tag] = (senders[name], target_id)
-            procs.append((tag, _launch(
-                base + ["message", "send", "--agent-id", senders[name], "--to", to, "--text", tag, "--quiet"]
-            )))
+            procs.append(
+                (tag, _launch(base + ["message", "send", "--agent-id", senders[name], "--to", to, "--text", tag, "--quiet"]))
+            )
         tag = f"cli-broadcast-{rnd}"
         broadcast_tags.append(tag)
-        procs.append((tag, _launch(
-            base + ["message", "broadcast", "--agent-id", fleet.director_id, "--text", tag, "--quiet"]
-        )))
+        procs.append((tag, _launch(base + ["message", "broadcast", "--agent-id", fleet.director_id, "--text", tag, "--quiet"])))
         for tag, proc in procs:
             out, err = proc.communicate(timeout=60)
             if proc.returncode != 0 or err:
@@ -397,9 +393,7 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
     db_file = tmp_path / "fresh" / "nested" / "cafleet.store.db"
     workers = 8
     barrier = multiprocessing.get_context("spawn").Barrier(workers)
-    results = _run_processes(
-        [(_open_fresh_worker, (str(db_file), i, barrier)) for i in range(workers)], tmp_path, "fresh"
-    )
+    results = _run_processes([(_open_fresh_worker, (str(db_file), i, barrier)) for i in range(workers)], tmp_path, "fresh")
     assert [r["errors"] for r in results] == [[]] * workers
     assert [r["user_version"] for r in results] == [LATEST_VERSION] * workers
 
@@ -409,8 +403,7 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
         names = Counter(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
         search = ["tasks_fts", "tasks_fts_config", "tasks_fts_data", "tasks_fts_docsize", "tasks_fts_idx"]
         assert names == Counter(
-            ["fleets", "agents", "placements", "tasks", "monitor_config", "monitor_runtime", "agent_states", "couriers"]
-            + search
+            ["fleets", "agents", "placements", "tasks", "monitor_config", "monitor_runtime", "agent_states", "couriers"] + search
         )
         labels = sorted(r[0] for r in conn.execute("SELECT label FROM fleets"))
         assert labels == sorted(f"opener-{i}" for i in range(workers))
@@ -488,9 +481,7 @@ def test_many_processes_open_a_brand_new_postgres_database_at_once(tmp_path, pos
 
     workers = 8
     barrier = multiprocessing.get_context("spawn").Barrier(workers)
-    results = _run_processes(
-        [(_open_postgres_worker, (postgres_url, i, barrier)) for i in range(workers)], tmp_path, "fresh-pg"
-    )
+    results = _run_processes([(_open_postgres_worker, (postgres_url, i, barrier)) for i in range(workers)], tmp_path, "fresh-pg")
     assert [r["errors"] for r in results] == [[]] * workers
     assert [r["version"] for r in results] == [LATEST_VERSION] * workers
     from cafleet.core.config import PostgresServer

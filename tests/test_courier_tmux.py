@@ -46,9 +46,23 @@ def test_a_burst_of_sends_runs_one_courier_and_every_notice_lands_once(cli, flee
     ready(agents, "ana")
     senders = [
         subprocess.Popen(
-            [*cli_command(), "--fleet-id", str(fleet.fleet_id), "message", "send", "--agent-id", str(fleet.director_id),
-             "--to", "ana", "--quiet", "--text", f"burst {n}"],
-            env=full_env(fleet), stdout=subprocess.PIPE, text=True,
+            [
+                *cli_command(),
+                "--fleet-id",
+                str(fleet.fleet_id),
+                "message",
+                "send",
+                "--agent-id",
+                str(fleet.director_id),
+                "--to",
+                "ana",
+                "--quiet",
+                "--text",
+                f"burst {n}",
+            ],
+            env=full_env(fleet),
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for n in range(30)
     ]
@@ -153,7 +167,11 @@ def test_an_agent_that_exits_while_notices_queue_never_has_them_typed_into_its_s
     outcomes = [wait_for_notify(t, timeout=30) for t in task_ids]
     time.sleep(1)
     assert not [m for m in markers if m.exists()], "a notice was executed by the shell"
-    assert all(o == "delivered" or o.startswith(("skipped:not-its-agent:bash", "skipped:pane-changed", "failed:pane-changed", "failed:not-submitted")) for o in outcomes), outcomes
+    assert all(
+        o == "delivered"
+        or o.startswith(("skipped:not-its-agent:bash", "skipped:pane-changed", "failed:pane-changed", "failed:not-submitted"))
+        for o in outcomes
+    ), outcomes
     assert any(o.startswith("skipped:not-its-agent:bash") for o in outcomes)
 
 

@@ -36,8 +36,11 @@ class Result(NamedTuple):
 
 def _run(*args, env: dict | None = None, preexec=None) -> Result:
     proc = subprocess.run(
-        cafleet_command() + [str(a) for a in args], capture_output=True, timeout=60,
-        env={**os.environ, **(env or {})}, preexec_fn=preexec,
+        cafleet_command() + [str(a) for a in args],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        preexec_fn=preexec,
     )
     return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
@@ -142,10 +145,14 @@ def _small_disk(directory: Path) -> Iterator[SmallDisk]:
     test's children run under a file-size limit (RLIMIT_FSIZE) instead. Says which ran."""
     directory.mkdir(mode=0o700)
     try:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "cafleet-test", str(directory)],
-            capture_output=True, timeout=30,
-        ).returncode == 0
+        mounted = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "cafleet-test", str(directory)],
+                capture_output=True,
+                timeout=30,
+            ).returncode
+            == 0
+        )
     except FileNotFoundError:
         mounted = False
     disk = SmallDisk(directory, "tmpfs" if mounted else "file-size limit")
@@ -331,8 +338,13 @@ def test_a_file_that_is_no_database_says_so_without_calling_it_cafleets(cli, db_
 
 @sqlite_only
 @pytest.mark.parametrize(
-    "args", [("fleet", "list"), ("db", "init"), ("--fleet-id", "1", "message", "poll", "--agent-id", "1"),
-             ("--fleet-id", "1", "message", "send", "--agent-id", "1", "--to", "2", "--text", "hi")],
+    "args",
+    [
+        ("fleet", "list"),
+        ("db", "init"),
+        ("--fleet-id", "1", "message", "poll", "--agent-id", "1"),
+        ("--fleet-id", "1", "message", "send", "--agent-id", "1", "--to", "2", "--text", "hi"),
+    ],
     ids=" ".join,
 )
 def test_an_empty_file_is_refused_not_initialised(cli, db_path, args):
@@ -538,9 +550,17 @@ def test_a_database_linked_into_another_private_directory_keeps_its_locks_beside
 
 
 @sqlite_only
-@pytest.mark.parametrize("state, code", [
-    ("missing", 0), ("current", 0), ("older", 0), ("newer", 1), ("damaged", 1), ("read-only", 1),
-])
+@pytest.mark.parametrize(
+    "state, code",
+    [
+        ("missing", 0),
+        ("current", 0),
+        ("older", 0),
+        ("newer", 1),
+        ("damaged", 1),
+        ("read-only", 1),
+    ],
+)
 def test_doctor_exits_1_only_when_the_database_cannot_be_used(db_path, state, code):
     if state != "missing":
         _fleet(db_path)
@@ -583,8 +603,9 @@ def test_a_postgresql_database_that_refuses_writes_is_named_with_the_fix(postgre
     name = urlsplit(postgres_url).path.lstrip("/")
     postgres_cluster.sql(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
     before = database_dump()
-    result = _run("--fleet-id", created.fleet.id, "message", "send", "--agent-id", created.director.id, "--to", "alice",
-                  "--text", "hello")
+    result = _run(
+        "--fleet-id", created.fleet.id, "message", "send", "--agent-id", created.director.id, "--to", "alice", "--text", "hello"
+    )
     assert _refused(result) == (
         f"PostgreSQL {PostgresServer(postgres_url).shown()} refuses writes (cannot execute INSERT in a read-only "
         "transaction): it is a read-only standby, or default_transaction_read_only is on; point CAFLEET_DATABASE_URL "

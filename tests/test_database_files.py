@@ -54,14 +54,18 @@ def test_a_shared_sticky_directory_like_tmp_is_refused(cli, tmp_path, args):
     assert list(shared.iterdir()) == []  # no database, no locks/
 
 
-@pytest.mark.parametrize("mode, who", [(0o750, "readable by"), (0o770, "writable by"), (0o755, "readable by"), (0o711, "open to")])
+@pytest.mark.parametrize(
+    "mode, who", [(0o750, "readable by"), (0o770, "writable by"), (0o755, "readable by"), (0o711, "open to")]
+)
 def test_a_directory_others_can_reach_is_refused_with_chmod_as_a_fix(cli, tmp_path, mode, who):
     directory = tmp_path / "project"
     directory.mkdir()
     directory.chmod(mode)
     result = cli("fleet", "list", env=_url(directory / "cafleet.store.db"))
     message = _refused(result)
-    assert message.startswith(f"database directory {directory} is {who} other users (mode {mode:04o}); run chmod 700 {directory}, or ")
+    assert message.startswith(
+        f"database directory {directory} is {who} other users (mode {mode:04o}); run chmod 700 {directory}, or "
+    )
     assert list(directory.iterdir()) == []
     directory.chmod(0o700)  # the fix the message gives works
     assert cli("fleet", "list", env=_url(directory / "cafleet.store.db")).code == 0
@@ -85,7 +89,9 @@ def test_a_directory_of_another_user_is_refused(cli, tmp_path):
     directory.mkdir(mode=0o700)
     os.chown(directory, 65534, 65534)
     message = _refused(cli("fleet", "list", env=_url(directory / "cafleet.store.db")))
-    assert message.startswith(f"database directory {directory} belongs to another user (uid 65534); keep the database in a private directory")
+    assert message.startswith(
+        f"database directory {directory} belongs to another user (uid 65534); keep the database in a private directory"
+    )
     assert list(directory.iterdir()) == []
 
 
@@ -209,7 +215,9 @@ def test_another_application_that_sets_user_version_is_not_migrated(cli, tmp_pat
     conn.close()
     before = theirs.read_bytes()
     message = _refused(cli("db", "init", env=_url(theirs)))
-    assert message.startswith(f"database {theirs} has cafleet schema version 2 but lacks the tables agents, fleets, monitor_config")
+    assert message.startswith(
+        f"database {theirs} has cafleet schema version 2 but lacks the tables agents, fleets, monitor_config"
+    )
     assert theirs.read_bytes() == before
 
 
@@ -257,7 +265,9 @@ def test_a_directory_where_the_file_should_be_is_a_clear_error(cli, tmp_path):
 
 def test_an_unknown_users_home_is_a_usage_error(cli, tmp_path):
     message = _refused(cli("fleet", "list", env={"CAFLEET_DATABASE_URL": "~nosuchuser12345/x.db"}), code=2)
-    assert message == "CAFLEET_DATABASE_URL='~nosuchuser12345/x.db' starts with an unknown user's home (~name); use an absolute path"
+    assert (
+        message == "CAFLEET_DATABASE_URL='~nosuchuser12345/x.db' starts with an unknown user's home (~name); use an absolute path"
+    )
 
 
 def test_doctor_reports_a_database_directory_others_can_reach(cli, tmp_path):

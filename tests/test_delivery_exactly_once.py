@@ -106,9 +106,9 @@ def leave_claimed(task_id: int, claim: str, step: NoticeStep) -> None:
     from cafleet.store.models import Task
 
     open_database()
-    Task.update(notify_status="claimed", notice_claim=claim, notice_step=step, notice_lease_until="9999-12-31T00:00:00.000000Z").where(
-        Task.id == task_id
-    ).execute()
+    Task.update(
+        notify_status="claimed", notice_claim=claim, notice_step=step, notice_lease_until="9999-12-31T00:00:00.000000Z"
+    ).where(Task.id == task_id).execute()
 
 
 def notice_line(task_id: int) -> str:
@@ -312,7 +312,9 @@ def test_a_courier_limited_to_few_open_files_delivers_everything(cli, fleet, age
     env = {**os.environ, **fleet.env, "CAFLEET_DATABASE_URL": database_setting()}
     courier = subprocess.Popen(
         ["prlimit", "--nofile=60", sys.executable, "-m", "cafleet.panes.courier"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "courier.log", "wb"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "courier.log", "wb"),
     )
     try:
         wait_for(couriers_of, what="the limited courier")
@@ -415,8 +417,14 @@ def test_broadcasts_under_courier_kills_are_typed_exactly_once_with_no_pane_wedg
     )
     result = campaign.run(seconds=25)
     notices = _campaign_notices(fleet.fleet_id)
-    wait_for(lambda: all(status not in ("pending", "claimed") and not status.startswith("deferred:")
-                         for _, status in _campaign_notices(fleet.fleet_id).values()), 90, "every notice to settle")
+    wait_for(
+        lambda: all(
+            status not in ("pending", "claimed") and not status.startswith("deferred:")
+            for _, status in _campaign_notices(fleet.fleet_id).values()
+        ),
+        90,
+        "every notice to settle",
+    )
     wait_for(lambda: sum(len(headers_typed(agents, n)) for n in names) >= len(notices), 30, "the stand-ins to log")
     result = campaign.count(result, _campaign_notices(fleet.fleet_id))
     assert result.kills, "the campaign killed no courier"
@@ -430,7 +438,9 @@ def _campaign_notices(fleet_id: int) -> dict[int, tuple[int, str]]:
 
     open_database()
     query = Task.select(Task.id, Task.recipient, Task.notify_status).where(
-        (Task.fleet == fleet_id) & Task.recipient.is_null(False) & (Task.notify_status != "skipped:self")
+        (Task.fleet == fleet_id)
+        & Task.recipient.is_null(False)
+        & (Task.notify_status != "skipped:self")
         & (Task.notify_status != "skipped:no-placement")
     )
     return {row.id: (row.recipient_id, row.notify_status) for row in query}

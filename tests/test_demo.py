@@ -18,8 +18,11 @@ def own_processes(pattern: str) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and pattern in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace") \
-                    and database_setting().encode() in (proc / "environ").read_bytes():
+            if (
+                proc.name.isdigit()
+                and pattern in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                and database_setting().encode() in (proc / "environ").read_bytes()
+            ):
                 found.append(int(proc.name))
         except OSError:
             continue
@@ -46,7 +49,8 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
 
     panes = subprocess.run(
         ["tmux", "-L", demo_socket, "list-panes", "-s", "-t", "cafleet-demo", "-F", "#{window_name} #{pane_current_command}"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
     assert len(panes) == 5  # the Director's TUI, three members, the monitor
 
@@ -60,7 +64,9 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
     def handoff_round_trip():
         shown = cli("--json", "fleet", "show", fleet_id).json()
         names = {a["name"]: a["agent_id"] for a in shown["agents"]}
-        planner_box = cli("--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", names["planner"], "--all", "--full").json()
+        planner_box = cli(
+            "--fleet-id", fleet_id, "--json", "message", "poll", "--agent-id", names["planner"], "--all", "--full"
+        ).json()
         return [t for t in planner_box if t["from_name"] == "coder" and t["reply_to_id"]]
 
     assert wait_for(handoff_round_trip), "the coder never answered the planner"
@@ -99,8 +105,24 @@ def test_an_attaching_terminal_of_any_size_sees_the_whole_tui(cli, demo_socket, 
     assert started.code == 0, started.err
     attach = started.json()["attach"]
     width, height = size
-    subprocess.run(["tmux", "-L", outer_socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width), "-y", str(height),
-                    f"env -u TMUX {attach}"], check=True, timeout=10)
+    subprocess.run(
+        [
+            "tmux",
+            "-L",
+            outer_socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            f"env -u TMUX {attach}",
+        ],
+        check=True,
+        timeout=10,
+    )
 
     def screen():
         return subprocess.run(["tmux", "-L", outer_socket, "capture-pane", "-p"], capture_output=True, text=True).stdout
@@ -115,16 +137,34 @@ def test_an_attaching_terminal_of_any_size_sees_the_whole_tui(cli, demo_socket, 
 def test_the_tui_comes_back_after_it_quits_and_stop_finds_the_demo_from_anywhere(cli, demo_socket, db_path):
     started = cli("--json", "demo", "--no-attach", "--tmux-socket", demo_socket, timeout=60).json()
     tmux = ["tmux", "-L", demo_socket]
-    pane = subprocess.run(tmux + ["display-message", "-p", "-t", "cafleet-demo:fleet", "#{pane_id}"],
-                          capture_output=True, text=True).stdout.strip()
-    wait_for(lambda: "demo: parser refactor" in subprocess.run(tmux + ["capture-pane", "-p", "-t", pane], capture_output=True, text=True).stdout)
+    pane = subprocess.run(
+        tmux + ["display-message", "-p", "-t", "cafleet-demo:fleet", "#{pane_id}"], capture_output=True, text=True
+    ).stdout.strip()
+    wait_for(
+        lambda: (
+            "demo: parser refactor"
+            in subprocess.run(tmux + ["capture-pane", "-p", "-t", pane], capture_output=True, text=True).stdout
+        )
+    )
     subprocess.run(tmux + ["send-keys", "-t", pane, "C-q"], check=True)
-    assert wait_for(lambda: subprocess.run(tmux + ["display-message", "-p", "-t", pane, "#{pane_dead}"],
-                                           capture_output=True, text=True).stdout.strip() == "1", 10)
+    assert wait_for(
+        lambda: (
+            subprocess.run(
+                tmux + ["display-message", "-p", "-t", pane, "#{pane_dead}"], capture_output=True, text=True
+            ).stdout.strip()
+            == "1"
+        ),
+        10,
+    )
     again = cli("--json", "demo", "--no-attach", "--tmux-socket", demo_socket, timeout=60).json()
     assert again["reused"] is True and again["fleet_id"] == started["fleet_id"]
-    assert wait_for(lambda: "demo: parser refactor" in subprocess.run(tmux + ["capture-pane", "-p", "-t", pane],
-                                                                      capture_output=True, text=True).stdout, 15)
+    assert wait_for(
+        lambda: (
+            "demo: parser refactor"
+            in subprocess.run(tmux + ["capture-pane", "-p", "-t", pane], capture_output=True, text=True).stdout
+        ),
+        15,
+    )
     # `--stop` from inside some other tmux server still stops this demo, on its own server.
     stopped = cli("demo", "--stop", env={"TMUX": "/tmp/some-other-server,1,0", "TMUX_PANE": "%0"})
     assert stopped.code == 0 and "deleted" in stopped.out

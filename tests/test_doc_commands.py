@@ -50,9 +50,11 @@ def test_every_command_line_in_the_docs_parses():
 
 
 def test_a_flag_the_cli_lacks_fails_the_check():
-    for bad in (["--fleet-id", "7", "message", "poll", "--agent-id", "3", "--no-such-option"],
-                ["--fleet-id", "7", "message", "ack", "--agent-id", "3", "--task-id", "twelve"],
-                ["message", "poll", "--agent-id", "3"]):
+    for bad in (
+        ["--fleet-id", "7", "message", "poll", "--agent-id", "3", "--no-such-option"],
+        ["--fleet-id", "7", "message", "ack", "--agent-id", "3", "--task-id", "twelve"],
+        ["message", "poll", "--agent-id", "3"],
+    ):
         with pytest.raises(click.ClickException):
             parse(bad)
 
@@ -77,8 +79,12 @@ class World:
     def run_in(self, env, *args, input=None, timeout=60):
         """The console script in the world's working directory (where --text-file finds its files)."""
         proc = subprocess.run(
-            cafleet_command() + [str(a) for a in args], input=input.encode() if input else None,
-            capture_output=True, env={**os.environ, **self.agents.env, **env}, timeout=timeout, cwd=self.cwd,
+            cafleet_command() + [str(a) for a in args],
+            input=input.encode() if input else None,
+            capture_output=True,
+            env={**os.environ, **self.agents.env, **env},
+            timeout=timeout,
+            cwd=self.cwd,
         )
         return CliResult(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
@@ -124,13 +130,24 @@ class World:
             return found["agent_id"]
         kind = kind or next((k for n, k in self.cast.values() if n.lower() == name.lower()), AGENT)
         if kind == MEMBER:
-            made = self.as_director("member", "create", "--agent-id", self.director_id, "--name", name,
-                                    "--description", f"{name} (doc test)", "--quiet")
+            made = self.as_director(
+                "member",
+                "create",
+                "--agent-id",
+                self.director_id,
+                "--name",
+                name,
+                "--description",
+                f"{name} (doc test)",
+                "--quiet",
+            )
             assert made.code == 0, made.err
             member = int(made.out)
             self.wait_state(member, "ready")
             return member
-        made = self.human("--fleet-id", self.fleet_id, "agent", "register", "--name", name, "--description", "doc test", "--quiet")
+        made = self.human(
+            "--fleet-id", self.fleet_id, "agent", "register", "--name", name, "--description", "doc test", "--quiet"
+        )
         assert made.code == 0, made.err
         return int(made.out)
 
@@ -139,7 +156,9 @@ class World:
         if not found:
             return
         if found["kind"] == "member":
-            gone = self.as_director("member", "delete", "--agent-id", self.director_id, "--member-id", found["agent_id"], "--force")
+            gone = self.as_director(
+                "member", "delete", "--agent-id", self.director_id, "--member-id", found["agent_id"], "--force"
+            )
         else:
             gone = self.human("--fleet-id", self.fleet_id, "agent", "deregister", "--agent-id", found["agent_id"])
         assert gone.code == 0, gone.err
@@ -153,8 +172,19 @@ class World:
 
     def message(self, to: int, sender: int | None = None) -> int:
         sender = sender or (self.director_id if to != self.director_id else self.admin_id)
-        sent = self.human("--fleet-id", self.fleet_id, "message", "send", "--agent-id", sender, "--to", to,
-                          "--text", "doc test message", "--quiet")
+        sent = self.human(
+            "--fleet-id",
+            self.fleet_id,
+            "message",
+            "send",
+            "--agent-id",
+            sender,
+            "--to",
+            to,
+            "--text",
+            "doc test message",
+            "--quiet",
+        )
         assert sent.code == 0, sent.err
         return int(sent.out)
 
@@ -253,8 +283,13 @@ class World:
         return result.code, result.err + result.out
 
     def run_monitor(self, words, env) -> tuple[int, str]:
-        proc = subprocess.Popen(cafleet_command() + words, env={**os.environ, **self.agents.env, **env},
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            cafleet_command() + words,
+            env={**os.environ, **self.agents.env, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         time.sleep(2)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
@@ -263,9 +298,14 @@ class World:
     def run_web_server(self, words, env) -> tuple[int, str]:
         """`cafleet web` until it prints its URL, then Ctrl+C (on a free port, not the documented one)."""
         if "--port" in words:
-            words = [*words[: words.index("--port") + 1], "0", *words[words.index("--port") + 2:]]
-        proc = subprocess.Popen(cafleet_command() + words, env={**os.environ, **self.agents.env, **env},
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            words = [*words[: words.index("--port") + 1], "0", *words[words.index("--port") + 2 :]]
+        proc = subprocess.Popen(
+            cafleet_command() + words,
+            env={**os.environ, **self.agents.env, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert proc.stdout is not None
         shown = []
         for line in proc.stdout:
@@ -278,11 +318,17 @@ class World:
 
     def run_tui(self, words, env) -> tuple[int, str]:
         """The TUI in a window of its own (nothing else on its screen), until it shows the fleet."""
-        variables = {**self.agents.env, **env, "CAFLEET_DATABASE_URL": os.environ["CAFLEET_DATABASE_URL"],
-                     "HOME": os.environ["HOME"], "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"]}
+        variables = {
+            **self.agents.env,
+            **env,
+            "CAFLEET_DATABASE_URL": os.environ["CAFLEET_DATABASE_URL"],
+            "HOME": os.environ["HOME"],
+            "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
+        }
         flags = [arg for k, v in variables.items() for arg in ("-e", f"{k}={v}")]
-        pane = self.server.tmux("new-window", "-d", "-P", "-F", "#{pane_id}", *flags, "--",
-                                *cafleet_command(), *words).stdout.strip()
+        pane = self.server.tmux(
+            "new-window", "-d", "-P", "-F", "#{pane_id}", *flags, "--", *cafleet_command(), *words
+        ).stdout.strip()
         self.server.tmux("set-option", "-p", "-t", pane, "remain-on-exit", "on")
 
         def screen():
@@ -292,7 +338,9 @@ class World:
         try:
             shown = wait_for(screen, timeout=30, what="the TUI to show the fleet")
         except AssertionError:
-            raise AssertionError("the TUI never showed the fleet:\n" + self.server.tmux("capture-pane", "-p", "-t", pane).stdout) from None
+            raise AssertionError(
+                "the TUI never showed the fleet:\n" + self.server.tmux("capture-pane", "-p", "-t", pane).stdout
+            ) from None
         finally:
             self.server.tmux("kill-pane", "-t", pane)
         return (1 if "Error" in shown else 0), shown
@@ -309,7 +357,9 @@ def test_every_documented_command_behaves_as_documented(doc, cli, tmux_server, t
     for command in lines:
         code, output = world.run_documented(command)
         if code != command.expected_exit or "Traceback" in output:
-            failures.append(f"{doc}:{command.line}: {command.text}\n  exit {code} (documented: {command.expected_exit})\n  {output.strip()[:600]}")
+            failures.append(
+                f"{doc}:{command.line}: {command.text}\n  exit {code} (documented: {command.expected_exit})\n  {output.strip()[:600]}"
+            )
     assert not failures, "\n".join(failures)
 
 

@@ -16,9 +16,13 @@ from cafleet.store.migrations import LATEST_VERSION
 
 # Declared types by the kind of value they hold.
 KINDS = {
-    "INTEGER": "integer", "integer": "integer", "bigint": "integer",
-    "TEXT": "text", "text": "text",
-    "REAL": "real", "double precision": "real",
+    "INTEGER": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "TEXT": "text",
+    "text": "text",
+    "REAL": "real",
+    "double precision": "real",
     # SQLite has no booleans: the 0/1 flag is INTEGER with a CHECK there, BOOLEAN here.
     "boolean": "flag",
 }
@@ -29,9 +33,12 @@ SQLITE_ONLY_FLAGS = {("monitor_config", "enabled")}
 def _sqlite_schema(path) -> dict:
     conn = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'tasks_fts%'"
-        )]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'tasks_fts%'"
+            )
+        ]
         schema = {}
         for table in tables:
             columns = [
@@ -52,34 +59,47 @@ def _postgres_schema(url: str) -> dict:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'cafleet_schema'"
-        )]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'cafleet_schema'"
+            )
+        ]
         schema = {}
         for table in tables:
-            keys = {r[0] for r in conn.execute(
-                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-                "WHERE i.indrelid = %s::regclass AND i.indisprimary", (table,),
-            )}
+            keys = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                    "WHERE i.indrelid = %s::regclass AND i.indisprimary",
+                    (table,),
+                )
+            }
             columns = [
                 (name, KINDS[kind], nullable == "NO", name in keys)
                 for name, kind, nullable in conn.execute(
                     "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                    "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position", (table,),
+                    "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+                    (table,),
                 )
                 if (table, name) not in SEARCH_COLUMNS
             ]
-            foreign = sorted(conn.execute(
-                "SELECT a.attname, f.relname, fa.attname FROM pg_constraint c "
-                "JOIN pg_class f ON f.oid = c.confrelid "
-                "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-                "JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1] "
-                "WHERE c.contype = 'f' AND c.conrelid = %s::regclass", (table,),
-            ).fetchall())
+            foreign = sorted(
+                conn.execute(
+                    "SELECT a.attname, f.relname, fa.attname FROM pg_constraint c "
+                    "JOIN pg_class f ON f.oid = c.confrelid "
+                    "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+                    "JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1] "
+                    "WHERE c.contype = 'f' AND c.conrelid = %s::regclass",
+                    (table,),
+                ).fetchall()
+            )
             indexes = sorted(
-                (name, unique) for name, unique in conn.execute(
+                (name, unique)
+                for name, unique in conn.execute(
                     "SELECT c.relname, i.indisunique FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary", (table,),
+                    "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary",
+                    (table,),
                 )
                 if name != "tasks_search"
             )

@@ -29,119 +29,185 @@ def register(*extra: str) -> list[str]:
 
 
 DEREGISTER_BOB = ["--fleet-id", F, "agent", "deregister", "--agent-id", BOB]
-EXAMPLE = "pass e.g. '[\"review\", \"tests\"]'"
+EXAMPLE = 'pass e.g. \'["review", "tests"]\''
 
 # (calls that must succeed first, the refused call, its exit code, its whole Error line as a regex)
 CASES = {
     "fleet not found": (
-        [], ["--fleet-id", "99", "message", "poll", "--agent-id", "1"], 1,
-        re.escape("Error: fleet 99 not found; run `cafleet fleet list` to see fleets or `cafleet fleet create` (inside tmux) to make one"),
+        [],
+        ["--fleet-id", "99", "message", "poll", "--agent-id", "1"],
+        1,
+        re.escape(
+            "Error: fleet 99 not found; run `cafleet fleet list` to see fleets or `cafleet fleet create` (inside tmux) to make one"
+        ),
     ),
     "fleet deleted": (
-        [["--fleet-id", F, "fleet", "delete", F]], ["--fleet-id", F, "message", "poll", "--agent-id", BOB], 1,
+        [["--fleet-id", F, "fleet", "delete", F]],
+        ["--fleet-id", F, "message", "poll", "--agent-id", BOB],
+        1,
         f"Error: fleet 1 was deleted at {STAMP}; "
         + re.escape("create a new one with `cafleet fleet create` or pick one from `cafleet fleet list`"),
     ),
     "agent not found": (
-        [], ["--fleet-id", F, "agent", "show", "--agent-id", ALICE, "--id", "999"], 1,
+        [],
+        ["--fleet-id", F, "agent", "show", "--agent-id", ALICE, "--id", "999"],
+        1,
         re.escape("Error: agent 999 not found in fleet 1; `cafleet fleet show 1` lists its agents"),
     ),
     "acting agent deregistered": (
-        [DEREGISTER_BOB], ["--fleet-id", F, "message", "poll", "--agent-id", BOB], 1,
+        [DEREGISTER_BOB],
+        ["--fleet-id", F, "message", "poll", "--agent-id", BOB],
+        1,
         f"Error: agent 4 \\(bob\\) was deregistered at {STAMP}; "
         + re.escape("register again with `cafleet --fleet-id 1 agent register`"),
     ),
     "recipient empty": (
-        [], send("--to", " ", "--text", "hi"), 2,
+        [],
+        send("--to", " ", "--text", "hi"),
+        2,
         re.escape("Error: --to is empty; pass an agent id or name (`cafleet fleet show 1` lists them)"),
     ),
     "recipient name#id of another agent": (
-        [], send("--to", "carol#4", "--text", "hi"), 1,
-        re.escape("Error: --to 'carol#4': agent 4 is named 'bob', not 'carol'; pass `--to bob#4`, or `cafleet fleet show 1` to find 'carol'"),
+        [],
+        send("--to", "carol#4", "--text", "hi"),
+        1,
+        re.escape(
+            "Error: --to 'carol#4': agent 4 is named 'bob', not 'carol'; pass `--to bob#4`, or `cafleet fleet show 1` to find 'carol'"
+        ),
     ),
     "recipient id too large": (
-        [], send("--to", "9" * 30, "--text", "hi"), 2,
+        [],
+        send("--to", "9" * 30, "--text", "hi"),
+        2,
         re.escape(f"Error: --to {'9' * 30} is not an id (the largest is 9223372036854775807); pass an agent id or name"),
     ),
     "recipient deregistered": (
-        [DEREGISTER_BOB], send("--to", BOB, "--text", "hi"), 1,
-        re.escape("Error: agent 4 (bob) is deregistered and cannot receive messages; `cafleet fleet show 1` lists the active agents"),
+        [DEREGISTER_BOB],
+        send("--to", BOB, "--text", "hi"),
+        1,
+        re.escape(
+            "Error: agent 4 (bob) is deregistered and cannot receive messages; `cafleet fleet show 1` lists the active agents"
+        ),
     ),
     "recipient all": (
-        [], send("--to", "All", "--text", "hi"), 2,
+        [],
+        send("--to", "All", "--text", "hi"),
+        2,
         re.escape(
             "Error: --to 'all': there is no agent named all; to reach every other agent use "
             "`cafleet --fleet-id 1 message broadcast --agent-id ID --text …`"
         ),
     ),
     "recipient neither id nor name": (
-        [], send("--to", "a b", "--text", "hi"), 2,
+        [],
+        send("--to", "a b", "--text", "hi"),
+        2,
         re.escape(
             "Error: --to 'a b' is neither an agent id (digits 0-9) nor an agent name (letters, digits, '_', '.', '-'); "
             "`cafleet fleet show 1` lists the agents"
         ),
     ),
     "recipient unknown": (
-        [], send("--to", "nobody", "--text", "hi"), 1,
+        [],
+        send("--to", "nobody", "--text", "hi"),
+        1,
         re.escape(
             "Error: no active agent named 'nobody' in fleet 1; "
             "`cafleet fleet show 1` lists the agents, pass a name, an id or name#id to --to"
         ),
     ),
     "task not found": (
-        [], ["--fleet-id", F, "message", "ack", "--agent-id", BOB, "--task-id", "999"], 1,
-        re.escape("Error: task 999 not found among your messages in fleet 1; `message poll --all` lists the messages you received"),
+        [],
+        ["--fleet-id", F, "message", "ack", "--agent-id", BOB, "--task-id", "999"],
+        1,
+        re.escape(
+            "Error: task 999 not found among your messages in fleet 1; `message poll --all` lists the messages you received"
+        ),
     ),
     "text empty": (
-        [], send("--to", "bob", "--text", " "), 2,
-        re.escape("Error: message text from --text is empty (nothing but whitespace or control characters); give the message some text"),
+        [],
+        send("--to", "bob", "--text", " "),
+        2,
+        re.escape(
+            "Error: message text from --text is empty (nothing but whitespace or control characters); give the message some text"
+        ),
     ),
     "description empty": (
-        [], ["--fleet-id", F, "agent", "register", "--no-pane", "--name", "carol", "--description", " "], 2,
+        [],
+        ["--fleet-id", F, "agent", "register", "--no-pane", "--name", "carol", "--description", " "],
+        2,
         re.escape("Error: --description is empty; say in one sentence what the agent does"),
     ),
     "skills too long": (
-        [], register("--skills", "[" + "1," * 6000 + "1]"), 2,
+        [],
+        register("--skills", "[" + "1," * 6000 + "1]"),
+        2,
         re.escape("Error: --skills is 12,003 characters, over the 10,000 limit; describe the skills briefly"),
     ),
     "skills too deep": (
-        [], register("--skills", "[" * 9 + "]" * 9), 2,
-        re.escape(f"Error: --skills '[[[[[[[[[]]]]]]]]]' is nested more than 8 levels deep (the limit is 8); flatten it: {EXAMPLE}"),
+        [],
+        register("--skills", "[" * 9 + "]" * 9),
+        2,
+        re.escape(
+            f"Error: --skills '[[[[[[[[[]]]]]]]]]' is nested more than 8 levels deep (the limit is 8); flatten it: {EXAMPLE}"
+        ),
     ),
     "skills not JSON": (
-        [], register("--skills", "[review"), 2,
+        [],
+        register("--skills", "[review"),
+        2,
         re.escape(f"Error: --skills '[review' is not valid JSON (Expecting value); {EXAMPLE}"),
     ),
     "skills NaN": (
-        [], register("--skills", "[NaN]"), 2,
+        [],
+        register("--skills", "[NaN]"),
+        2,
         re.escape(f"Error: --skills '[NaN]' is not usable JSON (NaN is not a JSON number); {EXAMPLE}"),
     ),
     "skills number too long": (
-        [], register("--skills", "[" + "9" * 5000 + "]"), 2,
+        [],
+        register("--skills", "[" + "9" * 5000 + "]"),
+        2,
         re.escape(f"Error: --skills '[{'9' * 59}…' is not usable JSON (a number with too many digits); {EXAMPLE}"),
     ),
     "skills escaped surrogate": (
-        [], register("--skills", '["\\udc00"]'), 2,
+        [],
+        register("--skills", '["\\udc00"]'),
+        2,
         re.escape("Error: --skills '[\"\\udc00\"]' escapes half of a surrogate pair (\\udXXX); write the character itself"),
     ),
     "Director deregistered": (
-        [], ["--fleet-id", F, "agent", "deregister", "--agent-id", DIRECTOR], 1,
-        re.escape("Error: agent 1 is the root Director of fleet 1 and cannot be deregistered; end the fleet with `cafleet fleet delete 1` instead"),
+        [],
+        ["--fleet-id", F, "agent", "deregister", "--agent-id", DIRECTOR],
+        1,
+        re.escape(
+            "Error: agent 1 is the root Director of fleet 1 and cannot be deregistered; end the fleet with `cafleet fleet delete 1` instead"
+        ),
     ),
     "not a member": (
-        [], ["--fleet-id", F, "member", "capture", "--agent-id", DIRECTOR, "--member-id", ALICE], 1,
-        re.escape("Error: agent 3 (alice) is not a member of Director 1; `cafleet --fleet-id 1 member list --agent-id 1` lists them"),
+        [],
+        ["--fleet-id", F, "member", "capture", "--agent-id", DIRECTOR, "--member-id", ALICE],
+        1,
+        re.escape(
+            "Error: agent 3 (alice) is not a member of Director 1; `cafleet --fleet-id 1 member list --agent-id 1` lists them"
+        ),
     ),
     "search without words": (
-        [], ["--fleet-id", F, "message", "search", "--agent-id", BOB, "!!!"], 2,
+        [],
+        ["--fleet-id", F, "message", "search", "--agent-id", BOB, "!!!"],
+        2,
         re.escape(
             "Error: search query '!!!' has no words to search for; "
             'give letters or digits, e.g. `message search parser` or `message search "exact phrase"`'
         ),
     ),
     "search sender unknown": (
-        [], ["--fleet-id", F, "message", "search", "--agent-id", BOB, "x", "--from", "ghost"], 1,
-        re.escape("Error: --from 'ghost': no agent of fleet 1 has that name or id; `cafleet fleet show 1` lists its agents (deregistered ones too)"),
+        [],
+        ["--fleet-id", F, "message", "search", "--agent-id", BOB, "x", "--from", "ghost"],
+        1,
+        re.escape(
+            "Error: --from 'ghost': no agent of fleet 1 has that name or id; `cafleet fleet show 1` lists its agents (deregistered ones too)"
+        ),
     ),
 }
 
@@ -172,34 +238,45 @@ def _broker_only_refusals() -> dict[str, tuple[object, int, str]]:
 
     return {
         "fleet create in a taken pane": (
-            lambda: fleets.create_fleet(FAKE_PANE), 1,
+            lambda: fleets.create_fleet(FAKE_PANE),
+            1,
             "pane %1 is already the Director of fleet 1; keep using it (`cafleet --fleet-id 1 whoami`), or pass --force "
             "to direct a second fleet from this pane, or end that one first with `cafleet fleet delete 1`",
         ),
         "register in a taken pane": (
-            lambda: agents.register_agent(1, "bee", "x", pane=FAKE_PANE), 1,
+            lambda: agents.register_agent(1, "bee", "x", pane=FAKE_PANE),
+            1,
             "pane %1 already is agent director#1 of fleet 1; register bee from its own pane, or with --no-pane to register it without one",
         ),
         "member reaped while its pane was spawned": (
-            lambda: members.attach_pane(999, "%9"), 1,
+            lambda: members.attach_pane(999, "%9"),
+            1,
             "member 999 was removed (deleted, or reaped as a dead spawn) while its pane %9 was being spawned; "
             "the pane was closed: run `member create` again",
         ),
-        "label too long": (lambda: fleets.validate_label("x" * 300), 2, "--label is 300 characters, over the 200 limit; shorten it"),
+        "label too long": (
+            lambda: fleets.validate_label("x" * 300),
+            2,
+            "--label is 300 characters, over the 200 limit; shorten it",
+        ),
         "label not UTF-8": (
-            lambda: fleets.validate_label("a\udcffb"), 2,
+            lambda: fleets.validate_label("a\udcffb"),
+            2,
             "--label is not valid UTF-8 (U+DCFF at character 1); pass UTF-8 text (convert it with iconv)",
         ),
         "description not UTF-8": (
-            lambda: agents.validate_description("caf\udce9"), 2,
+            lambda: agents.validate_description("caf\udce9"),
+            2,
             "--description is not valid UTF-8 (U+DCE9 at character 3); pass UTF-8 text (convert it with iconv)",
         ),
         "skills not UTF-8": (
-            lambda: agents.parse_skills('["\udcff"]'), 2,
+            lambda: agents.parse_skills('["\udcff"]'),
+            2,
             "--skills is not valid UTF-8 (U+DCFF at character 2); pass UTF-8 text (convert it with iconv)",
         ),
         "text not UTF-8": (
-            lambda: validate_body("caf\udce9", "--text"), 2,
+            lambda: validate_body("caf\udce9", "--text"),
+            2,
             "message text from --text is not valid UTF-8 (U+DCE9 at character 3); pass UTF-8 text (convert it with iconv)",
         ),
     }
@@ -251,13 +328,23 @@ def test_the_tui_and_the_neutral_message_name_no_flag_or_command(fleet, case, mo
     [
         ("recipient unknown", "no active agent named 'nobody' in fleet 1; type @ and a name (→ completes it)"),
         ("recipient all", "the @mention 'all': there is no agent named all; type @all to message everyone"),
-        ("recipient deregistered",
-         "agent 4 (bob) is deregistered and cannot receive messages; type @ and the name of an active agent (→ completes it)"),
-        ("task not found", "task 999 not found among your messages in fleet 1; the Inbox tab (Ctrl+O) lists the messages you received"),
+        (
+            "recipient deregistered",
+            "agent 4 (bob) is deregistered and cannot receive messages; type @ and the name of an active agent (→ completes it)",
+        ),
+        (
+            "task not found",
+            "task 999 not found among your messages in fleet 1; the Inbox tab (Ctrl+O) lists the messages you received",
+        ),
         ("agent not found", "agent 999 not found in fleet 1; the fleet's roster (Ctrl+R) lists its agents"),
-        ("search without words", "search query '!!!' has no words to search for; type letters or digits, e.g. parser or \"exact phrase\""),
-        ("not a member",
-         "agent 3 (alice) is not a member of Director 1; the fleet's roster (Ctrl+R) lists the Director's members"),
+        (
+            "search without words",
+            "search query '!!!' has no words to search for; type letters or digits, e.g. parser or \"exact phrase\"",
+        ),
+        (
+            "not a member",
+            "agent 3 (alice) is not a member of Director 1; the fleet's roster (Ctrl+R) lists the Director's members",
+        ),
     ],
 )
 def test_the_tui_words_the_fix_as_its_own_keys(fleet, case, words, monkeypatch):

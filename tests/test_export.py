@@ -41,12 +41,19 @@ def test_jsonl_round_trips_to_the_database(cli, fleet):
         assert (doc["text"], doc["text_truncated"]) == (row.text, False)
         assert (doc["from_agent_id"], doc["to_agent_id"], doc["state"]) == (row.sender_id, row.recipient_id, row.state)
         assert (doc["created_at"], doc["acked_at"], doc["reply_to_id"]) == (row.created_at, row.acked_at, row.reply_to_id)
-        assert (doc["origin_task_id"], doc["notify_status"], doc["notified_at"]) == (row.origin_id, row.notify_status, row.notified_at)
+        assert (doc["origin_task_id"], doc["notify_status"], doc["notified_at"]) == (
+            row.origin_id,
+            row.notify_status,
+            row.notified_at,
+        )
         seen.add(row.id)
         for delivery in doc.get("deliveries", []):
             copy = rows[delivery["task_id"]]
             assert (copy.origin_id, copy.recipient_id, copy.state, copy.acked_at) == (
-                row.id, delivery["to_agent_id"], delivery["state"], delivery["acked_at"],
+                row.id,
+                delivery["to_agent_id"],
+                delivery["state"],
+                delivery["acked_at"],
             )
             seen.add(copy.id)
     assert seen == set(rows), "every task of the fleet is in the export"
@@ -55,9 +62,13 @@ def test_jsonl_round_trips_to_the_database(cli, fleet):
 
 def test_jsonl_objects_have_the_keys_of_message_show_json(cli, fleet):
     question, _, sent, _ = _story(fleet)
-    documents = {json.loads(line)["task_id"]: json.loads(line) for line in cli("fleet", "export", fleet.fleet_id).out.splitlines()}
+    documents = {
+        json.loads(line)["task_id"]: json.loads(line) for line in cli("fleet", "export", fleet.fleet_id).out.splitlines()
+    }
     for task_id, agent_id in ((question.id, fleet.alice_id), (sent.summary.id, fleet.director_id)):
-        shown = cli("--json", "--fleet-id", fleet.fleet_id, "message", "show", "--agent-id", agent_id, "--task-id", task_id, "--full")
+        shown = cli(
+            "--json", "--fleet-id", fleet.fleet_id, "message", "show", "--agent-id", agent_id, "--task-id", task_id, "--full"
+        )
         assert documents[task_id] == shown.json()
 
 

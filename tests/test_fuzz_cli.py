@@ -137,7 +137,11 @@ def calls(draw, file_paths) -> tuple[list[str], bool]:
     if stray:
         options.append([draw(anything)])
     json_output = draw(st.booleans())
-    fleet = ["--fleet-id", draw(st.integers(0, 3).flatmap(lambda pick: st.just("{fleet}") if pick else ids))] if draw(st.integers(0, 9)) else []
+    fleet = (
+        ["--fleet-id", draw(st.integers(0, 3).flatmap(lambda pick: st.just("{fleet}") if pick else ids))]
+        if draw(st.integers(0, 9))
+        else []
+    )
     global_options = fleet + (["--json"] if json_output else [])
     body = [*itertools.chain.from_iterable(options), *positionals]
     if draw(st.booleans()):
@@ -204,8 +208,16 @@ def world(tmp_path, monkeypatch) -> World:
 def test_the_fuzzer_reaches_every_command():
     """Guard against a table that silently lost commands."""
     reached = {" ".join(path) for path, _ in COMMANDS}
-    assert {"message send", "message poll", "agent register", "member create", "member send-input",
-            "monitor start", "monitor config", "fleet show"} <= reached
+    assert {
+        "message send",
+        "message poll",
+        "agent register",
+        "member create",
+        "member send-input",
+        "monitor start",
+        "monitor config",
+        "fleet show",
+    } <= reached
 
 
 @FUZZ
@@ -252,7 +264,10 @@ def test_register_and_send_texts(world, text, name, description, skills):
     send = ["--fleet-id", str(example.fleet), "message", "send", "--agent-id", str(example.alice), "--to", name, "--text", text]
     before = dump(world.db_path)
     check(invoke(send), send, before, dump(world.db_path))
-    for shown in (["message", "poll", "--agent-id", str(example.bob), "--all", "--full"], ["agent", "list", "--agent-id", str(example.bob), "--all"]):
+    for shown in (
+        ["message", "poll", "--agent-id", str(example.bob), "--all", "--full"],
+        ["agent", "list", "--agent-id", str(example.bob), "--all"],
+    ):
         argv = ["--fleet-id", str(example.fleet), *shown]
         before = dump(world.db_path)
         check(invoke(argv), argv, before, dump(world.db_path))

@@ -135,7 +135,9 @@ def test_placements_from_before_hosts_were_recorded_belong_to_every_host(db, mon
     Placement.update(host=None).execute()  # as migration 8 left them
     as_host(monkeypatch, "anywhere")
     assert [w.agent_id for w in agent_states.watched_agents()] == [created.director.id]
-    assert [a.agent_id for a in agents_in_pane(EnvPane(FAKE_PANE.tmux_socket, FAKE_PANE.tmux_server_pid, "%1"))] == [created.director.id]
+    assert [a.agent_id for a in agents_in_pane(EnvPane(FAKE_PANE.tmux_socket, FAKE_PANE.tmux_server_pid, "%1"))] == [
+        created.director.id
+    ]
 
 
 def test_spawn_recovery_only_reaps_this_hosts_pending_members(db, monkeypatch):
@@ -153,7 +155,8 @@ def test_a_courier_checks_in_stamps_and_checks_out(db):
     couriers.stamp("host-a", 4242, "2026-11-26T05:00:00.000000Z")  # a later round: the same row
     rows = couriers.couriers()
     assert [(c.host, c.pid, c.started_at, c.alive) for c in rows] == [
-        ("host-a", 4242, "2026-11-26T05:00:00.000000Z", True), ("host-b", 5151, "2026-11-26T05:00:01.000000Z", True),
+        ("host-a", 4242, "2026-11-26T05:00:00.000000Z", True),
+        ("host-b", 5151, "2026-11-26T05:00:01.000000Z", True),
     ]
     later = parse_stamp(rows[0].seen_at) + timedelta(seconds=couriers.ALIVE_WITHIN_SECONDS + 1)
     assert [c.alive for c in couriers.couriers(now=later)] == [False, False]  # killed couriers stop stamping

@@ -36,7 +36,7 @@ def register(*extra: str) -> list[str]:
 
 # -- --skills: depth and size ------------------------------------------------------------------
 
-EXAMPLE = "flatten it: pass e.g. '[\"review\", \"tests\"]'"
+EXAMPLE = 'flatten it: pass e.g. \'["review", "tests"]\''
 
 
 def nested(depth: int) -> str:
@@ -54,8 +54,11 @@ def nested(depth: int) -> str:
     ],
 )
 def test_skills_nested_deeper_than_the_limit_are_refused(cli, fleet, skills, shown):
-    refused(cli, register("--name", "carol", "--description", "d", "--skills", skills),
-            f"Error: --skills '{shown}' is nested more than 8 levels deep (the limit is 8); {EXAMPLE}")
+    refused(
+        cli,
+        register("--name", "carol", "--description", "d", "--skills", skills),
+        f"Error: --skills '{shown}' is nested more than 8 levels deep (the limit is 8); {EXAMPLE}",
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,8 +79,11 @@ def test_skills_within_the_limits_are_stored(cli, fleet, skills, stored):
 
 
 def test_skills_over_the_size_limit_are_refused(cli, fleet):
-    refused(cli, register("--name", "carol", "--description", "d", "--skills", '["' + "x" * 9_998 + '"]'),
-            "Error: --skills is 10,002 characters, over the 10,000 limit; describe the skills briefly")
+    refused(
+        cli,
+        register("--name", "carol", "--description", "d", "--skills", '["' + "x" * 9_998 + '"]'),
+        "Error: --skills is 10,002 characters, over the 10,000 limit; describe the skills briefly",
+    )
 
 
 async def test_the_agent_detail_shows_skills_already_stored_too_deep_or_too_long(db):
@@ -124,12 +130,19 @@ def add_agents(fleet_id: int, count: int) -> list[int]:
 
     now = utc_now()
     rows = [
-        dict(fleet=fleet_id, name=f"helper-{i}", description="d", kind=AgentKind.AGENT, status=AgentStatus.ACTIVE, registered_at=now)
+        dict(
+            fleet=fleet_id,
+            name=f"helper-{i}",
+            description="d",
+            kind=AgentKind.AGENT,
+            status=AgentStatus.ACTIVE,
+            registered_at=now,
+        )
         for i in range(count)
     ]
     with database.atomic():
         for start in range(0, count, 100):
-            Agent.insert_many(rows[start:start + 100]).execute()
+            Agent.insert_many(rows[start : start + 100]).execute()
     return [a.id for a in Agent.select(Agent.id).where(Agent.name.startswith("helper-"))]
 
 
@@ -246,9 +259,13 @@ def special_files(tmp_path) -> dict[str, tuple[str, str]]:
 def test_a_file_option_refuses_anything_but_a_regular_file(cli, fleet, tmp_path, kind, command, option):
     path, words = special_files(tmp_path)[kind]
     # A FIFO nobody writes to would block open() forever: the timeout makes a hang a failure.
-    refused(cli, ["--fleet-id", F, *command, path],
-            f"Error: {option} '{path}' is {words}, not a regular file; pass a regular file, or '-' and pipe "
-            "the text to standard input", timeout=20)
+    refused(
+        cli,
+        ["--fleet-id", F, *command, path],
+        f"Error: {option} '{path}' is {words}, not a regular file; pass a regular file, or '-' and pipe "
+        "the text to standard input",
+        timeout=20,
+    )
 
 
 def test_a_fifo_swapped_in_after_the_check_does_not_block_the_open(fleet, tmp_path, monkeypatch):
@@ -273,8 +290,10 @@ def test_a_fifo_swapped_in_after_the_check_does_not_block_the_open(fleet, tmp_pa
 
     threading.Thread(target=read, daemon=True).start()
     assert finished.wait(20), "reading a FIFO blocked"
-    assert errors == [f"--text-file '{fifo}' is a FIFO (named pipe), not a regular file; pass a regular file, "
-                      "or '-' and pipe the text to standard input"]
+    assert errors == [
+        f"--text-file '{fifo}' is a FIFO (named pipe), not a regular file; pass a regular file, "
+        "or '-' and pipe the text to standard input"
+    ]
 
 
 def test_standard_input_and_regular_files_still_work(cli, fleet, tmp_path):
@@ -289,9 +308,12 @@ def test_standard_input_and_regular_files_still_work(cli, fleet, tmp_path):
 def test_a_text_file_over_one_mebibyte_is_refused_after_reading_at_most_that(cli, fleet, tmp_path):
     big = tmp_path / "big.md"
     big.write_bytes(b"x" * (1024 * 1024 + 1))
-    refused(cli, ["--fleet-id", F, "message", "send", "--agent-id", "3", "--to", "bob", "--text-file", big],
-            f"Error: --text-file '{big}' is over the 1,048,576-byte message limit; send a shorter summary and "
-            "point to the file instead")
+    refused(
+        cli,
+        ["--fleet-id", F, "message", "send", "--agent-id", "3", "--to", "bob", "--text-file", big],
+        f"Error: --text-file '{big}' is over the 1,048,576-byte message limit; send a shorter summary and "
+        "point to the file instead",
+    )
 
 
 # -- identity errors name only the caller's fleets -----------------------------------------------
@@ -315,20 +337,24 @@ def test_an_identity_refusal_never_names_another_fleets_agent(cli, two_fleets):
     for fleet_flag in (F, str(other_fleet)):
         for impostor in (spy, other_director, 999):
             refused(
-                cli, ["--fleet-id", fleet_flag, "message", "send", "--agent-id", impostor, "--to", "bob", "--text", "hi"],
+                cli,
+                ["--fleet-id", fleet_flag, "message", "send", "--agent-id", impostor, "--to", "bob", "--text", "hi"],
                 f"Error: --agent-id {impostor} is not you: this {pane} is director#{fleet.director_id} (Director of "
                 f"fleet {fleet.fleet_id}); act as yourself with --agent-id {fleet.director_id} (`cafleet --fleet-id "
                 f"{fleet.fleet_id} whoami` shows it). Only the human, outside every agent's pane, may act as another agent",
-                code=1, env=DIRECTOR_PANE,
+                code=1,
+                env=DIRECTOR_PANE,
             )
     # An agent of the caller's own fleet is still named: that helps, and leaks nothing.
     refused(
-        cli, ["--fleet-id", F, "message", "poll", "--agent-id", fleet.alice_id],
+        cli,
+        ["--fleet-id", F, "message", "poll", "--agent-id", fleet.alice_id],
         f"Error: --agent-id {fleet.alice_id} (alice#{fleet.alice_id}, agent of fleet {fleet.fleet_id}) is not you: "
         f"this {pane} is director#{fleet.director_id} (Director of fleet {fleet.fleet_id}); act as yourself with "
         f"--agent-id {fleet.director_id} (`cafleet --fleet-id {fleet.fleet_id} whoami` shows it). Only the human, "
         "outside every agent's pane, may act as another agent",
-        code=1, env=DIRECTOR_PANE,
+        code=1,
+        env=DIRECTOR_PANE,
     )
 
 
@@ -338,8 +364,18 @@ def test_an_identity_refusal_never_names_another_fleets_agent(cli, two_fleets):
 def test_skeletons_fold_the_look_alike_characters_and_case():
     from cafleet.core.names import skeleton
 
-    for a, b in [("coder-l", "coder-I"), ("rn-x", "m-x"), ("agent-0", "agent-O"), ("bot-1", "bot-l"), ("bot-1", "BOT-I"),
-                 ("vv-a", "w-a"), ("rnrn", "mm"), ("vvv", "wv"), ("vvv", "vw"), ("Coder", "coder")]:
+    for a, b in [
+        ("coder-l", "coder-I"),
+        ("rn-x", "m-x"),
+        ("agent-0", "agent-O"),
+        ("bot-1", "bot-l"),
+        ("bot-1", "BOT-I"),
+        ("vv-a", "w-a"),
+        ("rnrn", "mm"),
+        ("vvv", "wv"),
+        ("vvv", "vw"),
+        ("Coder", "coder"),
+    ]:
         assert skeleton(a) == skeleton(b), (a, b)
     for a, b in [("coder-i", "coder-l"), ("coder-1", "coder-2"), ("reviewer", "reviewers"), ("n-x", "m-x")]:
         assert skeleton(a) != skeleton(b), (a, b)
@@ -354,7 +390,8 @@ def test_a_name_that_reads_like_an_active_agents_is_refused(cli, fleet, first, s
     assert created.code == 0, created
     first_id = int(created.out)
     refused(
-        cli, register("--name", second, "--description", "d"),
+        cli,
+        register("--name", second, "--description", "d"),
         f"Error: agent name '{second}' reads like '{first}' (agent {first_id}) of fleet {F}: names that differ only "
         "in look-alike characters (0/O/o, 1/l/I, rn/m, vv/w) are refused, since a misread name reaches the wrong "
         f"agent; choose a distinct name, e.g. {second}-2",
@@ -371,7 +408,8 @@ def test_a_look_alike_of_a_deregistered_agent_or_a_distinct_name_is_accepted(cli
 
 def test_the_builtin_names_have_look_alikes_too(cli, fleet):
     refused(
-        cli, register("--name", "Adrninistrator", "--description", "d"),
+        cli,
+        register("--name", "Adrninistrator", "--description", "d"),
         f"Error: agent name 'Adrninistrator' reads like 'Administrator' (agent {fleet.administrator_id}) of fleet {F}: "
         "names that differ only in look-alike characters (0/O/o, 1/l/I, rn/m, vv/w) are refused, since a misread "
         "name reaches the wrong agent; choose a distinct name, e.g. Adrninistrator-2",

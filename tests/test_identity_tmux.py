@@ -70,7 +70,15 @@ def test_a_member_pane_cannot_drive_another_member_as_the_director(cli, fleet, t
     jo, kim = spawn(cli, fleet, "jo"), spawn(cli, fleet, "kim")
     agents.wait_for("kim", lambda ev: any(e["event"] == "ready" for e in ev))
     result = run(
-        cli, fleet, "member", "exec", "--agent-id", fleet.director_id, "--member-id", kim, "echo PWNED",
+        cli,
+        fleet,
+        "member",
+        "exec",
+        "--agent-id",
+        fleet.director_id,
+        "--member-id",
+        kim,
+        "echo PWNED",
         env=in_pane_of(tmux_server, jo),
     )
     assert result.code == 1 and "is not you" in result.err
@@ -97,7 +105,9 @@ def test_the_human_outside_every_pane_acts_as_the_administrator_or_the_director(
     spawn(cli, fleet, "jo")
     admin = administrator_of(cli, fleet)
     for sender in (admin, fleet.director_id):
-        sent = run(cli, fleet, "message", "send", "--agent-id", sender, "--to", "jo", "--text", "from the human", env=OUTSIDE_PANES)
+        sent = run(
+            cli, fleet, "message", "send", "--agent-id", sender, "--to", "jo", "--text", "from the human", env=OUTSIDE_PANES
+        )
         assert sent.code == 0, sent.err
 
 
@@ -105,7 +115,9 @@ def test_a_pane_that_is_no_agents_placement_is_the_human(cli, fleet, tmux_server
     spawn(cli, fleet, "jo")
     admin = administrator_of(cli, fleet)
     other_pane = tmux_server.tmux("split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id).stdout.strip()
-    sent = run(cli, fleet, "message", "send", "--agent-id", admin, "--to", "jo", "--text", "hi", env=tmux_server.pane_env(other_pane))
+    sent = run(
+        cli, fleet, "message", "send", "--agent-id", admin, "--to", "jo", "--text", "hi", env=tmux_server.pane_env(other_pane)
+    )
     assert sent.code == 0, sent.err
 
 
@@ -114,8 +126,13 @@ def test_whoami_names_the_agent_of_the_calling_pane(cli, fleet, tmux_server):
     here = in_pane_of(tmux_server, jo)
     doc = run(cli, fleet, "--json", "whoami", env=here).json()
     assert doc == {
-        "fleet_id": fleet.fleet_id, "agent_id": jo, "name": "jo", "kind": "member", "is_director": False,
-        "coding_agent": "claude", "pane": pane_id_of(jo),
+        "fleet_id": fleet.fleet_id,
+        "agent_id": jo,
+        "name": "jo",
+        "kind": "member",
+        "is_director": False,
+        "coding_agent": "claude",
+        "pane": pane_id_of(jo),
     }
     text = run(cli, fleet, "whoami", env=here).out
     assert text.startswith(f"You are jo#{jo}, member of fleet {fleet.fleet_id}")
@@ -138,12 +155,30 @@ def test_the_built_in_prompt_points_to_whoami(cli, fleet, agents):
 def test_an_agent_registering_from_its_own_pane_is_placed_there(cli, fleet, tmux_server, agents):
     log = agents.logs / "own-pane.jsonl"
     own = tmux_server.tmux(
-        "split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id,
+        "split-window",
+        "-d",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        "-t",
+        tmux_server.pane_id,
         f"exec {sys.executable} -m cafleet.demo.standin_agent --name kit --log {log}",
     ).stdout.strip()
     wait_for(lambda: log.exists() and '"ready"' in log.read_text(), what="the stand-in in the agent's own pane")
-    joined = run(cli, fleet, "agent", "register", "--name", "kit", "--description", "joined by itself", "--coding-agent", "codex",
-                 "--quiet", env=tmux_server.pane_env(own))
+    joined = run(
+        cli,
+        fleet,
+        "agent",
+        "register",
+        "--name",
+        "kit",
+        "--description",
+        "joined by itself",
+        "--coding-agent",
+        "codex",
+        "--quiet",
+        env=tmux_server.pane_env(own),
+    )
     assert joined.code == 0, joined.err
     kit = int(joined.out)
     assert pane_id_of(kit) == own
@@ -155,8 +190,25 @@ def test_an_agent_registering_from_its_own_pane_is_placed_there(cli, fleet, tmux
     helper = run(cli, fleet, "--json", "agent", "register", "--name", "helper", "--description", "a script").json()
     assert helper["placement"] is None
     shell = tmux_server.tmux("split-window", "-d", "-P", "-F", "#{pane_id}", "-t", tmux_server.pane_id).stdout.strip()
-    from_shell = run(cli, fleet, "--json", "agent", "register", "--name", "script", "--description", "x", env=tmux_server.pane_env(shell))
+    from_shell = run(
+        cli, fleet, "--json", "agent", "register", "--name", "script", "--description", "x", env=tmux_server.pane_env(shell)
+    )
     assert from_shell.json()["placement"] is None  # a human's shell is not an agent's pane
-    assert from_shell.err.startswith(f"Note: pane {shell} runs ") and "not a coding agent: script is registered without a pane" in from_shell.err
-    quiet = run(cli, fleet, "--json", "agent", "register", "--name", "loose", "--description", "x", "--no-pane", env=tmux_server.pane_env(shell))
+    assert (
+        from_shell.err.startswith(f"Note: pane {shell} runs ")
+        and "not a coding agent: script is registered without a pane" in from_shell.err
+    )
+    quiet = run(
+        cli,
+        fleet,
+        "--json",
+        "agent",
+        "register",
+        "--name",
+        "loose",
+        "--description",
+        "x",
+        "--no-pane",
+        env=tmux_server.pane_env(shell),
+    )
     assert quiet.json()["placement"] is None and quiet.err == ""

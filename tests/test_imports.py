@@ -46,7 +46,10 @@ def test_hot_commands_import_no_heavy_modules(fleet, args):
     args = [a.format(task=task.id) for a in args]
     argv = ["--fleet-id", str(fleet.fleet_id)] + args + ["--agent-id", str(fleet.alice_id)]
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(_heavy())], capture_output=True, text=True, timeout=30,
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(_heavy())],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     *_, heavy = result.stderr.strip().splitlines()
     assert "Error" not in result.stderr, result.stderr
@@ -57,7 +60,9 @@ def test_probe_detects_a_heavy_import(fleet):
     """Guard against a probe that can never fail."""
     result = subprocess.run(
         [sys.executable, "-c", "import libtmux\n" + PROBE, json.dumps(["--version"]), json.dumps(_heavy())],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert json.loads(result.stderr.strip().splitlines()[-1]) == ["libtmux"]
 
@@ -76,4 +81,6 @@ def test_a_checkout_maps_only_the_screens_into_the_package():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, cwd="/")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "screens", "__init__.py")]
+    assert result.stdout.splitlines() == [
+        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "screens", "__init__.py")
+    ]

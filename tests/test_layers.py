@@ -6,7 +6,11 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FACES = [*sorted((REPO / "cafleet" / "cli").glob("*.py")), *sorted((REPO / "screens").glob("*.py")), *sorted((REPO / "cafleet" / "demo").glob("*.py"))]
+FACES = [
+    *sorted((REPO / "cafleet" / "cli").glob("*.py")),
+    *sorted((REPO / "screens").glob("*.py")),
+    *sorted((REPO / "cafleet" / "demo").glob("*.py")),
+]
 
 
 def calls_in(path: Path) -> set[str]:
@@ -22,10 +26,7 @@ def calls_in(path: Path) -> set[str]:
 def test_faces_send_through_the_seam_that_delivers_notices():
     """A face that called the broker's send directly would record messages whose notices no
     courier ever types; cafleet.services.sending does both."""
-    offenders = {
-        str(path.relative_to(REPO)): sorted(calls_in(path) & {"send_message", "broadcast_message"})
-        for path in FACES
-    }
+    offenders = {str(path.relative_to(REPO)): sorted(calls_in(path) & {"send_message", "broadcast_message"}) for path in FACES}
     assert {path: names for path, names in offenders.items() if names} == {}
 
 

@@ -67,7 +67,21 @@ def test_a_held_pane_lock_defers_typing_after_a_few_seconds_then_delivery_resume
         assert ping.err.startswith("Error: member bob's pane was not typed into: deferred:pane-locked; it shows ready")
         assert PANE_LOCK_TIMEOUT_SECONDS <= waited < PANE_LOCK_TIMEOUT_SECONDS + 10
 
-        task = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "bob", "--quiet", "--text", "after the lock").out)
+        task = int(
+            run(
+                cli,
+                fleet,
+                "message",
+                "send",
+                "--agent-id",
+                fleet.director_id,
+                "--to",
+                "bob",
+                "--quiet",
+                "--text",
+                "after the lock",
+            ).out
+        )
         status = wait_for_notify(task, timeout=PANE_LOCK_TIMEOUT_SECONDS + 10, until=lambda s: s == "deferred:pane-locked")
         assert status == "deferred:pane-locked"  # recorded truthfully while it waits
         assert inputs(agents.log_of("bob")) == []
@@ -98,6 +112,9 @@ def test_a_locks_directory_of_another_user_is_refused(cli, fleet, agents, tmux_s
             f"Error: lock directory {locks} belongs to another user (uid 65534); remove it (rm -r {locks}) and cafleet recreates it\n"
         )
         report = run(cli, fleet, "--json", "doctor").json()
-        assert f"lock directory {locks} belongs to another user (uid 65534); remove it (rm -r {locks}) and cafleet recreates it" in report["problems"]
+        assert (
+            f"lock directory {locks} belongs to another user (uid 65534); remove it (rm -r {locks}) and cafleet recreates it"
+            in report["problems"]
+        )
     finally:
         os.chown(locks, os.geteuid(), os.getegid())

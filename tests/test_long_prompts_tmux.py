@@ -78,12 +78,28 @@ def test_a_short_prompt_is_the_agents_last_argument_exactly_as_before(cli, fleet
     "backend, size",
     [("claude", 20_000), ("claude", 200 * 1024), ("codex", 200 * 1024), ("opencode", 20_000), ("opencode", 1000 * 1024)],
 )
-def test_a_prompt_too_long_for_tmux_or_argv_reaches_the_agent_through_a_file(cli, fleet, agents, tmp_path, local_dir, backend, size):
+def test_a_prompt_too_long_for_tmux_or_argv_reaches_the_agent_through_a_file(
+    cli, fleet, agents, tmp_path, local_dir, backend, size
+):
     template = long_prompt(size)
     source = tmp_path / "prompt.md"
     source.write_text(template, encoding="utf-8")
-    created = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "lena",
-                  "--description", "reads long prompts", "--coding-agent", backend, "--prompt-file", source)
+    created = run(
+        cli,
+        fleet,
+        "member",
+        "create",
+        "--agent-id",
+        fleet.director_id,
+        "--name",
+        "lena",
+        "--description",
+        "reads long prompts",
+        "--coding-agent",
+        backend,
+        "--prompt-file",
+        source,
+    )
     assert created.code == 0 and created.err == "", created
     member_id = int(created.out.splitlines()[0])
     path = local_dir / "prompts" / f"member-{member_id}" / "prompt.md"
@@ -125,13 +141,28 @@ def test_a_failed_spawn_leaves_no_prompt_file_behind(cli, fleet, agents, local_d
     no member row, no file."""
     before = registry()
     huge_argument = "x" * 20_000
-    created = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "lena", "--description", "d",
-                  "--prompt", long_prompt(40_000), "--agent-arg", huge_argument)
+    created = run(
+        cli,
+        fleet,
+        "member",
+        "create",
+        "--agent-id",
+        fleet.director_id,
+        "--name",
+        "lena",
+        "--description",
+        "d",
+        "--prompt",
+        long_prompt(40_000),
+        "--agent-arg",
+        huge_argument,
+    )
     assert created.code == 2 and created.out == "", created
     (line,) = created.err.splitlines()
     assert re.fullmatch(
         r"Error: the command that starts claude is [\d,]+ bytes even with the prompt in a file, over tmux's 16,364-byte "
-        r"limit for one command; pass shorter --agent-arg values", line,
+        r"limit for one command; pass shorter --agent-arg values",
+        line,
     ), line
     assert registry() == before
     assert not (local_dir / "prompts").exists() or not os.listdir(local_dir / "prompts")
@@ -155,5 +186,7 @@ def fleet_panes(cli, fleet) -> list[str]:
     import subprocess
 
     socket_path = fleet.env["TMUX"].split(",")[0]
-    listed = subprocess.run(["tmux", "-S", socket_path, "list-panes", "-a", "-F", "#{pane_id}"], capture_output=True, text=True, timeout=10)
+    listed = subprocess.run(
+        ["tmux", "-S", socket_path, "list-panes", "-a", "-F", "#{pane_id}"], capture_output=True, text=True, timeout=10
+    )
     return listed.stdout.split()

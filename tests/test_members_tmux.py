@@ -50,18 +50,64 @@ def claude_settings(fleet_id: int) -> str:
 @pytest.mark.parametrize(
     "backend, model, options, expected",
     [
-        ("claude", None, [], lambda f, local: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"]),
-        ("claude", "sonnet", ["--permission-mode", "acceptEdits", "--agent-arg", "--verbose"],
-         lambda f, local: ["--permission-mode", "acceptEdits", "--settings", claude_settings(f), "--name", "ann", "--model", "sonnet", "--verbose"]),
-        ("codex", "gpt-5", [], lambda f, local: ["--no-daemon", "--ask-for-approval", "never", "--sandbox", "workspace-write", "--add-dir", str(local),
-                                                  *network_access(), "--model", "gpt-5"]),
-        ("codex", None, ["--sandbox", "danger-full-access", "--approval", "on-request"],
-         lambda f, local: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"]),
+        (
+            "claude",
+            None,
+            [],
+            lambda f, local: ["--permission-mode", "dontAsk", "--settings", claude_settings(f), "--name", "ann"],
+        ),
+        (
+            "claude",
+            "sonnet",
+            ["--permission-mode", "acceptEdits", "--agent-arg", "--verbose"],
+            lambda f, local: [
+                "--permission-mode",
+                "acceptEdits",
+                "--settings",
+                claude_settings(f),
+                "--name",
+                "ann",
+                "--model",
+                "sonnet",
+                "--verbose",
+            ],
+        ),
+        (
+            "codex",
+            "gpt-5",
+            [],
+            lambda f, local: [
+                "--no-daemon",
+                "--ask-for-approval",
+                "never",
+                "--sandbox",
+                "workspace-write",
+                "--add-dir",
+                str(local),
+                *network_access(),
+                "--model",
+                "gpt-5",
+            ],
+        ),
+        (
+            "codex",
+            None,
+            ["--sandbox", "danger-full-access", "--approval", "on-request"],
+            lambda f, local: ["--no-daemon", "--ask-for-approval", "on-request", "--sandbox", "danger-full-access"],
+        ),
         ("opencode", "anthropic/claude-sonnet-4", [], lambda f, local: ["--model", "anthropic/claude-sonnet-4", "--prompt"]),
     ],
 )
-def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_server, local_dir, backend, model, options, expected):
-    extra = ["--coding-agent", backend, "--prompt", "Hi {name} #{agent_id} of fleet {fleet_id}, boss {director_id} on {coding_agent}", *options]
+def test_spawn_runs_the_backend_with_its_exact_argv(
+    cli, fleet, agents, tmux_server, local_dir, backend, model, options, expected
+):
+    extra = [
+        "--coding-agent",
+        backend,
+        "--prompt",
+        "Hi {name} #{agent_id} of fleet {fleet_id}, boss {director_id} on {coding_agent}",
+        *options,
+    ]
     if model:
         extra += ["--model", model]
     member_id = spawn(cli, fleet, "ann", *extra)
@@ -74,7 +120,10 @@ def test_spawn_runs_the_backend_with_its_exact_argv(cli, fleet, agents, tmux_ser
     assert start["env_database_url"] == database_setting()
     if backend == "opencode":
         rules = json.loads(start["env_opencode_permission"])["bash*"]
-        assert rules == {f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} *": "allow", f"cafleet --fleet-id {fleet.fleet_id} *": "allow"}
+        assert rules == {
+            f"{cafleet_command()[0]} --fleet-id {fleet.fleet_id} *": "allow",
+            f"cafleet --fleet-id {fleet.fleet_id} *": "allow",
+        }
     else:
         assert start["env_opencode_permission"] is None
 
@@ -95,14 +144,42 @@ def test_default_prompt_tells_the_member_who_it_is(cli, fleet, agents):
 
 
 def test_member_create_says_what_it_granted(cli, fleet, agents):
-    created = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "gia",
-                  "--description", "grants", "--coding-agent", "codex", "--approval", "on-request")
+    created = run(
+        cli,
+        fleet,
+        "member",
+        "create",
+        "--agent-id",
+        fleet.director_id,
+        "--name",
+        "gia",
+        "--description",
+        "grants",
+        "--coding-agent",
+        "codex",
+        "--approval",
+        "on-request",
+    )
     assert created.code == 0, created.err
     lines = created.out.splitlines()
     network = ["  network access (to reach the PostgreSQL database)"] if network_access() else []
     assert lines[2:] == ["  sandbox workspace-write", "  approval on-request", f"  writable: {local_directory()}", *network]
-    refused = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "hal",
-                  "--description", "x", "--coding-agent", "codex", "--permission-mode", "plan")
+    refused = run(
+        cli,
+        fleet,
+        "member",
+        "create",
+        "--agent-id",
+        fleet.director_id,
+        "--name",
+        "hal",
+        "--description",
+        "x",
+        "--coding-agent",
+        "codex",
+        "--permission-mode",
+        "plan",
+    )
     assert refused.code == 2 and "--permission-mode is not an option of codex" in refused.err
     assert run(cli, fleet, "--json", "agent", "list", "--agent-id", fleet.director_id).json()[-1]["name"] == "gia"
 
@@ -118,8 +195,19 @@ def network_access() -> list[str]:
 def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
     member_id = spawn(cli, fleet, "cy")
     agents.wait_for("cy", lambda ev: any(e["event"] == "ready" for e in ev))
-    sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "cy", "--quiet",
-               "--text", "- fix \x1b[31mred\x1b[0m\x07 tests\nthen ping @cy")
+    sent = run(
+        cli,
+        fleet,
+        "message",
+        "send",
+        "--agent-id",
+        fleet.director_id,
+        "--to",
+        "cy",
+        "--quiet",
+        "--text",
+        "- fix \x1b[31mred\x1b[0m\x07 tests\nthen ping @cy",
+    )
     task_id = int(sent.out)
     assert wait_for_notify(task_id) == "delivered"
     events = agents.wait_for("cy", lambda ev: inputs(ev))
@@ -135,7 +223,11 @@ def test_preview_lands_as_one_input_with_controls_removed(cli, fleet, agents):
 
 def test_a_shell_pane_receives_nothing(cli, fleet, tmux_server):
     other = run(cli, fleet, "agent", "register", "--name", "ext", "--description", "outside").out.strip()
-    task_id = int(run_as_human(cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet", "--text", "echo PWNED").out)
+    task_id = int(
+        run_as_human(
+            cli, fleet, "message", "send", "--agent-id", other, "--to", "director", "--quiet", "--text", "echo PWNED"
+        ).out
+    )
     assert wait_for_notify(task_id) == "skipped:not-its-agent:bash"
     screen = tmux_server.tmux("capture-pane", "-p", "-t", tmux_server.pane_id).stdout
     assert "PWNED" not in screen and "cafleet msg" not in screen
@@ -144,7 +236,9 @@ def test_a_shell_pane_receives_nothing(cli, fleet, tmux_server):
 def test_send_to_a_dead_pane_is_skipped(cli, fleet, tmux_server):
     member_id = spawn(cli, fleet, "dee")
     tmux_server.tmux("kill-pane", "-t", pane_of(member_id).tmux_pane_id)
-    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "dee", "--quiet", "--text", "hello?").out)
+    task_id = int(
+        run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "dee", "--quiet", "--text", "hello?").out
+    )
     assert wait_for_notify(task_id) == "skipped:pane-gone"
 
 
@@ -188,7 +282,9 @@ def test_exec_send_input_ping_and_capture(cli, fleet, agents):
     capture = run(cli, fleet, "member", "capture", *args, "--lines", "3")
     assert capture.code == 0
     lines = capture.out.splitlines()
-    assert len(lines) == 3 and "exec-42" in "\n".join(run(cli, fleet, "member", "capture", *args, "--lines", "30").out.splitlines())
+    assert len(lines) == 3 and "exec-42" in "\n".join(
+        run(cli, fleet, "member", "capture", *args, "--lines", "30").out.splitlines()
+    )
 
 
 def test_member_list_with_activity(cli, fleet):
@@ -221,7 +317,10 @@ def test_delete_times_out_then_force_kills(cli, fleet, agents, tmux_server):
     slow = run(cli, fleet, *args, "--timeout", "1")
     assert slow.code == 2
     assert "still open after 1s" in slow.err and "Its last lines:" in slow.err and slow.out == ""
-    assert run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member_id).json()["status"] == "active"
+    assert (
+        run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member_id).json()["status"]
+        == "active"
+    )
     forced = run(cli, fleet, *args, "--force")
     assert forced.code == 0
     assert pane_of_gone(member_id)
@@ -336,7 +435,9 @@ def test_a_pane_in_copy_mode_is_taken_out_of_it_first(cli, fleet, agents, tmux_s
     pane = pane_of(member_id).tmux_pane_id
     tmux_server.tmux("copy-mode", "-t", pane)
     assert tmux_server.tmux("display-message", "-p", "-t", pane, "#{pane_in_mode}").stdout.strip() == "1"
-    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "oli", "--quiet", "--text", "scrolled?").out)
+    task_id = int(
+        run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "oli", "--quiet", "--text", "scrolled?").out
+    )
     assert wait_for_notify(task_id) == "delivered"
     (text,) = inputs(agents.wait_for("oli", lambda ev: inputs(ev)))
     assert text.endswith("Z] scrolled?")
@@ -349,7 +450,9 @@ def test_a_pane_of_a_restarted_server_is_never_typed_into(cli, fleet, agents):
     agents.wait_for("pia", lambda ev: any(e["event"] == "ready" for e in ev))
     pane_of(member_id)
     Placement.update(tmux_server_pid=1).where(Placement.agent == member_id).execute()
-    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "pia", "--quiet", "--text", "hi").out)
+    task_id = int(
+        run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "pia", "--quiet", "--text", "hi").out
+    )
     assert wait_for_notify(task_id) == "skipped:other-tmux-server"
     time.sleep(0.5)
     assert [e["event"] for e in agents.log_of("pia")] == ["start", "ready"]
@@ -358,7 +461,9 @@ def test_a_pane_of_a_restarted_server_is_never_typed_into(cli, fleet, agents):
 def test_a_pane_showing_the_cafleet_tui_is_skipped(cli, fleet, agents, tmux_server):
     member_id = spawn(cli, fleet, "quin")
     tmux_server.tmux("set-option", "-p", "-t", pane_of(member_id).tmux_pane_id, "@cafleet_tui", "1")
-    task_id = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "quin", "--quiet", "--text", "hi").out)
+    task_id = int(
+        run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "quin", "--quiet", "--text", "hi").out
+    )
     assert wait_for_notify(task_id) == "skipped:pane-shows-cafleet-tui"
 
 
@@ -366,7 +471,21 @@ def test_deliveries_to_one_pane_never_interleave(cli, fleet, agents):
     spawn(cli, fleet, "rio")
     agents.wait_for("rio", lambda ev: any(e["event"] == "ready" for e in ev))
     ids = [
-        int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "rio", "--quiet", "--text", f"message number {i}").out)
+        int(
+            run(
+                cli,
+                fleet,
+                "message",
+                "send",
+                "--agent-id",
+                fleet.director_id,
+                "--to",
+                "rio",
+                "--quiet",
+                "--text",
+                f"message number {i}",
+            ).out
+        )
         for i in range(4)
     ]
     for task_id in ids:
@@ -389,8 +508,10 @@ def test_a_members_pane_on_another_host_is_never_looked_at_or_typed_into(cli, fl
     for command in (["ping"], ["capture"], ["exec", "echo hi"], ["send-input", "--freetext", "yes"], ["delete"]):
         refused = run(cli, fleet, "member", *command, *args)
         assert refused.code == 1, command
-        assert refused.err.startswith(f"Error: member far's pane lives on host elsewhere and this is host {os.uname().nodename}; "
-                                      "nothing was done: run the command again on elsewhere")
+        assert refused.err.startswith(
+            f"Error: member far's pane lives on host elsewhere and this is host {os.uname().nodename}; "
+            "nothing was done: run the command again on elsewhere"
+        )
     sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "far", "--text", "not here", "--quiet")
     # A later notice this host's courier settles: by then it has passed over the one for `far`.
     helper = run_as_human(cli, fleet, "agent", "register", "--name", "helper", "--description", "x", "--quiet").out.strip()

@@ -169,15 +169,43 @@ EXPECTED_TRIGGERS = [
 RELEASED_V1_COLUMNS = {
     "fleets": ["id", "label", "created_at", "deleted_at", "director_id"],
     "agents": [
-        "id", "fleet_id", "name", "description", "kind", "status", "registered_at", "deregistered_at", "skills",
+        "id",
+        "fleet_id",
+        "name",
+        "description",
+        "kind",
+        "status",
+        "registered_at",
+        "deregistered_at",
+        "skills",
     ],
     "placements": [
-        "agent_id", "director_id", "tmux_socket", "tmux_server_pid", "tmux_session", "tmux_window_id",
-        "tmux_pane_id", "coding_agent", "created_at",
+        "agent_id",
+        "director_id",
+        "tmux_socket",
+        "tmux_server_pid",
+        "tmux_session",
+        "tmux_window_id",
+        "tmux_pane_id",
+        "coding_agent",
+        "created_at",
     ],
     "tasks": [
-        "id", "fleet_id", "owner_id", "from_id", "to_id", "kind", "state", "created_at", "state_changed_at",
-        "acked_at", "origin_id", "reply_to_id", "text", "notified_at", "notify_status",
+        "id",
+        "fleet_id",
+        "owner_id",
+        "from_id",
+        "to_id",
+        "kind",
+        "state",
+        "created_at",
+        "state_changed_at",
+        "acked_at",
+        "origin_id",
+        "reply_to_id",
+        "text",
+        "notified_at",
+        "notify_status",
     ],
 }
 RELEASED_V1_INDEXES = {
@@ -226,9 +254,7 @@ def _set_user_version(path: Path, version: int) -> None:
 
 
 def _tables(conn) -> list[str]:
-    return sorted(
-        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    )
+    return sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
 
 
 def _columns(conn, table: str) -> list[tuple]:
@@ -368,10 +394,7 @@ def test_every_model_has_exactly_the_columns_of_its_table(db, db_path):
                     continue
                 not_null = bool(info[field.column_name][3])
                 assert not_null == (not field.null), f"{table}.{field.column_name}: NOT NULL={not_null}, null={field.null}"
-            model_fks = {
-                (f.column_name, f.rel_model._meta.table_name, f.rel_field.column_name)
-                for f in model._meta.refs
-            }
+            model_fks = {(f.column_name, f.rel_model._meta.table_name, f.rel_field.column_name) for f in model._meta.refs}
             assert model_fks <= _foreign_keys(conn, table), table
     finally:
         conn.close()
@@ -447,9 +470,9 @@ def test_a_cli_command_upgrades_a_version_1_file_and_keeps_its_rows(cli, db_path
     for table, rows in before.items():
         after = _dump(db_path, table)  # later migrations may add columns (NULL for old rows)
         assert [row[: len(rows[0])] for row in after] == rows, table
-        added = _column_names(db_path, table)[len(rows[0]):]
+        added = _column_names(db_path, table)[len(rows[0]) :]
         for row in after:
-            values = dict(zip(added, row[len(rows[0]):], strict=True))
+            values = dict(zip(added, row[len(rows[0]) :], strict=True))
             # Migration 12 numbered the tasks' revisions (the TUI's change cursor) in id order.
             assert values.pop("revision", row[0]) == row[0], table
             assert all(value is None for value in values.values()), table
@@ -600,7 +623,8 @@ GARBAGE = {
 
 @pytest.mark.parametrize("content", sorted(GARBAGE))
 @pytest.mark.parametrize(
-    "args", [("fleet", "list"), ("--fleet-id", "1", "message", "poll", "--agent-id", "1"), ("db", "init")],
+    "args",
+    [("fleet", "list"), ("--fleet-id", "1", "message", "poll", "--agent-id", "1"), ("db", "init")],
     ids=lambda a: " ".join(a),
 )
 @pytest.mark.sqlite_only
@@ -704,7 +728,8 @@ def test_a_home_relative_path_is_expanded(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "url, fix", [("rel/dir/a.db", "{cwd}/rel/dir/a.db"), ("sqlite:///rel/b.db", "sqlite:///{cwd}/rel/b.db")],
+    "url, fix",
+    [("rel/dir/a.db", "{cwd}/rel/dir/a.db"), ("sqlite:///rel/b.db", "sqlite:///{cwd}/rel/b.db")],
 )
 @pytest.mark.parametrize("args", [("fleet", "list"), ("db", "init")], ids=lambda a: " ".join(a))
 def test_a_relative_path_is_a_usage_error_that_gives_the_absolute_form(tmp_path, url, fix, args):

@@ -33,7 +33,12 @@ def fleet(tmux_server, agents, cli, tmp_path):
     """A fleet whose Director pane runs a stand-in agent (so it can be woken)."""
     log = tmp_path / "director.jsonl"
     pane = tmux_server.tmux(
-        "new-window", "-P", "-F", "#{pane_id}", "-t", "main",
+        "new-window",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        "-t",
+        "main",
         f"{sys.executable} -m cafleet.demo.standin_agent --name director --log {log}",
     ).stdout.strip()
     env = {**tmux_server.pane_env(pane), **agents.env}
@@ -60,7 +65,10 @@ class Monitor:
     def __init__(self, fleet, tick=0.3):
         self.proc = subprocess.Popen(
             cafleet_command() + ["--fleet-id", str(fleet.fleet_id), "monitor", "start", "--tick", str(tick)],
-            env={**os.environ, **fleet.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **fleet.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -16,7 +16,9 @@ def test_wheel_installs_screens_and_styles_and_the_ui_starts(tmp_path, tmux_serv
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = dist.glob("cafleet-*.whl")
     env_dir = tmp_path / "venv"
@@ -29,17 +31,28 @@ def test_wheel_installs_screens_and_styles_and_the_ui_starts(tmp_path, tmux_serv
     python = env_dir / "bin" / "python"
     own_site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(own_site, "test-run-dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     probe = subprocess.run(
-        [str(python), "-c", "import cafleet, cafleet.screens.app as a; print(cafleet.__file__); print(a.__file__); print(cafleet.styles_dir())"],
-        check=True, capture_output=True, text=True, cwd=tmp_path,
+        [
+            str(python),
+            "-c",
+            "import cafleet, cafleet.screens.app as a; print(cafleet.__file__); print(a.__file__); print(cafleet.styles_dir())",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     ).stdout.split()
     site = str(env_dir)
     assert all(path.startswith(site) for path in probe), probe

@@ -21,16 +21,28 @@ class Server(NamedTuple):
 
 def placement(pane_id: str | None = "%3", server_pid: int | None = 100) -> PlacementRecord:
     return PlacementRecord(
-        agent_id=4, director_id=1, tmux_socket="/tmp/tmux-test/default", tmux_server_pid=server_pid,
-        tmux_session="main", tmux_window_id="@1", tmux_pane_id=pane_id, coding_agent="claude",
+        agent_id=4,
+        director_id=1,
+        tmux_socket="/tmp/tmux-test/default",
+        tmux_server_pid=server_pid,
+        tmux_session="main",
+        tmux_window_id="@1",
+        tmux_pane_id=pane_id,
+        coding_agent="claude",
         created_at="2026-11-20T09:00:00.000000Z",
     )
 
 
 def pane(dead: bool = False, tui: bool = False) -> PaneState:
     return PaneState(
-        pane_id="%3", dead=dead, current_command="node", in_mode=False, pid=4242, window_id="@1",
-        session="main", shows_cafleet_tui=tui,
+        pane_id="%3",
+        dead=dead,
+        current_command="node",
+        in_mode=False,
+        pid=4242,
+        window_id="@1",
+        session="main",
+        shows_cafleet_tui=tui,
     )
 
 

@@ -81,7 +81,10 @@ def test_doctor_reports_an_older_and_a_newer_schema(cli, pg, postgres_cluster):
     postgres_cluster.sql(f"UPDATE cafleet_schema SET version = {LATEST_VERSION - 1}", name)
     older = cli("--json", "doctor").json()
     assert older["database"]["schema_version"] == LATEST_VERSION - 1
-    assert f"database schema {LATEST_VERSION - 1} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`" in older["problems"]
+    assert (
+        f"database schema {LATEST_VERSION - 1} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`"
+        in older["problems"]
+    )
 
     postgres_cluster.sql(f"UPDATE cafleet_schema SET version = {LATEST_VERSION + 1}", name)
     newer = cli("--json", "doctor").json()
@@ -171,7 +174,7 @@ def test_a_local_directory_others_can_reach_is_refused_with_chmod_as_the_fix(cli
     directory.chmod(0o755)
     error = _one_error_line(cli("fleet", "list"))
     assert error == f"Error: cafleet's directory {directory} is readable by other users (mode 0755); run chmod 700 {directory}\n"
-    assert error[len("Error: "):].strip() in cli("--json", "doctor").json()["problems"]
+    assert error[len("Error: ") :].strip() in cli("--json", "doctor").json()["problems"]
 
 
 def test_child_processes_and_demo_files_follow_the_server(pg):
@@ -207,10 +210,19 @@ def test_codex_members_get_network_access_only_for_a_server(tmp_path, over_netwo
     from cafleet.backends.base import SpawnContext
     from cafleet.backends.codex import Codex
 
-    plan = Codex().plan(SpawnContext(
-        executable="codex", name="ann", prompt="hi", model=None, fleet_id=1, database_dir=tmp_path,
-        autonomy=Autonomy(), environment={}, database_over_network=over_network,
-    ))
+    plan = Codex().plan(
+        SpawnContext(
+            executable="codex",
+            name="ann",
+            prompt="hi",
+            model=None,
+            fleet_id=1,
+            database_dir=tmp_path,
+            autonomy=Autonomy(),
+            environment={},
+            database_over_network=over_network,
+        )
+    )
     assert ("-c" in plan.argv) is over_network
     assert ("sandbox_workspace_write.network_access=true" in plan.argv) is over_network
     assert any("network access" in g for g in plan.grants) is over_network

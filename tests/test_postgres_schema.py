@@ -16,7 +16,8 @@ def _columns(database, table: str) -> dict[str, bool]:
     """Column name -> NOT NULL."""
     rows = database.execute_sql(
         "SELECT column_name, is_nullable FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = %s", (table,),
+        "WHERE table_schema = current_schema() AND table_name = %s",
+        (table,),
     ).fetchall()
     return {name: nullable == "NO" for name, nullable in rows}
 
@@ -24,7 +25,8 @@ def _columns(database, table: str) -> dict[str, bool]:
 def _primary_key(database, table: str) -> list[str]:
     rows = database.execute_sql(
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = %s::regclass AND i.indisprimary", (table,),
+        "WHERE i.indrelid = %s::regclass AND i.indisprimary",
+        (table,),
     ).fetchall()
     return [row[0] for row in rows]
 

@@ -20,12 +20,32 @@ def test_a_question_is_relayed_answered_with_the_given_command_and_the_member_co
     fleet = create_panes_fleet(cli, tmux_server, agents, "relay")
     member = spawn(cli, fleet, "coder")
     agents.wait_for("coder", lambda ev: any(e["event"] == "ready" for e in ev))
-    wait_for(lambda: run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()[0]["activity"]["state"] == "ready",
-             what="the member to be ready")
+    wait_for(
+        lambda: (
+            run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()[0]["activity"][
+                "state"
+            ]
+            == "ready"
+        ),
+        what="the member to be ready",
+    )
 
     # Beat 1: the member shows a menu (the stand-in draws one for an `ask:` input).
-    assert run(cli, fleet, "member", "send-input", "--agent-id", fleet.director_id, "--member-id", member,
-               "--freetext", "ask: Overwrite config.toml? | yes | no").code == 0
+    assert (
+        run(
+            cli,
+            fleet,
+            "member",
+            "send-input",
+            "--agent-id",
+            fleet.director_id,
+            "--member-id",
+            member,
+            "--freetext",
+            "ask: Overwrite config.toml? | yes | no",
+        ).code
+        == 0
+    )
 
     # Beat 2: the Director sees it, as a message and as the member's state.
     def needs_you():
@@ -37,8 +57,21 @@ def test_a_question_is_relayed_answered_with_the_given_command_and_the_member_co
     activity = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()[0]["activity"]
     assert activity["state"] == "asking"
     # A message sent meanwhile waits: it must not be typed into the menu.
-    waiting = int(run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", f"coder#{member}",
-                      "--text", "after the answer, run the tests", "--quiet").out)
+    waiting = int(
+        run(
+            cli,
+            fleet,
+            "message",
+            "send",
+            "--agent-id",
+            fleet.director_id,
+            "--to",
+            f"coder#{member}",
+            "--text",
+            "after the answer, run the tests",
+            "--quiet",
+        ).out
+    )
     assert wait_for_notify(waiting, timeout=3, until=lambda s: s == "deferred:asking") == "deferred:asking"
 
     # Beat 3: the Director runs the command the message gave it, with the choice filled in.

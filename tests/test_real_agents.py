@@ -76,8 +76,7 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     def task(task_id, as_agent):
         return fleet_json(cafleet, field, fleet, "message", "show", "--agent-id", str(as_agent), "--task-id", str(task_id))
 
-    wait_until(lambda: task(task_id, director)["state"] == "completed", 90, f"{backend} to ack task {task_id}",
-               interval=0.2)
+    wait_until(lambda: task(task_id, director)["state"] == "completed", 90, f"{backend} to ack task {task_id}", interval=0.2)
     acked_at = time.monotonic()
     wait_until(lambda: task(task_id, director)["notify_status"] == "delivered", 10, "the notice's notify_status")
 
@@ -88,7 +87,8 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     (answer,) = wait_until(reply, 60, "the reply in the Director's inbox", interval=0.2)
     landed = wait_until(
         lambda: [t for t in director_inputs(field) if t.startswith(f"[cafleet msg {answer['task_id']} from worker#{member_id}")],
-        30, "the reply's notice in the Director's pane",
+        30,
+        "the reply's notice in the Director's pane",
     )
     landed_s = time.monotonic() - acked_at
     assert len(landed) == 1
@@ -104,10 +104,17 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
 
     if TIMINGS:
         with open(TIMINGS, "a") as out:
-            out.write(json.dumps({
-                "backend": backend, "spawn_to_first_turn_s": round(first_turn_s, 2),
-                "notice_to_ack_s": round(acked_at - sent_at, 2), "ack_to_reply_notice_s": round(landed_s, 2),
-            }) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "backend": backend,
+                        "spawn_to_first_turn_s": round(first_turn_s, 2),
+                        "notice_to_ack_s": round(acked_at - sent_at, 2),
+                        "ack_to_reply_notice_s": round(landed_s, 2),
+                    }
+                )
+                + "\n"
+            )
 
 
 def fleet_json(cafleet, field, fleet, *args):
@@ -121,8 +128,22 @@ def create_fleet(field, cafleet, backend):
 
 
 def create_worker(field, cafleet, fleet, director, backend, *options):
-    member = fleet_json(cafleet, field, fleet, "member", "create", "--agent-id", str(director),
-                        "--name", "worker", "--description", "does the work", "--coding-agent", backend, *options)
+    member = fleet_json(
+        cafleet,
+        field,
+        fleet,
+        "member",
+        "create",
+        "--agent-id",
+        str(director),
+        "--name",
+        "worker",
+        "--description",
+        "does the work",
+        "--coding-agent",
+        backend,
+        *options,
+    )
     return member["agent_id"], member["placement"]["tmux_pane_id"]
 
 
@@ -132,8 +153,9 @@ def spawn_member(field, cafleet, backend):
 
 
 def send(cafleet, field, fleet, director, text):
-    return fleet_json(cafleet, field, fleet, "message", "send", "--agent-id", str(director),
-                      "--to", "worker", "--text", text)["task_id"]
+    return fleet_json(cafleet, field, fleet, "message", "send", "--agent-id", str(director), "--to", "worker", "--text", text)[
+        "task_id"
+    ]
 
 
 def replies_to(cafleet, field, fleet, director):
@@ -151,8 +173,12 @@ def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_p
         try:
             fleet, director, member, _ = spawn_member(field, cafleet, backend)
             task_id = send(cafleet, field, fleet, director, "right away")
-            wait_until(lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
-                       120, "the reply", interval=0.3)
+            wait_until(
+                lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
+                120,
+                "the reply",
+                interval=0.3,
+            )
             turns = [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend]) and not r.after_tool_result]
             assert "You are worker" in turns[0].last_text and not NOTICE.search(turns[0].last_text)
             assert [r for r in turns if f"[cafleet msg {task_id} " in r.last_text] == [turns[1]]
@@ -169,22 +195,33 @@ def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, 
         try:
             fleet, director, member, _ = spawn_member(field, cafleet, backend)
             prefix = f"{cafleet} --fleet-id {fleet}"
-            send(cafleet, field, fleet, director,
-                 f"please run: {prefix} --json doctor | {prefix} message send --agent-id {member} --to {director} --text-file -")
+            send(
+                cafleet,
+                field,
+                fleet,
+                director,
+                f"please run: {prefix} --json doctor | {prefix} message send --agent-id {member} --to {director} --text-file -",
+            )
             (report,) = wait_until(lambda: replies_to(cafleet, field, fleet, director), 120, "the doctor's report", interval=0.3)
             doctor = json.loads(report["text"])
             assert doctor["agent"]["agent_id"] == member and doctor["agent"]["coding_agent"] == backend
             assert {c["name"]: c["ok"] for c in doctor["agent"]["checks"]} == {
-                "database": True, "login-shell PATH": True, "permission": True, "notices": True,
+                "database": True,
+                "login-shell PATH": True,
+                "permission": True,
+                "notices": True,
             }, doctor["agent"]["checks"]
         finally:
             stop_field(field)
 
 
-@pytest.mark.parametrize("backend, user_config", [
-    ("claude", None),  # dontAsk: whatever the user's settings do not allow is refused
-    ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
-])
+@pytest.mark.parametrize(
+    "backend, user_config",
+    [
+        ("claude", None),  # dontAsk: whatever the user's settings do not allow is refused
+        ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
+    ],
+)
 def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend, user_config):
     cafleet = cafleet_command()[0]
     marker = tmp_path / "work" / "not-allowed"
@@ -193,25 +230,37 @@ def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend
         try:
             fleet, director, member, pane = spawn_member(field, cafleet, backend)
             task_id = send(cafleet, field, fleet, director, "please ack")
-            wait_until(lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
-                       120, "cafleet to run without a prompt", interval=0.3)
+            wait_until(
+                lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
+                120,
+                "cafleet to run without a prompt",
+                interval=0.3,
+            )
             send(cafleet, field, fleet, director, f"please run: touch {marker}")
             if backend == "opencode":
                 wait_until(lambda: "Permission required" in pane_text(field, pane), 60, "opencode to ask")
             else:
-                wait_until(lambda: [r for r in server.requests if r.after_tool_result and r.is_agent_turn("Bash")][1:], 60,
-                           "the refused tool call's result")
+                wait_until(
+                    lambda: [r for r in server.requests if r.after_tool_result and r.is_agent_turn("Bash")][1:],
+                    60,
+                    "the refused tool call's result",
+                )
             time.sleep(1)
             assert not marker.exists()
         finally:
             stop_field(field)
 
 
-@pytest.mark.parametrize("backend, options, user_config", [
-    ("claude", ["--permission-mode", "default"], None),
-    ("opencode", [], {"permission": {"bash": "ask"}}),
-])
-def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(real_agents, tmp_path, backend, options, user_config):
+@pytest.mark.parametrize(
+    "backend, options, user_config",
+    [
+        ("claude", ["--permission-mode", "default"], None),
+        ("opencode", [], {"permission": {"bash": "ask"}}),
+    ],
+)
+def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(
+    real_agents, tmp_path, backend, options, user_config
+):
     """A permission prompt: the Director is told once, with the command that answers it; a
     notice meanwhile waits (typed into the prompt it would answer it); `send-input --choice 1`
     answers it."""
@@ -231,17 +280,44 @@ def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(rea
             (told,) = wait_until(needs_you, 90, "the Director to be told", interval=0.3)
             assert f"member send-input --agent-id {director} --member-id {member_id} --choice N" in told["text"]
             waiting = send(cafleet, field, fleet, director, "1")  # typed into the prompt, this would answer it
-            wait_until(lambda: fleet_json(cafleet, field, fleet, "message", "show", "--agent-id",
-                                            str(director), "--task-id", str(waiting))["notify_status"] == "deferred:asking",
-                       20, "the notice to wait", interval=0.3)
+            wait_until(
+                lambda: (
+                    fleet_json(cafleet, field, fleet, "message", "show", "--agent-id", str(director), "--task-id", str(waiting))[
+                        "notify_status"
+                    ]
+                    == "deferred:asking"
+                ),
+                20,
+                "the notice to wait",
+                interval=0.3,
+            )
             time.sleep(2)
             assert not marker.exists() and len(needs_you()) == 1
-            answered = fleet_json(cafleet, field, fleet, "member", "send-input", "--agent-id", str(director),
-                                    "--member-id", str(member_id), "--choice", "1")
+            answered = fleet_json(
+                cafleet,
+                field,
+                fleet,
+                "member",
+                "send-input",
+                "--agent-id",
+                str(director),
+                "--member-id",
+                str(member_id),
+                "--choice",
+                "1",
+            )
             assert answered["sent"] == "choice"
             wait_until(marker.exists, 30, "the approved command to run")
-            wait_until(lambda: fleet_json(cafleet, field, fleet, "message", "show", "--agent-id",
-                                            str(director), "--task-id", str(waiting))["notify_status"] == "delivered",
-                       60, "the waiting notice to land after the answer", interval=0.3)
+            wait_until(
+                lambda: (
+                    fleet_json(cafleet, field, fleet, "message", "show", "--agent-id", str(director), "--task-id", str(waiting))[
+                        "notify_status"
+                    ]
+                    == "delivered"
+                ),
+                60,
+                "the waiting notice to land after the answer",
+                interval=0.3,
+            )
         finally:
             stop_field(field)

@@ -33,7 +33,9 @@ def notice_turns(server, backend, task_id):
 
 
 def first_turn_done(server, backend):
-    return wait_until(lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], 90, f"{backend}'s first turn")
+    return wait_until(
+        lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], 90, f"{backend}'s first turn"
+    )
 
 
 def notify_status(cafleet, field, fleet, director, task_id):
@@ -72,14 +74,22 @@ def test_a_notice_left_between_paste_and_enter_is_submitted_once_by_the_next_cou
             buffer = f"t-{uuid.uuid4().hex[:8]}"  # ... after its paste, before its Enter
             subprocess.run(["tmux", "-L", field.socket_name, "set-buffer", "-b", buffer, "--", notice], check=True)
             subprocess.run(["tmux", "-L", field.socket_name, "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane], check=True)
-            wait_until(lambda: f"[cafleet msg {task.id} " in reader_state(field, pane, backend).draft, 20, "the notice in the box")
+            wait_until(
+                lambda: f"[cafleet msg {task.id} " in reader_state(field, pane, backend).draft, 20, "the notice in the box"
+            )
             dead = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
             claim = claimer_id(dead.pid)
             dead.communicate(b"")
-            Task.update(notify_status="claimed", notice_claim=claim, notice_step=NoticeStep.ENTERING,
-                        notice_lease_until="9999-12-31T00:00:00.000000Z").where(Task.id == task.id).execute()
+            Task.update(
+                notify_status="claimed",
+                notice_claim=claim,
+                notice_step=NoticeStep.ENTERING,
+                notice_lease_until="9999-12-31T00:00:00.000000Z",
+            ).where(Task.id == task.id).execute()
             fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director))  # a new courier
-            wait_until(lambda: notify_status(cafleet, field, fleet, director, task.id) == "delivered", 60, "the notice to be submitted")
+            wait_until(
+                lambda: notify_status(cafleet, field, fleet, director, task.id) == "delivered", 60, "the notice to be submitted"
+            )
             wait_until(lambda: notice_turns(server, backend, task.id), 60, f"{backend} to take the notice")
             assert len(notice_turns(server, backend, task.id)) == 1
             assert f"[cafleet msg {task.id} " not in reader_state(field, pane, backend).draft
@@ -98,12 +108,27 @@ def test_with_bracketed_paste_off_a_real_agent_takes_a_notice_as_one_turn(real_a
             member, pane = create_worker(field, cafleet, fleet, director, backend)
             first_turn_done(server, backend)
             wait_until(lambda: reader_state(field, pane, backend).state == "ready", 60, f"{backend} to be ready")
-            tty = subprocess.run(["tmux", "-L", field.socket_name, "display-message", "-p", "-t", pane, "#{pane_tty}"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+            tty = subprocess.run(
+                ["tmux", "-L", field.socket_name, "display-message", "-p", "-t", pane, "#{pane_tty}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
             with open(tty, "w") as terminal:  # as if the agent had written it: tmux turns the mode off
                 terminal.write("\x1b[?2004l")
-            sent = fleet_json(cafleet, field, fleet, "message", "send", "--agent-id", str(director), "--to", "worker",
-                              "--text", f"!touch {marker}\nand a second line")
+            sent = fleet_json(
+                cafleet,
+                field,
+                fleet,
+                "message",
+                "send",
+                "--agent-id",
+                str(director),
+                "--to",
+                "worker",
+                "--text",
+                f"!touch {marker}\nand a second line",
+            )
             task_id = sent["task_id"]
             wait_until(lambda: notify_status(cafleet, field, fleet, director, task_id) == "delivered", 60, "the notice")
             try:
@@ -112,6 +137,10 @@ def test_with_bracketed_paste_off_a_real_agent_takes_a_notice_as_one_turn(real_a
                 raise AssertionError(f"no turn held the notice; the pane shows:\n{pane_text(field, pane)[-3000:]}") from None
             assert f"！touch {marker}⏎and a second line" in turn.last_text  # a `!` is typed inert
             assert not marker.exists()
-            assert not [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend]) and r.last_text.strip().startswith("and a second line")]
+            assert not [
+                r
+                for r in server.requests
+                if r.is_agent_turn(SHELL_TOOLS[backend]) and r.last_text.strip().startswith("and a second line")
+            ]
         finally:
             stop_field(field)

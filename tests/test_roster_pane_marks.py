@@ -17,10 +17,16 @@ STAMP = "2026-11-20T09:00:00.000000Z"
 
 def placement(agent_id: int, pane_id: str | None, server=None, host: str | None = None) -> PlacementRecord:
     return PlacementRecord(
-        agent_id=agent_id, director_id=1, tmux_socket=server.socket_path if server else "/tmp/tmux-test/default",
+        agent_id=agent_id,
+        director_id=1,
+        tmux_socket=server.socket_path if server else "/tmp/tmux-test/default",
         tmux_server_pid=server.server_pid if server else 100,
-        tmux_session="main", tmux_window_id="@1", tmux_pane_id=pane_id, coding_agent="claude",
-        created_at=STAMP, host=host,
+        tmux_session="main",
+        tmux_window_id="@1",
+        tmux_pane_id=pane_id,
+        coding_agent="claude",
+        created_at=STAMP,
+        host=host,
     )
 
 
@@ -30,13 +36,15 @@ def test_each_placed_agent_gets_the_mark_of_its_pane(tmux_server):
     assert tmux_server.tmux("set-option", "-p", "-t", tui, TUI_PANE_OPTION, "1").returncode == 0
     assert tmux_server.tmux("kill-pane", "-t", gone).returncode == 0
 
-    marks = pane_states([
-        placement(1, tmux_server.pane_id, tmux_server),
-        placement(2, tui, tmux_server),
-        placement(3, gone, tmux_server),
-        placement(4, None, tmux_server),
-        placement(5, "%0", tmux_server, host="some-other-host"),
-    ])
+    marks = pane_states(
+        [
+            placement(1, tmux_server.pane_id, tmux_server),
+            placement(2, tui, tmux_server),
+            placement(3, gone, tmux_server),
+            placement(4, None, tmux_server),
+            placement(5, "%0", tmux_server, host="some-other-host"),
+        ]
+    )
 
     assert marks == {
         1: PaneMark(PaneLook.ALIVE),

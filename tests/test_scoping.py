@@ -53,17 +53,39 @@ def test_fleet_list_with_fleet_id_shows_only_that_fleet(cli, fleet):
 
 def test_a_reply_must_answer_a_message_the_sender_has_seen(cli, fleet):
     f = fleet
-    sent = cli("--fleet-id", str(f.fleet_id), "message", "send", "--agent-id", str(f.alice_id), "--to", "bob", "--quiet", "--text", "hi")
+    sent = cli(
+        "--fleet-id", str(f.fleet_id), "message", "send", "--agent-id", str(f.alice_id), "--to", "bob", "--quiet", "--text", "hi"
+    )
     task = sent.out.strip()
     before = database_dump()
     stranger = cli(
-        "--fleet-id", str(f.fleet_id), "message", "send", "--agent-id", str(f.director_id), "--to", "alice",
-        "--reply-to", task, "--text", "re",
+        "--fleet-id",
+        str(f.fleet_id),
+        "message",
+        "send",
+        "--agent-id",
+        str(f.director_id),
+        "--to",
+        "alice",
+        "--reply-to",
+        task,
+        "--text",
+        "re",
     )
     assert stranger.code == 1 and f"task {task} not found among your messages" in stranger.err
     assert database_dump() == before
     answer = cli(
-        "--fleet-id", str(f.fleet_id), "message", "send", "--agent-id", str(f.bob_id), "--to", "alice",
-        "--reply-to", task, "--text", "re",
+        "--fleet-id",
+        str(f.fleet_id),
+        "message",
+        "send",
+        "--agent-id",
+        str(f.bob_id),
+        "--to",
+        "alice",
+        "--reply-to",
+        task,
+        "--text",
+        "re",
     )
     assert answer.code == 0, answer.err

@@ -14,17 +14,37 @@ SCREENS = Path(__file__).parent / "fixtures" / "screens"
 
 # What a person sees on each captured screen.
 EXPECTED = {
-    "claude/starting": "starting", "claude/starting-direct": "starting",
-    "claude/ready": "ready", "claude/ready-after-turns": "ready", "claude/ready-manual-mode": "ready",
-    "claude/after-approving-1": "ready", "claude/asking-answered-4": "ready",
+    "claude/starting": "starting",
+    "claude/starting-direct": "starting",
+    "claude/ready": "ready",
+    "claude/ready-after-turns": "ready",
+    "claude/ready-manual-mode": "ready",
+    "claude/after-approving-1": "ready",
+    "claude/asking-answered-4": "ready",
     "claude/draft-cleared-with-ctrl-u": "ready",
-    "claude/busy": "busy", "claude/busy-queued": "busy", "claude/busy-tool-running": "busy",
-    "claude/draft": "draft", "claude/asking": "asking", "claude/asking-cafleet": "asking",
-    "codex/starting": "starting", "codex/ready": "ready", "codex/busy": "busy", "codex/busy-queued": "busy",
-    "codex/busy-steered": "busy", "codex/busy-draft": "draft", "codex/draft": "draft", "codex/asking": "asking",
-    "opencode/starting": "starting", "opencode/starting-home": "starting", "opencode/ready": "ready",
-    "opencode/after-notice": "ready", "opencode/busy": "busy", "opencode/busy-queued": "busy",
-    "opencode/draft": "draft", "opencode/exit-typed": "draft", "opencode/asking": "asking",
+    "claude/busy": "busy",
+    "claude/busy-queued": "busy",
+    "claude/busy-tool-running": "busy",
+    "claude/draft": "draft",
+    "claude/asking": "asking",
+    "claude/asking-cafleet": "asking",
+    "codex/starting": "starting",
+    "codex/ready": "ready",
+    "codex/busy": "busy",
+    "codex/busy-queued": "busy",
+    "codex/busy-steered": "busy",
+    "codex/busy-draft": "draft",
+    "codex/draft": "draft",
+    "codex/asking": "asking",
+    "opencode/starting": "starting",
+    "opencode/starting-home": "starting",
+    "opencode/ready": "ready",
+    "opencode/after-notice": "ready",
+    "opencode/busy": "busy",
+    "opencode/busy-queued": "busy",
+    "opencode/draft": "draft",
+    "opencode/exit-typed": "draft",
+    "opencode/asking": "asking",
     "opencode/asking-bash": "asking",
 }
 EXITED = ["claude/exited", "claude/exited-direct", "codex/exited", "codex/exited-shell", "codex/exited-daemon", "opencode/exited"]
@@ -65,7 +85,11 @@ def test_a_question_carries_its_text(name, words):
 
 @pytest.mark.parametrize(
     "name, draft",
-    [("claude/draft", "a human draft, not sent yet"), ("codex/draft", "a human draft, not submitted"), ("opencode/draft", "a human draft, not sent yet")],
+    [
+        ("claude/draft", "a human draft, not sent yet"),
+        ("codex/draft", "a human draft, not submitted"),
+        ("opencode/draft", "a human draft, not sent yet"),
+    ],
 )
 def test_a_draft_carries_its_text(name, draft):
     assert read(name).draft == draft

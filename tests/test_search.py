@@ -42,8 +42,10 @@ def _index_is_consistent(db_path) -> None:
         assert {doc for doc, _ in indexed} == {row[0] for row in rows}
         for task_id, fleet_id, kind, from_id, to_id, text in rows:
             assert indexed[(task_id, "text")] == _stems(conn, text), task_id
-            who = {"unicast": {f"a{from_id}", f"a{to_id}", f"f{fleet_id}"},
-                   "broadcast_summary": {f"a{from_id}", f"f{fleet_id}"}}.get(kind, {f"a{to_id}"})
+            who = {
+                "unicast": {f"a{from_id}", f"a{to_id}", f"f{fleet_id}"},
+                "broadcast_summary": {f"a{from_id}", f"f{fleet_id}"},
+            }.get(kind, {f"a{to_id}"})
             assert indexed[(task_id, "who")] == who, task_id
     finally:
         conn.close()
@@ -191,10 +193,13 @@ def test_other_fleets_are_invisible(fleet):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     sends=st.lists(
-        st.tuples(st.sampled_from(["alice", "bob", "carol", "director", "Administrator"]),
-                  st.sampled_from(["alice", "bob", "carol", "director", "Administrator", "@all"]),
-                  st.sampled_from(["apple", "apple pie", "pie", "banana apple"])),
-        min_size=1, max_size=12,
+        st.tuples(
+            st.sampled_from(["alice", "bob", "carol", "director", "Administrator"]),
+            st.sampled_from(["alice", "bob", "carol", "director", "Administrator", "@all"]),
+            st.sampled_from(["apple", "apple pie", "pie", "banana apple"]),
+        ),
+        min_size=1,
+        max_size=12,
     ),
     searcher=st.sampled_from(["alice", "bob", "carol"]),
     query=st.sampled_from(["apple", "pie", "banana", "apple pie"]),
@@ -232,8 +237,10 @@ def _visible_matching(fleet_id: int, agent_id: int, words: list[str]) -> set[int
     for task in Task.select().where(Task.fleet == fleet_id):
         if agent_id not in (task.sender_id, task.recipient_id, task.owner_id):
             continue
-        if task.kind == "unicast" or (task.kind == "broadcast" and task.recipient_id == agent_id) or (
-            task.kind == "broadcast_summary" and task.sender_id == agent_id
+        if (
+            task.kind == "unicast"
+            or (task.kind == "broadcast" and task.recipient_id == agent_id)
+            or (task.kind == "broadcast_summary" and task.sender_id == agent_id)
         ):
             if all(w in task.text.split() for w in words):
                 found.add(task.id)

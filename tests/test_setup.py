@@ -90,8 +90,12 @@ def test_setup_installs_the_packaged_skill_for_all_three_agents(cli):
     assert result.code == 0, result.err
     assert tuple(packaged_skills()) == SKILLS
     assert set(packaged_skills()["cafleet"]) == {
-        "SKILL.md", "references/broadcast.md", "references/director.md", "references/exec-routing.md",
-        "references/output-modes.md", "references/recovery.md",
+        "SKILL.md",
+        "references/broadcast.md",
+        "references/director.md",
+        "references/exec-routing.md",
+        "references/output-modes.md",
+        "references/recovery.md",
     }
     for agent, path in default_paths().items():
         assert_installed(path.parent.parent)
@@ -174,8 +178,7 @@ def test_a_file_edited_by_the_user_is_kept_as_bak_before_it_is_replaced(cli):
 
     result = cli("setup")
     assert result.code == 0, result.err
-    assert (f"claude: updated {path.parent} (your previous files kept as SKILL.md.bak, "
-            "references/director.md.bak)") in result.out
+    assert (f"claude: updated {path.parent} (your previous files kept as SKILL.md.bak, references/director.md.bak)") in result.out
     assert f"claude: unchanged {path.parent.parent / 'cafleet-director'}" in result.out
     assert "codex: unchanged" in result.out
     assert path.read_bytes() == packaged_skill()
@@ -258,8 +261,12 @@ def test_doctor_reports_missing_then_current_then_outdated(cli, agent_dirs):
     before = cli("--json", "doctor", env=agent_dirs).json()
     paths = custom_paths(agent_dirs)
     assert before["skills"] == {
-        agent: {"path": str(path.parent.parent), "status": "missing", "modified": False,
-                "skills": dict.fromkeys(SKILLS, "missing")}
+        agent: {
+            "path": str(path.parent.parent),
+            "status": "missing",
+            "modified": False,
+            "skills": dict.fromkeys(SKILLS, "missing"),
+        }
         for agent, path in paths.items()
     }
     (problem,) = [p for p in before["problems"] if "skill" in p]
@@ -293,7 +300,9 @@ def test_doctor_reports_missing_then_current_then_outdated(cli, agent_dirs):
     assert partial["status"] == "outdated" and partial["skills"]["cafleet-director"] == "missing"
 
     assert cli("setup", env=agent_dirs).code == 0
-    assert {a: s["status"] for a, s in cli("--json", "doctor", env=agent_dirs).json()["skills"].items()} == dict.fromkeys(paths, "current")
+    assert {a: s["status"] for a, s in cli("--json", "doctor", env=agent_dirs).json()["skills"].items()} == dict.fromkeys(
+        paths, "current"
+    )
 
 
 # --- the packaged SKILL.md ---------------------------------------------------------------

@@ -48,8 +48,10 @@ def _pending_member(name: str):
 
     open_database()
     row = (
-        Placement.select(Placement, Agent).join(Agent, on=(Placement.agent == Agent.id))
-        .where((Agent.name == name) & Placement.tmux_pane_id.is_null()).first()
+        Placement.select(Placement, Agent)
+        .join(Agent, on=(Placement.agent == Agent.id))
+        .where((Agent.name == name) & Placement.tmux_pane_id.is_null())
+        .first()
     )
     return None if row is None else row.agent.id
 
@@ -64,9 +66,22 @@ def _start_held_spawn(tmux_server, fleet, name: str, hold_seconds: int = 60):
     before = _panes(tmux_server)
     tmux_server.tmux("set-hook", "-g", "after-split-window", f"run-shell 'sleep {hold_seconds}'")
     spawner = subprocess.Popen(
-        cafleet_command() + ["--fleet-id", str(fleet.fleet_id), "member", "create", "--agent-id", str(fleet.director_id),
-                             "--name", name, "--description", "held mid-spawn"],
-        env={**os.environ, **fleet.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cafleet_command()
+        + [
+            "--fleet-id",
+            str(fleet.fleet_id),
+            "member",
+            "create",
+            "--agent-id",
+            str(fleet.director_id),
+            "--name",
+            name,
+            "--description",
+            "held mid-spawn",
+        ],
+        env={**os.environ, **fleet.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     member_id = wait_for(lambda: _pending_member(name), what="the pending member")
     (pane,) = wait_for(lambda: _panes(tmux_server) - before, what="the spawned pane")
@@ -115,7 +130,10 @@ def test_the_courier_reaps_a_dead_spawn_by_itself(cli, fleet, tmux_server, local
     wait_for(lambda: _rows(member_id) is None, timeout=15, what="the courier to reap the member")
     assert pane not in _panes(tmux_server)
     log = courier_log_path().read_text()
-    assert f"member bea#{member_id} never finished spawning (its `member create` (pid {spawner.pid}) died): removed it and closed its pane {pane}" in log
+    assert (
+        f"member bea#{member_id} never finished spawning (its `member create` (pid {spawner.pid}) died): removed it and closed its pane {pane}"
+        in log
+    )
 
 
 def test_a_member_deleted_while_spawning_has_its_pane_closed_and_the_spawner_gives_up(cli, fleet, tmux_server):
@@ -167,7 +185,9 @@ def test_a_spawn_that_died_before_its_split_frees_its_name_for_the_next_member_c
     stale = _register_pending(fleet, "dan", (pid, identity))
     panes = _panes(tmux_server)
 
-    created = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "dan", "--description", "again", "--quiet")
+    created = run(
+        cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "dan", "--description", "again", "--quiet"
+    )
     assert created.code == 0, created.err
     assert created.err == (
         f"Note: member dan#{stale} never finished spawning (its `member create` (pid {pid}) died): removed it\n"
@@ -198,7 +218,10 @@ def test_a_pending_member_without_a_recorded_spawner_is_reaped_only_after_the_gr
 
     recent = _register_pending(fleet, "fay", None)
     old = _register_pending(
-        fleet, "gus", None, to_stamp(datetime.now(UTC) - timedelta(seconds=SPAWN_GRACE_SECONDS + 5)),
+        fleet,
+        "gus",
+        None,
+        to_stamp(datetime.now(UTC) - timedelta(seconds=SPAWN_GRACE_SECONDS + 5)),
     )
     listed = run(cli, fleet, "member", "list", "--agent-id", fleet.director_id)
     assert listed.code == 0, listed

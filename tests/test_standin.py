@@ -49,8 +49,9 @@ class Pane:
 
     def paste(self, text: str) -> None:
         name = f"standin-{time.monotonic_ns()}"
-        subprocess.run(["tmux", "-L", self.server.name, "load-buffer", "-b", name, "-"],
-                       input=text, text=True, check=True, timeout=10)
+        subprocess.run(
+            ["tmux", "-L", self.server.name, "load-buffer", "-b", name, "-"], input=text, text=True, check=True, timeout=10
+        )
         result = self.server.tmux("paste-buffer", "-p", "-d", "-b", name, "-t", self.id)
         assert result.returncode == 0, result.stderr
 
@@ -197,7 +198,7 @@ def test_parser_handles_any_read_boundaries(chunk):
     data = "héllo\x7f\x1b[200~a\rb\x1b[201~\r\x1b[A\x1bx".encode()
     parser, got = InputParser(), []
     for i in range(0, len(data), chunk):
-        got += parser.feed(data[i:i + chunk])
+        got += parser.feed(data[i : i + chunk])
     got += parser.flush_escape()
     text = "".join(e[1] for e in got if e[0] == "text")
     assert text == "héllo"

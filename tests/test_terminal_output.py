@@ -70,7 +70,9 @@ def test_agent_list_and_show_escape_descriptions(fleet):
     assert "  description: helper \\x1b]52;c;ZXZpbA==\\x07\\r\\u202eevil\\u202c" in shown.splitlines()
     assert '  skills: {"note": "\\u202e\\u0085"}' in shown.splitlines()
     assert not UNSAFE_OUTPUT.search(listed + shown)
-    as_json = invoke(["--fleet-id", str(fleet.fleet_id), "--json", "agent", "show", "--agent-id", str(fleet.bob_id), "--id", str(carol)]).out
+    as_json = invoke(
+        ["--fleet-id", str(fleet.fleet_id), "--json", "agent", "show", "--agent-id", str(fleet.bob_id), "--id", str(carol)]
+    ).out
     assert json.loads(as_json)["description"] == description
     assert json.loads(as_json)["skills"] == {"note": "\u202e\x85"}
 
@@ -89,8 +91,14 @@ def test_fleet_labels_are_escaped_in_text(fleet):
     [
         (["message", "nonsense\x1b[2J"], "Error: No such command 'nonsense\\x1b[2J'."),
         (["message", "send", "--x\x1b]0;t\x07"], "Error: No such option '--x\\x1b]0;t\\x07'."),
-        (["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "nobody\u202e", "--text", "x"], "Error: --to 'nobody\\u202e' is neither"),
-        (["--fleet-id", "1", "message", "poll", "--agent-id", "4", "--since", "\x1b[31m"], "Error: --since '\\x1b[31m' is not an ISO-8601 time"),
+        (
+            ["--fleet-id", "1", "message", "send", "--agent-id", "3", "--to", "nobody\u202e", "--text", "x"],
+            "Error: --to 'nobody\\u202e' is neither",
+        ),
+        (
+            ["--fleet-id", "1", "message", "poll", "--agent-id", "4", "--since", "\x1b[31m"],
+            "Error: --since '\\x1b[31m' is not an ISO-8601 time",
+        ),
     ],
 )
 def test_errors_echo_values_escaped(fleet, args, expected):

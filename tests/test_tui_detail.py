@@ -32,8 +32,6 @@ def record_notices(app) -> list[tuple[str, str]]:
     return notices
 
 
-
-
 def text_of(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).content)
 
@@ -239,8 +237,20 @@ def tmux_fleet(tmux_server, agents, cli):
 
 
 def spawn(cli, fleet: TmuxFleet, name: str) -> int:
-    result = cli("--fleet-id", fleet.fleet_id, "member", "create", "--agent-id", fleet.director_id,
-                 "--name", name, "--description", f"{name} helps", "--quiet", env=fleet.env)
+    result = cli(
+        "--fleet-id",
+        fleet.fleet_id,
+        "member",
+        "create",
+        "--agent-id",
+        fleet.director_id,
+        "--name",
+        name,
+        "--description",
+        f"{name} helps",
+        "--quiet",
+        env=fleet.env,
+    )
     assert result.code == 0, result.err
     return int(result.out)
 
@@ -365,9 +375,7 @@ async def test_an_agent_that_ignores_exit_is_force_killed_after_confirmation(
         await app.push_screen(member_pane.MemberPaneScreen(tmux_fleet.fleet_id, tmux_fleet.director_id, member_id))
         screen = app.screen
         await pilot.press("d", "enter")
-        offer = await until(
-            pilot, lambda: isinstance(app.screen, ConfirmModal) and app.screen, "the offer to force", timeout=15
-        )
+        offer = await until(pilot, lambda: isinstance(app.screen, ConfirmModal) and app.screen, "the offer to force", timeout=15)
         assert "still open after 1s" in str(offer.message)
         assert member_state(member_id)[0] == "active"
         await pilot.press("escape")  # declined: nothing happens
@@ -375,8 +383,12 @@ async def test_an_agent_that_ignores_exit_is_force_killed_after_confirmation(
         assert app.screen is screen and pane_id in panes(tmux_server)
 
         await pilot.press("d", "enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal) and "did not exit" in app.screen.title_text,
-                    "the second offer", timeout=15)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmModal) and "did not exit" in app.screen.title_text,
+            "the second offer",
+            timeout=15,
+        )
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is not screen, "the screen to close", timeout=15)
         assert pane_id not in panes(tmux_server)
@@ -397,8 +409,19 @@ async def test_the_roster_shows_each_members_state_and_who_needs_you(db, cli, tm
             return "\n".join(prompts(app.screen.query_one(RosterView)))
 
         await until(pilot, lambda: "○ ivy" in roster() and " ready" in roster(), "ivy shown ready")
-        asked = cli("--fleet-id", tmux_fleet.fleet_id, "member", "send-input", "--agent-id", tmux_fleet.director_id,
-                    "--member-id", member_id, "--freetext", "ask: rebase or merge? | rebase | merge", env=tmux_fleet.env)
+        asked = cli(
+            "--fleet-id",
+            tmux_fleet.fleet_id,
+            "member",
+            "send-input",
+            "--agent-id",
+            tmux_fleet.director_id,
+            "--member-id",
+            member_id,
+            "--freetext",
+            "ask: rebase or merge? | rebase | merge",
+            env=tmux_fleet.env,
+        )
         assert asked.code == 0, asked.err
         await until(pilot, lambda: "⚠ ivy" in roster() and "needs you" in roster(), "the attention mark")
         assert "? rebase or merge?" in roster()

@@ -104,12 +104,18 @@ async def test_a_message_from_another_process_appears_within_a_second(db):
         await settle(pilot)
         timeline = app.screen.query_one("#timeline")
         sender = subprocess.run(
-            [sys.executable, "-c", (
-                "from cafleet.store.db import open_database; open_database()\n"
-                "from cafleet.broker.messages import send_message\n"
-                f"print(send_message({story.fleet_id}, {story.alice_id}, 'bob', 'from elsewhere').id)"
-            )],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                (
+                    "from cafleet.store.db import open_database; open_database()\n"
+                    "from cafleet.broker.messages import send_message\n"
+                    f"print(send_message({story.fleet_id}, {story.alice_id}, 'bob', 'from elsewhere').id)"
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         committed = time.monotonic()
         task_id = int(sender.stdout)
@@ -128,11 +134,15 @@ async def test_an_ack_elsewhere_updates_the_broadcast_marks(db):
         assert [d.state for d in timeline.tasks[story.broadcast_id].deliveries] == ["completed", "input_required"]
         bob_delivery = timeline.tasks[story.broadcast_id].deliveries[1].id
         subprocess.run(
-            [sys.executable, "-c", (
-                "from cafleet.store.db import open_database; open_database()\n"
-                "from cafleet.broker.messages import ack_message\n"
-                f"ack_message({story.fleet_id}, {story.bob_id}, {bob_delivery})"
-            )],
+            [
+                sys.executable,
+                "-c",
+                (
+                    "from cafleet.store.db import open_database; open_database()\n"
+                    "from cafleet.broker.messages import ack_message\n"
+                    f"ack_message({story.fleet_id}, {story.bob_id}, {bob_delivery})"
+                ),
+            ],
             check=True,
         )
         assert await wait_until(
@@ -187,14 +197,22 @@ async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
 
     story = build_story()
     rows = [
-        dict(fleet=story.fleet_id, owner=story.bob_id, sender=story.alice_id, recipient=story.bob_id,
-             kind="unicast", state="completed", created_at=f"2026-11-21T10:{i // 600 % 60:02d}:{i % 60:02d}.{i:06d}Z",
-             state_changed_at="2026-11-21T10:00:00.000000Z", text=f"bulk message {i}")
+        dict(
+            fleet=story.fleet_id,
+            owner=story.bob_id,
+            sender=story.alice_id,
+            recipient=story.bob_id,
+            kind="unicast",
+            state="completed",
+            created_at=f"2026-11-21T10:{i // 600 % 60:02d}:{i % 60:02d}.{i:06d}Z",
+            state_changed_at="2026-11-21T10:00:00.000000Z",
+            text=f"bulk message {i}",
+        )
         for i in range(10_000)
     ]
     with database.atomic():
         for start in range(0, len(rows), 500):
-            Task.insert_many(rows[start:start + 500]).execute()
+            Task.insert_many(rows[start : start + 500]).execute()
     app = make_app(story.fleet_id)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -328,7 +346,10 @@ async def test_unread_only_filter_jump_to_newest_and_the_palette_lists_them(db):
         await settle(pilot)
         unread = {o.id for o in timeline._options if o.id and o.id.startswith("task-")}
         assert unread < everything and unread
-        assert all(timeline.tasks[int(i[5:])].state == "input_required" or timeline.tasks[int(i[5:])].kind == "broadcast_summary" for i in unread)
+        assert all(
+            timeline.tasks[int(i[5:])].state == "input_required" or timeline.tasks[int(i[5:])].kind == "broadcast_summary"
+            for i in unread
+        )
         assert "unread" in str(app.screen.query_one("#fleet-tabs").get_tab("timeline-tab").label)
         await pilot.press("ctrl+f")
         await settle(pilot)
@@ -337,4 +358,9 @@ async def test_unread_only_filter_jump_to_newest_and_the_palette_lists_them(db):
         await settle(pilot)
         assert timeline.has_focus and timeline.highlighted == timeline.option_count - 1
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert {"Ack the highlighted inbox message", "Jump to the newest message", "Unread only / all messages", "Cancel the reply"} <= set(titles)
+        assert {
+            "Ack the highlighted inbox message",
+            "Jump to the newest message",
+            "Unread only / all messages",
+            "Cancel the reply",
+        } <= set(titles)

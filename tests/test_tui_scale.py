@@ -23,11 +23,12 @@ def add_agents(fleet_id: int, count: int, name=lambda i: f"agent-{i:06d}") -> li
     """`count` registered agents (no pane), inserted in bulk; their ids in order."""
     from cafleet.store.models import Agent, database
 
-    rows = [dict(fleet=fleet_id, name=name(i), description="one of many", kind="agent", registered_at=STAMP)
-            for i in range(count)]
+    rows = [
+        dict(fleet=fleet_id, name=name(i), description="one of many", kind="agent", registered_at=STAMP) for i in range(count)
+    ]
     with database.atomic():
         for start in range(0, count, 2000):
-            Agent.insert_many(rows[start:start + 2000]).execute()
+            Agent.insert_many(rows[start : start + 2000]).execute()
     added = Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.description == "one of many"))
     return [a.id for a in added.order_by(Agent.id)]
 
@@ -36,7 +37,9 @@ def run_elsewhere(code: str) -> str:
     """Run broker `code` in another process (the TUI notices commits of other connections)."""
     done = subprocess.run(
         [sys.executable, "-c", "from cafleet.store.db import open_database; open_database()\n" + code],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout
 
@@ -204,16 +207,15 @@ async def test_a_change_elsewhere_reads_and_redraws_only_the_agents_it_touched(d
 
         # Registration (at the end of the active agents) and deregistration (into the muted run).
         roster.highlighted = roster.get_option_index(f"agent-{ids[5]}")
-        newcomer = int(run_elsewhere(
-            "from cafleet.broker.agents import register_agent\n"
-            f"print(register_agent({story.fleet_id}, 'newcomer', 'joins late').id)"
-        ))
+        newcomer = int(
+            run_elsewhere(
+                "from cafleet.broker.agents import register_agent\n"
+                f"print(register_agent({story.fleet_id}, 'newcomer', 'joins late').id)"
+            )
+        )
         await until(pilot, lambda: newcomer in roster.entries, "the new agent")
         assert roster.get_option_index(f"agent-{newcomer}") == 20_004
-        run_elsewhere(
-            "from cafleet.broker.agents import deregister_agent\n"
-            f"deregister_agent({story.fleet_id}, {ids[0]})"
-        )
+        run_elsewhere(f"from cafleet.broker.agents import deregister_agent\nderegister_agent({story.fleet_id}, {ids[0]})")
         await until(pilot, lambda: roster.entries[ids[0]].agent.status == "deregistered", "the deregistration")
         assert roster.get_option_index(f"agent-{ids[0]}") == 20_004  # the last one, after every active agent
         assert roster.highlighted_option.id == f"agent-{ids[5]}"  # the highlight stayed on its agent
@@ -283,8 +285,11 @@ async def test_a_huge_message_is_held_cut_in_the_lists_and_whole_in_its_modal(db
         await settle(pilot)
         from textual.widgets import Static
 
-        await until(pilot, lambda: str(app.screen.query_one("#message-text", Static).content) == block(text),
-                    "the whole text in the modal")
+        await until(
+            pilot,
+            lambda: str(app.screen.query_one("#message-text", Static).content) == block(text),
+            "the whole text in the modal",
+        )
 
 
 def test_a_message_within_the_bound_is_held_whole(fleet):
@@ -327,8 +332,7 @@ async def test_a_broadcast_to_many_carries_its_first_deliveries_and_counts_all(d
 
         last = sent.deliveries[-1]  # beyond the ones the entry holds
         run_elsewhere(
-            "from cafleet.broker.messages import ack_message\n"
-            f"ack_message({story.fleet_id}, {last.to_agent_id}, {last.id})"
+            f"from cafleet.broker.messages import ack_message\nack_message({story.fleet_id}, {last.to_agent_id}, {last.id})"
         )
         await until(pilot, lambda: timeline.tasks[sent.summary.id].delivery_totals.acked == 2, "the second ack")
         assert f"2/{total} acked" in str(timeline.get_option(f"task-{sent.summary.id}").prompt)

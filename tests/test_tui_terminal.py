@@ -31,9 +31,7 @@ def start_ui(tmux_server, *args: str) -> str:
     """`cafleet [ARGS] ui` in a new 100×30 window of the private server; its pane id."""
     command = " ".join(shlex.quote(part) for part in [*cafleet_command(), *args, "ui"])
     env = f"CAFLEET_DATABASE_URL={shlex.quote(database_setting())} HOME={shlex.quote(os.environ['HOME'])}"
-    pane = tmux_server.tmux(
-        "new-window", "-P", "-F", "#{pane_id}", "-t", "main", f"env {env} {command}; sleep 30"
-    ).stdout.strip()
+    pane = tmux_server.tmux("new-window", "-P", "-F", "#{pane_id}", "-t", "main", f"env {env} {command}; sleep 30").stdout.strip()
     tmux_server.tmux("resize-window", "-t", pane, "-x", "100", "-y", "30")
     return pane
 

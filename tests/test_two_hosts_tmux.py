@@ -55,8 +55,12 @@ class Host(NamedTuple):
         without an inherited lock: the courier takes its host's lock itself)."""
         with open(log, "ab") as out:
             return subprocess.Popen(
-                [sys.executable, "-m", "cafleet.panes.courier"], env={**os.environ, HOST_VARIABLE: self.id},
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+                [sys.executable, "-m", "cafleet.panes.courier"],
+                env={**os.environ, HOST_VARIABLE: self.id},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
             )
 
 
@@ -88,8 +92,18 @@ def two_hosts(postgres_url, monkeypatch, tmp_path, cli) -> Iterator[TwoHosts]:
         created = cli("--json", "fleet", "create", "--label", "two-hosts", env=a.pane_env)
         assert created.code == 0, created.err
         fleet = created.json()
-        helper = cli("--fleet-id", fleet["fleet_id"], "agent", "register", "--name", "ops", "--description", "the human's scripts",
-                     "--quiet", env=a.shell_env)
+        helper = cli(
+            "--fleet-id",
+            fleet["fleet_id"],
+            "agent",
+            "register",
+            "--name",
+            "ops",
+            "--description",
+            "the human's scripts",
+            "--quiet",
+            env=a.shell_env,
+        )
         assert helper.code == 0, helper.err
         yield TwoHosts(a, b, fleet["fleet_id"], fleet["director"]["agent_id"], int(helper.out))
 
@@ -110,14 +124,26 @@ def courier_rows() -> dict[str, tuple[int, bool]]:
 
 def join_from_host_b(cli, hosts: TwoHosts) -> int:
     """The agent in B's pane registers itself into A's fleet from its own pane."""
-    joined = cli("--fleet-id", hosts.fleet_id, "agent", "register", "--name", "bee", "--description", "works on host B",
-                 "--quiet", env=hosts.b.pane_env)
+    joined = cli(
+        "--fleet-id",
+        hosts.fleet_id,
+        "agent",
+        "register",
+        "--name",
+        "bee",
+        "--description",
+        "works on host B",
+        "--quiet",
+        env=hosts.b.pane_env,
+    )
     assert joined.code == 0, joined.err
     return int(joined.out)
 
 
 def send(cli, hosts: TwoHosts, sender: int, to: str, text: str, env: dict) -> int:
-    sent = cli("--fleet-id", hosts.fleet_id, "message", "send", "--agent-id", sender, "--to", to, "--text", text, "--quiet", env=env)
+    sent = cli(
+        "--fleet-id", hosts.fleet_id, "message", "send", "--agent-id", sender, "--to", to, "--text", text, "--quiet", env=env
+    )
     assert sent.code == 0, sent.err
     return int(sent.out)
 
@@ -136,8 +162,18 @@ def typed(side: Host, text: str) -> list[str]:
 
 
 def notify_status_shown(cli, hosts: TwoHosts, task_id: int) -> str:
-    shown = cli("--fleet-id", hosts.fleet_id, "--json", "message", "show", "--agent-id", hosts.director_id, "--task-id", task_id,
-                env=hosts.a.pane_env)
+    shown = cli(
+        "--fleet-id",
+        hosts.fleet_id,
+        "--json",
+        "message",
+        "show",
+        "--agent-id",
+        hosts.director_id,
+        "--task-id",
+        task_id,
+        env=hosts.a.pane_env,
+    )
     assert shown.code == 0, shown.err
     return shown.json()["notify_status"]
 
@@ -145,7 +181,9 @@ def notify_status_shown(cli, hosts: TwoHosts, task_id: int) -> str:
 def test_a_notice_for_a_pane_on_host_b_is_typed_only_by_host_bs_courier(cli, two_hosts, tmp_path):
     hosts = two_hosts
     bee = join_from_host_b(cli, hosts)
-    shown = cli("--fleet-id", hosts.fleet_id, "--json", "agent", "show", "--agent-id", bee, "--id", bee, env=hosts.b.pane_env).json()
+    shown = cli(
+        "--fleet-id", hosts.fleet_id, "--json", "agent", "show", "--agent-id", bee, "--id", bee, env=hosts.b.pane_env
+    ).json()
     assert (shown["placement"]["host"], shown["placement"]["tmux_pane_id"]) == (HOST_B, hosts.b.tmux.pane_id)
     assert shown["placement"]["tmux_socket"] == hosts.b.tmux.socket_path
 
@@ -195,8 +233,19 @@ def test_a_notice_for_a_pane_on_host_b_is_typed_only_by_host_bs_courier(cli, two
 
 def test_member_create_is_refused_away_from_the_directors_host(cli, two_hosts):
     hosts = two_hosts
-    refused = cli("--fleet-id", hosts.fleet_id, "member", "create", "--agent-id", hosts.director_id, "--name", "far",
-                  "--description", "spawned from B", env=hosts.b.shell_env)
+    refused = cli(
+        "--fleet-id",
+        hosts.fleet_id,
+        "member",
+        "create",
+        "--agent-id",
+        hosts.director_id,
+        "--name",
+        "far",
+        "--description",
+        "spawned from B",
+        env=hosts.b.shell_env,
+    )
     assert refused.code == 1
     assert refused.err.strip() == (
         f"Error: the Director (agent {hosts.director_id}) lives on host {HOST_A} and this is host {HOST_B}; a member is spawned "
@@ -213,5 +262,7 @@ def test_a_pane_on_one_host_is_nobody_on_another(cli, two_hosts):
     whoami_b = cli("--fleet-id", hosts.fleet_id, "--json", "whoami", env=hosts.b.pane_env)
     assert whoami_b.code == 0, whoami_b.err
     assert whoami_b.json()["agent_id"] == bee
-    as_director_from_b = cli("--fleet-id", hosts.fleet_id, "message", "poll", "--agent-id", hosts.director_id, env=hosts.b.pane_env)
+    as_director_from_b = cli(
+        "--fleet-id", hosts.fleet_id, "message", "poll", "--agent-id", hosts.director_id, env=hosts.b.pane_env
+    )
     assert as_director_from_b.code == 1 and f"--agent-id {hosts.director_id}" in as_director_from_b.err

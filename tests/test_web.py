@@ -19,8 +19,14 @@ from tests.support import cafleet_command
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # textual.js keeps its xterm.js Terminal in `this.terminal` and draws on a canvas, so the text
 # is not in the DOM: catch the Terminal when it is assigned and read its screen buffer.
@@ -66,9 +72,13 @@ def served(fleet):
     """`cafleet web --port 0` running against the test database; stopped with Ctrl+C (SIGINT)."""
     process = subprocess.Popen(
         cafleet_command() + ["web", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
     )
     lines: list[str] = []
+
     def read() -> None:
         for line in process.stdout:
             lines.append(line)
@@ -152,8 +162,12 @@ def test_without_the_token_nothing_is_served(served, path):
 
 
 def test_the_websocket_needs_the_token_and_the_same_origin(served):
-    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    upgrade = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
     assert served.request("/ws", upgrade).status == 404
     hostile = served.request(f"/{served.token}/ws", {**upgrade, "Origin": "http://evil.example"})
     assert hostile.status == 403
@@ -254,8 +268,18 @@ def test_a_browser_drives_the_fleet(served, browser, cli, fleet):
     page.keyboard.press("Enter")  # open the highlighted (only) fleet
     _screen_until(page, "Timeline")
 
-    sent = cli("--fleet-id", fleet.fleet_id, "message", "send", "--agent-id", fleet.alice_id,
-               "--to", "Administrator", "--text", "hello from the CLI")
+    sent = cli(
+        "--fleet-id",
+        fleet.fleet_id,
+        "message",
+        "send",
+        "--agent-id",
+        fleet.alice_id,
+        "--to",
+        "Administrator",
+        "--text",
+        "hello from the CLI",
+    )
     assert sent.code == 0, sent
     screen = _screen_until(page, "hello from the CLI")
     assert "alice → Administrator" in screen

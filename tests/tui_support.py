@@ -119,9 +119,15 @@ def place_on_host(agent_id: int, host: str | None, pane_id: str) -> None:
     from tests.support import FAKE_PANE
 
     Placement.insert(
-        agent=agent_id, tmux_socket=FAKE_PANE.tmux_socket, tmux_server_pid=FAKE_PANE.tmux_server_pid,
-        tmux_session=FAKE_PANE.tmux_session, tmux_window_id=FAKE_PANE.tmux_window_id, tmux_pane_id=pane_id,
-        coding_agent="claude", created_at=f"{BASE_DAY}T09:00:00.000000Z", host=host,
+        agent=agent_id,
+        tmux_socket=FAKE_PANE.tmux_socket,
+        tmux_server_pid=FAKE_PANE.tmux_server_pid,
+        tmux_session=FAKE_PANE.tmux_session,
+        tmux_window_id=FAKE_PANE.tmux_window_id,
+        tmux_pane_id=pane_id,
+        coding_agent="claude",
+        created_at=f"{BASE_DAY}T09:00:00.000000Z",
+        host=host,
     ).on_conflict(conflict_target=[Placement.agent], preserve=[Placement.host, Placement.tmux_pane_id]).execute()
 
 
@@ -143,8 +149,10 @@ def spread_over_two_hosts(story: Story, coder_id: int) -> None:
     from cafleet.store.models import Task
 
     for agent_id, host, pane in (
-        (story.director_id, "host-a", "%1"), (coder_id, "host-a", "%7"),
-        (story.alice_id, "host-b", "%3"), (story.bob_id, "host-b", "%4"),
+        (story.director_id, "host-a", "%1"),
+        (coder_id, "host-a", "%7"),
+        (story.alice_id, "host-b", "%3"),
+        (story.bob_id, "host-b", "%4"),
     ):
         place_on_host(agent_id, host, pane)
     courier_seen("host-b", STALE_STAMP)

@@ -49,8 +49,7 @@ def locate(backend_name: str) -> str:
     path = shutil.which(spec.binary)
     if path is None:
         raise Refused(
-            f"coding agent {spec.binary!r} is not on PATH; install it or pick another with --coding-agent "
-            f"({', '.join(BACKENDS)})"
+            f"coding agent {spec.binary!r} is not on PATH; install it or pick another with --coding-agent ({', '.join(BACKENDS)})"
         )
     return path
 

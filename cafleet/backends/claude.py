@@ -38,7 +38,8 @@ def read_rule(path: Path) -> str:
 # ~/.local/bin/claude to ~/.local/share/claude/versions/<version>. Without the postinstall,
 # `node cli-wrapper.cjs` runs it; older releases had cli.js as their bin.
 CLAUDE_PROCESS = NpmAgent(
-    command="claude", package="@anthropic-ai/claude-code",
+    command="claude",
+    package="@anthropic-ai/claude-code",
     binary=re.compile(r"(?:^|/)(?:claude(?:\.exe)?|claude/versions/[^/]+)$"),
     launchers=("cli-wrapper.cjs",),
 )
@@ -64,11 +65,20 @@ class Claude(Backend):
         # deny rules stay in force; this layer only adds the cafleet rule.
         settings = json.dumps({"permissions": {"allow": rules}}, separators=(",", ":"))
         argv = [
-            context.executable, "--permission-mode", mode, "--settings", settings,
-            "--name", context.name, *model_args(context.model), *autonomy.extra_args, context.prompt,
+            context.executable,
+            "--permission-mode",
+            mode,
+            "--settings",
+            settings,
+            "--name",
+            context.name,
+            *model_args(context.model),
+            *autonomy.extra_args,
+            context.prompt,
         ]
         return SpawnPlan(
-            argv=argv, env={},
+            argv=argv,
+            env={},
             grants=(f"permission mode {mode}", "allowed: " + ", ".join(rules)),
         )
 

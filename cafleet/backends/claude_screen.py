@@ -28,12 +28,12 @@ def read_claude_screen(lines: list[str]) -> ScreenReading:
     upper = last_index(screen, _is_rule, lower) if lower is not None else None
     if lower is None or upper is None or not screen[upper + 1].lstrip().startswith(BOX_MARK):
         return ScreenReading(AgentState.STARTING)
-    box = [left_column(line) for line in screen[upper + 1:lower]]
-    box[0] = box[0].lstrip()[len(BOX_MARK):].strip()
+    box = [left_column(line) for line in screen[upper + 1 : lower]]
+    box[0] = box[0].lstrip()[len(BOX_MARK) :].strip()
     draft = " ".join(part for part in box if part).strip()
     if draft and not draft.startswith(PLACEHOLDERS) and not draft.startswith('Try "'):
         return ScreenReading(AgentState.DRAFT, draft=draft)
-    footer = " ".join(screen[lower + 1:])
+    footer = " ".join(screen[lower + 1 :])
     if "esc to interrupt" in footer:
         return ScreenReading(AgentState.BUSY)
     return ScreenReading(AgentState.READY)
@@ -44,6 +44,6 @@ def _question(tail: list[str], menu_end: int) -> str:
     first_option = last_index(tail, lambda line: line.strip().startswith(f"{BOX_MARK} 1."), menu_end)
     if first_option is None:
         return ""
-    above = [line.strip() for line in tail[max(0, first_option - 4):first_option] if line.strip()]
+    above = [line.strip() for line in tail[max(0, first_option - 4) : first_option] if line.strip()]
     above = [line for line in above if not set(line) <= {"╌", "─"}]
     return " ".join(above[-3:])

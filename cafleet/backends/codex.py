@@ -22,7 +22,8 @@ NETWORK_ACCESS = "sandbox_workspace_write.network_access=true"
 # native binary as its child, or becomes it where node has process.execve (22.15 and later).
 # Release archives and Homebrew name the binary after its target (codex-aarch64-apple-darwin).
 CODEX_PROCESS = NpmAgent(
-    command="codex", package="@openai/codex",
+    command="codex",
+    package="@openai/codex",
     binary=re.compile(r"(?:^|/)codex(?:-(?:x86_64|aarch64)-[a-z0-9_-]+)?(?:\.exe)?$"),
 )
 
@@ -62,8 +63,16 @@ class Codex(Backend):
         # --no-daemon: a shared background server would run the member's tools with the
         # environment of whichever codex started it (another pane's database, PATH).
         argv = [
-            context.executable, "--no-daemon", "--ask-for-approval", approval, "--sandbox", sandbox,
-            *writable, *model_args(context.model), *autonomy.extra_args, context.prompt,
+            context.executable,
+            "--no-daemon",
+            "--ask-for-approval",
+            approval,
+            "--sandbox",
+            sandbox,
+            *writable,
+            *model_args(context.model),
+            *autonomy.extra_args,
+            context.prompt,
         ]
         return SpawnPlan(argv=argv, env={}, grants=tuple(grants))
 

@@ -21,16 +21,16 @@ def read_codex_screen(lines: list[str]) -> ScreenReading:
     box = last_index(screen, lambda line: line.startswith(BOX_MARK))
     if box is None:
         return ScreenReading(AgentState.STARTING)
-    below = [line.strip() for line in screen[box + 1:] if line.strip()]
+    below = [line.strip() for line in screen[box + 1 :] if line.strip()]
     status = next((i for i, line in enumerate(below) if " · " in line and not line.startswith(("?", "←", "tab "))), None)
     if status is None:
         return ScreenReading(AgentState.STARTING)  # not connected yet: only `? for shortcuts`
-    text = " ".join([left_column(screen[box][len(BOX_MARK):]), *below[:status]]).strip()
+    text = " ".join([left_column(screen[box][len(BOX_MARK) :]), *below[:status]]).strip()
     if text and text not in PLACEHOLDERS:
         return ScreenReading(AgentState.DRAFT, draft=text)
     # `Working (… esc to interrupt)` sits above the box, queued follow-ups between them.
     previous = last_index(screen, lambda line: line.startswith(BOX_MARK), box) or 0
-    if any("esc to interrupt" in line for line in screen[max(previous, box - 8):box]):
+    if any("esc to interrupt" in line for line in screen[max(previous, box - 8) : box]):
         return ScreenReading(AgentState.BUSY)
     return ScreenReading(AgentState.READY)
 

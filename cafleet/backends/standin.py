@@ -24,11 +24,11 @@ def read_standin_screen(lines: list[str]) -> ScreenReading:
     """The latest marker line decides: `> ` the input line, `? ` a menu, `(working` busy."""
     for line in reversed(lines):
         if line.startswith(QUESTION_MARK):
-            return ScreenReading(AgentState.ASKING, question=line[len(QUESTION_MARK):].strip())
+            return ScreenReading(AgentState.ASKING, question=line[len(QUESTION_MARK) :].strip())
         if line.startswith("(working"):
             return ScreenReading(AgentState.BUSY)
         if line.rstrip() == PROMPT.rstrip():
             return ScreenReading(AgentState.READY)
         if line.startswith(PROMPT):
-            return ScreenReading(AgentState.DRAFT, draft=line[len(PROMPT):])
+            return ScreenReading(AgentState.DRAFT, draft=line[len(PROMPT) :])
     return ScreenReading(AgentState.STARTING)

@@ -60,7 +60,11 @@ def record_state(agent_id: int, seen: Observation) -> bool:
         if row is not None and (row.state, row.reason, row.question) == (seen.state.value, seen.reason, seen.question):
             return False
         upsert(
-            AgentStateRow, agent=agent_id, state=seen.state.value, reason=seen.reason, question=seen.question,
+            AgentStateRow,
+            agent=agent_id,
+            state=seen.state.value,
+            reason=seen.reason,
+            question=seen.question,
             changed_at=utc_now(),
         )
     return True
@@ -88,15 +92,30 @@ def tell_director(member: Watched, text: str) -> list[int]:
         now = utc_now()
         revision = next_revision(member.fleet_id)
         for recipient in recipients:
-            duplicate = Task.select().where(
-                (Task.sender == member.agent_id) & (Task.recipient == recipient)
-                & (Task.text == text) & (Task.state == TaskState.UNREAD)
-            ).exists()
+            duplicate = (
+                Task.select()
+                .where(
+                    (Task.sender == member.agent_id)
+                    & (Task.recipient == recipient)
+                    & (Task.text == text)
+                    & (Task.state == TaskState.UNREAD)
+                )
+                .exists()
+            )
             if not duplicate:
-                created.append(Task.create(
-                    fleet=member.fleet_id, owner=recipient, sender=member.agent_id, recipient=recipient,
-                    kind=TaskKind.UNICAST, state=TaskState.UNREAD, created_at=now, state_changed_at=now, text=text,
-                    revision=revision,
-                    **initial_notice(member.agent_id, recipient, placements, now),
-                ).id)
+                created.append(
+                    Task.create(
+                        fleet=member.fleet_id,
+                        owner=recipient,
+                        sender=member.agent_id,
+                        recipient=recipient,
+                        kind=TaskKind.UNICAST,
+                        state=TaskState.UNREAD,
+                        created_at=now,
+                        state_changed_at=now,
+                        text=text,
+                        revision=revision,
+                        **initial_notice(member.agent_id, recipient, placements, now),
+                    ).id
+                )
     return created

@@ -56,9 +56,7 @@ def validate_description(description: str) -> str:
     if is_blank(description):
         raise _bad_field(Field.DESCRIPTION, "is empty; say in one sentence what the agent does", description)
     if len(description) > MAX_DESCRIPTION_LEN:
-        raise InvalidInput(
-            f"description is {len(description)} characters, over the {MAX_DESCRIPTION_LEN} limit; shorten it"
-        )
+        raise InvalidInput(f"description is {len(description)} characters, over the {MAX_DESCRIPTION_LEN} limit; shorten it")
     return description
 
 
@@ -66,10 +64,12 @@ def parse_skills(skills: str | None) -> str | None:
     """Validate the skills JSON; returns it re-encoded compactly for storage."""
     if skills is None:
         return None
-    example = "pass e.g. '[\"review\", \"tests\"]'"
+    example = 'pass e.g. \'["review", "tests"]\''
     if len(skills) > MAX_SKILLS_CHARS:
         raise _bad_field(
-            Field.SKILLS, f"is {len(skills):,} characters, over the {MAX_SKILLS_CHARS:,} limit; describe the skills briefly", skills
+            Field.SKILLS,
+            f"is {len(skills):,} characters, over the {MAX_SKILLS_CHARS:,} limit; describe the skills briefly",
+            skills,
         )
     refuse_lone_surrogates(skills, Field.SKILLS)
     shown = one_line(truncate(skills, 60)[0])
@@ -87,10 +87,14 @@ def parse_skills(skills: str | None) -> str | None:
     except _NotJsonNumber as exc:
         raise _bad_field(Field.SKILLS, f"'{shown}' is not usable JSON ({exc}); {example}", skills) from None
     except ValueError:  # int() refuses numbers of thousands of digits
-        raise _bad_field(Field.SKILLS, f"'{shown}' is not usable JSON (a number with too many digits); {example}", skills) from None
+        raise _bad_field(
+            Field.SKILLS, f"'{shown}' is not usable JSON (a number with too many digits); {example}", skills
+        ) from None
     encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if _LONE_SURROGATE.search(encoded):
-        raise _bad_field(Field.SKILLS, f"'{shown}' escapes half of a surrogate pair (\\udXXX); write the character itself", skills)
+        raise _bad_field(
+            Field.SKILLS, f"'{shown}' escapes half of a surrogate pair (\\udXXX); write the character itself", skills
+        )
     return encoded
 
 
@@ -190,8 +194,12 @@ def _suggestion(name: str, taken: dict[str, tuple[int, str]]) -> str:
 
 
 def register_agent(
-    fleet_id: int, name: str, description: str, skills: str | None = None,
-    pane: PaneLocation | None = None, coding_agent: str = CodingAgent.CLAUDE,
+    fleet_id: int,
+    name: str,
+    description: str,
+    skills: str | None = None,
+    pane: PaneLocation | None = None,
+    coding_agent: str = CodingAgent.CLAUDE,
 ) -> AgentRecord:
     """Register an agent in a live fleet, placed in `pane` (on this host) when given: its
     notices are typed there, and the pane acts as this agent. Without a pane it only polls."""
@@ -205,16 +213,26 @@ def register_agent(
             _refuse_taken_pane(pane, name)
         now = utc_now()
         agent = Agent.create(
-            fleet=fleet_id, name=name, description=description, kind=AgentKind.AGENT,
-            registered_at=now, skills=skills_json,
+            fleet=fleet_id,
+            name=name,
+            description=description,
+            kind=AgentKind.AGENT,
+            registered_at=now,
+            skills=skills_json,
         )
         placement = None
         if pane is not None:
             placement = Placement.create(
-                agent=agent, director=None, coding_agent=coding_agent, created_at=now,
-                tmux_socket=pane.tmux_socket, tmux_server_pid=pane.tmux_server_pid,
-                tmux_session=pane.tmux_session, tmux_window_id=pane.tmux_window_id,
-                tmux_pane_id=pane.tmux_pane_id, host=this_host(),
+                agent=agent,
+                director=None,
+                coding_agent=coding_agent,
+                created_at=now,
+                tmux_socket=pane.tmux_socket,
+                tmux_server_pid=pane.tmux_server_pid,
+                tmux_session=pane.tmux_session,
+                tmux_window_id=pane.tmux_window_id,
+                tmux_pane_id=pane.tmux_pane_id,
+                host=this_host(),
             )
     return agent_record(agent, placement)
 
@@ -227,7 +245,9 @@ def _refuse_taken_pane(pane: PaneLocation, name: str) -> None:
         taken = here[0]
         raise Conflict(
             f"pane {pane.tmux_pane_id} already is agent {taken.handle} of fleet {taken.fleet_id}",
-            field=Field.PANE, value=pane.tmux_pane_id, hint=Hint(Fix.OWN_PANE, name=name),
+            field=Field.PANE,
+            value=pane.tmux_pane_id,
+            hint=Hint(Fix.OWN_PANE, name=name),
         )
 
 
@@ -239,7 +259,9 @@ def deregister_agent(fleet_id: int, agent_id: int) -> AgentRecord:
         if agent.kind == AgentKind.DIRECTOR:
             raise Refused(
                 f"agent {agent_id} is the root Director of fleet {fleet_id} and cannot be deregistered",
-                field=Field.AGENT, value=agent_id, hint=Hint(Fix.END_FLEET, fleet_id),
+                field=Field.AGENT,
+                value=agent_id,
+                hint=Hint(Fix.END_FLEET, fleet_id),
             )
         if agent.kind == AgentKind.ADMINISTRATOR:
             raise Refused(f"agent {agent_id} is the built-in Administrator of fleet {fleet_id} and cannot be deregistered")

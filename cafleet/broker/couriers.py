@@ -37,7 +37,10 @@ def couriers(now: datetime | None = None) -> list[CourierRecord]:
     moment = now or datetime.now(UTC)
     return [
         CourierRecord(
-            host=row.host, pid=row.pid, started_at=row.started_at, seen_at=row.seen_at,
+            host=row.host,
+            pid=row.pid,
+            started_at=row.started_at,
+            seen_at=row.seen_at,
             alive=(moment - parse_stamp(row.seen_at)).total_seconds() <= ALIVE_WITHIN_SECONDS,
         )
         for row in Courier.select().order_by(Courier.host)

@@ -31,18 +31,30 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
             _refuse_taken_pane(pane)
         fleet = Fleet.create(label=label, created_at=now)
         director = Agent.create(
-            fleet=fleet, name=DIRECTOR_NAME, description="Root Director of the fleet",
-            kind=AgentKind.DIRECTOR, registered_at=now,
+            fleet=fleet,
+            name=DIRECTOR_NAME,
+            description="Root Director of the fleet",
+            kind=AgentKind.DIRECTOR,
+            registered_at=now,
         )
         administrator = Agent.create(
-            fleet=fleet, name=ADMINISTRATOR_NAME, description="The human operator (sends from the TUI)",
-            kind=AgentKind.ADMINISTRATOR, registered_at=now,
+            fleet=fleet,
+            name=ADMINISTRATOR_NAME,
+            description="The human operator (sends from the TUI)",
+            kind=AgentKind.ADMINISTRATOR,
+            registered_at=now,
         )
         placement = Placement.create(
-            agent=director, director=None, coding_agent=coding_agent, created_at=now,
-            tmux_socket=pane.tmux_socket, tmux_server_pid=pane.tmux_server_pid,
-            tmux_session=pane.tmux_session, tmux_window_id=pane.tmux_window_id,
-            tmux_pane_id=pane.tmux_pane_id, host=this_host(),
+            agent=director,
+            director=None,
+            coding_agent=coding_agent,
+            created_at=now,
+            tmux_socket=pane.tmux_socket,
+            tmux_server_pid=pane.tmux_server_pid,
+            tmux_session=pane.tmux_session,
+            tmux_window_id=pane.tmux_window_id,
+            tmux_pane_id=pane.tmux_pane_id,
+            host=this_host(),
         )
         MonitorConfig.create(agent=director, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.DIRECTOR], enabled=True)
         fleet.director_id = director.id
@@ -63,7 +75,9 @@ def _refuse_taken_pane(pane: PaneLocation) -> None:
         role = "the Director" if taken.is_director else f"{taken.kind} {taken.handle}"
         raise Conflict(
             f"pane {pane.tmux_pane_id} is already {role} of fleet {taken.fleet_id}",
-            field=Field.PANE, value=pane.tmux_pane_id, hint=Hint(Fix.KEEP_PANE_FLEET, taken.fleet_id),
+            field=Field.PANE,
+            value=pane.tmux_pane_id,
+            hint=Hint(Fix.KEEP_PANE_FLEET, taken.fleet_id),
         )
 
 
@@ -72,21 +86,18 @@ def validate_label(label: str) -> str:
     label = label.strip()
     if len(label) > MAX_LABEL_LEN:
         raise InvalidInput(
-            f"is {len(label)} characters, over the {MAX_LABEL_LEN} limit; shorten it", field=Field.LABEL, value=label, names_field=True
+            f"is {len(label)} characters, over the {MAX_LABEL_LEN} limit; shorten it",
+            field=Field.LABEL,
+            value=label,
+            names_field=True,
         )
     return label
 
 
 def list_fleets() -> list[FleetRecord]:
     """Fleets that are not deleted, oldest first, with active-agent and unread counts."""
-    active = (
-        Agent.select(fn.COUNT(Agent.id))
-        .where((Agent.fleet == Fleet.id) & (Agent.status == AgentStatus.ACTIVE))
-    )
-    unread = (
-        Task.select(fn.COUNT(Task.id))
-        .where((Task.fleet == Fleet.id) & (Task.state == TaskState.UNREAD))
-    )
+    active = Agent.select(fn.COUNT(Agent.id)).where((Agent.fleet == Fleet.id) & (Agent.status == AgentStatus.ACTIVE))
+    unread = Task.select(fn.COUNT(Task.id)).where((Task.fleet == Fleet.id) & (Task.state == TaskState.UNREAD))
     query = (
         Fleet.select(Fleet, active.alias("active_agents"), unread.alias("unread"))
         .where(Fleet.deleted_at.is_null())

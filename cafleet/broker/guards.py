@@ -27,7 +27,9 @@ def live_fleet(fleet_id: int) -> Fleet:
     if fleet.deleted_at is not None:
         raise Refused(
             f"fleet {fleet_id} was deleted at {short(fleet.deleted_at)}",
-            field=Field.FLEET, value=fleet_id, hint=Hint(Fix.REPLACE_FLEET),
+            field=Field.FLEET,
+            value=fleet_id,
+            hint=Hint(Fix.REPLACE_FLEET),
         )
     return fleet
 
@@ -37,7 +39,9 @@ def agent_in_fleet(fleet_id: int, agent_id: int) -> Agent:
     if agent is None or agent.fleet_id != fleet_id:
         raise NotFound(
             f"agent {agent_id} not found in fleet {fleet_id}",
-            field=Field.AGENT, value=agent_id, hint=Hint(Fix.FIND_AGENT, fleet_id),
+            field=Field.AGENT,
+            value=agent_id,
+            hint=Hint(Fix.FIND_AGENT, fleet_id),
         )
     return agent
 
@@ -48,7 +52,9 @@ def active_agent(fleet_id: int, agent_id: int) -> Agent:
     if agent.status != AgentStatus.ACTIVE:
         raise Refused(
             f"agent {agent_id} ({agent.name}) was deregistered at {short(agent.deregistered_at)}",
-            field=Field.AGENT, value=agent_id, hint=Hint(Fix.REGISTER_AGAIN, fleet_id),
+            field=Field.AGENT,
+            value=agent_id,
+            hint=Hint(Fix.REGISTER_AGAIN, fleet_id),
         )
     return agent
 
@@ -67,8 +73,10 @@ def recipient(fleet_id: int, ref: str) -> Agent:
         agent = recipient(fleet_id, number)
         if agent.name.lower() != name.lower():
             raise _bad_recipient(
-                NotFound, f"'{one_line(ref)}': agent {agent.id} is named '{agent.name}', not '{one_line(name)}'",
-                ref, Hint(Fix.USE_HANDLE, fleet_id, name=f"{agent.name}#{agent.id}"),
+                NotFound,
+                f"'{one_line(ref)}': agent {agent.id} is named '{agent.name}', not '{one_line(name)}'",
+                ref,
+                Hint(Fix.USE_HANDLE, fleet_id, name=f"{agent.name}#{agent.id}"),
             )
         return agent
     if _ASCII_DIGITS.fullmatch(ref):
@@ -79,7 +87,9 @@ def recipient(fleet_id: int, ref: str) -> Agent:
         if agent.status != AgentStatus.ACTIVE:
             raise Refused(
                 f"agent {agent.id} ({agent.name}) is deregistered and cannot receive messages",
-                field=Field.RECIPIENT, value=ref, hint=Hint(Fix.PICK_ACTIVE_RECIPIENT, fleet_id),
+                field=Field.RECIPIENT,
+                value=ref,
+                hint=Hint(Fix.PICK_ACTIVE_RECIPIENT, fleet_id),
             )
         return agent
     if ref.lower() == "all":
@@ -90,21 +100,20 @@ def recipient(fleet_id: int, ref: str) -> Agent:
         raise _bad_recipient(
             InvalidInput,
             f"'{one_line(ref)}' is neither an agent id (digits 0-9) nor an agent name (letters, digits, '_', '.', '-')",
-            ref, Hint(Fix.CHECK_RECIPIENT, fleet_id),
+            ref,
+            Hint(Fix.CHECK_RECIPIENT, fleet_id),
         )
     agent = (
         Agent.select()
-        .where(
-            (Agent.fleet == fleet_id)
-            & (Agent.status == AgentStatus.ACTIVE)
-            & same_name(Agent.name, ref)
-        )
+        .where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.ACTIVE) & same_name(Agent.name, ref))
         .first()
     )
     if agent is None:
         raise NotFound(
             f"no active agent named '{one_line(ref)}' in fleet {fleet_id}",
-            field=Field.RECIPIENT, value=ref, hint=Hint(Fix.NAME_KNOWN_RECIPIENT, fleet_id),
+            field=Field.RECIPIENT,
+            value=ref,
+            hint=Hint(Fix.NAME_KNOWN_RECIPIENT, fleet_id),
         )
     return agent
 
@@ -118,8 +127,15 @@ def task_in_fleet(fleet_id: int, task_id: int) -> Task:
     """The task's routing and state columns (not its text, which may be a megabyte)."""
     task = (
         Task.select(
-            Task.id, Task.fleet, Task.owner, Task.sender, Task.recipient, Task.kind,
-            Task.state, Task.state_changed_at, Task.acked_at,
+            Task.id,
+            Task.fleet,
+            Task.owner,
+            Task.sender,
+            Task.recipient,
+            Task.kind,
+            Task.state,
+            Task.state_changed_at,
+            Task.acked_at,
         )
         .where(Task.id == task_id)
         .first()
@@ -140,5 +156,7 @@ def visible_task(fleet_id: int, task_id: int, agent_id: int) -> Task:
 def _task_not_found(fleet_id: int, task_id: int) -> NotFound:
     return NotFound(
         f"task {task_id} not found among your messages in fleet {fleet_id}",
-        field=Field.TASK, value=task_id, hint=Hint(Fix.FIND_RECEIVED),
+        field=Field.TASK,
+        value=task_id,
+        hint=Hint(Fix.FIND_RECEIVED),
     )

@@ -44,10 +44,7 @@ class FleetHosts(NamedTuple):
     def stuck(self) -> list[HostState]:
         """Hosts with notices waiting longer than `STUCK_AFTER_SECONDS` and no live courier."""
         waited_from = _seconds_before(self.read_at, STUCK_AFTER_SECONDS)
-        return [
-            h for h in self.hosts
-            if not h.courier_alive and h.waiting_since is not None and h.waiting_since <= waited_from
-        ]
+        return [h for h in self.hosts if not h.courier_alive and h.waiting_since is not None and h.waiting_since <= waited_from]
 
 
 def _seconds_before(stamp: str, seconds: float) -> str:

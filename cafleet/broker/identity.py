@@ -63,6 +63,10 @@ def agent_of_fleets(agent_id: int, fleet_ids: set[int]) -> PaneAgent | None:
     if agent is None:
         return None
     return PaneAgent(
-        fleet_id=agent.fleet_id, agent_id=agent.id, name=agent.name, kind=agent.kind, coding_agent="",
+        fleet_id=agent.fleet_id,
+        agent_id=agent.id,
+        name=agent.name,
+        kind=agent.kind,
+        coding_agent="",
         is_director=False,
     )

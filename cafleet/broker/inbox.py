@@ -69,5 +69,3 @@ def _read_page(agent_id: int, since: str | None, page_size: int, include_read: b
         remaining=total - page_size,
         next_since=rows[page_size]["created_at"],
     )
-
-

@@ -88,14 +88,26 @@ def register_member(
         ensure_name_free(fleet_id, name)
         now = utc_now()
         member = Agent.create(
-            fleet=fleet_id, name=name, description=description, kind=AgentKind.MEMBER, registered_at=now,
+            fleet=fleet_id,
+            name=name,
+            description=description,
+            kind=AgentKind.MEMBER,
+            registered_at=now,
         )
         placement = Placement.create(
-            agent=member, director=director_id, coding_agent=coding_agent, created_at=now,
-            tmux_socket=boss.placement.tmux_socket, tmux_server_pid=boss.placement.tmux_server_pid,
-            tmux_session=boss.placement.tmux_session, tmux_window_id=boss.placement.tmux_window_id,
-            tmux_pane_id=None, spawn_token=spawn and spawn.token, spawner_pid=spawn and spawn.pid,
-            spawner_identity=spawn and spawn.identity, host=this_host(),
+            agent=member,
+            director=director_id,
+            coding_agent=coding_agent,
+            created_at=now,
+            tmux_socket=boss.placement.tmux_socket,
+            tmux_server_pid=boss.placement.tmux_server_pid,
+            tmux_session=boss.placement.tmux_session,
+            tmux_window_id=boss.placement.tmux_window_id,
+            tmux_pane_id=None,
+            spawn_token=spawn and spawn.token,
+            spawner_pid=spawn and spawn.pid,
+            spawner_identity=spawn and spawn.identity,
+            host=this_host(),
         )
         MonitorConfig.create(agent=member, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.MEMBER], enabled=True)
     return agent_record(member, placement)
@@ -114,7 +126,9 @@ def attach_pane(member_id: int, pane_id: str, token: str | None = None) -> Agent
         raise SpawnReaped(
             f"member {member_id} was removed (deleted, or reaped as a dead spawn) while its pane {pane_id} "
             "was being spawned; the pane was closed",
-            field=Field.MEMBER, value=member_id, hint=Hint(Fix.SPAWN_AGAIN),
+            field=Field.MEMBER,
+            value=member_id,
+            hint=Hint(Fix.SPAWN_AGAIN),
         )
     return agents_with_placements(Agent.id == member_id)[0]
 
@@ -126,7 +140,9 @@ def _pending_query():
         Placement.select(Placement, Agent)
         .join(Agent, on=(Placement.agent == Agent.id))
         .where(
-            Placement.tmux_pane_id.is_null() & (Agent.kind == AgentKind.MEMBER) & (Agent.status == AgentStatus.ACTIVE)
+            Placement.tmux_pane_id.is_null()
+            & (Agent.kind == AgentKind.MEMBER)
+            & (Agent.status == AgentStatus.ACTIVE)
             & placed_here()
         )
     )
@@ -134,9 +150,15 @@ def _pending_query():
 
 def _pending(row: Placement) -> PendingSpawn:
     return PendingSpawn(
-        member_id=row.agent.id, name=row.agent.name, fleet_id=row.agent.fleet_id, director_id=row.director_id,
-        tmux_socket=row.tmux_socket, created_at=row.created_at, token=row.spawn_token,
-        spawner_pid=row.spawner_pid, spawner_identity=row.spawner_identity,
+        member_id=row.agent.id,
+        name=row.agent.name,
+        fleet_id=row.agent.fleet_id,
+        director_id=row.director_id,
+        tmux_socket=row.tmux_socket,
+        created_at=row.created_at,
+        token=row.spawn_token,
+        spawner_pid=row.spawner_pid,
+        spawner_identity=row.spawner_identity,
     )
 
 
@@ -161,9 +183,11 @@ def reap_spawn(spawn: PendingSpawn) -> bool:
         still = _pending_query().where((Placement.agent == spawn.member_id) & same_spawn).exists()
         if not still:
             return False
-        named = Task.select().where(
-            (Task.owner == spawn.member_id) | (Task.sender == spawn.member_id) | (Task.recipient == spawn.member_id)
-        ).exists()
+        named = (
+            Task.select()
+            .where((Task.owner == spawn.member_id) | (Task.sender == spawn.member_id) | (Task.recipient == spawn.member_id))
+            .exists()
+        )
         if named:
             Agent.update(status=AgentStatus.DEREGISTERED, deregistered_at=utc_now()).where(Agent.id == spawn.member_id).execute()
         _drop_pane_rows(spawn.member_id)
@@ -193,7 +217,9 @@ def member(fleet_id: int, director_id: int, member_id: int) -> AgentRecord:
     if agent.kind != AgentKind.MEMBER or record.placement is None or record.placement.director_id != director_id:
         raise NotFound(
             f"agent {member_id} ({agent.name}) is not a member of Director {director_id}",
-            field=Field.MEMBER, value=member_id, hint=Hint(Fix.FIND_MEMBERS, fleet_id, agent_id=director_id),
+            field=Field.MEMBER,
+            value=member_id,
+            hint=Hint(Fix.FIND_MEMBERS, fleet_id, agent_id=director_id),
         )
     if agent.status != AgentStatus.ACTIVE:
         raise Refused(f"member {member_id} ({agent.name}) is already deregistered")
@@ -210,11 +236,13 @@ def activity(member_ids: list[int]) -> dict[int, MemberActivity]:
     """Last sent / received / acked times and unread count per member, in three queries."""
     if not member_ids:
         return {}
-    sent = dict(value_rows(
-        Task.select(Task.sender, fn.MAX(Task.created_at))
-        .where(Task.sender.in_(member_ids) & (Task.kind != TaskKind.BROADCAST_SUMMARY))
-        .group_by(Task.sender)
-    ))
+    sent = dict(
+        value_rows(
+            Task.select(Task.sender, fn.MAX(Task.created_at))
+            .where(Task.sender.in_(member_ids) & (Task.kind != TaskKind.BROADCAST_SUMMARY))
+            .group_by(Task.sender)
+        )
+    )
     received = {
         owner: (last, acked, unread)
         for owner, last, acked, unread in value_rows(

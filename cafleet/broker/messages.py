@@ -30,9 +30,17 @@ def send_message(
             visible_task(fleet_id, reply_to, agent_id)
         now = utc_now()
         task = Task.create(
-            fleet=fleet_id, owner=target.id, sender=sender.id, recipient=target.id,
-            kind=TaskKind.UNICAST, state=TaskState.UNREAD, created_at=now, state_changed_at=now,
-            revision=next_revision(fleet_id), reply_to=reply_to, text=text,
+            fleet=fleet_id,
+            owner=target.id,
+            sender=sender.id,
+            recipient=target.id,
+            kind=TaskKind.UNICAST,
+            state=TaskState.UNREAD,
+            created_at=now,
+            state_changed_at=now,
+            revision=next_revision(fleet_id),
+            reply_to=reply_to,
+            text=text,
             **initial_notice(sender.id, target.id, placements_of([target.id]), now),
         )
     return load_task(task.id)
@@ -60,16 +68,20 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str | Non
             .order_by(Agent.id)
         ]
         if not recipient_ids:
-            raise Refused(
-                f"fleet {fleet_id} has no other active agents to broadcast to; "
-                "register agents or create members first"
-            )
+            raise Refused(f"fleet {fleet_id} has no other active agents to broadcast to; register agents or create members first")
         now = utc_now()
         revision = next_revision(fleet_id)
         summary = Task.create(
-            fleet=fleet_id, owner=sender.id, sender=sender.id, recipient=None,
-            kind=TaskKind.BROADCAST_SUMMARY, state=TaskState.ACKED, created_at=now, state_changed_at=now,
-            revision=revision, text=text,
+            fleet=fleet_id,
+            owner=sender.id,
+            sender=sender.id,
+            recipient=None,
+            kind=TaskKind.BROADCAST_SUMMARY,
+            state=TaskState.ACKED,
+            created_at=now,
+            state_changed_at=now,
+            revision=revision,
+            text=text,
         )
         summary.origin = summary.id
         summary.save()
@@ -78,9 +90,17 @@ def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str | Non
             Task.insert_many(
                 [
                     dict(
-                        fleet=fleet_id, owner=rid, sender=sender.id, recipient=rid, kind=TaskKind.BROADCAST,
-                        state=TaskState.UNREAD, created_at=now, state_changed_at=now, revision=revision,
-                        origin=summary.id, text=text,
+                        fleet=fleet_id,
+                        owner=rid,
+                        sender=sender.id,
+                        recipient=rid,
+                        kind=TaskKind.BROADCAST,
+                        state=TaskState.UNREAD,
+                        created_at=now,
+                        state_changed_at=now,
+                        revision=revision,
+                        origin=summary.id,
+                        text=text,
                         **initial_notice(sender.id, rid, placements, now),
                     )
                     for rid in batch
@@ -109,7 +129,7 @@ def _rows_per_statement() -> int:
 
 def _batches(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def ack_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
@@ -130,9 +150,9 @@ def ack_messages(fleet_id: int, agent_id: int, task_ids: list[int]) -> list[Task
                 raise Refused(f"task {task_id} was sent by you; only its recipient can ack it (you may cancel it)")
             _require_unread(task, "ack")
         now = utc_now()
-        Task.update(
-            state=TaskState.ACKED, state_changed_at=now, acked_at=now, revision=next_revision(fleet_id)
-        ).where(Task.id.in_(task_ids)).execute()
+        Task.update(state=TaskState.ACKED, state_changed_at=now, acked_at=now, revision=next_revision(fleet_id)).where(
+            Task.id.in_(task_ids)
+        ).execute()
     return [load_task(task_id) for task_id in task_ids]
 
 
@@ -153,9 +173,9 @@ def cancel_message(fleet_id: int, agent_id: int, task_id: int) -> TaskRecord:
                 raise Refused(f"every delivery of broadcast {task_id} is already acked or canceled; nothing to cancel")
         else:
             _require_unread(task, "cancel")
-            Task.update(
-                state=TaskState.CANCELED, state_changed_at=now, revision=next_revision(fleet_id)
-            ).where(Task.id == task_id).execute()
+            Task.update(state=TaskState.CANCELED, state_changed_at=now, revision=next_revision(fleet_id)).where(
+                Task.id == task_id
+            ).execute()
     return load_task(task_id)
 
 

@@ -143,7 +143,9 @@ def schedules(fleet_id: int) -> list[Schedule]:
     for agent in agents_with_placements(Agent.id.in_(list(configs))):
         config = configs[agent.id]
         count, oldest, noticed, waits = unread.get(agent.id, (0, None, None, 0))
-        result.append(Schedule(agent, config.interval_seconds, bool(config.enabled), config.last_ping_at, count, oldest, noticed, waits))
+        result.append(
+            Schedule(agent, config.interval_seconds, bool(config.enabled), config.last_ping_at, count, oldest, noticed, waits)
+        )
     return result
 
 
@@ -165,7 +167,9 @@ def configure(fleet_id: int, agent_id: int, interval: int | None, enabled: bool 
             raise Refused(f"agent {agent_id} is the Administrator (the human); the monitor never wakes it")
         config = MonitorConfig.get_or_none(MonitorConfig.agent == agent_id)
         if config is None:
-            config = MonitorConfig(agent=agent_id, interval_seconds=DEFAULT_MONITOR_INTERVALS.get(agent.kind, DEFAULT_MONITOR_INTERVAL), enabled=True)
+            config = MonitorConfig(
+                agent=agent_id, interval_seconds=DEFAULT_MONITOR_INTERVALS.get(agent.kind, DEFAULT_MONITOR_INTERVAL), enabled=True
+            )
             config.save(force_insert=True)
         if interval is not None:
             config.interval_seconds = interval

@@ -145,11 +145,17 @@ def notice_jobs(task_ids: list[int]) -> list[PreviewJob]:
     placements = placements_of(list({row["recipient"] for row in rows}))
     return [
         PreviewJob(
-            task_id=row["id"], sender_id=row["sender"], sender_name=row["from_name"],
-            recipient_id=row["recipient"], created_at=row["created_at"], text=row["text"],
-            status=row["notify_status"], unread=row["state"] == TaskState.UNREAD,
+            task_id=row["id"],
+            sender_id=row["sender"],
+            sender_name=row["from_name"],
+            recipient_id=row["recipient"],
+            created_at=row["created_at"],
+            text=row["text"],
+            status=row["notify_status"],
+            unread=row["state"] == TaskState.UNREAD,
             placement=placement_record(placements.get(row["recipient"])),
-            claim=row["notice_claim"], step=NoticeStep(row["notice_step"]) if row["notice_step"] else None,
+            claim=row["notice_claim"],
+            step=NoticeStep(row["notice_step"]) if row["notice_step"] else None,
             lease_until=row["notice_lease_until"],
         )
         for row in rows
@@ -179,7 +185,9 @@ def claim(task_id: int, claimer: str) -> bool:
     with database.atomic():
         taken = (
             Task.update(
-                notify_status=NOTICE_CLAIMED, notice_claim=claimer, notice_step=NoticeStep.CLAIMED,
+                notify_status=NOTICE_CLAIMED,
+                notice_claim=claimer,
+                notice_step=NoticeStep.CLAIMED,
                 notice_lease_until=_lease_until(),
             )
             .where((Task.id == task_id) & _claimable())
@@ -219,8 +227,11 @@ def settle(task_id: int, claimer: str, status: str) -> bool:
     with database.atomic():
         ended = (
             Task.update(
-                notify_status=status, notified_at=utc_now() if final else None,
-                notice_claim=None, notice_step=None, notice_lease_until=None,
+                notify_status=status,
+                notified_at=utc_now() if final else None,
+                notice_claim=None,
+                notice_step=None,
+                notice_lease_until=None,
             )
             .where((Task.id == task_id) & (Task.notify_status == NOTICE_CLAIMED) & (Task.notice_claim == claimer))
             .execute()
@@ -235,8 +246,7 @@ def release(claimer: str) -> int:
         return (
             Task.update(notify_status=PENDING, notice_claim=None, notice_step=None, notice_lease_until=None)
             .where(
-                (Task.notify_status == NOTICE_CLAIMED) & (Task.notice_claim == claimer)
-                & (Task.notice_step == NoticeStep.CLAIMED)
+                (Task.notify_status == NOTICE_CLAIMED) & (Task.notice_claim == claimer) & (Task.notice_step == NoticeStep.CLAIMED)
             )
             .execute()
         )
@@ -252,8 +262,11 @@ def settle_unreachable(dead_sockets: set[str]) -> int:
     with database.atomic():
         return (
             Task.update(
-                notify_status="skipped:tmux-server-gone", notified_at=utc_now(),
-                notice_claim=None, notice_step=None, notice_lease_until=None,
+                notify_status="skipped:tmux-server-gone",
+                notified_at=utc_now(),
+                notice_claim=None,
+                notice_step=None,
+                notice_lease_until=None,
             )
             .where(_due() & Task.recipient.in_(on_dead_servers))
             .execute()

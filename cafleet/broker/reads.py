@@ -108,10 +108,23 @@ def _entry_query():
     (which tells whether it was cut)."""
     return (
         Task.select(
-            Task.id, Task.fleet, Task.owner, Task.sender, Sender.name.alias("from_name"), Task.recipient,
-            Recipient.name.alias("to_name"), Task.kind, Task.state, Task.created_at, Task.state_changed_at,
-            Task.acked_at, Task.origin, Task.reply_to, fn.SUBSTR(Task.text, 1, ENTRY_TEXT_CHARS + 1).alias("text"),
-            Task.notified_at, Task.notify_status,
+            Task.id,
+            Task.fleet,
+            Task.owner,
+            Task.sender,
+            Sender.name.alias("from_name"),
+            Task.recipient,
+            Recipient.name.alias("to_name"),
+            Task.kind,
+            Task.state,
+            Task.created_at,
+            Task.state_changed_at,
+            Task.acked_at,
+            Task.origin,
+            Task.reply_to,
+            fn.SUBSTR(Task.text, 1, ENTRY_TEXT_CHARS + 1).alias("text"),
+            Task.notified_at,
+            Task.notify_status,
         )
         .join_from(Task, Sender, on=(Task.sender == Sender.id))
         .join_from(Task, Recipient, JOIN.LEFT_OUTER, on=(Task.recipient == Recipient.id))
@@ -124,9 +137,23 @@ def _delivery_query():
     summary carries it)."""
     return (
         Task.select(
-            Task.id, Task.fleet, Task.owner, Task.sender, Sender.name.alias("from_name"), Task.recipient,
-            Recipient.name.alias("to_name"), Task.kind, Task.state, Task.created_at, Task.state_changed_at,
-            Task.acked_at, Task.origin, Task.reply_to, SQL("''").alias("text"), Task.notified_at, Task.notify_status,
+            Task.id,
+            Task.fleet,
+            Task.owner,
+            Task.sender,
+            Sender.name.alias("from_name"),
+            Task.recipient,
+            Recipient.name.alias("to_name"),
+            Task.kind,
+            Task.state,
+            Task.created_at,
+            Task.state_changed_at,
+            Task.acked_at,
+            Task.origin,
+            Task.reply_to,
+            SQL("''").alias("text"),
+            Task.notified_at,
+            Task.notify_status,
         )
         .join_from(Task, Sender, on=(Task.sender == Sender.id))
         .join_from(Task, Recipient, JOIN.LEFT_OUTER, on=(Task.recipient == Recipient.id))
@@ -155,9 +182,7 @@ def _entries(rows: list[dict]) -> list[TaskRecord]:
         for row in query:
             deliveries[row["origin"]].append(task_record(row)._replace(text_truncated=True))
     return [
-        _entry_record(r, tuple(deliveries.get(r["id"], ())))._replace(
-            delivery_counts=counts[r["id"]] if r["id"] in big else None
-        )
+        _entry_record(r, tuple(deliveries.get(r["id"], ())))._replace(delivery_counts=counts[r["id"]] if r["id"] in big else None)
         for r in rows
     ]
 
@@ -170,12 +195,18 @@ def _delivery_counts(summary_ids: list[int]) -> dict[int, DeliveryCounts]:
     counts = {}
     for chunk in _chunks(summary_ids):
         query = (
-            Task.select(Task.origin, fn.COUNT(Task.id), count_where(Task.state == TaskState.ACKED),
-                        count_where(Task.state == TaskState.UNREAD))
+            Task.select(
+                Task.origin,
+                fn.COUNT(Task.id),
+                count_where(Task.state == TaskState.ACKED),
+                count_where(Task.state == TaskState.UNREAD),
+            )
             .where(Task.origin.in_(chunk) & (Task.kind == TaskKind.BROADCAST))
             .group_by(Task.origin)
         )
-        counts.update({origin: DeliveryCounts(total, int(acked), int(unread)) for origin, total, acked, unread in value_rows(query)})
+        counts.update(
+            {origin: DeliveryCounts(total, int(acked), int(unread)) for origin, total, acked, unread in value_rows(query)}
+        )
     return counts
 
 
@@ -226,17 +257,19 @@ def message_text(fleet_id: int, task_id: int) -> str:
 
 def agent_inbox(agent_id: int, limit: int = 500) -> list[TaskRecord]:
     """Messages the agent received, newest first."""
-    rows = _entry_query().where((Task.owner == agent_id) & (Task.kind != TaskKind.BROADCAST_SUMMARY)).order_by(Task.id.desc()).limit(limit)
+    rows = (
+        _entry_query()
+        .where((Task.owner == agent_id) & (Task.kind != TaskKind.BROADCAST_SUMMARY))
+        .order_by(Task.id.desc())
+        .limit(limit)
+    )
     return [_entry_record(r) for r in rows]
 
 
 def sent(agent_id: int, limit: int = 500) -> list[TaskRecord]:
     """Messages the agent sent (a broadcast once, as its summary), newest first."""
     rows = list(
-        _entry_query()
-        .where((Task.sender == agent_id) & Task.kind.in_(TIMELINE_KINDS))
-        .order_by(Task.id.desc())
-        .limit(limit)
+        _entry_query().where((Task.sender == agent_id) & Task.kind.in_(TIMELINE_KINDS)).order_by(Task.id.desc()).limit(limit)
     )
     return _entries(rows)
 
@@ -258,11 +291,13 @@ def with_deliveries(rows: list[dict]) -> list[TaskRecord]:
 def roster(fleet_id: int) -> list[RosterEntry]:
     """Every agent of the fleet (active first, then by id) with unread count and schedule."""
     any_fleet(fleet_id)
-    unread = dict(value_rows(
-        Task.select(Task.owner, fn.COUNT(Task.id))
-        .where((Task.fleet == fleet_id) & (Task.state == TaskState.UNREAD))
-        .group_by(Task.owner)
-    ))
+    unread = dict(
+        value_rows(
+            Task.select(Task.owner, fn.COUNT(Task.id))
+            .where((Task.fleet == fleet_id) & (Task.state == TaskState.UNREAD))
+            .group_by(Task.owner)
+        )
+    )
     return _roster_entries(_roster_query().where(Agent.fleet == fleet_id), unread)
 
 
@@ -273,15 +308,16 @@ def roster_page(fleet_id: int, limit: int) -> tuple[list[TaskRecord], list[Roste
         return timeline(fleet_id, limit=limit), roster(fleet_id), latest_change(fleet_id)
 
 
-def fleet_changes(
-    fleet_id: int, max_id: int, revision: int, roster: RosterCursor, administrator_id: int | None
-) -> FleetChanges:
+def fleet_changes(fleet_id: int, max_id: int, revision: int, roster: RosterCursor, administrator_id: int | None) -> FleetChanges:
     """Timeline and roster changes since one look, in one snapshot. The cost follows what
     changed and the fleet's panes, not how many agents the fleet has."""
     with _snapshot():
-        moved_owners = {owner for (owner,) in value_rows(
-            Task.select(Task.owner).distinct().where((Task.fleet == fleet_id) & (Task.revision > revision))
-        )}
+        moved_owners = {
+            owner
+            for (owner,) in value_rows(
+                Task.select(Task.owner).distinct().where((Task.fleet == fleet_id) & (Task.revision > revision))
+            )
+        }
         timeline_part = _changes(fleet_id, max_id, revision)
         roster_part = _roster_changes(fleet_id, roster, moved_owners)
     return FleetChanges(timeline_part, roster_part, administrator_id in moved_owners)
@@ -292,9 +328,12 @@ def _roster_changes(fleet_id: int, seen: RosterCursor, moved_owners: set[int]) -
     leaving = Agent.select(fn.COUNT(Agent.id)).where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.DEREGISTERED))
     deregistered = seen.deregistered
     if leaving.scalar() != len(deregistered):  # deregistration is final: the same count is the same set
-        deregistered = frozenset(a for (a,) in value_rows(
-            Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.DEREGISTERED))
-        ))
+        deregistered = frozenset(
+            a
+            for (a,) in value_rows(
+                Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.status == AgentStatus.DEREGISTERED))
+            )
+        )
     placements, schedules = _placements(fleet_id), _schedules(fleet_id)
     moved_panes = {
         agent_id
@@ -324,7 +363,9 @@ def _placements(fleet_id: int) -> dict[int, PlacementRecord]:
 
 def _schedules(fleet_id: int) -> dict[int, tuple[int, bool]]:
     query = MonitorConfig.select(MonitorConfig.agent, MonitorConfig.interval_seconds, MonitorConfig.enabled)
-    return {a: (interval, bool(enabled)) for a, interval, enabled in value_rows(query.where(_agent_in_fleet(MonitorConfig, fleet_id)))}
+    return {
+        a: (interval, bool(enabled)) for a, interval, enabled in value_rows(query.where(_agent_in_fleet(MonitorConfig, fleet_id)))
+    }
 
 
 def _in_fleet(fleet_id: int):
@@ -344,25 +385,40 @@ def _agent_in_fleet(model, fleet_id: int):
 def _unread_of(agent_ids: Iterable[int]) -> dict[int, int]:
     counts: dict[int, int] = {}
     for chunk in _chunks(sorted(agent_ids)):
-        counts.update(value_rows(
-            Task.select(Task.owner, fn.COUNT(Task.id))
-            .where(Task.owner.in_(chunk) & (Task.state == TaskState.UNREAD))
-            .group_by(Task.owner)
-        ))
+        counts.update(
+            value_rows(
+                Task.select(Task.owner, fn.COUNT(Task.id))
+                .where(Task.owner.in_(chunk) & (Task.state == TaskState.UNREAD))
+                .group_by(Task.owner)
+            )
+        )
     return counts
 
 
 _PLACEMENT_COLUMNS = (
-    Placement.agent, Placement.director, Placement.tmux_socket, Placement.tmux_server_pid, Placement.tmux_session,
-    Placement.tmux_window_id, Placement.tmux_pane_id, Placement.coding_agent, Placement.created_at, Placement.host,
+    Placement.agent,
+    Placement.director,
+    Placement.tmux_socket,
+    Placement.tmux_server_pid,
+    Placement.tmux_session,
+    Placement.tmux_window_id,
+    Placement.tmux_pane_id,
+    Placement.coding_agent,
+    Placement.created_at,
+    Placement.host,
 )  # in `PlacementRecord`'s order
 
 
 def _roster_query():
     return (
         Agent.select(
-            Agent.id, Agent.name, Agent.kind, Agent.status, *_PLACEMENT_COLUMNS,
-            MonitorConfig.interval_seconds, MonitorConfig.enabled,
+            Agent.id,
+            Agent.name,
+            Agent.kind,
+            Agent.status,
+            *_PLACEMENT_COLUMNS,
+            MonitorConfig.interval_seconds,
+            MonitorConfig.enabled,
         )
         .join_from(Agent, Placement, JOIN.LEFT_OUTER, on=(Placement.agent == Agent.id))
         .join_from(Agent, MonitorConfig, JOIN.LEFT_OUTER, on=(MonitorConfig.agent == Agent.id))
@@ -383,18 +439,20 @@ def _roster_entries(query, unread: dict[int, int], ids: set[int] | None = None) 
     entries = []
     for agent_id, name, kind, status, placed_id, *where, interval, enabled in rows:
         placement = PlacementRecord(placed_id, *where) if placed_id is not None else None
-        entries.append(RosterEntry(
-            agent=RosterAgent(agent_id, name, kind, status, placement),
-            unread=unread.get(agent_id, 0),
-            monitor_interval=interval,
-            monitor_enabled=bool(enabled),
-        ))
+        entries.append(
+            RosterEntry(
+                agent=RosterAgent(agent_id, name, kind, status, placement),
+                unread=unread.get(agent_id, 0),
+                monitor_interval=interval,
+                monitor_enabled=bool(enabled),
+            )
+        )
     return entries
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), IDS_PER_QUERY):
-        yield ids[start:start + IDS_PER_QUERY]
+        yield ids[start : start + IDS_PER_QUERY]
 
 
 # -- the fleet --------------------------------------------------------------------------------

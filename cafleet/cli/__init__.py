@@ -106,7 +106,6 @@ def cli(ctx: click.Context):
             click.echo(ctx.get_help())
 
 
-
 def main() -> None:
     cli(prog_name="cafleet")
 

@@ -21,7 +21,8 @@ def agent_group():
 @click.option("--description", type=TEXT, required=True, help="One sentence on what this agent does.")
 @click.option("--skills", type=TEXT, metavar="JSON", help="Optional JSON describing the agent's skills.")
 @click.option(
-    "--coding-agent", type=click.Choice(CODING_AGENTS),
+    "--coding-agent",
+    type=click.Choice(CODING_AGENTS),
     help="The coding agent running in the calling pane (default: the one found running there).",
 )
 @click.option("--no-pane", is_flag=True, help="Register without a pane even when run by a coding agent in tmux.")
@@ -115,7 +116,11 @@ def show_command(agent_id: int, target_id: int):
 
     agent = show_agent(fleet_id, agent_id, target_id)
     seen = seen_states([agent.id]).get(agent.id)
-    state = None if seen is None else {"state": seen.state.value, "reason": seen.reason, "question": seen.question, "changed_at": seen.changed_at}
+    state = (
+        None
+        if seen is None
+        else {"state": seen.state.value, "reason": seen.reason, "question": seen.question, "changed_at": seen.changed_at}
+    )
     emit({**agent_json(agent), "state": state}, lambda: _detail(agent, seen))
 
 

@@ -60,7 +60,9 @@ def doctor_command():
 
     document = {
         "version": __version__,
-        "tmux": None if pane is None else {
+        "tmux": None
+        if pane is None
+        else {
             "socket_path": pane.tmux_socket,
             "server_pid": pane.tmux_server_pid,
             "session_name": pane.tmux_session,
@@ -117,8 +119,14 @@ def _database_report(problems: list[str], blocking: list[str]) -> dict:
     from cafleet.store.db import current_version
     from cafleet.store.migrations import LATEST_VERSION
 
-    database = {"engine": "sqlite", "path": None, "server": None, "exists": False, "schema_version": None,
-                "latest_schema_version": LATEST_VERSION}
+    database = {
+        "engine": "sqlite",
+        "path": None,
+        "server": None,
+        "exists": False,
+        "schema_version": None,
+        "latest_schema_version": LATEST_VERSION,
+    }
     where = "the database"
     try:
         target = database_target()
@@ -135,9 +143,13 @@ def _database_report(problems: list[str], blocking: list[str]) -> dict:
         elif version is None:
             problems.append(f"database {where} does not exist yet; it is created on first use, or run `cafleet db init`")
         elif version < LATEST_VERSION:
-            problems.append(f"database schema {version} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`")
+            problems.append(
+                f"database schema {version} is older than {LATEST_VERSION}; any command upgrades it, or run `cafleet db init`"
+            )
         elif version > LATEST_VERSION:
-            problems.append(f"database schema {version} is newer than this cafleet understands ({LATEST_VERSION}); upgrade cafleet")
+            problems.append(
+                f"database schema {version} is newer than this cafleet understands ({LATEST_VERSION}); upgrade cafleet"
+            )
             blocking.append(problems[-1])
         if version is not None and not isinstance(target, PostgresServer):
             from cafleet.store.db import page_damage
@@ -151,7 +163,11 @@ def _database_report(problems: list[str], blocking: list[str]) -> dict:
         from cafleet.store.db_faults import fault_of
 
         fault = fault_of(exc)
-        _add(problems, blocking, fault.message if fault else f"cannot read {where}: {exc}; check the file or set CAFLEET_DATABASE_URL")
+        _add(
+            problems,
+            blocking,
+            fault.message if fault else f"cannot read {where}: {exc}; check the file or set CAFLEET_DATABASE_URL",
+        )
     return database
 
 

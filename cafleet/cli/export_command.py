@@ -19,9 +19,12 @@ from cafleet.store.db import open_database
 @click.command("export", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET, director_only=True)
 @click.argument("fleet_id", type=ID, metavar="N")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "markdown"]), default="jsonl", show_default=True,
-    help="jsonl: one JSON object per message (the keys of `message show --json --full`); "
-    "markdown: a transcript grouped by day.",
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "markdown"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one JSON object per message (the keys of `message show --json --full`); markdown: a transcript grouped by day.",
 )
 @click.option("--output", metavar="FILE", help="Write to FILE instead of standard output (refused if it exists).")
 @click.option("--force", is_flag=True, help="With --output: replace FILE if it exists.")

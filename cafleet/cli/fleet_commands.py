@@ -21,7 +21,10 @@ def fleet_group():
 @fleet_group.command("create", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option("--label", type=TEXT, default="", help="A human-readable label for the fleet.")
 @click.option(
-    "--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True,
+    "--coding-agent",
+    type=CODING_AGENT_CHOICE,
+    default="claude",
+    show_default=True,
     help="The coding agent running in the calling pane (the Director's).",
 )
 @click.option("--quiet", is_flag=True, help="Print only the new fleet id.")
@@ -77,8 +80,7 @@ def list_command():
     fleets = [f for f in list_fleets() if only is None or f.id == only]
     emit(
         [fleet_json(f) for f in fleets],
-        lambda: "\n".join(fleet_line(f) for f in fleets)
-        or "No fleets yet; run `cafleet fleet create` inside tmux to make one.",
+        lambda: "\n".join(fleet_line(f) for f in fleets) or "No fleets yet; run `cafleet fleet create` inside tmux to make one.",
     )
 
 
@@ -106,8 +108,11 @@ def delete_command(fleet_id: int):
     result = delete_fleet(fleet_id)
     emit(
         {"fleet_id": result.fleet_id, "deregistered": result.deregistered, "already_deleted": result.already_deleted},
-        lambda: f"Deleted fleet {result.fleet_id}. Deregistered {result.deregistered} agent"
-        + ("" if result.deregistered == 1 else "s") + ".",
+        lambda: (
+            f"Deleted fleet {result.fleet_id}. Deregistered {result.deregistered} agent"
+            + ("" if result.deregistered == 1 else "s")
+            + "."
+        ),
     )
 
 

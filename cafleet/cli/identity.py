@@ -55,8 +55,7 @@ def confirm_director_pane(fleet_id: int, command: str) -> None:
 
 def _who(agents) -> str:
     return " and ".join(
-        f"{agent.handle} ({'Director' if agent.is_director else agent.kind} of fleet {agent.fleet_id})"
-        for agent in agents
+        f"{agent.handle} ({'Director' if agent.is_director else agent.kind} of fleet {agent.fleet_id})" for agent in agents
     )
 
 

@@ -32,16 +32,41 @@ def member_group():
 @director_option
 @click.option("--name", type=TEXT, required=True, help="The member's name (unique in the fleet, any case).")
 @click.option("--description", type=TEXT, required=True, help="One sentence on the member's job.")
-@click.option("--coding-agent", type=CODING_AGENT_CHOICE, default="claude", show_default=True, help="The coding agent to run in the new pane.")
+@click.option(
+    "--coding-agent",
+    type=CODING_AGENT_CHOICE,
+    default="claude",
+    show_default=True,
+    help="The coding agent to run in the new pane.",
+)
 @click.option("--model", type=TEXT, metavar="MODEL", help="Model for the coding agent (opencode: provider/model).")
-@click.option("--prompt", type=TEXT, metavar="TEXT", help="Starting prompt; {fleet_id} {agent_id} {director_id} {name} {coding_agent} are filled in.")
+@click.option(
+    "--prompt",
+    type=TEXT,
+    metavar="TEXT",
+    help="Starting prompt; {fleet_id} {agent_id} {director_id} {name} {coding_agent} are filled in.",
+)
 @click.option("--prompt-file", metavar="FILE", help="Read the starting prompt from FILE ('-' for stdin).")
-@click.option("--permission-mode", type=TEXT, metavar="MODE", help="claude: default, acceptEdits, plan, dontAsk (default) or bypassPermissions.")
+@click.option(
+    "--permission-mode",
+    type=TEXT,
+    metavar="MODE",
+    help="claude: default, acceptEdits, plan, dontAsk (default) or bypassPermissions.",
+)
 @click.option("--sandbox", type=TEXT, metavar="MODE", help="codex: workspace-write (default) or danger-full-access.")
 @click.option("--approval", type=TEXT, metavar="POLICY", help="codex: on-request or never (default).")
-@click.option("--agent-arg", "agent_args", type=TEXT, multiple=True, metavar="ARG", help="Pass ARG to the coding agent as it is (repeatable).")
+@click.option(
+    "--agent-arg",
+    "agent_args",
+    type=TEXT,
+    multiple=True,
+    metavar="ARG",
+    help="Pass ARG to the coding agent as it is (repeatable).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the new member's id.")
-def create_command(agent_id, name, description, coding_agent, model, prompt, prompt_file, permission_mode, sandbox, approval, agent_args, quiet):
+def create_command(
+    agent_id, name, description, coding_agent, model, prompt, prompt_file, permission_mode, sandbox, approval, agent_args, quiet
+):
     """Spawn a member: a new pane in your window running the coding agent.
 
     The member may run this fleet's cafleet commands without asking; everything else stays
@@ -69,11 +94,13 @@ def create_command(agent_id, name, description, coding_agent, model, prompt, pro
         return
     emit(
         {**agent_json(member), "grants": list(spawned.plan.grants)},
-        lambda: "\n".join([
-            str(member.id),
-            f"Spawned member {member.handle} ({coding_agent}) in pane {member.placement.tmux_pane_id}.",
-            *(f"  {grant}" for grant in spawned.plan.grants),
-        ]),
+        lambda: "\n".join(
+            [
+                str(member.id),
+                f"Spawned member {member.handle} ({coding_agent}) in pane {member.placement.tmux_pane_id}.",
+                *(f"  {grant}" for grant in spawned.plan.grants),
+            ]
+        ),
     )
 
 
@@ -81,7 +108,14 @@ def create_command(agent_id, name, description, coding_agent, model, prompt, pro
 @director_option
 @member_option
 @click.option("--force", is_flag=True, help="Kill the pane instead of asking the agent to /exit.")
-@click.option("--timeout", type=Seconds(0.5, 600), default=15, show_default=True, metavar="SECONDS", help="How long to wait for the pane to close.")
+@click.option(
+    "--timeout",
+    type=Seconds(0.5, 600),
+    default=15,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the pane to close.",
+)
 def delete_command(agent_id, member_id, force, timeout):
     """Close a member's pane (/exit, or --force) and deregister it."""
     from cafleet.panes.members import delete_member

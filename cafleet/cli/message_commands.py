@@ -22,7 +22,10 @@ def message_group():
 @message_group.command("send", cls=CafleetCommand)
 @agent_id_option()
 @click.option(
-    "--to", type=TEXT, required=True, metavar="ID|NAME|NAME#ID",
+    "--to",
+    type=TEXT,
+    required=True,
+    metavar="ID|NAME|NAME#ID",
     help="The recipient: an agent id, an active agent's name, or both as printed (coder#4).",
 )
 @text_options
@@ -62,20 +65,35 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
         return
     emit(
         task_json(summary, full),
-        lambda: f"Broadcast task {summary.id} to {len(sent.deliveries)} agent{'' if len(sent.deliveries) == 1 else 's'}: "
-        + ", ".join(f"{d.to_name}#{d.to_agent_id} (task {d.id})" for d in sent.deliveries)
-        + ".",
+        lambda: (
+            f"Broadcast task {summary.id} to {len(sent.deliveries)} agent{'' if len(sent.deliveries) == 1 else 's'}: "
+            + ", ".join(f"{d.to_name}#{d.to_agent_id} (task {d.id})" for d in sent.deliveries)
+            + "."
+        ),
     )
 
 
 @message_group.command("poll", cls=CafleetCommand)
 @agent_id_option()
-@click.option("--since", type=TEXT, metavar="TIME", help="Only messages created at or after this ISO-8601 time (UTC if no offset).")
-@click.option("--page-size", type=WholeNumber(1, 500), default=20, show_default=True, metavar="N", help="At most this many messages (1-500).")
+@click.option(
+    "--since", type=TEXT, metavar="TIME", help="Only messages created at or after this ISO-8601 time (UTC if no offset)."
+)
+@click.option(
+    "--page-size",
+    type=WholeNumber(1, 500),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="At most this many messages (1-500).",
+)
 @click.option("--all", "include_read", is_flag=True, help="Include messages already acked or canceled.")
 @click.option(
-    "--wait", type=Seconds(0, MAX_WAIT_SECONDS), default=0, metavar="SECONDS",
-    show_default=True, help="Block until a message arrives or SECONDS pass (0-3600).",
+    "--wait",
+    type=Seconds(0, MAX_WAIT_SECONDS),
+    default=0,
+    metavar="SECONDS",
+    show_default=True,
+    help="Block until a message arrives or SECONDS pass (0-3600).",
 )
 @click.option("--full", is_flag=True, help="Do not cut message text; under --json, print every field of each message.")
 def poll_command(agent_id, since, page_size, include_read, wait, full):
@@ -124,7 +142,12 @@ def _poll_text(inbox, include_read: bool, full: bool, more: str) -> str:
 @message_group.command("ack", cls=CafleetCommand)
 @agent_id_option()
 @click.option(
-    "--task-id", "task_ids", type=ID, required=True, multiple=True, metavar="TASK",
+    "--task-id",
+    "task_ids",
+    type=ID,
+    required=True,
+    multiple=True,
+    metavar="TASK",
     help="The message to acknowledge; repeat to ack several at once (all or none).",
 )
 @full_option

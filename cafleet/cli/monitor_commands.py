@@ -21,7 +21,14 @@ def monitor_group():
 
 
 @monitor_group.command("start", cls=CafleetCommand, director_only=True)
-@click.option("--tick", type=Seconds(0.2, 3600), default=5, show_default=True, metavar="SECONDS", help="How often the loop looks for due agents.")
+@click.option(
+    "--tick",
+    type=Seconds(0.2, 3600),
+    default=5,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the loop looks for due agents.",
+)
 def start_command(tick):
     """Run the fleet's monitor in the foreground until SIGINT/SIGTERM or the fleet is deleted."""
     from cafleet.panes.monitor_loop import MonitorLoop
@@ -61,8 +68,12 @@ def status_command():
 
 
 @monitor_group.command("config", cls=CafleetCommand, director_only=True)
-@click.option("--member-id", type=ID, required=True, metavar="ID", help="The agent whose schedule changes (a member or the Director).")
-@click.option("--interval", type=WholeNumber(1, MAX_INTERVAL_SECONDS), metavar="SECONDS", help="Wake it at most this often (1 s to a week).")
+@click.option(
+    "--member-id", type=ID, required=True, metavar="ID", help="The agent whose schedule changes (a member or the Director)."
+)
+@click.option(
+    "--interval", type=WholeNumber(1, MAX_INTERVAL_SECONDS), metavar="SECONDS", help="Wake it at most this often (1 s to a week)."
+)
 @click.option("--enable/--disable", default=None, help="Turn its wake-ups on or off.")
 def config_command(member_id, interval, enable):
     """Change an agent's wake-up schedule."""

@@ -150,15 +150,15 @@ def quoted(label: str) -> str:
 
 
 def fleet_line(fleet: FleetRecord) -> str:
-    line = f"{fleet.id} {quoted(fleet.label)} agents={fleet.active_agents} unread={fleet.unread} created={short(fleet.created_at)}"
+    line = (
+        f"{fleet.id} {quoted(fleet.label)} agents={fleet.active_agents} unread={fleet.unread} created={short(fleet.created_at)}"
+    )
     if fleet.deleted_at:
         line += f" deleted={short(fleet.deleted_at)}"
     return line
 
 
-def task_lines(
-    task: TaskRecord, full: bool, with_state: bool = False, detail: bool = False, recipient: bool = False
-) -> str:
+def task_lines(task: TaskRecord, full: bool, with_state: bool = False, detail: bool = False, recipient: bool = False) -> str:
     """A header line and the text indented by two spaces (so text can never pass for a header).
 
     `full` only lifts the length cut. `detail` (`message show`) adds the recipient and the
@@ -193,4 +193,3 @@ def _state_word(task: TaskRecord) -> str:
     if task.state == TaskState.UNREAD:
         return "unread"
     return task.state
-

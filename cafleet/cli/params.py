@@ -26,7 +26,9 @@ def quiet_option(f):
 
 def text_options(f):
     f = click.option(
-        "--text-file", type=str, metavar="FILE",
+        "--text-file",
+        type=str,
+        metavar="FILE",
         help="Read the message text from FILE ('-' for standard input), UTF-8.",
     )(f)
     return click.option("--text", type=TEXT, metavar="TEXT", help="The message text.")(f)
@@ -77,8 +79,11 @@ def _open_regular_file(path: str, source: str):
 
 
 _KINDS = (
-    (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
 )
 
 
@@ -86,6 +91,4 @@ def _refuse_irregular(mode: int, source: str) -> None:
     if stat.S_ISREG(mode):
         return
     kind = next((words for test, words in _KINDS if test(mode)), "a special file")
-    raise InvalidInput(
-        f"{source} is {kind}, not a regular file; pass a regular file, or '-' and pipe the text to standard input"
-    )
+    raise InvalidInput(f"{source} is {kind}, not a regular file; pass a regular file, or '-' and pipe the text to standard input")

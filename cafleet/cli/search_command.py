@@ -25,10 +25,16 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029
 @click.command("search", cls=CafleetCommand)
 @agent_id_option()
 @click.argument("query", metavar="QUERY")
-@click.option("--from", "sender", metavar="ID|NAME", help="Only messages from this agent (an id or a name, also of a deregistered agent).")
+@click.option(
+    "--from", "sender", metavar="ID|NAME", help="Only messages from this agent (an id or a name, also of a deregistered agent)."
+)
 @click.option("--since", metavar="TIME", help="Only messages sent at or after this ISO-8601 time (UTC if no offset).")
 @click.option(
-    "--limit", type=click.IntRange(1, MAX_LIMIT), default=20, show_default=True, metavar="N",
+    "--limit",
+    type=click.IntRange(1, MAX_LIMIT),
+    default=20,
+    show_default=True,
+    metavar="N",
     help=f"At most this many results (1-{MAX_LIMIT}).",
 )
 @full_option

@@ -13,7 +13,10 @@ from cafleet.core.domain import CODING_AGENTS
 
 @click.command("setup", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option(
-    "--skip", type=click.Choice(CODING_AGENTS), multiple=True, metavar="AGENT",
+    "--skip",
+    type=click.Choice(CODING_AGENTS),
+    multiple=True,
+    metavar="AGENT",
     help="Leave this coding agent out; repeat for more.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change without writing anything.")
@@ -41,16 +44,26 @@ def setup_command(skip: tuple[str, ...], dry_run: bool):
                 reason = str(exc.strerror or exc)
                 where = f": {exc.filename}" if exc.filename else ""
                 failed.append(f"{target.agent} {target.skill} ({reason}{where})")
-                rows.append({"agent": target.agent, "skill": target.skill, "path": str(target.root),
-                             "action": "failed", "backups": [], "error": reason})
+                rows.append(
+                    {
+                        "agent": target.agent,
+                        "skill": target.skill,
+                        "path": str(target.root),
+                        "action": "failed",
+                        "backups": [],
+                        "error": reason,
+                    }
+                )
                 continue
-        rows.append({
-            "agent": outcome.agent,
-            "skill": outcome.skill,
-            "path": str(target.root),
-            "action": outcome.action,
-            "backups": [str(b) for b in outcome.backups],
-        })
+        rows.append(
+            {
+                "agent": outcome.agent,
+                "skill": outcome.skill,
+                "path": str(target.root),
+                "action": outcome.action,
+                "backups": [str(b) for b in outcome.backups],
+            }
+        )
 
     def render() -> str:
         lines = ["dry run: nothing was written; setup would do this:"] if dry_run else []

@@ -110,7 +110,8 @@ class Text(click.ParamType):
             self.fail(
                 f"{shown(value)} is not valid UTF-8 ({_describe(bad.group())} at character {bad.start()}); "
                 "pass UTF-8 text (convert it with iconv, or check the terminal's encoding)",
-                param, ctx,
+                param,
+                ctx,
             )
         return value
 

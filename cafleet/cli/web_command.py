@@ -12,7 +12,11 @@ MISSING_EXTRA = "cafleet web needs the web extra: pip install 'cafleet[web]'"
 
 @click.command("web", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, metavar="N",
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    metavar="N",
     help="The port on 127.0.0.1 to serve on (0: any free port).",
 )
 def web_command(port: int):

@@ -30,8 +30,7 @@ def whoami_command():
         of_fleet = f" of fleet {only}" if only is not None else ""
         elsewhere = f" (it is {', '.join(f'{a.handle} of fleet {a.fleet_id}' for a in here)})" if here else ""
         raise Refused(
-            f"{pane.describe()} is no agent's placement{of_fleet}{elsewhere}; "
-            "outside an agent's pane you act as the human"
+            f"{pane.describe()} is no agent's placement{of_fleet}{elsewhere}; outside an agent's pane you act as the human"
         )
     if len(mine) > 1:
         raise Refused(
@@ -42,9 +41,16 @@ def whoami_command():
     role = "Director" if agent.is_director else agent.kind
     emit(
         {
-            "fleet_id": agent.fleet_id, "agent_id": agent.agent_id, "name": agent.name, "kind": agent.kind,
-            "is_director": agent.is_director, "coding_agent": agent.coding_agent, "pane": pane.tmux_pane_id,
+            "fleet_id": agent.fleet_id,
+            "agent_id": agent.agent_id,
+            "name": agent.name,
+            "kind": agent.kind,
+            "is_director": agent.is_director,
+            "coding_agent": agent.coding_agent,
+            "pane": pane.tmux_pane_id,
         },
-        lambda: f"You are {agent.handle}, {role} of fleet {agent.fleet_id} ({agent.coding_agent} in pane {pane.tmux_pane_id}).\n"
-        f"next: {fleet_command(agent.fleet_id)} message poll --agent-id {agent.agent_id}",
+        lambda: (
+            f"You are {agent.handle}, {role} of fleet {agent.fleet_id} ({agent.coding_agent} in pane {pane.tmux_pane_id}).\n"
+            f"next: {fleet_command(agent.fleet_id)} message poll --agent-id {agent.agent_id}"
+        ),
     )

@@ -88,7 +88,7 @@ def database_path() -> Path:
     if not url:
         return default_database_path()
     if url.startswith("sqlite:///"):
-        raw = url[len("sqlite:///"):]
+        raw = url[len("sqlite:///") :]
     elif "://" in url:
         raise InvalidInput(
             f"CAFLEET_DATABASE_URL={PostgresServer(url).shown()!r} is not supported; use "
@@ -97,10 +97,7 @@ def database_path() -> Path:
     else:
         raw = url
     if not raw or raw == ":memory:":
-        raise InvalidInput(
-            f"CAFLEET_DATABASE_URL={url!r} names no file; "
-            "use sqlite:////absolute/path.db or a plain file path"
-        )
+        raise InvalidInput(f"CAFLEET_DATABASE_URL={url!r} names no file; use sqlite:////absolute/path.db or a plain file path")
     try:
         path = Path(raw).expanduser()
     except RuntimeError:  # `~someone` for a user that does not exist

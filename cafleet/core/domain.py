@@ -54,7 +54,6 @@ NOTICE_SKIPPED = "skipped:"  # final: the notice is not typed, and why
 NOTICE_FAILED = "failed:"  # final: typing was tried and did not land
 
 
-
 class NoticeStep(StrEnum):
     """How far the courier holding a notice's claim got; a successor reads it after a crash."""
 

@@ -12,12 +12,18 @@ from __future__ import annotations
 # Applied to the name as written, before lowercasing: a capital I looks like a lowercase l,
 # a lowercase i does not. Letters that read as a pair are folded to the pair (m -> rn,
 # w -> vv), so `rnm`, `mrn` and `rnrn` all reach one skeleton whatever the grouping.
-LOOK_ALIKES = str.maketrans({
-    "0": "o", "O": "o",
-    "1": "l", "I": "l",
-    "m": "rn", "M": "rn",
-    "w": "vv", "W": "vv",
-})
+LOOK_ALIKES = str.maketrans(
+    {
+        "0": "o",
+        "O": "o",
+        "1": "l",
+        "I": "l",
+        "m": "rn",
+        "M": "rn",
+        "w": "vv",
+        "W": "vv",
+    }
+)
 
 # In words, for error messages and the docs.
 LOOK_ALIKE_GROUPS = "0/O/o, 1/l/I, rn/m, vv/w"

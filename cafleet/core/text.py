@@ -25,7 +25,9 @@ def refuse_lone_surrogates(text: str, what: str | Field) -> None:
     face names it in its own terms)."""
     bad = _LONE_SURROGATE.search(text)
     if bad:
-        problem = f"is not valid UTF-8 (U+{ord(bad.group()):04X} at character {bad.start()}); pass UTF-8 text (convert it with iconv)"
+        problem = (
+            f"is not valid UTF-8 (U+{ord(bad.group()):04X} at character {bad.start()}); pass UTF-8 text (convert it with iconv)"
+        )
         if isinstance(what, Field):
             raise InvalidInput(problem, field=what, value=text, names_field=True)
         raise InvalidInput(f"{what} {problem}")
@@ -37,9 +39,7 @@ def validate_body(text: str, source: str | None = None) -> str:
     what = "message text" if source is None else f"message text from {source}"
     refuse_lone_surrogates(text, what)
     if is_blank(text):
-        raise InvalidInput(
-            f"{what} is empty (nothing but whitespace or control characters); give the message some text"
-        )
+        raise InvalidInput(f"{what} is empty (nothing but whitespace or control characters); give the message some text")
     size = len(text.encode("utf-8"))
     if size > MAX_MESSAGE_BYTES:
         raise InvalidInput(
@@ -60,8 +60,7 @@ def decode_body(data: bytes, source: str) -> str:
     """Decode a text file's bytes as UTF-8, or say exactly where it is not."""
     if len(data) > MAX_MESSAGE_BYTES:
         raise InvalidInput(
-            f"{source} is over the {MAX_MESSAGE_BYTES:,}-byte message limit; "
-            "send a shorter summary and point to the file instead"
+            f"{source} is over the {MAX_MESSAGE_BYTES:,}-byte message limit; send a shorter summary and point to the file instead"
         )
     try:
         return data.decode("utf-8")

@@ -26,10 +26,14 @@ DEMO_PROMPT = (
 
 # (role, who asked) -> (reply, (whom to hand work to, what to ask) or None); "*" is anyone else.
 SCRIPT = {
-    ("planner", "*"): ("Plan: 1) split the tokenizer 2) typed AST 3) error recovery. Step 1 goes to coder.",
-                       ("coder", "Please implement step 1: split the tokenizer into lexer and scanner.")),
-    ("coder", "planner"): ("Done: tokenizer split into lexer.py and scanner.py, tests green.",
-                           ("reviewer", "Please review the tokenizer split (lexer.py, scanner.py).")),
+    ("planner", "*"): (
+        "Plan: 1) split the tokenizer 2) typed AST 3) error recovery. Step 1 goes to coder.",
+        ("coder", "Please implement step 1: split the tokenizer into lexer and scanner."),
+    ),
+    ("coder", "planner"): (
+        "Done: tokenizer split into lexer.py and scanner.py, tests green.",
+        ("reviewer", "Please review the tokenizer split (lexer.py, scanner.py)."),
+    ),
     ("coder", "*"): ("On it; waiting for the planner's first step.", None),
     ("reviewer", "coder"): ("Reviewed: looks good, two small nits left as comments.", None),
     ("reviewer", "*"): ("Standing by to review whatever lands.", None),
@@ -54,7 +58,9 @@ class Responder:
     def _cafleet(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "cafleet", "--fleet-id", str(self.fleet_id), *args],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         return result.stdout if result.returncode == 0 else ""
 
@@ -74,8 +80,16 @@ class Responder:
             )
             time.sleep(1.0)  # "working"
             self._cafleet(
-                "message", "send", "--agent-id", str(self.agent_id), "--to", str(task["from_agent_id"]),
-                "--reply-to", str(task_id), "--text", reply,
+                "message",
+                "send",
+                "--agent-id",
+                str(self.agent_id),
+                "--to",
+                str(task["from_agent_id"]),
+                "--reply-to",
+                str(task_id),
+                "--text",
+                reply,
             )
             self.say(f"replied to {task['from_name']}\n")
             if handoff:

@@ -74,8 +74,10 @@ def start(socket_name: str | None = None) -> tuple[DemoState, bool]:
     if _run(tmux + ["has-session", "-t", SESSION], check=False).returncode == 0:
         raise Refused(f"a tmux session named {SESSION!r} exists but is not a cafleet demo; close it first")
     env = _pane_environment()
-    _run(tmux + ["-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-n", "fleet", "-x", "200", "-y", "50",
-                 *env, "sleep 86400"])
+    _run(
+        tmux
+        + ["-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-n", "fleet", "-x", "200", "-y", "50", *env, "sleep 86400"]
+    )
     try:
         state = _populate(tmux, socket_name)
     except BaseException:
@@ -93,8 +95,20 @@ def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
     from cafleet.panes.members import spawn_member
     from cafleet.services.sending import broadcast
 
-    fields = _run(tmux + ["display-message", "-p", "-t", f"{SESSION}:fleet",
-                          "#{socket_path}\t#{pid}\t#{session_name}\t#{window_id}\t#{pane_id}"]).stdout.strip().split("\t")
+    fields = (
+        _run(
+            tmux
+            + [
+                "display-message",
+                "-p",
+                "-t",
+                f"{SESSION}:fleet",
+                "#{socket_path}\t#{pid}\t#{session_name}\t#{window_id}\t#{pane_id}",
+            ]
+        )
+        .stdout.strip()
+        .split("\t")
+    )
     pane = PaneLocation(fields[0], int(fields[1]), fields[2], fields[3], fields[4])
     created = create_fleet(pane, label="demo: parser refactor", coding_agent="claude")
     fleet_id, director_id = created.fleet.id, created.director.id
@@ -111,8 +125,19 @@ def _populate(tmux: list[str], socket_name: str | None) -> DemoState:
     _run(tmux + ["set-option", "-p", "-t", pane.tmux_pane_id, "remain-on-exit", "on"])
     _run(tmux + ["respawn-pane", "-k", "-t", pane.tmux_pane_id, *_pane_environment(), _tui_command(fleet_id)])
     _fit_tui_to_any_terminal(state)
-    _run(tmux + ["new-window", "-d", "-t", SESSION, "-n", "monitor", *_pane_environment(),
-                 f"{_cafleet(fleet_id)} monitor start --tick 2"])
+    _run(
+        tmux
+        + [
+            "new-window",
+            "-d",
+            "-t",
+            SESSION,
+            "-n",
+            "monitor",
+            *_pane_environment(),
+            f"{_cafleet(fleet_id)} monitor start --tick 2",
+        ]
+    )
     # The courier types the kick-off into each stand-in once its screen shows it ready.
     broadcast(fleet_id, director_id, KICKOFF)
     return state
@@ -198,7 +223,7 @@ def _stand_in_bin() -> Path:
     directory = local_directory() / "demo-bin"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     script = directory / "claude"
-    script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m cafleet.demo.standin_agent --demo \"$@\"\n")
+    script.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m cafleet.demo.standin_agent --demo "$@"\n')
     script.chmod(0o700)
     return directory
 

@@ -102,7 +102,7 @@ class InputParser:
         self._unread.clear()
         end = self._paste.find(PASTE_END)
         if end >= 0:
-            self._unread[:] = self._paste[end + len(PASTE_END):]
+            self._unread[:] = self._paste[end + len(PASTE_END) :]
             text = self._paste[:end].decode("utf-8", "replace")
             self._paste = None
             # Terminals (and tmux paste-buffer) send a pasted newline as CR; editors show LF.
@@ -185,8 +185,7 @@ class StandIn:
         self.log.write("shell", command=command)
         try:
             # stdin from /dev/null: the command must not eat keystrokes meant for the agent.
-            done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30,
-                                  stdin=subprocess.DEVNULL)
+            done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
             show(done.stdout + done.stderr)
         except subprocess.TimeoutExpired:
             show("(shell command timed out after 30 s)\n")
@@ -274,9 +273,14 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, _quit_on_signal)
     try:
         with agent_terminal(0):
-            log.write("start", argv=argv, pid=os.getpid(),
-                      env_database_url=os.environ.get("CAFLEET_DATABASE_URL"),
-                      env_opencode_permission=os.environ.get("OPENCODE_PERMISSION"), time=time.time())
+            log.write(
+                "start",
+                argv=argv,
+                pid=os.getpid(),
+                env_database_url=os.environ.get("CAFLEET_DATABASE_URL"),
+                env_opencode_permission=os.environ.get("OPENCODE_PERMISSION"),
+                time=time.time(),
+            )
             discard_input(0, opts.startup_delay)
             show(f"stand-in agent {opts.name} ready\nargv: {shlex.join(argv)}\n")
             log.write("ready")

@@ -45,32 +45,94 @@ class _Syntax(NamedTuple):
 
 
 _NODE = _Syntax(
-    valued=frozenset({
-        "-r", "--require", "--import", "--loader", "--experimental-loader", "-C", "--conditions",
-        "--inspect-port", "--debug-port", "--title", "--env-file", "--input-type", "--disable-warning",
-        "--redirect-warnings", "--icu-data-dir", "--openssl-config", "--report-dir", "--report-filename",
-        "--report-signal", "--diagnostic-dir", "--heapsnapshot-signal", "--unhandled-rejections",
-        "--experimental-default-type", "--stack-trace-limit", "--secure-heap", "--secure-heap-min",
-    }),
-    scriptless=frozenset({
-        "-e", "--eval", "-p", "--print", "-pe", "-i", "--interactive", "-c", "--check", "-v", "--version",
-        "-h", "--help", "--test", "--run", "--v8-options",
-    }),
+    valued=frozenset(
+        {
+            "-r",
+            "--require",
+            "--import",
+            "--loader",
+            "--experimental-loader",
+            "-C",
+            "--conditions",
+            "--inspect-port",
+            "--debug-port",
+            "--title",
+            "--env-file",
+            "--input-type",
+            "--disable-warning",
+            "--redirect-warnings",
+            "--icu-data-dir",
+            "--openssl-config",
+            "--report-dir",
+            "--report-filename",
+            "--report-signal",
+            "--diagnostic-dir",
+            "--heapsnapshot-signal",
+            "--unhandled-rejections",
+            "--experimental-default-type",
+            "--stack-trace-limit",
+            "--secure-heap",
+            "--secure-heap-min",
+        }
+    ),
+    scriptless=frozenset(
+        {
+            "-e",
+            "--eval",
+            "-p",
+            "--print",
+            "-pe",
+            "-i",
+            "--interactive",
+            "-c",
+            "--check",
+            "-v",
+            "--version",
+            "-h",
+            "--help",
+            "--test",
+            "--run",
+            "--v8-options",
+        }
+    ),
 )
 _SYNTAX = {
     "node": _NODE,
     "nodejs": _NODE,
     "bun": _Syntax(
-        valued=frozenset({
-            "-r", "--preload", "--require", "--import", "--cwd", "-c", "--config", "--env-file", "-d", "--define",
-            "-l", "--loader", "--tsconfig-override", "--conditions", "--main-fields", "--extension-order", "--port",
-            "--jsx-factory", "--jsx-fragment", "--jsx-import-source", "--jsx-runtime", "--origin",
-        }),
+        valued=frozenset(
+            {
+                "-r",
+                "--preload",
+                "--require",
+                "--import",
+                "--cwd",
+                "-c",
+                "--config",
+                "--env-file",
+                "-d",
+                "--define",
+                "-l",
+                "--loader",
+                "--tsconfig-override",
+                "--conditions",
+                "--main-fields",
+                "--extension-order",
+                "--port",
+                "--jsx-factory",
+                "--jsx-fragment",
+                "--jsx-import-source",
+                "--jsx-runtime",
+                "--origin",
+            }
+        ),
         scriptless=frozenset({"-e", "--eval", "-p", "--print", "-h", "--help", "-v", "--version"}),
         subcommand="run",
     ),
     "deno": _Syntax(
-        valued=frozenset({"-c", "--config", "--import-map", "--lock", "--cert", "--location", "--seed", "-L", "--log-level", "--ext"}),
+        valued=frozenset(
+            {"-c", "--config", "--import-map", "--lock", "--cert", "--location", "--seed", "-L", "--log-level", "--ext"}
+        ),
         scriptless=frozenset({"-h", "--help", "-V", "--version"}),
         subcommand="run",
     ),
@@ -124,7 +186,7 @@ def _runs_entry(program: Program, agent: NpmAgent) -> bool:
     if script is None:
         return False
     if runtime == "deno" and script.startswith("npm:"):
-        return _names_package(script[len("npm:"):], agent)
+        return _names_package(script[len("npm:") :], agent)
     if not os.path.isabs(script):
         if program.cwd is None:
             return False
@@ -220,7 +282,7 @@ def _python_module(argv: list[str]) -> str | None:
             continue
         flags = arg[1:]
         for position, flag in enumerate(flags):
-            value = flags[position + 1:]
+            value = flags[position + 1 :]
             if flag == "c":
                 return None
             if flag == "m":

@@ -38,14 +38,15 @@ def calling_pane(command: str) -> PaneLocation:
     pane = os.environ["TMUX_PANE"]
     result = subprocess.run(
         ["tmux", "display-message", "-p", "-t", pane, "\t".join(_FIELDS)],
-        capture_output=True, text=True, timeout=10,
+        capture_output=True,
+        text=True,
+        timeout=10,
     )
     fields = result.stdout.rstrip("\n").split("\t")
     if result.returncode != 0 or len(fields) != len(_FIELDS) or not fields[4]:
         reason = result.stderr.strip() or "no answer"
         raise NotInTmux(
-            f"tmux could not describe the calling pane {pane} ({reason}); "
-            f"run `cafleet {command}` from a live tmux pane"
+            f"tmux could not describe the calling pane {pane} ({reason}); run `cafleet {command}` from a live tmux pane"
         )
     socket, pid, session, window, pane_id = fields
     return PaneLocation(

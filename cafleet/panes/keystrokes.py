@@ -104,7 +104,11 @@ def refusal(observation: Observation) -> str:
 
 
 def submit(
-    tmux: Tmux, placement: PlacementRecord, text: str, allowed=TYPEABLE, steps: StepLog | None = None,
+    tmux: Tmux,
+    placement: PlacementRecord,
+    text: str,
+    allowed=TYPEABLE,
+    steps: StepLog | None = None,
     own_marker: str | None = None,
 ) -> Outcome:
     """Paste `text` as one input line and submit it with Enter, verified.
@@ -131,8 +135,13 @@ def press(tmux: Tmux, placement: PlacementRecord, keys: list[str]) -> Outcome:
 
 
 def _type(
-    tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool,
-    steps: StepLog | None = None, own_marker: str | None = None,
+    tmux: Tmux,
+    placement: PlacementRecord,
+    allowed,
+    parts: list[Paste | Key],
+    enter: bool,
+    steps: StepLog | None = None,
+    own_marker: str | None = None,
 ) -> Outcome:
     if not is_this_host(placement.host):
         # Never even look: the socket and pane id would name a pane of this machine.
@@ -147,7 +156,12 @@ def _type(
 
 
 def _type_locked(
-    tmux: Tmux, placement: PlacementRecord, allowed, parts: list[Paste | Key], enter: bool, steps: StepLog,
+    tmux: Tmux,
+    placement: PlacementRecord,
+    allowed,
+    parts: list[Paste | Key],
+    enter: bool,
+    steps: StepLog,
     own_marker: str | None = None,
 ) -> Outcome:
     observation, pane = observe_pane(tmux, placement)

@@ -84,12 +84,23 @@ def spawn_member(
     pane_id = None
     try:
         text = render(
-            prompt, fleet_id=fleet_id, agent_id=member.id, director_id=director_id,
-            name=member.name, coding_agent=coding_agent, cafleet=cafleet_command(),
+            prompt,
+            fleet_id=fleet_id,
+            agent_id=member.id,
+            director_id=director_id,
+            name=member.name,
+            coding_agent=coding_agent,
+            cafleet=cafleet_command(),
         )
         context = SpawnContext(
-            executable=executable, name=member.name, prompt=text, model=model, fleet_id=fleet_id,
-            database_dir=local_directory(), autonomy=autonomy, environment=os.environ,
+            executable=executable,
+            name=member.name,
+            prompt=text,
+            model=model,
+            fleet_id=fleet_id,
+            database_dir=local_directory(),
+            autonomy=autonomy,
+            environment=os.environ,
             database_over_network=isinstance(database_target(), PostgresServer),
         )
         window = _placement_of(member).tmux_window_id
@@ -188,7 +199,7 @@ def ping(fleet_id: int, director_id: int, member_id: int) -> MemberPane:
 def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) -> MemberPane:
     typed = typed_line(command, "the command", "would run as separate lines")
     if is_blank(typed):
-        raise InvalidInput("the command is empty; pass the shell command to run, e.g. \"git status\"")
+        raise InvalidInput('the command is empty; pass the shell command to run, e.g. "git status"')
     target = member_pane(fleet_id, director_id, member_id)
     outcome = keystrokes.type_line(
         target.tmux, target.placement, " " + typed.strip(), lead="!", allowed=frozenset({AgentState.READY})

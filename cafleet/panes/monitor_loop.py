@@ -44,7 +44,9 @@ class MonitorLoop:
         """Claim the fleet, tick until told to stop; returns why it stopped."""
         previous = monitor.claim(self.fleet_id, self.pid, self.tick_seconds)
         if previous is not None and previous.pid != self.pid:
-            self.say(f"{short(utc_now())} took over from stale monitor pid {previous.pid} (last tick {short(previous.last_tick_at)})")
+            self.say(
+                f"{short(utc_now())} took over from stale monitor pid {previous.pid} (last tick {short(previous.last_tick_at)})"
+            )
         self.say(f"{short(utc_now())} monitor for fleet {self.fleet_id} started (pid {self.pid}, tick {self.tick_seconds:g}s)")
         reason = "stopped by signal"
         try:

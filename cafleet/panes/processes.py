@@ -74,7 +74,9 @@ def _from_ps(pane_pid: int) -> Program | None:
     split too, which can only make a process fail to be recognised), and neither the
     executable nor the working directory known."""
     try:
-        leader = subprocess.run(["ps", "-o", "tpgid=", "-p", str(pane_pid)], capture_output=True, text=True, timeout=5).stdout.strip()
+        leader = subprocess.run(
+            ["ps", "-o", "tpgid=", "-p", str(pane_pid)], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
         pid = leader if leader.isdigit() and int(leader) > 0 else str(pane_pid)
         # -ww: without it ps cuts the line at its idea of the terminal's width.
         args = subprocess.run(["ps", "-ww", "-o", "args=", "-p", pid], capture_output=True, text=True, timeout=5).stdout.strip()
@@ -93,7 +95,9 @@ def process_identity(pid: int) -> str | None:
     and start time. None when no such process runs (a zombie counts as ended)."""
     if not HAVE_PROC:
         try:
-            started = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5).stdout.strip()
+            started = subprocess.run(
+                ["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return None
         return f"ps|{started}" if started else None

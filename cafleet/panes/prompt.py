@@ -43,9 +43,7 @@ def check_template(template: str) -> None:
     allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
     try:
         fields = [
-            (field, spec, conversion)
-            for _, field, spec, conversion in string.Formatter().parse(template)
-            if field is not None
+            (field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template) if field is not None
         ]
     except ValueError as exc:
         raise InvalidInput(
@@ -55,8 +53,7 @@ def check_template(template: str) -> None:
         written = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
         if field not in PLACEHOLDERS:
             raise InvalidInput(
-                f"prompt placeholder {one_line(written)} is unknown; use {allowed}, "
-                "or write literal braces as {{ and }}"
+                f"prompt placeholder {one_line(written)} is unknown; use {allowed}, or write literal braces as {{{{ and }}}}"
             )
         if spec or conversion:
             raise InvalidInput(

@@ -56,7 +56,9 @@ class Tmux:
         """Run a tmux command; its stdout lines, or `TmuxError` with tmux's message."""
         result = self._server.cmd(*args)
         if result.returncode != 0:
-            raise TmuxError(f"tmux {args[0]} failed on {self.socket_path}: {' '.join(result.stderr).strip() or 'no reason given'}")
+            raise TmuxError(
+                f"tmux {args[0]} failed on {self.socket_path}: {' '.join(result.stderr).strip() or 'no reason given'}"
+            )
         return result.stdout
 
     def forget_server(self) -> None:
@@ -89,8 +91,13 @@ class Tmux:
                 continue
             pane_id, dead, command, in_mode, pid, window, session, tui = fields
             states[pane_id] = PaneState(
-                pane_id=pane_id, dead=dead == "1", current_command=command, in_mode=in_mode == "1",
-                pid=int(pid) if pid.isdigit() else None, window_id=window, session=session,
+                pane_id=pane_id,
+                dead=dead == "1",
+                current_command=command,
+                in_mode=in_mode == "1",
+                pid=int(pid) if pid.isdigit() else None,
+                window_id=window,
+                session=session,
                 shows_cafleet_tui=bool(tui),
             )
         return states
@@ -102,7 +109,16 @@ class Tmux:
         """Split `window_id` without focusing the new pane; run `command` in it; its pane id."""
         env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
         lines = self.run(
-            "split-window", "-d", "-h", "-t", window_id, "-P", "-F", "#{pane_id}", *env_args, command,
+            "split-window",
+            "-d",
+            "-h",
+            "-t",
+            window_id,
+            "-P",
+            "-F",
+            "#{pane_id}",
+            *env_args,
+            command,
         )
         return lines[0].strip()
 
@@ -149,5 +165,8 @@ class Tmux:
         self.run("set-buffer", "-b", buffer, "--", text)
         flags = "-p -d" if bracketed else "-d"
         return self.guarded(
-            pane_id, guard, f"paste-buffer {flags} -b {buffer} -t {pane_id}", otherwise=f"delete-buffer -b {buffer}",
+            pane_id,
+            guard,
+            f"paste-buffer {flags} -b {buffer} -t {pane_id}",
+            otherwise=f"delete-buffer -b {buffer}",
         )

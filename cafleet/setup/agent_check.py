@@ -59,7 +59,9 @@ def _database_writable() -> Check:
             conn.close()
     except sqlite3.Error as exc:
         return Check(
-            "database", False, f"{path} is not writable from here ({exc})",
+            "database",
+            False,
+            f"{path} is not writable from here ({exc})",
             f"a sandboxed agent needs {path.parent} writable: for codex, spawn it with "
             f"`--add-dir {path.parent}` (`cafleet member create` does)",
         )
@@ -75,7 +77,9 @@ def _server_writable(server: PostgresServer) -> Check:
         check_writable(server)
     except CafleetError as exc:
         return Check(
-            "database", False, f"PostgreSQL {server.shown()} is not writable from here ({exc.message})",
+            "database",
+            False,
+            f"PostgreSQL {server.shown()} is not writable from here ({exc.message})",
             "a sandboxed agent needs network access to reach the server: for codex, spawn it with "
             f"`-c {NETWORK_ACCESS}` (`cafleet member create` does)",
         )
@@ -86,7 +90,10 @@ def _login_shell_finds_cafleet() -> Check:
     """Codex runs its tools in a login shell, whose /etc/profile resets PATH."""
     try:
         found = subprocess.run(
-            ["bash", "-lc", "command -v cafleet"], capture_output=True, text=True, timeout=10,
+            ["bash", "-lc", "command -v cafleet"],
+            capture_output=True,
+            text=True,
+            timeout=10,
             stdin=subprocess.DEVNULL,
         ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
@@ -95,9 +102,13 @@ def _login_shell_finds_cafleet() -> Check:
         return Check("login-shell PATH", True, f"a login shell finds cafleet at {found}")
     by_path = cafleet_command()
     if os.access(by_path.split()[0].strip("'"), os.X_OK):
-        return Check("login-shell PATH", True, f"a login shell does not find `cafleet` by name; members run it as {by_path}, which works")
+        return Check(
+            "login-shell PATH", True, f"a login shell does not find `cafleet` by name; members run it as {by_path}, which works"
+        )
     return Check(
-        "login-shell PATH", False, "a login shell finds no cafleet",
+        "login-shell PATH",
+        False,
+        "a login shell finds no cafleet",
         "install cafleet with pipx or `uv tool install` so ~/.local/bin has it",
     )
 
@@ -123,8 +134,10 @@ def _permission(agent: PaneAgent) -> Check:
     if agent.coding_agent == CodingAgent.OPENCODE:
         granted = prefix in os.environ.get("OPENCODE_PERMISSION", "")
         return Check(
-            "permission", granted,
-            "OPENCODE_PERMISSION allows this fleet's cafleet commands" if granted
+            "permission",
+            granted,
+            "OPENCODE_PERMISSION allows this fleet's cafleet commands"
+            if granted
             else "OPENCODE_PERMISSION does not allow cafleet; a config that asks for bash will stop every call",
             "" if granted else f"set OPENCODE_PERMISSION='{json.dumps({'bash*': {prefix + ' *': 'allow'}})}' in the pane",
         )
@@ -135,7 +148,9 @@ def _permission(agent: PaneAgent) -> Check:
             return Check("permission", True, "claude was started with a rule that allows this fleet's cafleet commands")
         rule = f"Bash({prefix} *)"
         return Check(
-            "permission", False, "claude was not started with an allow rule for cafleet"
+            "permission",
+            False,
+            "claude was not started with an allow rule for cafleet"
             + ("" if argv else " (no claude process found above this shell)"),
             f"spawn members with `cafleet member create` (it passes the rule), or add {json.dumps(rule)} "
             "to permissions.allow in .claude/settings.json",
@@ -150,6 +165,8 @@ def _notices_reach_panes() -> Check:
     if courier_running():
         return Check("notices", True, "tmux is out of reach from here (sandbox); the running courier types notices for it")
     return Check(
-        "notices", False, "tmux is out of reach from here (sandbox) and no courier runs: notices stay pending",
+        "notices",
+        False,
+        "tmux is out of reach from here (sandbox) and no courier runs: notices stay pending",
         "the Director's next cafleet command, `cafleet monitor start` or the TUI starts the courier",
     )

@@ -37,7 +37,9 @@ def create_database(path: Path) -> None:
         finally:
             conn.close()  # checkpoints the WAL into the file and removes it
         if any(os.path.exists(f"{building}{side}") for side in SIDE_FILES):
-            raise Refused(f"cannot create database {path}: SQLite could not finish writing {building}; check the disk, then retry")
+            raise Refused(
+                f"cannot create database {path}: SQLite could not finish writing {building}; check the disk, then retry"
+            )
         try:
             os.link(building, real)
         except FileExistsError:

@@ -191,10 +191,14 @@ def gone(path: Path) -> DatabaseFault:
 
 
 def _read_only(path: Path, reason: str, opening: bool = False) -> DatabaseFault:
-    return DatabaseFault(FaultKind.READ_ONLY, write_problem(path) or (
-        f"cannot {'open' if opening else 'write'} database {path}: {reason}; check that you may write it and its "
-        f"directory (chmod 600 {_q(path)}; chmod 700 {_q(real_file(path).parent)})"
-    ))
+    return DatabaseFault(
+        FaultKind.READ_ONLY,
+        write_problem(path)
+        or (
+            f"cannot {'open' if opening else 'write'} database {path}: {reason}; check that you may write it and its "
+            f"directory (chmod 600 {_q(path)}; chmod 700 {_q(real_file(path).parent)})"
+        ),
+    )
 
 
 def write_problem(path: Path) -> str | None:
@@ -311,11 +315,13 @@ def _postgres_fault(error: BaseException, where: Path | PostgresServer | None) -
         return DatabaseFault(FaultKind.FULL, f"{shown} has no room to write ({reason}); free space on the server, then retry")
     if code in ("XX001", "XX002"):  # data_corrupted, index_corrupted
         return DatabaseFault(
-            FaultKind.DAMAGED, f"{shown} reports damaged data ({reason}); restore the database from a backup (the server log names the relation)"
+            FaultKind.DAMAGED,
+            f"{shown} reports damaged data ({reason}); restore the database from a backup (the server log names the relation)",
         )
     if code == "3D000":  # invalid_catalog_name: dropped while in use
         return DatabaseFault(
-            FaultKind.GONE, f"{shown} no longer exists ({reason}); create it again (createdb) and run `cafleet db init`, or fix CAFLEET_DATABASE_URL"
+            FaultKind.GONE,
+            f"{shown} no longer exists ({reason}); create it again (createdb) and run `cafleet db init`, or fix CAFLEET_DATABASE_URL",
         )
     if code in ("55P03", "40P01"):  # lock_not_available, deadlock_detected
         return DatabaseFault(FaultKind.LOCKED, f"{shown} could not take a lock ({reason}); retry")

@@ -65,7 +65,9 @@ def location_problems(path: Path, real: Path | None = None) -> list[str]:
     directory = path.parent
     if directory.exists():
         if not directory.is_dir():
-            return [f"database directory {directory} is not a directory; set CAFLEET_DATABASE_URL to a path in a private directory"]
+            return [
+                f"database directory {directory} is not a directory; set CAFLEET_DATABASE_URL to a path in a private directory"
+            ]
         problems.append(directory_problem(directory))
     real = real or real_file(path)
     if path.is_symlink() and real.parent != real_file(directory):  # a link into another directory
@@ -127,8 +129,7 @@ def prepare_private_directory(directory: Path) -> Path:
 
 def unusable_path(path: Path, exc: OSError) -> Refused:
     return Refused(
-        f"cannot use database {path}: {exc.strerror or exc}; "
-        "set CAFLEET_DATABASE_URL to a writable path in a private directory"
+        f"cannot use database {path}: {exc.strerror or exc}; set CAFLEET_DATABASE_URL to a writable path in a private directory"
     )
 
 
@@ -216,7 +217,9 @@ def make_private(path: Path) -> str | None:
         try:
             os.chmod(candidate, 0o600)
         except OSError as exc:
-            raise Refused(f"cannot make database file {candidate} private: {exc.strerror}; run chmod 600 {shlex.quote(str(candidate))}") from None
+            raise Refused(
+                f"cannot make database file {candidate} private: {exc.strerror}; run chmod 600 {shlex.quote(str(candidate))}"
+            ) from None
     if not loose:
         return None
     # SQLite gives the -wal and -shm files the database file's mode: name the file's.

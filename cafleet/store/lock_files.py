@@ -80,7 +80,9 @@ def ensure_lock_directory() -> Path:
             os.chmod(directory, 0o700)  # cafleet's own directory, loosened by hand: tighten it
         problem = directory_problem(directory)
     except OSError as exc:
-        raise Refused(f"cannot use lock directory {directory}: {exc.strerror}; check the database directory {directory.parent}") from None
+        raise Refused(
+            f"cannot use lock directory {directory}: {exc.strerror}; check the database directory {directory.parent}"
+        ) from None
     if problem:
         raise Refused(problem)
     return directory

@@ -252,16 +252,16 @@ _MESSAGE_SEARCH = (
     "text, who, content='tasks_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
     "INSERT INTO tasks_fts (tasks_fts) VALUES ('rebuild')",
     f"""CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks BEGIN
-            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t='new')});
+            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t="new")});
         END""",
     f"""CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks BEGIN
-            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t='old')});
+            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t="old")});
         END""",
     f"""CREATE TRIGGER tasks_fts_update AFTER UPDATE OF text, kind, from_id, to_id, fleet_id ON tasks
         WHEN old.text IS NOT new.text OR old.kind IS NOT new.kind OR old.from_id IS NOT new.from_id
             OR old.to_id IS NOT new.to_id OR old.fleet_id IS NOT new.fleet_id BEGIN
-            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t='old')});
-            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t='new')});
+            INSERT INTO tasks_fts (tasks_fts, rowid, text, who) VALUES ('delete', old.id, old.text, {_WHO.format(t="old")});
+            INSERT INTO tasks_fts (rowid, text, who) VALUES (new.id, new.text, {_WHO.format(t="new")});
         END""",
 )
 

@@ -103,11 +103,13 @@ class Task(BaseModel):
 
     fleet = ForeignKeyField(Fleet, lazy_load=False)
     owner = ForeignKeyField(Agent, lazy_load=False, backref="owned_tasks")
-    sender = ForeignKeyField(
-        Agent, column_name="from_id", object_id_name="sender_id", lazy_load=False, backref="sent_tasks"
-    )
+    sender = ForeignKeyField(Agent, column_name="from_id", object_id_name="sender_id", lazy_load=False, backref="sent_tasks")
     recipient = ForeignKeyField(
-        Agent, column_name="to_id", object_id_name="recipient_id", null=True, lazy_load=False,
+        Agent,
+        column_name="to_id",
+        object_id_name="recipient_id",
+        null=True,
+        lazy_load=False,
         backref="received_tasks",
     )
     kind = TextField()

@@ -64,7 +64,23 @@ from peewee import (  # noqa: E402  (after the drivers are hidden)
 )
 
 __all__ = [
-    "JOIN", "SQL", "AutoField", "BooleanField", "Case", "Database", "DatabaseError", "DatabaseProxy", "Field", "FloatField",
-    "ForeignKeyField", "IntegerField", "InterfaceError", "Model", "OperationalError", "PostgresqlDatabase",
-    "SqliteDatabase", "TextField", "fn",
+    "JOIN",
+    "SQL",
+    "AutoField",
+    "BooleanField",
+    "Case",
+    "Database",
+    "DatabaseError",
+    "DatabaseProxy",
+    "Field",
+    "FloatField",
+    "ForeignKeyField",
+    "IntegerField",
+    "InterfaceError",
+    "Model",
+    "OperationalError",
+    "PostgresqlDatabase",
+    "SqliteDatabase",
+    "TextField",
+    "fn",
 ]

@@ -95,7 +95,9 @@ def _connected(server: PostgresServer):
 
     url = "postgresql://" + server.url.split("://", 1)[1]  # libpq takes both schemes, peewee the long one
     database = _database_class()(
-        url, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="cafleet",
+        url,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        application_name="cafleet",
     )
     try:
         database.connect()
@@ -125,9 +127,7 @@ def _fix(exc: Exception) -> str:
 
 
 def user_tables(database) -> set[str]:
-    rows = database.execute_sql(
-        "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
-    ).fetchall()
+    rows = database.execute_sql("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()").fetchall()
     return {row[0] for row in rows}
 
 
@@ -181,4 +181,3 @@ def _version_of(database, tables: set[str], where: str) -> int:
             f"{', '.join(missing)}: it is damaged; restore it from a backup or point CAFLEET_DATABASE_URL at a new database"
         )
     return version
-

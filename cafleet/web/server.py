@@ -129,8 +129,13 @@ class GuardedServer(Server):
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.request_exit)
         web.run_app(
-            self._make_app(), sock=self.sock, handle_signals=False, loop=loop, print=None,
-            access_log=None, shutdown_timeout=SHUTDOWN_SECONDS,
+            self._make_app(),
+            sock=self.sock,
+            handle_signals=False,
+            loop=loop,
+            print=None,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_SECONDS,
         )
 
 

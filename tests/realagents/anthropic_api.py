@@ -29,9 +29,7 @@ def _blocks(message: dict) -> list[dict]:
 _OWN_TEXT = ("<system-reminder>", "[Request interrupted by user")
 # Text typed while a turn runs reaches the model inside the running turn, wrapped like this
 # and sent beside the next tool result instead of as a turn of its own.
-_MID_TURN = re.compile(
-    r"^The user sent a new message while you were working:\n(?P<text>.*?)\n\nThis is how Claude", re.S
-)
+_MID_TURN = re.compile(r"^The user sent a new message while you were working:\n(?P<text>.*?)\n\nThis is how Claude", re.S)
 
 
 def _texts(message: dict) -> list[str]:
@@ -93,9 +91,7 @@ def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
     conv = conversation(body)
     turn = decide(conv, SHELL_TOOL)
     tools = tuple(sorted(conv.tool_names))
-    server.record(
-        Record("/v1/messages", "anthropic", conv.last_text, conv.after_tool_result, tools, turn.text, turn.command)
-    )
+    server.record(Record("/v1/messages", "anthropic", conv.last_text, conv.after_tool_result, tools, turn.text, turn.command))
     if turn.delay:
         time.sleep(turn.delay)
     content = _content(turn)

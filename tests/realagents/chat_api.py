@@ -23,9 +23,7 @@ def _text(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
-        )
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
     return ""
 
 

@@ -37,8 +37,12 @@ def prepare(home: Path, workdir: Path, model_url: str) -> dict[str, str]:
         },
     }
     (home / ".claude.json").write_text(json.dumps(state, indent=2))
-    proxies = {"HTTP_PROXY": CLOSED_PROXY, "HTTPS_PROXY": CLOSED_PROXY, "ALL_PROXY": CLOSED_PROXY,
-               "NO_PROXY": "127.0.0.1,localhost"}
+    proxies = {
+        "HTTP_PROXY": CLOSED_PROXY,
+        "HTTPS_PROXY": CLOSED_PROXY,
+        "ALL_PROXY": CLOSED_PROXY,
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
     return {
         "HOME": str(home),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

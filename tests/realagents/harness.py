@@ -71,13 +71,39 @@ def start_field(tmp_path: Path, backend: str, server: ModelServer, cafleet: str,
     director_log = tmp_path / "director.jsonl"
     director = f"exec {sys.executable} -m cafleet.demo.standin_agent --name director --log {director_log}"
     subprocess.run(
-        ["tmux", "-L", name, "-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50", "-c", str(workdir), director],
-        env=env, check=True, timeout=10,
+        [
+            "tmux",
+            "-L",
+            name,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            "200",
+            "-y",
+            "50",
+            "-c",
+            str(workdir),
+            director,
+        ],
+        env=env,
+        check=True,
+        timeout=10,
     )
-    info = subprocess.run(
-        ["tmux", "-L", name, "display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
-        capture_output=True, text=True, check=True, timeout=10,
-    ).stdout.strip().split("\t")
+    info = (
+        subprocess.run(
+            ["tmux", "-L", name, "display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+        .stdout.strip()
+        .split("\t")
+    )
     env.update(TMUX=f"{info[0]},{info[1]},0", TMUX_PANE=info[2])
     return Field(name, info[0], int(info[1]), info[2], env, director_log, home, workdir)
 
@@ -103,7 +129,12 @@ def _end_processes_of(home: Path) -> None:
 
 def cafleet_json(cafleet: str, field: Field, *args: str) -> object:
     done = subprocess.run(
-        [cafleet, "--json", *args], env=field.env, cwd=field.workdir, capture_output=True, text=True, timeout=60,
+        [cafleet, "--json", *args],
+        env=field.env,
+        cwd=field.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, f"cafleet {' '.join(args)} failed: {done.stderr}"
     return json.loads(done.stdout)
@@ -119,5 +150,7 @@ def director_inputs(field: Field) -> list[str]:
 def pane_text(field: Field, pane_id: str) -> str:
     return subprocess.run(
         ["tmux", "-L", field.socket_name, "capture-pane", "-p", "-J", "-S", "-200", "-t", pane_id],
-        capture_output=True, text=True, timeout=10,
+        capture_output=True,
+        text=True,
+        timeout=10,
     ).stdout

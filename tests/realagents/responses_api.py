@@ -68,13 +68,16 @@ def _events(response_id: str, delay: float, item: dict, body: dict) -> Iterator[
     added = {**item, "content": []} if item["type"] == "message" else {**item, "arguments": ""}
     yield "response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": added}
     if item["type"] == "message":
-        yield "response.output_text.delta", {
-            "type": "response.output_text.delta",
-            "item_id": item["id"],
-            "output_index": 0,
-            "content_index": 0,
-            "delta": item["content"][0]["text"],
-        }
+        yield (
+            "response.output_text.delta",
+            {
+                "type": "response.output_text.delta",
+                "item_id": item["id"],
+                "output_index": 0,
+                "content_index": 0,
+                "delta": item["content"][0]["text"],
+            },
+        )
     yield "response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}
     completed = _response(response_id, "completed", [item], body)
     yield "response.completed", {"type": "response.completed", "response": completed}

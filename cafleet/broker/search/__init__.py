@@ -151,7 +151,10 @@ def _senders(fleet_id: int, ref: str) -> list[int]:
     if not ids:
         raise NotFound(
             f"{ref!r}: no agent of fleet {fleet_id} has that name or id",
-            field=Field.SENDER, value=ref, hint=Hint(Fix.FIND_ANY_SENDER, fleet_id), names_field=True,
+            field=Field.SENDER,
+            value=ref,
+            hint=Hint(Fix.FIND_ANY_SENDER, fleet_id),
+            names_field=True,
         )
     return ids
 

@@ -43,8 +43,15 @@ def postgres_found(scope: Scope, terms: list[Term], limit: int, candidates: int 
         f"  WHERE t.search_vector @@ %(query)s::tsquery AND {' AND '.join(conditions)}{newest}"
         " ) AS matching ORDER BY score DESC, id DESC LIMIT %(limit)s"
         ") AS best ORDER BY score DESC, id DESC",
-        {**params, "query": query, "separators": SEARCH_SEPARATORS, "blanks": _BLANKS, "headline": _HEADLINE_OPTIONS,
-         "candidates": candidates, "limit": limit},
+        {
+            **params,
+            "query": query,
+            "separators": SEARCH_SEPARATORS,
+            "blanks": _BLANKS,
+            "headline": _HEADLINE_OPTIONS,
+            "candidates": candidates,
+            "limit": limit,
+        },
     ).fetchall()
     return [(task_id, float(score), _marks_onto(marked, text)) for task_id, score, text, marked in rows]
 

@@ -49,12 +49,13 @@ def parse_query(query: str) -> list[Term]:
     if not terms:
         raise InvalidInput(
             f"search query {query[:80]!r} has no words to search for",
-            field=Field.QUERY, value=query, hint=Hint(Fix.SEARCH_WORDS),
+            field=Field.QUERY,
+            value=query,
+            hint=Hint(Fix.SEARCH_WORDS),
         )
     if len(terms) > MAX_TERMS:
         raise InvalidInput(
-            f"search query has {len(terms)} words, over the limit of {MAX_TERMS}; "
-            "search for a few distinctive words"
+            f"search query has {len(terms)} words, over the limit of {MAX_TERMS}; search for a few distinctive words"
         )
     return terms
 

@@ -91,7 +91,9 @@ def pane_key(head: NoticeHead | PreviewJob) -> PaneKey:
         socket, pane, recipient = head.tmux_socket, head.tmux_pane_id, head.recipient_id
     else:
         placement = head.placement
-        socket, pane, recipient = (placement.tmux_socket, placement.tmux_pane_id, head.recipient_id) if placement else (None, None, head.recipient_id)
+        socket, pane, recipient = (
+            (placement.tmux_socket, placement.tmux_pane_id, head.recipient_id) if placement else (None, None, head.recipient_id)
+        )
     return (socket or "", pane or f"pending-{recipient}")
 
 
@@ -322,12 +324,16 @@ class Courier:
             if seen.state != AgentState.ASKING:
                 self._asked.pop(agent.agent_id, None)
             elif (
-                agent.kind == AgentKind.MEMBER and placement.director_id is not None
+                agent.kind == AgentKind.MEMBER
+                and placement.director_id is not None
                 and self._asked.get(agent.agent_id, "") != seen.question
             ):
                 self._asked[agent.agent_id] = seen.question
                 text = agent_states.needs_you_text(
-                    fleet_command(agent.fleet_id), placement.director_id, agent.agent_id, seen.question or "",
+                    fleet_command(agent.fleet_id),
+                    placement.director_id,
+                    agent.agent_id,
+                    seen.question or "",
                 )
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
