@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from cafleet.broker.agent_states import SeenState
-from cafleet.broker.convert import Recipient, Sender, task_query, task_record, value_rows
+from cafleet.broker.convert import task_query, task_record, value_rows
 from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import any_fleet
 from cafleet.broker.revisions import latest_revision
@@ -106,59 +106,13 @@ def latest_change(fleet_id: int) -> int:
 def _entry_query():
     """`task_query`'s columns with the text cut to one character more than `ENTRY_TEXT_CHARS`
     (which tells whether it was cut)."""
-    return (
-        Task.select(
-            Task.id,
-            Task.fleet,
-            Task.owner,
-            Task.sender,
-            Sender.name.alias("from_name"),
-            Task.recipient,
-            Recipient.name.alias("to_name"),
-            Task.kind,
-            Task.state,
-            Task.created_at,
-            Task.state_changed_at,
-            Task.acked_at,
-            Task.origin,
-            Task.reply_to,
-            fn.SUBSTR(Task.text, 1, ENTRY_TEXT_CHARS + 1).alias("text"),
-            Task.notified_at,
-            Task.notify_status,
-        )
-        .join_from(Task, Sender, on=(Task.sender == Sender.id))
-        .join_from(Task, Recipient, JOIN.LEFT_OUTER, on=(Task.recipient == Recipient.id))
-        .dicts()
-    )
+    return task_query(fn.SUBSTR(Task.text, 1, ENTRY_TEXT_CHARS + 1).alias("text"))
 
 
 def _delivery_query():
     """A broadcast's deliveries as its entry shows them: who and in which state, no text (the
     summary carries it)."""
-    return (
-        Task.select(
-            Task.id,
-            Task.fleet,
-            Task.owner,
-            Task.sender,
-            Sender.name.alias("from_name"),
-            Task.recipient,
-            Recipient.name.alias("to_name"),
-            Task.kind,
-            Task.state,
-            Task.created_at,
-            Task.state_changed_at,
-            Task.acked_at,
-            Task.origin,
-            Task.reply_to,
-            SQL("''").alias("text"),
-            Task.notified_at,
-            Task.notify_status,
-        )
-        .join_from(Task, Sender, on=(Task.sender == Sender.id))
-        .join_from(Task, Recipient, JOIN.LEFT_OUTER, on=(Task.recipient == Recipient.id))
-        .dicts()
-    )
+    return task_query(SQL("''").alias("text"))
 
 
 def _entry_record(row: dict, deliveries: tuple[TaskRecord, ...] = ()) -> TaskRecord:
