@@ -364,33 +364,32 @@ def _zombie(pid: int) -> bool:
 
 
 def test_a_sandboxed_send_that_cannot_see_tmux_settles_nothing(cli, fleet, agents, tmp_path):
-    """A process with a private /tmp sees no tmux server at all: not the same as a dead one."""
-    from cafleet.core.config import database_setting
+    """A process with a private /tmp sees no tmux server at all: not the same as a dead one.
+
+    The sender runs in its own mount namespace with an empty /tmp, into which only the
+    checkout and this test's directory (its database) are bound back: the tmux socket
+    directory is not there for it, as in a sandbox."""
+    from tests.support import REPO
 
     members = spawn_ready(cli, fleet, agents, "pat", "quin")
     stop_couriers()
     waiting = stored_message(fleet.fleet_id, fleet.director_id, str(members["quin"]), "for quin, before the sandboxed send").id
-    outside = Path("/dev/shm") / f"cafleet-test-{uuid.uuid4().hex[:8]}"
-    outside.mkdir()
-    database = Path(database_setting().removeprefix("sqlite:///"))
+    old_tmp = Path("/dev/shm") / f"cafleet-test-{uuid.uuid4().hex[:8]}"
+    old_tmp.mkdir()
+    kept = [path for path in (REPO, tmp_path) if path.is_relative_to("/tmp")]
+    rebinds = "".join(f"mkdir -p {path} && mount --bind {old_tmp}/{path.relative_to('/tmp')} {path} && " for path in kept)
+    script = (
+        f"mount --rbind /tmp {old_tmp} && mount -t tmpfs tmpfs /tmp && {rebinds}"
+        f"exec {' '.join(cafleet_command())} --fleet-id {fleet.fleet_id} "
+        f"message send --agent-id {members['pat']} --to quin --quiet --text 'from the sandbox'"
+    )
+    env = {**os.environ, **fleet.env, "TMUX": "", "TMUX_PANE": ""}
     try:
-        if database_setting().startswith("postgresql://"):
-            url = database_setting()
-            mount = ""
-        else:
-            url = str(outside / database.name)
-            mount = f"mount --bind {database.parent} {outside} && "
-        script = (
-            f"{mount}mount -t tmpfs tmpfs /tmp && "
-            f"CAFLEET_DATABASE_URL={url} exec {' '.join(cafleet_command())} --fleet-id {fleet.fleet_id} "
-            f"message send --agent-id {members['pat']} --to quin --quiet --text 'from the sandbox'"
-        )
-        env = {**os.environ, **fleet.env, "TMUX": "", "TMUX_PANE": ""}
         done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=60)
-        assert done.returncode == 0, done.stderr
-        sandboxed = int(done.stdout)
     finally:
-        outside.rmdir()
+        old_tmp.rmdir()
+    assert done.returncode == 0, done.stderr
+    sandboxed = int(done.stdout)
     assert task_row(waiting).notify_status == "pending"
     assert task_row(sandboxed).notify_status == "pending"
     assert couriers_of() == []
