@@ -367,8 +367,12 @@ def test_a_sandboxed_send_that_cannot_see_tmux_settles_nothing(cli, fleet, agent
     """A process with a private /tmp sees no tmux server at all: not the same as a dead one.
 
     The sender runs in its own mount namespace with an empty /tmp, into which only the
-    checkout and this test's directory (its database) are bound back: the tmux socket
-    directory is not there for it, as in a sandbox."""
+    checkout and this test's directory (its database, or the PostgreSQL server's socket
+    directory) are bound back: the tmux socket directory is not there for it, as in a
+    sandbox."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from cafleet.core.config import database_setting
     from tests.support import REPO
 
     members = spawn_ready(cli, fleet, agents, "pat", "quin")
@@ -376,7 +380,8 @@ def test_a_sandboxed_send_that_cannot_see_tmux_settles_nothing(cli, fleet, agent
     waiting = stored_message(fleet.fleet_id, fleet.director_id, str(members["quin"]), "for quin, before the sandboxed send").id
     old_tmp = Path("/dev/shm") / f"cafleet-test-{uuid.uuid4().hex[:8]}"
     old_tmp.mkdir()
-    kept = [path for path in (REPO, tmp_path) if path.is_relative_to("/tmp")]
+    server_sockets = parse_qs(urlsplit(database_setting()).query).get("host", [])
+    kept = [path for path in (REPO, tmp_path, *map(Path, server_sockets)) if path.is_relative_to("/tmp")]
     rebinds = "".join(f"mkdir -p {path} && mount --bind {old_tmp}/{path.relative_to('/tmp')} {path} && " for path in kept)
     script = (
         f"mount --rbind /tmp {old_tmp} && mount -t tmpfs tmpfs /tmp && {rebinds}"
