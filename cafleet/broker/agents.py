@@ -222,19 +222,24 @@ def register_agent(
         )
         placement = None
         if pane is not None:
-            placement = Placement.create(
-                agent=agent,
-                director=None,
-                coding_agent=coding_agent,
-                created_at=now,
-                tmux_socket=pane.tmux_socket,
-                tmux_server_pid=pane.tmux_server_pid,
-                tmux_session=pane.tmux_session,
-                tmux_window_id=pane.tmux_window_id,
-                tmux_pane_id=pane.tmux_pane_id,
-                host=this_host(),
-            )
+            placement = place_in_pane(agent, pane, coding_agent, now)
     return agent_record(agent, placement)
+
+
+def place_in_pane(agent: Agent, pane: PaneLocation, coding_agent: str, now: str) -> Placement:
+    """Place `agent` in `pane` of this host, owned by no Director (inside the caller's transaction)."""
+    return Placement.create(
+        agent=agent,
+        director=None,
+        coding_agent=coding_agent,
+        created_at=now,
+        tmux_socket=pane.tmux_socket,
+        tmux_server_pid=pane.tmux_server_pid,
+        tmux_session=pane.tmux_session,
+        tmux_window_id=pane.tmux_window_id,
+        tmux_pane_id=pane.tmux_pane_id,
+        host=this_host(),
+    )
 
 
 def _refuse_taken_pane(pane: PaneLocation, name: str) -> None:

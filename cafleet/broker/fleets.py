@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from cafleet.broker.agents import place_in_pane
 from cafleet.broker.convert import agent_record, agents_with_placements, fleet_record
 from cafleet.broker.guards import any_fleet
 from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskState
 from cafleet.core.errors import Conflict, Field, Fix, Hint, InvalidInput
-from cafleet.core.hosts import this_host
 from cafleet.core.limits import MAX_LABEL_LEN
 from cafleet.core.records import AgentRecord, EnvPane, FleetCreated, FleetDeleted, FleetRecord, PaneLocation
 from cafleet.core.text import refuse_lone_surrogates
@@ -44,18 +44,7 @@ def create_fleet(pane: PaneLocation, label: str = "", coding_agent: str = "claud
             kind=AgentKind.ADMINISTRATOR,
             registered_at=now,
         )
-        placement = Placement.create(
-            agent=director,
-            director=None,
-            coding_agent=coding_agent,
-            created_at=now,
-            tmux_socket=pane.tmux_socket,
-            tmux_server_pid=pane.tmux_server_pid,
-            tmux_session=pane.tmux_session,
-            tmux_window_id=pane.tmux_window_id,
-            tmux_pane_id=pane.tmux_pane_id,
-            host=this_host(),
-        )
+        placement = place_in_pane(director, pane, coding_agent, now)
         MonitorConfig.create(agent=director, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.DIRECTOR], enabled=True)
         fleet.director_id = director.id
         fleet.save()
