@@ -88,7 +88,7 @@ class TmuxServer(NamedTuple):
 
 
 @contextmanager
-def private_tmux_server(env: dict | None = None, command: str | None = None) -> Iterator[TmuxServer]:
+def private_tmux_server(env: dict | None = None, command: str | None = None, session: str = "main") -> Iterator[TmuxServer]:
     """A tmux server on its own socket (`tmux -L <unique>`), killed afterwards: its first pane
     runs `command` (else a shell), and `env` is added to the environment its panes inherit."""
     if shutil.which("tmux") is None:
@@ -98,11 +98,11 @@ def private_tmux_server(env: dict | None = None, command: str | None = None) -> 
     first = [command] if command else []
     environment = {**os.environ, **(env or {})}
     subprocess.run(
-        base + ["new-session", "-d", "-s", "main", "-x", "160", "-y", "48", *first], check=True, timeout=10, env=environment
+        base + ["new-session", "-d", "-s", session, "-x", "160", "-y", "48", *first], check=True, timeout=10, env=environment
     )
     info = (
         subprocess.run(
-            base + ["display-message", "-p", "-t", "main", "#{socket_path}\t#{pid}\t#{pane_id}"],
+            base + ["display-message", "-p", "-t", session, "#{socket_path}\t#{pid}\t#{pane_id}"],
             capture_output=True,
             text=True,
             check=True,
