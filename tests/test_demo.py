@@ -3,6 +3,7 @@ members are stand-ins that answer, every way out says how to come back, and --st
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -245,6 +246,15 @@ def test_every_run_shows_the_whole_tui_and_quitting_it_says_what_next(cli, demo_
     assert wait_for(lambda: "demo: parser refactor" in screen(demo_socket, seat), 15)
     assert whole_tui_shown()
 
+    # A demo an older cafleet left running (its TUI in the Director's pane) is replaced.
+    state = local_directory() / "demo.json"
+    old = json.loads(state.read_text())
+    old["director_pane"] = old.pop("seat_pane")
+    state.write_text(json.dumps(old))
+    fresh = start_demo(cli, demo_socket)
+    assert fresh["reused"] is False and fresh["fleet_id"] != started["fleet_id"]
+    assert cli("--json", "fleet", "show", started["fleet_id"]).json()["deleted_at"]
+
     # From inside another tmux server the way out is that server's prefix first.
     nested = start_demo(cli, demo_socket, TMUX="/tmp/some-other-server,1,0", TMUX_PANE="%0")
     assert nested["leave"].startswith("C-b C-b d ") and nested["attach"].startswith("TMUX= ")
@@ -271,7 +281,20 @@ def test_inside_tmux_the_demo_joins_your_server_and_says_how_to_switch_back(cli,
 
     tmux(outer_socket, "send-keys", "C-a", "L")
     back = wait_for(lambda: s if "switched to it" in (s := screen(outer_socket)) else None, what="the way back to `work`")
-    assert "Leave:    C-a L  back to your own session; C-a d would detach your client" in back and "cafleet demo --stop" in back
+    assert "Leave:    C-a L  back to your session; C-a d would detach your client" in back and "cafleet demo --stop" in back
     assert tmux(user_socket, "has-session", "-t", SESSION).returncode == 0
     assert cli("demo", "--stop").code == 0
     assert tmux(user_socket, "has-session", "-t", "work").returncode == 0  # the user's session stays
+
+
+@pytest.mark.parametrize("prefix", ["C-b", "C-Space"])
+def test_what_the_demo_says_fits_an_80_column_terminal(prefix):
+    from cafleet.demo.seat import after_tui
+    from cafleet.demo.session import Showing, leave_keys
+
+    for showing in Showing:
+        how = leave_keys(showing, prefix, prefix)
+        shown = after_tui(12345, f"{how.keys}\t{how.effect}")
+        assert how.keys in shown and "cafleet demo --stop" in shown
+        assert max(len(line) for line in shown.splitlines()) <= 80, shown
+        assert len(f"Leave:    {how.line()}") <= 80

@@ -83,7 +83,11 @@ def state_file() -> Path:
 
 def load_state() -> DemoState | None:
     try:
-        return DemoState(**json.loads(state_file().read_text()))
+        data = json.loads(state_file().read_text())
+        if "director_pane" in data:  # an older demo, its TUI in the Director's pane: stopped, never reused
+            del data["director_pane"]
+            data["seat_pane"] = ""
+        return DemoState(**data)
     except (OSError, ValueError, TypeError):
         return None
 
@@ -97,7 +101,7 @@ def start(socket_name: str | None = None) -> tuple[DemoState, bool]:
         raise NotInTmux("`cafleet demo` needs tmux, which is not on PATH; install it (e.g. apt-get install tmux)")
     open_database()
     existing = load_state()
-    if existing is not None and session_alive(existing):
+    if existing is not None and existing.seat_pane and session_alive(existing):
         try:
             live_fleet(existing.fleet_id)
             state = _reopen_tui(existing)
@@ -283,13 +287,17 @@ def showing_here(state: DemoState) -> Showing:
 
 
 def leave(state: DemoState, showing: Showing) -> Leave:
-    prefix = _prefix(state.tmux_args())
+    """How this terminal leaves the demo, with the prefix keys its tmux servers really use."""
+    outer = _prefix(["tmux", "-S", os.environ.get("TMUX", "").split(",")[0]]) if showing is Showing.NESTED else ""
+    return leave_keys(showing, _prefix(state.tmux_args()), outer)
+
+
+def leave_keys(showing: Showing, prefix: str, outer_prefix: str = "") -> Leave:
     if showing is Showing.SWITCH:
-        return Leave(f"{prefix} L", f"back to your own session; {prefix} d would detach your client")
+        return Leave(f"{prefix} L", f"back to your session; {prefix} d would detach your client")
     if showing is Showing.NESTED:
         # Keys reach the user's own tmux first: the demo's prefix must be sent through it.
-        outer = _prefix(["tmux", "-S", os.environ.get("TMUX", "").split(",")[0]])
-        keys = f"{outer} {prefix} d" if outer == prefix else f"{prefix} d"
+        keys = f"{outer_prefix} {prefix} d" if outer_prefix == prefix else f"{prefix} d"
         return Leave(keys, "detaches the demo's tmux inside yours")
     return Leave(f"{prefix} d", "detaches this terminal; the demo keeps running")
 
