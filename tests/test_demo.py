@@ -4,6 +4,7 @@ members are stand-ins that answer, every way out says how to come back, and --st
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -40,6 +41,7 @@ def unique_socket(kind: str):
     name = f"cafleet-test-{kind}-{uuid.uuid4().hex[:8]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+    (Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / name).unlink(missing_ok=True)
 
 
 @pytest.fixture
