@@ -3,7 +3,7 @@ the agent's Inbox / Sent boxes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.text import Text
 from textual import on, work
@@ -29,6 +29,14 @@ if TYPE_CHECKING:
     from cafleet.core.records import TaskRecord
 
 PANE_REFRESH_SECONDS = 3.0
+
+
+class PaneSummary(NamedTuple):
+    """A short state of the agent's pane, and whether it shows the cafleet TUI (the monitor
+    never types into such a pane, so its schedule says it is skipped)."""
+
+    text: str
+    shows_tui: bool = False
 
 
 class AgentDetailScreen(ReportsWorkerErrors, Screen):
@@ -86,12 +94,12 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
     # -- loading: workers compute in threads and post typed messages ----------------------
 
     class Loaded(Message):
-        def __init__(self, detail, pane: str, inbox: list, sent: list):
+        def __init__(self, detail, pane: PaneSummary, inbox: list, sent: list):
             super().__init__()
             self.detail, self.pane, self.inbox, self.sent = detail, pane, inbox, sent
 
     class PaneProbed(Message):
-        def __init__(self, detail, pane: str):
+        def __init__(self, detail, pane: PaneSummary):
             super().__init__()
             self.detail, self.pane = detail, pane
 
@@ -137,14 +145,13 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
 
     # -- showing -------------------------------------------------------------------------
 
-    def _show(self, detail, pane: str, inbox: list, sent: list) -> None:
+    def _show(self, detail, pane: PaneSummary, inbox: list, sent: list) -> None:
         try:
             self.detail = detail
             agent = detail.agent
             self.sub_title = f"{agent.kind} {agent.handle}"
             self.query_one("#agent-profile", Static).update(profile_text(detail))
             self._show_placement(detail, pane)
-            self.query_one("#agent-schedule", Static).update(schedule_text(detail))
             self.tasks = {f"in-{t.id}": t for t in inbox} | {f"out-{t.id}": t for t in sent}
             self._fill("#agent-inbox", "in", inbox, inbox_entry)
             self._fill("#agent-sent", "out", sent, timeline_entry)
@@ -155,9 +162,10 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
             return
         self.refresh_bindings()
 
-    def _show_placement(self, detail, pane: str) -> None:
+    def _show_placement(self, detail, pane: PaneSummary) -> None:
         try:
-            self.query_one("#agent-placement", Static).update(placement_text(detail, pane))
+            self.query_one("#agent-placement", Static).update(placement_text(detail, pane.text))
+            self.query_one("#agent-schedule", Static).update(schedule_text(detail, pane.shows_tui))
         except NoMatches:
             pass
 
@@ -344,7 +352,9 @@ def placement_text(detail, pane: str) -> Text:
     return text
 
 
-def schedule_text(detail) -> Text:
+def schedule_text(detail, pane_shows_tui: bool = False) -> Text:
+    """When the monitor pings the agent: a Director every interval (its supervision tick),
+    anyone else only while it has unread messages; never into a pane that shows the TUI."""
     text = fields(("Monitor", "bold"), ("(s edits)", "dim"))
     text.append("\n")
     agent = detail.agent
@@ -353,45 +363,43 @@ def schedule_text(detail) -> Text:
     elif detail.interval_seconds is None:
         text.append("no schedule" if agent.status != AgentStatus.ACTIVE else "no schedule yet", style="dim")
     else:
-        text.append_text(
-            fields(
-                f"every {detail.interval_seconds}s",
-                ("● enabled", "green") if detail.enabled else ("○ disabled", "yellow"),
-            )
-        )
+        every = f"every {detail.interval_seconds}s" + ("" if agent.kind == AgentKind.DIRECTOR else " while unread")
+        text.append_text(fields(every, ("● enabled", "green") if detail.enabled else ("○ disabled", "yellow")))
+        if pane_shows_tui and detail.enabled:
+            text.append("\nskipped: its pane shows the TUI", style="yellow")
         text.append("\nlast ping ", style="dim")
         text.append(stamp(detail.last_ping_at) if detail.last_ping_at else "never")
     return text
 
 
-def pane_summary(placement) -> str:
+def pane_summary(placement) -> PaneSummary:
     """A short state of the agent's pane, from one `list-panes` (run in a worker thread).
     Short enough to sit beside the pane id in half of an 80-column screen."""
     if placement is None:
-        return ""
+        return PaneSummary("")
     if placement.tmux_pane_id is None:
-        return "◌ being spawned"
+        return PaneSummary("◌ being spawned")
     from cafleet.core.hosts import is_this_host
     from cafleet.core.pane_problem import PaneProblem
     from cafleet.panes.safety import target_problem
     from cafleet.panes.tmux import Tmux
 
     if not is_this_host(placement.host):
-        return f"◇ on host {placement.host}"  # its socket would name a pane of this machine
+        return PaneSummary(f"◇ on host {placement.host}")  # its socket would name a pane of this machine
 
     try:
         tmux = Tmux(placement.tmux_socket)
         state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
         problem = target_problem(placement, tmux, state)
     except Exception as exc:  # noqa: BLE001 - a probe; tmux quirks must not crash the screen
-        return f"? ({exc})"
+        return PaneSummary(f"? ({exc})")
     if problem is None:
         assert state is not None  # target_problem found the pane
-        return f"● {'copy mode' if state.in_mode else 'alive'} ({state.current_command})"
+        return PaneSummary(f"● {'copy mode' if state.in_mode else 'alive'} ({state.current_command})")
     if problem is PaneProblem.PANE_SHOWS_CAFLEET_TUI:
-        return "● shows the cafleet TUI"
+        return PaneSummary("● shows the cafleet TUI", shows_tui=True)
     if problem is PaneProblem.TMUX_SERVER_GONE:
-        return "✗ gone (no tmux server)"
+        return PaneSummary("✗ gone (no tmux server)")
     if problem is PaneProblem.OTHER_TMUX_SERVER:
-        return "✗ gone (tmux restarted)"
-    return "✗ gone"
+        return PaneSummary("✗ gone (tmux restarted)")
+    return PaneSummary("✗ gone")

@@ -439,3 +439,29 @@ async def test_a_failing_broker_call_is_a_notification_and_the_app_keeps_running
         await pilot.press("escape")  # and the user carries on
         await settle(pilot)
         assert app.is_running
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+async def test_a_directors_schedule_says_the_monitor_skips_its_pane_while_it_shows_the_tui(
+    db, cli, tmux_fleet, tmux_server, size, tmp_path
+):
+    """The monitor never types into a pane that shows the TUI: the Director's schedule must not
+    read as if it were pinged there (what `cafleet demo` once showed: "every 60s, enabled")."""
+    from cafleet.core.domain import TUI_PANE_OPTION
+    from cafleet.screens.agent_detail import AgentDetailScreen
+
+    app = make_app(tmux_fleet.fleet_id)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.push_screen(AgentDetailScreen(tmux_fleet.fleet_id, tmux_fleet.director_id))
+        await settle(pilot)
+        schedule = lambda: text_of(app.screen, "#agent-schedule")  # noqa: E731
+        await until(pilot, lambda: "every 120s" in schedule(), "the Director's schedule")
+        assert "skipped" not in schedule() and "while unread" not in schedule()  # pinged every interval
+
+        tmux_server.tmux("set-option", "-p", "-t", tmux_server.pane_id, TUI_PANE_OPTION, "1")
+        await until(pilot, lambda: "skipped: its pane shows the TUI" in schedule(), "the skip reason", timeout=15)
+        assert "shows the cafleet TUI" in text_of(app.screen, "#agent-placement")
+        await settle(pilot)
+        assert app.screen.query_one("#agent-info").region.height >= 9  # room for every line of it
+        app.save_screenshot(str(tmp_path / f"skipped-{size[0]}x{size[1]}.svg"))

@@ -2,7 +2,8 @@
 
 `base` says what every backend provides; `claude`, `codex` and `opencode` each start their
 agent, and `claude_screen`, `codex_screen` and `opencode_screen` read its screen (helpers in
-`screen_lines`). `standin` recognises and reads cafleet's stand-in agent.
+`screen_lines`). `standin` recognises and reads cafleet's stand-in agent, and starts it as the
+`standin` coding agent of `cafleet demo` (found by `backend`, never offered as a choice).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan
 from cafleet.backends.claude import Claude
 from cafleet.backends.codex import Codex
 from cafleet.backends.opencode import Opencode
+from cafleet.backends.standin import Standin
 from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput, Refused
 from cafleet.core.invocation import fleet_command
@@ -24,9 +26,12 @@ _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
 
 # One per `CodingAgent`, in its order (error messages list them so).
 BACKENDS: dict[str, Backend] = {b.name: b for b in (Claude(), Codex(), Opencode())}
+_STANDIN = Standin()
 
 
 def backend(name: str) -> Backend:
+    if name == CodingAgent.STANDIN:
+        return _STANDIN
     try:
         return BACKENDS[name]
     except KeyError:

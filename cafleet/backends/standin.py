@@ -1,9 +1,14 @@
-"""Recognising cafleet's stand-in agent (`python -m cafleet.demo.standin_agent`), which tests and the
-demo run in place of a real one, and reading its screen."""
+"""cafleet's stand-in agent (`python -m cafleet.demo.standin_agent`), which tests and the demo run
+in place of a real one: recognising it, reading its screen, and starting it as `cafleet demo`'s
+members (the `standin` coding agent, which answers its notices)."""
 
 from __future__ import annotations
 
+import sys
+
+from cafleet.backends.base import Backend, SpawnContext, SpawnPlan
 from cafleet.core.agent_state import AgentState, ScreenReading
+from cafleet.core.domain import CodingAgent
 from cafleet.panes.agent_process import runs_python_module
 from cafleet.panes.processes import Program
 
@@ -32,3 +37,25 @@ def read_standin_screen(lines: list[str]) -> ScreenReading:
         if line.startswith(PROMPT):
             return ScreenReading(AgentState.DRAFT, draft=line[len(PROMPT) :])
     return ScreenReading(AgentState.STARTING)
+
+
+def answering_standin(executable: str, name: str, prompt: str = "") -> list[str]:
+    """The argv of a stand-in that answers its notices as `name`. Without a prompt naming its
+    fleet and agent it finds them out as a real agent would, with `cafleet whoami`."""
+    return [executable, "-m", MODULE, "--demo", "--name", name, *([prompt] if prompt else [])]
+
+
+class Standin(Backend):
+    """The `standin` coding agent: never offered as a choice, spawned by `cafleet demo`."""
+
+    name = CodingAgent.STANDIN
+    binary = sys.executable  # absolute: `locate` finds it as it is
+
+    def plan(self, context: SpawnContext) -> SpawnPlan:
+        return SpawnPlan(answering_standin(context.executable, context.name, context.prompt), {}, ())
+
+    def runs_agent(self, program: Program) -> bool:
+        return runs_standin(program)
+
+    def read_screen(self, lines: list[str]) -> ScreenReading:
+        return read_standin_screen(lines)

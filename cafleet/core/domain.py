@@ -15,9 +15,13 @@ class CodingAgent(StrEnum):
     CLAUDE = "claude"
     CODEX = "codex"
     OPENCODE = "opencode"
+    # cafleet's scripted stand-in (`python -m cafleet.demo.standin_agent`): what `cafleet demo`
+    # runs, recorded as itself; never offered as a choice.
+    STANDIN = "standin"
 
 
-CODING_AGENTS: tuple[str, ...] = tuple(agent.value for agent in CodingAgent)
+# The coding agents a user can choose (--coding-agent, skills, doctor).
+CODING_AGENTS: tuple[str, ...] = tuple(agent.value for agent in CodingAgent if agent is not CodingAgent.STANDIN)
 
 
 class AgentKind(StrEnum):

@@ -8,11 +8,12 @@ from typing import NamedTuple
 
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import runs_standin
+from cafleet.core.domain import CodingAgent
 from cafleet.core.records import PaneLocation
 from cafleet.panes.processes import foreground_program, program_name
 from cafleet.panes.tmux import Tmux
 
-STANDIN = "standin"  # cafleet's scripted stand-in, which tests and the demo run for any backend
+STANDIN = CodingAgent.STANDIN  # cafleet's scripted stand-in, which tests and the demo run for any backend
 
 
 class PaneProgram(NamedTuple):
