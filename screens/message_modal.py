@@ -15,7 +15,7 @@ from cafleet.core.domain import TaskKind, TaskState
 from cafleet.core.records import TaskRecord
 from cafleet.core.terminal import block
 
-from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields
+from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields, reply_number
 from .worker_errors import ReportsWorkerErrors
 
 LOADING = "\n… loading the whole message"
@@ -94,8 +94,9 @@ def meta_text(task: TaskRecord) -> Text:
     rows: list[tuple[str, Text]] = [
         ("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))
     ]
-    if task.reply_to_id:
-        rows.append(("re", Text(f"#{task.reply_to_id}")))
+    answered = reply_number(task)
+    if answered:
+        rows.append(("re", Text(f"#{answered}")))
     if not broadcast:
         rows.append(("state", state_text(task)))
         rows.append(("notice", Text(task.notify_status or "—")))

@@ -33,7 +33,6 @@ class TimelineView(OptionList):
         super().__init__(**kwargs)
         self.tasks: dict[int, TaskRecord] = {}
         self.has_older = False
-        self.summary_of: dict[int, int] = {}  # broadcast delivery id -> its summary's id
         # Whether the view sticks to the newest message: set by where the user scrolled, not
         # recomputed from the geometry, which a resize (a composer error line) changes.
         self.following = True
@@ -96,7 +95,7 @@ class TimelineView(OptionList):
                 continue
             if last is None or day(last.created_at) != day(task.created_at):
                 options.append(Option(day_separator(task.created_at), id=f"day-{day(task.created_at)}-{task.id}", disabled=True))
-            options.append(Option(self._entry(task), id=f"task-{task.id}"))
+            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
             self.tasks[task.id] = task
             last = task
         if options:
@@ -111,17 +110,11 @@ class TimelineView(OptionList):
             if task.id in self.tasks:
                 self.tasks[task.id] = task
                 if self._shown(task):
-                    self.replace_option_prompt(f"task-{task.id}", self._entry(task))
+                    self.replace_option_prompt(f"task-{task.id}", timeline_entry(task))
                 else:
                     hidden_now = True
         if hidden_now:  # an acked message leaves the unread-only view
             self._rebuild()
-
-    def _entry(self, task: TaskRecord):
-        for delivery in task.deliveries:
-            self.summary_of[delivery.id] = task.id
-        reply_to = task.reply_to_id
-        return timeline_entry(task, self.summary_of.get(reply_to) if reply_to is not None else None)
 
     def _entry_options(self, tasks: list[TaskRecord], leading_older: bool) -> list[Option]:
         options = []
@@ -132,7 +125,7 @@ class TimelineView(OptionList):
             if day(task.created_at) != previous_day:
                 previous_day = day(task.created_at)
                 options.append(Option(day_separator(task.created_at), id=f"day-{previous_day}-{task.id}", disabled=True))
-            options.append(Option(self._entry(task), id=f"task-{task.id}"))
+            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
         return options
 
     def reveal(self, task_id: int) -> bool:

@@ -225,19 +225,52 @@ async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
         assert len(timeline.tasks) == 1000
 
 
-async def test_a_reply_to_a_broadcast_points_at_the_broadcast(db):
-    from cafleet.broker.messages import send_message
-    from cafleet.store.models import Task
+async def test_every_view_numbers_a_reply_to_a_broadcast_as_the_timeline_does(db):
+    """The timeline shows a broadcast once, as its summary: a reply to one recipient's copy
+    says `re #<summary>` in the timeline, the human's inbox, the message dialog, the agent's
+    detail (inbox and sent) and search; the copy's own number, never shown, appears nowhere."""
+    from cafleet.broker.messages import broadcast_message, send_message
+    from cafleet.screens.agent_detail import AgentDetailScreen
+    from cafleet.screens.search import SearchScreen
 
     story = build_story()
-    alices_copy = Task.get((Task.origin == story.broadcast_id) & (Task.recipient == story.alice_id))
-    reply = send_message(story.fleet_id, story.alice_id, "director", "no blockers", reply_to=alices_copy.id)
+    sent = broadcast_message(story.fleet_id, story.administrator_id, "Freeze the API today?")
+    alices_copy = next(d for d in sent.deliveries if d.to_agent_id == story.alice_id)
+    reply = send_message(story.fleet_id, story.alice_id, "Administrator", "yes, frozen", reply_to=alices_copy.id)
+    shown, hidden = f"re #{sent.summary.id}", f"#{alices_copy.id}"
+
+    def says_the_summary(text) -> None:
+        plain = text.plain if hasattr(text, "plain") else str(text)
+        assert shown in plain.replace("re       #", "re #") and hidden not in plain, plain
+
     app = make_app(story.fleet_id)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        timeline = app.screen.query_one("#timeline")
-        prompt = timeline.get_option(f"task-{reply.id}").prompt
-        assert f"re #{story.broadcast_id}" in prompt.plain and f"re #{alices_copy.id}" not in prompt.plain
+        says_the_summary(app.screen.query_one("#timeline").get_option(f"task-{reply.id}").prompt)
+        says_the_summary(app.screen.query_one("#inbox", OptionList).get_option(f"inbox-{reply.id}").prompt)
+        await pilot.press("ctrl+o", "enter")
+        await settle(pilot)
+        says_the_summary(app.screen.query_one("#message-meta").render())
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await app.push_screen(SearchScreen(story.fleet_id, story.administrator_id, "frozen"))
+        await wait_until(pilot, lambda: app.screen.hits)
+        await settle(pilot)
+        says_the_summary(app.screen.query_one("#search-results", OptionList).get_option(f"hit-{reply.id}").prompt)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        for agent_id, box, option in (
+            (story.alice_id, "#agent-sent", f"out-{reply.id}"),
+            (story.administrator_id, "#agent-inbox", f"in-{reply.id}"),
+        ):
+            await app.push_screen(AgentDetailScreen(story.fleet_id, agent_id))
+            await wait_until(pilot, lambda: app.screen.detail is not None)
+            await settle(pilot)
+            says_the_summary(app.screen.query_one(box, OptionList).get_option(option).prompt)
+            await pilot.press("escape")
+            await settle(pilot)
 
 
 async def test_the_timeline_keeps_following_after_a_composer_error(db):
