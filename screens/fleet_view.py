@@ -244,21 +244,25 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
         try:
             if to is None:
-                broadcast(self.fleet_id, administrator_id, text, source="the composer")
+                task_id = broadcast(self.fleet_id, administrator_id, text, source="the composer").summary.id
             else:
-                send(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer")
+                task_id = send(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer").id
         except CafleetError as exc:
-            self.post_message(Delivered(error_text(exc)))
+            self.post_message(Delivered(None, error_text(exc)))
             return
-        self.post_message(Delivered(None))
+        self.post_message(Delivered(task_id))
 
     @on(Delivered)
     def _delivered(self, event: Delivered) -> None:
         composer = self.query_one(Composer)
-        if event.error is not None:
-            composer.show_error(event.error)
+        if event.task_id is None:
+            composer.show_error(event.error or "")
             return
         composer.sent()
+        # The message just sent comes into view, wherever the timeline was (a search hit, the
+        # inbox tab): a send that shows nowhere looks lost. The focus stays in the composer.
+        self.query_one(TabbedContent).active = "timeline-tab"
+        self.query_one(TimelineView).follow(event.task_id)
         self.refresh_live()
 
     @work(thread=True, exit_on_error=False, group="fleet-ack")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
@@ -37,6 +40,7 @@ class TimelineView(OptionList):
         # recomputed from the geometry, which a resize (a composer error line) changes.
         self.following = True
         self.unread_only = False  # show only messages nobody has acked yet
+        self.cursor_wanted: int | None = None  # a message just sent, to put the cursor on once listed
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -45,6 +49,12 @@ class TimelineView(OptionList):
     def on_resize(self) -> None:
         if self.following:
             self.call_after_refresh(self.scroll_end, animate=False)
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        # Entries are measured when drawn: one that grew (an ack's time wrapping its header
+        # at 80 columns) lengthens the list after any scroll to its end was made.
+        if self.following and new.height > old.height:
+            self.scroll_end(animate=False)  # deferred until the list is laid out anew
 
     def show_page(self, tasks: list[TaskRecord], has_older: bool) -> None:
         """Replace everything with `tasks` (oldest first)."""
@@ -58,6 +68,20 @@ class TimelineView(OptionList):
         self.call_after_refresh(self.scroll_end, animate=False)
         if self.option_count:
             self.highlighted = self.option_count - 1
+
+    def follow(self, task_id: int) -> None:
+        """Follow the newest messages again, the cursor on `task_id` (now, or once it is listed)."""
+        self.cursor_wanted = task_id
+        self._place_wanted_cursor()
+
+    def _place_wanted_cursor(self) -> None:
+        if self.cursor_wanted in self.tasks:  # listed (or known and hidden by the unread filter)
+            with suppress(OptionDoesNotExist):
+                self.highlighted = self.get_option_index(f"task-{self.cursor_wanted}")
+            self.cursor_wanted = None
+        # After the cursor moved (which scrolls only as far as its entry): the end is where to stay.
+        self.following = True
+        self.scroll_end(animate=False)
 
     def set_unread_only(self, unread_only: bool) -> None:
         self.unread_only = unread_only
@@ -84,7 +108,6 @@ class TimelineView(OptionList):
             self.highlighted = self.get_option_index(highlighted)
 
     def add_new(self, tasks: list[TaskRecord]) -> None:
-        at_bottom = self.following
         last = max((t for t in self.tasks.values() if self._shown(t)), key=lambda t: t.id, default=None)
         options = []
         for task in tasks:
@@ -99,9 +122,9 @@ class TimelineView(OptionList):
             self.tasks[task.id] = task
             last = task
         if options:
-            self.add_options(options)
-            if at_bottom:
-                self.call_after_refresh(self.scroll_end, animate=False)
+            self.add_options(options)  # a following view scrolls as the list grows (watch_virtual_size)
+        if self.cursor_wanted in self.tasks:
+            self._place_wanted_cursor()
 
     def update_entries(self, tasks: list[TaskRecord]) -> None:
         """Re-render entries whose state (or whose deliveries' states) changed."""
@@ -137,6 +160,7 @@ class TimelineView(OptionList):
         except OptionDoesNotExist:
             return False
         self.following = False
+        self.cursor_wanted = None
         self.highlighted = index
         self.call_after_refresh(self.scroll_to_highlight, top=True)
         return True

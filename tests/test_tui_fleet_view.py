@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from textual.widgets import DataTable, OptionList
 
 from tests.tui_support import build_story, settle
@@ -397,3 +398,96 @@ async def test_unread_only_filter_jump_to_newest_and_the_palette_lists_them(db):
             "Unread only / all messages",
             "Cancel the reply",
         } <= set(titles)
+
+
+def newest_line_in_view(timeline) -> bool:
+    """Whether the last line of the timeline's last entry is inside the visible region."""
+    last = timeline.option_count - 1
+    bottom = timeline._index_to_line[last] + timeline._heights[last]
+    return timeline.scroll_offset.y + timeline.scrollable_content_region.height >= bottom
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+async def test_the_newest_line_stays_in_view_after_a_burst_whose_acks_grow_entries(db, size):
+    """At 80×24 an ack's time can wrap an entry's header onto a line of its own: the entry
+    grows after the view scrolled to its end, and the view must follow the growth."""
+    from cafleet.broker.agents import register_agent
+    from cafleet.broker.messages import ack_message, send_message
+
+    story = build_story()
+    register_agent(story.fleet_id, "implementer-one", "Writes code")
+    reviewer = register_agent(story.fleet_id, "reviewer-number-two", "Reviews it").id
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        burst = [
+            send_message(story.fleet_id, story.alice_id, "reviewer-number-two", f"step {n} is ready for review").id
+            for n in range(12)
+        ]
+        app.screen.refresh_live()
+        await settle(pilot)
+        assert burst[-1] in timeline.tasks
+        assert await wait_until(pilot, lambda: newest_line_in_view(timeline), timeout=2)
+        for task_id in burst:
+            ack_message(story.fleet_id, reviewer, task_id)
+        app.screen.refresh_live()
+        assert await wait_until(pilot, lambda: timeline.tasks[burst[-1]].state == "completed")
+        # Only the entry of the last message to grow is enough to hide its last line.
+        assert await wait_until(pilot, lambda: newest_line_in_view(timeline), timeout=2)
+
+
+async def test_a_burst_while_the_inbox_is_shown_is_in_view_back_on_the_timeline(db):
+    from cafleet.broker.messages import send_message
+
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        burst = [send_message(story.fleet_id, story.alice_id, "bob", f"note {n}").id for n in range(12)]
+        app.screen.refresh_live()
+        assert await wait_until(pilot, lambda: burst[-1] in timeline.tasks)
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        assert await wait_until(pilot, lambda: newest_line_in_view(timeline), timeout=2)
+        assert timeline.following
+
+
+def entry_in_view(timeline, task_id: int) -> bool:
+    """Whether every line of `task_id`'s entry is inside the visible region."""
+    index = timeline.get_option_index(f"task-{task_id}")
+    top = timeline._index_to_line[index]
+    shown_from = timeline.scroll_offset.y
+    return shown_from <= top and top + timeline._heights[index] <= shown_from + timeline.scrollable_content_region.height
+
+
+async def test_a_message_sent_from_the_composer_comes_into_view(db):
+    """After a jump to a search hit far up (the view stops following), or on the inbox tab,
+    the message just sent shows in the timeline, under the cursor, and the composer keeps
+    the focus."""
+    from cafleet.broker.messages import send_message
+    from cafleet.store.models import Task
+
+    story = build_story()
+    for n in range(30):
+        send_message(story.fleet_id, story.bob_id, "alice", f"earlier {n}")
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        field = app.screen.query_one("#composer-input")
+        for detour, text in ((("ctrl+n",), "after the search"), (("ctrl+o", "ctrl+n"), "from the inbox tab")):
+            app.screen._jump_to(1)  # what choosing a search hit does
+            await settle(pilot)
+            assert not timeline.following and not entry_in_view(timeline, max(timeline.tasks))
+            await pilot.press(*detour, *f"@bob {text}", "enter")
+            assert await wait_until(pilot, lambda text=text: Task.get_or_none(Task.text == text))
+            sent = Task.get(Task.text == text).id
+            assert await wait_until(pilot, lambda sent=sent: sent in timeline.tasks)
+            assert await wait_until(pilot, lambda sent=sent: entry_in_view(timeline, sent), timeout=2)
+            assert app.screen.query_one("#fleet-tabs").active == "timeline-tab"
+            assert timeline.highlighted_option.id == f"task-{sent}" and timeline.following
+            assert field.has_focus
