@@ -40,7 +40,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     """Everything about one fleet, live."""
 
     BINDINGS = [
-        Binding("escape", "back", "Fleets"),
+        Binding("escape", "back", "Back"),
         # Priority: the app runs these as it reads the key. Otherwise the key first travels up
         # from the focused widget, and keys typed right behind it reach the old widget.
         Binding("ctrl+n", "compose", "Compose", priority=True),
@@ -49,7 +49,10 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         Binding("ctrl+r", "roster", "Roster", priority=True),
         Binding("a", "ack_highlighted", "Ack"),
         Binding("ctrl+f", "toggle_unread", "Unread only", show=False),
-        Binding("ctrl+g", "jump_newest", "Newest", show=False),
+        Binding("ctrl+g", "jump_newest", "Newest"),
+        # Ctrl+Q quits here as everywhere; the footer leaves it to the fleet picker (and the
+        # palette), so every key of this view fits in 80 columns.
+        Binding("ctrl+q", "app.quit", "Quit", show=False, priority=True),
         # In the composer, `/` as the first character opens the search too (Composer.SearchWanted).
         Binding("slash", "search", "Search", show=False),
     ]

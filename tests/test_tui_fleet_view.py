@@ -491,3 +491,21 @@ async def test_a_message_sent_from_the_composer_comes_into_view(db):
             assert app.screen.query_one("#fleet-tabs").active == "timeline-tab"
             assert timeline.highlighted_option.id == f"task-{sent}" and timeline.following
             assert field.has_focus
+
+
+async def test_the_footer_shows_jump_to_newest_and_every_key_fits_in_80_columns(db):
+    from textual.widgets._footer import FooterKey
+
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for focus in ("ctrl+n", "ctrl+t", "ctrl+o", "ctrl+r"):  # the inbox adds `a Ack`
+            await pilot.press(focus)
+            await settle(pilot)
+            keys = list(app.screen.query(FooterKey))
+            palette = next(k for k in keys if k.has_class("-command-palette"))
+            shown = {k.key: k for k in keys if k is not palette}
+            assert "ctrl+g" in shown and shown["ctrl+g"].description == "Newest"
+            assert all(k.region.right <= palette.region.x for k in shown.values()), (focus, [k.key for k in shown.values()])
+            assert ("a" in shown) == (focus == "ctrl+o")
