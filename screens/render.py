@@ -62,6 +62,11 @@ def indented(line: Text, style: str = "") -> Text:
     return Text.assemble(INDENT, line)
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 message`, `2 messages`: a count with its noun, singular for one."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def clock(stamp: str | None) -> str:
     """`HH:MM:SS` of a stored UTC stamp."""
     return stamp[11:19] if stamp else "--:--:--"
@@ -79,7 +84,9 @@ def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES, cut: bool 
     shown = text if len(text) <= chars else text[:chars] + "…"
     split = shown.split("\n")
     if len(split) > lines:
-        split = split[:lines] + [f"… ({len(text.splitlines()) - lines}{'+' if cut else ''} more lines)"]
+        more = len(text.splitlines()) - lines
+        # A cut text has at least `more` lines left: "1+ more lines" reads as more than one.
+        split = split[:lines] + [f"… ({more}+ more lines)" if cut else f"… ({counted(more, 'more line')})"]
     return "\n".join(split)
 
 

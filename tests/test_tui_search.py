@@ -83,6 +83,27 @@ async def test_a_bad_query_says_why_and_jumps_nowhere(db):
         assert type(app.screen).__name__ == "SearchScreen"
 
 
+async def test_one_hit_is_one_message(db):
+    story = build_story()
+    app = app_for(story.fleet_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("/", *"nits")
+        await _results(pilot, 1)
+        assert str(app.screen.query_one("#search-status").render()).startswith("1 message, best match first")
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"tokenizer")
+        await _results(pilot, 2)
+        assert str(app.screen.query_one("#search-status").render()).startswith("2 messages, best match first")
+
+
+def test_a_body_counts_the_lines_it_leaves_out_in_the_singular_for_one():
+    from cafleet.screens.render import body
+
+    assert body("\n".join("abcdefg"), lines=6).endswith("\n… (1 more line)")
+    assert body("\n".join("abcdefgh"), lines=6).endswith("\n… (2 more lines)")
+    assert body("\n".join("abcdefg"), lines=6, cut=True).endswith("\n… (1+ more lines)")
+
+
 async def test_jumping_to_a_message_older_than_the_loaded_pages(db, monkeypatch):
     from cafleet.broker.messages import send_message
     from cafleet.screens import fleet_view, timeline_search
