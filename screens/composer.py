@@ -60,18 +60,17 @@ class Composer(Vertical):
         if event.value == "/":
             event.input.value = ""
             self.post_message(self.SearchWanted())
+        if not event.value.strip():
+            self.clear_error()  # it was about a text that is gone
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        error = self.query_one("#composer-error", Static)
         try:
             composed = parse(event.value, self._names())
         except InvalidInput as exc:
-            error.update(f"✗ {error_text(exc)}")
-            error.add_class("visible")
+            self.show_error(error_text(exc))
             return
-        error.update("")
-        error.remove_class("visible")
+        self.clear_error()
         # A reply goes with the message only while it is addressed to whom it answers.
         reply_to = self.reply_to if composed.to and composed.to.casefold() == self._reply_name.casefold() else None
         self.post_message(self.Send(composed, reply_to))
@@ -80,6 +79,11 @@ class Composer(Vertical):
         error = self.query_one("#composer-error", Static)
         error.update(f"✗ {message}")
         error.add_class("visible")
+
+    def clear_error(self) -> None:
+        error = self.query_one("#composer-error", Static)
+        error.update("")
+        error.remove_class("visible")
 
     def sent(self) -> None:
         self.action_cancel_reply()

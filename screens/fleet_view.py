@@ -198,6 +198,10 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     # -- actions -------------------------------------------------------------------------
 
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.query_one(Composer).clear_error()  # an error stays with the moment it was made
+
     @on(TimelineView.OlderWanted)
     def older(self) -> None:
         self.load_older(self.query_one(TimelineView).oldest_id)

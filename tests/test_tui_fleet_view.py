@@ -98,6 +98,30 @@ async def test_composer_errors_change_nothing(db):
     assert Task.select().count() == before
 
 
+async def test_a_composer_error_goes_with_its_text_and_on_a_tab_change(db):
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        error = app.screen.query_one("#composer-error")
+        await pilot.press(*"hello", "enter")
+        await settle(pilot)
+        assert error.has_class("visible") and "start with @name" in str(error.render())
+        await pilot.press(*["backspace"] * 4)
+        assert error.has_class("visible")  # still about the text being fixed
+        await pilot.press("backspace")
+        await settle(pilot)
+        assert not error.has_class("visible") and str(error.render()) == ""
+
+        await pilot.press(*"@nobody hi", "enter")
+        await settle(pilot)
+        assert error.has_class("visible")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert not error.has_class("visible")
+        assert app.screen.query_one("#composer-input").value == "@nobody hi"  # the text stays to fix
+
+
 async def test_a_message_from_another_process_appears_within_a_second(db):
     story = build_story()
     app = make_app(story.fleet_id, watch_changes=True)
