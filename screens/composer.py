@@ -36,7 +36,12 @@ class Composer(Vertical):
             self.reply_to = reply_to
 
     class SearchWanted(Message):
-        """`/` typed into the empty composer: a message never starts with it, so it searches."""
+        """`/` typed into the empty composer: a message never starts with it, so it searches
+        for what follows it (`/review` typed fast, or pasted, arrives whole)."""
+
+        def __init__(self, query: str):
+            super().__init__()
+            self.query = query
 
     BINDINGS = [Binding("escape", "cancel_reply", "Cancel reply", show=False)]
 
@@ -57,10 +62,13 @@ class Composer(Vertical):
         )
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.value == "/":
+        # The field as it is now, not `event.value`: keys of one burst are all in it before
+        # the first change is handled, and "/" alone would throw away the rest.
+        value = event.input.value
+        if value.startswith("/"):
             event.input.value = ""
-            self.post_message(self.SearchWanted())
-        if not event.value.strip():
+            self.post_message(self.SearchWanted(value[1:]))
+        elif not value.strip():
             self.clear_error()  # it was about a text that is gone
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -235,8 +235,11 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.app.push_screen(AgentDetailScreen(self.fleet_id, event.entry.agent.id))
 
     @on(Composer.SearchWanted)
-    def _search_from_composer(self) -> None:
-        self.action_search()
+    def _search_from_composer(self, wanted: Composer.SearchWanted) -> None:
+        # Keys that reached the composer after it handed the search over belong to the query.
+        field = self.query_one("#composer-input", Input)
+        query, field.value = wanted.query + field.value, ""
+        self.action_search(query)
 
     @on(Composer.Send)
     def send(self, event: Composer.Send) -> None:

@@ -8,6 +8,7 @@ from textual.widgets import Input, OptionList
 
 from tests.test_tui_snapshots import app_for, settle, still_frame
 from tests.tui_support import build_story, freeze_times
+from tests.waiting import until
 
 
 async def _results(pilot, count: int | None = None, timeout: float = 10.0):
@@ -45,6 +46,47 @@ async def test_slash_in_the_composer_searches_and_enter_jumps(db):
         timeline = app.screen.query_one("#timeline", OptionList)
         assert timeline.has_focus and timeline.highlighted_option.id == "task-1"
         # The composer kept nothing of the `/`.
+        assert app.screen.query_one("#composer-input", Input).value == ""
+
+
+async def burst(pilot, text: str) -> None:
+    """`text` as a terminal delivers a write of it (tmux send-keys of the whole string): every
+    key queued at once, none waiting for the app to handle the one before."""
+    from textual import events
+
+    app = pilot.app
+    for char in text:
+        key = events.Key("slash" if char == "/" else char, char)
+        key.set_sender(app)
+        app._driver.send_message(key)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("how", ["typed", "burst", "pasted"])
+async def test_slash_and_words_in_the_empty_composer_search_for_the_words(db, how):
+    """`/review` searches for "review" however it arrives: typed key by key, in one burst, or
+    pasted; no letter of it is lost or left behind in the composer."""
+    from textual import events
+
+    from cafleet.screens.search import SearchScreen
+
+    story = build_story()
+    app = app_for(story.fleet_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        if how == "typed":
+            await pilot.press("/", *"review")
+        elif how == "burst":
+            await burst(pilot, "/review")
+        else:
+            app.post_message(events.Paste("/review"))
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen), "the search dialog")
+        await _results(pilot)
+        field = app.screen.query_one("#search-input", Input)
+        assert field.value == "review" and field.has_focus and field.cursor_position == len("review")
+        assert len(app.screen.hits) == 1  # "Please review PR 42."
+        await pilot.press("escape")
+        await settle(pilot)
         assert app.screen.query_one("#composer-input", Input).value == ""
 
 
