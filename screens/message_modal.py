@@ -48,11 +48,12 @@ class MessageModal(ReportsWorkerErrors, ModalScreen[str | None]):
             yield Static(meta_text(task), id="message-meta")
             shown = block(task.text) + (LOADING if task.text_truncated else "")
             yield Static(shown, id="message-text", markup=False)
+            # The primary action first, in the focus order too: Tab then Enter acks.
             with Horizontal(id="message-actions"):
-                if self.can_reply:
-                    yield Button("Reply", id="reply", variant="primary")
                 if self.can_ack:
                     yield Button("Ack", id="ack", variant="success")
+                if self.can_reply:
+                    yield Button("Reply", id="reply", variant="primary")
                 yield Button("Close", id="close")
 
     def on_mount(self) -> None:

@@ -200,6 +200,32 @@ async def test_administrator_inbox_counts_and_acks(db):
         assert str(tabs.get_tab("inbox-tab").label) == "Inbox"
 
 
+async def test_in_the_message_dialog_tab_then_enter_acks(db):
+    """Ack, the dialog's primary action, comes first: Tab+Enter acks an unread message. On a
+    message there is nothing to ack, the first Tab goes to Reply."""
+    from cafleet.store.models import Task
+
+    story = build_story()
+    question = Task.get(Task.recipient == story.administrator_id)
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o", "enter")
+        await settle(pilot)
+        buttons = [b.id for b in app.screen.query("#message-actions Button")]
+        assert buttons == ["ack", "reply", "close"]
+        await pilot.press("tab")
+        assert app.focused.id == "ack"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: Task.get_by_id(question.id).state == "completed")
+        assert app.screen.query_one("#composer").reply_to is None
+        await settle(pilot)
+        await pilot.press("ctrl+o", "enter")  # acked now: only Reply and Close
+        await settle(pilot)
+        await pilot.press("tab")
+        assert app.focused.id == "reply"
+
+
 async def test_reply_from_the_message_modal_links_the_thread(db):
     from cafleet.store.models import Task
 
