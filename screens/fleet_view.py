@@ -303,14 +303,15 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
             return self.query_one("#inbox", OptionList).has_focus
         return True
 
-    def _ack_from_palette(self) -> None:
-        self.action_ack_highlighted()
+    def _highlighted_unread(self) -> TaskRecord | None:
+        """The inbox's highlighted message, while it waits for an ack."""
+        option = self.query_one("#inbox", OptionList).highlighted_option
+        task = self.inbox_tasks.get(int((option.id or "")[6:])) if option is not None else None
+        return task if task is not None and task.state == TaskState.UNREAD else None
 
     def action_ack_highlighted(self) -> None:
-        inbox = self.query_one("#inbox", OptionList)
-        option = inbox.highlighted_option
-        task = self.inbox_tasks.get(int((option.id or "")[6:])) if option is not None else None
-        if task is not None and task.state == TaskState.UNREAD:
+        task = self._highlighted_unread()
+        if task is not None:
             self.ack(task.id)
 
     def action_toggle_unread(self) -> None:
@@ -348,13 +349,18 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self._hop(self.query_one(RosterView))
 
     def system_commands(self):
+        """The palette's commands: each only where it applies (an ack while the inbox shows an
+        unread message under its cursor, a cancel while a reply is pending)."""
         yield SystemCommand("Compose a message", "Focus the composer (@name or @all)", self.action_compose)
         yield SystemCommand("Administrator inbox", "Replies addressed to the human", self.action_inbox)
         yield SystemCommand("Timeline", "All messages of the fleet", self.action_timeline)
         yield SystemCommand("Roster", "Agents of the fleet", self.action_roster)
-        yield SystemCommand("Ack the highlighted inbox message", "Or press a in the inbox", self._ack_from_palette)
+        if self.query_one(TabbedContent).active == "inbox-tab" and self._highlighted_unread() is not None:
+            yield SystemCommand("Ack the highlighted inbox message", "Or press a in the inbox", self.action_ack_highlighted)
         yield SystemCommand("Search messages", "Or press / (in the composer: as the first character)", self.action_search)
         yield SystemCommand("Jump to the newest message", "Ctrl+G", self.action_jump_newest)
         yield SystemCommand("Unread only / all messages", "Ctrl+F toggles the timeline filter", self.action_toggle_unread)
-        yield SystemCommand("Cancel the reply", "Or Escape in the composer", self.query_one(Composer).action_cancel_reply)
+        composer = self.query_one(Composer)
+        if composer.reply_to is not None:
+            yield SystemCommand("Cancel the reply", "Or Escape in the composer", composer.action_cancel_reply)
         yield SystemCommand("Back to fleets", "The fleet picker", self.action_back)

@@ -55,6 +55,17 @@ async def test_picker_opens_a_fleet_and_escape_returns(db):
         assert isinstance(app.screen, FleetPickerScreen)
 
 
+async def test_with_no_fleet_the_palette_offers_none_to_open(db):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "Open fleet" not in {c.title for c in app.get_system_commands(app.screen)}
+        build_story()
+        app.screen.load()
+        assert await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        assert "Open fleet" in {c.title for c in app.get_system_commands(app.screen)}
+
+
 async def test_composer_sends_unicast_and_broadcast_as_administrator(db):
     from cafleet.store.models import Task
 
@@ -442,12 +453,44 @@ async def test_unread_only_filter_jump_to_newest_and_the_palette_lists_them(db):
         await settle(pilot)
         assert timeline.has_focus and timeline.highlighted == timeline.option_count - 1
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert {
-            "Ack the highlighted inbox message",
-            "Jump to the newest message",
-            "Unread only / all messages",
-            "Cancel the reply",
-        } <= set(titles)
+        assert {"Jump to the newest message", "Unread only / all messages"} <= set(titles)
+
+
+async def test_the_palette_offers_ack_and_cancel_the_reply_only_where_they_apply(db):
+    from textual.command import CommandList
+
+    from cafleet.broker.messages import ack_message
+    from cafleet.store.models import Task
+
+    story = build_story()
+    app = make_app(story.fleet_id)
+
+    def offered() -> set[str]:
+        return {c.title for c in app.get_system_commands(app.screen)}
+
+    ack, cancel = "Ack the highlighted inbox message", "Cancel the reply"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert ack not in offered() and cancel not in offered()  # the timeline; no reply pending
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert ack in offered()  # the inbox, its cursor on an unread message
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert ack in offered()  # the inbox still shown, the focus in the composer
+        await reply_to_first_inbox_message(pilot)
+        assert cancel in offered()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert cancel not in offered()
+        ack_message(story.fleet_id, story.administrator_id, Task.get(Task.recipient == story.administrator_id).id)
+        app.screen.refresh_live()
+        assert await wait_until(pilot, lambda: ack not in offered())  # its cursor on an acked message
+        await pilot.press("ctrl+p", *"ack")  # the palette itself lists no ack either
+        await settle(pilot)
+        await pilot.pause(0.3)
+        shown = [str(o.prompt) for o in app.screen.query_one(CommandList).options]
+        assert not any("Ack the highlighted" in prompt for prompt in shown), shown
 
 
 def newest_line_in_view(timeline) -> bool:
