@@ -36,7 +36,12 @@ class Composer(Vertical):
             self.reply_to = reply_to
 
     class SearchWanted(Message):
-        """`/` typed into the empty composer: a message never starts with it, so it searches."""
+        """`/` typed into the empty composer: a message never starts with it, so it searches
+        for what follows it (`/review` typed fast, or pasted, arrives whole)."""
+
+        def __init__(self, query: str):
+            super().__init__()
+            self.query = query
 
     BINDINGS = [Binding("escape", "cancel_reply", "Cancel reply", show=False)]
 
@@ -57,21 +62,23 @@ class Composer(Vertical):
         )
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.value == "/":
+        # The field as it is now, not `event.value`: keys of one burst are all in it before
+        # the first change is handled, and "/" alone would throw away the rest.
+        value = event.input.value
+        if value.startswith("/"):
             event.input.value = ""
-            self.post_message(self.SearchWanted())
+            self.post_message(self.SearchWanted(value[1:]))
+        elif not value.strip():
+            self.clear_error()  # it was about a text that is gone
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        error = self.query_one("#composer-error", Static)
         try:
             composed = parse(event.value, self._names())
         except InvalidInput as exc:
-            error.update(f"✗ {error_text(exc)}")
-            error.add_class("visible")
+            self.show_error(error_text(exc))
             return
-        error.update("")
-        error.remove_class("visible")
+        self.clear_error()
         # A reply goes with the message only while it is addressed to whom it answers.
         reply_to = self.reply_to if composed.to and composed.to.casefold() == self._reply_name.casefold() else None
         self.post_message(self.Send(composed, reply_to))
@@ -80,6 +87,11 @@ class Composer(Vertical):
         error = self.query_one("#composer-error", Static)
         error.update(f"✗ {message}")
         error.add_class("visible")
+
+    def clear_error(self) -> None:
+        error = self.query_one("#composer-error", Static)
+        error.update("")
+        error.remove_class("visible")
 
     def sent(self) -> None:
         self.action_cancel_reply()

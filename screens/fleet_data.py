@@ -77,11 +77,12 @@ class OlderLoaded(Message):
 
 
 class Delivered(Message):
-    """The composer's message was stored (`error` is None) or refused."""
+    """The composer's message was stored as `task_id` (its timeline entry: a broadcast's
+    summary), or refused (`error`)."""
 
-    def __init__(self, error: str | None):
+    def __init__(self, task_id: int | None, error: str | None = None):
         super().__init__()
-        self.error = error
+        self.task_id, self.error = task_id, error
 
 
 class Acked(Message):

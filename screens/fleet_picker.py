@@ -120,4 +120,5 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
         self.app.push_screen(FleetViewScreen(fleet_id))
 
     def system_commands(self):
-        yield SystemCommand("Open fleet", "Open the highlighted fleet", self.action_open)
+        if self.query_one(DataTable).row_count:  # as in the footer: none while there is none to open
+            yield SystemCommand("Open fleet", "Open the highlighted fleet", self.action_open)

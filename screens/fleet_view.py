@@ -9,7 +9,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -40,7 +40,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     """Everything about one fleet, live."""
 
     BINDINGS = [
-        Binding("escape", "back", "Fleets"),
+        Binding("escape", "back", "Back"),
         # Priority: the app runs these as it reads the key. Otherwise the key first travels up
         # from the focused widget, and keys typed right behind it reach the old widget.
         Binding("ctrl+n", "compose", "Compose", priority=True),
@@ -49,7 +49,10 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         Binding("ctrl+r", "roster", "Roster", priority=True),
         Binding("a", "ack_highlighted", "Ack"),
         Binding("ctrl+f", "toggle_unread", "Unread only", show=False),
-        Binding("ctrl+g", "jump_newest", "Newest", show=False),
+        Binding("ctrl+g", "jump_newest", "Newest"),
+        # Ctrl+Q quits here as everywhere; the footer leaves it to the fleet picker (and the
+        # palette), so every key of this view fits in 80 columns.
+        Binding("ctrl+q", "app.quit", "Quit", show=False, priority=True),
         # In the composer, `/` as the first character opens the search too (Composer.SearchWanted).
         Binding("slash", "search", "Search", show=False),
     ]
@@ -195,6 +198,10 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
     # -- actions -------------------------------------------------------------------------
 
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.query_one(Composer).clear_error()  # an error stays with the moment it was made
+
     @on(TimelineView.OlderWanted)
     def older(self) -> None:
         self.load_older(self.query_one(TimelineView).oldest_id)
@@ -228,8 +235,11 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.app.push_screen(AgentDetailScreen(self.fleet_id, event.entry.agent.id))
 
     @on(Composer.SearchWanted)
-    def _search_from_composer(self) -> None:
-        self.action_search()
+    def _search_from_composer(self, wanted: Composer.SearchWanted) -> None:
+        # Keys that reached the composer after it handed the search over belong to the query.
+        field = self.query_one("#composer-input", Input)
+        query, field.value = wanted.query + field.value, ""
+        self.action_search(query)
 
     @on(Composer.Send)
     def send(self, event: Composer.Send) -> None:
@@ -244,21 +254,25 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
         try:
             if to is None:
-                broadcast(self.fleet_id, administrator_id, text, source="the composer")
+                task_id = broadcast(self.fleet_id, administrator_id, text, source="the composer").summary.id
             else:
-                send(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer")
+                task_id = send(self.fleet_id, administrator_id, to, text, reply_to=reply_to, source="the composer").id
         except CafleetError as exc:
-            self.post_message(Delivered(error_text(exc)))
+            self.post_message(Delivered(None, error_text(exc)))
             return
-        self.post_message(Delivered(None))
+        self.post_message(Delivered(task_id))
 
     @on(Delivered)
     def _delivered(self, event: Delivered) -> None:
         composer = self.query_one(Composer)
-        if event.error is not None:
-            composer.show_error(event.error)
+        if event.task_id is None:
+            composer.show_error(event.error or "")
             return
         composer.sent()
+        # The message just sent comes into view, wherever the timeline was (a search hit, the
+        # inbox tab): a send that shows nowhere looks lost. The focus stays in the composer.
+        self.query_one(TabbedContent).active = "timeline-tab"
+        self.query_one(TimelineView).follow(event.task_id)
         self.refresh_live()
 
     @work(thread=True, exit_on_error=False, group="fleet-ack")
@@ -289,14 +303,15 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
             return self.query_one("#inbox", OptionList).has_focus
         return True
 
-    def _ack_from_palette(self) -> None:
-        self.action_ack_highlighted()
+    def _highlighted_unread(self) -> TaskRecord | None:
+        """The inbox's highlighted message, while it waits for an ack."""
+        option = self.query_one("#inbox", OptionList).highlighted_option
+        task = self.inbox_tasks.get(int((option.id or "")[6:])) if option is not None else None
+        return task if task is not None and task.state == TaskState.UNREAD else None
 
     def action_ack_highlighted(self) -> None:
-        inbox = self.query_one("#inbox", OptionList)
-        option = inbox.highlighted_option
-        task = self.inbox_tasks.get(int((option.id or "")[6:])) if option is not None else None
-        if task is not None and task.state == TaskState.UNREAD:
+        task = self._highlighted_unread()
+        if task is not None:
             self.ack(task.id)
 
     def action_toggle_unread(self) -> None:
@@ -334,13 +349,18 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self._hop(self.query_one(RosterView))
 
     def system_commands(self):
+        """The palette's commands: each only where it applies (an ack while the inbox shows an
+        unread message under its cursor, a cancel while a reply is pending)."""
         yield SystemCommand("Compose a message", "Focus the composer (@name or @all)", self.action_compose)
         yield SystemCommand("Administrator inbox", "Replies addressed to the human", self.action_inbox)
         yield SystemCommand("Timeline", "All messages of the fleet", self.action_timeline)
         yield SystemCommand("Roster", "Agents of the fleet", self.action_roster)
-        yield SystemCommand("Ack the highlighted inbox message", "Or press a in the inbox", self._ack_from_palette)
+        if self.query_one(TabbedContent).active == "inbox-tab" and self._highlighted_unread() is not None:
+            yield SystemCommand("Ack the highlighted inbox message", "Or press a in the inbox", self.action_ack_highlighted)
         yield SystemCommand("Search messages", "Or press / (in the composer: as the first character)", self.action_search)
         yield SystemCommand("Jump to the newest message", "Ctrl+G", self.action_jump_newest)
         yield SystemCommand("Unread only / all messages", "Ctrl+F toggles the timeline filter", self.action_toggle_unread)
-        yield SystemCommand("Cancel the reply", "Or Escape in the composer", self.query_one(Composer).action_cancel_reply)
+        composer = self.query_one(Composer)
+        if composer.reply_to is not None:
+            yield SystemCommand("Cancel the reply", "Or Escape in the composer", composer.action_cancel_reply)
         yield SystemCommand("Back to fleets", "The fleet picker", self.action_back)

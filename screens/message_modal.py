@@ -15,7 +15,7 @@ from cafleet.core.domain import TaskKind, TaskState
 from cafleet.core.records import TaskRecord
 from cafleet.core.terminal import block
 
-from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields
+from .render import GAP, STATE_MARKS, STATE_STYLES, clock, day, fields, reply_number
 from .worker_errors import ReportsWorkerErrors
 
 LOADING = "\n… loading the whole message"
@@ -48,11 +48,12 @@ class MessageModal(ReportsWorkerErrors, ModalScreen[str | None]):
             yield Static(meta_text(task), id="message-meta")
             shown = block(task.text) + (LOADING if task.text_truncated else "")
             yield Static(shown, id="message-text", markup=False)
+            # The primary action first, in the focus order too: Tab then Enter acks.
             with Horizontal(id="message-actions"):
-                if self.can_reply:
-                    yield Button("Reply", id="reply", variant="primary")
                 if self.can_ack:
                     yield Button("Ack", id="ack", variant="success")
+                if self.can_reply:
+                    yield Button("Reply", id="reply", variant="primary")
                 yield Button("Close", id="close")
 
     def on_mount(self) -> None:
@@ -94,8 +95,9 @@ def meta_text(task: TaskRecord) -> Text:
     rows: list[tuple[str, Text]] = [
         ("sent", fields(f"{day(task.created_at)} {clock(task.created_at)} UTC", (f"({kind})", "dim")))
     ]
-    if task.reply_to_id:
-        rows.append(("re", Text(f"#{task.reply_to_id}")))
+    answered = reply_number(task)
+    if answered:
+        rows.append(("re", Text(f"#{answered}")))
     if not broadcast:
         rows.append(("state", state_text(task)))
         rows.append(("notice", Text(task.notify_status or "—")))

@@ -62,6 +62,11 @@ def indented(line: Text, style: str = "") -> Text:
     return Text.assemble(INDENT, line)
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 message`, `2 messages`: a count with its noun, singular for one."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def clock(stamp: str | None) -> str:
     """`HH:MM:SS` of a stored UTC stamp."""
     return stamp[11:19] if stamp else "--:--:--"
@@ -79,7 +84,9 @@ def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES, cut: bool 
     shown = text if len(text) <= chars else text[:chars] + "…"
     split = shown.split("\n")
     if len(split) > lines:
-        split = split[:lines] + [f"… ({len(text.splitlines()) - lines}{'+' if cut else ''} more lines)"]
+        more = len(text.splitlines()) - lines
+        # A cut text has at least `more` lines left: "1+ more lines" reads as more than one.
+        split = split[:lines] + [f"… ({more}+ more lines)" if cut else f"… ({counted(more, 'more line')})"]
     return "\n".join(split)
 
 
@@ -90,19 +97,27 @@ def state_mark(task: TaskRecord) -> Text:
     return Text(label, style=STATE_STYLES.get(task.state, ""))
 
 
-def timeline_entry(task: TaskRecord, reply_target: int | None = None) -> Text:
-    """Header (time, who to whom, id, reply, state), a broadcast's acks, then the body.
+def reply_number(task: TaskRecord) -> int | None:
+    """The message a reply answers, as the timeline numbers it: a reply to one recipient's
+    copy of a broadcast answers the broadcast, whose entry is its summary."""
+    return task.reply_to_entry_id or task.reply_to_id
 
-    `reply_target` is the entry the reply points at as shown (a broadcast's summary rather
-    than the recipient's own delivery copy).
-    """
+
+def reply_mark(task: TaskRecord) -> tuple[str, str] | None:
+    """`↪ re #72` for a reply (None for a message that answers nothing)."""
+    answered = reply_number(task)
+    return (f"↪ re #{answered}", "cyan") if answered else None
+
+
+def timeline_entry(task: TaskRecord) -> Text:
+    """Header (time, who to whom, id, reply, state), a broadcast's acks, then the body."""
     broadcast = task.kind == TaskKind.BROADCAST_SUMMARY
     totals = task.delivery_totals
     text = fields(
         (clock(task.created_at), "dim"),
         _route(task, broadcast),
         (f"#{task.id}", "dim"),
-        (f"↪ re #{reply_target or task.reply_to_id}", "cyan") if task.reply_to_id else None,
+        reply_mark(task),
         (f"{totals.acked}/{totals.total} acked", "dim") if broadcast else state_mark(task),
     )
     if broadcast:
@@ -262,7 +277,7 @@ def inbox_entry(task: TaskRecord) -> Text:
             sep=SPACE,
         ),
         fields((f"#{task.id} from", "dim"), (f"{task.from_name}#{task.from_agent_id}", "bold"), sep=SPACE),
-        (f"↪ re #{task.reply_to_id}", "cyan") if task.reply_to_id else None,
+        reply_mark(task),
         (f"acked {clock(task.acked_at)}", "green") if task.state == TaskState.ACKED and task.acked_at else None,
     )
     text.append("\n")

@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from cafleet.core.domain import TaskKind
 
-from .render import GAP, SPACE, clock, day, fields, state_mark
+from .render import GAP, SPACE, clock, counted, day, fields, reply_mark, state_mark
 from .worker_errors import ReportsWorkerErrors
 
 RESULTS = 50
@@ -108,7 +108,7 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
             status.update(f"No messages match {done.query!r}.")
         else:
             more = " (the best)" if len(done.hits) == RESULTS else ""
-            status.update(f"{len(done.hits)} messages{more}, best match first · ↓ to choose · Enter jumps there")
+            status.update(f"{counted(len(done.hits), 'message')}{more}, best match first · ↓ to choose · Enter jumps there")
         if done.hits:
             results.highlighted = 0
         if self.enter_pending and done.query.strip():
@@ -136,7 +136,7 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
 
 
 def result_entry(hit) -> Text:
-    """`2026-11-20 09:00:03  alice → bob  #1  ●`, then the text around the match, matches marked."""
+    """`2026-11-20 09:00:03  alice → bob  #2  ↪ re #1  ●`, then the text around the match, matches marked."""
     from cafleet.broker.search.snippets import snippet
 
     task = hit.task
@@ -151,6 +151,7 @@ def result_entry(hit) -> Text:
         (f"{day(task.created_at)} {clock(task.created_at)}", "dim"),
         route,
         (f"#{task.id}", "dim"),
+        reply_mark(task),
         None if broadcast else state_mark(task),
     )
     shot = snippet(task.text, hit.matches, SNIPPET_CHARS)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
@@ -33,11 +36,11 @@ class TimelineView(OptionList):
         super().__init__(**kwargs)
         self.tasks: dict[int, TaskRecord] = {}
         self.has_older = False
-        self.summary_of: dict[int, int] = {}  # broadcast delivery id -> its summary's id
         # Whether the view sticks to the newest message: set by where the user scrolled, not
         # recomputed from the geometry, which a resize (a composer error line) changes.
         self.following = True
         self.unread_only = False  # show only messages nobody has acked yet
+        self.cursor_wanted: int | None = None  # a message just sent, to put the cursor on once listed
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -46,6 +49,12 @@ class TimelineView(OptionList):
     def on_resize(self) -> None:
         if self.following:
             self.call_after_refresh(self.scroll_end, animate=False)
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        # Entries are measured when drawn: one that grew (an ack's time wrapping its header
+        # at 80 columns) lengthens the list after any scroll to its end was made.
+        if self.following and new.height > old.height:
+            self.scroll_end(animate=False)  # deferred until the list is laid out anew
 
     def show_page(self, tasks: list[TaskRecord], has_older: bool) -> None:
         """Replace everything with `tasks` (oldest first)."""
@@ -59,6 +68,20 @@ class TimelineView(OptionList):
         self.call_after_refresh(self.scroll_end, animate=False)
         if self.option_count:
             self.highlighted = self.option_count - 1
+
+    def follow(self, task_id: int) -> None:
+        """Follow the newest messages again, the cursor on `task_id` (now, or once it is listed)."""
+        self.cursor_wanted = task_id
+        self._place_wanted_cursor()
+
+    def _place_wanted_cursor(self) -> None:
+        if self.cursor_wanted in self.tasks:  # listed (or known and hidden by the unread filter)
+            with suppress(OptionDoesNotExist):
+                self.highlighted = self.get_option_index(f"task-{self.cursor_wanted}")
+            self.cursor_wanted = None
+        # After the cursor moved (which scrolls only as far as its entry): the end is where to stay.
+        self.following = True
+        self.scroll_end(animate=False)
 
     def set_unread_only(self, unread_only: bool) -> None:
         self.unread_only = unread_only
@@ -85,7 +108,6 @@ class TimelineView(OptionList):
             self.highlighted = self.get_option_index(highlighted)
 
     def add_new(self, tasks: list[TaskRecord]) -> None:
-        at_bottom = self.following
         last = max((t for t in self.tasks.values() if self._shown(t)), key=lambda t: t.id, default=None)
         options = []
         for task in tasks:
@@ -96,13 +118,13 @@ class TimelineView(OptionList):
                 continue
             if last is None or day(last.created_at) != day(task.created_at):
                 options.append(Option(day_separator(task.created_at), id=f"day-{day(task.created_at)}-{task.id}", disabled=True))
-            options.append(Option(self._entry(task), id=f"task-{task.id}"))
+            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
             self.tasks[task.id] = task
             last = task
         if options:
-            self.add_options(options)
-            if at_bottom:
-                self.call_after_refresh(self.scroll_end, animate=False)
+            self.add_options(options)  # a following view scrolls as the list grows (watch_virtual_size)
+        if self.cursor_wanted in self.tasks:
+            self._place_wanted_cursor()
 
     def update_entries(self, tasks: list[TaskRecord]) -> None:
         """Re-render entries whose state (or whose deliveries' states) changed."""
@@ -111,17 +133,11 @@ class TimelineView(OptionList):
             if task.id in self.tasks:
                 self.tasks[task.id] = task
                 if self._shown(task):
-                    self.replace_option_prompt(f"task-{task.id}", self._entry(task))
+                    self.replace_option_prompt(f"task-{task.id}", timeline_entry(task))
                 else:
                     hidden_now = True
         if hidden_now:  # an acked message leaves the unread-only view
             self._rebuild()
-
-    def _entry(self, task: TaskRecord):
-        for delivery in task.deliveries:
-            self.summary_of[delivery.id] = task.id
-        reply_to = task.reply_to_id
-        return timeline_entry(task, self.summary_of.get(reply_to) if reply_to is not None else None)
 
     def _entry_options(self, tasks: list[TaskRecord], leading_older: bool) -> list[Option]:
         options = []
@@ -132,7 +148,7 @@ class TimelineView(OptionList):
             if day(task.created_at) != previous_day:
                 previous_day = day(task.created_at)
                 options.append(Option(day_separator(task.created_at), id=f"day-{previous_day}-{task.id}", disabled=True))
-            options.append(Option(self._entry(task), id=f"task-{task.id}"))
+            options.append(Option(timeline_entry(task), id=f"task-{task.id}"))
         return options
 
     def reveal(self, task_id: int) -> bool:
@@ -144,6 +160,7 @@ class TimelineView(OptionList):
         except OptionDoesNotExist:
             return False
         self.following = False
+        self.cursor_wanted = None
         self.highlighted = index
         self.call_after_refresh(self.scroll_to_highlight, top=True)
         return True

@@ -43,12 +43,12 @@ class SearchesTimeline(_ScreenBase):
 
         def _hop(self, widget) -> None: ...
 
-    def action_search(self) -> None:
+    def action_search(self, query: str = "") -> None:
         from .search import SearchScreen
 
         if self.administrator_id is None:
             return  # still loading
-        self.app.push_screen(SearchScreen(self.fleet_id, self.administrator_id), self._jump_to)
+        self.app.push_screen(SearchScreen(self.fleet_id, self.administrator_id, query), self._jump_to)
 
     def _jump_to(self, task_id: int | None) -> None:
         if task_id is None:

@@ -72,6 +72,26 @@ def test_reply_to_links_a_visible_task(fleet):
         messages.send_message(fleet.fleet_id, fleet.bob_id, "alice", "snoop", reply_to=private.id)
 
 
+def test_a_reply_names_the_entry_it_answers(fleet):
+    """A reply to one recipient's copy of a broadcast answers the broadcast: its summary is the
+    entry fleet-wide lists show. Any other reply answers what it names."""
+    from cafleet.broker import reads
+
+    sent = messages.broadcast_message(fleet.fleet_id, fleet.alice_id, "standup")
+    bobs_copy = next(d for d in sent.deliveries if d.to_agent_id == fleet.bob_id)
+    to_copy = messages.send_message(fleet.fleet_id, fleet.bob_id, "alice", "no blockers", reply_to=bobs_copy.id)
+    to_reply = messages.send_message(fleet.fleet_id, fleet.alice_id, "bob", "thanks", reply_to=to_copy.id)
+    plain = messages.send_message(fleet.fleet_id, fleet.alice_id, "bob", "unrelated")
+    assert (to_copy.reply_to_id, to_copy.reply_to_entry_id) == (bobs_copy.id, sent.summary.id)
+    assert (to_reply.reply_to_id, to_reply.reply_to_entry_id) == (to_copy.id, to_copy.id)
+    assert plain.reply_to_entry_id is None
+    # Every read carries it: the timeline's, the inboxes', search's.
+    listed = {t.id: t.reply_to_entry_id for t in reads.timeline(fleet.fleet_id)}
+    assert listed[to_copy.id] == sent.summary.id
+    assert {t.id: t.reply_to_entry_id for t in reads.agent_inbox(fleet.alice_id)}[to_copy.id] == sent.summary.id
+    assert inbox.poll_inbox(fleet.fleet_id, fleet.alice_id).tasks[0].reply_to_entry_id == sent.summary.id
+
+
 def test_the_administrator_can_receive_unicast(fleet):
     task = messages.send_message(fleet.fleet_id, fleet.alice_id, "administrator", "done, human")
     assert task.to_agent_id == fleet.administrator_id

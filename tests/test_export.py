@@ -96,6 +96,20 @@ def test_markdown_reads_as_a_transcript_grouped_by_day(cli, fleet):
     )
 
 
+def test_the_transcript_numbers_a_reply_to_a_broadcast_as_its_summary(cli, fleet):
+    """The transcript lists a broadcast once, as its summary: a reply to one recipient's copy
+    answers that summary, not a copy the transcript never shows."""
+    from cafleet.broker.messages import broadcast_message, send_message
+
+    sent = broadcast_message(fleet.fleet_id, fleet.director_id, "Standup")
+    copy = next(d for d in sent.deliveries if d.to_agent_id == fleet.alice_id)
+    reply = send_message(fleet.fleet_id, fleet.alice_id, "director", "no blockers", reply_to=copy.id)
+    result = cli("fleet", "export", fleet.fleet_id, "--format", "markdown")
+    assert result.code == 0, result
+    header = next(line for line in result.out.splitlines() if f"#{reply.id} ·" in line)
+    assert f"· re #{sent.summary.id} ·" in header and f"#{copy.id}" not in header
+
+
 def _clock(task_id: int, column: str = "acked_at") -> str:
     from cafleet.store.models import Task
 

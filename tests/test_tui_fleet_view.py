@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from textual.widgets import DataTable, OptionList
 
 from tests.tui_support import build_story, settle
@@ -54,6 +55,17 @@ async def test_picker_opens_a_fleet_and_escape_returns(db):
         assert isinstance(app.screen, FleetPickerScreen)
 
 
+async def test_with_no_fleet_the_palette_offers_none_to_open(db):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "Open fleet" not in {c.title for c in app.get_system_commands(app.screen)}
+        build_story()
+        app.screen.load()
+        assert await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        assert "Open fleet" in {c.title for c in app.get_system_commands(app.screen)}
+
+
 async def test_composer_sends_unicast_and_broadcast_as_administrator(db):
     from cafleet.store.models import Task
 
@@ -95,6 +107,30 @@ async def test_composer_errors_change_nothing(db):
             assert message in str(app.screen.query_one("#composer-error").render())
             assert field.value == line  # kept for fixing
     assert Task.select().count() == before
+
+
+async def test_a_composer_error_goes_with_its_text_and_on_a_tab_change(db):
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        error = app.screen.query_one("#composer-error")
+        await pilot.press(*"hello", "enter")
+        await settle(pilot)
+        assert error.has_class("visible") and "start with @name" in str(error.render())
+        await pilot.press(*["backspace"] * 4)
+        assert error.has_class("visible")  # still about the text being fixed
+        await pilot.press("backspace")
+        await settle(pilot)
+        assert not error.has_class("visible") and str(error.render()) == ""
+
+        await pilot.press(*"@nobody hi", "enter")
+        await settle(pilot)
+        assert error.has_class("visible")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert not error.has_class("visible")
+        assert app.screen.query_one("#composer-input").value == "@nobody hi"  # the text stays to fix
 
 
 async def test_a_message_from_another_process_appears_within_a_second(db):
@@ -175,6 +211,32 @@ async def test_administrator_inbox_counts_and_acks(db):
         assert str(tabs.get_tab("inbox-tab").label) == "Inbox"
 
 
+async def test_in_the_message_dialog_tab_then_enter_acks(db):
+    """Ack, the dialog's primary action, comes first: Tab+Enter acks an unread message. On a
+    message there is nothing to ack, the first Tab goes to Reply."""
+    from cafleet.store.models import Task
+
+    story = build_story()
+    question = Task.get(Task.recipient == story.administrator_id)
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o", "enter")
+        await settle(pilot)
+        buttons = [b.id for b in app.screen.query("#message-actions Button")]
+        assert buttons == ["ack", "reply", "close"]
+        await pilot.press("tab")
+        assert app.focused.id == "ack"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: Task.get_by_id(question.id).state == "completed")
+        assert app.screen.query_one("#composer").reply_to is None
+        await settle(pilot)
+        await pilot.press("ctrl+o", "enter")  # acked now: only Reply and Close
+        await settle(pilot)
+        await pilot.press("tab")
+        assert app.focused.id == "reply"
+
+
 async def test_reply_from_the_message_modal_links_the_thread(db):
     from cafleet.store.models import Task
 
@@ -225,19 +287,52 @@ async def test_ten_thousand_messages_open_fast_and_page_on_demand(db):
         assert len(timeline.tasks) == 1000
 
 
-async def test_a_reply_to_a_broadcast_points_at_the_broadcast(db):
-    from cafleet.broker.messages import send_message
-    from cafleet.store.models import Task
+async def test_every_view_numbers_a_reply_to_a_broadcast_as_the_timeline_does(db):
+    """The timeline shows a broadcast once, as its summary: a reply to one recipient's copy
+    says `re #<summary>` in the timeline, the human's inbox, the message dialog, the agent's
+    detail (inbox and sent) and search; the copy's own number, never shown, appears nowhere."""
+    from cafleet.broker.messages import broadcast_message, send_message
+    from cafleet.screens.agent_detail import AgentDetailScreen
+    from cafleet.screens.search import SearchScreen
 
     story = build_story()
-    alices_copy = Task.get((Task.origin == story.broadcast_id) & (Task.recipient == story.alice_id))
-    reply = send_message(story.fleet_id, story.alice_id, "director", "no blockers", reply_to=alices_copy.id)
+    sent = broadcast_message(story.fleet_id, story.administrator_id, "Freeze the API today?")
+    alices_copy = next(d for d in sent.deliveries if d.to_agent_id == story.alice_id)
+    reply = send_message(story.fleet_id, story.alice_id, "Administrator", "yes, frozen", reply_to=alices_copy.id)
+    shown, hidden = f"re #{sent.summary.id}", f"#{alices_copy.id}"
+
+    def says_the_summary(text) -> None:
+        plain = text.plain if hasattr(text, "plain") else str(text)
+        assert shown in plain.replace("re       #", "re #") and hidden not in plain, plain
+
     app = make_app(story.fleet_id)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        timeline = app.screen.query_one("#timeline")
-        prompt = timeline.get_option(f"task-{reply.id}").prompt
-        assert f"re #{story.broadcast_id}" in prompt.plain and f"re #{alices_copy.id}" not in prompt.plain
+        says_the_summary(app.screen.query_one("#timeline").get_option(f"task-{reply.id}").prompt)
+        says_the_summary(app.screen.query_one("#inbox", OptionList).get_option(f"inbox-{reply.id}").prompt)
+        await pilot.press("ctrl+o", "enter")
+        await settle(pilot)
+        says_the_summary(app.screen.query_one("#message-meta").render())
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await app.push_screen(SearchScreen(story.fleet_id, story.administrator_id, "frozen"))
+        await wait_until(pilot, lambda: app.screen.hits)
+        await settle(pilot)
+        says_the_summary(app.screen.query_one("#search-results", OptionList).get_option(f"hit-{reply.id}").prompt)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        for agent_id, box, option in (
+            (story.alice_id, "#agent-sent", f"out-{reply.id}"),
+            (story.administrator_id, "#agent-inbox", f"in-{reply.id}"),
+        ):
+            await app.push_screen(AgentDetailScreen(story.fleet_id, agent_id))
+            await wait_until(pilot, lambda: app.screen.detail is not None)
+            await settle(pilot)
+            says_the_summary(app.screen.query_one(box, OptionList).get_option(option).prompt)
+            await pilot.press("escape")
+            await settle(pilot)
 
 
 async def test_the_timeline_keeps_following_after_a_composer_error(db):
@@ -358,9 +453,152 @@ async def test_unread_only_filter_jump_to_newest_and_the_palette_lists_them(db):
         await settle(pilot)
         assert timeline.has_focus and timeline.highlighted == timeline.option_count - 1
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert {
-            "Ack the highlighted inbox message",
-            "Jump to the newest message",
-            "Unread only / all messages",
-            "Cancel the reply",
-        } <= set(titles)
+        assert {"Jump to the newest message", "Unread only / all messages"} <= set(titles)
+
+
+async def test_the_palette_offers_ack_and_cancel_the_reply_only_where_they_apply(db):
+    from textual.command import CommandList
+
+    from cafleet.broker.messages import ack_message
+    from cafleet.store.models import Task
+
+    story = build_story()
+    app = make_app(story.fleet_id)
+
+    def offered() -> set[str]:
+        return {c.title for c in app.get_system_commands(app.screen)}
+
+    ack, cancel = "Ack the highlighted inbox message", "Cancel the reply"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert ack not in offered() and cancel not in offered()  # the timeline; no reply pending
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert ack in offered()  # the inbox, its cursor on an unread message
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert ack in offered()  # the inbox still shown, the focus in the composer
+        await reply_to_first_inbox_message(pilot)
+        assert cancel in offered()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert cancel not in offered()
+        ack_message(story.fleet_id, story.administrator_id, Task.get(Task.recipient == story.administrator_id).id)
+        app.screen.refresh_live()
+        assert await wait_until(pilot, lambda: ack not in offered())  # its cursor on an acked message
+        await pilot.press("ctrl+p", *"ack")  # the palette itself lists no ack either
+        await settle(pilot)
+        await pilot.pause(0.3)
+        shown = [str(o.prompt) for o in app.screen.query_one(CommandList).options]
+        assert not any("Ack the highlighted" in prompt for prompt in shown), shown
+
+
+def newest_line_in_view(timeline) -> bool:
+    """Whether the last line of the timeline's last entry is inside the visible region."""
+    last = timeline.option_count - 1
+    bottom = timeline._index_to_line[last] + timeline._heights[last]
+    return timeline.scroll_offset.y + timeline.scrollable_content_region.height >= bottom
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+async def test_the_newest_line_stays_in_view_after_a_burst_whose_acks_grow_entries(db, size):
+    """At 80×24 an ack's time can wrap an entry's header onto a line of its own: the entry
+    grows after the view scrolled to its end, and the view must follow the growth."""
+    from cafleet.broker.agents import register_agent
+    from cafleet.broker.messages import ack_message, send_message
+
+    story = build_story()
+    register_agent(story.fleet_id, "implementer-one", "Writes code")
+    reviewer = register_agent(story.fleet_id, "reviewer-number-two", "Reviews it").id
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        burst = [
+            send_message(story.fleet_id, story.alice_id, "reviewer-number-two", f"step {n} is ready for review").id
+            for n in range(12)
+        ]
+        app.screen.refresh_live()
+        await settle(pilot)
+        assert burst[-1] in timeline.tasks
+        assert await wait_until(pilot, lambda: newest_line_in_view(timeline), timeout=2)
+        for task_id in burst:
+            ack_message(story.fleet_id, reviewer, task_id)
+        app.screen.refresh_live()
+        assert await wait_until(pilot, lambda: timeline.tasks[burst[-1]].state == "completed")
+        # Only the entry of the last message to grow is enough to hide its last line.
+        assert await wait_until(pilot, lambda: newest_line_in_view(timeline), timeout=2)
+
+
+async def test_a_burst_while_the_inbox_is_shown_is_in_view_back_on_the_timeline(db):
+    from cafleet.broker.messages import send_message
+
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        burst = [send_message(story.fleet_id, story.alice_id, "bob", f"note {n}").id for n in range(12)]
+        app.screen.refresh_live()
+        assert await wait_until(pilot, lambda: burst[-1] in timeline.tasks)
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        assert await wait_until(pilot, lambda: newest_line_in_view(timeline), timeout=2)
+        assert timeline.following
+
+
+def entry_in_view(timeline, task_id: int) -> bool:
+    """Whether every line of `task_id`'s entry is inside the visible region."""
+    index = timeline.get_option_index(f"task-{task_id}")
+    top = timeline._index_to_line[index]
+    shown_from = timeline.scroll_offset.y
+    return shown_from <= top and top + timeline._heights[index] <= shown_from + timeline.scrollable_content_region.height
+
+
+async def test_a_message_sent_from_the_composer_comes_into_view(db):
+    """After a jump to a search hit far up (the view stops following), or on the inbox tab,
+    the message just sent shows in the timeline, under the cursor, and the composer keeps
+    the focus."""
+    from cafleet.broker.messages import send_message
+    from cafleet.store.models import Task
+
+    story = build_story()
+    for n in range(30):
+        send_message(story.fleet_id, story.bob_id, "alice", f"earlier {n}")
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        field = app.screen.query_one("#composer-input")
+        for detour, text in ((("ctrl+n",), "after the search"), (("ctrl+o", "ctrl+n"), "from the inbox tab")):
+            app.screen._jump_to(1)  # what choosing a search hit does
+            await settle(pilot)
+            assert not timeline.following and not entry_in_view(timeline, max(timeline.tasks))
+            await pilot.press(*detour, *f"@bob {text}", "enter")
+            assert await wait_until(pilot, lambda text=text: Task.get_or_none(Task.text == text))
+            sent = Task.get(Task.text == text).id
+            assert await wait_until(pilot, lambda sent=sent: sent in timeline.tasks)
+            assert await wait_until(pilot, lambda sent=sent: entry_in_view(timeline, sent), timeout=2)
+            assert app.screen.query_one("#fleet-tabs").active == "timeline-tab"
+            assert timeline.highlighted_option.id == f"task-{sent}" and timeline.following
+            assert field.has_focus
+
+
+async def test_the_footer_shows_jump_to_newest_and_every_key_fits_in_80_columns(db):
+    from textual.widgets._footer import FooterKey
+
+    story = build_story()
+    app = make_app(story.fleet_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for focus in ("ctrl+n", "ctrl+t", "ctrl+o", "ctrl+r"):  # the inbox adds `a Ack`
+            await pilot.press(focus)
+            await settle(pilot)
+            keys = list(app.screen.query(FooterKey))
+            palette = next(k for k in keys if k.has_class("-command-palette"))
+            shown = {k.key: k for k in keys if k is not palette}
+            assert "ctrl+g" in shown and shown["ctrl+g"].description == "Newest"
+            assert all(k.region.right <= palette.region.x for k in shown.values()), (focus, [k.key for k in shown.values()])
+            assert ("a" in shown) == (focus == "ctrl+o")

@@ -8,6 +8,7 @@ from textual.widgets import Input, OptionList
 
 from tests.test_tui_snapshots import app_for, settle, still_frame
 from tests.tui_support import build_story, freeze_times
+from tests.waiting import until
 
 
 async def _results(pilot, count: int | None = None, timeout: float = 10.0):
@@ -48,6 +49,47 @@ async def test_slash_in_the_composer_searches_and_enter_jumps(db):
         assert app.screen.query_one("#composer-input", Input).value == ""
 
 
+async def burst(pilot, text: str) -> None:
+    """`text` as a terminal delivers a write of it (tmux send-keys of the whole string): every
+    key queued at once, none waiting for the app to handle the one before."""
+    from textual import events
+
+    app = pilot.app
+    for char in text:
+        key = events.Key("slash" if char == "/" else char, char)
+        key.set_sender(app)
+        app._driver.send_message(key)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("how", ["typed", "burst", "pasted"])
+async def test_slash_and_words_in_the_empty_composer_search_for_the_words(db, how):
+    """`/review` searches for "review" however it arrives: typed key by key, in one burst, or
+    pasted; no letter of it is lost or left behind in the composer."""
+    from textual import events
+
+    from cafleet.screens.search import SearchScreen
+
+    story = build_story()
+    app = app_for(story.fleet_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        if how == "typed":
+            await pilot.press("/", *"review")
+        elif how == "burst":
+            await burst(pilot, "/review")
+        else:
+            app.post_message(events.Paste("/review"))
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen), "the search dialog")
+        await _results(pilot)
+        field = app.screen.query_one("#search-input", Input)
+        assert field.value == "review" and field.has_focus and field.cursor_position == len("review")
+        assert len(app.screen.hits) == 1  # "Please review PR 42."
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.query_one("#composer-input", Input).value == ""
+
+
 async def test_slash_elsewhere_opens_it_and_escape_closes_it(db):
     from cafleet.screens.fleet_view import FleetViewScreen
     from cafleet.screens.search import SearchScreen
@@ -81,6 +123,27 @@ async def test_a_bad_query_says_why_and_jumps_nowhere(db):
         await pilot.press("enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "SearchScreen"
+
+
+async def test_one_hit_is_one_message(db):
+    story = build_story()
+    app = app_for(story.fleet_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("/", *"nits")
+        await _results(pilot, 1)
+        assert str(app.screen.query_one("#search-status").render()).startswith("1 message, best match first")
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"tokenizer")
+        await _results(pilot, 2)
+        assert str(app.screen.query_one("#search-status").render()).startswith("2 messages, best match first")
+
+
+def test_a_body_counts_the_lines_it_leaves_out_in_the_singular_for_one():
+    from cafleet.screens.render import body
+
+    assert body("\n".join("abcdefg"), lines=6).endswith("\n… (1 more line)")
+    assert body("\n".join("abcdefgh"), lines=6).endswith("\n… (2 more lines)")
+    assert body("\n".join("abcdefg"), lines=6, cut=True).endswith("\n… (1+ more lines)")
 
 
 async def test_jumping_to_a_message_older_than_the_loaded_pages(db, monkeypatch):

@@ -142,8 +142,35 @@ def test_administrator_inbox(db, snap_compare, size):
     assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing("ctrl+o"))
 
 
+def test_a_burst_whose_acks_wrap_their_headers(db, snap_compare, size):
+    """Twelve messages arrive, then their acks: at 80 columns each ack's time wraps onto a line
+    of its own (the mark with it), and the newest message's last line is still in view."""
+    from cafleet.broker.agents import register_agent
+    from cafleet.broker.messages import ack_message, send_message
+
+    story = build_story()
+    reviewer = register_agent(story.fleet_id, "reviewer-number-two", "Reviews it").id
+    freeze_times()
+
+    async def burst(pilot):
+        await settle(pilot)
+        sent = [send_message(story.fleet_id, story.alice_id, str(reviewer), f"step {n} is ready").id for n in range(12)]
+        freeze_times()
+        pilot.app.screen.refresh_live()
+        await settle(pilot)
+        for task_id in sent:
+            ack_message(story.fleet_id, reviewer, task_id)
+        freeze_times()
+        pilot.app.screen.refresh_live()
+        await until(pilot, lambda: pilot.app.screen.query_one("#timeline").tasks[sent[-1]].state == "completed")
+        await settle(pilot)
+        await still_frame(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=burst)
+
+
 def test_message_modal(db, snap_compare, size):
-    """The Administrator's message opened from the inbox: Reply, Ack and Close."""
+    """The Administrator's message opened from the inbox: Ack, Reply and Close."""
     story = build_story()
     assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing("ctrl+o", "enter"))
 

@@ -4,6 +4,7 @@ screen with capture-pane, type into it, and quit with Ctrl-Q."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 
 from cafleet.core.config import database_setting
@@ -81,4 +82,23 @@ def test_keys_typed_in_one_burst_after_a_focus_change_all_arrive(db, tmux_server
         wait_for_screen(tmux_server, pane, "zq7x")
         tmux_server.tmux("send-keys", "-t", pane, *["BSpace"] * 4)
         wait_for(lambda: "zq7x" not in screen(tmux_server, pane), 15, "the composer to be empty again")
+    tmux_server.tmux("send-keys", "-t", pane, "C-q")
+
+
+def test_slash_and_a_word_in_one_write_or_pasted_searches_for_the_word(db, tmux_server, db_path):
+    """`/review` sent in one send-keys (one write to the terminal), then pasted (bracketed
+    paste): each opens the search with "review" in it, and the composer keeps nothing."""
+    build_story()
+    pane = start_ui(tmux_server, "--fleet-id", "1")
+    wait_for_screen(tmux_server, pane, "Standup in 5 minutes")
+    tmux_server.tmux("set-buffer", "-b", "cafleet-test", "/review")
+    for deliver in (
+        lambda: tmux_server.tmux("send-keys", "-t", pane, "-l", "/review"),
+        lambda: tmux_server.tmux("paste-buffer", "-p", "-b", "cafleet-test", "-t", pane),
+    ):
+        deliver()
+        shown = wait_for_screen(tmux_server, pane, "1 message, best match first")
+        assert re.search(r"▊ +review +▎", shown), shown  # the search field holds the whole word
+        tmux_server.tmux("send-keys", "-t", pane, "Escape")
+        wait_for_screen(tmux_server, pane, "@name message · @all message")
     tmux_server.tmux("send-keys", "-t", pane, "C-q")

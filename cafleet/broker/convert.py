@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any, overload
 
+from cafleet.core.domain import TaskKind
 from cafleet.core.records import AgentRecord, FleetRecord, PlacementRecord, TaskRecord
 from cafleet.store.models import Agent, Fleet, Placement, Task
-from cafleet.store.orm import JOIN
+from cafleet.store.orm import JOIN, Case
 
 Sender = Agent.alias("sender")
 Recipient = Agent.alias("recipient")
+Answered = Task.alias("answered")
 
 
 def value_rows(query) -> list[tuple[Any, ...]]:
@@ -109,9 +111,11 @@ def task_query(text=None):
             Task.text if text is None else text,
             Task.notified_at,
             Task.notify_status,
+            Case(None, [(Answered.kind == TaskKind.BROADCAST, Answered.origin)], Task.reply_to).alias("reply_entry"),
         )
         .join_from(Task, Sender, on=(Task.sender == Sender.id))
         .join_from(Task, Recipient, JOIN.LEFT_OUTER, on=(Task.recipient == Recipient.id))
+        .join_from(Task, Answered, JOIN.LEFT_OUTER, on=(Task.reply_to == Answered.id))
         .dicts()
     )
 
@@ -136,4 +140,5 @@ def task_record(row: dict, deliveries: tuple[TaskRecord, ...] = ()) -> TaskRecor
         notified_at=row["notified_at"],
         notify_status=row["notify_status"],
         deliveries=deliveries,
+        reply_to_entry_id=row["reply_entry"],
     )

@@ -38,8 +38,8 @@ def _entry(task: TaskRecord) -> str:
     else:
         to = _clean(f"{task.to_name}#{task.to_agent_id}")
     facts = [f"#{task.id}"]
-    if task.reply_to_id:
-        facts.append(f"re #{task.reply_to_id}")
+    if task.reply_to_id:  # numbered as listed here: a reply to a broadcast's copy answers its summary
+        facts.append(f"re #{task.reply_to_entry_id or task.reply_to_id}")
     if task.kind == TaskKind.BROADCAST_SUMMARY:
         facts.append("broadcast")
         facts.extend(_clean(f"{d.to_name}#{d.to_agent_id}") + " " + _state(d) for d in task.deliveries)

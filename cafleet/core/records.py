@@ -138,6 +138,9 @@ class TaskRecord(NamedTuple):
     # Set when `deliveries` holds only the first of a broadcast's deliveries (the TUI's list
     # entries hold a bounded number): how all of them stand.
     delivery_counts: DeliveryCounts | None = None
+    # The entry a reply answers in a fleet-wide list, where a broadcast appears once, as its
+    # summary: the summary's id for a reply to one recipient's delivery, else `reply_to_id`.
+    reply_to_entry_id: int | None = None
 
     @property
     def delivery_totals(self) -> DeliveryCounts:
