@@ -19,6 +19,7 @@ from cafleet.core.domain import AgentStatus, TaskKind, TaskState
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import TaskRecord
 from cafleet.core.terminal import block, one_line
+from cafleet.core.text import counted
 
 from .fleet_data import PaneLook, PaneMark
 
@@ -62,11 +63,6 @@ def indented(line: Text, style: str = "") -> Text:
     return Text.assemble(INDENT, line)
 
 
-def counted(count: int, noun: str) -> str:
-    """`1 message`, `2 messages`: a count with its noun, singular for one."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
 def clock(stamp: str | None) -> str:
     """`HH:MM:SS` of a stored UTC stamp."""
     return stamp[11:19] if stamp else "--:--:--"
@@ -82,7 +78,7 @@ def body(text: str, chars: int = BODY_CHARS, lines: int = BODY_LINES, cut: bool 
     beginning of the message, so the lines left are counted as "at least"."""
     text = block(text)
     shown = text if len(text) <= chars else text[:chars] + "…"
-    split = shown.split("\n")
+    split = shown.rstrip("\n").split("\n")  # a final newline ends the last line; it adds none
     if len(split) > lines:
         more = len(text.splitlines()) - lines
         # A cut text has at least `more` lines left: "1+ more lines" reads as more than one.

@@ -18,8 +18,9 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from cafleet.core.domain import TaskKind
+from cafleet.core.text import counted
 
-from .render import GAP, SPACE, clock, counted, day, fields, reply_mark, state_mark
+from .render import GAP, SPACE, clock, day, fields, reply_mark, state_mark
 from .worker_errors import ReportsWorkerErrors
 
 RESULTS = 50

@@ -295,3 +295,15 @@ def test_ui_without_a_terminal_refuses_at_once(cli):
     assert result.code == 2 and "`cafleet ui` needs a terminal on stdin and stdout" in result.err
     assert time.monotonic() - started < 2
     assert "Traceback" not in result.err
+
+
+def test_a_broadcast_to_one_agent_says_agent_and_delivery_in_the_singular(fleet, cli):
+    f = fleet.fleet_id
+    assert cli("--fleet-id", f, "agent", "deregister", "--agent-id", fleet.bob_id).code == 0
+    sent = cli("--fleet-id", f, "message", "broadcast", "--agent-id", fleet.alice_id, "--text", "standup")
+    assert re.match(r"Broadcast task (\d+) to 1 agent: director#\d+ \(task \d+\)\.\n", sent.out), sent.out
+    summary = re.match(r"Broadcast task (\d+)", sent.out).group(1)
+    shown = cli("--fleet-id", f, "message", "show", "--agent-id", fleet.alice_id, "--task-id", summary)
+    assert " to 1 agent " in shown.out.splitlines()[0], shown.out
+    canceled = cli("--fleet-id", f, "message", "cancel", "--agent-id", fleet.alice_id, "--task-id", summary)
+    assert canceled.out == f"Canceled broadcast {summary}: 1 of 1 delivery is canceled.\n"

@@ -146,6 +146,13 @@ def test_a_body_counts_the_lines_it_leaves_out_in_the_singular_for_one():
     assert body("\n".join("abcdefg"), lines=6, cut=True).endswith("\n… (1+ more lines)")
 
 
+def test_a_body_ending_in_a_newline_counts_no_line_it_does_not_leave_out():
+    from cafleet.screens.render import body
+
+    six = "\n".join("abcdef") + "\n"
+    assert body(six, lines=6) == "a\nb\nc\nd\ne\nf"
+
+
 async def test_jumping_to_a_message_older_than_the_loaded_pages(db, monkeypatch):
     from cafleet.broker.messages import send_message
     from cafleet.screens import fleet_view, timeline_search

@@ -9,6 +9,7 @@ from cafleet.cli.params import ID, TEXT, agent_id_option, full_option, quiet_opt
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
 from cafleet.core.domain import TaskKind, TaskState
+from cafleet.core.text import counted
 from cafleet.store.db import open_database
 
 MAX_WAIT_SECONDS = 3600
@@ -66,7 +67,7 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
     emit(
         task_json(summary, full),
         lambda: (
-            f"Broadcast task {summary.id} to {len(sent.deliveries)} agent{'' if len(sent.deliveries) == 1 else 's'}: "
+            f"Broadcast task {summary.id} to {counted(len(sent.deliveries), 'agent')}: "
             + ", ".join(f"{d.to_name}#{d.to_agent_id} (task {d.id})" for d in sent.deliveries)
             + "."
         ),
@@ -185,7 +186,10 @@ def cancel_command(agent_id, task_id, full, quiet):
         return
     if task.kind == TaskKind.BROADCAST_SUMMARY:
         canceled = sum(1 for d in task.deliveries if d.state == TaskState.CANCELED)
-        text = f"Canceled broadcast {task.id}: {canceled} of {len(task.deliveries)} deliveries are canceled."
+        total = len(task.deliveries)
+        text = (
+            f"Canceled broadcast {task.id}: {canceled} of {total} {'delivery is' if total == 1 else 'deliveries are'} canceled."
+        )
     else:
         text = f"Canceled task {task.id}."
     emit(task_json(task, full), lambda: text)

@@ -15,7 +15,7 @@ from cafleet.cli.settings import settings
 from cafleet.core.config import max_text_len
 from cafleet.core.domain import TaskKind, TaskState
 from cafleet.core.terminal import block, json_text, one_line
-from cafleet.core.text import truncate
+from cafleet.core.text import counted, truncate
 from cafleet.core.timestamps import short
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def task_lines(task: TaskRecord, full: bool, with_state: bool = False, detail: b
     """
     header = [f"#{task.id}", f"from {one_line(task.from_name)}#{task.from_agent_id}"]
     if task.kind == TaskKind.BROADCAST_SUMMARY:
-        header.append(f"to {len(task.deliveries)} agents")
+        header.append(f"to {counted(len(task.deliveries), 'agent')}")
     elif detail or recipient:
         header.append(f"to {one_line(task.to_name or '?')}#{task.to_agent_id}")
     header.append(short(task.created_at))

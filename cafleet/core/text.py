@@ -14,6 +14,11 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 message`, `2 messages`: a count with its noun, singular for one."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def is_blank(text: str) -> bool:
     """True when `text` holds nothing visible: only whitespace, control or format characters."""
     return all(char.isspace() or unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in text)
