@@ -249,11 +249,25 @@ def _hosts_report(readable: bool) -> dict:
 
 
 def _skill_report(problems: list[str]) -> dict:
-    """Per coding agent: are all cafleet skills installed, and each the same as the packaged one."""
-    from cafleet.setup.skill_install import CURRENT, MISSING, OUTDATED, UNREADABLE, packaged_skills, skill_dirs, status, targets
+    """Per coding agent: are all cafleet skills installed, and each the same as the packaged one.
+    An agent that is not on this machine and has none of them is `no-agent`, as `cafleet setup`
+    leaves it: no problem to fix."""
+    from cafleet.setup.skill_install import (
+        CURRENT,
+        MISSING,
+        NO_AGENT,
+        OUTDATED,
+        UNREADABLE,
+        packaged_skills,
+        presence,
+        skill_dirs,
+        status,
+        targets,
+    )
 
     skills = packaged_skills()
     dirs = skill_dirs()
+    here = presence()
     found: dict[str, list] = {}
     for target in targets(skills=skills):
         found.setdefault(target.agent, []).append(status(target, skills[target.skill]))
@@ -266,7 +280,7 @@ def _skill_report(problems: list[str]) -> dict:
             overall = UNREADABLE
             unreadable_paths += [str(s.path.parent / name) for s in states if s.status == UNREADABLE for name in s.stale]
         elif kinds == {MISSING}:
-            overall = MISSING
+            overall = MISSING if here[agent].found else NO_AGENT
         elif kinds == {CURRENT}:
             overall = CURRENT
         else:
@@ -277,7 +291,7 @@ def _skill_report(problems: list[str]) -> dict:
             "modified": any(s.modified for s in states),
             "skills": {s.skill: s.status for s in states},
         }
-        if overall != CURRENT:
+        if overall not in (CURRENT, NO_AGENT):
             stale.setdefault(overall, []).append(agent)
     if stale:
         which = "; ".join(f"{state} for {', '.join(agents)}" for state, agents in stale.items())
