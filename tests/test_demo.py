@@ -10,6 +10,7 @@ import pytest
 
 from cafleet.core.config import database_setting, local_directory
 from tests import waiting
+from tests.support import stop_tmux_server
 
 
 def own_processes(pattern: str) -> list[int]:
@@ -33,7 +34,7 @@ def own_processes(pattern: str) -> list[int]:
 def demo_socket():
     name = f"cafleet-test-demo-{uuid.uuid4().hex[:8]}"
     yield name
-    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+    stop_tmux_server(name)
 
 
 def wait_for(condition, timeout=20, what="the demo"):
@@ -94,7 +95,7 @@ def test_demo_comes_alive_and_stops_cleanly(cli, demo_socket, db_path):
 def outer_socket():
     name = f"cafleet-test-outer-{uuid.uuid4().hex[:8]}"
     yield name
-    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+    stop_tmux_server(name)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
