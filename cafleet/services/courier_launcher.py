@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 from cafleet.core.config import database_setting
-from cafleet.services.tmux_probe import ServerSeen, can_reach_tmux, dead_servers, probe_servers
 from cafleet.store.lock_files import courier_lock_name, courier_log_path, lock_directory, open_lock
 
 LOCK_FD_VARIABLE = "CAFLEET_COURIER_LOCK_FD"
@@ -57,8 +56,8 @@ def ensure_courier(always: bool = False) -> int | None:
     tmux. Returns the pid of the courier it started, None if it started none. The database
     must be open.
 
-    When a courier runs this costs one non-blocking `flock`; otherwise one or two indexed
-    queries and a `connect` per tmux socket. The courier's lock is taken here and handed to
+    When a courier runs this costs one non-blocking `flock` (and no import of `socket`, which
+    the probe needs); otherwise one or two indexed queries and a `connect` per tmux socket. The courier's lock is taken here and handed to
     the new process (an inherited descriptor shares the lock), so two callers can never both
     start one."""
     if courier_running():
@@ -67,6 +66,7 @@ def ensure_courier(always: bool = False) -> int | None:
     if due is False:
         return None
     from cafleet.broker.notifications import live_pane_sockets
+    from cafleet.services.tmux_probe import ServerSeen, can_reach_tmux, dead_servers, probe_servers
 
     probes = probe_servers(live_pane_sockets())
     if ServerSeen.LIVE not in probes.values():
