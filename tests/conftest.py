@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.postgres_cluster import POSTGRES, Cluster, engine, postgres_installed
 from tests.support import FAKE_PANE, REPO, Fleet, cafleet_command, private_tmux_server
+from tests.tmux_sockets import left_behind, remove, socket_directory, sockets_in
 
 
 def _snapshots_in_repo_root() -> None:
@@ -55,6 +57,32 @@ def postgres_url(postgres_cluster):
 
     close_database()
     postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tmux_socket_directory(tmp_path_factory) -> Iterator[Path]:
+    """This run's own TMUX_TMPDIR (per worker): every tmux server the tests start, directly or
+    through a process, puts its socket there and nowhere near the user's."""
+    tmpdir = tmp_path_factory.mktemp("tmux", numbered=False)
+    previous = os.environ.get("TMUX_TMPDIR")
+    os.environ["TMUX_TMPDIR"] = str(tmpdir)
+    yield socket_directory(tmpdir)
+    if previous is None:
+        os.environ.pop("TMUX_TMPDIR", None)
+    else:
+        os.environ["TMUX_TMPDIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def no_tmux_socket_left(tmux_socket_directory):
+    """Fails a test that leaves a tmux socket behind (a server it started and did not stop,
+    or one killed without removing its socket), then clears it away."""
+    before = sockets_in(tmux_socket_directory)
+    yield
+    stale = left_behind(tmux_socket_directory, before)
+    if stale:
+        remove(tmux_socket_directory, stale)
+        pytest.fail(f"left tmux socket(s) behind in {tmux_socket_directory}: {', '.join(sorted(stale))}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

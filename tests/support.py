@@ -87,6 +87,18 @@ class TmuxServer(NamedTuple):
         return {"TMUX": f"{self.socket_path},{self.server_pid},0", "TMUX_PANE": pane_id or self.pane_id}
 
 
+def tmux_socket_path(name: str) -> Path:
+    """Where `tmux -L name` keeps its socket."""
+    return Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / name
+
+
+def stop_tmux_server(name: str) -> None:
+    """Stop the server of `tmux -L name`, if one runs, and remove its socket file: tmux leaves
+    the file behind when its server exits, killed or not."""
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10)
+    tmux_socket_path(name).unlink(missing_ok=True)
+
+
 @contextmanager
 def private_tmux_server(env: dict | None = None, command: str | None = None, session: str = "main") -> Iterator[TmuxServer]:
     """A tmux server on its own socket (`tmux -L <unique>`), killed afterwards: its first pane

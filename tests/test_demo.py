@@ -15,7 +15,7 @@ import pytest
 
 from cafleet.core.config import database_setting, local_directory
 from tests import waiting
-from tests.support import cafleet_command
+from tests.support import cafleet_command, stop_tmux_server
 
 SESSION = "cafleet-demo"
 
@@ -40,8 +40,7 @@ def own_processes(pattern: str) -> list[int]:
 def unique_socket(kind: str):
     name = f"cafleet-test-{kind}-{uuid.uuid4().hex[:8]}"
     yield name
-    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
-    (Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / name).unlink(missing_ok=True)
+    stop_tmux_server(name)
 
 
 @pytest.fixture

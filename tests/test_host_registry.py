@@ -181,3 +181,41 @@ def test_nothing_is_typed_into_a_pane_of_another_host(db, monkeypatch):
         keystrokes.press(tmux, placement, ["1"]),
     ):
         assert (outcome.status, outcome.final, outcome.delivered) == ("skipped:other-host", True, False)
+
+
+def test_the_commands_that_start_a_hosts_courier_are_the_ones_the_multi_host_guide_names():
+    """docs/multi-host.md lists the commands that start this host's courier: exactly those
+    marked `keeps_courier` (each named once, by its last word, in that paragraph)."""
+    import re
+
+    import click
+
+    from cafleet.cli import cli
+    from tests.support import REPO
+
+    def walk(group: click.Group, path: str):
+        for name in group.list_commands(click.Context(group)):
+            command = group.get_command(click.Context(group), name)
+            if isinstance(command, click.Group):
+                yield from walk(command, f"{path}{name} ")
+            else:
+                yield f"{path}{name}", command
+
+    keeping = sorted(path for path, command in walk(cli, "") if getattr(command, "keeps_courier", False))
+    assert keeping == [
+        "agent register",
+        "fleet create",
+        "member create",
+        "message ack",
+        "message broadcast",
+        "message cancel",
+        "message poll",
+        "message send",
+        "message show",
+        "whoami",
+    ]
+    guide = (REPO / "docs" / "multi-host.md").read_text()
+    paragraph = guide[guide.index("Every host where a fleet has panes needs its own courier") :].split("\n\n")[0]
+    named = re.findall(r"`([a-z ]+)`", paragraph.split("; so do", 1)[0])  # the rest: long-running faces
+    assert {name.split()[-1] for name in named} == {path.split()[-1] for path in keeping} | {"doctor"}
+    assert {"fleet create", "agent register", "member create", "message send", "whoami", "doctor"} <= set(named)

@@ -35,6 +35,7 @@ def _heavy() -> list[str]:
         ["message", "poll"],
         ["message", "send", "--to", "bob", "--text", "hi"],
         ["message", "ack", "--task-id", "{task}"],
+        ["message", "show", "--task-id", "{task}"],
         ["agent", "list"],
         ["message", "search", "for alice"],
     ],

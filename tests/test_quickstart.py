@@ -6,6 +6,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from tests.support import stop_tmux_server
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "quickstart.sh"
 
 
@@ -16,7 +18,7 @@ def test_quickstart_runs_a_real_fleet_on_the_default_database(tmp_path):
     try:
         result = subprocess.run(["bash", str(EXAMPLE)], capture_output=True, text=True, env=env, timeout=120)
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        stop_tmux_server(socket)
     assert result.returncode == 0, result.stderr
     assert "Error" not in result.stderr
     out = result.stdout

@@ -26,6 +26,31 @@ def no_agent_dirs_from_outside(monkeypatch):
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def agents_on_path(tmp_path, monkeypatch) -> Path:
+    """claude, codex and opencode on PATH (stand-in scripts), so setup finds all three; a test
+    about agents that are not here sets PATH itself."""
+    bin_dir = tmp_path / "agents-bin"
+    bin_dir.mkdir()
+    for name in ("claude", "codex", "opencode"):
+        script = bin_dir / name
+        script.write_text("#!/bin/sh\nexit 0\n")
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return bin_dir
+
+
+def only_on_path(tmp_path, *names: str) -> dict:
+    """An environment whose PATH holds just these coding agents (and nothing else)."""
+    bin_dir = tmp_path / f"only-{'-'.join(names) or 'none'}"
+    bin_dir.mkdir()
+    for name in names:
+        script = bin_dir / name
+        script.write_text("#!/bin/sh\nexit 0\n")
+        script.chmod(0o755)
+    return {"PATH": str(bin_dir)}
+
+
 @pytest.fixture
 def agent_dirs(tmp_path) -> dict:
     """CODEX_HOME and XDG_CONFIG_HOME somewhere other than under HOME."""
@@ -45,7 +70,9 @@ def test_every_coding_agent_has_its_backend_and_its_skills_folder():
     assert tuple(BACKENDS) == CODING_AGENTS and all(BACKENDS[name].name == name for name in CODING_AGENTS)
     assert tuple(skill_dirs()) == CODING_AGENTS
     skip = next(p for p in setup_command.params if p.name == "skip")
+    named = next(p for p in setup_command.params if p.name == "named")
     assert tuple(skip.type.choices) == CODING_AGENTS and tuple(CODING_AGENT_CHOICE.choices) == CODING_AGENTS
+    assert tuple(named.type.choices) == CODING_AGENTS
 
 
 def default_paths() -> dict[str, Path]:
@@ -147,6 +174,64 @@ def test_skip_leaves_an_agent_out(cli, agent_dirs):
     assert "claude: skipped" in both.out and "opencode: skipped" in both.out
     assert "codex: installed" in both.out
     assert paths["codex"].read_bytes() == packaged_skill()
+
+
+def test_setup_installs_only_for_the_agents_found_here_and_says_how_to_add_the_others(cli, tmp_path):
+    home = Path(os.environ["HOME"])
+    (home / ".config" / "opencode").mkdir(parents=True)  # opencode's config folder: found, though not on PATH
+    env = only_on_path(tmp_path, "codex")
+    result = cli("--json", "setup", env=env)
+    assert result.code == 0, result.err
+    assert actions(result) == {"claude": "no-agent", "codex": "installed", "opencode": "installed"}
+    assert result.json()["not_found"] == ["claude"]
+    assert not (home / ".claude").exists()
+    assert_installed(home / ".codex" / "skills")
+    assert_installed(home / ".config" / "opencode" / "skills")
+
+    again = cli("setup", env=env)
+    assert again.out.splitlines()[-1] == (
+        f"claude: not found (no `claude` on PATH and no {home / '.claude'}), left alone; "
+        "`cafleet setup --agent claude` installs its skills anyway"
+    )
+    assert "claude: no-agent" not in again.out and not (home / ".claude").exists()
+
+    # doctor agrees: nothing to fix for an agent that is not here.
+    doctor = cli("--json", "doctor", env=env).json()
+    assert {a: s["status"] for a, s in doctor["skills"].items()} == {
+        "claude": "no-agent",
+        "codex": "current",
+        "opencode": "current",
+    }
+    assert not any("skill" in p for p in doctor["problems"])
+    assert "skills: claude no-agent, codex current, opencode current" in cli("doctor", env=env).out
+
+    named = cli("setup", "--agent", "claude", env=env)
+    assert named.code == 0, named.err
+    assert f"claude: installed {home / '.claude/skills/cafleet'}" in named.out and "not found" not in named.out
+    assert_installed(home / ".claude" / "skills")
+    doctor = cli("--json", "doctor", env=env).json()
+    assert {s["status"] for s in doctor["skills"].values()} == {"current"}
+
+
+def test_setup_with_no_coding_agent_here_writes_nothing_and_says_so(cli, tmp_path):
+    result = cli("setup", env=only_on_path(tmp_path))
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1] == (
+        "No coding agent found: install Claude Code, Codex or opencode, then run `cafleet setup` again"
+    )
+    assert [line.split(":")[0] for line in result.out.splitlines()[:-1]] == ["claude", "codex", "opencode"]
+    assert list(Path(os.environ["HOME"]).iterdir()) == []
+    doctor = cli("--json", "doctor", env={"PATH": str(tmp_path / "only-none")}).json()
+    assert {s["status"] for s in doctor["skills"].values()} == {"no-agent"}
+    assert not any("skill" in p for p in doctor["problems"])
+    assert any(p.startswith("no coding agent (claude, codex, opencode) on PATH") for p in doctor["problems"])
+
+
+def test_agent_and_skip_of_the_same_agent_is_a_usage_error(cli):
+    result = cli("setup", "--agent", "codex", "--skip", "codex")
+    assert result.code == 2
+    assert "--agent codex and --skip codex contradict each other" in result.err
+    assert not any(p.exists() for p in default_paths().values())
 
 
 def test_unknown_skip_is_a_usage_error_naming_the_value_and_the_valid_names(cli):

@@ -8,6 +8,7 @@ then kills the spawner for real (SIGKILL)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from datetime import UTC
@@ -26,7 +27,13 @@ def agents(tmp_path):
 
 @pytest.fixture
 def fleet(tmux_server, agents, cli):
-    return create_panes_fleet(cli, tmux_server, agents, "spawns")
+    """A fleet without the courier `fleet create` starts: these tests watch which command
+    reaps a dead spawn, and a courier would race them (one test starts it on purpose)."""
+    created = create_panes_fleet(cli, tmux_server, agents, "spawns")
+    for pid in wait_for(couriers_of, what="the courier `fleet create` starts"):
+        os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not couriers_of(), what="the courier to leave")
+    return created
 
 
 def _rows(member_id: int):

@@ -2,7 +2,8 @@
 host A and host B (CAFLEET_HOST_ID in each server's environment and in every process started
 for it), each pane running the stand-in agent. Keystrokes only ever come from a process on
 the pane's own host: a notice for B's pane waits `pending` until B's courier runs, however
-long A's courier runs beside it.
+long A's courier runs beside it. Each host's courier is started by the commands its agents
+run (`fleet create` on A, `agent register` from B's pane, then any message command).
 
 Runs in every pass (it asks for `postgres_url` itself, whatever CAFLEET_TEST_ENGINE says)."""
 
@@ -178,8 +179,74 @@ def notify_status_shown(cli, hosts: TwoHosts, task_id: int) -> str:
     return shown.json()["notify_status"]
 
 
+def kill_courier(side: Host) -> None:
+    """SIGKILL the host's courier (its row stays behind, no longer stamped)."""
+    for pid in couriers_of(host=side.id):
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not couriers_of(host=side.id), what=f"{side.id}'s courier to be gone")
+
+
+def test_an_agent_that_joins_from_host_b_gets_its_notices_without_polling(cli, two_hosts):
+    hosts = two_hosts
+    # `fleet create` started A's courier; joining from B's pane starts B's.
+    (a_pid,) = wait_for(lambda: couriers_of(host=HOST_A), what="A's courier, started by `fleet create`")
+    bee = join_from_host_b(cli, hosts)
+    (b_pid,) = wait_for(lambda: couriers_of(host=HOST_B), what="B's courier, started by `agent register`")
+    wait_for(lambda: courier_rows().get(HOST_B) == (b_pid, True), what="B's courier to check in")
+
+    # Nobody on B runs anything more: the Director's message is typed into B's pane.
+    task = send(cli, hosts, hosts.director_id, "bee", "typed on B with no poll", hosts.a.pane_env)
+    assert wait_for_notify(task, timeout=15) == "delivered"
+    wait_for(lambda: typed(hosts.b, "typed on B with no poll"), what="the notice in B's stand-in")
+    assert "typed on B with no poll" in hosts.b.screen()
+    # And the answer from B reaches the Director's pane on A, through A's courier.
+    answer = send(cli, hosts, bee, "director", "answer from B", hosts.b.pane_env)
+    assert wait_for_notify(answer, timeout=15) == "delivered"
+    wait_for(lambda: typed(hosts.a, "answer from B"), what="the answer in the Director's stand-in")
+
+    shown = cli("--json", "doctor", env=hosts.b.pane_env)
+    report = shown.json()["hosts"]
+    assert (report["this_host"], report["courier_started"]) == (HOST_B, None)
+    assert {(c["host"], c["pid"], c["alive"]) for c in report["couriers"]} == {(HOST_A, a_pid, True), (HOST_B, b_pid, True)}
+
+    # B's courier dies: `doctor` on B starts another and reports it, checked in.
+    kill_courier(hosts.b)
+    text = cli("doctor", env=hosts.b.shell_env)
+    (restarted,) = couriers_of(host=HOST_B)
+    assert restarted != b_pid
+    (line,) = [line for line in text.out.splitlines() if line.startswith("host: ")]
+    assert f"{HOST_B} pid {restarted} alive" in line and f"started this host's courier, pid {restarted}" in line, line
+    assert f"{HOST_A} pid {a_pid} alive" in line
+
+
+def test_each_command_an_agent_on_host_b_runs_brings_its_courier_back(cli, two_hosts):
+    hosts = two_hosts
+    bee = join_from_host_b(cli, hosts)
+    wait_for(lambda: couriers_of(host=HOST_B), what="B's courier")
+    to_bee = [send(cli, hosts, hosts.director_id, "bee", f"for bee {n}", hosts.a.pane_env) for n in range(2)]
+    from_bee = send(cli, hosts, bee, str(hosts.helper_id), "to ops, then canceled", hosts.b.pane_env)
+    commands = {
+        "whoami": ["whoami"],
+        "message poll": ["message", "poll", "--agent-id", bee],
+        "message show": ["message", "show", "--agent-id", bee, "--task-id", to_bee[0]],
+        "message ack": ["message", "ack", "--agent-id", bee, "--task-id", to_bee[1]],
+        "message cancel": ["message", "cancel", "--agent-id", bee, "--task-id", from_bee],
+        "message send": ["message", "send", "--agent-id", bee, "--to", "ops", "--text", "one more"],
+        "message broadcast": ["message", "broadcast", "--agent-id", bee, "--text", "to everyone"],
+        "doctor": ["doctor"],
+        "agent register": ["agent", "register", "--name", "cee", "--description", "a script on B"],
+    }
+    for name, args in commands.items():
+        kill_courier(hosts.b)
+        env = hosts.b.shell_env if name == "agent register" else hosts.b.pane_env  # B's pane is bee's already
+        done = cli("--fleet-id", hosts.fleet_id, *args, env=env)
+        assert done.code == 0, (name, done.err)
+        wait_for(lambda: couriers_of(host=HOST_B), what=f"`{name}` on B to start B's courier")
+
+
 def test_a_notice_for_a_pane_on_host_b_is_typed_only_by_host_bs_courier(cli, two_hosts, tmp_path):
     hosts = two_hosts
+    (a_pid,) = wait_for(lambda: couriers_of(host=HOST_A), what="A's courier")
     bee = join_from_host_b(cli, hosts)
     shown = cli(
         "--fleet-id", hosts.fleet_id, "--json", "agent", "show", "--agent-id", bee, "--id", bee, env=hosts.b.pane_env
@@ -187,43 +254,21 @@ def test_a_notice_for_a_pane_on_host_b_is_typed_only_by_host_bs_courier(cli, two
     assert (shown["placement"]["host"], shown["placement"]["tmux_pane_id"]) == (HOST_B, hosts.b.tmux.pane_id)
     assert shown["placement"]["tmux_socket"] == hosts.b.tmux.socket_path
 
-    # Host A's courier runs all along; it never takes B's notices.
-    a_courier = hosts.a.start_courier(tmp_path / "courier-a.log")
-    wait_for(lambda: courier_rows().get(HOST_A, (0, False)) == (a_courier.pid, True), what="A's courier to check in")
+    # Host A's courier runs all along; with B's gone, it never takes B's notices.
+    kill_courier(hosts.b)
     first = send(cli, hosts, hosts.director_id, "bee", "first for bee", hosts.a.pane_env)
     sync_host_a(cli, hosts, "sync one")
     assert task_row(first).notify_status == "pending" and notify_status_shown(cli, hosts, first) == "pending"
-    assert HOST_B not in courier_rows() and couriers_of(host=HOST_B) == []
-
-    # Any cafleet command on host B that keeps notices moving starts B's courier.
-    polled = cli("--fleet-id", hosts.fleet_id, "message", "poll", "--agent-id", bee, env=hosts.b.pane_env)
-    assert polled.code == 0, polled.err
-    assert wait_for_notify(first, timeout=15) == "delivered"
-    wait_for(lambda: "first for bee" in hosts.b.screen(), what="the notice on B's screen")
-    assert typed(hosts.b, "first for bee")
-    (b_pid, _alive) = wait_for(lambda: courier_rows().get(HOST_B), what="B's courier to check in")
-    assert couriers_of(host=HOST_B) == [b_pid]
-
-    # B's courier is killed: B's notices wait, whatever A's courier does meanwhile.
-    os.kill(b_pid, signal.SIGKILL)
-    wait_for(lambda: not couriers_of(host=HOST_B), what="B's courier to be gone")
-    second = send(cli, hosts, hosts.director_id, "bee", "second for bee", hosts.a.pane_env)
-    sync_host_a(cli, hosts, "sync two")
-    assert notify_status_shown(cli, hosts, second) == "pending"
-    assert "second for bee" not in hosts.b.screen()
-    assert not typed(hosts.b, "second for bee")
+    assert couriers_of(host=HOST_B) == []
     assert not typed(hosts.a, "for bee")  # nor did A's courier type it into a pane of its own
-    assert courier_rows()[HOST_B][0] == b_pid  # a killed courier leaves its row behind, no longer stamped
 
     # B's courier is back: the notice lands in B's pane.
     restarted = hosts.b.start_courier(tmp_path / "courier-b.log")
-    assert wait_for_notify(second, timeout=15) == "delivered"
-    wait_for(lambda: "second for bee" in hosts.b.screen(), what="the second notice on B's screen")
-    wait_for(lambda: courier_rows().get(HOST_B, (0, False))[0] == restarted.pid, what="B's new courier to stamp its row")
-    assert a_courier.poll() is None  # A's courier ran throughout
-    report = cli("--json", "doctor", env=hosts.b.shell_env).json()["hosts"]
-    assert report["this_host"] == HOST_B
-    assert {(c["host"], c["pid"]) for c in report["couriers"]} == {(HOST_A, a_courier.pid), (HOST_B, restarted.pid)}
+    assert wait_for_notify(first, timeout=15) == "delivered"
+    wait_for(lambda: "first for bee" in hosts.b.screen(), what="the notice on B's screen")
+    assert typed(hosts.b, "first for bee")
+    wait_for(lambda: courier_rows().get(HOST_B, (0, False)) == (restarted.pid, True), what="B's new courier to check in")
+    assert couriers_of(host=HOST_A) == [a_pid]  # A's courier ran throughout
 
     # A courier that is told to stop leaves cleanly: it removes its host's row.
     restarted.terminate()

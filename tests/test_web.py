@@ -257,8 +257,57 @@ def _screen_until(page, wanted: str, timeout: float = 20.0) -> str:
     raise AssertionError(f"{wanted!r} never appeared in the browser; the screen showed:\n{screen}")
 
 
+class Traffic(NamedTuple):
+    """Everything a page asked for (requests and websockets), what came back, and what its
+    console said."""
+
+    urls: list[str]
+    statuses: dict[str, int]
+    console: list[str]
+
+
+def _record(page) -> Traffic:
+    traffic = Traffic([], {}, [])
+    page.on("request", lambda request: traffic.urls.append(request.url))
+    page.on("websocket", lambda socket: traffic.urls.append(socket.url))
+    page.on("response", lambda response: traffic.statuses.__setitem__(response.url, response.status))
+    page.on("console", lambda message: traffic.console.append(message.text))
+    return traffic
+
+
+def _off_host(urls: list[str], port: int) -> list[str]:
+    """The URLs that would leave this server (data: and blob: never leave the browser)."""
+    local = {("http", f"127.0.0.1:{port}"), ("ws", f"127.0.0.1:{port}")}
+    return [
+        url
+        for url in urls
+        if urlsplit(url).scheme not in ("data", "blob") and (urlsplit(url).scheme, urlsplit(url).netloc) not in local
+    ]
+
+
+def test_off_host_detects_a_request_elsewhere():
+    """Guard against a check that can never fail."""
+    urls = [
+        "http://127.0.0.1:80/t/",
+        "ws://127.0.0.1:80/t/ws",
+        "data:font/ttf;base64,AA",
+        "https://fonts.example/css",
+        "http://127.0.0.1:81/",
+    ]
+    assert _off_host(urls, 80) == ["https://fonts.example/css", "http://127.0.0.1:81/"]
+
+
+def test_the_page_names_no_other_host(served):
+    page = served.request(f"/{served.token}/").read().decode()
+    assert "googleapis" not in page and "//fonts." not in page
+    assert f'src: url("/{served.token}/static/fonts/RobotoMono-VariableFont_wght.ttf")' in page
+    font = served.request(f"/{served.token}/static/fonts/RobotoMono-VariableFont_wght.ttf")
+    assert (font.status, font.read()[:4]) == (200, b"\x00\x01\x00\x00")  # a TrueType font, from here
+
+
 def test_a_browser_drives_the_fleet(served, browser, cli, fleet):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
+    traffic = _record(page)
     page.add_init_script(CATCH_TERMINAL)
     page.goto(served.url, wait_until="domcontentloaded")
     picker = _screen_until(page, "Fleet  Label")
@@ -291,6 +340,12 @@ def test_a_browser_drives_the_fleet(served, browser, cli, fleet):
     poll = cli("--fleet-id", fleet.fleet_id, "message", "poll", "--agent-id", fleet.alice_id)
     assert "thanks, seen" in poll.out and "from Administrator" in poll.out
     assert len(_session_processes()) == 1
+
+    # Everything the page loaded came from this server: its fonts too, and nothing was refused.
+    assert _off_host(traffic.urls, served.port) == []
+    fonts = [url for url in traffic.urls if "/static/fonts/RobotoMono" in url]
+    assert fonts and all(traffic.statuses.get(url) == 200 for url in fonts), traffic
+    assert not [line for line in traffic.console if "Content Security Policy" in line]
 
     code, out, err = _stop(served)
     assert code == 0 and "Traceback" not in out + err, out + err

@@ -16,7 +16,7 @@ def agent_group():
     """Register agents and look at the fleet's roster."""
 
 
-@agent_group.command("register", cls=CafleetCommand)
+@agent_group.command("register", cls=CafleetCommand, keeps_courier=True)
 @click.option("--name", type=TEXT, required=True, help="Unique in the fleet (any case); used in --to NAME and @name.")
 @click.option("--description", type=TEXT, required=True, help="One sentence on what this agent does.")
 @click.option("--skills", type=TEXT, metavar="JSON", help="Optional JSON describing the agent's skills.")

@@ -11,6 +11,9 @@ from cafleet.cli.output import emit
 from cafleet.cli.settings import CafleetCommand, FleetScope, settings
 from cafleet.core.domain import CODING_AGENTS
 
+# A courier checks in as its first round starts: a fraction of a second on an idle machine.
+CHECK_IN_SECONDS = 10.0
+
 
 @click.command("doctor", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
 def doctor_command():
@@ -56,7 +59,7 @@ def doctor_command():
 
     skills = _skill_report(problems)
     agent = _agent_report(problems, database["exists"])
-    hosts = _hosts_report(readable)
+    hosts = _hosts_report(readable, problems)
 
     document = {
         "version": __version__,
@@ -97,7 +100,8 @@ def doctor_command():
         seen = ", ".join(
             f"{c['host']} pid {c['pid']} {'alive' if c['alive'] else 'not seen since ' + c['seen_at']}" for c in hosts["couriers"]
         )
-        lines.append(f"host: {hosts['this_host']}; couriers: {seen or 'none'}")
+        started = f" (started this host's courier, pid {hosts['courier_started']})" if hosts["courier_started"] else ""
+        lines.append(f"host: {hosts['this_host']}; couriers: {seen or 'none'}{started}")
         lines.append("backends: " + ", ".join(f"{n} {p or 'missing'}" for n, p in backends.items()))
         lines.append("skills: " + ", ".join(f"{n} {s['status']}" for n, s in skills.items()))
         if agent is not None:
@@ -229,31 +233,80 @@ def _agent_report(problems: list[str], database_exists: bool) -> dict | None:
     return {**here._asdict(), "checks": [c._asdict() for c in checks]}
 
 
-def _hosts_report(readable: bool) -> dict:
+def _hosts_report(readable: bool, problems: list[str]) -> dict:
     """This host's id (checked before any command runs), and each host's courier as its
-    heartbeat row says (alive: stamped lately)."""
+    heartbeat row says (alive: stamped lately). This host's courier is started first when it
+    should run and does not, as the agents' commands do, and given a moment to check in."""
     from cafleet.core.hosts import this_host
 
     host = this_host()
     if not readable:
-        return {"this_host": host, "couriers": []}
+        return {"this_host": host, "couriers": [], "courier_started": None}
     from cafleet.broker.couriers import couriers
     from cafleet.store.db import open_database
 
     try:
         open_database(create=False)
-        rows = couriers()
+        started = _start_courier(problems)
+        rows = couriers() if started is None else _checked_in(started, host, problems)
     except Exception:  # no database yet, or an unusable one: the database section says which
-        return {"this_host": host, "couriers": []}
-    return {"this_host": host, "couriers": [row._asdict() for row in rows]}
+        return {"this_host": host, "couriers": [], "courier_started": None}
+    return {"this_host": host, "couriers": [row._asdict() for row in rows], "courier_started": started}
+
+
+def _start_courier(problems: list[str]) -> int | None:
+    """The pid of the courier started for this host, if it had to be."""
+    from cafleet.core.errors import CafleetError
+    from cafleet.services.courier_launcher import ensure_courier
+
+    try:
+        return ensure_courier(always=True)
+    except CafleetError as exc:
+        problems.append(f"this host's courier cannot be started: {exc.message}")
+        return None
+
+
+def _checked_in(pid: int, host: str, problems: list[str]) -> list:
+    """The courier rows once the courier `pid` stamped its own (or, after a while, without it)."""
+    import time
+
+    from cafleet.broker.couriers import couriers
+    from cafleet.store.lock_files import courier_log_path
+
+    deadline = time.monotonic() + CHECK_IN_SECONDS
+    while True:
+        rows = couriers()
+        if any(row.host == host and row.pid == pid for row in rows):
+            return rows
+        if time.monotonic() >= deadline:
+            problems.append(
+                f"this host's courier (pid {pid}) was started but did not check in within {CHECK_IN_SECONDS:g} s; "
+                f"its log says why: {courier_log_path()}"
+            )
+            return rows
+        time.sleep(0.1)
 
 
 def _skill_report(problems: list[str]) -> dict:
-    """Per coding agent: are all cafleet skills installed, and each the same as the packaged one."""
-    from cafleet.setup.skill_install import CURRENT, MISSING, OUTDATED, UNREADABLE, packaged_skills, skill_dirs, status, targets
+    """Per coding agent: are all cafleet skills installed, and each the same as the packaged one.
+    An agent that is not on this machine and has none of them is `no-agent`, as `cafleet setup`
+    leaves it: no problem to fix."""
+    from cafleet.setup.skill_install import (
+        CURRENT,
+        MISSING,
+        NO_AGENT,
+        OUTDATED,
+        UNREADABLE,
+        packaged_skills,
+        presence,
+        skill_dirs,
+        status,
+        targets,
+    )
 
     skills = packaged_skills()
     dirs = skill_dirs()
+    here = presence()
     found: dict[str, list] = {}
     for target in targets(skills=skills):
         found.setdefault(target.agent, []).append(status(target, skills[target.skill]))
@@ -266,7 +319,7 @@ def _skill_report(problems: list[str]) -> dict:
             overall = UNREADABLE
             unreadable_paths += [str(s.path.parent / name) for s in states if s.status == UNREADABLE for name in s.stale]
         elif kinds == {MISSING}:
-            overall = MISSING
+            overall = MISSING if here[agent].found else NO_AGENT
         elif kinds == {CURRENT}:
             overall = CURRENT
         else:
@@ -277,7 +330,7 @@ def _skill_report(problems: list[str]) -> dict:
             "modified": any(s.modified for s in states),
             "skills": {s.skill: s.status for s in states},
         }
-        if overall != CURRENT:
+        if overall not in (CURRENT, NO_AGENT):
             stale.setdefault(overall, []).append(agent)
     if stale:
         which = "; ".join(f"{state} for {', '.join(agents)}" for state, agents in stale.items())

@@ -18,7 +18,7 @@ def fleet_group():
     """Create, list, show and delete fleets."""
 
 
-@fleet_group.command("create", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
+@fleet_group.command("create", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE, keeps_courier=True)
 @click.option("--label", type=TEXT, default="", help="A human-readable label for the fleet.")
 @click.option(
     "--coding-agent",

@@ -28,7 +28,7 @@ def member_group():
     """Director only: spawn coding agents into panes and drive them."""
 
 
-@member_group.command("create", cls=CafleetCommand)
+@member_group.command("create", cls=CafleetCommand, keeps_courier=True)
 @director_option
 @click.option("--name", type=TEXT, required=True, help="The member's name (unique in the fleet, any case).")
 @click.option("--description", type=TEXT, required=True, help="One sentence on the member's job.")
@@ -81,13 +81,10 @@ def create_command(
     if prompt_file is not None:
         prompt, _ = read_text_file(prompt_file, "--prompt-file")
     open_database()
-    from cafleet.services.courier_launcher import ensure_courier
-
     autonomy = Autonomy(permission_mode, sandbox, approval, tuple(agent_args))
     spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy)
     for reaped in spawned.reaped:
         note(f"Note: {reaped.note()}")
-    ensure_courier(always=True)  # it types notices once the member is ready, and watches its state
     member = spawned.member
     if quiet:
         click.echo(member.id)

@@ -20,7 +20,7 @@ def message_group():
     """Send, receive and settle messages."""
 
 
-@message_group.command("send", cls=CafleetCommand)
+@message_group.command("send", cls=CafleetCommand, keeps_courier=True)
 @agent_id_option()
 @click.option(
     "--to",
@@ -47,7 +47,7 @@ def send_command(agent_id, to, text, text_file, reply_to, full, quiet):
     emit(task_json(task, full), lambda: f"Sent task {task.id} to {task.to_name}#{task.to_agent_id}.")
 
 
-@message_group.command("broadcast", cls=CafleetCommand)
+@message_group.command("broadcast", cls=CafleetCommand, keeps_courier=True)
 @agent_id_option()
 @text_options
 @full_option
@@ -74,7 +74,7 @@ def broadcast_command(agent_id, text, text_file, full, quiet):
     )
 
 
-@message_group.command("poll", cls=CafleetCommand)
+@message_group.command("poll", cls=CafleetCommand, keeps_courier=True)
 @agent_id_option()
 @click.option(
     "--since", type=TEXT, metavar="TIME", help="Only messages created at or after this ISO-8601 time (UTC if no offset)."
@@ -101,7 +101,6 @@ def poll_command(agent_id, since, page_size, include_read, wait, full):
     """Your unread messages, oldest first (with --all: read ones too)."""
     from cafleet.broker.inbox import poll_inbox, wait_for_inbox
     from cafleet.core.timestamps import parse_user_time
-    from cafleet.services.courier_launcher import ensure_courier
 
     fleet_id = require_fleet()
     since_stamp = parse_user_time(since, "--since") if since is not None else None
@@ -110,7 +109,6 @@ def poll_command(agent_id, since, page_size, include_read, wait, full):
         inbox = wait_for_inbox(fleet_id, agent_id, wait, since_stamp, page_size, include_read)
     else:
         inbox = poll_inbox(fleet_id, agent_id, since_stamp, page_size, include_read)
-    ensure_courier()  # self-healing: a courier that died is back at the next poll
     more = _more_line(inbox, include_read)
     if full:
         document = [task_json(t, True) for t in inbox.tasks]
@@ -140,7 +138,7 @@ def _poll_text(inbox, include_read: bool, full: bool, more: str) -> str:
     return "\n".join(blocks)
 
 
-@message_group.command("ack", cls=CafleetCommand)
+@message_group.command("ack", cls=CafleetCommand, keeps_courier=True)
 @agent_id_option()
 @click.option(
     "--task-id",
@@ -169,7 +167,7 @@ def ack_command(agent_id, task_ids, full, quiet):
     emit(document, lambda: f"Acked task{'' if len(tasks) == 1 else 's'} {ids}.")
 
 
-@message_group.command("cancel", cls=CafleetCommand)
+@message_group.command("cancel", cls=CafleetCommand, keeps_courier=True)
 @agent_id_option()
 @click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to retract.")
 @full_option
@@ -195,7 +193,7 @@ def cancel_command(agent_id, task_id, full, quiet):
     emit(task_json(task, full), lambda: text)
 
 
-@message_group.command("show", cls=CafleetCommand)
+@message_group.command("show", cls=CafleetCommand, keeps_courier=True)
 @agent_id_option()
 @click.option("--task-id", type=ID, required=True, metavar="TASK", help="The message to show.")
 @full_option

@@ -132,12 +132,22 @@ class CafleetCommand(click.Command):
     `fleet_scope` says how it treats `--fleet-id`; `director_only` marks a command that
     takes no `--agent-id` but must not come from a pane other than the Director's. An
     `--agent-id` must be the agent living in the calling pane (cafleet/cli/identity.py).
+    `keeps_courier` marks a command that, once it succeeded, starts this host's courier when
+    none runs and an agent has a live pane here (docs/multi-host.md lists them).
     """
 
-    def __init__(self, *args, fleet_scope: FleetScope = FleetScope.IN_FLEET, director_only: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        fleet_scope: FleetScope = FleetScope.IN_FLEET,
+        director_only: bool = False,
+        keeps_courier: bool = False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fleet_scope = fleet_scope
         self.director_only = director_only
+        self.keeps_courier = keeps_courier
         self.params.extend(_global_params(hidden=True))
 
     def invoke(self, ctx: click.Context):
@@ -164,7 +174,12 @@ class CafleetCommand(click.Command):
             confirm_acting_agent(ctx.params["agent_id"])
         if self.director_only:
             confirm_director_pane(fleet_id if fleet_id is not None else require_fleet(ctx), _command_name(ctx))
-        return super().invoke(ctx)
+        result = super().invoke(ctx)
+        if self.keeps_courier:
+            from cafleet.cli.courier_keeping import keep_courier
+
+            keep_courier()
+        return result
 
 
 def _command_name(ctx: click.Context) -> str:

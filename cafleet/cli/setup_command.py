@@ -1,4 +1,5 @@
-"""`cafleet setup`: install the cafleet agent skill where Claude Code, Codex and opencode read it."""
+"""`cafleet setup`: install the cafleet agent skills where Claude Code, Codex and opencode read them,
+for the agents found on this machine (and any named with --agent)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ from cafleet.core.domain import CODING_AGENTS
 
 @click.command("setup", cls=CafleetCommand, fleet_scope=FleetScope.OUTSIDE)
 @click.option(
+    "--agent",
+    "named",
+    type=click.Choice(CODING_AGENTS),
+    multiple=True,
+    metavar="AGENT",
+    help="Install for this coding agent even if it is not found here; repeat for more.",
+)
+@click.option(
     "--skip",
     type=click.Choice(CODING_AGENTS),
     multiple=True,
@@ -20,23 +29,32 @@ from cafleet.core.domain import CODING_AGENTS
     help="Leave this coding agent out; repeat for more.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change without writing anything.")
-def setup_command(skip: tuple[str, ...], dry_run: bool):
-    """Install the cafleet skills for Claude Code, Codex and opencode (no network; safe to repeat).
+def setup_command(named: tuple[str, ...], skip: tuple[str, ...], dry_run: bool):
+    """Install the cafleet skills for the coding agents found here (no network; safe to repeat).
 
-    Writes one folder per skill (cafleet, cafleet-director, cafleet-design-doc-create,
-    cafleet-design-doc-execute) into ~/.claude/skills/, $CODEX_HOME/skills/ (default ~/.codex)
-    and $XDG_CONFIG_HOME/opencode/skills/ (default ~/.config). A file that you edited is kept
-    as NAME.bak before it is replaced.
+    An agent is found when its program (claude, codex, opencode) is on PATH or its config
+    folder exists; the others are left alone unless named with --agent. Writes one folder per
+    skill (cafleet, cafleet-director, cafleet-design-doc-create, cafleet-design-doc-execute)
+    into ~/.claude/skills/, $CODEX_HOME/skills/ (default ~/.codex) and
+    $XDG_CONFIG_HOME/opencode/skills/ (default ~/.config). A file that you edited is kept as
+    NAME.bak before it is replaced.
     """
     from cafleet.core.errors import CafleetError
-    from cafleet.setup.skill_install import SKIPPED, Outcome, install, packaged_skills, targets
+    from cafleet.setup.skill_install import NO_AGENT, SKIPPED, Outcome, install, packaged_skills, presence, targets
 
+    both = sorted(set(named) & set(skip))
+    if both:
+        raise click.UsageError(f"--agent {both[0]} and --skip {both[0]} contradict each other; give one of them")
     skills = packaged_skills()
+    here = presence()
+    absent = [agent for agent, seen in here.items() if not seen.found and agent not in named and agent not in skip]
     rows: list[dict] = []
     failed: list[str] = []
     for target in targets(skills=skills):
         if target.agent in skip:
             outcome = Outcome(target.agent, target.skill, target.root, SKIPPED)
+        elif target.agent in absent:
+            outcome = Outcome(target.agent, target.skill, target.root, NO_AGENT)
         else:
             try:
                 outcome = install(target, skills[target.skill], dry_run=dry_run)
@@ -68,6 +86,8 @@ def setup_command(skip: tuple[str, ...], dry_run: bool):
     def render() -> str:
         lines = ["dry run: nothing was written; setup would do this:"] if dry_run else []
         for row in rows:
+            if row["action"] == NO_AGENT:
+                continue
             line = f"{row['agent']}: {row['action']} {row['path']}"
             if row["backups"]:
                 kept = ", ".join(str(PurePath(b).relative_to(row["path"])) for b in row["backups"])
@@ -75,9 +95,16 @@ def setup_command(skip: tuple[str, ...], dry_run: bool):
             if row.get("error"):
                 line += f" ({row['error']})"
             lines.append(line)
+        lines.extend(
+            f"{agent}: not found ({here[agent].describe_absence()}), left alone; "
+            f"`cafleet setup --agent {agent}` installs its skills anyway"
+            for agent in absent
+        )
+        if len(absent) == len(CODING_AGENTS):
+            lines.append("No coding agent found: install Claude Code, Codex or opencode, then run `cafleet setup` again")
         return "\n".join(lines)
 
-    emit({"dry_run": dry_run, "targets": rows}, render)
+    emit({"dry_run": dry_run, "targets": rows, "not_found": absent}, render)
     if failed:
         raise CafleetError(
             f"could not install the skills for {', '.join(failed)}; fix the path or permissions and run "

@@ -9,7 +9,7 @@ from cafleet.cli.settings import CafleetCommand, FleetScope, settings
 from cafleet.core.errors import Refused
 
 
-@click.command("whoami", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS)
+@click.command("whoami", cls=CafleetCommand, fleet_scope=FleetScope.NARROWS, keeps_courier=True)
 def whoami_command():
     """Show the fleet id, agent id, name and kind of the agent living in this tmux pane.
 

@@ -31,6 +31,8 @@ RECORD = ".cafleet-installed"
 CURRENT, OUTDATED, MISSING, UNREADABLE = "current", "outdated", "missing", "unreadable"
 # install() actions
 INSTALLED, UPDATED, UNCHANGED, SKIPPED = "installed", "updated", "unchanged", "skipped"
+# setup's action and doctor's status for an agent that is not on this machine (and was not named)
+NO_AGENT = "no-agent"
 
 Files = dict[str, bytes]  # relative path ("SKILL.md", "references/director.md") -> content
 
@@ -102,6 +104,31 @@ def skill_dirs(env=None) -> dict[str, Path]:
         CodingAgent.CODEX: _env_dir(env, "CODEX_HOME", home / ".codex") / "skills",
         CodingAgent.OPENCODE: _env_dir(env, "XDG_CONFIG_HOME", home / ".config") / "opencode" / "skills",
     }
+
+
+class Presence(NamedTuple):
+    """Whether a coding agent is on this machine: its program on PATH, or its config folder
+    (`~/.claude`, `$CODEX_HOME` or `~/.codex`, `$XDG_CONFIG_HOME/opencode`) already there."""
+
+    agent: str
+    program: str | None  # where PATH finds it
+    home: Path
+
+    @property
+    def found(self) -> bool:
+        return self.program is not None or self.home.is_dir()
+
+    def describe_absence(self) -> str:
+        return f"no `{self.agent}` on PATH and no {self.home}"
+
+
+def presence(env=None) -> dict[str, Presence]:
+    """Each coding agent's `Presence`, in `CodingAgent` order."""
+    import shutil
+
+    env = os.environ if env is None else env
+    dirs = skill_dirs(env)
+    return {agent: Presence(agent, shutil.which(agent, path=env.get("PATH")), dirs[agent].parent) for agent in CODING_AGENTS}
 
 
 def targets(env=None, skills=None) -> list[Target]:

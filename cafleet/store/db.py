@@ -82,6 +82,13 @@ def close_thread_connection() -> None:
         database.obj.close()
 
 
+def is_open() -> bool:
+    """Whether this process has opened a database (and not closed it since)."""
+    from cafleet.store.models import database
+
+    return database.obj is not None
+
+
 def is_postgres() -> bool:
     from cafleet.store.models import database
 

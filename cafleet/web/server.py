@@ -10,6 +10,7 @@ rebinding page would send its own), and so is a websocket opened from another or
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import signal
 import socket
@@ -29,6 +30,16 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+# A stylesheet from anywhere but this server (textual-serve's page links one from a font host).
+REMOTE_STYLESHEET = re.compile(r"<link\b[^>]*\bhref=[\"'](?:https?:)?//[^>]*>\s*", re.IGNORECASE)
+# The browser itself refuses anything from elsewhere: the page, its script, its fonts and the
+# websocket all come from this server (textual-serve's page has inline scripts and styles).
+CONTENT_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 def new_token() -> str:
@@ -96,13 +107,17 @@ class GuardedServer(Server):
 
     async def handle_index(self, request: web.Request) -> web.Response:
         # Built from the Host the browser used, so a tunnel to another local port still works.
+        static = f"{self.prefix}/static/"
         context = {
             "font_size": 16,
             "app_websocket_url": f"ws://{request.host}{self.prefix}/ws",
-            "config": {"static": {"url": f"{self.prefix}/static/"}},
+            "config": {"static": {"url": static}},
             "application": {"name": self.title},
         }
-        return aiohttp_jinja2.render_template("app_index.html", request, context)
+        page = aiohttp_jinja2.render_string("app_index.html", request, context)
+        response = web.Response(text=offline_page(page, static), content_type="text/html")
+        response.headers["Content-Security-Policy"] = CONTENT_POLICY
+        return response
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         task = asyncio.current_task()
@@ -137,6 +152,19 @@ class GuardedServer(Server):
             access_log=None,
             shutdown_timeout=SHUTDOWN_SECONDS,
         )
+
+
+def offline_page(page: str, static: str) -> str:
+    """textual-serve's page with nothing fetched from another host: its stylesheet link to a
+    public font service is replaced by the Roboto Mono files textual-serve ships (Apache 2.0)
+    in its own static folder, served from here like the rest."""
+    page = REMOTE_STYLESHEET.sub("", page)
+    faces = "".join(
+        f'@font-face {{ font-family: "Roboto Mono"; font-style: {style}; font-weight: 100 700; '
+        f'src: url("{static}fonts/{file}") format("truetype"); }}\n'
+        for style, file in (("normal", "RobotoMono-VariableFont_wght.ttf"), ("italic", "RobotoMono-Italic-VariableFont_wght.ttf"))
+    )
+    return page.replace("</head>", f"<style>\n{faces}</style>\n</head>", 1)
 
 
 def _hostname(host: str) -> str:
