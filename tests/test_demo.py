@@ -15,7 +15,7 @@ import pytest
 
 from cafleet.core.config import database_setting, local_directory
 from tests import waiting
-from tests.support import cafleet_command, stop_tmux_server
+from tests.support import cafleet_command, stop_tmux_server, tmux_socket_path
 
 SESSION = "cafleet-demo"
 
@@ -171,6 +171,7 @@ def test_demo_comes_alive_answers_everyone_and_stops_cleanly(cli, demo_socket, d
     stopped = cli("demo", "--stop")
     assert stopped.code == 0 and f"fleet {fleet_id} deleted" in stopped.out
     assert tmux(demo_socket, "list-sessions").returncode != 0
+    assert not tmux_socket_path(demo_socket).exists()  # tmux itself leaves the file behind
     assert cli("--json", "fleet", "show", fleet_id).json()["deleted_at"]
     assert not (local_directory() / "demo.json").exists()
     assert cli("demo", "--stop").out == "No demo is running.\n"

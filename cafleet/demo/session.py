@@ -272,6 +272,7 @@ def stop() -> DemoState | None:
     _run(state.tmux_args() + ["kill-session", "-t", state.session], check=False)
     if state.socket_name and _run(state.tmux_args() + ["list-sessions"], check=False).returncode != 0:
         _run(state.tmux_args() + ["kill-server"], check=False)
+        Path(state.socket_path).unlink(missing_ok=True)  # tmux leaves its socket file behind
     state_file().unlink(missing_ok=True)
     return state
 
