@@ -300,12 +300,12 @@ def diff_command(agent_id, member_id, stat, uncommitted):
 
     fleet_id = require_fleet()
     open_database()
-    diff = member_diff(fleet_id, agent_id, member_id, stat=stat, uncommitted=uncommitted)
+    diff = member_diff(fleet_id, agent_id, member_id, stat=stat, uncommitted=uncommitted, details=wants_json())
     if not diff.text and not wants_json():
         what = "uncommitted changes in its worktree" if uncommitted else f"changes that {diff.worktree.base_name} lacks"
         note(f"Member {diff.member.handle} has no {what}.")
         return
-    emit(diff_json(diff), lambda: (diff.text or "").rstrip("\n"))
+    emit(diff_json(diff), lambda: diff.text.rstrip("\n"))
 
 
 @member_group.command("merge", cls=CafleetCommand)

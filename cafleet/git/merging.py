@@ -61,8 +61,11 @@ def is_ancestor(git_dir: Path | str, ancestor: str, descendant: str) -> bool:
 def merged_into(git_dir: Path | str, base: str, branch: str) -> bool:
     """Whether everything `branch` holds is already in `base`: its commits are in base's
     history, or merging it would change nothing (it was squashed or applied another way)."""
-    if is_ancestor(git_dir, branch, base):
-        return True
+    return is_ancestor(git_dir, branch, base) or adds_nothing(git_dir, base, branch)
+
+
+def adds_nothing(git_dir: Path | str, base: str, branch: str) -> bool:
+    """Whether merging `branch` into `base` would leave base's tree as it is."""
     preview = preview_merge(git_dir, base, branch)
     return preview.clean and preview.tree == tree_of(git_dir, base)
 

@@ -14,7 +14,7 @@ from cafleet.core.hosts import is_this_host
 from cafleet.core.records import WorktreeRecord
 from cafleet.git.command import GitError
 from cafleet.git.layout import setup_log_path
-from cafleet.git.merging import merged_into
+from cafleet.git.merging import adds_nothing
 from cafleet.git.repository import branch_exists, changes
 from cafleet.git.review import ahead
 from cafleet.git.worktrees import delete_branch, remove_worktree
@@ -91,9 +91,8 @@ def _unmerged(worktree: WorktreeRecord) -> int:
     if not branch_exists(worktree.git_dir, worktree.branch):
         return 0
     base = base_of(worktree)
-    if merged_into(worktree.git_dir, base, worktree.branch):
-        return 0
-    return ahead(worktree.git_dir, base, worktree.branch)
+    count = ahead(worktree.git_dir, base, worktree.branch)
+    return 0 if count == 0 or adds_nothing(worktree.git_dir, base, worktree.branch) else count
 
 
 def _remove_setup_log(path: Path) -> None:

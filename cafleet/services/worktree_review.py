@@ -13,7 +13,7 @@ from cafleet.core.hosts import is_this_host, this_host
 from cafleet.core.records import AgentRecord, TaskRecord, WorktreeRecord
 from cafleet.core.terminal import one_line
 from cafleet.git.command import require_git
-from cafleet.git.merging import added_paths, merge, merged_into, preview_merge, tree_of
+from cafleet.git.merging import added_paths, adds_nothing, merge, preview_merge, tree_of
 from cafleet.git.repository import NotAWorkTree, branch_exists, changes, commit_identity_problem, look, resolve, short_branch
 from cafleet.git.review import (
     Commit,
@@ -49,7 +49,7 @@ class MemberDiff(NamedTuple):
     uncommitted: bool  # the working tree against its HEAD, instead of the branch against its base
     commits: list[Commit]
     files: list[FileChange]
-    text: str | None  # the diff (or its --stat); None when only the lists were asked for
+    text: str  # the diff (or its --stat)
 
 
 class Merged(NamedTuple):
@@ -81,7 +81,7 @@ def worktree_status(worktree: WorktreeRecord) -> WorktreeStatus:
     if branch_present:
         base = base_of(worktree)
         count = ahead(worktree.git_dir, base, worktree.branch)
-        merged = count == 0 or merged_into(worktree.git_dir, base, worktree.branch)
+        merged = count == 0 or adds_nothing(worktree.git_dir, base, worktree.branch)
     uncommitted = len(changes(path)) if present else None
     return WorktreeStatus(present, branch_present, count, merged, uncommitted)
 
@@ -102,24 +102,26 @@ def reviewable(fleet_id: int, director_id: int, member_id: int) -> tuple[AgentRe
 
 
 def member_diff(
-    fleet_id: int, director_id: int, member_id: int, stat: bool = False, uncommitted: bool = False, text: bool = True
+    fleet_id: int, director_id: int, member_id: int, stat: bool = False, uncommitted: bool = False, details: bool = True
 ) -> MemberDiff:
     """The member's committed work against its base (or, with `uncommitted`, what its worktree
-    holds that is not committed): commits, files, and the diff unless `text` is False."""
+    holds that is not committed) as a diff (`stat`: its --stat), with its commits and files
+    when `details` asks for them."""
     member, worktree = reviewable(fleet_id, director_id, member_id)
     if uncommitted:
         path = Path(worktree.path)
         if not path.is_dir():
             raise Refused(f"member {member.handle}'s worktree {path} is gone")
-        files = uncommitted_files(path)
-        return MemberDiff(member, worktree, True, [], files, uncommitted_diff(path, stat) if text else None)
+        files = uncommitted_files(path) if details else []
+        return MemberDiff(member, worktree, True, [], files, uncommitted_diff(path, stat))
     if not branch_exists(worktree.git_dir, worktree.branch):
         raise Refused(f"member {member.handle}'s branch {worktree.branch} is gone")
     base = base_of(worktree)
+    text = branch_diff(worktree.git_dir, base, worktree.branch, stat)
+    if not details:
+        return MemberDiff(member, worktree, False, [], [], text)
     listed_commits = commits(worktree.git_dir, base, worktree.branch)
-    files = changed_files(worktree.git_dir, base, worktree.branch)
-    diff = branch_diff(worktree.git_dir, base, worktree.branch, stat) if text else None
-    return MemberDiff(member, worktree, False, listed_commits, files, diff)
+    return MemberDiff(member, worktree, False, listed_commits, changed_files(worktree.git_dir, base, worktree.branch), text)
 
 
 def merge_member(fleet_id: int, director_id: int, member_id: int, directory: Path, squash: bool = False) -> Merged:
