@@ -110,6 +110,7 @@ def test_a_worktree_member_starts_in_its_own_worktree_with_its_include_files(cli
         "ahead": 0,
         "merged": True,
         "uncommitted": 0,
+        "problem": None,
     }
     text = run(cli, fleet, "member", "list", "--agent-id", fleet.director_id).out.splitlines()
     assert text[1] == f"  worktree {path}: branch cafleet/{fleet.fleet_id}/coder, 0 commits ahead of main, 0 uncommitted files"

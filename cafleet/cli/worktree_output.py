@@ -56,10 +56,13 @@ def status_json(worktree: WorktreeRecord, status: WorktreeStatus) -> dict:
         "ahead": status.ahead,
         "merged": status.merged,
         "uncommitted": status.uncommitted,
+        "problem": status.problem,
     }
 
 
 def status_line(worktree: WorktreeRecord, status: WorktreeStatus) -> str:
+    if status.problem is not None:
+        return f"  worktree {worktree.path}: branch {worktree.branch}, not readable: {status.problem}"
     if not status.branch_present:
         where = "branch gone"
     else:

@@ -8,27 +8,28 @@ import re
 import shlex
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, WorktreeAccess, backend, locate, poll_command, validate_model
 from cafleet.broker import members as registry
-from cafleet.broker import worktrees
-from cafleet.broker.agents import ensure_name_free
 from cafleet.core.agent_state import AgentState
 from cafleet.core.config import PostgresServer, database_setting, database_target, local_directory
 from cafleet.core.errors import CafleetError, InvalidInput, Refused
 from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
 from cafleet.core.invocation import cafleet_command
 from cafleet.core.pane_problem import PaneProblem
-from cafleet.core.records import AgentRecord, PlacementRecord
+from cafleet.core.records import AgentRecord, PlacementRecord, WorktreeRecord
 from cafleet.core.text import is_blank
 from cafleet.panes import keystrokes, prompt_file
 from cafleet.panes.prompt import check_template, render, worktree_note
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError, split_arguments
-from cafleet.panes.worktree_release import Release, release_worktree
-from cafleet.services.worktree_create import MadeWorktree, WorktreeRequest, make_worktree, plan_worktree, undo_worktree
+
+if TYPE_CHECKING:  # worktrees are loaded only by the commands that use them: `member exec` never does
+    from cafleet.broker.worktrees import NewWorktree
+    from cafleet.panes.worktree_release import Release
+    from cafleet.services.worktree_create import MadeWorktree, WorktreePlan, WorktreeRequest
 
 CAPTURE_HISTORY_FACTOR = 4
 # Newlines, and what other programs take as one: VT, FF, NEL, the Unicode separators.
@@ -91,6 +92,9 @@ def spawn_member(
     reaped = reap_dead_spawns(director_id)  # a dead spawn may hold the name asked for
     planned = None
     if worktree is not None:
+        from cafleet.broker.agents import ensure_name_free
+        from cafleet.services.worktree_create import plan_worktree
+
         ensure_name_free(fleet_id, name)  # before git: a taken name is the refusal to give, not its branch's
         planned = plan_worktree(worktree, fleet_id, name, directory if directory is not None else Path.cwd())
 
@@ -110,8 +114,8 @@ def spawn_member(
         )
         access = None
         if planned is not None:
-            made = make_worktree(planned)
-            recorded = worktrees.record_worktree(member.id, _new_worktree(made, _placement_of(member)))
+            made = _make_worktree(planned)
+            recorded = _record_worktree(member.id, _new_worktree(made, _placement_of(member)))
             text += "\n\n" + worktree_note(str(made.start_directory), made.plan.branch, recorded.base_name)
             access = WorktreeAccess(made.path, made.commit_directories())
         context = SpawnContext(
@@ -151,14 +155,34 @@ def spawn_member(
         if not isinstance(exc, registry.SpawnReaped):  # the reaper already removed the rows
             registry.discard_member(member.id)
         if made is not None:
-            undo_worktree(made.plan)
+            _undo_worktree(made.plan)
         prompt_file.remove_prompt(member.id)
         raise
 
 
-def _new_worktree(made: MadeWorktree, placement: PlacementRecord) -> worktrees.NewWorktree:
+def _make_worktree(plan: WorktreePlan) -> MadeWorktree:
+    from cafleet.services.worktree_create import make_worktree
+
+    return make_worktree(plan)
+
+
+def _undo_worktree(plan: WorktreePlan) -> None:
+    from cafleet.services.worktree_create import undo_worktree
+
+    undo_worktree(plan)
+
+
+def _record_worktree(member_id: int, worktree: NewWorktree) -> WorktreeRecord:
+    from cafleet.broker.worktrees import record_worktree
+
+    return record_worktree(member_id, worktree)
+
+
+def _new_worktree(made: MadeWorktree, placement: PlacementRecord) -> NewWorktree:
+    from cafleet.broker.worktrees import NewWorktree
+
     plan = made.plan
-    return worktrees.NewWorktree(
+    return NewWorktree(
         path=str(plan.path),
         branch=plan.branch,
         base_ref=plan.base_ref,
@@ -193,11 +217,13 @@ def delete_member(
 
     A member already deregistered whose worktree or branch was kept gets only that last step:
     run again once its work is merged, or with `discard`."""
-    retired = worktrees.retired_worktree(fleet_id, director_id, member_id)
+    from cafleet.broker.worktrees import member_worktree, retired_worktree
+
+    retired = retired_worktree(fleet_id, director_id, member_id)
     if retired is not None:
         gone, kept = retired
-        return DeletedMember(gone, release_worktree(kept, discard), already_deleted=True)
-    member, worktree = worktrees.member_worktree(fleet_id, director_id, member_id)
+        return DeletedMember(gone, _release(kept, discard), already_deleted=True)
+    member, worktree = member_worktree(fleet_id, director_id, member_id)
     placement = _placement_of(member)
     _refuse_other_host(placement, f"member {member.name}'s")
     spawning = registry.pending_spawn_of(member_id)
@@ -230,7 +256,13 @@ def delete_member(
         _rebalance(tmux, placement.tmux_window_id)
     gone = registry.retire_member(fleet_id, director_id, member_id)
     prompt_file.remove_prompt(member_id)
-    return DeletedMember(gone, release_worktree(worktree, discard) if worktree is not None else None)
+    return DeletedMember(gone, _release(worktree, discard) if worktree is not None else None)
+
+
+def _release(worktree: WorktreeRecord, discard: bool) -> Release:
+    from cafleet.panes.worktree_release import release_worktree
+
+    return release_worktree(worktree, discard)
 
 
 def member_pane(fleet_id: int, director_id: int, member_id: int) -> MemberPane:

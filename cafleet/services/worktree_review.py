@@ -12,7 +12,7 @@ from cafleet.core.errors import Refused
 from cafleet.core.hosts import is_this_host, this_host
 from cafleet.core.records import AgentRecord, TaskRecord, WorktreeRecord
 from cafleet.core.terminal import one_line
-from cafleet.git.command import require_git
+from cafleet.git.command import GitError, require_git
 from cafleet.git.merging import added_paths, adds_nothing, merge, preview_merge, tree_of
 from cafleet.git.repository import NotAWorkTree, branch_exists, changes, commit_identity_problem, look, resolve, short_branch
 from cafleet.git.review import (
@@ -41,6 +41,7 @@ class WorktreeStatus(NamedTuple):
     ahead: int | None  # commits its branch has that its base lacks
     merged: bool | None  # everything its branch holds is in its base (merged, squashed or applied)
     uncommitted: int | None  # files changed, deleted or untracked in it
+    problem: str | None = None  # git failed (its words): the rest could not be told
 
 
 class MemberDiff(NamedTuple):
@@ -72,17 +73,22 @@ def base_of(worktree: WorktreeRecord) -> str:
 
 
 def worktree_status(worktree: WorktreeRecord) -> WorktreeStatus:
+    """Where the worktree stands; a git failure is told in `problem`, not raised (one broken
+    worktree must not hide the others from `member list`)."""
     path = Path(worktree.path)
     present = path.is_dir()
     if not Path(worktree.git_dir).is_dir():
         return WorktreeStatus(present, False, None, None, None)
-    branch_present = branch_exists(worktree.git_dir, worktree.branch)
-    count = merged = None
-    if branch_present:
-        base = base_of(worktree)
-        count = ahead(worktree.git_dir, base, worktree.branch)
-        merged = count == 0 or adds_nothing(worktree.git_dir, base, worktree.branch)
-    uncommitted = len(changes(path)) if present else None
+    try:
+        branch_present = branch_exists(worktree.git_dir, worktree.branch)
+        count = merged = None
+        if branch_present:
+            base = base_of(worktree)
+            count = ahead(worktree.git_dir, base, worktree.branch)
+            merged = count == 0 or adds_nothing(worktree.git_dir, base, worktree.branch)
+        uncommitted = len(changes(path)) if present else None
+    except GitError as exc:
+        return WorktreeStatus(present, False, None, None, None, problem=exc.message)
     return WorktreeStatus(present, branch_present, count, merged, uncommitted)
 
 
