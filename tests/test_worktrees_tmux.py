@@ -91,9 +91,7 @@ def test_a_worktree_member_starts_in_its_own_worktree_with_its_include_files(cli
     assert head(repo, f"cafleet/{fleet.fleet_id}/coder") == head(repo) and str(path) in worktree_paths(repo)
 
     start = agents.wait_for("coder", lambda ev: ev)[0]
-    assert (
-        f"You work in a git worktree of your own, {path / 'src'}, on branch cafleet/{fleet.fleet_id}/coder" in start["argv"][-1]
-    )
+    assert f"You work in a git worktree of your own, {path}, on branch cafleet/{fleet.fleet_id}/coder" in start["argv"][-1]
     pane = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id).json()[0]["placement"]["tmux_pane_id"]
     cwd = tmux_server.tmux("display-message", "-p", "-t", pane, "#{pane_current_path}").stdout.strip()
     assert Path(cwd) == path / "src"  # the directory the Director was in, inside the worktree

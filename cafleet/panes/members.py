@@ -116,7 +116,7 @@ def spawn_member(
         if planned is not None:
             made = _make_worktree(planned)
             recorded = _record_worktree(member.id, _new_worktree(made, _placement_of(member)))
-            text += "\n\n" + worktree_note(str(made.start_directory), made.plan.branch, recorded.base_name)
+            text += "\n\n" + worktree_note(str(made.path), made.plan.branch, recorded.base_name)
             access = WorktreeAccess(made.path, made.commit_directories())
         context = SpawnContext(
             executable=executable,
