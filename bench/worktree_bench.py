@@ -10,12 +10,14 @@ temporary directory:
   * the same with `--setup true` (the setup machinery: the log, the process) and with a
     setup that does a little work (`ls -R > /dev/null`), and with a `.worktreeinclude`
     copying 20 ignored files;
+  * `member list` with one member that has no worktree, the baseline of the review commands;
   * on the 10,000-file repository, with a member branch that changed 200 files in 10
     commits and 50 more files left uncommitted: `member diff --stat`, `member diff` (the
     whole patch), `member diff --json`, `member diff --uncommitted --stat`, and `member list`
     (which runs git for each worktree member).
 
-Each create is followed by `member delete --force --discard` (not timed). Everything runs with
+Each create is followed by `member delete --force --discard` (not timed) and a sync, so that
+writing back the files it deleted does not slow the next one. Everything runs with
 a private HOME, XDG_DATA_HOME, TMUX_TMPDIR and database; the user's tmux server and files are
 never touched.
 
@@ -157,10 +159,19 @@ def main() -> int:
             for label, (repo, extra) in cases.items():
                 samples = []
                 for _ in range(opts.runs):
+                    os.sync()  # the previous run's deleted worktree is not still being written back
                     elapsed, member_id = bench.create(repo, *extra)
                     samples.append(elapsed)
                     bench.delete(member_id)
                 results[label] = summary(samples)
+
+            _, plain = bench.create(big)
+            listing = ("member", "list", "--agent-id", str(bench.director_id))
+            bench.cafleet(*listing, cwd=big)
+            results["member list (one member, no worktree): the baseline"] = summary(
+                [bench.cafleet(*listing, cwd=big)[0] for _ in range(opts.runs)]
+            )
+            bench.delete(plain)
 
             _, member_id = bench.create(big, "--worktree", "--no-setup", "--branch", "review")
             worktree = big.parent / ".cafleet-worktrees" / big.name / "review"
