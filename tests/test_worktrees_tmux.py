@@ -5,6 +5,7 @@ server, the stand-in agent committing through `member exec`, and the Director's 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -472,3 +473,22 @@ def test_fleet_delete_lets_go_of_each_members_worktree_as_member_delete_does(cli
     final = run(cli, fleet, "--json", "fleet", "delete", fleet.fleet_id, "--discard", cwd=repo).json()
     assert [w["closed"] for w in final["worktrees"]] == [True]
     assert branches(repo) == ["main"] and "worktrees" not in run(cli, fleet, "--json", "fleet", "delete", fleet.fleet_id).json()
+
+
+def test_a_merge_of_a_file_named_in_no_encoding_is_recorded_and_shown_safely(cli, fleet, agents, repo):
+    member_id = spawn_in_worktree(cli, fleet, agents, repo, "latin")
+    branch = f"cafleet/{fleet.fleet_id}/latin"
+    path = worktree_of(repo, branch)
+    with open(os.fsencode(path) + b"/caf\xe9\x1b[31m.txt", "w") as handle:
+        handle.write("latin-1 name\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "A file named in latin-1")
+    listed_diff = run(cli, fleet, "--json", "member", "diff", "--agent-id", fleet.director_id, "--member-id", member_id, cwd=repo)
+    assert listed_diff.code == 0 and len(listed_diff.json()["files"]) == 1
+    merged = member_cli(cli, fleet, repo, "merge", member_id)
+    assert merged.code == 0, merged.err
+    assert "\x1b" not in merged.out
+    timeline = run_as_human(cli, fleet, "--json", "message", "poll", "--agent-id", member_id, "--all", "--full").json()
+    (record,) = [t for t in timeline if t["text"].startswith("[merged]")]
+    assert "1 file (caf\ufffd\x1b[31m.txt)" in record["text"]
+    assert os.path.exists(os.fsencode(repo) + b"/caf\xe9\x1b[31m.txt")

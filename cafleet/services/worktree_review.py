@@ -213,10 +213,13 @@ def _timeline_text(
     shown_files = ", ".join(f.path for f in files[:RECORDED_FILES])
     if len(files) > RECORDED_FILES:
         shown_files += f", … and {len(files) - RECORDED_FILES} more"
-    return (
+    text = (
         f"[merged] {member.handle}'s branch {worktree.branch} into {into} ({how} {head[:7]}): "
         f"{_count(len(incoming), 'commit')} ({shown_commits}); {_count(len(files), 'file')} ({shown_files})"
     )
+    # A file name that is not UTF-8 comes from git as lone surrogates (one per byte that is not),
+    # which no message may hold: each such byte becomes U+FFFD.
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _count(n: int, word: str) -> str:
