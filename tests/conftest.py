@@ -155,7 +155,9 @@ class CliResult(NamedTuple):
 def cli():
     """Run the real console script: cli("--fleet-id", 1, "message", "poll", ...)."""
 
-    def run(*args, input: str | bytes | None = None, env: dict | None = None, timeout: float = 30) -> CliResult:
+    def run(
+        *args, input: str | bytes | None = None, env: dict | None = None, timeout: float = 30, cwd: Path | None = None
+    ) -> CliResult:
         full_env = dict(os.environ)
         full_env.update(env or {})
         data = input.encode() if isinstance(input, str) else input
@@ -165,6 +167,7 @@ def cli():
             capture_output=True,
             env=full_env,
             timeout=timeout,
+            cwd=cwd,
         )
         return CliResult(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 

@@ -403,7 +403,18 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
         names = Counter(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
         search = ["tasks_fts", "tasks_fts_config", "tasks_fts_data", "tasks_fts_docsize", "tasks_fts_idx"]
         assert names == Counter(
-            ["fleets", "agents", "placements", "tasks", "monitor_config", "monitor_runtime", "agent_states", "couriers"] + search
+            [
+                "fleets",
+                "agents",
+                "placements",
+                "tasks",
+                "monitor_config",
+                "monitor_runtime",
+                "agent_states",
+                "couriers",
+                "worktrees",
+            ]
+            + search
         )
         labels = sorted(r[0] for r in conn.execute("SELECT label FROM fleets"))
         assert labels == sorted(f"opener-{i}" for i in range(workers))

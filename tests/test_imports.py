@@ -85,3 +85,32 @@ def test_a_checkout_maps_only_the_screens_into_the_package():
     assert result.stdout.splitlines() == [
         os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "screens", "__init__.py")
     ]
+
+
+@pytest.mark.parametrize("args", [["member", "diff", "--member-id", "{member}"], ["member", "list"]])
+def test_worktree_review_commands_import_no_heavy_modules(fleet, tmp_path, args):
+    """`member diff` and `member list` of a worktree member run git, and still touch no pane."""
+    from cafleet.broker.members import attach_pane, register_member
+    from cafleet.broker.worktrees import NewWorktree, record_worktree
+    from cafleet.git.worktrees import add_worktree
+    from tests.git_support import commit, head, make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    path = tmp_path / "wt"
+    add_worktree(repo, path, "coder", head(repo))
+    commit(path, {"x.py": "x = 1\n"}, "x")
+    member = register_member(fleet.fleet_id, fleet.director_id, "coder", "codes", "claude")
+    attach_pane(member.id, "%9")
+    worktree = NewWorktree(str(path), "coder", "refs/heads/main", head(repo), str(repo / ".git"), str(repo), None, None)
+    record_worktree(member.id, worktree)
+    argv = ["--fleet-id", str(fleet.fleet_id), *[a.format(member=member.id) for a in args], "--agent-id", str(fleet.director_id)]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps([*_heavy(), "textual"])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    *_, heavy = result.stderr.strip().splitlines()
+    assert "Error" not in result.stderr, result.stderr
+    assert "x = 1" in result.stdout if args[1] == "diff" else "1 commit ahead of main" in result.stdout
+    assert json.loads(heavy) == []

@@ -100,6 +100,21 @@ EXPECTED_COLUMNS = {
         ("started_at", "TEXT", 1, None, 0),
         ("seen_at", "TEXT", 1, None, 0),
     ],
+    "worktrees": [
+        ("agent_id", "INTEGER", 0, None, 1),
+        ("fleet_id", "INTEGER", 1, None, 0),
+        ("director_id", "INTEGER", 0, None, 0),
+        ("path", "TEXT", 1, None, 0),
+        ("branch", "TEXT", 1, None, 0),
+        ("base_ref", "TEXT", 0, None, 0),
+        ("base_commit", "TEXT", 1, None, 0),
+        ("git_dir", "TEXT", 1, None, 0),
+        ("source", "TEXT", 1, None, 0),
+        ("host", "TEXT", 0, None, 0),
+        ("tmux_socket", "TEXT", 0, None, 0),
+        ("created_at", "TEXT", 1, None, 0),
+        ("closed_at", "TEXT", 0, None, 0),
+    ],
 }
 
 # index name -> (unique, partial, [(column, collation), ...]) per table.
@@ -128,6 +143,7 @@ EXPECTED_INDEXES = {
     "monitor_runtime": {},
     "agent_states": {},
     "couriers": {"sqlite_autoindex_couriers_1": (1, 0, [("host", "BINARY")])},
+    "worktrees": {"worktrees_open": (0, 1, [("fleet_id", "BINARY")])},
 }
 
 # (from column, to table, to column) per table.
@@ -147,6 +163,7 @@ EXPECTED_FOREIGN_KEYS = {
     "monitor_runtime": {("fleet_id", "fleets", "id")},
     "agent_states": {("agent_id", "agents", "id")},
     "couriers": set(),
+    "worktrees": {("agent_id", "agents", "id"), ("fleet_id", "fleets", "id"), ("director_id", "agents", "id")},
 }
 
 # Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the

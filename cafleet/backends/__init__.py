@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 
-from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan
+from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, WorktreeAccess
 from cafleet.backends.claude import Claude
 from cafleet.backends.codex import Codex
 from cafleet.backends.opencode import Opencode
@@ -20,7 +20,18 @@ from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput, Refused
 from cafleet.core.invocation import fleet_command
 
-__all__ = ["Autonomy", "Backend", "BACKENDS", "SpawnContext", "SpawnPlan", "backend", "locate", "poll_command", "validate_model"]
+__all__ = [
+    "Autonomy",
+    "Backend",
+    "BACKENDS",
+    "SpawnContext",
+    "SpawnPlan",
+    "WorktreeAccess",
+    "backend",
+    "locate",
+    "poll_command",
+    "validate_model",
+]
 
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
 

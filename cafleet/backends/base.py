@@ -21,6 +21,19 @@ class Autonomy(NamedTuple):
     extra_args: tuple[str, ...] = ()  # passed to the agent as they are, before the prompt
 
 
+class WorktreeAccess(NamedTuple):
+    """A member that works in a git worktree: the worktree, and the directories of the
+    repository that a commit made there writes (`cafleet.git.worktrees.commit_directories`)."""
+
+    path: Path
+    commit_directories: tuple[Path, ...]
+
+
+# What a member in a worktree may run without asking, besides editing files there: staging and
+# committing its work, and looking at the state of its worktree.
+GIT_COMMANDS = ("git add *", "git commit *", "git status *")
+
+
 class SpawnContext(NamedTuple):
     executable: str
     name: str
@@ -34,6 +47,7 @@ class SpawnContext(NamedTuple):
     # Set when the prompt was too long for the command line: `prompt` then tells the agent to
     # read this file first, and the plan must let the agent read it.
     prompt_file: Path | None = None
+    worktree: WorktreeAccess | None = None  # set when the member starts in a worktree of its own
 
 
 class SpawnPlan(NamedTuple):

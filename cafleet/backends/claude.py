@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.backends.base import GIT_COMMANDS, Autonomy, Backend, SpawnContext, SpawnPlan, WorktreeAccess, choose, model_args
 from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -32,6 +32,11 @@ def read_rule(path: Path) -> str:
     """A rule allowing the Read tool on the file at absolute `path` (`//` starts an absolute
     path in a rule; one `/` would be relative to the settings file)."""
     return f"Read(/{path})"
+
+
+def worktree_rules(worktree: WorktreeAccess) -> list[str]:
+    """Edits anywhere in the member's worktree, and staging and committing there."""
+    return [f"Edit(/{worktree.path}/**)", *(f"Bash({command})" for command in GIT_COMMANDS)]
 
 
 # npm's postinstall copies the native binary over bin/claude.exe; claude's own installer links
@@ -61,6 +66,8 @@ class Claude(Backend):
         rules = allow_rules(context.fleet_id)
         if context.prompt_file is not None:
             rules.append(read_rule(context.prompt_file))
+        if context.worktree is not None:
+            rules += worktree_rules(context.worktree)
         # --settings adds a layer on top of the user's own settings files: their allow and
         # deny rules stay in force; this layer only adds the cafleet rule.
         settings = json.dumps({"permissions": {"allow": rules}}, separators=(",", ":"))

@@ -60,6 +60,13 @@ class Codex(Backend):
             if context.database_over_network:  # the sandbox blocks sockets by default
                 writable += ["-c", NETWORK_ACCESS]
                 grants.append("network access (to reach the PostgreSQL database)")
+            if context.worktree is not None:
+                # A commit in a linked worktree writes the repository's git directory, outside
+                # the workspace; codex keeps even an added `.git` read-only for the worktree's own
+                # part, so each directory a commit writes is added by itself (measured, 0.169).
+                for directory in context.worktree.commit_directories:
+                    writable += ["--add-dir", str(directory)]
+                grants.append("writable for commits: " + ", ".join(map(str, context.worktree.commit_directories)))
         # --no-daemon: a shared background server would run the member's tools with the
         # environment of whichever codex started it (another pane's database, PATH).
         argv = [

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
+from cafleet.backends.base import GIT_COMMANDS, Backend, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -28,11 +28,17 @@ PERMISSION_KEY = "bash*"
 # The same wildcard trick for reading outside the project: opencode asks for the pattern
 # `<file's directory>/*` before its tools touch a file outside the directory it started in.
 DIRECTORY_KEY = "external_directory*"
+# And for edits: opencode asks `edit` about a file's path relative to the work tree it started
+# in, which for a member in a worktree is that worktree; `*` matches any path, `../*` (the longer
+# pattern, and the later one) any path outside it, which stays with the user's rules.
+EDIT_KEY = "edit*"
+WORKTREE_EDITS = {"*": "allow", "../*": "ask"}
 
 
-def permission(fleet_id: int, inherited: str | None, prompt_file: Path | None = None) -> str:
+def permission(fleet_id: int, inherited: str | None, prompt_file: Path | None = None, worktree: bool = False) -> str:
     """`OPENCODE_PERMISSION` allowing this fleet's cafleet commands (and reading the saved
-    starting prompt, if any), on top of the user's own value of the variable, if any."""
+    starting prompt, if any; and with `worktree`, editing, staging and committing in the
+    member's worktree), on top of the user's own value of the variable, if any."""
     try:
         merged = json.loads(inherited) if inherited else {}
     except ValueError:
@@ -41,9 +47,11 @@ def permission(fleet_id: int, inherited: str | None, prompt_file: Path | None = 
         merged = {}
     rules = merged.get(PERMISSION_KEY)
     rules = dict(rules) if isinstance(rules, dict) else {}
-    for pattern in allow_patterns(fleet_id):
+    for pattern in allow_patterns(fleet_id) + (list(GIT_COMMANDS) if worktree else []):
         rules[pattern] = "allow"
     merged[PERMISSION_KEY] = rules
+    if worktree:
+        merged[EDIT_KEY] = dict(WORKTREE_EDITS)
     if prompt_file is not None:
         directories = merged.get(DIRECTORY_KEY)
         directories = dict(directories) if isinstance(directories, dict) else {}
@@ -66,11 +74,14 @@ class Opencode(Backend):
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
-        value = permission(context.fleet_id, context.environment.get(PERMISSION_VARIABLE), context.prompt_file)
+        worktree = context.worktree is not None
+        value = permission(context.fleet_id, context.environment.get(PERMISSION_VARIABLE), context.prompt_file, worktree)
         argv = [context.executable, *model_args(context.model), *autonomy.extra_args, "--prompt", context.prompt]
         grants = [f"allowed: {', '.join(allow_patterns(context.fleet_id))} (via {PERMISSION_VARIABLE})"]
         if context.prompt_file is not None:
             grants.append(f"readable: {directory_pattern(context.prompt_file)} (its starting prompt)")
+        if worktree:
+            grants.append(f"allowed: {', '.join(GIT_COMMANDS)}, edits inside its worktree (via {PERMISSION_VARIABLE})")
         return SpawnPlan(argv=argv, env={PERMISSION_VARIABLE: value}, grants=tuple(grants))
 
     def choice_keys(self, choice: int) -> list[str]:

@@ -17,7 +17,7 @@ from cafleet.core.errors import Field, Fix, Hint, NotFound, Refused
 from cafleet.core.hosts import this_host
 from cafleet.core.records import AgentRecord
 from cafleet.core.timestamps import utc_now
-from cafleet.store.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, database
+from cafleet.store.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, Worktree, database
 from cafleet.store.orm import fn
 
 
@@ -192,6 +192,8 @@ def reap_spawn(spawn: PendingSpawn) -> bool:
             Agent.update(status=AgentStatus.DEREGISTERED, deregistered_at=utc_now()).where(Agent.id == spawn.member_id).execute()
         _drop_pane_rows(spawn.member_id)
         if not named:
+            # Its worktree, if the spawn got that far, stays on disk for git to list (`git worktree list`).
+            Worktree.delete().where(Worktree.agent == spawn.member_id).execute()
             Agent.delete().where(Agent.id == spawn.member_id).execute()
     return True
 
@@ -206,6 +208,7 @@ def discard_member(member_id: int) -> None:
     """Undo `register_member` after a failed spawn: the member never existed."""
     with database.atomic():
         _drop_pane_rows(member_id)
+        Worktree.delete().where(Worktree.agent == member_id).execute()
         Agent.delete().where((Agent.id == member_id) & (Agent.kind == AgentKind.MEMBER)).execute()
 
 

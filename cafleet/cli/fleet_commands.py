@@ -100,20 +100,54 @@ def show_command(fleet_id: int):
 
 @fleet_group.command("delete", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET, director_only=True)
 @click.argument("fleet_id", type=ID, metavar="N")
-def delete_command(fleet_id: int):
-    """Soft-delete fleet N: deregister its agents, keep its messages. Safe to repeat."""
+@click.option(
+    "--discard",
+    is_flag=True,
+    help="Also remove members' worktrees with uncommitted files and branches with unmerged commits (that work is lost).",
+)
+def delete_command(fleet_id: int, discard: bool):
+    """Soft-delete fleet N: deregister its agents, keep its messages. Safe to repeat.
+
+    Members' worktrees are let go as `member delete` does: a worktree is removed only when
+    nothing in it is uncommitted and no pane works in it, a branch only when its base holds
+    every change on it. Run it again to remove what was kept once that is no longer so.
+    """
     from cafleet.broker.fleets import delete_fleet
+    from cafleet.broker.worktrees import open_worktrees
 
     open_database()
     result = delete_fleet(fleet_id)
+    kept = open_worktrees(fleet_id)
+    releases = []
+    if kept:
+        from cafleet.panes.worktree_release import release_worktree
+
+        releases = [(member, release_worktree(worktree, discard)) for member, worktree in kept]
+    document = {"fleet_id": result.fleet_id, "deregistered": result.deregistered, "already_deleted": result.already_deleted}
     emit(
-        {"fleet_id": result.fleet_id, "deregistered": result.deregistered, "already_deleted": result.already_deleted},
-        lambda: (
-            f"Deleted fleet {result.fleet_id}. Deregistered {result.deregistered} agent"
-            + ("" if result.deregistered == 1 else "s")
-            + "."
+        {**document, "worktrees": [_release_json(member, release) for member, release in releases]} if releases else document,
+        lambda: "\n".join(
+            [
+                f"Deleted fleet {result.fleet_id}. Deregistered {result.deregistered} agent"
+                + ("" if result.deregistered == 1 else "s")
+                + ".",
+                *_release_lines(fleet_id, releases),
+            ]
         ),
     )
+
+
+def _release_json(member, release) -> dict:
+    from cafleet.cli.worktree_output import release_json
+
+    return {"member_id": member.id, "name": member.name, **release_json(release)}
+
+
+def _release_lines(fleet_id: int, releases) -> list[str]:
+    from cafleet.cli.worktree_output import release_lines
+
+    again = f"cafleet fleet delete {fleet_id}"
+    return [line for member, release in releases for line in [f"Member {member.handle}:", *release_lines(release, again)]]
 
 
 from cafleet.cli.export_command import export_command  # noqa: E402  (its own module; listed under `fleet`)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cafleet.cli.output import agent_json, agent_line, emit, note
+from cafleet.cli.output import agent_json, agent_line, emit, note, wants_json
 from cafleet.cli.params import ID, TEXT, agent_id_option, read_text_file
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
@@ -63,14 +63,52 @@ def member_group():
     metavar="ARG",
     help="Pass ARG to the coding agent as it is (repeatable).",
 )
+@click.option(
+    "--worktree",
+    is_flag=True,
+    help="Give the member a git worktree of your repository on a new branch, and start it there "
+    "(worktrees go in <repository's parent>/.cafleet-worktrees/<repository>/, or under $CAFLEET_WORKTREES_DIR).",
+)
+@click.option("--branch", type=TEXT, metavar="NAME", help="--worktree: the new branch (default cafleet/<fleet>/<member>).")
+@click.option("--base", type=TEXT, metavar="REF", help="--worktree: branch from REF (default your HEAD).")
+@click.option(
+    "--setup",
+    type=TEXT,
+    metavar="CMD",
+    help="--worktree: run CMD in the new worktree before the agent starts (default: the repository's "
+    ".cafleet/worktree-setup, if any); its output goes to a log.",
+)
+@click.option("--no-setup", is_flag=True, help="--worktree: run no setup command, not even .cafleet/worktree-setup.")
 @click.option("--quiet", is_flag=True, help="Print only the new member's id.")
 def create_command(
-    agent_id, name, description, coding_agent, model, prompt, prompt_file, permission_mode, sandbox, approval, agent_args, quiet
+    agent_id,
+    name,
+    description,
+    coding_agent,
+    model,
+    prompt,
+    prompt_file,
+    permission_mode,
+    sandbox,
+    approval,
+    agent_args,
+    worktree,
+    branch,
+    base,
+    setup,
+    no_setup,
+    quiet,
 ):
     """Spawn a member: a new pane in your window running the coding agent.
 
     The member may run this fleet's cafleet commands without asking; everything else stays
     governed by your own agent settings and the autonomy options below.
+
+    With --worktree (run from inside a git repository whose work tree has no uncommitted
+    changes, on a branch), the member works in a worktree of its own on a new branch, may edit
+    and commit there, and its starting prompt says so. Untracked, ignored files that the
+    repository's .worktreeinclude names (gitignore syntax) are copied in. Review its work with
+    `member diff`, merge it with `member merge`.
     """
     from cafleet.backends import Autonomy
     from cafleet.panes.members import spawn_member
@@ -78,27 +116,60 @@ def create_command(
     fleet_id = require_fleet()
     if prompt is not None and prompt_file is not None:
         raise click.UsageError("give at most one of --prompt or --prompt-file")
+    request = _worktree_request(worktree, branch, base, setup, no_setup)
     if prompt_file is not None:
         prompt, _ = read_text_file(prompt_file, "--prompt-file")
     open_database()
     autonomy = Autonomy(permission_mode, sandbox, approval, tuple(agent_args))
-    spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy)
+    directory = working_directory() if request is not None else None
+    spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy, request, directory)
     for reaped in spawned.reaped:
         note(f"Note: {reaped.note()}")
     member = spawned.member
+    made = spawned.worktree
     if quiet:
         click.echo(member.id)
         return
+    from cafleet.cli.worktree_output import made_json, made_lines
+
     emit(
-        {**agent_json(member), "grants": list(spawned.plan.grants)},
+        {**agent_json(member), "grants": list(spawned.plan.grants), "worktree": made_json(made) if made else None},
         lambda: "\n".join(
             [
                 str(member.id),
                 f"Spawned member {member.handle} ({coding_agent}) in pane {member.placement.tmux_pane_id}.",
                 *(f"  {grant}" for grant in spawned.plan.grants),
+                *(made_lines(made) if made else []),
             ]
         ),
     )
+
+
+def working_directory():
+    from pathlib import Path
+
+    from cafleet.core.errors import Refused
+
+    try:
+        return Path.cwd()
+    except OSError:
+        raise Refused("the current directory no longer exists; cd into your work tree of the repository") from None
+
+
+def _worktree_request(worktree: bool, branch, base, setup, no_setup: bool):
+    """The worktree asked for, or None; its options without --worktree are a usage error."""
+    given = [
+        flag for flag, value in (("--branch", branch), ("--base", base), ("--setup", setup), ("--no-setup", no_setup)) if value
+    ]
+    if not worktree:
+        if given:
+            raise click.UsageError(f"{given[0]} applies only with --worktree; add --worktree")
+        return None
+    if setup is not None and no_setup:
+        raise click.UsageError("give at most one of --setup or --no-setup")
+    from cafleet.services.worktree_create import WorktreeRequest
+
+    return WorktreeRequest(branch, base, setup, no_setup)
 
 
 @member_group.command("delete", cls=CafleetCommand)
@@ -113,21 +184,51 @@ def create_command(
     metavar="SECONDS",
     help="How long to wait for the pane to close.",
 )
-def delete_command(agent_id, member_id, force, timeout):
-    """Close a member's pane (/exit, or --force) and deregister it."""
+@click.option(
+    "--discard",
+    is_flag=True,
+    help="Also remove its worktree with uncommitted files and its branch with unmerged commits (that work is lost).",
+)
+def delete_command(agent_id, member_id, force, timeout, discard):
+    """Close a member's pane (/exit, or --force) and deregister it.
+
+    A member's worktree is removed only when nothing in it is uncommitted and no pane works in
+    it, and its branch only when its base holds every change on it; what is kept is said.
+    Run it again for a deleted member once its work is merged (or with --discard) to remove
+    what was kept.
+    """
     from cafleet.panes.members import delete_member
 
     fleet_id = require_fleet()
     open_database()
-    member = delete_member(fleet_id, agent_id, member_id, force, timeout)
-    emit(agent_json(member), lambda: f"Deleted member {member.handle}.")
+    deleted = delete_member(fleet_id, agent_id, member_id, force, timeout, discard)
+    member, release = deleted.member, deleted.worktree
+    if release is None:
+        emit(agent_json(member), lambda: f"Deleted member {member.handle}.")
+        return
+    from cafleet.cli.worktree_output import release_json, release_lines
+
+    again = f"cafleet --fleet-id {fleet_id} member delete --agent-id {agent_id} --member-id {member_id}"
+    emit(
+        {**agent_json(member), "worktree": release_json(release)},
+        lambda: "\n".join(
+            [
+                f"Member {member.handle} was already deleted." if deleted.already_deleted else f"Deleted member {member.handle}.",
+                *release_lines(release, again),
+            ]
+        ),
+    )
 
 
 @member_group.command("list", cls=CafleetCommand)
 @director_option
 @click.option("--activity", is_flag=True, help="Add pane liveness, idle time, last sent/received/acked and unread count.")
 def list_command(agent_id, activity):
-    """Your members, one line each."""
+    """Your members, one line each.
+
+    A member with a worktree gets a second line: its path and branch, how many commits its
+    branch has that its base lacks, and how many files in it are uncommitted.
+    """
     from cafleet.broker.members import list_members
     from cafleet.panes.spawn_recovery import reap_dead_spawns
 
@@ -138,16 +239,91 @@ def list_command(agent_id, activity):
         for reaped in reap_dead_spawns(agent_id):
             note(f"Note: {reaped.note()}")
         members = list_members(fleet_id, agent_id)
-    if not activity:
-        emit([agent_json(m) for m in members], lambda: "\n".join(agent_line(m) for m in members) or "No members.")
-        return
-    from cafleet.panes.activity import member_activity
+    worktrees = _worktree_states([m.id for m in members])
+    rows = None
+    if activity:
+        from cafleet.panes.activity import member_activity
 
-    rows = member_activity(members)
-    emit(
-        [{**agent_json(m), "activity": a._asdict()} for m, a in rows],
-        lambda: "\n".join(f"{agent_line(m)}\n  {a.summary()}" for m, a in rows) or "No members.",
-    )
+        rows = dict((m.id, a) for m, a in member_activity(members))
+
+    def document(member) -> dict:
+        doc = {**agent_json(member), "worktree": worktrees[member.id][0] if member.id in worktrees else None}
+        if rows is not None:
+            doc["activity"] = rows[member.id]._asdict()
+        return doc
+
+    def lines(member) -> list[str]:
+        return [
+            agent_line(member),
+            *([worktrees[member.id][1]] if member.id in worktrees else []),
+            *([f"  {rows[member.id].summary()}"] if rows is not None else []),
+        ]
+
+    emit([document(m) for m in members], lambda: "\n".join(line for m in members for line in lines(m)) or "No members.")
+
+
+def _worktree_states(member_ids: list[int]) -> dict[int, tuple[dict, str]]:
+    """Each worktree member's state as JSON and as its line in `member list` (git runs only
+    for members that have a worktree)."""
+    from cafleet.broker.worktrees import worktrees_of
+
+    records = worktrees_of(member_ids)
+    if not records:
+        return {}
+    from cafleet.cli.worktree_output import status_json, status_line
+    from cafleet.services.worktree_review import worktree_status
+
+    states = {}
+    for member_id, record in records.items():
+        status = worktree_status(record)
+        states[member_id] = (status_json(record, status), status_line(record, status))
+    return states
+
+
+@member_group.command("diff", cls=CafleetCommand)
+@director_option
+@member_option
+@click.option("--stat", is_flag=True, help="Only the files changed and their line counts (git diff --stat).")
+@click.option("--uncommitted", is_flag=True, help="What its worktree holds that is not committed, instead of its commits.")
+def diff_command(agent_id, member_id, stat, uncommitted):
+    """A worktree member's work: its branch against its base, as `git diff`.
+
+    Shows what the branch changed since it left its base (what the base gained since does not
+    show), or with --uncommitted what its worktree holds that is not committed, untracked files
+    included. --json adds its commits and files with their line counts.
+    """
+    from cafleet.cli.worktree_output import diff_json
+    from cafleet.services.worktree_review import member_diff
+
+    fleet_id = require_fleet()
+    open_database()
+    diff = member_diff(fleet_id, agent_id, member_id, stat=stat, uncommitted=uncommitted, details=wants_json())
+    if not diff.text and not wants_json():
+        what = "uncommitted changes in its worktree" if uncommitted else f"changes that {diff.worktree.base_name} lacks"
+        note(f"Member {diff.member.handle} has no {what}.")
+        return
+    emit(diff_json(diff), lambda: diff.text.rstrip("\n"))
+
+
+@member_group.command("merge", cls=CafleetCommand)
+@director_option
+@member_option
+@click.option("--squash", is_flag=True, help="One ordinary commit holding all of its changes, instead of a merge commit.")
+def merge_command(agent_id, member_id, squash):
+    """Merge a worktree member's branch into your current branch.
+
+    Run it in your work tree of the repository. Refused, with nothing changed, when your work
+    tree has uncommitted changes, or when the merge would conflict (the files are named; found
+    with git merge-tree, without touching any work tree). The merge is recorded as one message
+    from you to the member in the fleet's timeline (already read: never typed into its pane).
+    """
+    from cafleet.cli.worktree_output import merged_json, merged_line
+    from cafleet.services.worktree_review import merge_member
+
+    fleet_id = require_fleet()
+    open_database()
+    merged = merge_member(fleet_id, agent_id, member_id, working_directory(), squash)
+    emit(merged_json(merged), lambda: merged_line(merged))
 
 
 @member_group.command("capture", cls=CafleetCommand)

@@ -119,6 +119,18 @@ def database_path() -> Path:
     return path
 
 
+def worktrees_directory() -> Path | None:
+    """`CAFLEET_WORKTREES_DIR`: where members' worktrees go (one directory per repository
+    under it), or None for the default beside each repository."""
+    raw = os.environ.get("CAFLEET_WORKTREES_DIR", "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        raise InvalidInput(f"CAFLEET_WORKTREES_DIR={raw!r} is a relative path; use an absolute one")
+    return path
+
+
 def max_text_len() -> int:
     """Codepoints of message text shown by default and in inline previews."""
     raw = os.environ.get("CAFLEET_MAX_TEXT_LEN", "").strip()

@@ -170,3 +170,36 @@ class FleetDeleted(NamedTuple):
     fleet_id: int
     deregistered: int
     already_deleted: bool
+
+
+class WorktreeRecord(NamedTuple):
+    """A member's git worktree: where it is, its branch, and the base it branched from. The
+    row outlives the member until nothing of the worktree is left on disk (`closed_at`)."""
+
+    agent_id: int
+    fleet_id: int
+    director_id: int | None
+    path: str
+    branch: str  # without refs/heads/
+    base_ref: str | None  # the full ref it branched from (refs/heads/main), None for a bare commit
+    base_commit: str  # the commit it branched from
+    git_dir: str  # the repository's common git directory
+    source: str  # the Director's work tree it was made from
+    host: str | None
+    tmux_socket: str | None  # the tmux server whose panes may be working in it
+    created_at: str
+    closed_at: str | None = None
+
+    @property
+    def base_name(self) -> str:
+        return ref_name(self.base_ref, self.base_commit)
+
+
+def ref_name(ref: str | None, commit: str) -> str:
+    """A base as a reader knows it: `main`, `origin/main`, `v1.2`, or a short hash."""
+    if ref is None:
+        return commit[:7]
+    for prefix in ("refs/heads/", "refs/remotes/", "refs/tags/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref

@@ -7,9 +7,10 @@ import os
 import re
 import shlex
 import time
-from typing import NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, backend, locate, poll_command, validate_model
+from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, WorktreeAccess, backend, locate, poll_command, validate_model
 from cafleet.broker import members as registry
 from cafleet.core.agent_state import AgentState
 from cafleet.core.config import PostgresServer, database_setting, database_target, local_directory
@@ -17,13 +18,18 @@ from cafleet.core.errors import CafleetError, InvalidInput, Refused
 from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
 from cafleet.core.invocation import cafleet_command
 from cafleet.core.pane_problem import PaneProblem
-from cafleet.core.records import AgentRecord, PlacementRecord
+from cafleet.core.records import AgentRecord, PlacementRecord, WorktreeRecord
 from cafleet.core.text import is_blank
 from cafleet.panes import keystrokes, prompt_file
-from cafleet.panes.prompt import check_template, render
+from cafleet.panes.prompt import check_template, render, worktree_note
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
-from cafleet.panes.tmux import PaneState, Tmux, TmuxError
+from cafleet.panes.tmux import PaneState, Tmux, TmuxError, split_arguments
+
+if TYPE_CHECKING:  # worktrees are loaded only by the commands that use them: `member exec` never does
+    from cafleet.broker.worktrees import NewWorktree
+    from cafleet.panes.worktree_release import Release
+    from cafleet.services.worktree_create import MadeWorktree, WorktreePlan, WorktreeRequest
 
 CAPTURE_HISTORY_FACTOR = 4
 # Newlines, and what other programs take as one: VT, FF, NEL, the Unicode separators.
@@ -40,6 +46,7 @@ class SpawnedMember(NamedTuple):
     member: AgentRecord
     plan: SpawnPlan
     reaped: list[Reaped]
+    worktree: MadeWorktree | None = None
 
 
 class MemberPane(NamedTuple):
@@ -61,10 +68,15 @@ def spawn_member(
     model: str | None = None,
     prompt: str | None = None,
     autonomy: Autonomy | None = None,
+    worktree: WorktreeRequest | None = None,
+    directory: Path | None = None,
 ) -> SpawnedMember:
     """Validate everything, register with a pending placement, split a pane, start the agent.
 
-    Any failure after the registration removes the member again: no row is left behind.
+    With `worktree`, the member gets a git worktree of the repository the Director works in
+    (`directory`, by default this process's) on a new branch, and its pane starts there.
+    Any failure after the registration removes the member again (and its worktree and branch):
+    no row is left behind.
     """
     registry.validate_name(name)
     registry.validate_description(description)
@@ -78,10 +90,18 @@ def spawn_member(
     executable = locate(coding_agent)
     tmux = _director_server(boss)
     reaped = reap_dead_spawns(director_id)  # a dead spawn may hold the name asked for
+    planned = None
+    if worktree is not None:
+        from cafleet.broker.agents import ensure_name_free
+        from cafleet.services.worktree_create import plan_worktree
+
+        ensure_name_free(fleet_id, name)  # before git: a taken name is the refusal to give, not its branch's
+        planned = plan_worktree(worktree, fleet_id, name, directory if directory is not None else Path.cwd())
 
     mark = spawn_mark()
     member = registry.register_member(fleet_id, director_id, name, description, coding_agent, mark)
     pane_id = None
+    made = None
     try:
         text = render(
             prompt,
@@ -92,6 +112,12 @@ def spawn_member(
             coding_agent=coding_agent,
             cafleet=cafleet_command(),
         )
+        access = None
+        if planned is not None:
+            made = _make_worktree(planned)
+            recorded = _record_worktree(member.id, _new_worktree(made, _placement_of(member)))
+            text += "\n\n" + worktree_note(str(made.path), made.plan.branch, recorded.base_name)
+            access = WorktreeAccess(made.path, made.commit_directories())
         context = SpawnContext(
             executable=executable,
             name=member.name,
@@ -102,22 +128,24 @@ def spawn_member(
             autonomy=autonomy,
             environment=os.environ,
             database_over_network=isinstance(database_target(), PostgresServer),
+            worktree=access,
         )
         window = _placement_of(member).tmux_window_id
+        cwd = str(made.start_directory) if made is not None else None
         plan, command, environment = _spawn_command(spec, context, window, mark.token)
-        if not prompt_file.fits_tmux(_split_args(window, command, environment)):
+        if not prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
             saved = prompt_file.write_prompt(member.id, text)
             context = context._replace(prompt=prompt_file.pointer(saved, text, member.name), prompt_file=saved)
             plan, command, environment = _spawn_command(spec, context, window, mark.token)
-            if not prompt_file.fits_tmux(_split_args(window, command, environment)):
+            if not prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
                 raise InvalidInput(
                     f"the command that starts {coding_agent} is {prompt_file.packed_size([command]):,} bytes even with "
                     f"the prompt in a file, over tmux's {prompt_file.TMUX_COMMAND_BYTES:,}-byte limit for one command; "
                     "pass shorter --agent-arg values"
                 )
-        pane_id = tmux.split(window, command, environment)
+        pane_id = tmux.split(window, command, environment, cwd)
         _rebalance(tmux, window)
-        return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token), plan, reaped)
+        return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token), plan, reaped, made)
     except BaseException as exc:
         if pane_id is not None:
             try:
@@ -126,8 +154,44 @@ def spawn_member(
                 pass
         if not isinstance(exc, registry.SpawnReaped):  # the reaper already removed the rows
             registry.discard_member(member.id)
+        if made is not None:
+            _undo_worktree(made.plan)
         prompt_file.remove_prompt(member.id)
         raise
+
+
+def _make_worktree(plan: WorktreePlan) -> MadeWorktree:
+    from cafleet.services.worktree_create import make_worktree
+
+    return make_worktree(plan)
+
+
+def _undo_worktree(plan: WorktreePlan) -> None:
+    from cafleet.services.worktree_create import undo_worktree
+
+    undo_worktree(plan)
+
+
+def _record_worktree(member_id: int, worktree: NewWorktree) -> WorktreeRecord:
+    from cafleet.broker.worktrees import record_worktree
+
+    return record_worktree(member_id, worktree)
+
+
+def _new_worktree(made: MadeWorktree, placement: PlacementRecord) -> NewWorktree:
+    from cafleet.broker.worktrees import NewWorktree
+
+    plan = made.plan
+    return NewWorktree(
+        path=str(plan.path),
+        branch=plan.branch,
+        base_ref=plan.base_ref,
+        base_commit=plan.base_commit,
+        git_dir=str(plan.source.common_dir),
+        source=str(plan.source.root),
+        host=placement.host,
+        tmux_socket=placement.tmux_socket,
+    )
 
 
 def _spawn_command(spec, context: SpawnContext, window: str, token: str) -> tuple[SpawnPlan, str, dict[str, str]]:
@@ -139,15 +203,27 @@ def _spawn_command(spec, context: SpawnContext, window: str, token: str) -> tupl
     return plan, start_command(token, "exec " + shlex.join(plan.argv)), environment
 
 
-def _split_args(window: str, command: str, environment: dict[str, str]) -> list[str]:
-    """The arguments `Tmux.split` sends to the tmux server for this spawn (what its size limit counts)."""
-    env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
-    return ["split-window", "-d", "-h", "-t", window, "-P", "-F", "#{pane_id}", *env_args, command]
+class DeletedMember(NamedTuple):
+    member: AgentRecord
+    worktree: Release | None  # what became of its worktree and branch, if it had them
+    already_deleted: bool = False  # only what was kept of its worktree was looked at again
 
 
-def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, timeout: float) -> AgentRecord:
-    """Ask the agent to `/exit` (or kill its pane with `force`), then deregister it."""
-    member = registry.member(fleet_id, director_id, member_id)
+def delete_member(
+    fleet_id: int, director_id: int, member_id: int, force: bool, timeout: float, discard: bool = False
+) -> DeletedMember:
+    """Ask the agent to `/exit` (or kill its pane with `force`), deregister it, then let go of
+    its worktree, if it has one, as far as that loses no work (`discard`: everything).
+
+    A member already deregistered whose worktree or branch was kept gets only that last step:
+    run again once its work is merged, or with `discard`."""
+    from cafleet.broker.worktrees import member_worktree, retired_worktree
+
+    retired = retired_worktree(fleet_id, director_id, member_id)
+    if retired is not None:
+        gone, kept = retired
+        return DeletedMember(gone, _release(kept, discard), already_deleted=True)
+    member, worktree = member_worktree(fleet_id, director_id, member_id)
     placement = _placement_of(member)
     _refuse_other_host(placement, f"member {member.name}'s")
     spawning = registry.pending_spawn_of(member_id)
@@ -178,9 +254,15 @@ def delete_member(fleet_id: int, director_id: int, member_id: int, force: bool, 
                     f"retry with a longer --timeout or use --force. Its last lines:\n{last}"
                 )
         _rebalance(tmux, placement.tmux_window_id)
-    retired = registry.retire_member(fleet_id, director_id, member_id)
+    gone = registry.retire_member(fleet_id, director_id, member_id)
     prompt_file.remove_prompt(member_id)
-    return retired
+    return DeletedMember(gone, _release(worktree, discard) if worktree is not None else None)
+
+
+def _release(worktree: WorktreeRecord, discard: bool) -> Release:
+    from cafleet.panes.worktree_release import release_worktree
+
+    return release_worktree(worktree, discard)
 
 
 def member_pane(fleet_id: int, director_id: int, member_id: int) -> MemberPane:

@@ -29,6 +29,17 @@ its sender's id and add --reply-to TASK). Unsure of your ids? {cafleet} --fleet-
 -- it answers from this pane. Wait for your first notice."""
 
 
+# Added after any starting prompt, default or custom, of a member made with `--worktree`.
+WORKTREE_NOTE = """\
+You work in a git worktree of your own, {path}, on branch {branch} (made from {base}): make your \
+changes there and commit them on that branch (git add, git commit); your Director reviews and \
+merges them. Do not switch branches."""
+
+
+def worktree_note(path: str, branch: str, base: str) -> str:
+    return WORKTREE_NOTE.format(path=path, branch=branch, base=base)
+
+
 def check_template(template: str) -> None:
     """Refuse unknown or malformed placeholders, and text no coding agent should be started
     with, before anything is written."""

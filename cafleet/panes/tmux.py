@@ -44,6 +44,13 @@ class TmuxError(Refused):
     """tmux refused a command (the message carries tmux's own words)."""
 
 
+def split_arguments(window_id: str, command: str, environment: dict[str, str], cwd: str | None = None) -> list[str]:
+    """What `Tmux.split` sends the tmux server (its size is what tmux's limit counts)."""
+    env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
+    where = ["-c", cwd] if cwd is not None else []
+    return ["split-window", "-d", "-h", "-t", window_id, "-P", "-F", "#{pane_id}", *where, *env_args, command]
+
+
 class Tmux:
     """One tmux server. `server_pid` is None when no server answers on the socket."""
 
@@ -105,22 +112,25 @@ class Tmux:
     def pane(self, pane_id: str) -> PaneState | None:
         return self.panes().get(pane_id)
 
-    def split(self, window_id: str, command: str, environment: dict[str, str], width_percent: int = 50) -> str:
-        """Split `window_id` without focusing the new pane; run `command` in it; its pane id."""
-        env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
-        lines = self.run(
-            "split-window",
-            "-d",
-            "-h",
-            "-t",
-            window_id,
-            "-P",
-            "-F",
-            "#{pane_id}",
-            *env_args,
-            command,
-        )
-        return lines[0].strip()
+    def split(self, window_id: str, command: str, environment: dict[str, str], cwd: str | None = None) -> str:
+        """Split `window_id` without focusing the new pane; run `command` in it (in `cwd`, else
+        in the directory of the process asking); its pane id."""
+        return self.run(*split_arguments(window_id, command, environment, cwd))[0].strip()
+
+    def pane_paths(self) -> dict[str, str]:
+        """The working directory of each live pane's foreground program, by pane id."""
+        if self.server_pid is None:
+            return {}
+        try:
+            lines = self.run("list-panes", "-a", "-F", "#{pane_id}\t#{pane_dead}\t#{pane_current_path}")
+        except TmuxError:
+            return {}
+        paths = {}
+        for line in lines:
+            pane_id, dead, path = (line.split("\t", 2) + ["", ""])[:3]
+            if dead != "1" and path:
+                paths[pane_id] = path
+        return paths
 
     def panes_started_with(self, marker: str) -> list[str]:
         """Ids of the panes whose start command begins with `marker` (after any quoting tmux adds)."""

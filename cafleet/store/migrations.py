@@ -349,6 +349,35 @@ _TASK_REVISIONS = """
         DROP INDEX tasks_fleet_changed;
 """
 
+# Members that work in a git worktree of the Director's repository: where it is, its branch, and
+# the base it branched from (a ref, and the commit it named then, for when the ref is gone).
+# A row outlives its member: `member delete` and `fleet delete` keep a worktree or a branch that
+# still holds work, and a later `--discard` (or a retry once it is merged) finds it here;
+# `closed_at` is set when nothing of it is left on disk.
+_WORKTREES = """
+        CREATE TABLE worktrees (
+            agent_id INTEGER PRIMARY KEY REFERENCES agents (id),
+            fleet_id INTEGER NOT NULL REFERENCES fleets (id),
+            director_id INTEGER REFERENCES agents (id),
+            path TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            base_ref TEXT,
+            base_commit TEXT NOT NULL,
+            git_dir TEXT NOT NULL,
+            source TEXT NOT NULL,
+            host TEXT,
+            tmux_socket TEXT,
+            created_at TEXT NOT NULL,
+            closed_at TEXT
+        );
+        CREATE INDEX worktrees_open ON worktrees (fleet_id) WHERE closed_at IS NULL;
+"""
+_WORKTREES_PG = (
+    *(s for s in _WORKTREES.split(";") if s.strip()),
+    "CREATE TRIGGER worktrees_changed AFTER INSERT OR UPDATE OR DELETE ON worktrees "
+    "FOR EACH STATEMENT EXECUTE FUNCTION cafleet_notify_change()",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES, postgres=_REGISTRY_AND_MESSAGES_PG),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE, postgres=_MONITOR_SCHEDULE_PG),
@@ -362,6 +391,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "search on PostgreSQL splits and keeps words as FTS5 does", "", postgres=_SEARCH_AS_FTS5_PG),
     Migration(11, "notices claimed by one courier, step by step", _NOTICE_CLAIMS),
     Migration(12, "a change sequence on tasks for the TUI, whatever the clocks say", _TASK_REVISIONS),
+    Migration(13, "members' git worktrees", _WORKTREES, postgres=_WORKTREES_PG),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -186,4 +186,30 @@ class Courier(BaseModel):
         table_name = "couriers"
 
 
-ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime, AgentStateRow, Courier)
+class Worktree(BaseModel):
+    """A member's git worktree (`cafleet.core.records.WorktreeRecord` says what each column holds)."""
+
+    if TYPE_CHECKING:
+        agent_id: int
+        fleet_id: int
+        director_id: int | None
+
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    fleet = ForeignKeyField(Fleet, lazy_load=False)
+    director = ForeignKeyField(Agent, null=True, lazy_load=False, backref="directed_worktrees")
+    path = TextField()
+    branch = TextField()
+    base_ref = TextField(null=True)
+    base_commit = TextField()
+    git_dir = TextField()
+    source = TextField()
+    host = TextField(null=True)
+    tmux_socket = TextField(null=True)
+    created_at = TextField()
+    closed_at = TextField(null=True)
+
+    class Meta:
+        table_name = "worktrees"
+
+
+ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime, AgentStateRow, Courier, Worktree)

@@ -1,0 +1,226 @@
+"""The Director's review of a member's worktree: where it stands (commits ahead of its base,
+uncommitted files), its diff, and merging its branch into the Director's current branch with one
+record of it in the fleet's timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from cafleet.broker.worktrees import member_worktree, record_merge
+from cafleet.core.errors import Refused
+from cafleet.core.hosts import is_this_host, this_host
+from cafleet.core.records import AgentRecord, TaskRecord, WorktreeRecord
+from cafleet.core.terminal import one_line
+from cafleet.git.command import GitError, require_git
+from cafleet.git.merging import added_paths, adds_nothing, merge, preview_merge, tree_of
+from cafleet.git.repository import NotAWorkTree, branch_exists, changes, commit_identity_problem, look, resolve, short_branch
+from cafleet.git.review import (
+    Commit,
+    FileChange,
+    ahead,
+    branch_diff,
+    changed_files,
+    commits,
+    tree_changes,
+    uncommitted_diff,
+    uncommitted_files,
+)
+from cafleet.services.worktree_create import listed
+
+# A merge's timeline message names at most this many commits and files.
+RECORDED_COMMITS = 20
+RECORDED_FILES = 50
+
+
+class WorktreeStatus(NamedTuple):
+    """Where a member's worktree stands; None where it cannot be told (directory or branch gone)."""
+
+    present: bool  # its directory is there
+    branch_present: bool
+    ahead: int | None  # commits its branch has that its base lacks
+    merged: bool | None  # everything its branch holds is in its base (merged, squashed or applied)
+    uncommitted: int | None  # files changed, deleted or untracked in it
+    problem: str | None = None  # git failed (its words): the rest could not be told
+
+
+class MemberDiff(NamedTuple):
+    member: AgentRecord
+    worktree: WorktreeRecord
+    uncommitted: bool  # the working tree against its HEAD, instead of the branch against its base
+    commits: list[Commit]
+    files: list[FileChange]
+    text: str  # the diff (or its --stat)
+
+
+class Merged(NamedTuple):
+    member: AgentRecord
+    worktree: WorktreeRecord
+    into: str  # the Director's branch
+    squash: bool
+    head: str  # the Director's branch's new commit
+    commits: list[Commit]
+    files: list[FileChange]
+    message: TaskRecord  # its record in the timeline
+
+
+def base_of(worktree: WorktreeRecord) -> str:
+    """What the branch is compared with: its base ref while that still names a commit, else
+    the commit it branched from."""
+    if worktree.base_ref is not None and resolve(None, worktree.base_ref, git_dir=worktree.git_dir) is not None:
+        return worktree.base_ref
+    return worktree.base_commit
+
+
+def worktree_status(worktree: WorktreeRecord) -> WorktreeStatus:
+    """Where the worktree stands; a git failure is told in `problem`, not raised (one broken
+    worktree must not hide the others from `member list`)."""
+    path = Path(worktree.path)
+    present = path.is_dir()
+    if not Path(worktree.git_dir).is_dir():
+        return WorktreeStatus(present, False, None, None, None)
+    try:
+        branch_present = branch_exists(worktree.git_dir, worktree.branch)
+        count = merged = None
+        if branch_present:
+            base = base_of(worktree)
+            count = ahead(worktree.git_dir, base, worktree.branch)
+            merged = count == 0 or adds_nothing(worktree.git_dir, base, worktree.branch)
+        uncommitted = len(changes(path)) if present else None
+    except GitError as exc:
+        return WorktreeStatus(present, False, None, None, None, problem=exc.message)
+    return WorktreeStatus(present, branch_present, count, merged, uncommitted)
+
+
+def reviewable(fleet_id: int, director_id: int, member_id: int) -> tuple[AgentRecord, WorktreeRecord]:
+    """An active member of this Director that works in a worktree on this host."""
+    require_git()
+    member, worktree = member_worktree(fleet_id, director_id, member_id)
+    if worktree is None:
+        raise Refused(f"member {member.handle} has no worktree (it was created without --worktree); there is nothing to review")
+    if not is_this_host(worktree.host):
+        raise Refused(
+            f"member {member.handle}'s worktree is on host {worktree.host} and this is host {this_host()}; run the command there"
+        )
+    if not Path(worktree.git_dir).is_dir():
+        raise Refused(f"member {member.handle}'s repository ({worktree.git_dir}) is gone")
+    return member, worktree
+
+
+def member_diff(
+    fleet_id: int, director_id: int, member_id: int, stat: bool = False, uncommitted: bool = False, details: bool = True
+) -> MemberDiff:
+    """The member's committed work against its base (or, with `uncommitted`, what its worktree
+    holds that is not committed) as a diff (`stat`: its --stat), with its commits and files
+    when `details` asks for them."""
+    member, worktree = reviewable(fleet_id, director_id, member_id)
+    if uncommitted:
+        path = Path(worktree.path)
+        if not path.is_dir():
+            raise Refused(f"member {member.handle}'s worktree {path} is gone")
+        files = uncommitted_files(path) if details else []
+        return MemberDiff(member, worktree, True, [], files, uncommitted_diff(path, stat))
+    if not branch_exists(worktree.git_dir, worktree.branch):
+        raise Refused(f"member {member.handle}'s branch {worktree.branch} is gone")
+    base = base_of(worktree)
+    text = branch_diff(worktree.git_dir, base, worktree.branch, stat)
+    if not details:
+        return MemberDiff(member, worktree, False, [], [], text)
+    listed_commits = commits(worktree.git_dir, base, worktree.branch)
+    return MemberDiff(member, worktree, False, listed_commits, changed_files(worktree.git_dir, base, worktree.branch), text)
+
+
+def merge_member(fleet_id: int, director_id: int, member_id: int, directory: Path, squash: bool = False) -> Merged:
+    """Merge the member's branch into the branch checked out in the Director's `directory`.
+    Refused, with nothing changed, when that work tree has uncommitted changes, when the merge
+    would conflict (the files named) or would overwrite files git does not track there."""
+    member, worktree = reviewable(fleet_id, director_id, member_id)
+    git_dir = worktree.git_dir
+    here = look(directory)
+    if isinstance(here, NotAWorkTree):
+        raise Refused(f"{directory} is {here.value}; run `member merge` in your work tree of {worktree.source}")
+    if here.common_dir.resolve() != Path(git_dir).resolve():
+        raise Refused(
+            f"{here.root} is not in the repository of member {member.handle}'s worktree ({worktree.source}); "
+            "run `member merge` in your work tree of that repository"
+        )
+    if here.root.resolve() == Path(worktree.path).resolve():
+        raise Refused(f"{here.root} is member {member.handle}'s own worktree; run `member merge` in your work tree")
+    if here.branch is None:
+        raise Refused(f"your work tree {here.root} has a detached HEAD; check out the branch to merge into (git switch BRANCH)")
+    into = short_branch(here.branch)
+    dirty = changes(here.root, untracked=False)
+    if dirty:
+        raise Refused(
+            f"your work tree {here.root} has uncommitted changes ({listed([c.path for c in dirty])}); commit or stash "
+            "them first; nothing was merged"
+        )
+    tip = resolve(here.root, f"refs/heads/{worktree.branch}")
+    if tip is None:
+        raise Refused(f"member {member.handle}'s branch {worktree.branch} is gone; nothing was merged")
+    incoming = commits(git_dir, here.branch, tip)
+    if not incoming:
+        raise Refused(f"{into} already has every commit of {worktree.branch}; nothing to merge")
+    preview = preview_merge(git_dir, here.branch, tip)
+    if not preview.clean:
+        raise Refused(
+            f"merging {worktree.branch} into {into} would conflict in {len(preview.conflicts)} "
+            f"file{'s' if len(preview.conflicts) != 1 else ''}: {', '.join(one_line(p) for p in preview.conflicts)}; "
+            f"nothing was changed. Have member {member.handle} merge {into} into its branch and resolve them, then merge again"
+        )
+    if preview.tree == tree_of(git_dir, here.branch):
+        raise Refused(f"{into} already has every change of {worktree.branch} (merged or applied before); nothing to merge")
+    in_the_way = [path for path in added_paths(git_dir, here.branch, preview.tree) if _on_disk(here.root / path)]
+    if in_the_way:
+        raise Refused(
+            f"merging {worktree.branch} would overwrite files your work tree holds but git does not track "
+            f"({listed(in_the_way)}); move them away first; nothing was merged"
+        )
+    who = commit_identity_problem(here.root)
+    if who is not None:
+        raise Refused(f"git cannot make a commit in {here.root}: {who}; nothing was merged")
+    files = tree_changes(git_dir, here.branch, preview.tree)
+    head = merge(here.root, tip, _commit_message(member, worktree, incoming, squash), squash)
+    record = record_merge(fleet_id, director_id, member_id, _timeline_text(member, worktree, into, squash, head, incoming, files))
+    return Merged(member, worktree, into, squash, head, incoming, files, record)
+
+
+def _on_disk(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _commit_message(member: AgentRecord, worktree: WorktreeRecord, incoming: list[Commit], squash: bool) -> str:
+    if not squash:
+        return f"Merge branch '{worktree.branch}' of member {member.handle}"
+    subjects = "\n".join(f"- {c.subject}" for c in reversed(incoming[:RECORDED_COMMITS]))
+    more = f"\n- … and {len(incoming) - RECORDED_COMMITS} more" if len(incoming) > RECORDED_COMMITS else ""
+    return f"Squashed branch '{worktree.branch}' of member {member.handle}\n\n{subjects}{more}"
+
+
+def _timeline_text(
+    member: AgentRecord,
+    worktree: WorktreeRecord,
+    into: str,
+    squash: bool,
+    head: str,
+    incoming: list[Commit],
+    files: list[FileChange],
+) -> str:
+    how = "squashed into one commit" if squash else "merge commit"
+    shown_commits = "; ".join(f"{c.short} {c.subject}" for c in incoming[:RECORDED_COMMITS])
+    if len(incoming) > RECORDED_COMMITS:
+        shown_commits += f"; … and {len(incoming) - RECORDED_COMMITS} more"
+    shown_files = ", ".join(f.path for f in files[:RECORDED_FILES])
+    if len(files) > RECORDED_FILES:
+        shown_files += f", … and {len(files) - RECORDED_FILES} more"
+    text = (
+        f"[merged] {member.handle}'s branch {worktree.branch} into {into} ({how} {head[:7]}): "
+        f"{_count(len(incoming), 'commit')} ({shown_commits}); {_count(len(files), 'file')} ({shown_files})"
+    )
+    # A file name that is not UTF-8 comes from git as lone surrogates (one per byte that is not),
+    # which no message may hold: each such byte becomes U+FFFD.
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
