@@ -18,6 +18,7 @@ from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     run_as_human,
     spawn,
     task_row,
+    wait_for,
     wait_for_notify,
 )
 from tests.support import cafleet_command
@@ -308,6 +309,37 @@ def test_graceful_delete_types_exit_and_deregisters(cli, fleet, agents, tmux_ser
     assert pane not in tmux_server.tmux("list-panes", "-a", "-F", "#{pane_id}").stdout.split()
     shown = run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member_id).json()
     assert shown["status"] == "deregistered" and shown["placement"] is None
+
+
+def test_delete_waits_for_a_busy_member_to_end_its_turn(cli, fleet, agents, tmux_server):
+    """A member deleted while its turn runs (often: right after it answered) gets `/exit` once
+    that turn ends, never typed into it, and never a refusal at once."""
+    member_id = spawn(cli, fleet, "ike")
+    agents.wait_for("ike", lambda ev: any(e["event"] == "ready" for e in ev))
+    args = ("--agent-id", fleet.director_id, "--member-id", member_id)
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "take your time").code == 0
+    wait_for(lambda: activity(cli, fleet, member_id)["state"] == "busy", what="the member to be busy")
+    result = run(cli, fleet, "member", "delete", *args)
+    assert result.code == 0, result.err
+    assert inputs(agents.log_of("ike")) == ["take your time", "/exit"]
+    assert pane_of_gone(member_id)
+
+
+def test_a_member_busy_past_the_timeout_is_not_typed_into(cli, fleet, agents, tmux_server):
+    member_id = spawn(cli, fleet, "jay")
+    agents.wait_for("jay", lambda ev: any(e["event"] == "ready" for e in ev))
+    args = ("--agent-id", fleet.director_id, "--member-id", member_id)
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "take your time").code == 0
+    wait_for(lambda: activity(cli, fleet, member_id)["state"] == "busy", what="the member to be busy")
+    result = run(cli, fleet, "member", "delete", *args, "--timeout", "0.5")
+    assert result.code == 2 and "still open after 0.5s (/exit was not typed: it shows busy)" in result.err
+    wait_for(lambda: activity(cli, fleet, member_id)["state"] == "ready", what="the turn to end")
+    assert inputs(agents.log_of("jay")) == ["take your time"]
+
+
+def activity(cli, fleet, member_id):
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
+    return next(m["activity"] for m in listed if m["agent_id"] == member_id)
 
 
 def test_delete_times_out_then_force_kills(cli, fleet, agents, tmux_server):

@@ -247,10 +247,11 @@ def delete_member(
             deadline = time.monotonic() + timeout
             assert state is not None  # pane_is_ours says it exists
             typed = _type_exit_when_ready(tmux, placement, deadline)
-            if not typed or not _wait_for_pane_to_close(tmux, state.pane_id, deadline - time.monotonic()):
+            if not typed.delivered or not _wait_for_pane_to_close(tmux, state.pane_id, deadline - time.monotonic()):
                 last = "\n".join(capture(tmux, state.pane_id, 15))
+                untyped = "" if typed.delivered else f" (/exit was not typed: it shows {typed.observation.state})"
                 raise DeleteTimedOut(
-                    f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s; "
+                    f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s{untyped}; "
                     f"retry with a longer --timeout or use --force. Its last lines:\n{last}"
                 )
         _rebalance(tmux, placement.tmux_window_id)
@@ -414,14 +415,17 @@ def _placement_of(member: AgentRecord) -> PlacementRecord:
     return member.placement
 
 
-def _type_exit_when_ready(tmux: Tmux, placement, deadline: float) -> bool:
-    """Type `/exit` once the agent's box is empty (never glued to a draft or into a menu)."""
+def _type_exit_when_ready(tmux: Tmux, placement, deadline: float) -> keystrokes.Outcome:
+    """Type `/exit` once the agent's box is empty: never glued to a draft, into a menu, or
+    into a running turn (codex would steer the turn with it). A busy agent is waited for like
+    a starting one: a member deleted right after it answered is often still ending its turn."""
     while True:
         outcome = keystrokes.type_line(tmux, placement, "/exit", allowed=frozenset({AgentState.READY}))
         if outcome.delivered:
-            return True
-        if outcome.final or time.monotonic() >= deadline:
-            return False
+            return outcome
+        waiting = not outcome.final or outcome.observation.state == AgentState.BUSY
+        if not waiting or time.monotonic() >= deadline:
+            return outcome
         time.sleep(0.2)
 
 
