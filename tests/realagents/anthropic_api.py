@@ -37,20 +37,38 @@ def _texts(message: dict) -> list[str]:
     return [(m["text"] if (m := _MID_TURN.match(t)) else t) for t in texts if not t.startswith(_OWN_TEXT)]
 
 
+def _result_text(block: dict) -> str:
+    content = block.get("content", "")
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def _is_result_only(message: dict) -> bool:
+    return not _texts(message) and any(b.get("type") == "tool_result" for b in _blocks(message))
+
+
 def conversation(body: dict) -> Conversation:
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+    steps = 0  # the tool results since the latest typed text
+    while steps < len(users) and _is_result_only(users[-1 - steps]):
+        steps += 1
     last_texts = _texts(users[-1]) if users else []
-    has_result = bool(users) and any(b.get("type") == "tool_result" for b in _blocks(users[-1]))
+    results = [_result_text(b) for b in _blocks(users[-1]) if b.get("type") == "tool_result"] if users else []
+    has_result = bool(results)
     return Conversation(
         texts=tuple(t for m in users for t in _texts(m)),
         last_text="\n".join(last_texts),
         # A tool result that carries newly typed text is answered as that text.
         after_tool_result=has_result and not last_texts,
         tool_names=frozenset(t.get("name", "") for t in body.get("tools") or ()),
+        tool_output="\n".join(results),
+        results_since_text=steps,
     )
 
 
 def _content(turn: Turn) -> list[dict]:
+    if turn.write is not None:
+        tool_input = {"file_path": turn.write.path, "content": turn.write.text}
+        return [{"type": "tool_use", "id": f"toolu_{next(_ids):08d}", "name": turn.write.tool, "input": tool_input}]
     if turn.command is None:
         return [{"type": "text", "text": turn.text or ""}]
     tool_input = {"command": turn.command, "description": "cafleet"}
@@ -91,11 +109,15 @@ def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
     conv = conversation(body)
     turn = decide(conv, SHELL_TOOL)
     tools = tuple(sorted(conv.tool_names))
-    server.record(Record("/v1/messages", "anthropic", conv.last_text, conv.after_tool_result, tools, turn.text, turn.command))
+    server.record(
+        Record(
+            "/v1/messages", "anthropic", conv.last_text, conv.after_tool_result, tools, turn.text, turn.command, conv.tool_output
+        )
+    )
     if turn.delay:
         time.sleep(turn.delay)
     content = _content(turn)
-    stop_reason = "end_turn" if turn.command is None else "tool_use"
+    stop_reason = "end_turn" if turn.command is None and turn.write is None else "tool_use"
     if body.get("stream"):
         return Reply(200, "text/event-stream", sse(_events(body, content, stop_reason)))
     return Reply(200, "application/json", json.dumps(_message(body, content, stop_reason)).encode())

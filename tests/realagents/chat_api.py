@@ -35,22 +35,32 @@ def conversation(body: dict) -> Conversation:
         for tool in body.get("tools") or []
         if isinstance(tool, dict) and isinstance(tool.get("function"), dict) and "name" in tool["function"]
     )
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     return Conversation(
         texts=tuple(_text(m.get("content")) for m in messages if m.get("role") == "user"),
         last_text=_text(last.get("content")) if last.get("role") == "user" else "",
         after_tool_result=last.get("role") == "tool",
         tool_names=tools,
+        tool_output=_text(last.get("content")) if last.get("role") == "tool" else "",
+        results_since_text=sum(1 for m in messages[last_user + 1 :] if m.get("role") == "tool"),
     )
 
 
-def _tool_call(command: str) -> dict:
-    arguments = json.dumps({"command": command})
+def _tool_call(turn: Turn) -> dict:
+    if turn.write is not None:
+        name, arguments = turn.write.tool, {"filePath": turn.write.path, "content": turn.write.text}
+    else:
+        name, arguments = SHELL_TOOL, {"command": turn.command}
     return {
         "index": 0,
         "id": f"call_{uuid.uuid4().hex[:24]}",
         "type": "function",
-        "function": {"name": SHELL_TOOL, "arguments": arguments},
+        "function": {"name": name, "arguments": json.dumps(arguments)},
     }
+
+
+def _calls_tool(turn: Turn) -> bool:
+    return turn.command is not None or turn.write is not None
 
 
 def _usage() -> dict:
@@ -69,8 +79,8 @@ def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, di
         return None, {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     yield chunk({"role": "assistant", "content": ""})
-    if turn.command is not None:
-        yield chunk({"tool_calls": [_tool_call(turn.command)]})
+    if _calls_tool(turn):
+        yield chunk({"tool_calls": [_tool_call(turn)]})
         yield chunk({}, "tool_calls")
     else:
         # Several deltas, as a real model streams text.
@@ -84,11 +94,11 @@ def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, di
 
 def _completion(turn: Turn, model: str) -> dict:
     message: dict = {"role": "assistant", "content": turn.text}
-    if turn.command is not None:
-        call = _tool_call(turn.command)
+    if _calls_tool(turn):
+        call = _tool_call(turn)
         del call["index"]
         message = {"role": "assistant", "content": None, "tool_calls": [call]}
-    finish = "tool_calls" if turn.command is not None else "stop"
+    finish = "tool_calls" if _calls_tool(turn) else "stop"
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
@@ -111,6 +121,7 @@ def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
             tools=tuple(sorted(conv.tool_names)),
             text=turn.text,
             command=turn.command,
+            tool_output=conv.tool_output,
         )
     )
     if turn.delay:

@@ -31,6 +31,7 @@ class Record(NamedTuple):
     tools: tuple[str, ...]
     text: str | None
     command: str | None
+    tool_output: str = ""  # the tool result this request carried (a denial shows here)
 
     def is_agent_turn(self, shell_tool: str) -> bool:
         return shell_tool in self.tools

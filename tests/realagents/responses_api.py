@@ -23,6 +23,7 @@ def conversation(body: dict) -> Conversation:
     items = [item for item in body.get("input") or [] if isinstance(item, dict)]
     texts = tuple(_user_text(item) for item in items if _is_user_message(item))
     last = items[-1] if items else {}
+    last_user = max((i for i, item in enumerate(items) if _is_user_message(item)), default=-1)
     # Function and namespace tools have a name; built-in ones (web_search) only a type.
     tool_names = frozenset(tool.get("name") or tool.get("type", "") for tool in body.get("tools") or [])
     return Conversation(
@@ -30,7 +31,16 @@ def conversation(body: dict) -> Conversation:
         last_text=_user_text(last) if _is_user_message(last) else "",
         after_tool_result=last.get("type") == "function_call_output",
         tool_names=tool_names,
+        tool_output=_output_text(last) if last.get("type") == "function_call_output" else "",
+        results_since_text=sum(1 for item in items[last_user + 1 :] if item.get("type") == "function_call_output"),
     )
+
+
+def _output_text(item: dict) -> str:
+    output = item.get("output")
+    if isinstance(output, str):
+        return output
+    return "".join(part.get("text", "") for part in output or [] if isinstance(part, dict))
 
 
 def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
@@ -46,6 +56,7 @@ def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
             tools=tuple(sorted(conv.tool_names)),
             text=turn.text,
             command=turn.command,
+            tool_output=conv.tool_output,
         )
     )
     response_id = f"resp_{next(_ids)}"

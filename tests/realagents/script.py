@@ -17,9 +17,15 @@ NOTICE = re.compile(r"\[cafleet msg (?P<task>\d+) from (?P<name>[^#\s\]]+)#(?P<s
 ACK_TEMPLATE = re.compile(
     r"(?P<cafleet>(?:'[^']*'|\S)*cafleet'?) --fleet-id (?P<fleet>\d+) message ack --agent-id (?P<agent>\d+)"
 )
-# Test hooks inside a typed prompt: "please run: CMD" calls the shell tool with CMD, and
-# "take your time" keeps the turn running for SLOW_SECONDS (the agent shows busy).
+# Test hooks inside a typed prompt: "please run: CMD" calls the shell tool with CMD; in a
+# notice, "please write PATH: TEXT, then run and answer: CMD" writes the line TEXT to the file
+# PATH with the agent's own file tool, then runs CMD with the notice's ack and reply in one
+# shell command (an agent with no file tool does it all in that one command); "take your time"
+# keeps the turn running for SLOW_SECONDS (the agent shows busy).
 RUN_REQUEST = re.compile(r"please run: (?P<command>.+?)\s*$", re.S)
+WRITE_REQUEST = re.compile(r"please write (?P<path>\S+): (?P<text>[^\n]*?), then run and answer: (?P<command>.+?)\s*$", re.S)
+# The agents' own file-writing tools (codex 0.169 offers the model none against a custom provider).
+WRITE_TOOLS = ("Write", "write")  # claude, opencode
 SLOW_MARK = "take your time"
 SLOW_SECONDS = 8.0
 FINAL_TEXT = "Done: acked and replied."
@@ -33,19 +39,31 @@ class Conversation(NamedTuple):
     last_text: str  # the text of the latest user input ("" when it is a tool result)
     after_tool_result: bool  # the latest input is the result of our tool call
     tool_names: frozenset[str]  # the tools the agent declared in this request
+    tool_output: str = ""  # what the latest tool call printed, when the latest input is its result
+    results_since_text: int = 0  # tool results since the latest user text (steps of this turn)
+
+
+class Write(NamedTuple):
+    """A call of the agent's own file tool `tool`: write `text` to the file at `path`."""
+
+    tool: str
+    path: str
+    text: str
 
 
 class Turn(NamedTuple):
-    """One model turn: either final text, or one shell tool call running `command`."""
+    """One model turn: final text, one shell tool call running `command`, or one `write`."""
 
     text: str | None = None
     command: str | None = None
     delay: float = 0.0  # seconds to wait before answering (keeps the agent busy)
+    write: Write | None = None
 
 
-def reply_command(conversation: Conversation) -> str | None:
-    """`ack && send` for the notice in the latest input, or None when there is none."""
-    notice = NOTICE.search(conversation.last_text)
+def reply_command(conversation: Conversation, asked: str | None = None) -> str | None:
+    """`ack && send` for the notice in `asked` (default: the latest input), or None when there
+    is none."""
+    notice = NOTICE.search(conversation.last_text if asked is None else asked)
     if notice is None:
         return None
     template = None
@@ -67,11 +85,28 @@ def decide(conversation: Conversation, shell_tool: str) -> Turn:
     """The scripted answer. `shell_tool` is the name of this agent's shell tool."""
     if shell_tool not in conversation.tool_names:
         return Turn(text="ok")  # a side request (title, summary, …): never call tools here
+    write_tool = next((tool for tool in WRITE_TOOLS if tool in conversation.tool_names), None)
     if conversation.after_tool_result:
+        asked = conversation.texts[-1] if conversation.texts else ""
+        written = WRITE_REQUEST.search(asked)
+        reply = reply_command(conversation, asked)
+        if written and write_tool and conversation.results_since_text == 1 and reply is not None:
+            return Turn(command=f"{written['command']} && {reply}")  # the file is written: commit, answer
         return Turn(text=FINAL_TEXT)
     delay = SLOW_SECONDS if SLOW_MARK in conversation.last_text else 0.0
     requested = RUN_REQUEST.search(conversation.last_text)
-    command = requested["command"] if requested else reply_command(conversation)
+    written = WRITE_REQUEST.search(conversation.last_text)
+    reply = reply_command(conversation)
+    if written and write_tool:
+        return Turn(write=Write(write_tool, written["path"], written["text"] + "\n"), delay=delay)
+    if requested:
+        command = requested["command"]
+    elif written and reply is not None:
+        command = (
+            f"printf '%s\\n' {shlex.quote(written['text'])} > {shlex.quote(written['path'])} && {written['command']} && {reply}"
+        )
+    else:
+        command = reply
     if command is not None:
         return Turn(command=command, delay=delay)
     return Turn(text=IDLE_TEXT, delay=delay)
