@@ -63,6 +63,15 @@ def indented(line: Text, style: str = "") -> Text:
     return Text.assemble(INDENT, line)
 
 
+def fit(name: str, width: int) -> str:
+    """`name` in at most `width` columns, cut in the middle: hosts often differ only at the end
+    (`ip-172-31-20-145`), and branches both at the start and at the end (`cafleet/3/coder`)."""
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return f"{name[:head]}…{name[len(name) - (width - 1 - head) :]}"
+
+
 def clock(stamp: str | None) -> str:
     """`HH:MM:SS` of a stored UTC stamp."""
     return stamp[11:19] if stamp else "--:--:--"
