@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from cafleet.core.errors import Refused
+from cafleet.core.records import AgentRecord
 
 
 class Blocker(StrEnum):
@@ -35,14 +36,14 @@ class Blocker(StrEnum):
 
 
 class ReviewRefused(Refused):
-    """A review or merge of member `member` (its handle) refused, nothing changed."""
+    """A review or merge of `member` refused, nothing changed."""
 
     def __init__(
         self,
         message: str,
         blocker: Blocker,
         *,
-        member: str,
+        member: AgentRecord,
         branch: str | None = None,
         into: str | None = None,
         where: str | None = None,

@@ -134,13 +134,13 @@ def reviewable(fleet_id: int, director_id: int, member_id: int) -> tuple[AgentRe
         raise ReviewRefused(
             f"member {who} has no worktree (it was created without --worktree); there is nothing to review",
             Blocker.NO_WORKTREE,
-            member=who,
+            member=member,
         )
     if not is_this_host(worktree.host):
         raise ReviewRefused(
             f"member {who}'s worktree is on host {worktree.host} and this is host {this_host()}; run the command there",
             Blocker.OTHER_HOST,
-            member=who,
+            member=member,
             branch=worktree.branch,
             where=worktree.host,
         )
@@ -148,7 +148,7 @@ def reviewable(fleet_id: int, director_id: int, member_id: int) -> tuple[AgentRe
         raise ReviewRefused(
             f"member {who}'s repository ({worktree.git_dir}) is gone",
             Blocker.REPOSITORY_GONE,
-            member=who,
+            member=member,
             branch=worktree.branch,
             where=worktree.git_dir,
         )
@@ -168,7 +168,7 @@ def member_diff(
             raise ReviewRefused(
                 f"member {member.handle}'s worktree {path} is gone",
                 Blocker.WORKTREE_GONE,
-                member=member.handle,
+                member=member,
                 branch=worktree.branch,
                 where=str(path),
             )
@@ -178,7 +178,7 @@ def member_diff(
         raise ReviewRefused(
             f"member {member.handle}'s branch {worktree.branch} is gone",
             Blocker.BRANCH_GONE,
-            member=member.handle,
+            member=member,
             branch=worktree.branch,
         )
     base = base_of(worktree)
@@ -202,13 +202,15 @@ class MergePlan(NamedTuple):
     files: list[FileChange]  # what the merge changes in `into`
 
 
-def plan_merge(fleet_id: int, director_id: int, member_id: int, directory: Path) -> MergePlan:
-    """Every check of `merge_member`, and what it would bring, without changing anything."""
+def plan_merge(fleet_id: int, director_id: int, member_id: int, directory: Path | None = None) -> MergePlan:
+    """Every check of `merge_member`, and what it would bring, without changing anything.
+    `directory` None: the work tree the member's worktree was made from."""
     member, worktree = reviewable(fleet_id, director_id, member_id)
     who, branch, git_dir = member.handle, worktree.branch, worktree.git_dir
+    directory = Path(worktree.source) if directory is None else directory
 
     def refused(message: str, blocker: Blocker, **data) -> ReviewRefused:
-        return ReviewRefused(message, blocker, member=who, branch=branch, **data)
+        return ReviewRefused(message, blocker, member=member, branch=branch, **data)
 
     here = look(directory)
     if isinstance(here, NotAWorkTree):
@@ -293,9 +295,15 @@ def plan_merge(fleet_id: int, director_id: int, member_id: int, directory: Path)
 
 
 def merge_member(
-    fleet_id: int, director_id: int, member_id: int, directory: Path, squash: bool = False, expected_tip: str | None = None
+    fleet_id: int,
+    director_id: int,
+    member_id: int,
+    directory: Path | None = None,
+    squash: bool = False,
+    expected_tip: str | None = None,
 ) -> Merged:
-    """Merge the member's branch into the branch checked out in the Director's `directory`.
+    """Merge the member's branch into the branch checked out in the Director's `directory` (None:
+    the work tree the member's worktree was made from).
     Refused, with nothing changed, when that work tree has uncommitted changes, when the merge
     would conflict (the files named) or would overwrite files git does not track there, and
     (given `expected_tip`, the commit a preview showed) when the branch moved on since."""
@@ -306,7 +314,7 @@ def merge_member(
             f"member {member.handle}'s branch {worktree.branch} moved on since it was previewed (now at {plan.tip[:7]}); "
             "nothing was merged",
             Blocker.BRANCH_MOVED,
-            member=member.handle,
+            member=member,
             branch=worktree.branch,
             into=plan.into,
         )
