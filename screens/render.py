@@ -328,7 +328,7 @@ def _worktree_counts(mark: WorktreeMark) -> list[Field]:
     elif mark.ahead:
         counts.append((f"↑{mark.ahead}✓", "green") if mark.merged else (f"↑{mark.ahead}", "bold cyan"))
     if mark.look is WorktreeLook.DIRECTORY_GONE:
-        counts.append(("✗ no dir", "red"))
+        counts.append(("✗ dir", "red"))  # its directory is gone (the detail says so in words)
     elif mark.uncommitted:
         counts.append((f"±{mark.uncommitted}", "yellow"))
     return counts
