@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from doc_commands import EXIT_NOTE, REPO, _blocks
 
-WALKTHROUGHS = ("README.md", "docs/quickstart.md", "docs/run-a-team.md")
+WALKTHROUGHS = ("README.md", "docs/quickstart.md", "docs/run-a-team.md", "docs/worktrees.md")
 
 
 class Place(enum.Enum):

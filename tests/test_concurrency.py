@@ -413,6 +413,7 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
                 "agent_states",
                 "couriers",
                 "worktrees",
+                "worktree_overlaps",
             ]
             + search
         )

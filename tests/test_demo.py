@@ -4,7 +4,6 @@ members are stand-ins that answer, every way out says how to come back, and --st
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time

@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import click
 import pytest
@@ -24,6 +25,8 @@ from conftest import CliResult, cafleet_command
 from doc_commands import command_path, commands, documents, parse
 from doc_walkthrough import WALKTHROUGHS
 from panes_support import OUTSIDE_PANES, make_fake_agents, wait_for
+
+from tests.git_support import git, make_repo
 
 MEMBER, AGENT = "member", "agent"
 # Literal agent id -> (name, kind) for each document; 1 is the Director, 2 the Administrator.
@@ -63,8 +66,7 @@ class World:
     def __init__(self, cli, server, tmp_path, cast):
         self.cli, self.server, self.cast = cli, server, cast
         self.agents = make_fake_agents(tmp_path)
-        self.cwd = tmp_path / "work"
-        self.cwd.mkdir()
+        self.cwd = make_repo(tmp_path / "work")  # a project under git, so `--worktree` works
         self.director_env = {**server.pane_env(), **self.agents.env}
         created = self.run_in(self.director_env, "fleet", "create", "--label", "docs")
         assert created.code == 0, created.err
@@ -210,6 +212,8 @@ class World:
         for i, word in enumerate(words[:-1]):
             if word in TASK_OPTIONS and words[i + 1].isdigit():
                 words[i + 1] = str(self.task_for(path, acting))
+        if path in (("member", "diff"), ("member", "merge")):
+            self.has_committed_work(int(words[words.index("--member-id") + 1]))
         if path in (("member", "send-input"), ("member", "exec"), ("member", "ping"), ("member", "capture")):
             member = int(words[words.index("--member-id") + 1])
             if "--choice" in words:
@@ -253,6 +257,21 @@ class World:
         if path == ("message", "cancel"):
             return self.message(self.director_id if acting != self.director_id else self.admin_id, sender=acting)
         return self.message(acting)
+
+    def has_committed_work(self, member: int) -> None:
+        """A worktree member whose branch holds a commit its base lacks (made in its pane)."""
+        listed = self.as_director("--json", "member", "list", "--agent-id", self.director_id).json()
+        worktree = next(m["worktree"] for m in listed if m["agent_id"] == member)
+        assert worktree, f"member {member} has no worktree: create it with --worktree in the document"
+        if worktree["ahead"]:
+            return
+        self.wait_state(member, "ready")
+        before = git(Path(worktree["path"]), "rev-parse", "HEAD")
+        name = f"work-{member}.txt"
+        command = f"printf '%s\\n' done > {name} && git add {name} && git commit -q -m 'doc test work'"
+        done = self.as_director("member", "exec", "--agent-id", self.director_id, "--member-id", member, command)
+        assert done.code == 0, done.err
+        wait_for(lambda: git(Path(worktree["path"]), "rev-parse", "HEAD") != before, timeout=30, what="the member's commit")
 
     def make_ask(self, member: int) -> None:
         self.wait_state(member, "ready")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -31,10 +32,18 @@ from doc_walkthrough import WALKTHROUGHS, Place, Step, walkthrough
 from panes_support import OUTSIDE_PANES, wait_for
 from support import TmuxServer, private_tmux_server
 
+from tests.git_support import git, make_repo
+
 pytestmark = pytest.mark.sqlite_only  # a newcomer's fleet lives on the default SQLite file
 
 # What the story calls the members a page refers to by id (in the order the Director spawns them).
 STORY_MEMBERS = {"docs/run-a-team.md": ("coder", "tester", "reviewer")}
+# Pages whose reader's project is a git repository (on `main`, one commit).
+GIT_PROJECTS = {"docs/worktrees.md"}
+# What members commit in their worktrees before the reader first looks at their branches.
+STORY_COMMITS = {
+    "docs/worktrees.md": {3: {"lexer.py": "def tokens(text): return text.split()\n"}, 4: {"parser.py": "class Node: ...\n"}},
+}
 
 
 class Reader:
@@ -44,8 +53,12 @@ class Reader:
         self.doc, self.server, self.bin_dir = doc, server, bin_dir
         self.home = Path(os.environ["HOME"])
         self.project = self.home / "project"
-        self.project.mkdir(exist_ok=True)
+        if doc in GIT_PROJECTS:
+            make_repo(self.project, {"README.md": "# project\n"})
+        else:
+            self.project.mkdir(exist_ok=True)
         self.base_env = dict(os.environ)
+        self.committed: set[int] = set()
         self.director_pane = server.pane_id  # where the reader starts; then where `fleet create` ran
         self.windows: dict[tuple[Place, int], str] = {}
         self.fleet_literal: str | None = None  # the page's fleet id, e.g. "7"
@@ -183,6 +196,8 @@ class Reader:
         if not command.startswith("cafleet") or self.fleet_id is None:
             return
         argv = argv_of(command)[1:]
+        if command_path(argv)[:1] == ("member",) and command_path(argv)[1:] in (("list",), ("diff",)):
+            self.story_members_commit()
         if command_path(argv) == ("monitor", "status"):  # a reader asks once the members have settled
             for listed in self.members():
                 self.wait_state(listed["agent_id"], "ready")
@@ -192,6 +207,24 @@ class Reader:
             self.wait_state(int(member), "ready")
             if "--choice" in argv:
                 self.story_member_asks(int(member))
+
+    def story_members_commit(self) -> None:
+        """Each member of STORY_COMMITS commits its files in its worktree (once)."""
+        for literal, files in STORY_COMMITS.get(self.doc, {}).items():
+            member = literal + self.agent_shift
+            if member in self.committed:
+                continue
+            self.committed.add(member)
+            self.wait_state(member, "ready")
+            worktree = next(m["worktree"] for m in self.members() if m["agent_id"] == member)
+            before = git(Path(worktree["path"]), "rev-parse", "HEAD")
+            writes = " && ".join(f"printf '%s\\n' {shlex.quote(text.rstrip())} > {name}" for name, text in files.items())
+            command = f"{writes} && git add -A && git commit -q -m {shlex.quote('work of member ' + str(member))}"
+            done = self.cafleet(
+                "--fleet-id", self.fleet_id, "member", "exec", "--agent-id", self.director_id(), "--member-id", member, command
+            )
+            assert done.returncode == 0, done.stderr
+            wait_for(lambda p=worktree["path"], b=before: git(Path(p), "rev-parse", "HEAD") != b, timeout=30, what="the commit")
 
     def members(self) -> list[dict]:
         shown = self.cafleet(
@@ -248,6 +281,7 @@ VARIABLE = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "<time>"),
     (re.compile(r"pid=\d+"), "pid=<pid>"),
     (re.compile(r"(oldest-unread|idle)=\d+s"), r"\1=<age>"),
+    (re.compile(r"\b(at|merge commit) [0-9a-f]{7,40}\b"), r"\1 <commit>"),  # commits hash their times
 ]
 
 

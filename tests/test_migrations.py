@@ -115,6 +115,13 @@ EXPECTED_COLUMNS = {
         ("created_at", "TEXT", 1, None, 0),
         ("closed_at", "TEXT", 0, None, 0),
     ],
+    "worktree_overlaps": [
+        ("fleet_id", "INTEGER", 1, None, 0),
+        ("first_id", "INTEGER", 1, None, 1),
+        ("second_id", "INTEGER", 1, None, 2),
+        ("path", "TEXT", 1, None, 3),
+        ("seen_at", "TEXT", 1, None, 0),
+    ],
 }
 
 # index name -> (unique, partial, [(column, collation), ...]) per table.
@@ -144,6 +151,10 @@ EXPECTED_INDEXES = {
     "agent_states": {},
     "couriers": {"sqlite_autoindex_couriers_1": (1, 0, [("host", "BINARY")])},
     "worktrees": {"worktrees_open": (0, 1, [("fleet_id", "BINARY")])},
+    "worktree_overlaps": {
+        "sqlite_autoindex_worktree_overlaps_1": (1, 0, [("first_id", "BINARY"), ("second_id", "BINARY"), ("path", "BINARY")]),
+        "worktree_overlaps_fleet": (0, 0, [("fleet_id", "BINARY")]),
+    },
 }
 
 # (from column, to table, to column) per table.
@@ -164,6 +175,7 @@ EXPECTED_FOREIGN_KEYS = {
     "agent_states": {("agent_id", "agents", "id")},
     "couriers": set(),
     "worktrees": {("agent_id", "agents", "id"), ("fleet_id", "fleets", "id"), ("director_id", "agents", "id")},
+    "worktree_overlaps": {("fleet_id", "fleets", "id"), ("first_id", "agents", "id"), ("second_id", "agents", "id")},
 }
 
 # Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the
@@ -404,8 +416,12 @@ def test_every_model_has_exactly_the_columns_of_its_table(db, db_path):
             fields = model._meta.sorted_fields
             assert sorted(model._meta.columns) == sorted(info), table
             assert sorted(f.column_name for f in fields) == sorted(info), table
-            pk_columns = [name for name, row in info.items() if row[5]]
-            assert [model._meta.primary_key.column_name] == pk_columns, table
+            pk_columns = [name for name, row in sorted(info.items(), key=lambda item: item[1][5]) if row[5]]
+            key = model._meta.primary_key
+            named = (
+                [model._meta.fields[f].column_name for f in key.field_names] if hasattr(key, "field_names") else [key.column_name]
+            )
+            assert named == pk_columns, table
             for field in fields:
                 if field.primary_key:
                     continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,7 @@ def test_a_worktree_member_starts_in_its_own_worktree_with_its_include_files(cli
         "merged": True,
         "uncommitted": 0,
         "problem": None,
+        "overlaps": [],
     }
     text = run(cli, fleet, "member", "list", "--agent-id", fleet.director_id).out.splitlines()
     assert text[1] == f"  worktree {path}: branch cafleet/{fleet.fleet_id}/coder, 0 commits ahead of main, 0 uncommitted files"
@@ -492,3 +494,33 @@ def test_a_merge_of_a_file_named_in_no_encoding_is_recorded_and_shown_safely(cli
     (record,) = [t for t in timeline if t["text"].startswith("[merged]")]
     assert "1 file (caf\ufffd\x1b[31m.txt)" in record["text"]
     assert os.path.exists(os.fsencode(repo) + b"/caf\xe9\x1b[31m.txt")
+
+
+def _director_overlaps(cli, fleet, repo) -> list[str]:
+    polled = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--full", cwd=repo).json()
+    return [task["text"] for task in polled if task["text"].startswith("[overlap]")]
+
+
+def test_two_members_changing_one_file_bring_the_director_one_message(cli, fleet, agents, repo):
+    one = spawn_in_worktree(cli, fleet, agents, repo, "one")
+    two = spawn_in_worktree(cli, fleet, agents, repo, "two")
+    f = fleet.fleet_id
+    member_commits(cli, fleet, repo, one, f"cafleet/{f}/one", {"notes.txt": "ONE\n", "one.py": "1\n"}, "One")
+    member_commits(cli, fleet, repo, two, f"cafleet/{f}/two", {"two.py": "2\n"}, "Two: no overlap yet")
+    member_commits(cli, fleet, repo, two, f"cafleet/{f}/two", {"notes.txt": "TWO\n"}, "Two: now it overlaps")
+
+    told = wait_for(lambda: _director_overlaps(cli, fleet, repo), timeout=60, what="the Director's overlap message")
+    assert len(told) == 1
+    assert re.match(
+        rf"\[overlap\] one#{one} \(cafleet/{f}/one\) and two#{two} \(cafleet/{f}/two\) both change notes\.txt\. ", told[0]
+    ), told[0]
+    assert f"member diff --agent-id {fleet.director_id} --member-id {one} --stat" in told[0]
+
+    rows = {member["agent_id"]: member["worktree"]["overlaps"] for member in listed(cli, fleet, repo)}
+    assert rows[one] == [{"member_id": two, "member": f"two#{two}", "paths": ["notes.txt"]}]
+    assert rows[two] == [{"member_id": one, "member": f"one#{one}", "paths": ["notes.txt"]}]
+
+    # More work on the same file is the same overlap; a second shared file is a new one.
+    member_commits(cli, fleet, repo, one, f"cafleet/{f}/one", {"notes.txt": "ONE again\n", "two.py": "1\n"}, "One more")
+    both = wait_for(lambda: len(_director_overlaps(cli, fleet, repo)) == 2 and _director_overlaps(cli, fleet, repo))
+    assert "both change two.py." in both[1] and "notes.txt" not in both[1]

@@ -239,7 +239,7 @@ def list_command(agent_id, activity):
         for reaped in reap_dead_spawns(agent_id):
             note(f"Note: {reaped.note()}")
         members = list_members(fleet_id, agent_id)
-    worktrees = _worktree_states([m.id for m in members])
+    worktrees = _worktree_states(fleet_id, [m.id for m in members])
     rows = None
     if activity:
         from cafleet.panes.activity import member_activity
@@ -262,21 +262,27 @@ def list_command(agent_id, activity):
     emit([document(m) for m in members], lambda: "\n".join(line for m in members for line in lines(m)) or "No members.")
 
 
-def _worktree_states(member_ids: list[int]) -> dict[int, tuple[dict, str]]:
-    """Each worktree member's state as JSON and as its line in `member list` (git runs only
-    for members that have a worktree)."""
+def _worktree_states(fleet_id: int, member_ids: list[int]) -> dict[int, tuple[dict, str]]:
+    """Each worktree member's state as JSON and as its lines in `member list` (git runs only
+    for members that have a worktree), with the files its branch changes that another's does."""
     from cafleet.broker.worktrees import worktrees_of
 
     records = worktrees_of(member_ids)
     if not records:
         return {}
-    from cafleet.cli.worktree_output import status_json, status_line
+    from cafleet.broker.worktree_overlaps import overlaps_of
+    from cafleet.cli.worktree_output import overlap_json, overlap_lines, status_json, status_line
     from cafleet.services.worktree_review import worktree_status
 
+    overlaps = overlaps_of(fleet_id)
     states = {}
     for member_id, record in records.items():
         status = worktree_status(record)
-        states[member_id] = (status_json(record, status), status_line(record, status))
+        mine = overlaps.get(member_id, [])
+        states[member_id] = (
+            {**status_json(record, status), "overlaps": overlap_json(mine)},
+            "\n".join([status_line(record, status), *overlap_lines(mine)]),
+        )
     return states
 
 

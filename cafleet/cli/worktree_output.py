@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from cafleet.core.terminal import one_line
 
 if TYPE_CHECKING:
+    from cafleet.broker.worktree_overlaps import OverlapWith
     from cafleet.core.records import WorktreeRecord
     from cafleet.git.review import Commit, FileChange
     from cafleet.panes.worktree_release import Release
@@ -74,6 +75,16 @@ def status_line(worktree: WorktreeRecord, status: WorktreeStatus) -> str:
     else:
         where += ", directory gone"
     return f"  worktree {worktree.path}: branch {worktree.branch}, {where}"
+
+
+def overlap_json(overlaps: list[OverlapWith]) -> list[dict]:
+    return [{"member_id": o.member_id, "member": o.handle, "paths": list(o.paths)} for o in overlaps]
+
+
+def overlap_lines(overlaps: list[OverlapWith]) -> list[str]:
+    """`  overlaps tester#4: notes.txt, src/app.py` for each member whose branch changes some
+    of the same files."""
+    return [f"  overlaps {one_line(o.handle)}: {', '.join(one_line(p) for p in o.paths)}" for o in overlaps]
 
 
 def release_json(release: Release) -> dict:

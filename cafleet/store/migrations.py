@@ -378,6 +378,25 @@ _WORKTREES_PG = (
     "FOR EACH STATEMENT EXECUTE FUNCTION cafleet_notify_change()",
 )
 
+# One row per file that two members' branches both change (first_id < second_id), so the
+# Director is told of each overlap once; a row goes when its overlap does.
+_WORKTREE_OVERLAPS = """
+        CREATE TABLE worktree_overlaps (
+            fleet_id INTEGER NOT NULL REFERENCES fleets (id),
+            first_id INTEGER NOT NULL REFERENCES agents (id),
+            second_id INTEGER NOT NULL REFERENCES agents (id),
+            path TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (first_id, second_id, path)
+        );
+        CREATE INDEX worktree_overlaps_fleet ON worktree_overlaps (fleet_id)
+"""
+_WORKTREE_OVERLAPS_PG = (
+    *(s for s in _WORKTREE_OVERLAPS.split(";") if s.strip()),
+    "CREATE TRIGGER worktree_overlaps_changed AFTER INSERT OR UPDATE OR DELETE ON worktree_overlaps "
+    "FOR EACH STATEMENT EXECUTE FUNCTION cafleet_notify_change()",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES, postgres=_REGISTRY_AND_MESSAGES_PG),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE, postgres=_MONITOR_SCHEDULE_PG),
@@ -392,6 +411,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "notices claimed by one courier, step by step", _NOTICE_CLAIMS),
     Migration(12, "a change sequence on tasks for the TUI, whatever the clocks say", _TASK_REVISIONS),
     Migration(13, "members' git worktrees", _WORKTREES, postgres=_WORKTREES_PG),
+    Migration(14, "files two members' branches both change", _WORKTREE_OVERLAPS, postgres=_WORKTREE_OVERLAPS_PG),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -10,6 +10,7 @@ from cafleet.core.domain import AgentStatus
 from cafleet.store.orm import (
     AutoField,
     BooleanField,
+    CompositeKey,
     DatabaseProxy,
     FloatField,
     ForeignKeyField,
@@ -212,4 +213,34 @@ class Worktree(BaseModel):
         table_name = "worktrees"
 
 
-ALL_MODELS = (Fleet, Agent, Placement, Task, MonitorConfig, MonitorRuntime, AgentStateRow, Courier, Worktree)
+class WorktreeOverlap(BaseModel):
+    """A file that two members' branches both change: the Director was told of it once."""
+
+    if TYPE_CHECKING:
+        fleet_id: int
+        first_id: int
+        second_id: int
+
+    fleet = ForeignKeyField(Fleet, lazy_load=False)
+    first = ForeignKeyField(Agent, lazy_load=False, backref="overlaps_as_first")
+    second = ForeignKeyField(Agent, lazy_load=False, backref="overlaps_as_second")
+    path = TextField()
+    seen_at = TextField()
+
+    class Meta:
+        table_name = "worktree_overlaps"
+        primary_key = CompositeKey("first", "second", "path")
+
+
+ALL_MODELS = (
+    Fleet,
+    Agent,
+    Placement,
+    Task,
+    MonitorConfig,
+    MonitorRuntime,
+    AgentStateRow,
+    Courier,
+    Worktree,
+    WorktreeOverlap,
+)

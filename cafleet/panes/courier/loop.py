@@ -53,6 +53,8 @@ from cafleet.store.lock_files import courier_lock_name, open_lock
 
 POLL_SECONDS = 0.1
 WATCH_SECONDS = 1.0
+# How often members' branches are compared for files two of them change (told within 30 s).
+OVERLAP_SECONDS = 5.0
 RETRY_SECONDS = {"deferred:starting": 0.3, "deferred:asking": 1.0, "deferred:draft": 1.0}
 LIVENESS_SECONDS = 5.0
 # How often a pane whose head notice another, still running, process holds is looked at again.
@@ -125,6 +127,7 @@ class Courier:
         for worker in self._workers:
             worker.start()
         threading.Thread(target=self._watch_states, daemon=True, name="courier-watch").start()
+        threading.Thread(target=self._watch_overlaps, daemon=True, name="courier-overlaps").start()
         try:
             return self._loop()
         finally:
@@ -310,6 +313,18 @@ class Courier:
             except Exception as exc:  # a bad round must not end the watching; say why in the log
                 _log(f"state watch failed: {type(exc).__name__}: {exc}")
             self._stopping.wait(WATCH_SECONDS)
+
+    def _watch_overlaps(self) -> None:
+        from cafleet.services.worktree_overlaps import OverlapWatch
+
+        watch = OverlapWatch()
+        while not self._stopping.is_set():
+            try:
+                if watch.look(self.host):
+                    self._wake.set()  # the Director's notice is due
+            except Exception as exc:  # git or the database failed this round; the next tries again
+                _log(f"overlap watch failed: {type(exc).__name__}: {exc}")
+            self._stopping.wait(OVERLAP_SECONDS)
 
     def _look_at_every_pane(self) -> None:
         panes: dict[str, dict] = {}
