@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from textual.worker import get_current_worker
 
 from cafleet.core.terminal import one_line
 from cafleet.core.text import counted
@@ -175,11 +176,11 @@ class MergesWorktree(_ScreenBase):
         from .error_text import error_text
 
         try:
-            plan = plan_merge(self.fleet_id, director_id, self.member_id)
+            previewed = MergePreviewed(director_id, handle, plan_merge(self.fleet_id, director_id, self.member_id), None)
         except CafleetError as exc:
-            self.post_message(MergePreviewed(director_id, handle, None, error_text(exc)))
-            return
-        self.post_message(MergePreviewed(director_id, handle, plan, None))
+            previewed = MergePreviewed(director_id, handle, None, error_text(exc))
+        if not get_current_worker().is_cancelled:  # M pressed again meanwhile: one dialog, the newer
+            self.post_message(previewed)
 
     # Named, not @on: Textual collects @on handlers only from message-pump classes, not mixins.
     def on_merge_previewed(self, previewed: MergePreviewed) -> None:
