@@ -24,9 +24,13 @@ from .live import DataChanged
 from .message_modal import MessageModal
 from .render import body, clock, day, fields, inbox_entry, timeline_entry
 from .worker_errors import ReportsWorkerErrors
+from .worktree_marks import RECHECK_SECONDS as WORKTREE_RECHECK_SECONDS
+from .worktree_marks import WorktreeRead, worktree_text
+from .worktree_merge import MergesWorktree, WorktreeMerged
 
 if TYPE_CHECKING:
     from cafleet.core.records import TaskRecord
+    from cafleet.services.worktree_review import MemberWorktree
 
 PANE_REFRESH_SECONDS = 3.0
 
@@ -39,7 +43,7 @@ class PaneSummary(NamedTuple):
     shows_tui: bool = False
 
 
-class AgentDetailScreen(ReportsWorkerErrors, Screen):
+class AgentDetailScreen(MergesWorktree, ReportsWorkerErrors, Screen):
     """One agent of a fleet, live."""
 
     BINDINGS = [
@@ -48,6 +52,13 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         Binding("m", "member_pane", "Member pane"),
         Binding("i", "inbox", "Inbox"),
         Binding("o", "sent", "Sent"),
+        # A member in a worktree of its own: its diff, and merging its branch (a capital: it
+        # changes the Director's branch).
+        Binding("d", "diff", "Diff"),
+        Binding("M", "merge", "Merge"),
+        # Ctrl+Q quits here as everywhere; the footer leaves it to the fleet picker (and the
+        # palette), so a worktree member's keys fit in 80 columns.
+        Binding("ctrl+q", "app.quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, fleet_id: int, agent_id: int):
@@ -55,8 +66,11 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         self.fleet_id = fleet_id
         self.agent_id = agent_id
         self.detail = None
+        self.member_id = agent_id  # what a merge merges (MergesWorktree)
         self.tasks: dict[str, TaskRecord] = {}
         self.probing = False
+        self.worktree: MemberWorktree | None = None  # a member's worktree, read by git in a worker
+        self.reading_worktree = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -65,6 +79,7 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
                 yield Static("loading…", id="agent-profile")
                 yield Static("", id="agent-schedule")
             yield Static("", id="agent-placement")
+        yield Static("", id="agent-worktree")
         with TabbedContent(id="agent-tabs", initial="agent-inbox-tab"):
             with TabPane("Inbox", id="agent-inbox-tab"):
                 yield OptionList(id="agent-inbox")
@@ -77,10 +92,12 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         self.sub_title = f"agent {self.agent_id}"
         self.query_one("#agent-inbox", OptionList).focus()
         self.set_interval(PANE_REFRESH_SECONDS, self.refresh_pane)
+        self.set_interval(WORKTREE_RECHECK_SECONDS, self.recheck_worktree)
         # No load here: ScreenResume follows the first push as well.
 
     def on_screen_resume(self) -> None:
         self.reload()
+        self.recheck_worktree()  # back from its diff, or a merge
 
     @on(DataChanged)
     def on_data_changed(self) -> None:
@@ -121,7 +138,52 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
 
     @on(Loaded)
     def _on_loaded(self, loaded: Loaded) -> None:
+        first = self.detail is None
         self._show(loaded.detail, loaded.pane, loaded.inbox, loaded.sent)
+        if first:
+            self.recheck_worktree()
+
+    def recheck_worktree(self) -> None:
+        """Read a member's worktree again (git: not on every database change), unless a read
+        still runs."""
+        director_id = self._worktree_director()
+        if director_id is not None and not self.reading_worktree:
+            self.reading_worktree = True
+            self.read_worktree(director_id)
+
+    def _worktree_director(self) -> int | None:
+        """The Director of this agent, when it is an active member (only those have worktrees)."""
+        detail = self.detail
+        if detail is None or detail.agent.kind != AgentKind.MEMBER or detail.agent.status != AgentStatus.ACTIVE:
+            return None
+        return detail.director_id
+
+    @work(thread=True, exit_on_error=False, group="agent-worktree")
+    def read_worktree(self, director_id: int) -> None:
+        from cafleet.core.errors import CafleetError
+        from cafleet.services.worktree_review import member_worktree_status
+
+        try:
+            item = member_worktree_status(self.fleet_id, director_id, self.agent_id)
+        except CafleetError:
+            item = None  # no longer its Director's member: the profile, loaded anew, says so
+        finally:
+            self.reading_worktree = False
+        self.post_message(WorktreeRead(item))
+
+    @on(WorktreeRead)
+    def _on_worktree_read(self, read: WorktreeRead) -> None:
+        self.worktree = read.item
+        try:
+            shown = self.query_one("#agent-worktree", Static)
+        except NoMatches:
+            return
+        shown.update(worktree_text(read.item) if read.item is not None else "")
+        shown.set_class(read.item is not None, "visible")
+        self.refresh_bindings()
+
+    def on_worktree_merged(self, _: WorktreeMerged) -> None:
+        self.recheck_worktree()
 
     def refresh_pane(self) -> None:
         detail = self.detail
@@ -193,7 +255,27 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "member_pane":
             return self._member_pane_target() is not None
+        if action in ("diff", "merge"):
+            return self._reviewable()
         return True
+
+    def _reviewable(self) -> bool:
+        """A member whose worktree git can read from here (on this host)."""
+        return self.worktree is not None and self.worktree.status is not None and self._worktree_director() is not None
+
+    def merge_director(self) -> tuple[int, str] | None:
+        director_id = self._worktree_director()
+        if not self._reviewable() or director_id is None or self.detail is None:
+            return None
+        return director_id, self.detail.agent.handle
+
+    def action_diff(self) -> None:
+        who = self.merge_director()
+        if who is None:
+            return
+        from .worktree_diff import WorktreeDiffScreen
+
+        self.app.push_screen(WorktreeDiffScreen(self.fleet_id, who[0], self.agent_id, who[1]))
 
     def _member_pane_target(self) -> int | None:
         """The Director to drive this member through, when it is a member with a pane."""
@@ -275,6 +357,13 @@ class AgentDetailScreen(ReportsWorkerErrors, Screen):
         yield SystemCommand("Agent sent", "Messages this agent sent", self.action_sent)
         if self._member_pane_target() is not None:
             yield SystemCommand("Member pane", "Live mirror of the member's pane, with actions", self.action_member_pane)
+        if self._reviewable():
+            yield SystemCommand(
+                "Worktree diff", "The member's commits against its base, or its uncommitted changes", self.action_diff
+            )
+            yield SystemCommand(
+                "Merge worktree branch", "Merge the member's branch (shows what it brings first)", self.action_merge
+            )
         yield SystemCommand("Back", "Back to the fleet", self.action_back)
 
 

@@ -5,6 +5,7 @@ as the key or place that does it. The broker says what is wrong and which fix he
 from __future__ import annotations
 
 from cafleet.core.errors import CafleetError, Field, Fix
+from cafleet.services.worktree_refusals import ReviewRefused
 
 FIELDS: dict[Field, str] = {
     Field.RECIPIENT: "the @mention",
@@ -30,6 +31,10 @@ FIXES: dict[Fix, str] = {
 
 def error_text(error: CafleetError) -> str:
     """What a notice or an error line shows for `error`, in the TUI's terms."""
+    if isinstance(error, ReviewRefused):
+        from .review_words import review_refusal_text
+
+        return review_refusal_text(error)
     field = FIELDS.get(error.field, error.field.value) if error.field is not None else ""
     fix = FIXES.get(error.hint.fix, error.hint.fix.value) if error.hint is not None else ""
     return error.worded(field, fix)

@@ -26,6 +26,8 @@ from .roster import RosterView
 from .timeline import TimelineView
 from .timeline_search import SearchesTimeline
 from .worker_errors import ReportsWorkerErrors
+from .worktree_marks import RECHECK_SECONDS as WORKTREES_RECHECK_SECONDS
+from .worktree_marks import WorktreesChecked, worktree_marks
 
 if TYPE_CHECKING:
     from cafleet.broker.reads import RosterCursor
@@ -66,6 +68,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.hopped = False  # the user moved focus with a key before the first load finished
         self.loaded = False
         self.side: Side | None = None
+        self.reading_worktrees = False  # a worktree check runs: another waits for the next turn
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,9 +88,12 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.title = f"cafleet · fleet {self.fleet_id}"
         self.load_everything()
         self.set_interval(HOSTS_RECHECK_SECONDS, self._recheck_hosts)
+        self.set_interval(WORKTREES_RECHECK_SECONDS, self.recheck_worktrees)
 
     def on_screen_resume(self) -> None:
         self.refresh_live()
+        if self.loaded:  # back from an agent's detail, where its branch may have been merged
+            self.recheck_worktrees()
 
     @on(DataChanged)
     def on_data_changed(self) -> None:
@@ -132,6 +138,23 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
 
         self.post_message(HostsChecked(fleet_hosts(self.fleet_id)))
 
+    def recheck_worktrees(self) -> None:
+        """Read the worktree members' branches again, unless a read still runs (a slow git
+        must not pile reads up)."""
+        if not self.reading_worktrees:
+            self.reading_worktrees = True
+            self.check_worktrees()
+
+    @work(thread=True, exit_on_error=False, group="fleet-worktrees")
+    def check_worktrees(self) -> None:
+        from cafleet.services.worktree_review import fleet_worktrees
+
+        try:
+            marks = worktree_marks(fleet_worktrees(self.fleet_id))
+        finally:
+            self.reading_worktrees = False
+        self.post_message(WorktreesChecked(marks))
+
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-older")
     def load_older(self, oldest_id: int | None) -> None:
         from cafleet.broker import reads
@@ -152,6 +175,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         if not self.hopped:  # a slow first load must not pull focus from where the user went
             self.set_focus(self.query_one("#composer-input"))
         self.refresh_live()  # whatever was committed while the first load ran
+        self.recheck_worktrees()
 
     @on(FleetRefreshed)
     def _show_live(self, refreshed: FleetRefreshed) -> None:
@@ -160,12 +184,21 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.revision = changes.timeline.revision
         timeline.add_new(list(changes.timeline.added))
         timeline.update_entries(list(changes.timeline.changed))
-        self.query_one(RosterView).apply(changes.roster)
+        roster = self.query_one(RosterView)
+        known = roster.entries.keys()
+        joined = any(e.agent.id not in known for e in changes.roster.entries)
+        roster.apply(changes.roster)
         self._show_side(refreshed.side)
+        if joined:  # a member made with a worktree shows its branch without waiting a turn
+            self.recheck_worktrees()
 
     @on(OlderLoaded)
     def _show_older(self, loaded: OlderLoaded) -> None:
         self.query_one(TimelineView).prepend_older(loaded.tasks, len(loaded.tasks) == PAGE)
+
+    @on(WorktreesChecked)
+    def _show_worktrees(self, checked: WorktreesChecked) -> None:
+        self.query_one(RosterView).show_worktrees(checked.marks)
 
     @on(HostsChecked)
     def _show_hosts(self, checked: HostsChecked) -> None:

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from cafleet.core.terminal import one_line
 
-from .render import ROSTER_TEXT_WIDTH, clock, day, host_line
+from .render import ROSTER_TEXT_WIDTH, clock, day, fit, host_line
 
 if TYPE_CHECKING:
     from cafleet.broker.hosts_view import FleetHosts, HostState
@@ -58,15 +58,6 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def fit(name: str, width: int) -> str:
-    """`name` in at most `width` columns, cut in the middle: hosts often differ only at the end
-    (`ip-172-31-20-145`)."""
-    if len(name) <= width:
-        return name
-    head = (width - 1) // 2
-    return f"{name[:head]}…{name[len(name) - (width - 1 - head) :]}"
 
 
 def _since(stamp: str, now: str) -> str:

@@ -8,6 +8,7 @@ up with the line above it.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -22,11 +23,13 @@ from cafleet.core.terminal import block, one_line
 from cafleet.core.text import counted
 
 from .fleet_data import PaneLook, PaneMark
+from .worktree_marks import WorktreeLook
 
 if TYPE_CHECKING:
     from cafleet.broker.agent_states import SeenState
 
     from .hosts import HostMark
+    from .worktree_marks import WorktreeMark
 
 BODY_CHARS = 600
 BODY_LINES = 6
@@ -61,6 +64,23 @@ def indented(line: Text, style: str = "") -> Text:
     line = line.copy()
     line.stylize(style)
     return Text.assemble(INDENT, line)
+
+
+def fit(name: str, width: int) -> str:
+    """`name` in at most `width` columns, cut in the middle: hosts often differ only at the end
+    (`ip-172-31-20-145`), and branches both at the start and at the end (`cafleet/3/coder`)."""
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return f"{name[:head]}…{name[len(name) - (width - 1 - head) :]}"
+
+
+def home_path(path: str) -> str:
+    """`path` on one line, `~` standing for the home directory (worktrees' paths are long)."""
+    home = os.path.expanduser("~").rstrip(os.sep)
+    if home and (path == home or path.startswith(home + os.sep)):
+        path = "~" + path[len(home) :]
+    return one_line(path)
 
 
 def clock(stamp: str | None) -> str:
@@ -185,16 +205,25 @@ def pane_word(pane: PaneMark | None, host: HostMark | None) -> str:
     return PANE_WORDS[pane.look]
 
 
-def roster_entry(entry: RosterEntry, pane: PaneMark | None, seen: SeenState | None = None, host: HostMark | None = None) -> Text:
+def roster_entry(
+    entry: RosterEntry,
+    pane: PaneMark | None,
+    seen: SeenState | None = None,
+    host: HostMark | None = None,
+    worktree: WorktreeMark | None = None,
+    width: int | None = None,
+) -> Text:
     """Short lines that fit the roster at 80×24, so none wraps mid-phrase:
 
         ○ name#id  unread✉
           kind · state        (`needs you` alone while the agent asks a question)
           %pane · poll 120s   (for a placed or scheduled agent)
           on host-b ⚠         (in a fleet across machines; ⚠ while its notices are stuck)
+          ⌥ cafle…coder ↑2 ±1 (a member in a worktree: branch, commits ahead, uncommitted files)
           ? the question, wrapped to the roster's width
 
-    Deregistered agents are muted.
+    Deregistered agents are muted. `width`: the roster's columns, when known (a branch gets
+    what its line has left; the rest fits the narrowest roster).
     """
     if entry.agent.status != AgentStatus.ACTIVE:
         text = Text("\n").join([_name_line(entry, None), indented(Text("deregistered"))])
@@ -208,6 +237,9 @@ def roster_entry(entry: RosterEntry, pane: PaneMark | None, seen: SeenState | No
         lines.append(indented(where, style="dim"))
     if placement is not None and host is not None:
         lines.append(indented(host_line(host)))
+    if worktree is not None:
+        room = ROSTER_TEXT_WIDTH if width is None else max(ROSTER_TEXT_WIDTH, width - INDENT.cell_len)
+        lines.append(indented(worktree_line(worktree, room)))
     lines += [indented(Text(line, style="bold")) for line in _question_lines(seen)]
     return Text("\n").join(lines)
 
@@ -247,14 +279,17 @@ def _question_lines(seen: SeenState | None) -> list[str]:
     return textwrap.wrap(f"? {one_line(seen.question)}", ROSTER_TEXT_WIDTH, max_lines=3, placeholder=" …")
 
 
-def roster_height(entry: RosterEntry, seen: SeenState | None = None, host: HostMark | None = None) -> int:
+def roster_height(
+    entry: RosterEntry, seen: SeenState | None = None, host: HostMark | None = None, worktree: WorktreeMark | None = None
+) -> int:
     """How many lines `roster_entry` makes when none of them wraps: the roster's estimate for
     an entry it has not drawn yet (a drawn one is measured)."""
     if entry.agent.status != AgentStatus.ACTIVE:
         return 2
     placement = entry.agent.placement
     where = (placement is not None and placement.tmux_pane_id) or entry.monitor_interval
-    return 2 + bool(where) + (placement is not None and host is not None) + len(_question_lines(seen))
+    hosted = placement is not None and host is not None
+    return 2 + bool(where) + hosted + (worktree is not None) + len(_question_lines(seen))
 
 
 def host_line(host: HostMark) -> Text:
@@ -262,6 +297,41 @@ def host_line(host: HostMark) -> Text:
     if host.stuck:
         return Text(f"on {host.label} ⚠", style="bold yellow")
     return Text(f"on {host.label}", style="dim")
+
+
+# A fork, from the few signs monospace fonts carry (⎇, the usual one, is drawn too wide).
+WORKTREE_SIGN = "⌥"
+SHORTEST_BRANCH = 7  # a branch is cut to no fewer columns, even if its line then wraps
+
+
+def worktree_line(mark: WorktreeMark, width: int = ROSTER_TEXT_WIDTH) -> Text:
+    """`⌥ cafle…coder ↑2 ±1` in `width` columns: the branch, cut in the middle to leave room
+    for its counts, then the commits it has that its base lacks (✓ when all of them are merged
+    already) and the files its worktree holds uncommitted; `?` when git could not read it."""
+    counts = fields(*_worktree_counts(mark), sep=SPACE)
+    room = width - len(WORKTREE_SIGN) - 1 - (counts.cell_len + 1 if counts else 0)
+    # The sign is a run of its own: a viewer whose font draws it wider then misplaces only it.
+    branch = Text.assemble((WORKTREE_SIGN, "bold dim"), SPACE, (fit(one_line(mark.branch), max(room, SHORTEST_BRANCH)), "dim"))
+    return fields(branch, counts, sep=SPACE)
+
+
+def _worktree_counts(mark: WorktreeMark) -> list[Field]:
+    # Every mark of a worktree goes here, after its branch: one more (a warning that two
+    # members change the same files) would be appended last.
+    if mark.look is WorktreeLook.UNREADABLE:
+        return [("?", "bold yellow")]
+    if mark.look is WorktreeLook.ELSEWHERE:
+        return []
+    counts: list[Field] = []
+    if mark.look is WorktreeLook.BRANCH_GONE:
+        counts.append(("✗ gone", "red"))
+    elif mark.ahead:
+        counts.append((f"↑{mark.ahead}✓", "green") if mark.merged else (f"↑{mark.ahead}", "bold cyan"))
+    if mark.look is WorktreeLook.DIRECTORY_GONE:
+        counts.append(("✗ dir", "red"))  # its directory is gone (the detail says so in words)
+    elif mark.uncommitted:
+        counts.append((f"±{mark.uncommitted}", "yellow"))
+    return counts
 
 
 def inbox_entry(task: TaskRecord) -> Text:

@@ -31,6 +31,7 @@ from .roster_layout import RosterLayout
 if TYPE_CHECKING:
     from .fleet_data import PaneMark
     from .hosts import HostMark
+    from .worktree_marks import WorktreeMark
 
 MEASURE_ALL_UP_TO = 2000
 RENDERED_ENTRIES = 1024  # options (rendered entries) kept; the visible ones are a few dozen
@@ -94,6 +95,7 @@ class RosterView(OptionList):
         self._panes: dict[int, PaneMark] = {}
         self._states: dict[int, Any] = {}
         self._hosts: dict[int, HostMark] = {}
+        self._worktrees: dict[int, WorktreeMark] = {}  # read on a cadence of their own (worktree_marks.py)
         self._layout = RosterLayout()
         self._measured: set[int] = set()  # ids whose height is their drawn one at `_width`
         self._width: int | None = None
@@ -162,6 +164,12 @@ class RosterView(OptionList):
         self._panes, self._states, self._hosts = dict(panes), dict(states), dict(hosts)
         self._redraw(moved & self.entries.keys())
 
+    def show_worktrees(self, worktrees: dict[int, WorktreeMark]) -> None:
+        """New worktree marks (of the members that work in a worktree); redraws those that moved."""
+        moved = {i for i in self._worktrees.keys() | worktrees.keys() if self._worktrees.get(i) != worktrees.get(i)}
+        self._worktrees = dict(worktrees)
+        self._redraw(moved & self.entries.keys())
+
     def cursor(self) -> RosterCursor:
         return self._cursor
 
@@ -218,7 +226,9 @@ class RosterView(OptionList):
             self.refresh()
 
     def _estimate(self, agent_id: int) -> int:
-        return roster_height(self.entries[agent_id], self._states.get(agent_id), self._hosts.get(agent_id))
+        return roster_height(
+            self.entries[agent_id], self._states.get(agent_id), self._hosts.get(agent_id), self._worktrees.get(agent_id)
+        )
 
     def _measure(self, index: int) -> bool:
         """Give entry `index` its drawn height; True if that moved anything."""
@@ -275,10 +285,23 @@ class RosterView(OptionList):
         option = self._rendered.get(agent_id)
         if option is None:
             entry = self.entries[agent_id]
-            prompt = roster_entry(entry, self._panes.get(agent_id), self._states.get(agent_id), self._hosts.get(agent_id))
+            prompt = roster_entry(
+                entry,
+                self._panes.get(agent_id),
+                self._states.get(agent_id),
+                self._hosts.get(agent_id),
+                self._worktrees.get(agent_id),
+                self._text_width(),
+            )
             option = Option(prompt, id=f"{ID_PREFIX}{agent_id}")
             self._rendered.set(agent_id, option)
         return option
+
+    def _text_width(self) -> int | None:
+        """The columns an entry's text has (None until the roster is laid out)."""
+        if self._width is None:
+            return None
+        return self._width - self.get_component_styles("option-list--option").padding.width
 
     def _index_of_option(self, option: Option) -> int:
         index = self._layout.index_of(int((option.id or "")[len(ID_PREFIX) :]))
@@ -308,6 +331,8 @@ class RosterView(OptionList):
         if width != self._width:
             self._width = width
             self._measured.clear()
+            for agent_id in self._worktrees:  # a branch is cut to the width (the rest is not)
+                self._rendered.discard(agent_id)
             self._measure_all_if_small()
         self._extend()
 

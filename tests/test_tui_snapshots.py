@@ -257,3 +257,69 @@ def test_fleet_view_across_two_hosts(db, snap_compare, size, monkeypatch):
     story = build_story()
     spread_over_two_hosts(story, add_member(story))
     assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing())
+
+
+# -- worktree members: the roster's marks, the diff view, the merge dialog ----------------
+
+
+@pytest.fixture
+def worktrees(monkeypatch, tmp_path):
+    """The story with two worktree members (tests/tui_support.py), its commits' hashes fixed."""
+    from tests.tui_support import GIT_DATES, build_worktree_story
+
+    for name, value in GIT_DATES.items():
+        monkeypatch.setenv(name, value)
+    return build_worktree_story(tmp_path / "home")
+
+
+async def until_worktrees_read(pilot) -> None:
+    await until_loaded(pilot, lambda screen: screen.query_one("#roster")._worktrees)
+
+
+def test_fleet_view_with_worktree_members(db, worktrees, snap_compare, size):
+    """Each worktree member's branch (cut in the middle to fit), commits ahead and uncommitted files."""
+    assert snap_compare(app_for(worktrees.story.fleet_id), terminal_size=size, run_before=until_worktrees_read)
+
+
+async def open_worktree_member(pilot, worktrees) -> None:
+    await open_agent(pilot, worktrees.story.fleet_id, worktrees.coder_id)
+    await until_loaded(pilot, lambda screen: screen.worktree is not None)
+
+
+def test_agent_detail_of_a_worktree_member(db, worktrees, snap_compare, size):
+    """Its branch and where it stands, its worktree's path, and the d and M keys."""
+
+    async def run(pilot):
+        await open_worktree_member(pilot, worktrees)
+
+    assert snap_compare(app_for(worktrees.story.fleet_id), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("uncommitted", [False, True], ids=["committed", "uncommitted"])
+def test_worktree_diff(db, worktrees, snap_compare, size, uncommitted):
+    """The commits and files, then the coloured patch; `u` shows what is not committed."""
+
+    async def run(pilot):
+        await open_worktree_member(pilot, worktrees)
+        await pilot.press("d", *(["u"] if uncommitted else []))
+        await until_loaded(pilot, lambda screen: screen.page is not None and screen.uncommitted == uncommitted)
+
+    assert snap_compare(app_for(worktrees.story.fleet_id), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("conflict", [False, True], ids=["preview", "conflict"])
+def test_merge_dialog(db, worktrees, snap_compare, size, conflict):
+    """What the merge would bring, or (main changed the same file) why it cannot be done."""
+    from tests.git_support import commit
+
+    if conflict:
+        commit(worktrees.repo, {"notes.txt": "ONE\n"}, "Main edits the notes")
+
+    async def run(pilot):
+        from cafleet.screens.worktree_merge import MergeModal
+
+        await open_worktree_member(pilot, worktrees)
+        await pilot.press("M")
+        await until_loaded(pilot, lambda screen: isinstance(screen, MergeModal))
+
+    assert snap_compare(app_for(worktrees.story.fleet_id), terminal_size=size, run_before=run)

@@ -160,3 +160,64 @@ def spread_over_two_hosts(story: Story, coder_id: int) -> None:
     Task.update(notify_status="pending").where(
         Task.recipient.in_([story.alice_id, story.bob_id]) & (Task.state == TaskState.UNREAD)
     ).execute()
+
+
+# Fixed dates make the commits of a test repository, and so their hashes, the same each run.
+GIT_DATES = {"GIT_AUTHOR_DATE": "2026-11-20T09:00:00Z", "GIT_COMMITTER_DATE": "2026-11-20T09:00:00Z"}
+
+
+def add_worktree_member(story: Story, repo, name: str, pane_id: str) -> int:
+    """A member of the story's Director working in a worktree of `repo`, made by the same
+    services `member create --worktree` uses, in a pane of a tmux server that is not running."""
+    from cafleet.broker.members import attach_pane, register_member
+    from cafleet.broker.worktrees import NewWorktree, record_worktree
+    from cafleet.services.worktree_create import WorktreeRequest, make_worktree, plan_worktree
+
+    member = register_member(story.fleet_id, story.director_id, name, "Implements the steps", "claude")
+    made = make_worktree(plan_worktree(WorktreeRequest(skip_setup=True), story.fleet_id, name, repo))
+    plan, placement = made.plan, member.placement
+    assert placement is not None
+    record_worktree(
+        member.id,
+        NewWorktree(
+            path=str(plan.path),
+            branch=plan.branch,
+            base_ref=plan.base_ref,
+            base_commit=plan.base_commit,
+            git_dir=str(plan.source.common_dir),
+            source=str(plan.source.root),
+            host=placement.host,
+            tmux_socket=placement.tmux_socket,
+        ),
+    )
+    attach_pane(member.id, pane_id)
+    freeze_times()
+    return member.id
+
+
+class WorktreeStory(NamedTuple):
+    story: Story
+    repo: object  # Path of the Director's repository
+    coder_id: int  # two commits ahead of main, one file uncommitted
+    reviewer_id: int  # nothing yet
+
+    def worktree(self, name: str):
+        return self.repo.parent / ".cafleet-worktrees" / self.repo.name / f"cafleet-{self.story.fleet_id}-{name}"
+
+
+def build_worktree_story(home) -> WorktreeStory:
+    """The story, with a repository in `home` (so its worktrees show as `~/…`) and two members
+    in worktrees of it: coder has committed twice and left a file uncommitted; reviewer has
+    done nothing yet. Commit hashes are fixed only under `GIT_DATES`."""
+    from tests.git_support import commit, make_repo
+
+    story = build_story()
+    repo = make_repo(home / "repo", {"src/app.py": "print('hi')\n", "notes.txt": "one\ntwo\nthree\n"})
+    coder = add_worktree_member(story, repo, "coder", "%7")
+    reviewer = add_worktree_member(story, repo, "reviewer", "%8")
+    built = WorktreeStory(story, repo, coder, reviewer)
+    coder_tree = built.worktree("coder")
+    commit(coder_tree, {"lexer.py": "tokens = []\n\n\ndef lex(text):\n\treturn text.split()\n"}, "Add the lexer")
+    commit(coder_tree, {"notes.txt": "one\n2\nthree\n"}, "Renumber notes")
+    (coder_tree / "scratch.txt").write_text("work in progress\n")
+    return built

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from cafleet.broker.worktrees import member_worktree, record_merge
-from cafleet.core.errors import Refused
+from cafleet.broker.worktrees import member_worktree, open_worktrees, record_merge
+from cafleet.core.domain import AgentStatus
 from cafleet.core.hosts import is_this_host, this_host
 from cafleet.core.records import AgentRecord, TaskRecord, WorktreeRecord
 from cafleet.core.terminal import one_line
@@ -27,10 +27,13 @@ from cafleet.git.review import (
     uncommitted_files,
 )
 from cafleet.services.worktree_create import listed
+from cafleet.services.worktree_refusals import Blocker, ReviewRefused
 
 # A merge's timeline message names at most this many commits and files.
 RECORDED_COMMITS = 20
 RECORDED_FILES = 50
+# Worktrees whose status `fleet_worktrees` reads side by side.
+STATUS_AT_ONCE = 4
 
 
 class WorktreeStatus(NamedTuple):
@@ -92,18 +95,63 @@ def worktree_status(worktree: WorktreeRecord) -> WorktreeStatus:
     return WorktreeStatus(present, branch_present, count, merged, uncommitted)
 
 
+class MemberWorktree(NamedTuple):
+    """An active member's worktree and where it stands."""
+
+    member: AgentRecord
+    worktree: WorktreeRecord
+    status: WorktreeStatus | None  # None: on another host, where git cannot look
+
+
+def fleet_worktrees(fleet_id: int, at_once: int = STATUS_AT_ONCE) -> list[MemberWorktree]:
+    """Each active member's open worktree in the fleet, with its status read on this host.
+    Each status is a few git processes (~40 ms); `at_once` of them run side by side."""
+    active = [(member, worktree) for member, worktree in open_worktrees(fleet_id) if member.status == AgentStatus.ACTIVE]
+    here = [worktree for _, worktree in active if is_this_host(worktree.host)]
+    statuses: dict[int, WorktreeStatus] = {}
+    if here:
+        from concurrent.futures import ThreadPoolExecutor  # only the TUI reads a whole fleet's
+
+        with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(here)))) as pool:
+            statuses = dict(zip((w.agent_id for w in here), pool.map(worktree_status, here), strict=True))
+    return [MemberWorktree(member, worktree, statuses.get(worktree.agent_id)) for member, worktree in active]
+
+
+def member_worktree_status(fleet_id: int, director_id: int, member_id: int) -> MemberWorktree | None:
+    """An active member's open worktree and where it stands; None when it has no worktree."""
+    member, worktree = member_worktree(fleet_id, director_id, member_id)
+    if worktree is None:
+        return None
+    return MemberWorktree(member, worktree, worktree_status(worktree) if is_this_host(worktree.host) else None)
+
+
 def reviewable(fleet_id: int, director_id: int, member_id: int) -> tuple[AgentRecord, WorktreeRecord]:
     """An active member of this Director that works in a worktree on this host."""
     require_git()
     member, worktree = member_worktree(fleet_id, director_id, member_id)
+    who = member.handle
     if worktree is None:
-        raise Refused(f"member {member.handle} has no worktree (it was created without --worktree); there is nothing to review")
+        raise ReviewRefused(
+            f"member {who} has no worktree (it was created without --worktree); there is nothing to review",
+            Blocker.NO_WORKTREE,
+            member=member,
+        )
     if not is_this_host(worktree.host):
-        raise Refused(
-            f"member {member.handle}'s worktree is on host {worktree.host} and this is host {this_host()}; run the command there"
+        raise ReviewRefused(
+            f"member {who}'s worktree is on host {worktree.host} and this is host {this_host()}; run the command there",
+            Blocker.OTHER_HOST,
+            member=member,
+            branch=worktree.branch,
+            where=worktree.host,
         )
     if not Path(worktree.git_dir).is_dir():
-        raise Refused(f"member {member.handle}'s repository ({worktree.git_dir}) is gone")
+        raise ReviewRefused(
+            f"member {who}'s repository ({worktree.git_dir}) is gone",
+            Blocker.REPOSITORY_GONE,
+            member=member,
+            branch=worktree.branch,
+            where=worktree.git_dir,
+        )
     return member, worktree
 
 
@@ -117,11 +165,22 @@ def member_diff(
     if uncommitted:
         path = Path(worktree.path)
         if not path.is_dir():
-            raise Refused(f"member {member.handle}'s worktree {path} is gone")
+            raise ReviewRefused(
+                f"member {member.handle}'s worktree {path} is gone",
+                Blocker.WORKTREE_GONE,
+                member=member,
+                branch=worktree.branch,
+                where=str(path),
+            )
         files = uncommitted_files(path) if details else []
         return MemberDiff(member, worktree, True, [], files, uncommitted_diff(path, stat))
     if not branch_exists(worktree.git_dir, worktree.branch):
-        raise Refused(f"member {member.handle}'s branch {worktree.branch} is gone")
+        raise ReviewRefused(
+            f"member {member.handle}'s branch {worktree.branch} is gone",
+            Blocker.BRANCH_GONE,
+            member=member,
+            branch=worktree.branch,
+        )
     base = base_of(worktree)
     text = branch_diff(worktree.git_dir, base, worktree.branch, stat)
     if not details:
@@ -130,59 +189,139 @@ def member_diff(
     return MemberDiff(member, worktree, False, listed_commits, changed_files(worktree.git_dir, base, worktree.branch), text)
 
 
-def merge_member(fleet_id: int, director_id: int, member_id: int, directory: Path, squash: bool = False) -> Merged:
-    """Merge the member's branch into the branch checked out in the Director's `directory`.
-    Refused, with nothing changed, when that work tree has uncommitted changes, when the merge
-    would conflict (the files named) or would overwrite files git does not track there."""
+class MergePlan(NamedTuple):
+    """A merge checked and ready: what it brings into which branch of which work tree."""
+
+    member: AgentRecord
+    worktree: WorktreeRecord
+    root: Path  # the work tree merged into
+    branch_ref: str  # its branch, refs/heads/…
+    into: str  # the same, short
+    tip: str  # the member's branch's commit that is merged
+    commits: list[Commit]  # what the branch brings, newest first
+    files: list[FileChange]  # what the merge changes in `into`
+
+
+def plan_merge(fleet_id: int, director_id: int, member_id: int, directory: Path | None = None) -> MergePlan:
+    """Every check of `merge_member`, and what it would bring, without changing anything.
+    `directory` None: the work tree the member's worktree was made from."""
     member, worktree = reviewable(fleet_id, director_id, member_id)
-    git_dir = worktree.git_dir
+    who, branch, git_dir = member.handle, worktree.branch, worktree.git_dir
+    directory = Path(worktree.source) if directory is None else directory
+
+    def refused(message: str, blocker: Blocker, **data) -> ReviewRefused:
+        return ReviewRefused(message, blocker, member=member, branch=branch, **data)
+
     here = look(directory)
     if isinstance(here, NotAWorkTree):
-        raise Refused(f"{directory} is {here.value}; run `member merge` in your work tree of {worktree.source}")
+        raise refused(
+            f"{directory} is {here.value}; run `member merge` in your work tree of {worktree.source}",
+            Blocker.NOT_A_WORK_TREE,
+            where=str(directory),
+            detail=here.value,
+        )
     if here.common_dir.resolve() != Path(git_dir).resolve():
-        raise Refused(
-            f"{here.root} is not in the repository of member {member.handle}'s worktree ({worktree.source}); "
-            "run `member merge` in your work tree of that repository"
+        raise refused(
+            f"{here.root} is not in the repository of member {who}'s worktree ({worktree.source}); "
+            "run `member merge` in your work tree of that repository",
+            Blocker.OTHER_REPOSITORY,
+            where=str(here.root),
         )
     if here.root.resolve() == Path(worktree.path).resolve():
-        raise Refused(f"{here.root} is member {member.handle}'s own worktree; run `member merge` in your work tree")
-    if here.branch is None:
-        raise Refused(f"your work tree {here.root} has a detached HEAD; check out the branch to merge into (git switch BRANCH)")
-    into = short_branch(here.branch)
-    dirty = changes(here.root, untracked=False)
-    if dirty:
-        raise Refused(
-            f"your work tree {here.root} has uncommitted changes ({listed([c.path for c in dirty])}); commit or stash "
-            "them first; nothing was merged"
+        raise refused(
+            f"{here.root} is member {who}'s own worktree; run `member merge` in your work tree",
+            Blocker.OWN_WORKTREE,
+            where=str(here.root),
         )
-    tip = resolve(here.root, f"refs/heads/{worktree.branch}")
+    if here.branch is None:
+        raise refused(
+            f"your work tree {here.root} has a detached HEAD; check out the branch to merge into (git switch BRANCH)",
+            Blocker.DETACHED_HEAD,
+            where=str(here.root),
+        )
+    into = short_branch(here.branch)
+    dirty = [c.path for c in changes(here.root, untracked=False)]
+    if dirty:
+        raise refused(
+            f"your work tree {here.root} has uncommitted changes ({listed(dirty)}); commit or stash them first; nothing was merged",
+            Blocker.DIRTY,
+            into=into,
+            where=str(here.root),
+            paths=tuple(dirty),
+        )
+    tip = resolve(here.root, f"refs/heads/{branch}")
     if tip is None:
-        raise Refused(f"member {member.handle}'s branch {worktree.branch} is gone; nothing was merged")
+        raise refused(f"member {who}'s branch {branch} is gone; nothing was merged", Blocker.BRANCH_GONE, into=into)
     incoming = commits(git_dir, here.branch, tip)
     if not incoming:
-        raise Refused(f"{into} already has every commit of {worktree.branch}; nothing to merge")
+        raise refused(f"{into} already has every commit of {branch}; nothing to merge", Blocker.UP_TO_DATE, into=into)
     preview = preview_merge(git_dir, here.branch, tip)
     if not preview.clean:
-        raise Refused(
-            f"merging {worktree.branch} into {into} would conflict in {len(preview.conflicts)} "
+        raise refused(
+            f"merging {branch} into {into} would conflict in {len(preview.conflicts)} "
             f"file{'s' if len(preview.conflicts) != 1 else ''}: {', '.join(one_line(p) for p in preview.conflicts)}; "
-            f"nothing was changed. Have member {member.handle} merge {into} into its branch and resolve them, then merge again"
+            f"nothing was changed. Have member {who} merge {into} into its branch and resolve them, then merge again",
+            Blocker.CONFLICT,
+            into=into,
+            paths=preview.conflicts,
         )
     if preview.tree == tree_of(git_dir, here.branch):
-        raise Refused(f"{into} already has every change of {worktree.branch} (merged or applied before); nothing to merge")
+        raise refused(
+            f"{into} already has every change of {branch} (merged or applied before); nothing to merge",
+            Blocker.ALREADY_APPLIED,
+            into=into,
+        )
     in_the_way = [path for path in added_paths(git_dir, here.branch, preview.tree) if _on_disk(here.root / path)]
     if in_the_way:
-        raise Refused(
-            f"merging {worktree.branch} would overwrite files your work tree holds but git does not track "
-            f"({listed(in_the_way)}); move them away first; nothing was merged"
+        raise refused(
+            f"merging {branch} would overwrite files your work tree holds but git does not track "
+            f"({listed(in_the_way)}); move them away first; nothing was merged",
+            Blocker.UNTRACKED_IN_THE_WAY,
+            into=into,
+            where=str(here.root),
+            paths=tuple(in_the_way),
         )
-    who = commit_identity_problem(here.root)
-    if who is not None:
-        raise Refused(f"git cannot make a commit in {here.root}: {who}; nothing was merged")
+    identity = commit_identity_problem(here.root)
+    if identity is not None:
+        raise refused(
+            f"git cannot make a commit in {here.root}: {identity}; nothing was merged",
+            Blocker.NO_COMMIT_IDENTITY,
+            into=into,
+            where=str(here.root),
+            detail=identity,
+        )
     files = tree_changes(git_dir, here.branch, preview.tree)
-    head = merge(here.root, tip, _commit_message(member, worktree, incoming, squash), squash)
-    record = record_merge(fleet_id, director_id, member_id, _timeline_text(member, worktree, into, squash, head, incoming, files))
-    return Merged(member, worktree, into, squash, head, incoming, files, record)
+    return MergePlan(member, worktree, here.root, here.branch, into, tip, incoming, files)
+
+
+def merge_member(
+    fleet_id: int,
+    director_id: int,
+    member_id: int,
+    directory: Path | None = None,
+    squash: bool = False,
+    expected_tip: str | None = None,
+) -> Merged:
+    """Merge the member's branch into the branch checked out in the Director's `directory` (None:
+    the work tree the member's worktree was made from).
+    Refused, with nothing changed, when that work tree has uncommitted changes, when the merge
+    would conflict (the files named) or would overwrite files git does not track there, and
+    (given `expected_tip`, the commit a preview showed) when the branch moved on since."""
+    plan = plan_merge(fleet_id, director_id, member_id, directory)
+    member, worktree = plan.member, plan.worktree
+    if expected_tip is not None and plan.tip != expected_tip:
+        raise ReviewRefused(
+            f"member {member.handle}'s branch {worktree.branch} moved on since it was previewed (now at {plan.tip[:7]}); "
+            "nothing was merged",
+            Blocker.BRANCH_MOVED,
+            member=member,
+            branch=worktree.branch,
+            into=plan.into,
+        )
+    head = merge(plan.root, plan.tip, _commit_message(member, worktree, plan.commits, squash), squash)
+    text = _timeline_text(member, worktree, plan.into, squash, head, plan.commits, plan.files)
+    record = record_merge(fleet_id, director_id, member_id, text)
+    return Merged(member, worktree, plan.into, squash, head, plan.commits, plan.files, record)
 
 
 def _on_disk(path: Path) -> bool:
