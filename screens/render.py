@@ -316,12 +316,14 @@ def worktree_line(mark: WorktreeMark, width: int = ROSTER_TEXT_WIDTH) -> Text:
 
 
 def _worktree_counts(mark: WorktreeMark) -> list[Field]:
-    # Every mark of a worktree goes here, after its branch: one more (a warning that two
-    # members change the same files) would be appended last.
+    # Every mark of a worktree goes here, after its branch; the overlap warning comes last.
+    # ⚠ alone, or ⚠2 for two members: their names and files are in the agent detail.
+    others = len(mark.overlaps_with)
+    overlap: list[Field] = [("⚠" if others == 1 else f"⚠{others}", "bold red")] if others else []
     if mark.look is WorktreeLook.UNREADABLE:
-        return [("?", "bold yellow")]
+        return [("?", "bold yellow"), *overlap]
     if mark.look is WorktreeLook.ELSEWHERE:
-        return []
+        return overlap
     counts: list[Field] = []
     if mark.look is WorktreeLook.BRANCH_GONE:
         counts.append(("✗ gone", "red"))
@@ -331,7 +333,7 @@ def _worktree_counts(mark: WorktreeMark) -> list[Field]:
         counts.append(("✗ dir", "red"))  # its directory is gone (the detail says so in words)
     elif mark.uncommitted:
         counts.append((f"±{mark.uncommitted}", "yellow"))
-    return counts
+    return counts + overlap
 
 
 def inbox_entry(task: TaskRecord) -> Text:

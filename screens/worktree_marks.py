@@ -44,6 +44,7 @@ class WorktreeMark(NamedTuple):
     ahead: int = 0  # commits its branch has that its base lacks
     merged: bool = False  # those commits are all in its base already (merged or squashed)
     uncommitted: int = 0  # files changed, deleted or untracked in its worktree
+    overlaps_with: tuple[str, ...] = ()  # names of members whose branches change some of its files
 
 
 class WorktreesChecked(Message):
@@ -59,6 +60,10 @@ def worktree_marks(worktrees: list[MemberWorktree]) -> dict[int, WorktreeMark]:
 
 
 def worktree_mark(item: MemberWorktree) -> WorktreeMark:
+    return _mark(item)._replace(overlaps_with=tuple(overlap.handle.rpartition("#")[0] for overlap in item.overlaps))
+
+
+def _mark(item: MemberWorktree) -> WorktreeMark:
     branch, status = item.worktree.branch, item.status
     if status is None:
         return WorktreeMark(branch, WorktreeLook.ELSEWHERE)
@@ -88,7 +93,11 @@ def worktree_text(item: MemberWorktree) -> Text:
         ("Worktree", "bold"), (one_line(worktree.branch), "bold"), ("from", "dim"), one_line(worktree.base_name), sep=SPACE
     )
     where = fields((home_path(worktree.path), "dim"), *([("d diff", "dim"), ("M merge", "dim")] if item.status else []), sep=DOT)
-    return Text("\n").join([fields(branch, *_standing(item), sep=DOT), where])
+    overlaps = [
+        fields(("⚠ also changed by", "bold red"), one_line(o.handle), (", ".join(one_line(p) for p in o.paths), "dim"), sep=SPACE)
+        for o in item.overlaps
+    ]
+    return Text("\n").join([fields(branch, *_standing(item), sep=DOT), where, *overlaps])
 
 
 def _standing(item: MemberWorktree) -> list[tuple[str, str]]:

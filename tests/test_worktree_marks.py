@@ -63,6 +63,7 @@ def worktree(**changes) -> WorktreeRecord:
         (WorktreeMark(BRANCH, WorktreeLook.ELSEWHERE), "⌥ cafleet/12/coder"),
         (WorktreeMark(BRANCH, WorktreeLook.BRANCH_GONE, uncommitted=2), "⌥ caf…der ✗ gone ±2"),
         (WorktreeMark(BRANCH, WorktreeLook.DIRECTORY_GONE, ahead=1), "⌥ caf…oder ↑1 ✗ dir"),
+        (WorktreeMark(BRANCH, WorktreeLook.READ, ahead=1, overlaps_with=("tester",)), "⌥ cafle…/coder ↑1 ⚠"),
     ],
 )
 def test_the_roster_line_cuts_the_branch_to_leave_room_for_the_counts(mark, shown):
@@ -99,6 +100,15 @@ def test_a_worktree_member_gets_one_more_line_and_its_height_counts_it():
 )
 def test_a_status_becomes_its_mark(status, mark):
     assert worktree_mark(MemberWorktree(MEMBER, worktree(), status)) == mark
+
+
+def test_an_overlap_is_marked_in_the_roster_and_worded_in_the_detail():
+    from cafleet.broker.worktree_overlaps import OverlapWith
+    from cafleet.screens.worktree_marks import worktree_text
+
+    item = MemberWorktree(MEMBER, worktree(), WorktreeStatus(True, True, 1, False, 0), (OverlapWith(9, "tester#9", ("a.py",)),))
+    assert worktree_mark(item).overlaps_with == ("tester",)
+    assert worktree_text(item).plain.splitlines()[-1] == "⚠ also changed by tester#9 a.py"
 
 
 # -- refusals in the TUI's words -----------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+from cafleet.broker.worktree_overlaps import OverlapWith, overlaps_of
 from cafleet.broker.worktrees import member_worktree, open_worktrees, record_merge
 from cafleet.core.domain import AgentStatus
 from cafleet.core.hosts import is_this_host, this_host
@@ -101,6 +102,7 @@ class MemberWorktree(NamedTuple):
     member: AgentRecord
     worktree: WorktreeRecord
     status: WorktreeStatus | None  # None: on another host, where git cannot look
+    overlaps: tuple[OverlapWith, ...] = ()  # members whose branches change some of the same files
 
 
 def fleet_worktrees(fleet_id: int, at_once: int = STATUS_AT_ONCE) -> list[MemberWorktree]:
@@ -114,7 +116,11 @@ def fleet_worktrees(fleet_id: int, at_once: int = STATUS_AT_ONCE) -> list[Member
 
         with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(here)))) as pool:
             statuses = dict(zip((w.agent_id for w in here), pool.map(worktree_status, here), strict=True))
-    return [MemberWorktree(member, worktree, statuses.get(worktree.agent_id)) for member, worktree in active]
+    overlaps = overlaps_of(fleet_id)
+    return [
+        MemberWorktree(member, worktree, statuses.get(worktree.agent_id), tuple(overlaps.get(member.id, ())))
+        for member, worktree in active
+    ]
 
 
 def member_worktree_status(fleet_id: int, director_id: int, member_id: int) -> MemberWorktree | None:
@@ -122,7 +128,8 @@ def member_worktree_status(fleet_id: int, director_id: int, member_id: int) -> M
     member, worktree = member_worktree(fleet_id, director_id, member_id)
     if worktree is None:
         return None
-    return MemberWorktree(member, worktree, worktree_status(worktree) if is_this_host(worktree.host) else None)
+    status = worktree_status(worktree) if is_this_host(worktree.host) else None
+    return MemberWorktree(member, worktree, status, tuple(overlaps_of(fleet_id).get(member_id, ())))
 
 
 def reviewable(fleet_id: int, director_id: int, member_id: int) -> tuple[AgentRecord, WorktreeRecord]:
