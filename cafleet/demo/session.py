@@ -270,9 +270,14 @@ def stop() -> DemoState | None:
     except NotFound:
         pass
     _run(state.tmux_args() + ["kill-session", "-t", state.session], check=False)
-    if state.socket_name and _run(state.tmux_args() + ["list-sessions"], check=False).returncode != 0:
-        _run(state.tmux_args() + ["kill-server"], check=False)
-        Path(state.socket_path).unlink(missing_ok=True)  # tmux leaves its socket file behind
+    if state.socket_name:
+        # The demo's own server ends with its last session; one that is still ending may yet
+        # answer with no sessions, so either way it is killed and its socket file removed
+        # (tmux leaves that file behind).
+        left = _run(state.tmux_args() + ["list-sessions", "-F", "#{session_name}"], check=False)
+        if left.returncode != 0 or not left.stdout.strip():
+            _run(state.tmux_args() + ["kill-server"], check=False)
+            Path(state.socket_path).unlink(missing_ok=True)
     state_file().unlink(missing_ok=True)
     return state
 
