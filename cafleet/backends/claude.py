@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
-from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.backends import claude_sessions
+from cafleet.backends.base import Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -32,6 +34,16 @@ def read_rule(path: Path) -> str:
     """A rule allowing the Read tool on the file at absolute `path` (`//` starts an absolute
     path in a rule; one `/` would be relative to the settings file)."""
     return f"Read(/{path})"
+
+
+def _session_args(context: SpawnContext) -> list[str]:
+    """`--resume ID` (then the prompt, if any) or `--session-id ID PROMPT`: the id stays the
+    member's across restarts."""
+    if context.resume:
+        if context.session_id is None:
+            raise ValueError("resuming needs the session's id")
+        return ["--resume", context.session_id, *([context.prompt] if context.prompt else [])]
+    return [*(["--session-id", context.session_id] if context.session_id else []), context.prompt]
 
 
 # npm's postinstall copies the native binary over bin/claude.exe; claude's own installer links
@@ -74,13 +86,19 @@ class Claude(Backend):
             context.name,
             *model_args(context.model),
             *autonomy.extra_args,
-            context.prompt,
+            *_session_args(context),
         ]
         return SpawnPlan(
             argv=argv,
             env={},
             grants=(f"permission mode {mode}", "allowed: " + ", ".join(rules)),
         )
+
+    def chosen_session_id(self) -> str | None:
+        return str(uuid.uuid4())
+
+    def find_session(self, probe: SessionProbe) -> str | None:
+        return claude_sessions.find_session(probe)
 
     def runs_agent(self, program: Program) -> bool:
         return runs_npm_agent(program, CLAUDE_PROCESS)

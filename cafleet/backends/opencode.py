@@ -6,7 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from cafleet.backends.base import Backend, SpawnContext, SpawnPlan, model_args
+from cafleet.backends import opencode_sessions
+from cafleet.backends.base import Backend, SessionProbe, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -67,11 +68,18 @@ class Opencode(Backend):
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
         value = permission(context.fleet_id, context.environment.get(PERMISSION_VARIABLE), context.prompt_file)
-        argv = [context.executable, *model_args(context.model), *autonomy.extra_args, "--prompt", context.prompt]
+        if context.resume and context.session_id is None:
+            raise ValueError("resuming needs the session's id")
+        session = ["--session", context.session_id] if context.resume and context.session_id else []
+        prompt = ["--prompt", context.prompt] if context.prompt or not context.resume else []
+        argv = [context.executable, *session, *model_args(context.model), *autonomy.extra_args, *prompt]
         grants = [f"allowed: {', '.join(allow_patterns(context.fleet_id))} (via {PERMISSION_VARIABLE})"]
         if context.prompt_file is not None:
             grants.append(f"readable: {directory_pattern(context.prompt_file)} (its starting prompt)")
         return SpawnPlan(argv=argv, env={PERMISSION_VARIABLE: value}, grants=tuple(grants))
+
+    def find_session(self, probe: SessionProbe) -> str | None:
+        return opencode_sessions.find_session(probe)
 
     def choice_keys(self, choice: int) -> list[str]:
         # Its permission prompt is a row of buttons (Allow once, Allow always, Reject): no digits.
