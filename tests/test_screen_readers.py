@@ -64,6 +64,7 @@ EXPECTED = {
     "opencode/starting": "starting",
     "opencode/starting-home": "starting",
     "opencode/ready": "ready",
+    "opencode/ready-long-directory": "ready",  # the directory wraps in the box's right panel
     "opencode/after-notice": "ready",
     "opencode/busy": "busy",
     "opencode/busy-queued": "busy",

@@ -30,6 +30,8 @@ CONTEXT_WORDS = re.compile(
 )
 # Transcript text starts in the first columns; deeper text is the sidebar beside it.
 TRANSCRIPT_INDENT = 20
+# Inside a `┃` line, text starts two columns after the edge; after a gap this wide it is a panel's.
+PANEL_GAP = 6
 
 
 def _is_border(line: str) -> bool:
@@ -55,7 +57,7 @@ def read_opencode_screen(lines: list[str]) -> ScreenReading:
     retrying = RETRY.search(footer)
     if retrying:
         return _retrying(retrying)
-    box = [left_column(line.strip()[len(BOX_EDGE) :]) for line in screen[top : border - 1]]
+    box = [_left_text(line) for line in screen[top : border - 1]]
     draft = " ".join(part for part in box if part).strip()
     if draft:
         return ScreenReading(AgentState.DRAFT, draft=draft)
@@ -83,7 +85,7 @@ def _refused(transcript: list[str]) -> ScreenReading | None:
         return None
     block: list[str] = []
     while above is not None and above >= 0 and transcript[above].strip().startswith(BOX_EDGE):
-        block.insert(0, left_column(transcript[above].strip()[len(BOX_EDGE) :]))
+        block.insert(0, _left_text(transcript[above]))
         above -= 1
     text = " ".join(part for part in block if part)
     for words, state in (
@@ -94,6 +96,13 @@ def _refused(transcript: list[str]) -> ScreenReading | None:
         if words.search(text):
             return ScreenReading(state, detail=text)
     return None
+
+
+def _left_text(line: str) -> str:
+    """A `┃` line's own text: none when all it holds sits far right, in the box's right panel
+    (where a long working directory wraps) or beside a message (the sidebar)."""
+    inside = line.strip()[len(BOX_EDGE) :]
+    return "" if len(inside) - len(inside.lstrip()) >= PANEL_GAP else left_column(inside)
 
 
 def _in_transcript(line: str) -> bool:
