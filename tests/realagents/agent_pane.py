@@ -39,13 +39,15 @@ def context(field: Field, backend: str, prompt: str, **changes) -> SpawnContext:
     return base._replace(**changes)
 
 
-def start(field: Field, backend: str, spawn: SpawnContext) -> AgentPane:
+def start(field: Field, backend: str, spawn: SpawnContext, unset: tuple[str, ...] = (), **extra: str) -> AgentPane:
+    """The agent in a new window; `unset` and `extra` change the environment it inherits."""
     plan = BACKENDS[backend].plan(spawn)
-    settings = [item for name, value in plan.env.items() for item in ("-e", f"{name}={value}")]
+    settings = [item for name, value in {**plan.env, **extra}.items() for item in ("-e", f"{name}={value}")]
+    without = shlex.join(["env", *(f"--unset={name}" for name in unset)]) + " " if unset else ""
     started_at = time.time()
     pane_id = subprocess.run(
         ["tmux", "-L", field.socket_name, "new-window", "-d", "-P", "-F", "#{pane_id}", "-c", str(field.workdir), *settings]
-        + ["exec " + shlex.join(plan.argv)],
+        + ["exec " + without + shlex.join(plan.argv)],
         capture_output=True,
         text=True,
         check=True,
