@@ -27,10 +27,12 @@ from tests.test_real_agents import real_agents  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.realagents
 TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")
+RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))
 
 
+@pytest.mark.parametrize("run", range(RUNS))
 @pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
-def test_a_killed_agent_resumes_its_own_conversation(real_agents, tmp_path, backend):
+def test_a_killed_agent_resumes_its_own_conversation(real_agents, tmp_path, backend, run):
     spec = BACKENDS[backend]
     tool = SHELL_TOOLS[backend]
     with ModelServer(ROUTES, log_path=tmp_path / "model.jsonl") as server:
