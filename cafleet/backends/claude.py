@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 
-from cafleet.backends import claude_sessions
 from cafleet.backends.base import Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.core.domain import CodingAgent
@@ -95,9 +93,13 @@ class Claude(Backend):
         )
 
     def chosen_session_id(self) -> str | None:
+        import uuid  # it imports platform (~1 ms): only a spawn that needs an id pays for it
+
         return str(uuid.uuid4())
 
     def find_session(self, probe: SessionProbe) -> str | None:
+        from cafleet.backends import claude_sessions  # only when a session is looked for: agents call the CLI constantly
+
         return claude_sessions.find_session(probe)
 
     def runs_agent(self, program: Program) -> bool:

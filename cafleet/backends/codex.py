@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from cafleet.backends import codex_sessions
 from cafleet.backends.base import Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.codex_screen import read_codex_screen
 from cafleet.core.domain import CodingAgent
@@ -81,6 +80,8 @@ class Codex(Backend):
         return SpawnPlan(argv=argv, env={}, grants=tuple(grants))
 
     def find_session(self, probe: SessionProbe) -> str | None:
+        from cafleet.backends import codex_sessions  # only when a session is looked for: agents call the CLI constantly
+
         return codex_sessions.find_session(probe)
 
     def runs_agent(self, program: Program) -> bool:

@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-from cafleet.backends import opencode_sessions
 from cafleet.backends.base import Backend, SessionProbe, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.core.domain import CodingAgent
@@ -79,6 +78,8 @@ class Opencode(Backend):
         return SpawnPlan(argv=argv, env={PERMISSION_VARIABLE: value}, grants=tuple(grants))
 
     def find_session(self, probe: SessionProbe) -> str | None:
+        from cafleet.backends import opencode_sessions  # only when a session is looked for: agents call the CLI constantly
+
         return opencode_sessions.find_session(probe)
 
     def choice_keys(self, choice: int) -> list[str]:
