@@ -17,7 +17,8 @@ test-postgres: ## the fast suite on PostgreSQL (a throwaway cluster; needs initd
 	CAFLEET_TEST_ENGINE=postgresql $(PYTHON) -m pytest -n 2 -m "not sqlite_only and not realagents"
 
 test-real: ## end-to-end tests with the real claude, codex and opencode builds (see .ci/run)
-	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py tests/test_real_agents_delivery.py tests/test_real_agents_worktrees.py
+	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py tests/test_real_agents_delivery.py \
+		tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py tests/test_real_agents_resume.py
 
 lint: layers typecheck ## every gate .ci/run holds: ruff format and check, layer contracts, mypy
 	ruff format --check .

@@ -174,6 +174,11 @@ AGENT_STATE_MARKS = {
     "busy": ("◐", "cyan"),
     "asking": ("⚠", "bold red"),
     "draft": ("✎", "yellow"),
+    # The provider refuses the agent for now: its notices wait.
+    "retrying": ("↻", "yellow"),
+    "limited": ("⊘", "bold yellow"),
+    "auth-expired": ("⊗", "bold red"),
+    "context-full": ("▦", "bold red"),
     "exited": ("✗", "dim"),
     "gone": ("✗", "dim"),
     "tui": ("▣", "cyan"),

@@ -255,6 +255,34 @@ def test_the_director_is_told_once_per_question(cli, fleet, agents):
     assert [t["text"].split(" --")[0] for t in human] == ["[needs you] which branch?", "[needs you] merge now?"]
 
 
+def test_a_limited_agent_holds_its_notices_and_gets_them_once_after_its_next_turn(cli, fleet, agents, tmux_server):
+    """At a usage limit a typed notice would start a turn the provider refuses: it waits,
+    deferred (never dropped as skipped), until the agent takes a turn again."""
+    member = spawn(cli, fleet, "ivy")
+    ready(agents, "ivy")
+    args = ("--agent-id", fleet.director_id, "--member-id", member)
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "limit: usage limit reached | 11:32pm").code == 0
+    wait_for(lambda: activity_of(cli, fleet, member)["state"] == "limited", what="the limit to show")
+    task_id = send(cli, fleet, "ivy", "the held notice")
+    assert wait_for_notify(task_id, until=lambda s: s == "deferred:limited") == "deferred:limited"
+
+    def shown():
+        return run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member).json()["state"]
+
+    recorded = wait_for(lambda: (s := shown() or {}).get("state") == "limited" and s, what="the courier to record the limit")
+    assert recorded["reason"] == "usage limit reached"
+    time.sleep(2)  # several courier rounds while the limit shows
+    assert not [t for t in inputs(agents.log_of("ivy")) if "the held notice" in t]
+    assert task_row(task_id).notify_status == "deferred:limited"
+    pane = placement(member).tmux_pane_id
+    tmux_server.tmux("send-keys", "-t", pane, "-l", "go on")  # the limit reset: the agent's next turn
+    tmux_server.tmux("send-keys", "-t", pane, "Enter")
+    assert wait_for_notify(task_id, timeout=20) == "delivered"
+    typed = inputs(agents.wait_for("ivy", lambda ev: any("the held notice" in t for t in inputs(ev))))
+    assert [t for t in typed if "the held notice" in t] == [t for t in typed if t.startswith(f"[cafleet msg {task_id} ")]
+    assert len([t for t in typed if "the held notice" in t]) == 1
+
+
 def test_a_notice_waits_for_a_starting_agent_then_lands_once(cli, fleet, agents):
     (agents.bin / "claude.slow").touch()
     spawn(cli, fleet, "hal")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from cafleet.broker.agent_states import SeenState
 from cafleet.broker.reads import RosterAgent, RosterEntry
+from cafleet.core.agent_state import AgentState
 from cafleet.core.domain import TUI_PANE_OPTION
 from cafleet.core.records import PlacementRecord
 from cafleet.screens.fleet_data import PaneLook, PaneMark, pane_states
 from cafleet.screens.hosts import HostMark
-from cafleet.screens.render import roster_entry, roster_height
+from cafleet.screens.render import AGENT_STATE_MARKS, roster_entry, roster_height
 
 STAMP = "2026-11-20T09:00:00.000000Z"
 
@@ -73,3 +75,11 @@ def test_the_roster_says_what_the_pane_mark_says_until_a_state_is_seen(mark, hos
     lines = roster_entry(entry, mark, None, host).plain.split("\n")
     assert lines[:3] == ["ivy#4", f"  member · {word}", "  %5"]
     assert len(lines) == roster_height(entry, None, host)
+
+
+@pytest.mark.parametrize("state", list(AgentState))
+def test_every_agent_state_has_a_mark_of_its_own(state):
+    entry = RosterEntry(RosterAgent(4, "ivy", "member", "active", placement(4, "%5")), 0, None, False)
+    seen = SeenState(4, state, "", None, STAMP)
+    name_line = roster_entry(entry, PaneMark(PaneLook.ALIVE), seen).plain.split("\n")[0]
+    assert name_line == f"{AGENT_STATE_MARKS[state.value][0]} ivy#4" and not name_line.startswith("?")

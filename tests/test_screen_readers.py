@@ -3,12 +3,14 @@ tests/fixtures/screens/<backend>/; captured with `tmux capture-pane -p -J -S -20
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cafleet.backends import BACKENDS
 from cafleet.core.agent_state import TYPEABLE, AgentState
+from cafleet.core.reset_time import reset_at
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
 
@@ -28,6 +30,19 @@ EXPECTED = {
     "claude/draft": "draft",
     "claude/asking": "asking",
     "claude/asking-cafleet": "asking",
+    "claude/asking-usage-limit-days-away": "asking",
+    "claude/limited-usage": "limited",
+    "claude/limited-usage-overnight": "limited",
+    "claude/limited-rejected-429": "limited",
+    "claude/limited-credit": "limited",
+    "claude/limited-overloaded-gave-up": "limited",
+    "claude/retrying-rate-limit": "retrying",
+    "claude/retrying-overloaded": "retrying",
+    "claude/auth-expired": "auth-expired",
+    "claude/auth-expired-retrying": "auth-expired",
+    "claude/auth-expired-gave-up": "auth-expired",
+    "claude/context-full": "context-full",
+    "claude/context-full-after-429": "context-full",
     "codex/starting": "starting",
     "codex/ready": "ready",
     "codex/busy": "busy",
@@ -36,9 +51,20 @@ EXPECTED = {
     "codex/busy-draft": "draft",
     "codex/draft": "draft",
     "codex/asking": "asking",
+    "codex/busy-compacting": "busy",
+    "codex/limited-usage": "limited",
+    "codex/limited-usage-days-away": "limited",
+    "codex/limited-quota": "limited",
+    "codex/limited-rate-limit-gave-up": "limited",
+    "codex/limited-overloaded-gave-up": "limited",
+    "codex/retrying-rate-limit": "retrying",
+    "codex/retrying-overloaded": "retrying",
+    "codex/auth-expired": "auth-expired",
+    "codex/context-full": "context-full",
     "opencode/starting": "starting",
     "opencode/starting-home": "starting",
     "opencode/ready": "ready",
+    "opencode/ready-long-directory": "ready",  # the directory wraps in the box's right panel
     "opencode/after-notice": "ready",
     "opencode/busy": "busy",
     "opencode/busy-queued": "busy",
@@ -46,6 +72,13 @@ EXPECTED = {
     "opencode/exit-typed": "draft",
     "opencode/asking": "asking",
     "opencode/asking-bash": "asking",
+    "opencode/retrying-rate-limit": "retrying",
+    "opencode/retrying-overloaded": "retrying",
+    "opencode/limited-usage-retrying": "limited",
+    "opencode/limited-quota-retrying": "limited",
+    "opencode/limited-quota-retrying-80-columns": "limited",
+    "opencode/auth-expired": "auth-expired",
+    "opencode/context-full": "context-full",
 }
 EXITED = ["claude/exited", "claude/exited-direct", "codex/exited", "codex/exited-shell", "codex/exited-daemon", "opencode/exited"]
 
@@ -93,3 +126,47 @@ def test_a_question_carries_its_text(name, words):
 )
 def test_a_draft_carries_its_text(name, draft):
     assert read(name).draft == draft
+
+
+@pytest.mark.parametrize(
+    "name, resets",
+    [
+        ("claude/limited-usage", "11:32pm"),
+        ("claude/limited-usage-overnight", "12:59am"),
+        ("claude/asking-usage-limit-days-away", "Dec 9, 10:59pm (UTC)"),
+        ("claude/retrying-rate-limit", "in 34s"),
+        ("claude/limited-rejected-429", ""),  # an API key's refusal names no time
+        ("codex/limited-usage", "11:38 PM"),
+        ("codex/limited-usage-days-away", "Dec 9th, 2026 10:49 PM"),
+        ("codex/retrying-rate-limit", ""),  # codex shows how long it has waited, not when it tries again
+        ("opencode/retrying-rate-limit", "in 39s"),
+        ("opencode/limited-quota-retrying-80-columns", "in 6s"),  # the footer wrapped
+    ],
+)
+def test_a_limit_carries_its_reset_time_as_shown(name, resets):
+    assert read(name).resets == resets
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("claude/limited-usage", "You've hit your 5-hour limit"),
+        ("claude/asking-usage-limit-days-away", "You've hit your 5-hour limit"),
+        ("claude/retrying-overloaded", "529 Overloaded"),
+        ("claude/context-full-after-429", "Context limit reached"),
+        ("codex/limited-usage", "You’ve hit your usage limit"),
+        ("codex/retrying-overloaded", "Selected model is at capacity"),
+        ("codex/auth-expired", "401 Unauthorized"),
+        ("opencode/limited-usage-retrying", "The usage limit has been reached"),
+        ("opencode/auth-expired", "Incorrect API key provided"),
+    ],
+)
+def test_a_held_agent_says_why(name, words):
+    assert words in read(name).detail
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_shown_reset_time_reads_as_a_time(name):
+    shown = read(name).resets
+    since = datetime(2026, 12, 6, 22, 50, tzinfo=UTC)  # when these screens were captured
+    assert not shown or reset_at(shown, since) is not None, shown

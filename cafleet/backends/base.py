@@ -48,6 +48,21 @@ class SpawnContext(NamedTuple):
     # read this file first, and the plan must let the agent read it.
     prompt_file: Path | None = None
     worktree: WorktreeAccess | None = None  # set when the member starts in a worktree of its own
+    # The agent's saved conversation: with `resume`, the plan resumes it (and types `prompt`
+    # as its next turn only when it is not empty); without, a backend that can choose its
+    # session's id (`Backend.chosen_session_id`) starts the new conversation under it.
+    session_id: str | None = None
+    resume: bool = False
+
+
+class SessionProbe(NamedTuple):
+    """What cafleet knows of a member's agent when it looks for the conversation the agent saved."""
+
+    cwd: Path  # where the agent was started
+    marker: str  # text only this member's first prompt holds: it tells apart two agents started together
+    started_at: float  # when its pane was spawned (epoch seconds): older sessions are not looked at
+    environment: Mapping[str, str]  # the pane's environment: where the agent keeps its state (HOME, CODEX_HOME …)
+    executable: str = ""  # the agent's executable that started it (opencode lists its sessions with it)
 
 
 class SpawnPlan(NamedTuple):
@@ -74,6 +89,16 @@ class Backend:
         return autonomy
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
+        raise NotImplementedError
+
+    def chosen_session_id(self) -> str | None:
+        """A fresh id to start a new member's conversation under (`SpawnContext.session_id`),
+        or None when the agent picks its own and `find_session` finds it afterwards."""
+        return None
+
+    def find_session(self, probe: SessionProbe) -> str | None:
+        """The id of the conversation this member's agent saved, once it has saved one (its
+        first prompt submitted); None before that, or when there is none to resume."""
         raise NotImplementedError
 
     def choice_keys(self, choice: int) -> list[str]:

@@ -6,7 +6,17 @@ import json
 import re
 from pathlib import Path
 
-from cafleet.backends.base import GIT_COMMANDS, Autonomy, Backend, SpawnContext, SpawnPlan, WorktreeAccess, choose, model_args
+from cafleet.backends.base import (
+    GIT_COMMANDS,
+    Autonomy,
+    Backend,
+    SessionProbe,
+    SpawnContext,
+    SpawnPlan,
+    WorktreeAccess,
+    choose,
+    model_args,
+)
 from cafleet.backends.claude_screen import read_claude_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -37,6 +47,16 @@ def read_rule(path: Path) -> str:
 def worktree_rules(worktree: WorktreeAccess) -> list[str]:
     """Edits anywhere in the member's worktree, and staging and committing there."""
     return [f"Edit(/{worktree.path}/**)", *(f"Bash({command})" for command in GIT_COMMANDS)]
+
+
+def _session_args(context: SpawnContext) -> list[str]:
+    """`--resume ID` (then the prompt, if any) or `--session-id ID PROMPT`: the id stays the
+    member's across restarts."""
+    if context.resume:
+        if context.session_id is None:
+            raise ValueError("resuming needs the session's id")
+        return ["--resume", context.session_id, *([context.prompt] if context.prompt else [])]
+    return [*(["--session-id", context.session_id] if context.session_id else []), context.prompt]
 
 
 # npm's postinstall copies the native binary over bin/claude.exe; claude's own installer links
@@ -81,13 +101,23 @@ class Claude(Backend):
             context.name,
             *model_args(context.model),
             *autonomy.extra_args,
-            context.prompt,
+            *_session_args(context),
         ]
         return SpawnPlan(
             argv=argv,
             env={},
             grants=(f"permission mode {mode}", "allowed: " + ", ".join(rules)),
         )
+
+    def chosen_session_id(self) -> str | None:
+        import uuid  # it imports platform (~1 ms): only a spawn that needs an id pays for it
+
+        return str(uuid.uuid4())
+
+    def find_session(self, probe: SessionProbe) -> str | None:
+        from cafleet.backends import claude_sessions  # only when a session is looked for: agents call the CLI constantly
+
+        return claude_sessions.find_session(probe)
 
     def runs_agent(self, program: Program) -> bool:
         return runs_npm_agent(program, CLAUDE_PROCESS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.backends.base import Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.codex_screen import read_codex_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput
@@ -69,8 +69,11 @@ class Codex(Backend):
                 grants.append("writable for commits: " + ", ".join(map(str, context.worktree.commit_directories)))
         # --no-daemon: a shared background server would run the member's tools with the
         # environment of whichever codex started it (another pane's database, PATH).
+        # `codex resume <id>` takes the same options as a new session.
+        resume = ["resume"] if context.resume else []
         argv = [
             context.executable,
+            *resume,
             "--no-daemon",
             "--ask-for-approval",
             approval,
@@ -79,12 +82,26 @@ class Codex(Backend):
             *writable,
             *model_args(context.model),
             *autonomy.extra_args,
-            context.prompt,
+            *_session_and_prompt(context),
         ]
         return SpawnPlan(argv=argv, env={}, grants=tuple(grants))
+
+    def find_session(self, probe: SessionProbe) -> str | None:
+        from cafleet.backends import codex_sessions  # only when a session is looked for: agents call the CLI constantly
+
+        return codex_sessions.find_session(probe)
 
     def runs_agent(self, program: Program) -> bool:
         return runs_npm_agent(program, CODEX_PROCESS)
 
     def read_screen(self, lines: list[str]):
         return read_codex_screen(lines)
+
+
+def _session_and_prompt(context: SpawnContext) -> list[str]:
+    """The session to resume, if any, then the prompt (none when resuming without one)."""
+    if not context.resume:
+        return [context.prompt]
+    if context.session_id is None:
+        raise ValueError("resuming needs the session's id")
+    return [context.session_id, *([context.prompt] if context.prompt else [])]

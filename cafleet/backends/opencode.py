@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from cafleet.backends.base import GIT_COMMANDS, Backend, SpawnContext, SpawnPlan, model_args
+from cafleet.backends.base import GIT_COMMANDS, Backend, SessionProbe, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.opencode_screen import read_opencode_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -76,13 +76,22 @@ class Opencode(Backend):
         autonomy = self.check_autonomy(context.autonomy)
         worktree = context.worktree is not None
         value = permission(context.fleet_id, context.environment.get(PERMISSION_VARIABLE), context.prompt_file, worktree)
-        argv = [context.executable, *model_args(context.model), *autonomy.extra_args, "--prompt", context.prompt]
+        if context.resume and context.session_id is None:
+            raise ValueError("resuming needs the session's id")
+        session = ["--session", context.session_id] if context.resume and context.session_id else []
+        prompt = ["--prompt", context.prompt] if context.prompt or not context.resume else []
+        argv = [context.executable, *session, *model_args(context.model), *autonomy.extra_args, *prompt]
         grants = [f"allowed: {', '.join(allow_patterns(context.fleet_id))} (via {PERMISSION_VARIABLE})"]
         if context.prompt_file is not None:
             grants.append(f"readable: {directory_pattern(context.prompt_file)} (its starting prompt)")
         if worktree:
             grants.append(f"allowed: {', '.join(GIT_COMMANDS)}, edits inside its worktree (via {PERMISSION_VARIABLE})")
         return SpawnPlan(argv=argv, env={PERMISSION_VARIABLE: value}, grants=tuple(grants))
+
+    def find_session(self, probe: SessionProbe) -> str | None:
+        from cafleet.backends import opencode_sessions  # only when a session is looked for: agents call the CLI constantly
+
+        return opencode_sessions.find_session(probe)
 
     def choice_keys(self, choice: int) -> list[str]:
         # Its permission prompt is a row of buttons (Allow once, Allow always, Reject): no digits.

@@ -1,14 +1,37 @@
 """Reading opencode's screen (captured from opencode 1.18.33; fixtures in
 tests/fixtures/screens/opencode). opencode is full-screen: the input box is the run of `┃`
-lines above the `╹▀▀▀` border at the bottom, whose last line names the agent and model."""
+lines above the `╹▀▀▀` border at the bottom, whose last line names the agent and model.
+
+Refusals from the provider (measured against the loopback model's error answers): opencode
+retries every 429 and 5xx by itself, showing the provider's message in the footer
+(`⬝⬝⬝ Rate limit reached … [retrying in 39s attempt #1]`), so a spent usage limit or quota
+reads there too, by its words. A final error is a `┃` block of its own just above the turn's
+closing `▣  Agent · model` line (`Incorrect API key provided`, `Conversation history too large
+to compact`), and stays the last thing shown until the next turn.
+"""
 
 from __future__ import annotations
+
+import re
 
 from cafleet.backends.screen_lines import last_index, left_column, shown
 from cafleet.core.agent_state import AgentState, ScreenReading
 
 BOX_EDGE = "┃"
 PERMISSION = "Permission required"
+TURN_END = "▣"
+RETRY = re.compile(r"(?P<what>[^⬝■]*?)\s*\[?retrying (?:in (?P<wait>[\dhms ]+?) )?attempt #\d+\]")
+LIMIT_WORDS = re.compile(r"usage limit|quota|hit your .*limit|billing|credit", re.I)
+AUTH_WORDS = re.compile(
+    r"api[ _-]?key|\b401\b|unauthori[sz]ed|authentication|token (?:has )?(?:expired|been revoked)|log ?in again", re.I
+)
+CONTEXT_WORDS = re.compile(
+    r"too large to compact|context overflow|context (?:window|length|limit)|maximum context|prompt is too long", re.I
+)
+# Transcript text starts in the first columns; deeper text is the sidebar beside it.
+TRANSCRIPT_INDENT = 20
+# Inside a `┃` line, text starts two columns after the edge; after a gap this wide it is a panel's.
+PANEL_GAP = 6
 
 
 def _is_border(line: str) -> bool:
@@ -25,16 +48,63 @@ def read_opencode_screen(lines: list[str]) -> ScreenReading:
     border = last_index(screen, _is_border)
     if border is None or border == 0:
         return ScreenReading(AgentState.STARTING)  # nothing drawn yet: input would be lost
-    footer = " ".join(screen[border + 1 :])
+    footer = " ".join(line.strip() for line in screen[border + 1 :])
     if "tab agents" in footer:
         return ScreenReading(AgentState.STARTING)  # the home screen: the spawn prompt is not sent yet
     top = border - 1  # the agent/model line
     while top > 0 and screen[top - 1].strip().startswith(BOX_EDGE):
         top -= 1
-    box = [left_column(line.strip()[len(BOX_EDGE) :]) for line in screen[top : border - 1]]
+    retrying = RETRY.search(footer)
+    if retrying:
+        return _retrying(retrying)
+    box = [_left_text(line) for line in screen[top : border - 1]]
     draft = " ".join(part for part in box if part).strip()
     if draft:
         return ScreenReading(AgentState.DRAFT, draft=draft)
     if "esc interrupt" in footer:
         return ScreenReading(AgentState.BUSY)
-    return ScreenReading(AgentState.READY)
+    return _refused(screen[:top]) or ScreenReading(AgentState.READY)
+
+
+def _retrying(match: re.Match) -> ScreenReading:
+    what = match["what"].strip()
+    resets = f"in {match['wait']}" if match["wait"] else ""
+    if AUTH_WORDS.search(what):
+        return ScreenReading(AgentState.AUTH_EXPIRED, detail=what, resets=resets)
+    state = AgentState.LIMITED if LIMIT_WORDS.search(what) else AgentState.RETRYING
+    return ScreenReading(state, detail=what, resets=resets)
+
+
+def _refused(transcript: list[str]) -> ScreenReading | None:
+    """The error block that closed the latest turn, when it says the provider refuses."""
+    end = last_index(transcript, lambda line: line.strip().startswith(TURN_END))
+    if end is None:
+        return None
+    above = last_index(transcript, _in_transcript, end)
+    if above is None or not transcript[above].strip().startswith(BOX_EDGE):
+        return None
+    block: list[str] = []
+    while above is not None and above >= 0 and transcript[above].strip().startswith(BOX_EDGE):
+        block.insert(0, _left_text(transcript[above]))
+        above -= 1
+    text = " ".join(part for part in block if part)
+    for words, state in (
+        (AUTH_WORDS, AgentState.AUTH_EXPIRED),
+        (CONTEXT_WORDS, AgentState.CONTEXT_FULL),
+        (LIMIT_WORDS, AgentState.LIMITED),
+    ):
+        if words.search(text):
+            return ScreenReading(state, detail=text)
+    return None
+
+
+def _left_text(line: str) -> str:
+    """A `┃` line's own text: none when all it holds sits far right, in the box's right panel
+    (where a long working directory wraps) or beside a message (the sidebar)."""
+    inside = line.strip()[len(BOX_EDGE) :]
+    return "" if len(inside) - len(inside.lstrip()) >= PANEL_GAP else left_column(inside)
+
+
+def _in_transcript(line: str) -> bool:
+    """A line with transcript text (not blank, not only the sidebar's)."""
+    return bool(line.strip()) and len(line) - len(line.lstrip()) < TRANSCRIPT_INDENT

@@ -14,6 +14,7 @@ from cafleet.panes.processes import Program
 
 PROMPT = "> "
 QUESTION_MARK = "? "  # the stand-in's menu: a "? question" line, then numbered options
+LIMIT_MARK = "(limited: "  # `(limited: WHAT · resets WHEN)`, shown until its next input
 
 
 MODULE = "cafleet.demo.standin_agent"
@@ -26,8 +27,12 @@ def runs_standin(program: Program) -> bool:
 
 
 def read_standin_screen(lines: list[str]) -> ScreenReading:
-    """The latest marker line decides: `> ` the input line, `? ` a menu, `(working` busy."""
+    """The latest marker line decides: `> ` the input line, `? ` a menu, `(working` busy,
+    `(limited: ` a usage limit."""
     for line in reversed(lines):
+        if line.startswith(LIMIT_MARK):
+            what, _, resets = line[len(LIMIT_MARK) :].rstrip().rstrip(")").partition(" · resets ")
+            return ScreenReading(AgentState.LIMITED, detail=what, resets=resets)
         if line.startswith(QUESTION_MARK):
             return ScreenReading(AgentState.ASKING, question=line[len(QUESTION_MARK) :].strip())
         if line.startswith("(working"):

@@ -9,8 +9,10 @@ TUIs' input handling that cafleet depends on:
 - an input starting with `!` runs in shell mode, and `/exit` quits (the pane closes);
 - Escape interrupts a real agent, so every escape sequence outside a paste is logged;
 - real agents drop keystrokes for a moment after launch (`--startup-delay`);
-- an input `ask: QUESTION | OPTION | OPTION…` shows a choice menu that a digit answers, and
-  an input holding "take your time" keeps it busy for `BUSY_SECONDS` (input typed meanwhile
+- an input `ask: QUESTION | OPTION | OPTION…` shows a choice menu that a digit answers;
+- an input `limit: WHAT | RESETS` shows a usage-limit line and no input box until the next
+  submitted input (a real agent shows its limit until its next turn); and
+- an input holding "take your time" keeps it busy for `BUSY_SECONDS` (input typed meanwhile
   is queued by the terminal, as a real agent queues it).
 
     python -m cafleet.demo.standin_agent [--name NAME] [--log FILE] [--startup-delay SECONDS] [ARGS...]
@@ -39,6 +41,7 @@ import tty
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the Escape key
 BUSY_SECONDS = 3.0
+LIMIT_MARK = "(limited: "
 
 
 class Quit(Exception):
@@ -147,6 +150,7 @@ class StandIn:
         self.log, self.buffer = log, ""
         self.on_submit = on_submit  # e.g. the demo's responder
         self.asking = False
+        self.limited = False
 
     def handle(self, event: tuple) -> None:
         kind = event[0]
@@ -161,8 +165,9 @@ class StandIn:
             self.log.write("escape", sequence=event[1])
         elif kind == "enter" and self.buffer:
             text, self.buffer = self.buffer, ""
+            self.limited = False
             self.submit(text)
-        if not self.asking:
+        if not self.asking and not self.limited:
             self.redraw()
 
     def submit(self, text: str) -> None:
@@ -172,6 +177,10 @@ class StandIn:
             raise Quit("/exit")
         if text.startswith("ask:"):
             self.ask(text[4:])
+        elif text.startswith("limit:"):
+            what, _, resets = (part.strip() for part in text[6:].partition("|"))
+            show(f"{LIMIT_MARK}{what} · resets {resets})\n")
+            self.limited = True
         elif "take your time" in text:
             show("(working…)\n")
             time.sleep(BUSY_SECONDS)
@@ -206,7 +215,7 @@ class StandIn:
     def print_above(self, text: str) -> None:
         """Output that must not look like input: the box is drawn again below it."""
         show("\r\x1b[K" + text)
-        if not self.asking:
+        if not self.asking and not self.limited:
             self.redraw()
 
     def redraw(self, text: str | None = None) -> None:

@@ -14,7 +14,7 @@ import time
 from typing import NamedTuple, Protocol
 
 from cafleet.backends import BACKENDS
-from cafleet.core.agent_state import TYPEABLE, AgentState, Observation
+from cafleet.core.agent_state import HELD, TYPEABLE, AgentState, Observation
 from cafleet.core.domain import NOTICE_DEFERRED, TUI_PANE_OPTION, NoticeStep
 from cafleet.core.hosts import is_this_host
 from cafleet.core.pane_problem import PaneProblem
@@ -97,8 +97,9 @@ def guard_for(observation: Observation) -> str | None:
 
 
 def refusal(observation: Observation) -> str:
-    """The outcome for an observation that may not be typed into."""
-    if observation.state in (AgentState.STARTING, AgentState.ASKING, AgentState.DRAFT):
+    """The outcome for an observation that may not be typed into: deferred (tried again later)
+    while the agent may yet take input, skipped (final) when it is not there to take it."""
+    if observation.state in (AgentState.STARTING, AgentState.ASKING, AgentState.DRAFT) or observation.state in HELD:
         return f"deferred:{observation.state}"
     return f"skipped:{observation.reason or observation.state}"
 

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterable
 
+from tests.realagents.faults import Fault, FaultKind
 from tests.realagents.model_server import ModelServer, Record, Reply, sse
 from tests.realagents.script import Conversation, Turn, decide
 
@@ -44,6 +45,12 @@ def _result_text(block: dict) -> str:
 
 def _is_result_only(message: dict) -> bool:
     return not _texts(message) and any(b.get("type") == "tool_result" for b in _blocks(message))
+
+
+def conversation_key(body: dict, headers: dict) -> str:
+    """Claude's session id: sent as a header on every request, kept by `--resume`."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return lowered.get("x-claude-code-session-id", "")
 
 
 def conversation(body: dict) -> Conversation:
@@ -105,15 +112,67 @@ def _events(body: dict, content: list[dict], stop_reason: str) -> Iterable[tuple
     yield "message_stop", {"type": "message_stop"}
 
 
+def _error(status: int, kind: str, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": f"req_{next(_ids):08d}"}
+    return Reply(status, "application/json", json.dumps(body).encode(), headers)
+
+
+def error_reply(fault: Fault) -> Reply:
+    """The Anthropic API's answer for `fault`, as its servers send it."""
+    retry = (("retry-after", str(fault.retry_after)), ("x-should-retry", "true"))
+    if fault.kind == FaultKind.RATE_LIMIT:
+        return _error(429, "rate_limit_error", "This request would exceed the rate limit for your organization.", retry)
+    if fault.kind == FaultKind.OVERLOADED:
+        return _error(529, "overloaded_error", "Overloaded", retry)
+    if fault.kind == FaultKind.USAGE_LIMIT:
+        # A subscription's limit: the unified rate-limit headers say it was refused and when it resets.
+        unified = (
+            ("anthropic-ratelimit-unified-status", "rejected"),
+            ("anthropic-ratelimit-unified-reset", str(fault.reset_epoch())),
+            ("anthropic-ratelimit-unified-representative-claim", "five_hour"),
+            ("anthropic-ratelimit-unified-5h-status", "rejected"),
+            ("anthropic-ratelimit-unified-5h-reset", str(fault.reset_epoch())),
+            ("anthropic-ratelimit-unified-5h-utilization", "1.0"),
+            ("x-should-retry", "false"),
+        )
+        return _error(
+            429, "rate_limit_error", "This request would exceed your account's rate limit. Please try again later.", unified
+        )
+    if fault.kind == FaultKind.QUOTA:
+        return _error(
+            400,
+            "invalid_request_error",
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+        )
+    if fault.kind == FaultKind.AUTH_EXPIRED:
+        return _error(
+            401, "authentication_error", "OAuth token has expired. Please obtain a new token or refresh your existing token."
+        )
+    return _error(400, "invalid_request_error", "prompt is too long: 212345 tokens > 200000 maximum")
+
+
 def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
     conv = conversation(body)
-    turn = decide(conv, SHELL_TOOL)
+    fault = server.take_fault()
+    turn = Turn() if fault else decide(conv, SHELL_TOOL)
     tools = tuple(sorted(conv.tool_names))
     server.record(
         Record(
-            "/v1/messages", "anthropic", conv.last_text, conv.after_tool_result, tools, turn.text, turn.command, conv.tool_output
+            "/v1/messages",
+            "anthropic",
+            conv.last_text,
+            conv.after_tool_result,
+            tools,
+            turn.text,
+            turn.command,
+            tool_output=conv.tool_output,
+            conversation=conversation_key(body, headers) or (conv.texts[0] if conv.texts else ""),
+            texts=conv.texts,
+            fault=fault.kind if fault else None,
         )
     )
+    if fault is not None:
+        return error_reply(fault)
     if turn.delay:
         time.sleep(turn.delay)
     content = _content(turn)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+from .faults import Fault, FaultKind
 from .model_server import ModelServer, Record, Reply, sse
 from .script import Conversation, Turn, decide
 
@@ -109,9 +110,44 @@ def _completion(turn: Turn, model: str) -> dict:
     }
 
 
+def conversation_key(body: dict, headers: dict) -> str:
+    """opencode's session id where it sends one, else the conversation's first user text."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    if lowered.get("x-session-affinity"):
+        return lowered["x-session-affinity"]
+    first = next((m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"), {})
+    return _text(first.get("content"))
+
+
+def _error(status: int, code: str, kind: str, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return Reply(status, "application/json", json.dumps(body).encode(), headers)
+
+
+def error_reply(fault: Fault) -> Reply:
+    """OpenAI Chat Completions' answer for `fault`."""
+    retry = (("retry-after", str(fault.retry_after)),)
+    if fault.kind == FaultKind.RATE_LIMIT:
+        message = f"Rate limit reached for requests. Please try again in {fault.retry_after}s."
+        return _error(429, "rate_limit_exceeded", "requests", message, retry)
+    if fault.kind == FaultKind.OVERLOADED:
+        return _error(503, "server_is_overloaded", "server_error", "The server is overloaded. Please try again later.", retry)
+    if fault.kind == FaultKind.USAGE_LIMIT:
+        message = f"The usage limit has been reached. It resets in {fault.reset_in()} seconds."
+        return _error(429, "usage_limit_reached", "usage_limit_reached", message)
+    if fault.kind == FaultKind.QUOTA:
+        message = "You exceeded your current quota, please check your plan and billing details."
+        return _error(429, "insufficient_quota", "insufficient_quota", message)
+    if fault.kind == FaultKind.AUTH_EXPIRED:
+        return _error(401, "invalid_api_key", "invalid_request_error", "Incorrect API key provided: scripted.")
+    message = "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens."
+    return _error(400, "context_length_exceeded", "invalid_request_error", message)
+
+
 def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
     conv = conversation(body)
-    turn = decide(conv, SHELL_TOOL)
+    fault = server.take_fault()
+    turn = Turn() if fault else decide(conv, SHELL_TOOL)
     server.record(
         Record(
             path="/v1/chat/completions",
@@ -122,8 +158,13 @@ def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
             text=turn.text,
             command=turn.command,
             tool_output=conv.tool_output,
+            conversation=conversation_key(body, headers),
+            texts=conv.texts,
+            fault=fault.kind if fault else None,
         )
     )
+    if fault is not None:
+        return error_reply(fault)
     if turn.delay:
         time.sleep(turn.delay)
     model = str(body.get("model") or "scripted")

@@ -2,7 +2,10 @@
 
 Protocol modules register a handler per path; each handler gets the parsed JSON body and
 returns a `Reply`. Every request that reached a handler is kept in `requests` (and appended
-to `log_path` when given) so tests can count turns.
+to `log_path` when given) so tests can count turns, and each carries its conversation's key
+and every user text the agent sent in it, so a test can prove that a resumed agent's next
+request still carries its earlier turns (`remembers`). `fail` makes the model answer with
+an error in each API's own shape (`tests.realagents.faults`) until `heal`.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
+from tests.realagents.faults import Fault
+
 
 class Reply(NamedTuple):
     status: int
     content_type: str
     body: bytes | Iterable[bytes]  # an iterable is streamed chunk by chunk (SSE)
+    headers: tuple[tuple[str, str], ...] = ()  # beside Content-Type (e.g. Retry-After)
 
 
 class Record(NamedTuple):
@@ -32,9 +38,18 @@ class Record(NamedTuple):
     text: str | None
     command: str | None
     tool_output: str = ""  # the tool result this request carried (a denial shows here)
+    # The agent's own id for the conversation (a session header) or, when it sends none, its
+    # first user text: the same key before and after the agent is resumed.
+    conversation: str = ""
+    texts: tuple[str, ...] = ()  # every user text of the request, oldest first
+    fault: str | None = None  # the error the model answered instead of a turn
 
     def is_agent_turn(self, shell_tool: str) -> bool:
         return shell_tool in self.tools
+
+    def carries(self, text: str) -> bool:
+        """Whether one of the request's user texts contains `text`."""
+        return any(text in t for t in self.texts)
 
 
 Handler = Callable[[dict, dict, "ModelServer"], Reply]
@@ -48,9 +63,12 @@ class ModelServer:
         self.log_path = log_path
         self.requests: list[Record] = []
         self._lock = threading.Lock()
+        self._fault: Fault | None = None
+        self._fault_times: int | None = None  # answers left with the fault; None = until healed
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll: leaving the `with` block waits at most this long for the server to stop.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -63,6 +81,36 @@ class ModelServer:
             if self.log_path is not None:
                 with self.log_path.open("a") as log:
                     log.write(json.dumps(record._asdict()) + "\n")
+
+    def fail(self, fault: Fault, times: int | None = None) -> None:
+        """Answer the next `times` model requests (every one until `heal` when None) with `fault`."""
+        with self._lock:
+            self._fault, self._fault_times = fault, times
+
+    def heal(self) -> None:
+        with self._lock:
+            self._fault, self._fault_times = None, None
+
+    def take_fault(self) -> Fault | None:
+        """The fault this request must get, if any (protocol handlers call it once per request)."""
+        with self._lock:
+            fault = self._fault
+            if fault is not None and self._fault_times is not None:
+                self._fault_times -= 1
+                if self._fault_times <= 0:
+                    self._fault, self._fault_times = None, None
+            return fault
+
+    def conversation(self, key: str) -> list[Record]:
+        """Every request of one conversation, in order."""
+        with self._lock:
+            return [r for r in self.requests if r.conversation == key]
+
+    def remembers(self, earlier: str, later: str) -> list[Record]:
+        """The requests whose latest input contains `later` and that still carry `earlier` as an
+        earlier user text: the proof that a conversation kept its first turn."""
+        with self._lock:
+            return [r for r in self.requests if later in r.last_text and any(earlier in t and later not in t for t in r.texts)]
 
     def __enter__(self) -> ModelServer:
         self._thread.start()
@@ -104,6 +152,8 @@ def _handler_class(server: ModelServer):
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
+            for name, value in reply.headers:
+                self.send_header(name, value)
             if isinstance(reply.body, bytes):
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 
+from tests.realagents.faults import Fault, FaultKind
 from tests.realagents.model_server import ModelServer, Record, Reply, sse
 from tests.realagents.script import Conversation, Turn, decide
 
@@ -43,10 +44,49 @@ def _output_text(item: dict) -> str:
     return "".join(part.get("text", "") for part in output or [] if isinstance(part, dict))
 
 
+def conversation_key(body: dict, headers: dict) -> str:
+    """Codex's thread id: the `session-id` header and the prompt cache key, kept by `codex resume`."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return lowered.get("session-id") or str(body.get("prompt_cache_key") or "")
+
+
+def _error(status: int, code: str, kind: str, message: str, headers: tuple[tuple[str, str], ...] = (), **extra) -> Reply:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code, **extra}}
+    return Reply(status, "application/json", json.dumps(body).encode(), headers)
+
+
+def error_reply(fault: Fault) -> Reply:
+    """The OpenAI Responses API's answer for `fault`; a usage limit as ChatGPT's Codex backend sends it."""
+    retry = (("retry-after", str(fault.retry_after)),)
+    if fault.kind == FaultKind.RATE_LIMIT:
+        message = f"Rate limit reached for requests. Please try again in {fault.retry_after}s."
+        return _error(429, "rate_limit_exceeded", "requests", message, retry)
+    if fault.kind == FaultKind.OVERLOADED:
+        return _error(503, "server_is_overloaded", "server_error", "The server is overloaded. Please try again later.", retry)
+    if fault.kind == FaultKind.USAGE_LIMIT:
+        return _error(
+            429,
+            "usage_limit_reached",
+            "usage_limit_reached",
+            "The usage limit has been reached",
+            plan_type="plus",
+            resets_at=fault.reset_epoch(),
+            resets_in_seconds=fault.reset_in(),
+        )
+    if fault.kind == FaultKind.QUOTA:
+        message = "You exceeded your current quota, please check your plan and billing details."
+        return _error(429, "insufficient_quota", "insufficient_quota", message)
+    if fault.kind == FaultKind.AUTH_EXPIRED:
+        return _error(401, "invalid_api_key", "invalid_request_error", "Incorrect API key provided: sk-test-****back.")
+    message = "Your input exceeds the context window of this model. Please adjust your input and try again."
+    return _error(400, "context_length_exceeded", "invalid_request_error", message)
+
+
 def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
     """Answer one `POST /v1/responses` with the script's turn, streamed as codex asks."""
     conv = conversation(body)
-    turn = decide(conv, SHELL_TOOL)
+    fault = server.take_fault()
+    turn = Turn() if fault else decide(conv, SHELL_TOOL)
     server.record(
         Record(
             path="/v1/responses",
@@ -57,8 +97,13 @@ def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
             text=turn.text,
             command=turn.command,
             tool_output=conv.tool_output,
+            conversation=conversation_key(body, headers),
+            texts=conv.texts,
+            fault=fault.kind if fault else None,
         )
     )
+    if fault is not None:
+        return error_reply(fault)
     response_id = f"resp_{next(_ids)}"
     item = _output_item(turn, _json_schema(body))
     if not body.get("stream"):

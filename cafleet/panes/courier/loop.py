@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from cafleet.broker import agent_states, couriers, notifications
 from cafleet.broker.notifications import NoticeHead, PreviewJob
-from cafleet.core.agent_state import AgentState
+from cafleet.core.agent_state import HELD, AgentState
 from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, AgentKind
 from cafleet.core.hosts import this_host
 from cafleet.core.invocation import fleet_command
@@ -55,7 +55,13 @@ POLL_SECONDS = 0.1
 WATCH_SECONDS = 1.0
 # How often members' branches are compared for files two of them change (told within 30 s).
 OVERLAP_SECONDS = 5.0
-RETRY_SECONDS = {"deferred:starting": 0.3, "deferred:asking": 1.0, "deferred:draft": 1.0}
+RETRY_SECONDS = {
+    "deferred:starting": 0.3,
+    "deferred:asking": 1.0,
+    "deferred:draft": 1.0,
+    # A refused agent stays so for seconds (a retry) to hours (a usage limit): look less often.
+    **{f"deferred:{state}": 5.0 for state in HELD},
+}
 LIVENESS_SECONDS = 5.0
 # How often a pane whose head notice another, still running, process holds is looked at again.
 HELD_ELSEWHERE_SECONDS = 1.0

@@ -1,0 +1,264 @@
+"""Each backend's saved-session API: the argv that starts under a chosen id or resumes a saved
+conversation, and finding a member's own session among the agent's files (laid out as
+claude-code 2.1.330, codex 0.169.0 and opencode 1.18.33 write them; the real agents resume in
+tests/test_real_agents_resume.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cafleet.backends import BACKENDS, Autonomy, SpawnContext
+from cafleet.backends.base import SessionProbe
+
+MARKER = "agent id is 7 (spawn 3f9a2c)"
+OTHER = "agent id is 8 (spawn 77d01e)"
+
+
+def context(**changes) -> SpawnContext:
+    base = SpawnContext(
+        executable="/opt/bin/agent",
+        name="worker",
+        prompt=f"You are worker: {MARKER}",
+        model=None,
+        fleet_id=3,
+        database_dir=Path("/data"),
+        autonomy=Autonomy(),
+        environment={},
+    )
+    return base._replace(**changes)
+
+
+def stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+# -- argv --------------------------------------------------------------------------------
+
+
+def test_claude_starts_under_the_chosen_id_and_resumes_it():
+    claude = BACKENDS["claude"]
+    chosen = claude.chosen_session_id()
+    assert chosen and chosen != claude.chosen_session_id()
+    new = claude.plan(context(session_id=chosen)).argv
+    assert new[-3:] == ["--session-id", chosen, f"You are worker: {MARKER}"]
+    resumed = claude.plan(context(session_id=chosen, resume=True, prompt="")).argv
+    assert resumed[-2:] == ["--resume", chosen] and "--session-id" not in resumed
+    assert resumed[:-2] == new[:-3]  # the same permission mode, settings and name as at spawn
+    assert claude.plan(context(session_id=chosen, resume=True, prompt="go on")).argv[-3:] == ["--resume", chosen, "go on"]
+
+
+def test_codex_resumes_with_the_options_it_started_with():
+    codex = BACKENDS["codex"]
+    assert codex.chosen_session_id() is None
+    new = codex.plan(context()).argv
+    resumed = codex.plan(context(session_id="01a24d7f-442f-7c83-b663-f1e74a95fe22", resume=True, prompt="")).argv
+    assert resumed == [new[0], "resume", *new[1:-1], "01a24d7f-442f-7c83-b663-f1e74a95fe22"]
+
+
+def test_opencode_resumes_with_session_and_no_prompt():
+    opencode = BACKENDS["opencode"]
+    assert opencode.chosen_session_id() is None
+    resumed = opencode.plan(context(session_id="ses_db27ba15effee2CSeT2RwMjsfI", resume=True, prompt=""))
+    assert resumed.argv == ["/opt/bin/agent", "--session", "ses_db27ba15effee2CSeT2RwMjsfI"]
+    assert "OPENCODE_PERMISSION" in resumed.env  # the same grants as at spawn
+    assert opencode.plan(context(session_id="ses_x", resume=True, prompt="go on")).argv[-2:] == ["--prompt", "go on"]
+
+
+@pytest.mark.parametrize("name", ["claude", "codex", "opencode"])
+def test_resuming_without_an_id_is_a_bug_not_a_fresh_start(name):
+    with pytest.raises(ValueError):
+        BACKENDS[name].plan(context(resume=True))
+
+
+# -- claude ------------------------------------------------------------------------------
+
+
+def claude_transcript(home: Path, cwd: Path, session_id: str, prompt: str, at: float) -> Path:
+    project = home / ".claude" / "projects" / "".join(c if c.isalnum() else "-" for c in str(cwd))
+    project.mkdir(parents=True, exist_ok=True)
+    records = [
+        {"type": "mode", "mode": "default", "sessionId": session_id},
+        {"type": "file-history-snapshot", "messageId": "m1", "snapshot": {}},
+        {
+            "type": "user",
+            "isSidechain": False,
+            "message": {"role": "user", "content": prompt},
+            "timestamp": stamp(at),
+            "cwd": str(cwd),
+            "sessionId": session_id,
+        },
+    ]
+    path = project / f"{session_id}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def probe(tmp_path, started_at, marker=MARKER, **environment) -> SessionProbe:
+    return SessionProbe(tmp_path / "work", marker, started_at, {"HOME": str(tmp_path / "home"), **environment})
+
+
+def test_claude_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
+    now = time.time()
+    claude_transcript(tmp_path / "home", tmp_path / "work", "aaaaaaaa-0000-4000-8000-000000000001", f"hi {MARKER}", now)
+    claude_transcript(tmp_path / "home", tmp_path / "work", "aaaaaaaa-0000-4000-8000-000000000002", f"hi {OTHER}", now)
+    assert BACKENDS["claude"].find_session(probe(tmp_path, now)) == "aaaaaaaa-0000-4000-8000-000000000001"
+    assert BACKENDS["claude"].find_session(probe(tmp_path, now, OTHER)) == "aaaaaaaa-0000-4000-8000-000000000002"
+
+
+def test_claude_reads_its_config_dir_from_the_environment(tmp_path):
+    now = time.time()
+    claude_transcript(tmp_path / "elsewhere", tmp_path / "work", "aaaaaaaa-0000-4000-8000-000000000003", MARKER, now)
+    assert BACKENDS["claude"].find_session(probe(tmp_path, now)) is None
+    found = BACKENDS["claude"].find_session(probe(tmp_path, now, CLAUDE_CONFIG_DIR=str(tmp_path / "elsewhere" / ".claude")))
+    assert found == "aaaaaaaa-0000-4000-8000-000000000003"
+
+
+def test_claude_ignores_sessions_from_before_the_pane_and_other_directories(tmp_path):
+    now = time.time()
+    old = claude_transcript(tmp_path / "home", tmp_path / "work", "aaaaaaaa-0000-4000-8000-000000000004", MARKER, now - 3600)
+    os.utime(old, (now, now))  # appended to lately, but started an hour before the pane
+    claude_transcript(tmp_path / "home", tmp_path / "other", "aaaaaaaa-0000-4000-8000-000000000005", MARKER, now)
+    assert BACKENDS["claude"].find_session(probe(tmp_path, now)) is None
+
+
+def test_two_sessions_with_the_marker_are_never_guessed_between(tmp_path):
+    now = time.time()
+    claude_transcript(tmp_path / "home", tmp_path / "work", "aaaaaaaa-0000-4000-8000-000000000006", MARKER, now)
+    claude_transcript(tmp_path / "home", tmp_path / "work", "aaaaaaaa-0000-4000-8000-000000000007", MARKER, now)
+    assert BACKENDS["claude"].find_session(probe(tmp_path, now)) is None
+
+
+# -- codex -------------------------------------------------------------------------------
+
+
+def rollout(codex_home: Path, cwd: Path, session_id: str, prompt: str, at: float) -> Path:
+    day = datetime.fromtimestamp(at, UTC)
+    folder = codex_home / "sessions" / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"id": session_id, "session_id": session_id, "timestamp": stamp(at), "cwd": str(cwd), "source": "cli"}
+
+    def user(text):
+        message = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        return {"type": "response_item", "payload": message}
+
+    records = [
+        {"timestamp": stamp(at), "type": "session_meta", "payload": meta},
+        {"type": "event_msg", "payload": {"type": "task_started"}},
+        {"type": "response_item", "payload": {"type": "message", "role": "developer", "content": []}},
+        user(f"<environment_context>\n  <cwd>{cwd}</cwd>\n</environment_context>"),
+        user(prompt),
+    ]
+    path = folder / f"rollout-{day:%Y-%m-%dT%H-%M-%S}-{session_id}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_codex_tells_two_members_started_the_same_second_apart_by_their_markers(tmp_path):
+    now = time.time()
+    codex_home = tmp_path / "home" / ".codex"
+    rollout(codex_home, tmp_path / "work", "01a24d7f-0000-7000-8000-000000000001", f"You are worker: {MARKER}", now)
+    rollout(codex_home, tmp_path / "work", "01a24d7f-0000-7000-8000-000000000002", f"You are helper: {OTHER}", now)
+    assert BACKENDS["codex"].find_session(probe(tmp_path, now)) == "01a24d7f-0000-7000-8000-000000000001"
+    assert BACKENDS["codex"].find_session(probe(tmp_path, now, OTHER)) == "01a24d7f-0000-7000-8000-000000000002"
+
+
+def test_codex_reads_codex_home_and_ignores_older_or_foreign_sessions(tmp_path):
+    now = time.time()
+    codex_home = tmp_path / "codex-home"
+    rollout(codex_home, tmp_path / "work", "01a24d7f-0000-7000-8000-000000000003", MARKER, now - 600)
+    rollout(codex_home, tmp_path / "other", "01a24d7f-0000-7000-8000-000000000004", MARKER, now)
+    assert BACKENDS["codex"].find_session(probe(tmp_path, now, CODEX_HOME=str(codex_home))) is None
+    rollout(codex_home, tmp_path / "work", "01a24d7f-0000-7000-8000-000000000005", MARKER, now)
+    assert (
+        BACKENDS["codex"].find_session(probe(tmp_path, now, CODEX_HOME=str(codex_home))) == "01a24d7f-0000-7000-8000-000000000005"
+    )
+
+
+def test_codex_needs_the_marker_in_the_first_prompt_not_a_later_one(tmp_path):
+    now = time.time()
+    path = rollout(tmp_path / "home" / ".codex", tmp_path / "work", "01a24d7f-0000-7000-8000-000000000006", "hello", now)
+    later = {
+        "type": "response_item",
+        "payload": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": MARKER}]},
+    }
+    with path.open("a") as out:
+        out.write(json.dumps(later) + "\n")
+    assert BACKENDS["codex"].find_session(probe(tmp_path, now)) is None
+
+
+# -- opencode ----------------------------------------------------------------------------
+
+FAKE_OPENCODE = """\
+import json, os, sys
+sessions = json.load(open(os.environ["FAKE_SESSIONS"]))
+with open(os.environ["FAKE_CALLS"], "a") as calls:
+    calls.write(json.dumps([os.getcwd(), *sys.argv[1:]]) + "\\n")
+if sys.argv[1:] == ["session", "list", "--format", "json"]:
+    print(json.dumps([s["info"] for s in sessions]))
+elif sys.argv[1] == "export":
+    print("Exporting session: " + sys.argv[2], file=sys.stderr)
+    print(json.dumps(next(s["export"] for s in sessions if s["info"]["id"] == sys.argv[2])))
+else:
+    sys.exit(2)
+"""
+
+
+def opencode_session(session_id: str, directory: Path, created: float, first: str) -> dict:
+    info = {
+        "id": session_id,
+        "title": "ok",
+        "updated": int(created * 1000),
+        "created": int(created * 1000),
+        "projectId": "global",
+        "directory": str(directory),
+    }
+    messages = [
+        {"info": {"id": "msg_1", "role": "user"}, "parts": [{"type": "text", "text": first}]},
+        {"info": {"id": "msg_2", "role": "assistant"}, "parts": [{"type": "step-start"}, {"type": "text", "text": "Ready."}]},
+    ]
+    return {"info": info, "export": {"info": info, "messages": messages}}
+
+
+def test_opencode_finds_the_session_through_its_own_commands(tmp_path):
+    now = time.time()
+    (tmp_path / "work").mkdir()
+    fake = tmp_path / "opencode"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_OPENCODE}")
+    fake.chmod(0o755)
+    sessions = [
+        opencode_session("ses_old", tmp_path / "work", now - 3600, MARKER),
+        opencode_session("ses_other_dir", tmp_path / "other", now, MARKER),
+        opencode_session("ses_theirs", tmp_path / "work", now, OTHER),
+        opencode_session("ses_ours", tmp_path / "work", now + 1, f"You are worker: {MARKER}"),
+    ]
+    (tmp_path / "sessions.json").write_text(json.dumps(sessions))
+    environment = {
+        "FAKE_SESSIONS": str(tmp_path / "sessions.json"),
+        "FAKE_CALLS": str(tmp_path / "calls.jsonl"),
+        "PATH": os.environ["PATH"],
+    }
+    found = BACKENDS["opencode"].find_session(SessionProbe(tmp_path / "work", MARKER, now, environment, str(fake)))
+    assert found == "ses_ours"
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    # Listed in the member's directory (opencode lists a project's sessions), and only the
+    # sessions started after the pane in that directory exported.
+    assert calls == [
+        [str(tmp_path / "work"), "session", "list", "--format", "json"],
+        [str(tmp_path / "work"), "export", "ses_theirs"],
+        [str(tmp_path / "work"), "export", "ses_ours"],
+    ]
+
+
+def test_opencode_that_fails_finds_nothing(tmp_path):
+    (tmp_path / "work").mkdir()
+    fake = tmp_path / "opencode"
+    fake.write_text("#!/bin/sh\necho 'Error: database is locked' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    assert BACKENDS["opencode"].find_session(SessionProbe(tmp_path / "work", MARKER, time.time(), {}, str(fake))) is None
