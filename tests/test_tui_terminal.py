@@ -91,14 +91,17 @@ def test_slash_and_a_word_in_one_write_or_pasted_searches_for_the_word(db, tmux_
     build_story()
     pane = start_ui(tmux_server, "--fleet-id", "1")
     wait_for_screen(tmux_server, pane, "Standup in 5 minutes")
+    wait_for_screen(tmux_server, pane, "@name message · @all message")  # the composer is up
     tmux_server.tmux("set-buffer", "-b", "cafleet-test", "/review")
     for deliver in (
         lambda: tmux_server.tmux("send-keys", "-t", pane, "-l", "/review"),
         lambda: tmux_server.tmux("paste-buffer", "-p", "-b", "cafleet-test", "-t", pane),
     ):
         deliver()
-        shown = wait_for_screen(tmux_server, pane, "1 message, best match first")
-        assert re.search(r"▊ +review +▎", shown), shown  # the search field holds the whole word
+        wait_for_screen(tmux_server, pane, "1 message, best match first")
+        # The search field holds the whole word (its border may be drawn a frame later).
+        whole_word = lambda: re.search(r"▊ +review +▎", screen(tmux_server, pane))  # noqa: E731
+        assert wait_for(whole_word, 15, "the search field to hold 'review'"), screen(tmux_server, pane)
         tmux_server.tmux("send-keys", "-t", pane, "Escape")
         wait_for_screen(tmux_server, pane, "@name message · @all message")
     tmux_server.tmux("send-keys", "-t", pane, "C-q")
