@@ -323,3 +323,35 @@ def test_merge_dialog(db, worktrees, snap_compare, size, conflict):
         await until_loaded(pilot, lambda screen: isinstance(screen, MergeModal))
 
     assert snap_compare(app_for(worktrees.story.fleet_id), terminal_size=size, run_before=run)
+
+
+@pytest.fixture
+def overlapping(worktrees):
+    """The worktree story where reviewer has also changed notes.txt, as the courier saw it."""
+    from cafleet.core.hosts import this_host
+    from cafleet.services.worktree_overlaps import OverlapWatch
+    from cafleet.store.models import Task
+    from tests.git_support import commit
+
+    commit(worktrees.worktree("reviewer"), {"notes.txt": "one\ntwo\n3\n"}, "Renumber the last note")
+    told = OverlapWatch().look(this_host())
+    assert told  # the Director was told
+    # On the story's clock, its notice typed as the story's others were: the picture must not
+    # move with the time of the run, nor show this machine's courier.
+    stamp = "2026-11-21T09:00:30.000000Z"
+    Task.update(created_at=stamp, state_changed_at=stamp, notify_status="delivered", notified_at=stamp).where(
+        Task.id.in_(told)
+    ).execute()
+    return worktrees
+
+
+@pytest.mark.parametrize("view", ["roster", "detail"])
+def test_members_whose_branches_overlap(db, overlapping, snap_compare, size, view):
+    """⚠ after each one's counts in the roster; the agent detail names the other member and the file."""
+
+    async def run(pilot):
+        await until_worktrees_read(pilot)
+        if view == "detail":
+            await open_worktree_member(pilot, overlapping)
+
+    assert snap_compare(app_for(overlapping.story.fleet_id), terminal_size=size, run_before=run)
