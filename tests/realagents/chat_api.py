@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from .faults import Fault, FaultKind
 from .model_server import ModelServer, Record, Reply, sse
+from .openai_errors import openai_error, shared_error_reply
 from .script import Conversation, Turn, decide
 
 SHELL_TOOL = "bash"
@@ -119,29 +120,18 @@ def conversation_key(body: dict, headers: dict) -> str:
     return _text(first.get("content"))
 
 
-def _error(status: int, code: str, kind: str, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return Reply(status, "application/json", json.dumps(body).encode(), headers)
-
-
 def error_reply(fault: Fault) -> Reply:
     """OpenAI Chat Completions' answer for `fault`."""
-    retry = (("retry-after", str(fault.retry_after)),)
-    if fault.kind == FaultKind.RATE_LIMIT:
-        message = f"Rate limit reached for requests. Please try again in {fault.retry_after}s."
-        return _error(429, "rate_limit_exceeded", "requests", message, retry)
-    if fault.kind == FaultKind.OVERLOADED:
-        return _error(503, "server_is_overloaded", "server_error", "The server is overloaded. Please try again later.", retry)
+    shared = shared_error_reply(fault)
+    if shared is not None:
+        return shared
     if fault.kind == FaultKind.USAGE_LIMIT:
         message = f"The usage limit has been reached. It resets in {fault.reset_in()} seconds."
-        return _error(429, "usage_limit_reached", "usage_limit_reached", message)
-    if fault.kind == FaultKind.QUOTA:
-        message = "You exceeded your current quota, please check your plan and billing details."
-        return _error(429, "insufficient_quota", "insufficient_quota", message)
+        return openai_error(429, "usage_limit_reached", "usage_limit_reached", message)
     if fault.kind == FaultKind.AUTH_EXPIRED:
-        return _error(401, "invalid_api_key", "invalid_request_error", "Incorrect API key provided: scripted.")
+        return openai_error(401, "invalid_api_key", "invalid_request_error", "Incorrect API key provided: scripted.")
     message = "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens."
-    return _error(400, "context_length_exceeded", "invalid_request_error", message)
+    return openai_error(400, "context_length_exceeded", "invalid_request_error", message)
 
 
 def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from tests.realagents.faults import Fault, FaultKind
 from tests.realagents.model_server import ModelServer, Record, Reply, sse
+from tests.realagents.openai_errors import openai_error, shared_error_reply
 from tests.realagents.script import Conversation, Turn, decide
 
 SHELL_TOOL = "exec_command"  # codex 0.169's shell tool: exec_command {"cmd": "..."}
@@ -50,21 +51,13 @@ def conversation_key(body: dict, headers: dict) -> str:
     return lowered.get("session-id") or str(body.get("prompt_cache_key") or "")
 
 
-def _error(status: int, code: str, kind: str, message: str, headers: tuple[tuple[str, str], ...] = (), **extra) -> Reply:
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code, **extra}}
-    return Reply(status, "application/json", json.dumps(body).encode(), headers)
-
-
 def error_reply(fault: Fault) -> Reply:
     """The OpenAI Responses API's answer for `fault`; a usage limit as ChatGPT's Codex backend sends it."""
-    retry = (("retry-after", str(fault.retry_after)),)
-    if fault.kind == FaultKind.RATE_LIMIT:
-        message = f"Rate limit reached for requests. Please try again in {fault.retry_after}s."
-        return _error(429, "rate_limit_exceeded", "requests", message, retry)
-    if fault.kind == FaultKind.OVERLOADED:
-        return _error(503, "server_is_overloaded", "server_error", "The server is overloaded. Please try again later.", retry)
+    shared = shared_error_reply(fault)
+    if shared is not None:
+        return shared
     if fault.kind == FaultKind.USAGE_LIMIT:
-        return _error(
+        return openai_error(
             429,
             "usage_limit_reached",
             "usage_limit_reached",
@@ -73,13 +66,10 @@ def error_reply(fault: Fault) -> Reply:
             resets_at=fault.reset_epoch(),
             resets_in_seconds=fault.reset_in(),
         )
-    if fault.kind == FaultKind.QUOTA:
-        message = "You exceeded your current quota, please check your plan and billing details."
-        return _error(429, "insufficient_quota", "insufficient_quota", message)
     if fault.kind == FaultKind.AUTH_EXPIRED:
-        return _error(401, "invalid_api_key", "invalid_request_error", "Incorrect API key provided: sk-test-****back.")
+        return openai_error(401, "invalid_api_key", "invalid_request_error", "Incorrect API key provided: sk-test-****back.")
     message = "Your input exceeds the context window of this model. Please adjust your input and try again."
-    return _error(400, "context_length_exceeded", "invalid_request_error", message)
+    return openai_error(400, "context_length_exceeded", "invalid_request_error", message)
 
 
 def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
