@@ -7,7 +7,6 @@ calls (tests/tui_support.py `add_worktree_member`)."""
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
@@ -16,7 +15,8 @@ from textual.widgets import OptionList
 from tests.git_support import commit, git, head, make_repo, status
 from tests.panes_support import agents, create_panes_fleet, run, run_as_human  # noqa: F401 (agents is a fixture)
 from tests.tui_support import build_worktree_story, settle
-from tests.waiting import until, wait_for
+from tests.waiting import until
+from tests.worktree_support import member_commits, spawn_member
 
 
 def make_app(fleet_id: int):
@@ -74,45 +74,14 @@ def repo(tmp_path):
     return make_repo(tmp_path / "home" / "repo", {"src/app.py": "print('hi')\n", "notes.txt": "one\ntwo\nthree\n"})
 
 
-def spawn(cli, fleet, agents, repo, name: str, *extra) -> int:
-    created = run(
-        cli,
-        fleet,
-        "member",
-        "create",
-        "--agent-id",
-        fleet.director_id,
-        "--name",
-        name,
-        "--description",
-        "builds",
-        *extra,
-        "--quiet",
-        cwd=repo,
-    )
-    assert created.code == 0, created.err
-    agents.wait_for(name, lambda ev: any(e["event"] == "ready" for e in ev))
-    return int(created.out)
-
-
-def member_commits(cli, fleet, repo, member_id: int, branch: str, files: dict[str, str], message: str) -> str:
-    """The member (the stand-in, in its pane) writes `files` and commits them in its worktree."""
-    before = head(repo, branch)
-    writes = " && ".join(f"printf %b {json.dumps(text)} > {name}" for name, text in files.items())
-    command = f"{writes} && git add -A && git commit -q -m {json.dumps(message)}"
-    exec_ = run(cli, fleet, "member", "exec", "--agent-id", fleet.director_id, "--member-id", member_id, command, cwd=repo)
-    assert exec_.code == 0, exec_.err
-    return wait_for(lambda: head(repo, branch) != before and head(repo, branch), what=f"{branch} to get a commit")
-
-
 async def test_the_roster_marks_worktree_members_and_follows_their_commits(db, cli, fleet, agents, repo, monkeypatch):
     import cafleet.screens.fleet_view as fleet_view
     from cafleet.screens.render import worktree_line
     from cafleet.screens.worktree_marks import WorktreeLook, WorktreeMark
 
     monkeypatch.setattr(fleet_view, "WORKTREES_RECHECK_SECONDS", 0.2)  # the cadence, shortened
-    coder = spawn(cli, fleet, agents, repo, "coder", "--worktree")
-    plain = spawn(cli, fleet, agents, repo, "plain")
+    coder = spawn_member(cli, fleet, agents, repo, "coder", "--worktree")
+    plain = spawn_member(cli, fleet, agents, repo, "plain")
     branch = f"cafleet/{fleet.fleet_id}/coder"
     member_commits(cli, fleet, repo, coder, branch, {"lexer.py": "tokens = []\n"}, "Add the lexer")
     worktree = repo.parent / ".cafleet-worktrees" / "repo" / branch.replace("/", "-")
@@ -140,7 +109,7 @@ async def test_the_director_reads_the_diff_and_merges_from_the_agent_detail(db, 
     from cafleet.screens.worktree_diff import WorktreeDiffScreen
     from cafleet.screens.worktree_merge import MergeModal
 
-    coder = spawn(cli, fleet, agents, repo, "coder", "--worktree")
+    coder = spawn_member(cli, fleet, agents, repo, "coder", "--worktree")
     branch = f"cafleet/{fleet.fleet_id}/coder"
     member_commits(cli, fleet, repo, coder, branch, {"lexer.py": "tokens = []\n"}, "Add the lexer")
     tip = member_commits(cli, fleet, repo, coder, branch, {"notes.txt": "one\n2\nthree\n"}, "Renumber notes")

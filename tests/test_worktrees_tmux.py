@@ -13,6 +13,7 @@ import pytest
 
 from tests.git_support import branches, commit, git, head, make_repo, status, worktree_paths
 from tests.panes_support import agents, panes_fleet, run, run_as_human, wait_for  # noqa: F401 (agents is a fixture)
+from tests.worktree_support import member_commits, spawn_member
 
 fleet = panes_fleet("worktrees")
 
@@ -45,23 +46,11 @@ def create(cli, fleet, repo: Path, name: str, *extra, cwd: Path | None = None):
 
 
 def spawn_in_worktree(cli, fleet, agents, repo: Path, name: str, *extra) -> int:
-    created = create(cli, fleet, repo, name, "--quiet", *extra)
-    assert created.code == 0, created.err
-    agents.wait_for(name, lambda ev: any(e["event"] == "ready" for e in ev))
-    return int(created.out)
+    return spawn_member(cli, fleet, agents, repo, name, "--worktree", *extra)
 
 
 def member_cli(cli, fleet, repo: Path, verb: str, member_id: int, *extra):
     return run(cli, fleet, "member", verb, "--agent-id", fleet.director_id, "--member-id", member_id, *extra, cwd=repo)
-
-
-def member_commits(cli, fleet, repo: Path, member_id: int, branch: str, files: dict[str, str], message: str) -> str:
-    """The member (the stand-in, in its pane) writes `files` and commits them in its worktree."""
-    before = head(repo, branch)
-    writes = " && ".join(f"printf %b {json.dumps(text)} > {name}" for name, text in files.items())
-    command = f"{writes} && git add -A && git commit -q -m {json.dumps(message)}"
-    assert member_cli(cli, fleet, repo, "exec", member_id, command).code == 0
-    return wait_for(lambda: head(repo, branch) != before and head(repo, branch), what=f"{branch} to get a commit")
 
 
 def listed(cli, fleet, repo: Path) -> list[dict]:
