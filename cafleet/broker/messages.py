@@ -28,22 +28,38 @@ def send_message(
         target = recipient(fleet_id, to)
         if reply_to is not None:
             visible_task(fleet_id, reply_to, agent_id)
-        now = utc_now()
-        task = Task.create(
-            fleet=fleet_id,
-            owner=target.id,
-            sender=sender.id,
-            recipient=target.id,
-            kind=TaskKind.UNICAST,
-            state=TaskState.UNREAD,
-            created_at=now,
-            state_changed_at=now,
-            revision=next_revision(fleet_id),
-            reply_to=reply_to,
-            text=text,
-            **initial_notice(sender.id, target.id, placements_of([target.id]), now),
-        )
+        task = store_unicast(fleet_id, sender.id, target.id, text, utc_now(), reply_to=reply_to)
     return load_task(task.id)
+
+
+def store_unicast(
+    fleet_id: int,
+    sender_id: int,
+    recipient_id: int,
+    text: str,
+    now: str,
+    placements: dict | None = None,
+    reply_to: int | None = None,
+) -> Task:
+    """One unread message and its notice's first state, inside the caller's transaction (the
+    caller has checked who may send it). `placements`: the recipients' placements, when the
+    caller already read them for several messages."""
+    if placements is None:
+        placements = placements_of([recipient_id])
+    return Task.create(
+        fleet=fleet_id,
+        owner=recipient_id,
+        sender=sender_id,
+        recipient=recipient_id,
+        kind=TaskKind.UNICAST,
+        state=TaskState.UNREAD,
+        created_at=now,
+        state_changed_at=now,
+        revision=next_revision(fleet_id),
+        reply_to=reply_to,
+        text=text,
+        **initial_notice(sender_id, recipient_id, placements, now),
+    )
 
 
 def broadcast_message(fleet_id: int, agent_id: int, text: str, source: str | None = None) -> BroadcastSent:

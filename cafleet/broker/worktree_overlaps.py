@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from cafleet.broker.convert import agent_record
-from cafleet.broker.notifications import initial_notice, placements_of
-from cafleet.broker.revisions import next_revision
-from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
+from cafleet.broker.messages import store_unicast
+from cafleet.broker.worktrees import worktree_record
+from cafleet.core.domain import AgentKind, AgentStatus
 from cafleet.core.records import AgentRecord, WorktreeRecord
 from cafleet.core.timestamps import utc_now
-from cafleet.store.models import Agent, Task, Worktree, WorktreeOverlap, database
+from cafleet.store.models import Agent, Worktree, WorktreeOverlap, database
 
 
 class MemberPair(NamedTuple):
@@ -45,8 +45,6 @@ class NewOverlap(NamedTuple):
 def watched_worktrees(host: str) -> dict[int, list[tuple[AgentRecord, WorktreeRecord]]]:
     """The open worktrees of active members on `host`, by fleet: the ones a courier there
     compares (worktrees live on the Director's host, beside its panes)."""
-    from cafleet.broker.worktrees import worktree_record
-
     rows = (
         Worktree.select(Worktree, Agent)
         .join(Agent, on=(Worktree.agent == Agent.id))
@@ -96,24 +94,8 @@ def record_overlaps(
             director_id = director_of.get(pair.second_id) or director_of.get(pair.first_id)
             if director_id is not None:
                 overlap = NewOverlap(pair, tuple(new), tuple(sorted(overlapping)))
-                sent.append(_tell(fleet_id, pair.second_id, director_id, text_of(overlap), now))
+                sent.append(store_unicast(fleet_id, pair.second_id, director_id, text_of(overlap), now).id)
     return sent
-
-
-def _tell(fleet_id: int, sender_id: int, director_id: int, text: str, now: str) -> int:
-    return Task.create(
-        fleet=fleet_id,
-        owner=director_id,
-        sender=sender_id,
-        recipient=director_id,
-        kind=TaskKind.UNICAST,
-        state=TaskState.UNREAD,
-        created_at=now,
-        state_changed_at=now,
-        text=text,
-        revision=next_revision(fleet_id),
-        **initial_notice(sender_id, director_id, placements_of([director_id]), now),
-    ).id
 
 
 class OverlapWith(NamedTuple):
