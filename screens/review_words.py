@@ -9,6 +9,7 @@ there, from the refusal's reason and values (`cafleet.services.worktree_refusals
 from __future__ import annotations
 
 from cafleet.core.terminal import one_line
+from cafleet.core.text import counted
 from cafleet.services.worktree_refusals import Blocker, ReviewRefused
 
 from .render import home_path
@@ -50,7 +51,7 @@ def review_refusal_text(error: ReviewRefused) -> str:
         case Blocker.ALREADY_APPLIED:
             return f"{into} already has every change of {branch} (merged or applied before): there is nothing to merge"
         case Blocker.CONFLICT:
-            files = f"{len(error.paths)} file{'s' if len(error.paths) != 1 else ''}"
+            files = counted(len(error.paths), "file")
             return (
                 f"merging {branch} into {into} would conflict in {files}: {paths}. Nothing was changed. "
                 f"Ask {who} (@{error.member.name} in the fleet's composer) to merge {into} into its branch and resolve them, then merge again"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cafleet.core.terminal import one_line
+from cafleet.core.text import counted
 
 if TYPE_CHECKING:
     from cafleet.broker.worktree_overlaps import OverlapWith
@@ -67,11 +68,11 @@ def status_line(worktree: WorktreeRecord, status: WorktreeStatus) -> str:
     if not status.branch_present:
         where = "branch gone"
     else:
-        where = f"{_count(status.ahead or 0, 'commit')} ahead of {worktree.base_name}"
+        where = f"{counted(status.ahead or 0, 'commit')} ahead of {worktree.base_name}"
         if status.ahead and status.merged:
             where += " (all merged)"
     if status.present:
-        where += f", {_count(status.uncommitted or 0, 'uncommitted file')}"
+        where += f", {counted(status.uncommitted or 0, 'uncommitted file')}"
     else:
         where += ", directory gone"
     return f"  worktree {worktree.path}: branch {worktree.branch}, {where}"
@@ -121,10 +122,10 @@ def release_lines(release: Release, again: str) -> list[str]:
         return [f"  Kept {both}: {release.failure}"]
     if release.closed:
         return [f"  Removed {both}."]
-    unmerged = f" with {_count(release.unmerged, 'commit')} not in {base}" if release.unmerged else ""
+    unmerged = f" with {counted(release.unmerged, 'commit')} not in {base}" if release.unmerged else ""
     if not release.worktree_removed:
         return [
-            f"  Kept its worktree {path} ({_count(release.uncommitted, 'uncommitted file')}) and its branch {branch}{unmerged}: "
+            f"  Kept its worktree {path} ({counted(release.uncommitted, 'uncommitted file')}) and its branch {branch}{unmerged}: "
             f"commit or drop that work, then run `{again}`; `{again} --discard` removes both and loses it."
         ]
     return [
@@ -163,7 +164,7 @@ def merged_line(merged: Merged) -> str:
     how = "squashed into commit" if merged.squash else "merge commit"
     return (
         f"Merged {merged.member.handle}'s branch {merged.worktree.branch} into {merged.into}: "
-        f"{_count(len(merged.commits), 'commit')}, {_count(len(merged.files), 'file')} ({how} {merged.head[:7]}); "
+        f"{counted(len(merged.commits), 'commit')}, {counted(len(merged.files), 'file')} ({how} {merged.head[:7]}); "
         f"recorded as message #{merged.message.id}."
     )
 
@@ -185,7 +186,3 @@ def file_json(change: FileChange) -> dict:
 def _paths(paths: tuple[str, ...]) -> str:
     shown = ", ".join(one_line(p) for p in paths[:SHOWN_PATHS])
     return shown + (f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else "")
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")

@@ -13,6 +13,7 @@ from cafleet.core.domain import AgentStatus
 from cafleet.core.hosts import is_this_host, this_host
 from cafleet.core.records import AgentRecord, TaskRecord, WorktreeRecord
 from cafleet.core.terminal import one_line
+from cafleet.core.text import counted
 from cafleet.git.command import GitError, require_git
 from cafleet.git.merging import added_paths, adds_nothing, merge, preview_merge, tree_of
 from cafleet.git.repository import NotAWorkTree, branch_exists, changes, commit_identity_problem, look, resolve, short_branch
@@ -265,8 +266,8 @@ def plan_merge(fleet_id: int, director_id: int, member_id: int, directory: Path 
     preview = preview_merge(git_dir, here.branch, tip)
     if not preview.clean:
         raise refused(
-            f"merging {branch} into {into} would conflict in {len(preview.conflicts)} "
-            f"file{'s' if len(preview.conflicts) != 1 else ''}: {', '.join(one_line(p) for p in preview.conflicts)}; "
+            f"merging {branch} into {into} would conflict in {counted(len(preview.conflicts), 'file')}: "
+            f"{', '.join(one_line(p) for p in preview.conflicts)}; "
             f"nothing was changed. Have member {who} merge {into} into its branch and resolve them, then merge again",
             Blocker.CONFLICT,
             into=into,
@@ -361,12 +362,8 @@ def _timeline_text(
         shown_files += f", … and {len(files) - RECORDED_FILES} more"
     text = (
         f"[merged] {member.handle}'s branch {worktree.branch} into {into} ({how} {head[:7]}): "
-        f"{_count(len(incoming), 'commit')} ({shown_commits}); {_count(len(files), 'file')} ({shown_files})"
+        f"{counted(len(incoming), 'commit')} ({shown_commits}); {counted(len(files), 'file')} ({shown_files})"
     )
     # A file name that is not UTF-8 comes from git as lone surrogates (one per byte that is not),
     # which no message may hold: each such byte becomes U+FFFD.
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
