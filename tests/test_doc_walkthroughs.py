@@ -16,6 +16,7 @@ command that needs it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -64,6 +65,7 @@ class Reader:
         self.fleet_literal: str | None = None  # the page's fleet id, e.g. "7"
         self.fleet_id: int | None = None
         self.agent_shift = 0
+        self.directors: dict[int, int] = {}
         self.groups: list[int] = []
 
     # --- places ---------------------------------------------------------------------------
@@ -87,8 +89,6 @@ class Reader:
         return self.pane_of(int(acting)) if acting and self.fleet_id else self.director_pane
 
     def pane_of(self, agent_id: int) -> str | None:
-        import json
-
         shown = self.cafleet(
             "--json", "--fleet-id", self.fleet_id, "agent", "show", "--agent-id", self.director_id(), "--id", agent_id
         )
@@ -231,15 +231,14 @@ class Reader:
             "--json", "--fleet-id", self.fleet_id, "member", "list", "--agent-id", self.director_id(), "--activity"
         )
         assert shown.returncode == 0, shown.stderr
-        import json
-
         return json.loads(shown.stdout)
 
     def director_id(self) -> int:
-        import json
-
-        shown = json.loads(self.cafleet("--json", "fleet", "show", self.fleet_id).stdout)
-        return next(a["agent_id"] for a in shown["agents"] if a["kind"] == "director")
+        """The Director of the page's latest fleet (looked up once per fleet)."""
+        if self.fleet_id not in self.directors:
+            shown = json.loads(self.cafleet("--json", "fleet", "show", self.fleet_id).stdout)
+            self.directors[self.fleet_id] = next(a["agent_id"] for a in shown["agents"] if a["kind"] == "director")
+        return self.directors[self.fleet_id]
 
     def story_spawns_until(self, member: int) -> None:
         names = list(STORY_MEMBERS.get(self.doc, ()))
