@@ -93,6 +93,11 @@ EXPECTED_COLUMNS = {
         ("reason", "TEXT", 1, "''", 0),
         ("question", "TEXT", 0, None, 0),
         ("changed_at", "TEXT", 1, None, 0),
+        ("resets", "TEXT", 1, "''", 0),
+        ("resets_at", "TEXT", 0, None, 0),
+        ("told_at", "TEXT", 0, None, 0),
+        ("woken_at", "TEXT", 0, None, 0),
+        ("wakes", "INTEGER", 1, "0", 0),
     ],
     "couriers": [
         ("host", "TEXT", 0, None, 1),
@@ -121,6 +126,20 @@ EXPECTED_COLUMNS = {
         ("second_id", "INTEGER", 1, None, 2),
         ("path", "TEXT", 1, None, 3),
         ("seen_at", "TEXT", 1, None, 0),
+    ],
+    "member_sessions": [
+        ("agent_id", "INTEGER", 0, None, 1),
+        ("session_id", "TEXT", 0, None, 0),
+        ("marker", "TEXT", 1, None, 0),
+        ("cwd", "TEXT", 1, None, 0),
+        ("started_at", "TEXT", 1, None, 0),
+        ("executable", "TEXT", 1, None, 0),
+        ("state_environment", "TEXT", 1, "'{}'", 0),
+        ("prompt", "TEXT", 1, None, 0),
+        ("model", "TEXT", 0, None, 0),
+        ("autonomy", "TEXT", 1, "'{}'", 0),
+        ("restored_at", "TEXT", 0, None, 0),
+        ("restores", "INTEGER", 1, "0", 0),
     ],
 }
 
@@ -155,6 +174,7 @@ EXPECTED_INDEXES = {
         "sqlite_autoindex_worktree_overlaps_1": (1, 0, [("first_id", "BINARY"), ("second_id", "BINARY"), ("path", "BINARY")]),
         "worktree_overlaps_fleet": (0, 0, [("fleet_id", "BINARY")]),
     },
+    "member_sessions": {},
 }
 
 # (from column, to table, to column) per table.
@@ -176,6 +196,7 @@ EXPECTED_FOREIGN_KEYS = {
     "couriers": set(),
     "worktrees": {("agent_id", "agents", "id"), ("fleet_id", "fleets", "id"), ("director_id", "agents", "id")},
     "worktree_overlaps": {("fleet_id", "fleets", "id"), ("first_id", "agents", "id"), ("second_id", "agents", "id")},
+    "member_sessions": {("agent_id", "agents", "id")},
 }
 
 # Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the

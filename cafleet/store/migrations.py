@@ -397,6 +397,38 @@ _WORKTREE_OVERLAPS_PG = (
     "FOR EACH STATEMENT EXECUTE FUNCTION cafleet_notify_change()",
 )
 
+# What brings a member back after its pane is lost: the conversation its agent saved (the id is
+# chosen at spawn, or found once the agent saved it: `marker`, `cwd` and `started_at` find it),
+# and what it was started with, so a restored member runs as before. And, per agent, the limit
+# it is held by: when it resets (as shown, and as a time), when its Director was told, and
+# when the monitor last woke it after the reset.
+_SESSIONS_AND_HOLDS = """
+        CREATE TABLE member_sessions (
+            agent_id INTEGER PRIMARY KEY REFERENCES agents (id),
+            session_id TEXT,
+            marker TEXT NOT NULL,
+            cwd TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            executable TEXT NOT NULL,
+            state_environment TEXT NOT NULL DEFAULT '{}',
+            prompt TEXT NOT NULL,
+            model TEXT,
+            autonomy TEXT NOT NULL DEFAULT '{}',
+            restored_at TEXT,
+            restores INTEGER NOT NULL DEFAULT 0
+        );
+        ALTER TABLE agent_states ADD COLUMN resets TEXT NOT NULL DEFAULT '';
+        ALTER TABLE agent_states ADD COLUMN resets_at TEXT;
+        ALTER TABLE agent_states ADD COLUMN told_at TEXT;
+        ALTER TABLE agent_states ADD COLUMN woken_at TEXT;
+        ALTER TABLE agent_states ADD COLUMN wakes INTEGER NOT NULL DEFAULT 0
+"""
+_SESSIONS_AND_HOLDS_PG = (
+    *(s for s in _SESSIONS_AND_HOLDS.split(";") if s.strip()),
+    "CREATE TRIGGER member_sessions_changed AFTER INSERT OR UPDATE OR DELETE ON member_sessions "
+    "FOR EACH STATEMENT EXECUTE FUNCTION cafleet_notify_change()",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES, postgres=_REGISTRY_AND_MESSAGES_PG),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE, postgres=_MONITOR_SCHEDULE_PG),
@@ -412,6 +444,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "a change sequence on tasks for the TUI, whatever the clocks say", _TASK_REVISIONS),
     Migration(13, "members' git worktrees", _WORKTREES, postgres=_WORKTREES_PG),
     Migration(14, "files two members' branches both change", _WORKTREE_OVERLAPS, postgres=_WORKTREE_OVERLAPS_PG),
+    Migration(15, "members' saved sessions, and the limits agents are held by", _SESSIONS_AND_HOLDS, postgres=_SESSIONS_AND_HOLDS_PG),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -170,6 +170,13 @@ class AgentStateRow(BaseModel):
     reason = TextField(default="")
     question = TextField(null=True)
     changed_at = TextField()
+    # While a limit holds it (`cafleet.core.agent_state.HELD`): when it resets, as the agent
+    # shows it and as a time; when its Director was told; when the monitor last woke it.
+    resets = TextField(default="")
+    resets_at = TextField(null=True)
+    told_at = TextField(null=True)
+    woken_at = TextField(null=True)
+    wakes = IntegerField(default=0)
 
     class Meta:
         table_name = "agent_states"
@@ -232,6 +239,30 @@ class WorktreeOverlap(BaseModel):
         primary_key = CompositeKey("first", "second", "path")
 
 
+class MemberSession(BaseModel):
+    """What resumes a member's conversation, and what it was started with
+    (`cafleet.core.records.SessionRecord` says what each column holds)."""
+
+    if TYPE_CHECKING:
+        agent_id: int
+
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    session_id = TextField(null=True)
+    marker = TextField()
+    cwd = TextField()
+    started_at = TextField()
+    executable = TextField()
+    state_environment = TextField(default="{}")
+    prompt = TextField()
+    model = TextField(null=True)
+    autonomy = TextField(default="{}")
+    restored_at = TextField(null=True)
+    restores = IntegerField(default=0)
+
+    class Meta:
+        table_name = "member_sessions"
+
+
 ALL_MODELS = (
     Fleet,
     Agent,
@@ -243,4 +274,5 @@ ALL_MODELS = (
     Courier,
     Worktree,
     WorktreeOverlap,
+    MemberSession,
 )
