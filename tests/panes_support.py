@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,14 @@ def make_fake_agents(root: Path) -> FakeAgents:
         )
         script.chmod(0o755)
     return FakeAgents(bin_dir, logs)
+
+
+def without_session_mark(prompt: str) -> str:
+    """A first prompt as the Director wrote it: the line cafleet ends it with (which tells the
+    member's saved conversation apart) checked and taken off."""
+    body, _, mark = prompt.rpartition("\n\n")
+    assert re.fullmatch(r"\(cafleet session mark [0-9a-f]{16}\)", mark), prompt[-200:]
+    return body
 
 
 def inputs(events: list[dict]) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cafleet.panes.prompt_file import TMUX_COMMAND_BYTES, packed_size
-from tests.panes_support import agents, panes_fleet, run, spawn  # noqa: F401 (agents is a fixture)
+from tests.panes_support import agents, panes_fleet, run, spawn, without_session_mark  # noqa: F401 (agents is a fixture)
 
 fleet = panes_fleet("prompts")
 
@@ -70,7 +70,7 @@ def test_a_short_prompt_is_the_agents_last_argument_exactly_as_before(cli, fleet
     prompt = "Hi {name}, agent {agent_id}: " + "ok " * 1000
     member_id = spawn(cli, fleet, "lena", "--prompt", prompt)
     argv = started(agents, "lena")["argv"]
-    assert argv[-1] == rendered(prompt, member_id, fleet)
+    assert without_session_mark(argv[-1]) == rendered(prompt, member_id, fleet)
     assert not (local_dir / "prompts" / f"member-{member_id}").exists()
 
 
@@ -108,7 +108,7 @@ def test_a_prompt_too_long_for_tmux_or_argv_reaches_the_agent_through_a_file(
 
     start = started(agents, "lena")
     first_turn = start["argv"][-1]
-    found = POINTER.fullmatch(first_turn)
+    found = POINTER.fullmatch(without_session_mark(first_turn))
     assert found, first_turn
     text = path.read_text(encoding="utf-8")
     assert found["name"] == "lena" and Path(found["path"]) == path

@@ -20,6 +20,7 @@ from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     task_row,
     wait_for,
     wait_for_notify,
+    without_session_mark,
 )
 from tests.support import cafleet_command
 
@@ -117,7 +118,13 @@ def test_spawn_runs_the_backend_with_its_exact_argv(
     (start,) = [e for e in events if e["event"] == "start"]
     argv = start["argv"][4:]  # after the stand-in's own --startup-delay S --log FILE
     prompt = f"Hi ann #{member_id} of fleet {fleet.fleet_id}, boss {fleet.director_id} on {backend}"
-    assert argv == expected(fleet.fleet_id, local_dir) + [prompt]
+    (listed,) = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id).json()
+    # claude starts its conversation under an id cafleet chose; the others pick their own.
+    session = ["--session-id", listed["session"]["id"]] if backend == "claude" else []
+    assert listed["session"]["id"] is not None if backend == "claude" else listed["session"]["id"] is None
+    *options_given, first_prompt = argv
+    assert options_given == expected(fleet.fleet_id, local_dir) + session
+    assert without_session_mark(first_prompt) == prompt
     assert start["env_database_url"] == database_setting()
     if backend == "opencode":
         rules = json.loads(start["env_opencode_permission"])["bash*"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 
-from cafleet.backends.base import Autonomy, Backend, SpawnContext, SpawnPlan, WorktreeAccess
+from cafleet.backends.base import STATE_VARIABLES, Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, WorktreeAccess
 from cafleet.backends.claude import Claude
 from cafleet.backends.codex import Codex
 from cafleet.backends.opencode import Opencode
@@ -24,6 +24,8 @@ __all__ = [
     "Autonomy",
     "Backend",
     "BACKENDS",
+    "STATE_VARIABLES",
+    "SessionProbe",
     "SpawnContext",
     "SpawnPlan",
     "WorktreeAccess",

@@ -34,6 +34,10 @@ class WorktreeAccess(NamedTuple):
 GIT_COMMANDS = ("git add *", "git commit *", "git status *")
 
 
+# Where the agents keep their saved conversations: a member resumed later must look where it saved.
+STATE_VARIABLES = ("HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+
+
 class SpawnContext(NamedTuple):
     executable: str
     name: str
@@ -100,6 +104,11 @@ class Backend:
         """The id of the conversation this member's agent saved, once it has saved one (its
         first prompt submitted); None before that, or when there is none to resume."""
         raise NotImplementedError
+
+    def session_saved(self, session_id: str, environment: Mapping[str, str]) -> bool:
+        """Whether the conversation `session_id` is saved where this agent would resume it
+        from (a member killed before its first prompt was submitted saved none)."""
+        return True
 
     def choice_keys(self, choice: int) -> list[str]:
         """tmux key names that pick option `choice` of the agent's menu."""

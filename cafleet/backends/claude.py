@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from cafleet.backends.base import (
@@ -118,6 +119,11 @@ class Claude(Backend):
         from cafleet.backends import claude_sessions  # only when a session is looked for: agents call the CLI constantly
 
         return claude_sessions.find_session(probe)
+
+    def session_saved(self, session_id: str, environment: Mapping[str, str]) -> bool:
+        from cafleet.backends import claude_sessions
+
+        return claude_sessions.transcript(environment, session_id) is not None
 
     def runs_agent(self, program: Program) -> bool:
         return runs_npm_agent(program, CLAUDE_PROCESS)

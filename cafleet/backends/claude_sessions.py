@@ -10,6 +10,7 @@ that id (both measured against the loopback model).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from cafleet.backends.session_files import START_SLACK_SECONDS, head, home, only
 def config_dir(environment: Mapping[str, str]) -> Path:
     configured = environment.get("CLAUDE_CONFIG_DIR")
     return Path(configured) if configured else home(environment) / ".claude"
+
+
+def project_dir(environment: Mapping[str, str], cwd: Path) -> Path:
+    """Where claude saves the conversations of agents started in `cwd`."""
+    return config_dir(environment) / "projects" / re.sub(r"[^A-Za-z0-9]", "-", str(cwd))
 
 
 def transcript(environment: Mapping[str, str], session_id: str) -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from cafleet.backends.base import Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, choose, model_args
 from cafleet.backends.codex_screen import read_codex_screen
@@ -90,6 +91,11 @@ class Codex(Backend):
         from cafleet.backends import codex_sessions  # only when a session is looked for: agents call the CLI constantly
 
         return codex_sessions.find_session(probe)
+
+    def session_saved(self, session_id: str, environment: Mapping[str, str]) -> bool:
+        from cafleet.backends import codex_sessions
+
+        return codex_sessions.rollout(environment, session_id) is not None
 
     def runs_agent(self, program: Program) -> bool:
         return runs_npm_agent(program, CODEX_PROCESS)

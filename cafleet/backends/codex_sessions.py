@@ -26,6 +26,12 @@ def codex_home(environment: Mapping[str, str]) -> Path:
     return Path(configured) if configured else home(environment) / ".codex"
 
 
+def rollout(environment: Mapping[str, str], session_id: str) -> Path | None:
+    """The saved session `session_id`, whichever day it was started."""
+    found = sorted((codex_home(environment) / "sessions").glob(f"*/*/*/rollout-*-{session_id}.jsonl"))
+    return found[0] if found else None
+
+
 def find_session(probe: SessionProbe) -> str | None:
     rollouts = (codex_home(probe.environment) / "sessions").glob("*/*/*/rollout-*.jsonl")
     return only([found for path in written_since(rollouts, probe.started_at) if (found := _ours(path, probe))])

@@ -59,6 +59,9 @@ class Standin(Backend):
     def plan(self, context: SpawnContext) -> SpawnPlan:
         return SpawnPlan(answering_standin(context.executable, context.name, context.prompt), {}, ())
 
+    def find_session(self, probe) -> str | None:
+        return None  # the demo's members save no conversation
+
     def runs_agent(self, program: Program) -> bool:
         return runs_standin(program)
 

@@ -21,8 +21,8 @@ def count_where(condition):
     return fn.SUM(Case(None, [(condition, 1)], 0))
 
 
-def upsert(model: type[Model], **values) -> None:
+def upsert(table: type[Model], /, **values) -> None:
     """Insert the row, or overwrite every given column of the row with the same primary key."""
-    key = model._meta.primary_key
-    columns = [getattr(model, name) for name in values if getattr(model, name) is not key]
-    model.insert(**values).on_conflict(conflict_target=[key], preserve=columns).execute()
+    key = table._meta.primary_key
+    columns = [getattr(table, name) for name in values if getattr(table, name) is not key]
+    table.insert(**values).on_conflict(conflict_target=[key], preserve=columns).execute()

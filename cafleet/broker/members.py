@@ -15,9 +15,9 @@ from cafleet.broker.host_scope import placed_here
 from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.core.errors import Field, Fix, Hint, NotFound, Refused
 from cafleet.core.hosts import this_host
-from cafleet.core.records import AgentRecord
+from cafleet.core.records import AgentRecord, SessionRecord
 from cafleet.core.timestamps import utc_now
-from cafleet.store.models import Agent, AgentStateRow, MonitorConfig, Placement, Task, Worktree, database
+from cafleet.store.models import Agent, AgentStateRow, MemberSession, MonitorConfig, Placement, Task, Worktree, database
 from cafleet.store.orm import fn
 
 
@@ -113,8 +113,9 @@ def register_member(
     return agent_record(member, placement)
 
 
-def attach_pane(member_id: int, pane_id: str, token: str | None = None) -> AgentRecord:
-    """Record the spawned pane; `SpawnReaped` if another process reaped the member meanwhile."""
+def attach_pane(member_id: int, pane_id: str, token: str | None = None, session: SessionRecord | None = None) -> AgentRecord:
+    """Record the spawned pane, and what its agent was started with; `SpawnReaped` if another
+    process reaped the member meanwhile."""
     same_spawn = Placement.spawn_token.is_null() if token is None else (Placement.spawn_token == token)
     with database.atomic():
         updated = (
@@ -122,6 +123,10 @@ def attach_pane(member_id: int, pane_id: str, token: str | None = None) -> Agent
             .where((Placement.agent == member_id) & Placement.tmux_pane_id.is_null() & same_spawn)
             .execute()
         )
+        if updated and session is not None:
+            from cafleet.broker.sessions import record_session
+
+            record_session(session)
     if not updated:
         raise SpawnReaped(
             f"member {member_id} was removed (deleted, or reaped as a dead spawn) while its pane {pane_id} "
@@ -194,6 +199,7 @@ def reap_spawn(spawn: PendingSpawn) -> bool:
         if not named:
             # Its worktree, if the spawn got that far, stays on disk for git to list (`git worktree list`).
             Worktree.delete().where(Worktree.agent == spawn.member_id).execute()
+            MemberSession.delete().where(MemberSession.agent == spawn.member_id).execute()
             Agent.delete().where(Agent.id == spawn.member_id).execute()
     return True
 
@@ -209,6 +215,7 @@ def discard_member(member_id: int) -> None:
     with database.atomic():
         _drop_pane_rows(member_id)
         Worktree.delete().where(Worktree.agent == member_id).execute()
+        MemberSession.delete().where(MemberSession.agent == member_id).execute()
         Agent.delete().where((Agent.id == member_id) & (Agent.kind == AgentKind.MEMBER)).execute()
 
 

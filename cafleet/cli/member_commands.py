@@ -240,6 +240,7 @@ def list_command(agent_id, activity):
             note(f"Note: {reaped.note()}")
         members = list_members(fleet_id, agent_id)
     worktrees = _worktree_states(fleet_id, [m.id for m in members])
+    sessions = _sessions(m.id for m in members) if wants_json() else {}
     rows = None
     if activity:
         from cafleet.panes.activity import member_activity
@@ -247,7 +248,11 @@ def list_command(agent_id, activity):
         rows = dict((m.id, a) for m, a in member_activity(members))
 
     def document(member) -> dict:
-        doc = {**agent_json(member), "worktree": worktrees[member.id][0] if member.id in worktrees else None}
+        doc = {
+            **agent_json(member),
+            "worktree": worktrees[member.id][0] if member.id in worktrees else None,
+            "session": sessions.get(member.id),
+        }
         if rows is not None:
             doc["activity"] = rows[member.id]._asdict()
         return doc
@@ -260,6 +265,16 @@ def list_command(agent_id, activity):
         ]
 
     emit([document(m) for m in members], lambda: "\n".join(line for m in members for line in lines(m)) or "No members.")
+
+
+def _sessions(member_ids) -> dict[int, dict]:
+    """What resumes each member's conversation, as `member list --json` shows it."""
+    from cafleet.broker.sessions import sessions_of
+
+    return {
+        member_id: {"id": session.session_id, "restored_at": session.restored_at, "restores": session.restores}
+        for member_id, session in sessions_of(list(member_ids)).items()
+    }
 
 
 def _worktree_states(fleet_id: int, member_ids: list[int]) -> dict[int, tuple[dict, str]]:

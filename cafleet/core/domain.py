@@ -56,6 +56,11 @@ NOTICE_DELIVERED = "delivered"
 NOTICE_DEFERRED = "deferred:"  # not yet: the courier tries again
 NOTICE_SKIPPED = "skipped:"  # final: the notice is not typed, and why
 NOTICE_FAILED = "failed:"  # final: typing was tried and did not land
+# Skipped because the agent's pane was lost or its agent had left it: nothing was typed, and
+# once the agent runs in a pane again (`fleet restore`) these are due again.
+LOST_PANE_SKIPS = ("skipped:tmux-server-gone", "skipped:pane-gone", "skipped:other-tmux-server")
+NOT_ITS_AGENT = "not-its-agent:"  # an Observation reason: another program runs in the pane
+NOT_ITS_AGENT_SKIP = NOTICE_SKIPPED + NOT_ITS_AGENT
 
 
 class NoticeStep(StrEnum):

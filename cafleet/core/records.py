@@ -203,3 +203,21 @@ def ref_name(ref: str | None, commit: str) -> str:
         if ref.startswith(prefix):
             return ref[len(prefix) :]
     return ref
+
+
+class SessionRecord(NamedTuple):
+    """What brings a member's agent back after its pane is lost: the conversation it saved and
+    what it was started with."""
+
+    agent_id: int
+    session_id: str | None  # the agent's own id for its conversation; None until found
+    marker: str  # text only this member's first prompt holds (`SessionProbe.marker`)
+    cwd: str  # where the agent was started
+    started_at: str  # when its pane was spawned
+    executable: str
+    state_environment: dict[str, str]  # where the agent keeps its state (HOME, CODEX_HOME …)
+    prompt: str  # its starting prompt as first typed, for a fresh start
+    model: str | None
+    autonomy: dict  # `cafleet.backends.Autonomy` as it was chosen
+    restored_at: str | None = None
+    restores: int = 0

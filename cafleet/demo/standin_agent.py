@@ -38,6 +38,8 @@ import termios
 import time
 import tty
 
+from cafleet.demo.standin_conversation import Conversation, SessionRefused, session_args
+
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the Escape key
 BUSY_SECONDS = 3.0
@@ -146,9 +148,10 @@ def show(text: str) -> None:
 class StandIn:
     """The agent itself: an input line, submitted turns, `!` shell mode and `/exit`."""
 
-    def __init__(self, log: Log, on_submit=None):
+    def __init__(self, log: Log, on_submit=None, conversation: Conversation | None = None):
         self.log, self.buffer = log, ""
         self.on_submit = on_submit  # e.g. the demo's responder
+        self.conversation = conversation  # saved turn by turn, when started as claude starts
         self.asking = False
         self.limited = False
 
@@ -172,6 +175,8 @@ class StandIn:
 
     def submit(self, text: str) -> None:
         self.log.write("input", text=text)
+        if self.conversation is not None and text != "/exit":
+            self.conversation.save_turn(text)
         show("\r\x1b[K» " + text.replace("\n", "⏎") + "\n")  # no longer in the box: not "> "
         if text == "/exit":
             raise Quit("/exit")
@@ -264,6 +269,25 @@ def serve(fd: int, agent: StandIn) -> None:
             agent.handle(event)
 
 
+def _conversation(argv: list[str], log: Log) -> Conversation | None:
+    """The conversation claude's session options ask for, its first turn saved; Quit with
+    claude's own words when it would refuse."""
+    args = session_args(argv)
+    if args is None:
+        return None
+    try:
+        conversation = Conversation.open(args)
+    except SessionRefused as refused:
+        show(f"{refused}\n")
+        raise Quit(str(refused), 1) from None
+    if args.resume:
+        show(f"resumed conversation {conversation.session_id}: {len(conversation.earlier)} earlier turns\n")
+        log.write("resume", session_id=conversation.session_id, earlier=conversation.earlier)
+    if args.prompt:
+        conversation.save_turn(args.prompt)
+    return conversation
+
+
 def _quit_on_signal(signum, _frame):
     raise Quit(signal.Signals(signum).name, 128 + signum)
 
@@ -290,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                 env_opencode_permission=os.environ.get("OPENCODE_PERMISSION"),
                 time=time.time(),
             )
+            conversation = _conversation(argv, log)
             discard_input(0, opts.startup_delay)
             show(f"stand-in agent {opts.name} ready\nargv: {shlex.join(argv)}\n")
             log.write("ready")
@@ -298,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                 from cafleet.demo.responder import Responder
 
                 responder = Responder(opts.name, rest[-1] if rest else "", lambda text: agent.print_above(text))
-            agent = StandIn(log, responder)
+            agent = StandIn(log, responder, conversation)
             serve(0, agent)
     except Quit as quit:
         log.write("exit", reason=quit.reason)

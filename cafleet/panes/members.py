@@ -10,7 +10,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from cafleet.backends import Autonomy, SpawnContext, SpawnPlan, WorktreeAccess, backend, locate, poll_command, validate_model
+from cafleet.backends import (
+    STATE_VARIABLES,
+    Autonomy,
+    SpawnContext,
+    SpawnPlan,
+    WorktreeAccess,
+    backend,
+    locate,
+    poll_command,
+    validate_model,
+)
 from cafleet.broker import members as registry
 from cafleet.core.agent_state import AgentState
 from cafleet.core.config import PostgresServer, database_setting, database_target, local_directory
@@ -18,10 +28,11 @@ from cafleet.core.errors import CafleetError, InvalidInput, Refused
 from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
 from cafleet.core.invocation import cafleet_command
 from cafleet.core.pane_problem import PaneProblem
-from cafleet.core.records import AgentRecord, PlacementRecord, WorktreeRecord
+from cafleet.core.records import AgentRecord, PlacementRecord, SessionRecord, WorktreeRecord
 from cafleet.core.text import is_blank
+from cafleet.core.timestamps import utc_now
 from cafleet.panes import keystrokes, prompt_file
-from cafleet.panes.prompt import check_template, render, worktree_note
+from cafleet.panes.prompt import check_template, render, with_session_mark, worktree_note
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError, split_arguments
@@ -121,7 +132,7 @@ def spawn_member(
         context = SpawnContext(
             executable=executable,
             name=member.name,
-            prompt=text,
+            prompt=with_session_mark(text, mark.token),
             model=model,
             fleet_id=fleet_id,
             database_dir=local_directory(),
@@ -129,23 +140,16 @@ def spawn_member(
             environment=os.environ,
             database_over_network=isinstance(database_target(), PostgresServer),
             worktree=access,
+            session_id=spec.chosen_session_id(),
         )
         window = _placement_of(member).tmux_window_id
-        cwd = str(made.start_directory) if made is not None else None
+        cwd = str(made.start_directory) if made is not None else os.getcwd()
+        context = _fitted(spec, context, text, member, window, cwd, mark.token)
         plan, command, environment = _spawn_command(spec, context, window, mark.token)
-        if not prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
-            saved = prompt_file.write_prompt(member.id, text)
-            context = context._replace(prompt=prompt_file.pointer(saved, text, member.name), prompt_file=saved)
-            plan, command, environment = _spawn_command(spec, context, window, mark.token)
-            if not prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
-                raise InvalidInput(
-                    f"the command that starts {coding_agent} is {prompt_file.packed_size([command]):,} bytes even with "
-                    f"the prompt in a file, over tmux's {prompt_file.TMUX_COMMAND_BYTES:,}-byte limit for one command; "
-                    "pass shorter --agent-arg values"
-                )
+        session = new_session(member.id, context, mark.token, cwd, environment)
         pane_id = tmux.split(window, command, environment, cwd)
         _rebalance(tmux, window)
-        return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token), plan, reaped, made)
+        return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token, session), plan, reaped, made)
     except BaseException as exc:
         if pane_id is not None:
             try:
@@ -158,6 +162,41 @@ def spawn_member(
             _undo_worktree(made.plan)
         prompt_file.remove_prompt(member.id)
         raise
+
+
+def _fitted(spec, context: SpawnContext, text: str, member: AgentRecord, window: str, cwd: str, mark: str) -> SpawnContext:
+    """`context`, its prompt moved to a file when the start command would not fit tmux's limit."""
+    _, command, environment = _spawn_command(spec, context, window, mark)
+    if prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
+        return context
+    saved = prompt_file.write_prompt(member.id, text)
+    fitted = context._replace(prompt=with_session_mark(prompt_file.pointer(saved, text, member.name), mark), prompt_file=saved)
+    _, command, environment = _spawn_command(spec, fitted, window, mark)
+    if not prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
+        raise InvalidInput(
+            f"the command that starts {spec.name} is {prompt_file.packed_size([command]):,} bytes even with "
+            f"the prompt in a file, over tmux's {prompt_file.TMUX_COMMAND_BYTES:,}-byte limit for one command; "
+            "pass shorter --agent-arg values"
+        )
+    return fitted
+
+
+def new_session(member_id: int, context: SpawnContext, mark: str, cwd: str, environment: dict[str, str]) -> SessionRecord:
+    """What resumes the member's agent, as it is about to start (the time taken before tmux
+    runs it: the agent stamps its session later)."""
+    pane_environment = {**os.environ, **environment}
+    return SessionRecord(
+        agent_id=member_id,
+        session_id=context.session_id,
+        marker=mark,
+        cwd=cwd,
+        started_at=utc_now(),
+        executable=context.executable,
+        state_environment={key: pane_environment[key] for key in STATE_VARIABLES if key in pane_environment},
+        prompt=context.prompt,
+        model=context.model,
+        autonomy={**context.autonomy._asdict(), "extra_args": list(context.autonomy.extra_args)},
+    )
 
 
 def _make_worktree(plan: WorktreePlan) -> MadeWorktree:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import read_standin_screen, runs_standin
 from cafleet.core.agent_state import AgentState, Observation
+from cafleet.core.domain import NOT_ITS_AGENT
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
 from cafleet.panes.processes import foreground_program, program_name
@@ -41,7 +42,7 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
         reader = spec.read_screen
     else:
         name = program_name(program.argv) or pane.current_command
-        return Observation(AgentState.EXITED, f"not-its-agent:{name}", command=pane.current_command)
+        return Observation(AgentState.EXITED, f"{NOT_ITS_AGENT}{name}", command=pane.current_command)
     try:
         lines = tmux.capture(pane.pane_id, SCREEN_HISTORY_LINES)
     except TmuxError:

@@ -36,6 +36,18 @@ changes there and commit them on that branch (git add, git commit); your Directo
 merges them. Do not switch branches."""
 
 
+def with_session_mark(prompt: str, mark: str) -> str:
+    """`prompt` ending in a line only this member's first prompt holds: how its conversation is
+    told apart, among those its agent saved, from one started beside it in the same second."""
+    return f"{prompt}\n\n(cafleet session mark {mark})"
+
+
+FRESH_RESTART_NOTE = (
+    "Note: your pane was lost and your earlier conversation could not be resumed, so you start "
+    "afresh with your starting prompt below. Read your messages first: they say where the work stands."
+)
+
+
 def worktree_note(path: str, branch: str, base: str) -> str:
     return WORKTREE_NOTE.format(path=path, branch=branch, base=base)
 
