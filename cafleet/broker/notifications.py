@@ -273,6 +273,17 @@ def settle_unreachable(dead_sockets: set[str]) -> int:
         )
 
 
+def pane_moved(agent_id: int, seen: PlacementRecord) -> bool:
+    """Whether the agent's placement now names another pane than `seen` (it was restored
+    while its notice was being looked at)."""
+    now = Placement.get_or_none(Placement.agent == agent_id)
+    return now is not None and (now.tmux_socket, now.tmux_server_pid, now.tmux_pane_id) != (
+        seen.tmux_socket,
+        seen.tmux_server_pid,
+        seen.tmux_pane_id,
+    )
+
+
 def still_unread(task_id: int) -> bool:
     """Checked right before typing: a message acked or canceled meanwhile needs no notice."""
     return Task.select().where((Task.id == task_id) & (Task.state == TaskState.UNREAD)).exists()

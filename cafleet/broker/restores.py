@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cafleet.broker.convert import agents_with_placements
+from cafleet.broker.guards import live_fleet
 from cafleet.broker.host_scope import placed_here
 from cafleet.broker.members import SpawnMark, director
 from cafleet.broker.sessions import record_session
 from cafleet.broker.worktrees import worktrees_of
 from cafleet.core.domain import LOST_PANE_SKIPS, NOT_ITS_AGENT_SKIP, NOTICE_PENDING, AgentKind, AgentStatus, TaskState
+from cafleet.core.errors import Refused
 from cafleet.core.hosts import this_host
 from cafleet.core.records import AgentRecord, PaneLocation, PlacementRecord, SessionRecord, WorktreeRecord
 from cafleet.core.timestamps import utc_now
@@ -41,10 +43,17 @@ class RestoreTarget(NamedTuple):
         return self.member.placement
 
 
-def restore_targets(fleet_id: int, director_id: int, member_id: int | None = None) -> tuple[AgentRecord, list[RestoreTarget]]:
-    """The Director, and its active members (or just `member_id`) with what restoring each needs."""
+def restore_targets(
+    fleet_id: int, director_id: int | None = None, member_id: int | None = None
+) -> tuple[AgentRecord, list[RestoreTarget]]:
+    """The fleet's root Director (which `director_id`, when given, must be), and its active
+    members (or just `member_id`) with what restoring each needs."""
     from cafleet.broker.sessions import sessions_of
 
+    if director_id is None:
+        director_id = live_fleet(fleet_id).director_id
+        if director_id is None:
+            raise Refused(f"fleet {fleet_id} has no Director")
     boss = director(fleet_id, director_id)
     owned = Placement.select(Placement.agent).where(Placement.director == director_id)
     condition = Agent.id.in_(owned) & (Agent.status == AgentStatus.ACTIVE) & (Agent.kind == AgentKind.MEMBER)
@@ -92,7 +101,7 @@ def claim(target: RestoreTarget, mark: SpawnMark) -> bool:
         )
 
 
-def attach(member_id: int, token: str, pane: PaneLocation, session: SessionRecord) -> bool:
+def attach(member_id: int, token: str, pane: PaneLocation, session: SessionRecord | None) -> bool:
     """Record the member's new pane and what its agent was started with, and queue again the
     notices it missed while its pane was lost: one transaction. False when the claim under
     `token` was taken over meanwhile (the caller closes its pane)."""
@@ -115,7 +124,8 @@ def attach(member_id: int, token: str, pane: PaneLocation, session: SessionRecor
         )
         if not moved:
             return False
-        record_session(session._replace(restored_at=now, restores=session.restores + 1))
+        if session is not None:
+            record_session(session._replace(restored_at=now, restores=session.restores + 1))
         AgentStateRow.delete().where(AgentStateRow.agent == member_id).execute()  # what its lost pane last showed
         requeue_missed_notices(member_id)
     return True
@@ -162,3 +172,12 @@ def requeue_missed_notices(agent_id: int) -> int:
 def _is(column, value):
     """`column = value`, where None matches NULL."""
     return column.is_null() if value is None else (column == value)
+
+
+def tell_director(fleet_id: int, director_id: int, text: str) -> int:
+    """One message from the fleet's Administrator (the human's side) to its Director; its id."""
+    from cafleet.broker.messages import store_unicast
+
+    with database.atomic():
+        administrator = Agent.get((Agent.fleet == fleet_id) & (Agent.kind == AgentKind.ADMINISTRATOR))
+        return store_unicast(fleet_id, administrator.id, director_id, text, utc_now()).id

@@ -57,21 +57,21 @@ def sessions_of(agent_ids: list[int]) -> dict[int, SessionRecord]:
 
 def unfound_sessions() -> list[UnfoundSession]:
     """Active members placed on this host, in live fleets, whose session id is not known yet."""
-    query = (
-        MemberSession.select(MemberSession, Placement.coding_agent)
-        .join(Agent, on=(MemberSession.agent == Agent.id))
-        .join(Placement, on=(Placement.agent == Agent.id))
+    waiting = (
+        Placement.select(Placement.agent, Placement.coding_agent)
+        .join(Agent, on=(Placement.agent == Agent.id))
         .join(Fleet, on=(Agent.fleet == Fleet.id))
         .where(
-            MemberSession.session_id.is_null()
-            & (Agent.kind == AgentKind.MEMBER)
+            (Agent.kind == AgentKind.MEMBER)
             & (Agent.status == AgentStatus.ACTIVE)
             & Fleet.deleted_at.is_null()
             & Placement.tmux_pane_id.is_null(False)
             & placed_here()
         )
     )
-    return [UnfoundSession(_record(row), row.placement.coding_agent) for row in query]
+    coding_agents = {row.agent_id: row.coding_agent for row in waiting}
+    rows = MemberSession.select().where(MemberSession.session_id.is_null() & MemberSession.agent.in_(list(coding_agents)))
+    return [UnfoundSession(_record(row), coding_agents[row.agent_id]) for row in rows]
 
 
 def _record(row: MemberSession) -> SessionRecord:

@@ -137,6 +137,46 @@ def delete_command(fleet_id: int, discard: bool):
     )
 
 
+@fleet_group.command("restore", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET, director_only=True, keeps_courier=True)
+@click.argument("fleet_id", type=ID, metavar="N")
+@click.option("--dry-run", is_flag=True, help="Only say which members would be restored, and how.")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start members whose conversation cannot be resumed anew, with their starting prompt (else they stay lost).",
+)
+def restore_command(fleet_id: int, dry_run: bool, fresh: bool):
+    """Bring back fleet N's members whose panes are gone (tmux or the machine restarted, a pane
+    closed): each agent starts again in a new pane beside the Director, on its saved
+    conversation, with its worktree and autonomy as before. Then what was waiting for them
+    is delivered, once, in order.
+
+    Run it in the Director's pane. If the Director's own pane is gone too, run it in the pane
+    of the Director's coding agent, started again: that pane becomes the Director's. Members
+    whose pane still runs are left alone; running it twice never starts two agents for one member.
+    Exit 1 when a member is still lost afterwards (it says why).
+    """
+    from cafleet.cli.restore_output import restore_json, restore_lines, tell_director_of_fresh_starts
+    from cafleet.panes.calling_pane import in_tmux
+    from cafleet.panes.restore import restore_fleet
+
+    here = None
+    if in_tmux():
+        from cafleet.panes.calling_pane import calling_pane
+
+        here = calling_pane("fleet restore")
+    open_database()
+    restored = restore_fleet(fleet_id, here, dry_run=dry_run, fresh=fresh)
+    if not dry_run:
+        tell_director_of_fresh_starts(restored)
+    emit(restore_json(restored), lambda: "\n".join(restore_lines(restored)))
+    if restored.still_lost and not dry_run:
+        from cafleet.cli.courier_keeping import keep_courier
+
+        keep_courier()  # for the members that did come back
+        click.get_current_context().exit(1)
+
+
 def _release_json(member, release) -> dict:
     from cafleet.cli.worktree_output import release_json
 

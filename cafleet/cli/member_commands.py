@@ -220,6 +220,35 @@ def delete_command(agent_id, member_id, force, timeout, discard):
     )
 
 
+@member_group.command("restart", cls=CafleetCommand, keeps_courier=True)
+@director_option
+@member_option
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="If its conversation cannot be resumed, start it anew with its starting prompt (else nothing is done).",
+)
+def restart_command(agent_id, member_id, fresh):
+    """Start a member's agent again, on its saved conversation, in a new pane beside you.
+
+    For a member whose agent exited, hung or lost its pane: its old pane, if it still lives,
+    is closed first (the conversation is saved as it goes). Its worktree and autonomy are as
+    before, and what was waiting for it is delivered once it is ready.
+    """
+    from cafleet.cli.restore_output import BROUGHT_BACK, member_json, member_line, tell_director_fresh
+    from cafleet.core.errors import Refused
+    from cafleet.panes.restore import Outcome, restart_member
+
+    fleet_id = require_fleet()
+    open_database()
+    restarted = restart_member(fleet_id, agent_id, member_id, fresh)
+    if restarted.outcome not in BROUGHT_BACK:
+        raise Refused(f"member {member_line(restarted)}")
+    if restarted.outcome == Outcome.STARTED_FRESH:
+        tell_director_fresh(fleet_id, agent_id, [restarted.member.handle])
+    emit(member_json(restarted), lambda: f"Restarted {member_line(restarted)}.")
+
+
 @member_group.command("list", cls=CafleetCommand)
 @director_option
 @click.option("--activity", is_flag=True, help="Add pane liveness, idle time, last sent/received/acked and unread count.")

@@ -145,10 +145,10 @@ def spawn_member(
         window = _placement_of(member).tmux_window_id
         cwd = str(made.start_directory) if made is not None else os.getcwd()
         context = _fitted(spec, context, text, member, window, cwd, mark.token)
-        plan, command, environment = _spawn_command(spec, context, window, mark.token)
+        plan, command, environment = spawn_command(spec, context, window, mark.token)
         session = new_session(member.id, context, mark.token, cwd, environment)
         pane_id = tmux.split(window, command, environment, cwd)
-        _rebalance(tmux, window)
+        rebalance(tmux, window)
         return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token, session), plan, reaped, made)
     except BaseException as exc:
         if pane_id is not None:
@@ -166,12 +166,12 @@ def spawn_member(
 
 def _fitted(spec, context: SpawnContext, text: str, member: AgentRecord, window: str, cwd: str, mark: str) -> SpawnContext:
     """`context`, its prompt moved to a file when the start command would not fit tmux's limit."""
-    _, command, environment = _spawn_command(spec, context, window, mark)
+    _, command, environment = spawn_command(spec, context, window, mark)
     if prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
         return context
     saved = prompt_file.write_prompt(member.id, text)
     fitted = context._replace(prompt=with_session_mark(prompt_file.pointer(saved, text, member.name), mark), prompt_file=saved)
-    _, command, environment = _spawn_command(spec, fitted, window, mark)
+    _, command, environment = spawn_command(spec, fitted, window, mark)
     if not prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
         raise InvalidInput(
             f"the command that starts {spec.name} is {prompt_file.packed_size([command]):,} bytes even with "
@@ -233,7 +233,7 @@ def _new_worktree(made: MadeWorktree, placement: PlacementRecord) -> NewWorktree
     )
 
 
-def _spawn_command(spec, context: SpawnContext, window: str, token: str) -> tuple[SpawnPlan, str, dict[str, str]]:
+def spawn_command(spec, context: SpawnContext, window: str, token: str) -> tuple[SpawnPlan, str, dict[str, str]]:
     """The backend's plan, the pane's start command and its environment."""
     plan = spec.plan(context)
     # The member's commands must name the host its placement records.
@@ -293,7 +293,7 @@ def delete_member(
                     f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s{untyped}; "
                     f"retry with a longer --timeout or use --force. Its last lines:\n{last}"
                 )
-        _rebalance(tmux, placement.tmux_window_id)
+        rebalance(tmux, placement.tmux_window_id)
     gone = registry.retire_member(fleet_id, director_id, member_id)
     prompt_file.remove_prompt(member_id)
     return DeletedMember(gone, _release(worktree, discard) if worktree is not None else None)
@@ -478,7 +478,7 @@ def _wait_for_pane_to_close(tmux: Tmux, pane_id: str, timeout: float) -> bool:
     return False
 
 
-def _rebalance(tmux: Tmux, window_id: str) -> None:
+def rebalance(tmux: Tmux, window_id: str) -> None:
     try:
         tmux.select_layout(window_id, "main-vertical")
     except TmuxError:

@@ -18,13 +18,14 @@ from __future__ import annotations
 from cafleet.broker import notifications
 from cafleet.broker.notifications import PreviewJob
 from cafleet.core.agent_state import AgentState
-from cafleet.core.domain import NOTICE_DELIVERED, NoticeStep
+from cafleet.core.domain import LOST_PANE_SKIPS, NOTICE_DEFERRED, NOTICE_DELIVERED, NoticeStep
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.panes import keystrokes
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.preview import notice_marker, preview_text
 from cafleet.panes.tmux import Tmux, TmuxError
 
+MOVED = f"{NOTICE_DEFERRED}moved"
 # Enough scrollback to find a notice that was submitted a moment before a courier died.
 SUBMITTED_HISTORY_LINES = 200
 
@@ -52,9 +53,12 @@ def deliver(tmux: Tmux, job: PreviewJob, claimer: str) -> str:
     text = preview_text(job.task_id, job.sender_name, job.sender_id, job.created_at, job.text)
     steps = ClaimSteps(job.task_id, claimer)
     try:
-        return keystrokes.submit(tmux, placement, text, steps=steps, own_marker=notice_marker(job.task_id)).status
+        status = keystrokes.submit(tmux, placement, text, steps=steps, own_marker=notice_marker(job.task_id)).status
     except TmuxError as exc:
         return f"failed:{exc.message}"
+    if status in LOST_PANE_SKIPS and notifications.pane_moved(job.recipient_id, placement):
+        return MOVED  # restored meanwhile: its new pane gets it
+    return status
 
 
 def recover(tmux: Tmux, job: PreviewJob, claimer: str) -> str:

@@ -17,7 +17,9 @@ row when it leaves.
 
 Once a second it also looks at the pane of every agent placed on this host and records its
 state when it changes (the TUI and `agent show` read that), and when a member starts asking
-a question it tells the member's Director, once per question.
+a question it tells the member's Director, once per question. Every few seconds it compares
+worktree members' branches (`OverlapWatch`) and looks for the conversations new members'
+agents saved (`SessionWatch`), which `fleet restore` resumes.
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ class Courier:
             worker.start()
         threading.Thread(target=self._watch_states, daemon=True, name="courier-watch").start()
         threading.Thread(target=self._watch_overlaps, daemon=True, name="courier-overlaps").start()
+        threading.Thread(target=self._watch_sessions, daemon=True, name="courier-sessions").start()
         try:
             return self._loop()
         finally:
@@ -331,6 +334,17 @@ class Courier:
             except Exception as exc:  # git or the database failed this round; the next tries again
                 _log(f"overlap watch failed: {type(exc).__name__}: {exc}")
             self._stopping.wait(OVERLAP_SECONDS)
+
+    def _watch_sessions(self) -> None:
+        from cafleet.panes.session_finding import EARLY_EVERY_SECONDS, SessionWatch
+
+        watch = SessionWatch()
+        while not self._stopping.is_set():
+            try:
+                watch.look()
+            except Exception as exc:  # an agent's state unreadable this round; the next tries again
+                _log(f"session watch failed: {type(exc).__name__}: {exc}")
+            self._stopping.wait(EARLY_EVERY_SECONDS)
 
     def _look_at_every_pane(self) -> None:
         panes: dict[str, dict] = {}
