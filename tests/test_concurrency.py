@@ -414,6 +414,7 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
                 "couriers",
                 "worktrees",
                 "worktree_overlaps",
+                "member_sessions",
             ]
             + search
         )

@@ -225,6 +225,9 @@ class World:
             self.named(name, kind)  # someone to broadcast to
         if path == ("message", "poll") and acting:
             self.message(acting)  # so `--wait` returns at once and the poll has something to show
+        if path == ("fleet", "restore"):  # the Director's, in its own pane: every member's pane runs
+            words[words.index("restore") + 1] = str(self.fleet_id)
+            return words, self.director_env
         if path in (("fleet", "show"), ("fleet", "delete"), ("fleet", "export")):
             index = words.index(path[1]) + 1
             words[index] = str(self.spare_fleet() if path[1] == "delete" else self.fleet_id)

@@ -205,7 +205,9 @@ def test_the_commands_that_start_a_hosts_courier_are_the_ones_the_multi_host_gui
     assert keeping == [
         "agent register",
         "fleet create",
+        "fleet restore",
         "member create",
+        "member restart",
         "message ack",
         "message broadcast",
         "message cancel",

@@ -286,8 +286,9 @@ def delete_member(
             deadline = time.monotonic() + timeout
             assert state is not None  # pane_is_ours says it exists
             typed = _type_exit_when_ready(tmux, placement, deadline)
-            if not typed.delivered or not _wait_for_pane_to_close(tmux, state.pane_id, deadline - time.monotonic()):
-                last = "\n".join(capture(tmux, state.pane_id, 15))
+            closed = typed.delivered and _wait_for_pane_to_close(tmux, state.pane_id, deadline - time.monotonic())
+            last = None if closed else _last_lines(tmux, state.pane_id)
+            if last is not None:  # (None: it closed after all, a moment after the wait)
                 untyped = "" if typed.delivered else f" (/exit was not typed: it shows {typed.observation.state})"
                 raise DeleteTimedOut(
                     f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s{untyped}; "
@@ -297,6 +298,17 @@ def delete_member(
     gone = registry.retire_member(fleet_id, director_id, member_id)
     prompt_file.remove_prompt(member_id)
     return DeletedMember(gone, _release(worktree, discard) if worktree is not None else None)
+
+
+def _last_lines(tmux: Tmux, pane_id: str) -> str | None:
+    """The pane's last lines, or None when it has closed."""
+    try:
+        return "\n".join(capture(tmux, pane_id, 15))
+    except TmuxError:
+        state = tmux.pane(pane_id)
+        if state is None or state.dead:
+            return None
+        raise
 
 
 def _release(worktree: WorktreeRecord, discard: bool) -> Release:

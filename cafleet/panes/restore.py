@@ -213,7 +213,11 @@ def _leftover_panes(target: RestoreTarget, tmux: Tmux) -> list[str]:
     panes = tmux.panes()
     started = tmux.panes_started_with(f"{SPAWN_MARKER} {target.spawn_token}")
     placement = target.placement
-    recorded = placement.tmux_pane_id if (placement.tmux_socket, placement.tmux_server_pid) == (tmux.socket_path, tmux.server_pid) else None
+    recorded = (
+        placement.tmux_pane_id
+        if (placement.tmux_socket, placement.tmux_server_pid) == (tmux.socket_path, tmux.server_pid)
+        else None
+    )
     return [pane_id for pane_id in started if pane_id != recorded and not panes[pane_id].dead]
 
 
