@@ -22,8 +22,10 @@ _SAID = {
 BROUGHT_BACK = frozenset({Outcome.RESUMED, Outcome.STARTED_FRESH, Outcome.ADOPTED})
 
 
-def member_line(restored: MemberRestore) -> str:
+def member_line(restored: MemberRestore, dry_run: bool = False) -> str:
     said = _SAID[restored.outcome].format(session=restored.session_id or "", pane=restored.pane_id or "", detail=restored.detail)
+    if dry_run:
+        said = said.replace("still lost:", "would stay lost:")
     member = restored.member
     coding_agent = member.placement.coding_agent if member.placement else "?"
     return f"{member.handle} ({coding_agent}): {said}"
@@ -50,6 +52,8 @@ def restore_lines(restored: FleetRestore) -> list[str]:
         )
     elif not members:
         head = f"Fleet {fleet_id} has no members to restore."
+    elif all(m.outcome == Outcome.RUNNING for m in members) and not restored.director_moved:
+        head = f"Fleet {fleet_id}: every member's pane is running; nothing to restore."
     else:
         still = restored.still_lost
         busy = [m for m in members if m.outcome == Outcome.BUSY]
@@ -62,7 +66,7 @@ def restore_lines(restored: FleetRestore) -> list[str]:
     if restored.director_moved:
         moved = "would move" if restored.dry_run else "moved"
         lines.append(f"The Director ({restored.director.handle}) {moved} to this pane, {restored.director_pane}.")
-    lines += [f"  {member_line(m)}" for m in members]
+    lines += [f"  {member_line(m, restored.dry_run)}" for m in members]
     if back:
         lines.append("What was waiting for them is delivered as each becomes ready.")
     if restored.director_moved and not restored.dry_run:
