@@ -180,7 +180,9 @@ AGENT_STATE_MARKS = {
     "auth-expired": ("⊗", "bold red"),
     "context-full": ("▦", "bold red"),
     "exited": ("✗", "dim"),
-    "gone": ("✗", "dim"),
+    # Its pane is gone; `cafleet fleet restore` brings it back.
+    "lost": ("✗", "bold red"),
+    "unseen": ("◇", "dim"),  # its pane cannot be looked at from where the courier runs
     "tui": ("▣", "cyan"),
 }
 # What the roster says of a pane (its id has a field of its own), while no state was seen.

@@ -227,7 +227,7 @@ def test_every_state_shows_in_member_list_agent_show_and_monitor_status(cli, fle
     assert "state=asking asks='ship it?'" in run(cli, fleet, "monitor", "status").out
 
     tmux_server.tmux("kill-pane", "-t", pane)
-    assert activity_of(cli, fleet, member)["state"] == "gone"
+    assert activity_of(cli, fleet, member)["state"] == "lost"
 
 
 def test_the_director_is_told_once_per_question(cli, fleet, agents):

@@ -17,7 +17,17 @@ class AgentState(StrEnum):
     AUTH_EXPIRED = "auth-expired"  # the provider refuses the agent's login or key: someone must log in
     CONTEXT_FULL = "context-full"  # the conversation no longer fits the model: compact it or start anew
     EXITED = "exited"  # the pane lives, but something else than its agent runs in it
-    GONE = "gone"  # no pane (or not the pane we recorded)
+    # Its pane is gone: its tmux server died (or was replaced: pane ids restart) or the pane was
+    # closed. Its conversation is not: `fleet restore` starts its agent again with it.
+    LOST = "lost"
+    # This process cannot look at its pane: another host's, a tmux server it cannot see (a
+    # sandbox, a private /tmp), a pane process it cannot read. Not lost, as far as we know.
+    UNSEEN = "unseen"
+
+    @classmethod
+    def _missing_(cls, value: object) -> AgentState | None:
+        # Rows recorded before `lost` and `unseen` were told apart said "gone".
+        return cls.LOST if value == "gone" else None
 
 
 # Typing a notice into these is safe: it lands in an empty box, or the agent queues it.

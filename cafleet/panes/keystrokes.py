@@ -146,7 +146,7 @@ def _type(
 ) -> Outcome:
     if not is_this_host(placement.host):
         # Never even look: the socket and pane id would name a pane of this machine.
-        return Outcome(f"skipped:{PaneProblem.OTHER_HOST}", Observation(AgentState.GONE, PaneProblem.OTHER_HOST))
+        return Outcome(f"skipped:{PaneProblem.OTHER_HOST}", Observation(AgentState.UNSEEN, PaneProblem.OTHER_HOST))
     assert placement.tmux_pane_id is not None  # observe() refuses a pending placement first
     try:
         with pane_lock(tmux.socket_path, placement.tmux_pane_id):

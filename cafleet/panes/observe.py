@@ -16,6 +16,7 @@ from cafleet.core.records import PlacementRecord
 from cafleet.panes.processes import foreground_program, program_name
 from cafleet.panes.safety import target_problem
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError
+from cafleet.services.lost_servers import lost_because
 
 # Claude and codex draw inline: their input box may sit below a screenful of transcript.
 SCREEN_HISTORY_LINES = 60
@@ -30,12 +31,13 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
         assert pane is not None  # only a pane that exists shows the TUI
         return Observation(AgentState.EXITED, problem, command=pane.current_command)
     if problem:
-        return Observation(AgentState.GONE, problem)
+        # No server at its socket may only mean this process cannot see it (a sandbox).
+        return Observation(AgentState.LOST if lost_because(placement, problem) else AgentState.UNSEEN, problem)
     assert tmux is not None and placement is not None and pane is not None  # target_problem checked each
     program = foreground_program(pane.pid)
     spec = BACKENDS.get(placement.coding_agent)
     if program is None:
-        return Observation(AgentState.GONE, "pane-process-unreadable", command=pane.current_command)
+        return Observation(AgentState.UNSEEN, "pane-process-unreadable", command=pane.current_command)
     if runs_standin(program):
         reader = read_standin_screen
     elif spec is not None and spec.runs_agent(program):
@@ -46,7 +48,7 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     try:
         lines = tmux.capture(pane.pane_id, SCREEN_HISTORY_LINES)
     except TmuxError:
-        return Observation(AgentState.GONE, PaneProblem.PANE_GONE)
+        return Observation(AgentState.LOST, PaneProblem.PANE_GONE)
     reading = reader(lines)
     return Observation(reading.state, reading.detail, reading.question, reading.draft, pane.current_command, reading.resets)
 

@@ -1,0 +1,50 @@
+"""Which placed agents are `lost` (their pane is gone for sure), as a process on their host
+can tell: their pane closed, another tmux server on their socket, or their server gone.
+
+A server is gone when this process sees no server answer at its socket (`ServerSeen.DEAD`),
+or when the socket's directory is missing and the machine booted after the placement was
+made: a reboot ends every tmux server and usually empties /tmp, so the directory is missing
+then, as it is for a sandbox with a private /tmp (which alone proves nothing). Asking costs a
+`connect`, no tmux. A pending spawn (no pane id yet) has nothing to lose: it is `starting`.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from cafleet.core.pane_problem import PaneProblem
+from cafleet.core.records import PlacementRecord
+from cafleet.core.timestamps import parse_stamp
+from cafleet.services.tmux_probe import ServerSeen, probe_tmux
+
+
+def booted_at() -> datetime | None:
+    """When this machine last booted (None where the clock for it is missing)."""
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    if clock is None:
+        return None
+    return datetime.fromtimestamp(time.time() - time.clock_gettime(clock), UTC)
+
+
+def server_gone(placement: PlacementRecord, seen: ServerSeen | None = None) -> bool:
+    """Whether the tmux server `placement` was made on is gone for good (`seen`: its socket's
+    probe, when the caller has one)."""
+    seen = probe_tmux(placement.tmux_socket) if seen is None else seen
+    if seen is ServerSeen.DEAD:
+        return True
+    if seen is not ServerSeen.UNSEEN:
+        return False
+    boot = booted_at()
+    return boot is not None and parse_stamp(placement.created_at) < boot
+
+
+def lost_because(placement: PlacementRecord | None, problem: PaneProblem | None) -> PaneProblem | None:
+    """`problem` (`cafleet.panes.safety.target_problem`'s answer) when it means the agent's
+    pane is gone for sure; None when its pane lives, is being spawned, is another host's, or
+    only cannot be seen from here."""
+    if problem in (PaneProblem.OTHER_TMUX_SERVER, PaneProblem.PANE_GONE):
+        return problem
+    if problem is PaneProblem.TMUX_SERVER_GONE and placement is not None and server_gone(placement):
+        return problem
+    return None
