@@ -70,6 +70,26 @@ def record_state(agent_id: int, seen: Observation) -> bool:
     return True
 
 
+def record_lost(agent_ids: list[int], reason: str) -> list[int]:
+    """Mark these agents `lost` (their panes went with their tmux server) in one transaction,
+    writing only rows that do not say so already (it runs on every send while no server
+    lives). The ids written."""
+    already = {
+        row.agent_id
+        for row in AgentStateRow.select(AgentStateRow.agent).where(
+            AgentStateRow.agent.in_(agent_ids) & (AgentStateRow.state == AgentState.LOST.value)
+        )
+    }
+    stale = [agent_id for agent_id in agent_ids if agent_id not in already]
+    if not stale:
+        return []
+    now = utc_now()
+    with database.atomic():
+        for agent_id in stale:
+            upsert(AgentStateRow, agent=agent_id, state=AgentState.LOST.value, reason=reason, question=None, changed_at=now)
+    return stale
+
+
 def needs_you_text(fleet_command: str, director_id: int, member_id: int, question: str) -> str:
     return (
         f"{NEEDS_YOU_TAG} {question or 'a question is showing'} -- answer with: {fleet_command} member send-input "

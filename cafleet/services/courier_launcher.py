@@ -75,6 +75,10 @@ def ensure_courier(always: bool = False) -> int | None:
             from cafleet.broker.notifications import settle_unreachable
 
             settle_unreachable(dead)  # their panes went with their servers
+        if dead or ServerSeen.UNSEEN in probes.values():
+            from cafleet.services.lost_servers import mark_lost
+
+            mark_lost(probes)  # after a reboot no courier starts to notice it
         return None  # nothing to type into or watch: a courier would leave at once
     own_tmux = os.environ.get("TMUX", "").split(",")[0]
     if own_tmux and not can_reach_tmux(own_tmux):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from cafleet.broker import agent_states
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
 from cafleet.core.timestamps import parse_stamp
@@ -48,3 +49,16 @@ def lost_because(placement: PlacementRecord | None, problem: PaneProblem | None)
     if problem is PaneProblem.TMUX_SERVER_GONE and placement is not None and server_gone(placement):
         return problem
     return None
+
+
+def mark_lost(probes: dict[str, ServerSeen]) -> list[int]:
+    """Record `lost` for every agent placed on this host on a server `probes` (socket ->
+    probe) shows gone; the ids written (an agent already marked lost is not written again)."""
+    lost = [
+        agent.agent_id
+        for agent in agent_states.watched_agents()
+        if not agent.placement.pending
+        and agent.placement.tmux_socket in probes
+        and server_gone(agent.placement, probes[agent.placement.tmux_socket])
+    ]
+    return agent_states.record_lost(lost, PaneProblem.TMUX_SERVER_GONE) if lost else []

@@ -49,6 +49,7 @@ from cafleet.panes.processes import process_ended, process_identity
 from cafleet.panes.spawn_recovery import reap_dead_spawns
 from cafleet.panes.tmux import Tmux
 from cafleet.services.courier_launcher import LOCK_FD_VARIABLE
+from cafleet.services.lost_servers import mark_lost
 from cafleet.services.tmux_probe import ServerSeen, dead_servers, probe_servers
 from cafleet.store.changes import ChangeFeed, open_feed
 from cafleet.store.lock_files import courier_lock_name, open_lock
@@ -292,6 +293,8 @@ class Courier:
         if ServerSeen.FORBIDDEN in probes.values():
             return "cannot reach tmux from here (sandboxed?)"
         notifications.settle_unreachable(dead_servers(probes))  # their panes went with their servers
+        for agent_id in mark_lost(probes):  # no courier watches them once this one leaves
+            _log(f"agent {agent_id} is lost: its tmux server is gone")
         return f"no agents placed on host {self.host} on a live tmux server"
 
     def _stamp(self) -> None:
