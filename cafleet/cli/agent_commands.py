@@ -113,9 +113,10 @@ def show_command(agent_id: int, target_id: int):
     fleet_id = require_fleet()
     open_database()
     from cafleet.broker.agent_states import seen_states
+    from cafleet.services.lost_servers import seen_now
 
     agent = show_agent(fleet_id, agent_id, target_id)
-    seen = seen_states([agent.id]).get(agent.id)
+    seen = seen_now(agent.id, seen_states([agent.id]).get(agent.id), agent.placement)
     state = (
         None
         if seen is None

@@ -46,13 +46,15 @@ def status_command():
     from cafleet.broker.agent_states import seen_states
     from cafleet.broker.guards import live_fleet
     from cafleet.broker.monitor import runtime, schedules
+    from cafleet.services.lost_servers import seen_now
 
     fleet_id = require_fleet()
     open_database()
     live_fleet(fleet_id)
     loop = runtime(fleet_id)
     agents = schedules(fleet_id)
-    seen = seen_states([s.agent.id for s in agents])
+    rows = seen_states([s.agent.id for s in agents])
+    seen = {s.agent.id: seen_now(s.agent.id, rows.get(s.agent.id), s.agent.placement) for s in agents}
     emit(
         {
             "fleet_id": fleet_id,

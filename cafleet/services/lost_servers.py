@@ -14,9 +14,12 @@ import time
 from datetime import UTC, datetime
 
 from cafleet.broker import agent_states
+from cafleet.broker.agent_states import SeenState
+from cafleet.core.agent_state import AgentState
+from cafleet.core.hosts import is_this_host
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
-from cafleet.core.timestamps import parse_stamp
+from cafleet.core.timestamps import parse_stamp, utc_now
 from cafleet.services.tmux_probe import ServerSeen, probe_tmux
 
 
@@ -49,6 +52,20 @@ def lost_because(placement: PlacementRecord | None, problem: PaneProblem | None)
     if problem is PaneProblem.TMUX_SERVER_GONE and placement is not None and server_gone(placement):
         return problem
     return None
+
+
+def looks_lost(placement: PlacementRecord | None) -> bool:
+    """Whether a placed agent's tmux server is gone, asked of its socket from this host (one
+    `connect`): false for a pending spawn, a pane on another host, or no pane at all."""
+    return placement is not None and not placement.pending and is_this_host(placement.host) and server_gone(placement)
+
+
+def seen_now(agent_id: int, seen: SeenState | None, placement: PlacementRecord | None) -> SeenState | None:
+    """The state to show for an agent: what the courier last recorded, unless this process sees
+    its tmux server gone (the courier, which leaves with the last server, may not have)."""
+    if (seen is None or seen.state is not AgentState.LOST) and looks_lost(placement):
+        return SeenState(agent_id, AgentState.LOST, PaneProblem.TMUX_SERVER_GONE, None, utc_now())
+    return seen
 
 
 def mark_lost(probes: dict[str, ServerSeen]) -> list[int]:
