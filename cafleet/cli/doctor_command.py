@@ -60,6 +60,7 @@ def doctor_command():
     skills = _skill_report(problems)
     agent = _agent_report(problems, database["exists"])
     hosts = _hosts_report(readable, problems)
+    lost = _lost_report(readable, problems)
 
     document = {
         "version": __version__,
@@ -78,6 +79,7 @@ def doctor_command():
         "skills": skills,
         "agent": agent,
         "hosts": hosts,
+        "lost_fleets": lost,
         "problems": problems,
     }
 
@@ -252,6 +254,36 @@ def _hosts_report(readable: bool, problems: list[str]) -> dict:
     except Exception:  # no database yet, or an unusable one: the database section says which
         return {"this_host": host, "couriers": [], "courier_started": None}
     return {"this_host": host, "couriers": [row._asdict() for row in rows], "courier_started": started}
+
+
+def _lost_report(readable: bool, problems: list[str]) -> list[dict]:
+    """The live fleets placed on this host (the one --fleet-id names, if given) whose
+    Director's or members' panes are gone, each a problem that names `fleet restore`."""
+    if not readable:
+        return []
+    from cafleet.panes.lost_fleets import fleet_losses
+
+    try:
+        losses = fleet_losses(settings().fleet_id)
+    except Exception:  # an unusable database: the database section says why
+        return []
+    report = []
+    for loss in losses:
+        problems.append(f"fleet {loss.fleet_id}: {loss.what()} ({loss.why()}); {loss.fix()}")
+        report.append(
+            {
+                "fleet_id": loss.fleet_id,
+                "members": loss.members,
+                "lost_members": [_lost_json(agent) for agent in loss.lost_members],
+                "director": _lost_json(loss.director) if loss.director else None,
+                "restore": loss.restore_command,
+            }
+        )
+    return report
+
+
+def _lost_json(agent) -> dict:
+    return {"agent_id": agent.agent_id, "name": agent.name, "tmux_socket": agent.tmux_socket, "why": agent.lost}
 
 
 def _start_courier(problems: list[str]) -> int | None:
