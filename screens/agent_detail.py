@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from cafleet.core.domain import AgentKind, AgentStatus
+from cafleet.core.pane_problem import PaneProblem
 
 from .dialogs import ScheduleModal
 from .live import DataChanged
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
     from cafleet.services.worktree_review import MemberWorktree
 
 PANE_REFRESH_SECONDS = 3.0
+# Why a lost agent's pane is gone, in words short enough for half of an 80-column screen.
+LOST_WORDS = {
+    PaneProblem.TMUX_SERVER_GONE: "tmux server not running",
+    PaneProblem.OTHER_TMUX_SERVER: "tmux restarted",
+    PaneProblem.PANE_GONE: "pane closed",
+}
 
 
 class PaneSummary(NamedTuple):
@@ -469,9 +476,9 @@ def pane_summary(placement) -> PaneSummary:
     if placement.tmux_pane_id is None:
         return PaneSummary("◌ being spawned")
     from cafleet.core.hosts import is_this_host
-    from cafleet.core.pane_problem import PaneProblem
     from cafleet.panes.safety import target_problem
     from cafleet.panes.tmux import Tmux
+    from cafleet.services.lost_servers import lost_because
 
     if not is_this_host(placement.host):
         return PaneSummary(f"◇ on host {placement.host}")  # its socket would name a pane of this machine
@@ -487,8 +494,7 @@ def pane_summary(placement) -> PaneSummary:
         return PaneSummary(f"● {'copy mode' if state.in_mode else 'alive'} ({state.current_command})")
     if problem is PaneProblem.PANE_SHOWS_CAFLEET_TUI:
         return PaneSummary("● shows the cafleet TUI", shows_tui=True)
-    if problem is PaneProblem.TMUX_SERVER_GONE:
+    lost = lost_because(placement, problem)
+    if lost is None:  # no server answers here, and this process cannot tell whether one died
         return PaneSummary("✗ gone (no tmux server)")
-    if problem is PaneProblem.OTHER_TMUX_SERVER:
-        return PaneSummary("✗ gone (tmux restarted)")
-    return PaneSummary("✗ gone")
+    return PaneSummary(f"✗ lost ({LOST_WORDS[lost]})")

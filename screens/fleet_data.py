@@ -11,6 +11,7 @@ from textual.message import Message
 from cafleet.core.pane_problem import PaneProblem
 
 if TYPE_CHECKING:
+    from cafleet.broker.agent_states import SeenState
     from cafleet.broker.hosts_view import FleetHosts
     from cafleet.broker.reads import FleetChanges, RosterEntry
     from cafleet.core.records import PlacementRecord
@@ -26,7 +27,8 @@ class PaneLook(StrEnum):
     ALIVE = "alive"
     SHOWS_TUI = "tui"  # the pane lives and shows this TUI
     ON_OTHER_HOST = "other-host"  # not looked at from here
-    GONE = "gone"
+    LOST = "lost"  # gone for sure: its tmux server died or was replaced, or the pane was closed
+    GONE = "gone"  # no tmux server answers here, and this process cannot tell whether one died
 
 
 class PaneMark(NamedTuple):
@@ -34,6 +36,7 @@ class PaneMark(NamedTuple):
 
     look: PaneLook
     host: str | None = None  # the pane's host, when it is another one
+    lost: PaneProblem | None = None  # why, when the pane is lost
 
 
 class Side(NamedTuple):
@@ -70,6 +73,14 @@ class HostsChecked(Message):
         self.hosts = hosts
 
 
+class PanesChecked(Message):
+    """The placed agents' panes looked at again between refreshes, and the states shown for them."""
+
+    def __init__(self, panes: dict[int, PaneMark], states: dict[int, Any]):
+        super().__init__()
+        self.panes, self.states = panes, states
+
+
 class OlderLoaded(Message):
     def __init__(self, tasks: list):
         super().__init__()
@@ -103,10 +114,11 @@ def side_data(fleet_id: int, administrator_id: int | None, placements: list[Plac
     inbox_tasks = None
     if inbox:
         inbox_tasks = reads.agent_inbox(administrator_id) if administrator_id else []
+    panes = pane_states(placements)
     return Side(
         label=reads.fleet_label(fleet_id),
-        panes=pane_states(placements),
-        states=reads.seen_states(fleet_id),
+        panes=panes,
+        states=shown_states(panes, reads.seen_states(fleet_id)),
         inbox=inbox_tasks,
         monitor=runtime(fleet_id),
         hosts=fleet_hosts(fleet_id),
@@ -121,7 +133,30 @@ def pane_states(placements: list[PlacementRecord]) -> dict[int, PaneMark]:
     return {placement.agent_id: _pane_mark(survey, placement) for placement in placements}
 
 
+def shown_states(panes: dict[int, PaneMark], rows: dict[int, SeenState]) -> dict[int, SeenState]:
+    """The states the roster shows: the courier's rows, corrected by what this TUI saw of the
+    panes just now. The courier leaves with the last tmux server, so a pane seen lost is `lost`
+    whatever its row says; a `lost` row of a pane seen alive or being spawned again is old."""
+    from cafleet.broker.agent_states import SeenState
+    from cafleet.core.agent_state import AgentState
+    from cafleet.core.timestamps import utc_now
+
+    shown = dict(rows)
+    for agent_id, pane in panes.items():
+        row = rows.get(agent_id)
+        was_lost = row is not None and row.state is AgentState.LOST
+        if pane.look is PaneLook.LOST and not was_lost:
+            shown[agent_id] = SeenState(agent_id, AgentState.LOST, pane.lost or "", None, utc_now())
+        elif was_lost and pane.look is PaneLook.PENDING:
+            shown[agent_id] = SeenState(agent_id, AgentState.STARTING, PaneProblem.PENDING_PLACEMENT, None, utc_now())
+        elif was_lost and pane.look in (PaneLook.ALIVE, PaneLook.SHOWS_TUI):
+            del shown[agent_id]
+    return shown
+
+
 def _pane_mark(survey: PaneSurvey, placement: PlacementRecord) -> PaneMark:
+    from cafleet.services.lost_servers import lost_because
+
     if placement.tmux_pane_id is None:
         return PaneMark(PaneLook.PENDING)
     problem, _ = survey.problem(placement)
@@ -131,4 +166,5 @@ def _pane_mark(survey: PaneSurvey, placement: PlacementRecord) -> PaneMark:
         return PaneMark(PaneLook.ALIVE)
     if problem is PaneProblem.PANE_SHOWS_CAFLEET_TUI:
         return PaneMark(PaneLook.SHOWS_TUI)
-    return PaneMark(PaneLook.GONE)
+    lost = lost_because(placement, problem)
+    return PaneMark(PaneLook.LOST, lost=lost) if lost else PaneMark(PaneLook.GONE)

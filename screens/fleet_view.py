@@ -17,9 +17,23 @@ from cafleet.core.domain import TaskState
 from cafleet.core.terminal import one_line
 
 from .composer import Composer
-from .fleet_data import PAGE, Acked, Delivered, FleetLoaded, FleetRefreshed, HostsChecked, OlderLoaded, Side, side_data
+from .fleet_data import (
+    PAGE,
+    Acked,
+    Delivered,
+    FleetLoaded,
+    FleetRefreshed,
+    HostsChecked,
+    OlderLoaded,
+    PanesChecked,
+    Side,
+    pane_states,
+    shown_states,
+    side_data,
+)
 from .hosts import courier_warning, roster_hosts
 from .live import DataChanged
+from .lost_panes import loss_warning
 from .message_modal import MessageModal
 from .render import inbox_entry
 from .roster import RosterView
@@ -31,11 +45,14 @@ from .worktree_marks import WorktreesChecked, worktree_marks
 
 if TYPE_CHECKING:
     from cafleet.broker.reads import RosterCursor
-    from cafleet.core.records import TaskRecord
+    from cafleet.core.records import PlacementRecord, TaskRecord
 
 # While notices wait, the hosts are read again this often: a courier that stopped stamping, or
 # notices that wait ever longer, commit nothing that would wake the view.
 HOSTS_RECHECK_SECONDS = 5.0
+# The panes are looked at again this often: a tmux server that dies with no courier watching
+# it (the courier leaves with the last one) commits nothing that would wake the view.
+PANES_RECHECK_SECONDS = 5.0
 
 
 class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
@@ -73,6 +90,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="courier-warning")
+        yield Static(id="loss-warning")
         with Horizontal(id="fleet-body"):
             yield RosterView(id="roster")
             with Vertical(id="fleet-main"):
@@ -88,6 +106,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.title = f"cafleet · fleet {self.fleet_id}"
         self.load_everything()
         self.set_interval(HOSTS_RECHECK_SECONDS, self._recheck_hosts)
+        self.set_interval(PANES_RECHECK_SECONDS, self._recheck_panes)
         self.set_interval(WORKTREES_RECHECK_SECONDS, self.recheck_worktrees)
 
     def on_screen_resume(self) -> None:
@@ -137,6 +156,17 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         from cafleet.broker.hosts_view import fleet_hosts
 
         self.post_message(HostsChecked(fleet_hosts(self.fleet_id)))
+
+    def _recheck_panes(self) -> None:
+        if self.side is not None and self.side.panes:
+            self.check_panes(list(self.query_one(RosterView).cursor().placements.values()))
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-panes")
+    def check_panes(self, placements: list[PlacementRecord]) -> None:
+        from cafleet.broker import reads
+
+        panes = pane_states(placements)
+        self.post_message(PanesChecked(panes, shown_states(panes, reads.seen_states(self.fleet_id))))
 
     def recheck_worktrees(self) -> None:
         """Read the worktree members' branches again, unless a read still runs (a slow git
@@ -200,6 +230,11 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
     def _show_worktrees(self, checked: WorktreesChecked) -> None:
         self.query_one(RosterView).show_worktrees(checked.marks)
 
+    @on(PanesChecked)
+    def _show_panes(self, checked: PanesChecked) -> None:
+        if self.side is not None:
+            self._show_side(self.side._replace(panes=checked.panes, states=checked.states, inbox=None))
+
     @on(HostsChecked)
     def _show_hosts(self, checked: HostsChecked) -> None:
         if self.side is not None:
@@ -216,6 +251,9 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         warning = courier_warning(side.hosts)
         self.query_one("#courier-warning", Static).update(warning)
         self.query_one("#courier-warning").set_class(bool(warning), "visible")
+        lost = loss_warning(self.fleet_id, self.query_one(RosterView).entries, side.panes)
+        self.query_one("#loss-warning", Static).update(lost)
+        self.query_one("#loss-warning").set_class(bool(lost), "visible")
         if side.inbox is not None:
             self._show_inbox(side.inbox)
 

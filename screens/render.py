@@ -191,6 +191,7 @@ PANE_WORDS = {
     PaneLook.ALIVE: "alive",
     PaneLook.SHOWS_TUI: "tui",
     PaneLook.ON_OTHER_HOST: "remote",
+    PaneLook.LOST: "✗ lost",
     PaneLook.GONE: "✗ gone",
 }
 UNKNOWN_PANE = "pane ?"  # a placement the last pane survey did not see yet

@@ -9,6 +9,7 @@ from cafleet.broker.agent_states import SeenState
 from cafleet.broker.reads import RosterAgent, RosterEntry
 from cafleet.core.agent_state import AgentState
 from cafleet.core.domain import TUI_PANE_OPTION
+from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
 from cafleet.screens.fleet_data import PaneLook, PaneMark, pane_states
 from cafleet.screens.hosts import HostMark
@@ -51,9 +52,29 @@ def test_each_placed_agent_gets_the_mark_of_its_pane(tmux_server):
     assert marks == {
         1: PaneMark(PaneLook.ALIVE),
         2: PaneMark(PaneLook.SHOWS_TUI),
-        3: PaneMark(PaneLook.GONE),
+        3: PaneMark(PaneLook.LOST, lost=PaneProblem.PANE_GONE),
         4: PaneMark(PaneLook.PENDING),
         5: PaneMark(PaneLook.ON_OTHER_HOST, "some-other-host"),
+    }
+
+
+def test_a_pane_is_lost_only_where_its_server_is_seen_gone(tmp_path):
+    """A socket that refuses, or is missing from a directory this process sees, had a server
+    that died; a missing directory may only be a private /tmp (a sandbox)."""
+    from cafleet.core.timestamps import utc_now
+
+    (tmp_path / "tmux-dead").mkdir()
+    dead = placement(1, "%3")._replace(tmux_socket=str(tmp_path / "tmux-dead" / "default"), created_at=utc_now())
+    unseen = placement(2, "%3")._replace(tmux_socket=str(tmp_path / "no-such-directory" / "default"), created_at=utc_now())
+    # A reboot ends every tmux server, and usually empties /tmp with their sockets.
+    before_boot = unseen._replace(agent_id=3, created_at="2000-01-01T00:00:00.000000Z")
+
+    marks = pane_states([dead, unseen, before_boot])
+
+    assert marks == {
+        1: PaneMark(PaneLook.LOST, lost=PaneProblem.TMUX_SERVER_GONE),
+        2: PaneMark(PaneLook.GONE),
+        3: PaneMark(PaneLook.LOST, lost=PaneProblem.TMUX_SERVER_GONE),
     }
 
 
@@ -62,6 +83,7 @@ def test_each_placed_agent_gets_the_mark_of_its_pane(tmux_server):
     [
         (PaneMark(PaneLook.ALIVE), None, "alive"),
         (PaneMark(PaneLook.SHOWS_TUI), None, "tui"),
+        (PaneMark(PaneLook.LOST, lost=PaneProblem.PANE_GONE), None, "✗ lost"),
         (PaneMark(PaneLook.GONE), None, "✗ gone"),
         (PaneMark(PaneLook.PENDING), None, "pending"),
         # Its `on host` line names the host in a fleet across machines; else the mark does.

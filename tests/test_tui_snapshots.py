@@ -131,6 +131,27 @@ def test_fleet_view_with_agent_states(db, snap_compare, size):
     assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing())
 
 
+def test_fleet_view_with_lost_members(db, snap_compare, size):
+    """After a reboot: the Director's and members' panes went with their tmux server (a member
+    last seen ready too), a member still being spawned stays `starting`, and a warning names
+    `fleet restore`."""
+    from cafleet.broker.agent_states import record_state
+    from cafleet.broker.members import register_member
+    from cafleet.core.agent_state import AgentState, Observation
+    from cafleet.core.pane_problem import PaneProblem
+    from cafleet.store.models import Placement
+
+    story = build_story()
+    coder = add_member(story)
+    add_member(story, "tester", "%8")
+    docs = register_member(story.fleet_id, story.director_id, "docs", "Writes the guide", "claude").id
+    record_state(coder, Observation(AgentState.READY))  # the last look before the reboot
+    record_state(docs, Observation(AgentState.STARTING, PaneProblem.PENDING_PLACEMENT))
+    Placement.update(created_at="2000-01-01T00:00:00.000000Z").execute()  # before this machine booted
+    freeze_times()
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=pressing())
+
+
 def test_composer_error(db, snap_compare, size):
     story = build_story()
     run = pressing(*"@re hello", "enter")

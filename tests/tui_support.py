@@ -19,8 +19,10 @@ class Story(NamedTuple):
 
 
 def freeze_times() -> None:
-    """Give every row a fixed, increasing timestamp so screens render identically each run."""
-    from cafleet.store.models import Agent, Fleet, MonitorConfig, Placement, Task, database
+    """Give every row a fixed, increasing timestamp so screens render identically each run.
+    Placements keep theirs (no screen shows it): one made before this machine booted is on a
+    tmux server that is gone for sure, and its agent would show `lost`."""
+    from cafleet.store.models import Agent, Fleet, MonitorConfig, Task, database
 
     def stamp(n: int, day: str = BASE_DAY) -> str:
         return f"{day}T09:{n // 60:02d}:{n % 60:02d}.000000Z"
@@ -34,7 +36,6 @@ def freeze_times() -> None:
             Agent.update(registered_at=stamp(agent.id)).where(Agent.id == agent.id).execute()
             if agent.deregistered_at:
                 Agent.update(deregistered_at=stamp(58)).where(Agent.id == agent.id).execute()
-        Placement.update(created_at=stamp(0)).execute()
         MonitorConfig.update(last_ping_at=None).execute()
         for task in Task.select():
             # Tasks after id 6 fall on the next day, to show a day separator.
