@@ -20,7 +20,6 @@ from cafleet.broker.restores import RestoreTarget
 from cafleet.core.config import PostgresServer, database_target, local_directory
 from cafleet.core.errors import Refused
 from cafleet.core.hosts import is_this_host, this_host
-from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import AgentRecord, PaneLocation, SessionRecord
 from cafleet.panes.members import new_session, rebalance, spawn_command
 from cafleet.panes.processes import process_ended
@@ -29,9 +28,7 @@ from cafleet.panes.safety import pane_is_alive, target_problem
 from cafleet.panes.session_finding import find_saved_session
 from cafleet.panes.spawn_recovery import SPAWN_MARKER, spawn_mark
 from cafleet.panes.tmux import Tmux, TmuxError
-
-# The pane of these is gone for good: a new one is needed.
-LOST = frozenset({PaneProblem.TMUX_SERVER_GONE, PaneProblem.OTHER_TMUX_SERVER, PaneProblem.PANE_GONE})
+from cafleet.services.lost_servers import lost_because
 
 
 class Outcome(StrEnum):
@@ -137,6 +134,11 @@ def _director_window(fleet_id: int, boss: AgentRecord, here: PaneLocation | None
     )
     if tmux is not None and placement is not None and pane_is_alive(target_problem(placement, tmux, state)):
         return _Window(tmux, placement.tmux_session, placement.tmux_window_id), False
+    if placement is not None and lost_because(placement, target_problem(placement, tmux, state)) is None:
+        raise Refused(
+            f"the Director's tmux server {placement.tmux_socket} cannot be seen from here (a sandbox?); "
+            f"run `cafleet fleet restore {fleet_id}` where tmux can be reached"
+        )
     if here is None:
         raise Refused(
             f"the Director's pane of fleet {fleet_id} is gone, and this is no tmux pane to put it in; run "
@@ -195,7 +197,7 @@ def _lost(target: RestoreTarget) -> bool:
         return False  # being spawned: `member create` or the reaper deals with it
     tmux = Tmux(placement.tmux_socket)
     state = tmux.pane(placement.tmux_pane_id) if tmux.server_pid else None
-    return target_problem(placement, tmux, state) in LOST
+    return lost_because(placement, target_problem(placement, tmux, state)) is not None
 
 
 def _restorer_alive(target: RestoreTarget, mark: SpawnMark) -> bool:
