@@ -179,6 +179,8 @@ AGENT_STATE_MARKS = {
     "limited": ("⊘", "bold yellow"),
     "auth-expired": ("⊗", "bold red"),
     "context-full": ("▦", "bold red"),
+    # Its agent runs but shows no screen cafleet can read (a version whose screen changed).
+    "unreadable": ("?", "bold magenta"),
     "exited": ("✗", "dim"),
     # Its pane is gone; `cafleet fleet restore` brings it back.
     "lost": ("✗", "bold red"),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from cafleet.backends.versions import AgentVersion
 from cafleet.core.agent_state import ScreenReading
 from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput
@@ -84,6 +85,16 @@ class Backend:
     autonomy_options: frozenset[str] = frozenset()
     # The key that submits input while a turn runs, so it waits for the next turn.
     queue_key: str = "Enter"
+    # Its npm package, and the versions its screen reader was built from and proven with.
+    package: str = ""
+    verified_versions: tuple[str, ...] = ()
+
+    def version(self, executable: str) -> AgentVersion:
+        """The installed version `executable` runs, against the verified ones."""
+        from cafleet.backends.versions import installed_version
+
+        found = installed_version(executable, self.package) if self.package else None
+        return AgentVersion(self.name, found, self.verified_versions)
 
     def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
         """Refuse options meant for another backend; returns `autonomy` with defaults filled in."""

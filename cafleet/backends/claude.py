@@ -74,6 +74,8 @@ CLAUDE_PROCESS = NpmAgent(
 class Claude(Backend):
     name = CodingAgent.CLAUDE
     binary = "claude"
+    package = "@anthropic-ai/claude-code"
+    verified_versions = ("2.1.330", "2.1.332")
     autonomy_options = frozenset({"permission_mode"})
 
     def check_autonomy(self, autonomy: Autonomy) -> Autonomy:

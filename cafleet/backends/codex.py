@@ -32,6 +32,8 @@ CODEX_PROCESS = NpmAgent(
 class Codex(Backend):
     name = CodingAgent.CODEX
     binary = "codex"
+    package = "@openai/codex"
+    verified_versions = ("0.169.0", "0.171.0")
     autonomy_options = frozenset({"sandbox", "approval"})
     # Enter while busy steers the running turn (the notice would join it); Tab queues it.
     queue_key = "Tab"

@@ -71,6 +71,8 @@ OPENCODE_PROCESS = NpmAgent(command="opencode", package="opencode-ai", binary=re
 class Opencode(Backend):
     name = CodingAgent.OPENCODE
     binary = "opencode"
+    package = "opencode-ai"
+    verified_versions = ("1.18.33",)
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)

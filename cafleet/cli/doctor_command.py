@@ -56,11 +56,13 @@ def doctor_command():
     backends = {name: shutil.which(name) for name in CODING_AGENTS}
     if not any(backends.values()):
         problems.append(f"no coding agent ({', '.join(CODING_AGENTS)}) on PATH; install one to spawn members")
+    versions = _versions_report(backends, problems)
 
     skills = _skill_report(problems)
     agent = _agent_report(problems, database["exists"])
     hosts = _hosts_report(readable, problems)
     lost = _lost_report(readable, problems)
+    _unreadable_report(readable, problems)
 
     document = {
         "version": __version__,
@@ -76,6 +78,7 @@ def doctor_command():
         "database": database,
         "files": files,
         "backends": backends,
+        "backend_versions": {name: v._asdict() | {"unverified": v.unverified} for name, v in versions.items()},
         "skills": skills,
         "agent": agent,
         "hosts": hosts,
@@ -104,7 +107,7 @@ def doctor_command():
         )
         started = f" (started this host's courier, pid {hosts['courier_started']})" if hosts["courier_started"] else ""
         lines.append(f"host: {hosts['this_host']}; couriers: {seen or 'none'}{started}")
-        lines.append("backends: " + ", ".join(f"{n} {p or 'missing'}" for n, p in backends.items()))
+        lines.append("backends: " + ", ".join(_backend_entry(n, p, versions.get(n)) for n, p in backends.items()))
         lines.append("skills: " + ", ".join(f"{n} {s['status']}" for n, s in skills.items()))
         if agent is not None:
             lines.append(f"this pane: {agent['name']}#{agent['agent_id']} of fleet {agent['fleet_id']} ({agent['coding_agent']})")
@@ -116,6 +119,53 @@ def doctor_command():
     emit(document, render)
     if blocking:
         click.get_current_context().exit(1)
+
+
+def _versions_report(backends: dict, problems: list[str]) -> dict:
+    """Each installed agent's version against the ones cafleet's screen reader was verified
+    with; a newer one is a problem to know of, not a refusal."""
+    from cafleet.backends import backend
+
+    versions = {}
+    for name, path in backends.items():
+        if path is None:
+            continue
+        spec = backend(name)
+        version = versions[name] = spec.version(path)
+        if version.unverified:
+            problems.append(
+                f"{name} {version.installed} is not a version cafleet's screen reader was verified with "
+                f"({', '.join(version.verified)}); it is used anyway: if its members show `unreadable`, install a verified "
+                f"one (npm install -g {spec.package}@{version.verified[-1]})"
+            )
+    return versions
+
+
+def _unreadable_report(readable: bool, problems: list[str]) -> None:
+    """Members of this host whose screens show no state cafleet can read, with the fix."""
+    if not readable:
+        return
+    from cafleet.broker.agent_states import seen_states, watched_agents
+    from cafleet.core.agent_state import AgentState
+    from cafleet.panes.unreadable import agent_version
+
+    watched = {agent.agent_id: agent for agent in watched_agents()}
+    for agent_id, seen in seen_states(list(watched)).items():
+        if seen.state is AgentState.UNREADABLE:
+            agent = watched[agent_id]
+            version = agent_version(agent.placement.coding_agent, None)
+            fix = f"install a verified version ({', '.join(version.verified)}), then " if version.unverified else ""
+            problems.append(
+                f"{agent.name}#{agent_id} of fleet {agent.fleet_id} runs {version.describe()} and its screen shows no state "
+                f"cafleet can read; {fix}`cafleet --fleet-id {agent.fleet_id} member restart --agent-id "
+                f"{agent.placement.director_id} --member-id {agent_id}`"
+            )
+
+
+def _backend_entry(name: str, path: str | None, version) -> str:
+    if path is None:
+        return f"{name} missing"
+    return f"{name} {path}" + (f" {version.installed}" if version is not None and version.installed else "")
 
 
 def _database_report(problems: list[str], blocking: list[str]) -> dict:

@@ -127,22 +127,34 @@ def create_command(
         note(f"Note: {reaped.note()}")
     member = spawned.member
     made = spawned.worktree
+    version = spawned.version
+    if version is not None and version.unverified:
+        note(f"Note: {version.describe()}; if {member.handle} shows `unreadable`, install a verified version")
     if quiet:
         click.echo(member.id)
         return
     from cafleet.cli.worktree_output import made_json, made_lines
 
     emit(
-        {**agent_json(member), "grants": list(spawned.plan.grants), "worktree": made_json(made) if made else None},
+        {
+            **agent_json(member),
+            "grants": list(spawned.plan.grants),
+            "worktree": made_json(made) if made else None,
+            "agent_version": version.installed if version else None,
+        },
         lambda: "\n".join(
             [
                 str(member.id),
-                f"Spawned member {member.handle} ({coding_agent}) in pane {member.placement.tmux_pane_id}.",
+                f"Spawned member {member.handle} ({coding_agent}{_installed(version)}) in pane {member.placement.tmux_pane_id}.",
                 *(f"  {grant}" for grant in spawned.plan.grants),
                 *(made_lines(made) if made else []),
             ]
         ),
     )
+
+
+def _installed(version) -> str:
+    return f" {version.installed}" if version is not None and version.installed else ""
 
 
 def working_directory():

@@ -16,6 +16,9 @@ class AgentState(StrEnum):
     LIMITED = "limited"  # the provider refuses until a reset: usage limit, spent credit, retries given up
     AUTH_EXPIRED = "auth-expired"  # the provider refuses the agent's login or key: someone must log in
     CONTEXT_FULL = "context-full"  # the conversation no longer fits the model: compact it or start anew
+    # Its agent runs, but its screen has shown no state cafleet knows for a while after it
+    # started: most likely a version whose screen changed (`Backend.verified_versions`).
+    UNREADABLE = "unreadable"
     EXITED = "exited"  # the pane lives, but something else than its agent runs in it
     # Its pane is gone: its tmux server died (or was replaced: pane ids restart) or the pane was
     # closed. Its conversation is not: `fleet restore` starts its agent again with it.
@@ -35,6 +38,9 @@ TYPEABLE = frozenset({AgentState.READY, AgentState.BUSY})
 # The provider will not answer this agent now: a notice typed in would not be acted on (or
 # would be lost with the failed turn), so notices wait, deferred, until the state passes.
 HELD = frozenset({AgentState.RETRYING, AgentState.LIMITED, AgentState.AUTH_EXPIRED, AgentState.CONTEXT_FULL})
+# A screen read as `starting` this long after its pane was made is `unreadable` instead (the
+# slowest agent, opencode, shows its box within ~15 s of starting, even when resuming).
+UNREADABLE_AFTER_SECONDS = 60.0
 
 
 class ScreenReading(NamedTuple):

@@ -99,7 +99,8 @@ def guard_for(observation: Observation) -> str | None:
 def refusal(observation: Observation) -> str:
     """The outcome for an observation that may not be typed into: deferred (tried again later)
     while the agent may yet take input, skipped (final) when it is not there to take it."""
-    if observation.state in (AgentState.STARTING, AgentState.ASKING, AgentState.DRAFT) or observation.state in HELD:
+    waiting = (AgentState.STARTING, AgentState.ASKING, AgentState.DRAFT, AgentState.UNREADABLE)
+    if observation.state in waiting or observation.state in HELD:
         return f"deferred:{observation.state}"
     return f"skipped:{observation.reason or observation.state}"
 

@@ -38,6 +38,7 @@ from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_
 from cafleet.panes.tmux import PaneState, Tmux, TmuxError, split_arguments
 
 if TYPE_CHECKING:  # worktrees are loaded only by the commands that use them: `member exec` never does
+    from cafleet.backends.versions import AgentVersion
     from cafleet.broker.worktrees import NewWorktree
     from cafleet.panes.worktree_release import Release
     from cafleet.services.worktree_create import MadeWorktree, WorktreePlan, WorktreeRequest
@@ -58,6 +59,7 @@ class SpawnedMember(NamedTuple):
     plan: SpawnPlan
     reaped: list[Reaped]
     worktree: MadeWorktree | None = None
+    version: AgentVersion | None = None  # of the agent it runs
 
 
 class MemberPane(NamedTuple):
@@ -149,7 +151,8 @@ def spawn_member(
         session = new_session(member.id, context, mark.token, cwd, environment)
         pane_id = tmux.split(window, command, environment, cwd)
         rebalance(tmux, window)
-        return SpawnedMember(registry.attach_pane(member.id, pane_id, mark.token, session), plan, reaped, made)
+        attached = registry.attach_pane(member.id, pane_id, mark.token, session)
+        return SpawnedMember(attached, plan, reaped, made, spec.version(executable))
     except BaseException as exc:
         if pane_id is not None:
             try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cafleet.backends import BACKENDS
 from cafleet.backends.standin import read_standin_screen, runs_standin
-from cafleet.core.agent_state import AgentState, Observation
+from cafleet.core.agent_state import UNREADABLE_AFTER_SECONDS, AgentState, Observation
 from cafleet.core.domain import NOT_ITS_AGENT
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
@@ -50,7 +50,20 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     except TmuxError:
         return Observation(AgentState.LOST, PaneProblem.PANE_GONE)
     reading = reader(lines)
+    if reading.state is AgentState.STARTING and _started_long_ago(placement):
+        return Observation(AgentState.UNREADABLE, UNREADABLE_REASON, command=pane.current_command)
     return Observation(reading.state, reading.detail, reading.question, reading.draft, pane.current_command, reading.resets)
+
+
+UNREADABLE_REASON = "its screen shows no state cafleet knows"
+
+
+def _started_long_ago(placement: PlacementRecord) -> bool:
+    """Whether the pane was made more than `UNREADABLE_AFTER_SECONDS` ago."""
+    from cafleet.core.timestamps import parse_stamp, utc_now
+
+    age = parse_stamp(utc_now()) - parse_stamp(placement.created_at)
+    return age.total_seconds() > UNREADABLE_AFTER_SECONDS
 
 
 def observe_pane(tmux: Tmux, placement: PlacementRecord) -> tuple[Observation, PaneState | None]:

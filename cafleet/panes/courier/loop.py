@@ -64,6 +64,7 @@ RETRY_SECONDS = {
     "deferred:draft": 1.0,
     # A refused agent stays so for seconds (a retry) to hours (a usage limit): look less often.
     **{f"deferred:{state}": 5.0 for state in HELD},
+    "deferred:unreadable": 5.0,
 }
 LIVENESS_SECONDS = 5.0
 # How often a pane whose head notice another, still running, process holds is looked at again.
@@ -126,6 +127,7 @@ class Courier:
         self._unrecorded: dict[int, str] = {}  # outcomes typed but not yet stored (the database refused)
         self._unrecorded_lock = threading.Lock()
         self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
+        self._unreadable: set[int] = set()  # members whose Director was told their screen cannot be read
 
     def stop(self) -> None:
         """Leave after the deliveries in flight (safe to call from a signal handler)."""
@@ -359,6 +361,7 @@ class Courier:
                 panes[placement.tmux_socket] = tmux.panes()
             seen = observe(tmux, placement, panes[placement.tmux_socket].get(placement.tmux_pane_id or ""))
             agent_states.record_state(agent.agent_id, seen)
+            self._tell_if_unreadable(agent, seen.state)
             if seen.state != AgentState.ASKING:
                 self._asked.pop(agent.agent_id, None)
             elif (
@@ -375,6 +378,25 @@ class Courier:
                 )
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
+
+
+    def _tell_if_unreadable(self, agent: agent_states.Watched, state: AgentState) -> None:
+        """Tell a member's Director once when its screen turns unreadable (again after it read)."""
+        if state is not AgentState.UNREADABLE:
+            self._unreadable.discard(agent.agent_id)
+            return
+        director_id = agent.placement.director_id
+        if agent.kind != AgentKind.MEMBER or director_id is None or agent.agent_id in self._unreadable:
+            return
+        from cafleet.broker.sessions import sessions_of
+        from cafleet.panes.unreadable import agent_version, unreadable_text
+
+        self._unreadable.add(agent.agent_id)
+        session = sessions_of([agent.agent_id]).get(agent.agent_id)
+        version = agent_version(agent.placement.coding_agent, session.executable if session else None)
+        text = unreadable_text(agent.fleet_id, director_id, agent.agent_id, f"{agent.name}#{agent.agent_id}", version)
+        if agent_states.tell_director(agent, text):
+            self._wake.set()
 
 
 def _unusable_database(exc: Exception) -> str | None:
