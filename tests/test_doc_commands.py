@@ -12,17 +12,19 @@ terminal outside every pane.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import click
 import pytest
 from conftest import CliResult, cafleet_command
-from doc_commands import command_path, commands, documents, parse
+from doc_commands import REPO, command_path, commands, documents, parse
 from doc_walkthrough import WALKTHROUGHS
 from panes_support import OUTSIDE_PANES, make_fake_agents, wait_for
 
@@ -225,6 +227,9 @@ class World:
             self.named(name, kind)  # someone to broadcast to
         if path == ("message", "poll") and acting:
             self.message(acting)  # so `--wait` returns at once and the poll has something to show
+        if path == ("backend", "check") or "standin-file" in words:
+            file = self.backend_file()
+            words = [str(file) if word.endswith("/standin-file.toml") else word for word in words]
         if path == ("fleet", "restore"):  # the Director's, in its own pane: every member's pane runs
             words[words.index("restore") + 1] = str(self.fleet_id)
             return words, self.director_env
@@ -283,6 +288,17 @@ class World:
         time.sleep(0.3)
         self.server.tmux("send-keys", "-t", pane, "Enter")
         self.wait_state(member, "asking")
+
+    def backend_file(self) -> Path:
+        """docs/backend-files.md's worked example, in the backends directory, as its reader would
+        save it (with this machine's Python)."""
+        doc = (REPO / "docs" / "backend-files.md").read_text(encoding="utf-8")
+        example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+        python = next(line for line in example.splitlines() if line.startswith("command = "))
+        path = Path(os.environ["HOME"]) / ".config" / "cafleet" / "backends" / "standin-file.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(example.replace(python, f"command = {json.dumps(sys.executable)}"), encoding="utf-8")
+        return path
 
     def spare_fleet(self) -> int:
         created = self.run_in(self.server.pane_env(self.new_pane()), "fleet", "create", "--label", "spare", "--quiet")

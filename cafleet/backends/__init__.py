@@ -30,6 +30,7 @@ __all__ = [
     "SpawnPlan",
     "WorktreeAccess",
     "backend",
+    "known_backend",
     "locate",
     "poll_command",
     "validate_model",
@@ -43,12 +44,32 @@ _STANDIN = Standin()
 
 
 def backend(name: str) -> Backend:
+    """The built-in backend `name`, or the backend file of that name; a usage error naming the
+    choices otherwise."""
+    found = known_backend(name)
+    if found is None:
+        from cafleet.backends.backend_files import backends_directory, file_backend_names
+
+        files = file_backend_names()
+        listed = ", ".join([*BACKENDS, *files])
+        raise InvalidInput(
+            f"coding agent {name!r} is not supported; use one of {listed}, or describe it in a backend file "
+            f"{backends_directory() / (name + '.toml')} (see docs/backend-files.md)"
+        )
+    return found
+
+
+def known_backend(name: str) -> Backend | None:
+    """`backend(name)`, or None when there is none (a backend file, read only when no built-in
+    has the name)."""
     if name == CodingAgent.STANDIN:
         return _STANDIN
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise InvalidInput(f"coding agent {name!r} is not supported; use one of {', '.join(BACKENDS)}") from None
+    spec = BACKENDS.get(name)
+    if spec is not None:
+        return spec
+    from cafleet.backends.backend_files import file_backend
+
+    return file_backend(name)
 
 
 def validate_model(backend_name: str, model: str | None) -> str | None:

@@ -79,8 +79,9 @@ class SpawnPlan(NamedTuple):
 class Backend:
     """One coding agent. Subclasses set `name`/`binary` and build the spawn plan."""
 
-    name: CodingAgent
+    name: str  # a `CodingAgent`, or a backend file's own name
     binary: str = ""
+    exit_line: str = "/exit"  # typed to make the agent quit
     # Options of `Autonomy` this backend understands, e.g. {"permission_mode"}.
     autonomy_options: frozenset[str] = frozenset()
     # The key that submits input while a turn runs, so it waits for the next turn.

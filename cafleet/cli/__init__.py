@@ -16,6 +16,7 @@ from cafleet.core.terminal import block, one_line
 # Command name -> "module:attribute". Only the module of the command being run is imported.
 COMMANDS = {
     "agent": "cafleet.cli.agent_commands:agent_group",
+    "backend": "cafleet.cli.backend_commands:backend_group",
     "db": "cafleet.cli.db_commands:db_group",
     "demo": "cafleet.cli.demo_command:demo_command",
     "doctor": "cafleet.cli.doctor_command:doctor_command",

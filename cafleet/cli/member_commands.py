@@ -12,8 +12,6 @@ from cafleet.core.domain import CODING_AGENTS
 from cafleet.core.terminal import one_line
 from cafleet.store.db import open_database
 
-CODING_AGENT_CHOICE = click.Choice(CODING_AGENTS)
-
 
 def director_option(f):
     return agent_id_option(help="Your agent id: the fleet's Director.")(f)
@@ -34,10 +32,12 @@ def member_group():
 @click.option("--description", type=TEXT, required=True, help="One sentence on the member's job.")
 @click.option(
     "--coding-agent",
-    type=CODING_AGENT_CHOICE,
+    type=TEXT,
     default="claude",
     show_default=True,
-    help="The coding agent to run in the new pane.",
+    metavar="AGENT",
+    help=f"The coding agent to run in the new pane: {', '.join(CODING_AGENTS)}, or the name of a backend file "
+    "(docs/backend-files.md).",
 )
 @click.option("--model", type=TEXT, metavar="MODEL", help="Model for the coding agent (opencode: provider/model).")
 @click.option(

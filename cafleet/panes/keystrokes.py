@@ -13,7 +13,7 @@ import re
 import time
 from typing import NamedTuple, Protocol
 
-from cafleet.backends import BACKENDS
+from cafleet.backends import known_backend
 from cafleet.core.agent_state import HELD, TYPEABLE, AgentState, Observation
 from cafleet.core.domain import NOTICE_DEFERRED, TUI_PANE_OPTION, NoticeStep
 from cafleet.core.hosts import is_this_host
@@ -217,7 +217,7 @@ def _finish_own_draft(tmux: Tmux, pane_id: str, placement: PlacementRecord, obse
 
 
 def _submit_key(placement: PlacementRecord, observation: Observation) -> str:
-    spec = BACKENDS.get(placement.coding_agent)
+    spec = known_backend(placement.coding_agent)
     return spec.queue_key if spec is not None and observation.state == AgentState.BUSY else "Enter"
 
 

@@ -474,7 +474,9 @@ def _type_exit_when_ready(tmux: Tmux, placement, deadline: float) -> keystrokes.
     into a running turn (codex would steer the turn with it). A busy agent is waited for like
     a starting one: a member deleted right after it answered is often still ending its turn."""
     while True:
-        outcome = keystrokes.type_line(tmux, placement, "/exit", allowed=frozenset({AgentState.READY}))
+        outcome = keystrokes.type_line(
+            tmux, placement, backend(placement.coding_agent).exit_line, allowed=frozenset({AgentState.READY})
+        )
         if outcome.delivered:
             return outcome
         waiting = not outcome.final or outcome.observation.state == AgentState.BUSY

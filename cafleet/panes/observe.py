@@ -7,7 +7,7 @@ only in the states `TYPEABLE` names.
 
 from __future__ import annotations
 
-from cafleet.backends import BACKENDS
+from cafleet.backends import known_backend
 from cafleet.backends.standin import read_standin_screen, runs_standin
 from cafleet.core.agent_state import UNREADABLE_AFTER_SECONDS, AgentState, Observation
 from cafleet.core.domain import NOT_ITS_AGENT
@@ -35,7 +35,7 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
         return Observation(AgentState.LOST if lost_because(placement, problem) else AgentState.UNSEEN, problem)
     assert tmux is not None and placement is not None and pane is not None  # target_problem checked each
     program = foreground_program(pane.pid)
-    spec = BACKENDS.get(placement.coding_agent)
+    spec = known_backend(placement.coding_agent)
     if program is None:
         return Observation(AgentState.UNSEEN, "pane-process-unreadable", command=pane.current_command)
     if runs_standin(program):

@@ -379,7 +379,6 @@ class Courier:
                 if agent_states.tell_director(agent, text):
                     self._wake.set()
 
-
     def _tell_if_unreadable(self, agent: agent_states.Watched, state: AgentState) -> None:
         """Tell a member's Director once when its screen turns unreadable (again after it read)."""
         if state is not AgentState.UNREADABLE:

@@ -1,0 +1,143 @@
+"""Backend files: any other CLI as a member, described in TOML (docs/backend-files.md).
+
+The stand-in agent, described by a backend file like any other CLI, passes `backend check`
+against its real screen in a tmux server of its own, and carries a message end to end as a
+member; bad files are refused naming the key and its line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from cafleet.backends.backend_files import BackendFileError, load_backend_file
+from cafleet.core.agent_state import AgentState
+from tests.panes_support import PanesFleet, agents, create_panes_fleet, run, wait_for  # noqa: F401
+
+STANDIN_FILE = f"""\
+# The stand-in agent as any other CLI would be described.
+name = "standin-file"
+command = "{sys.executable}"
+args = ["-m", "cafleet.demo.standin_agent", "--demo", "--name", "{{name}}"]
+prompt = "positional"
+
+[process]
+python_module = "cafleet.demo.standin_agent"
+
+[screen]
+asking = '^\\? (?P<question>.+)$'
+busy = '^\\(working'
+limited = '^\\(limited: (?P<detail>[^·]*)· resets (?P<resets>[^)]*)\\)'
+ready = '^> $'
+draft = '^> (?P<draft>.+)$'
+
+[keys]
+submit = "Enter"
+choice = "{{n}}"
+exit = "/exit"
+"""
+
+
+@pytest.fixture
+def backends_dir(tmp_path, monkeypatch) -> Path:
+    directory = tmp_path / "backends"
+    directory.mkdir()
+    monkeypatch.setenv("CAFLEET_BACKENDS_DIR", str(directory))
+    (directory / "standin-file.toml").write_text(STANDIN_FILE)
+    return directory
+
+
+def test_the_file_reads_the_screen_bottom_up(backends_dir):
+    spec = load_backend_file(backends_dir / "standin-file.toml")
+    assert spec.read_screen(["stand-in agent ready", "> "]).state is AgentState.READY
+    assert spec.read_screen(["> ", "» hi", "(working…)"]).state is AgentState.BUSY
+    asking = spec.read_screen(["> ", "? Proceed?", "  1. yes"])
+    assert (asking.state, asking.question) == (AgentState.ASKING, "Proceed?")
+    assert spec.read_screen(["> half typed"]).draft == "half typed"
+    limited = spec.read_screen(["(limited: usage limit · resets 11:32pm)"])
+    assert (limited.state, limited.detail, limited.resets) == (AgentState.LIMITED, "usage limit", "11:32pm")
+    assert spec.read_screen(["loading…"]).state is AgentState.STARTING
+    assert spec.choice_keys(2) == ["2"]
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (("busy = '^\\(working'", "busy = '^(working'"), "`screen.busy` (line 12) is not a regular expression"),
+        (('prompt = "positional"', 'prompt = "sideways"'), "`prompt` (line 5) must be positional, none, or option:--FLAG"),
+        (("[keys]", '[keys]\nsubmitt = "Enter"'), "`keys.submitt` (line 18) is not a key cafleet knows"),
+        (('name = "standin-file"', 'name = "claude"'), "`name` (line 2) is a built-in coding agent"),
+        (("busy = '^\\(working'\n", ""), "`screen.busy` is missing"),
+        (("[process]", "[process"), "is not valid TOML"),
+    ],
+)
+def test_a_bad_file_is_refused_naming_the_key_and_its_line(tmp_path, change, says):
+    path = tmp_path / "standin-file.toml"
+    text = STANDIN_FILE.replace(*change)
+    assert text != STANDIN_FILE
+    path.write_text(text)
+    with pytest.raises(BackendFileError) as refused:
+        load_backend_file(path)
+    assert says in str(refused.value)
+    assert str(refused.value).startswith(f"backend file {path}")
+
+
+def test_backend_check_passes_for_the_standin_file_against_its_real_screen(cli, backends_dir):
+    checked = cli("backend", "check", backends_dir / "standin-file.toml", "--line", "take your time", "--timeout", "30")
+    assert checked.code == 0, checked.out + checked.err
+    lines = checked.out.splitlines()
+    assert lines[0] == f"backend file {backends_dir / 'standin-file.toml'}: standin-file"
+    for what in ("process", "ready", "busy", "exit"):
+        assert any(line.startswith(f"  ok   {what}: ") for line in lines), checked.out
+    assert lines[-1] == "Everything needed was seen."
+
+
+def test_backend_check_says_what_is_missing(cli, backends_dir, tmp_path):
+    wrong = tmp_path / "standin-file.toml"
+    wrong.write_text(STANDIN_FILE.replace("busy = '^\\(working'", "busy = 'Thinking'"))
+    checked = cli("backend", "check", wrong, "--line", "take your time", "--timeout", "8")
+    assert checked.code == 1, checked.out + checked.err
+    assert (
+        "  FAIL busy: never seen within 8 s after typing 'take your time': check screen.busy against the screen below"
+        in checked.out
+    )
+    assert "    | (working…)" in checked.out
+    assert checked.out.splitlines()[-1] == "Something is missing: fix the file and check again."
+
+
+def test_a_member_from_a_backend_file_carries_a_message_end_to_end(cli, tmux_server, agents, backends_dir):
+    fleet = create_panes_fleet(cli, tmux_server, agents, "files")
+    prompt = "You are {name} in the cafleet demo: fleet {fleet_id}, agent {agent_id}, director {director_id}."
+    created = run(
+        cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "coder", "--description", "codes",
+        "--coding-agent", "standin-file", "--prompt", prompt, "--quiet",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    coder = int(created.out)
+    sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", coder, "--text", "status?")
+    task = sent.json()["task_id"]
+
+    def replies():
+        polled = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--full").json()
+        return [m for m in polled if m["from_agent_id"] == coder]
+
+    (reply,) = wait_for(replies, timeout=30, what="the member's reply")
+    assert reply["text"].startswith("On it")
+    shown = run(cli, fleet, "--json", "message", "show", "--agent-id", fleet.director_id, "--task-id", task).json()
+    assert (shown["state"], shown["notify_status"]) == ("completed", "delivered")  # typed once, acked
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
+    assert listed[0]["placement"]["coding_agent"] == "standin-file"
+    gone = run(cli, fleet, "member", "delete", "--agent-id", fleet.director_id, "--member-id", coder)
+    assert gone.code == 0, gone.err  # its exit line closed it
+
+
+def test_an_unknown_coding_agent_names_the_choices_and_the_file_to_write(cli, tmux_server, agents, backends_dir):
+    fleet = create_panes_fleet(cli, tmux_server, agents, "unknown")
+    refused = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "x", "--description", "y",
+                  "--coding-agent", "aider")  # fmt: skip
+    assert refused.code == 2, refused
+    assert refused.err.startswith(
+        "Error: coding agent 'aider' is not supported; use one of claude, codex, opencode, standin-file,"
+    )
+    assert f"{backends_dir / 'aider.toml'}" in refused.err
