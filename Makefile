@@ -1,8 +1,9 @@
 # The everyday commands. `make help` lists them; CONTRIBUTING.md explains each.
 PYTHON ?= python
 AGENTS_DIR ?= $(HOME)/.cache/cafleet-agents
+NEWEST_AGENTS_DIR ?= $(HOME)/.cache/cafleet-agents-newest
 
-.PHONY: help install test test-postgres test-real lint fix format typecheck layers docs snapshots bench ci
+.PHONY: help install test test-postgres test-real test-real-newest lint fix format typecheck layers docs snapshots bench ci
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -19,6 +20,13 @@ test-postgres: ## the fast suite on PostgreSQL (a throwaway cluster; needs initd
 test-real: ## end-to-end tests with the real claude, codex and opencode builds (see .ci/run)
 	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py tests/test_real_agents_delivery.py \
 		tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py tests/test_real_agents_resume.py
+
+test-real-newest: ## the real-agent suite against the newest published claude, codex and opencode (not pinned)
+	npm install --prefix $(NEWEST_AGENTS_DIR) --no-audit --no-fund --loglevel=error \
+		@anthropic-ai/claude-code@latest @openai/codex@latest opencode-ai@latest
+	npm ls --prefix $(NEWEST_AGENTS_DIR) --depth=0
+	CAFLEET_REAL_AGENTS_DIR=$(NEWEST_AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py \
+		tests/test_real_agents_delivery.py tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py
 
 lint: layers typecheck ## every gate .ci/run holds: ruff format and check, layer contracts, mypy
 	ruff format --check .
