@@ -131,3 +131,41 @@ def test_usage_limits_carry_their_reset_time():
         assert headers["anthropic-ratelimit-unified-reset"] == "2000000000"
         _, _, raw = post(server, *responses(["hi"]))
         assert json.loads(raw)["error"]["resets_at"] == 2_000_000_000
+
+
+PROMPT = "You are worker. Acknowledge: /bin/cafleet --fleet-id 1 message ack --agent-id 3 --task-id TASK"
+
+
+def notice(task: int) -> str:
+    return f"[cafleet msg {task} from director#1 2026-12-07T02:03:30Z] while you were gone"
+
+
+def answered_then(api: str, earlier: list[str], new: list[str]):
+    """A request in which the model answered `earlier` and the agent sends all of `new` at once."""
+    if api == "anthropic":
+        messages = [{"role": "user", "content": [{"type": "text", "text": t} for t in earlier]}]
+        messages += [
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": [{"type": "text", "text": t} for t in new]},
+        ]
+        return "/v1/messages", {"model": "m", "messages": messages, "tools": TOOLS["anthropic"]}, {}
+    if api == "responses":
+
+        def user(t):
+            return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": t}]}
+
+        answer = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}]}
+        items = [*map(user, earlier), answer, *map(user, new)]
+        return "/v1/responses", {"model": "m", "input": items, "tools": TOOLS["responses"]}, {}
+    messages = [*({"role": "user", "content": t} for t in earlier), {"role": "assistant", "content": "ok"}]
+    messages += [{"role": "user", "content": t} for t in new]
+    return "/v1/chat/completions", {"model": "m", "messages": messages, "tools": TOOLS["chat"]}, {}
+
+
+@pytest.mark.parametrize("api", sorted(REQUESTS))
+def test_notices_sent_at_once_are_each_acked_and_answered_ones_are_not_again(api):
+    with ModelServer(ROUTES) as server:
+        assert post(server, *answered_then(api, [PROMPT, notice(4)], [notice(5), notice(6)]))[0] == 200
+        command = server.requests[-1].command
+        assert command.count(" message ack ") == 2 and command.count(" message send ") == 2
+        assert "--task-id 5 " in command and "--task-id 6 " in command and "--task-id 4 " not in command

@@ -69,6 +69,7 @@ def conversation(body: dict) -> Conversation:
         tool_names=frozenset(t.get("name", "") for t in body.get("tools") or ()),
         tool_output="\n".join(results),
         results_since_text=steps,
+        new_texts=tuple(last_texts),  # claude sends what was typed since its last answer as one message
     )
 
 

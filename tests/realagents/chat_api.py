@@ -38,6 +38,7 @@ def conversation(body: dict) -> Conversation:
         if isinstance(tool, dict) and isinstance(tool.get("function"), dict) and "name" in tool["function"]
     )
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    answered = max((i for i, m in enumerate(messages) if m.get("role") in ("assistant", "tool")), default=-1)
     return Conversation(
         texts=tuple(_text(m.get("content")) for m in messages if m.get("role") == "user"),
         last_text=_text(last.get("content")) if last.get("role") == "user" else "",
@@ -45,6 +46,7 @@ def conversation(body: dict) -> Conversation:
         tool_names=tools,
         tool_output=_text(last.get("content")) if last.get("role") == "tool" else "",
         results_since_text=sum(1 for m in messages[last_user + 1 :] if m.get("role") == "tool"),
+        new_texts=tuple(_text(m.get("content")) for m in messages[answered + 1 :] if m.get("role") == "user"),
     )
 
 

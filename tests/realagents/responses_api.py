@@ -26,6 +26,7 @@ def conversation(body: dict) -> Conversation:
     texts = tuple(_user_text(item) for item in items if _is_user_message(item))
     last = items[-1] if items else {}
     last_user = max((i for i, item in enumerate(items) if _is_user_message(item)), default=-1)
+    answered = max((i for i, item in enumerate(items) if _is_model_output(item)), default=-1)
     # Function and namespace tools have a name; built-in ones (web_search) only a type.
     tool_names = frozenset(tool.get("name") or tool.get("type", "") for tool in body.get("tools") or [])
     return Conversation(
@@ -35,6 +36,7 @@ def conversation(body: dict) -> Conversation:
         tool_names=tool_names,
         tool_output=_output_text(last) if last.get("type") == "function_call_output" else "",
         results_since_text=sum(1 for item in items[last_user + 1 :] if item.get("type") == "function_call_output"),
+        new_texts=tuple(_user_text(item) for item in items[answered + 1 :] if _is_user_message(item)),
     )
 
 
@@ -170,6 +172,11 @@ def _response(response_id: str, status: str, output: list[dict], body: dict) -> 
 def _json_schema(body: dict) -> dict | None:
     text_format = (body.get("text") or {}).get("format") or {}
     return text_format.get("schema") if text_format.get("type") == "json_schema" else None
+
+
+def _is_model_output(item: dict) -> bool:
+    """What the model answered (or its tool call's result): the user texts after it are new."""
+    return item.get("role") == "assistant" or item.get("type") in ("function_call", "function_call_output", "reasoning")
 
 
 def _is_user_message(item: dict) -> bool:

@@ -41,6 +41,9 @@ class Conversation(NamedTuple):
     tool_names: frozenset[str]  # the tools the agent declared in this request
     tool_output: str = ""  # what the latest tool call printed, when the latest input is its result
     results_since_text: int = 0  # tool results since the latest user text (steps of this turn)
+    # The user texts since the model's last answer: an agent may send several inputs at once
+    # (opencode sends those typed before its turn reached the model in one request).
+    new_texts: tuple[str, ...] = ()
 
 
 class Write(NamedTuple):
@@ -61,10 +64,12 @@ class Turn(NamedTuple):
 
 
 def reply_command(conversation: Conversation, asked: str | None = None) -> str | None:
-    """`ack && send` for the notice in `asked` (default: the latest input), or None when there
-    is none."""
-    notice = NOTICE.search(conversation.last_text if asked is None else asked)
-    if notice is None:
+    """`ack && send` for each notice in `asked` (default: every input since the model's last
+    answer), or None when there is none."""
+    if asked is None:
+        asked = "\n".join(conversation.new_texts) or conversation.last_text
+    notices = list(NOTICE.finditer(asked))
+    if not notices:
         return None
     template = None
     for text in conversation.texts:
@@ -73,12 +78,15 @@ def reply_command(conversation: Conversation, asked: str | None = None) -> str |
         return None
     base = f"{template['cafleet']} --fleet-id {template['fleet']} message"
     agent = template["agent"]
-    task = notice["task"]
-    reply = shlex.quote(f"reply to task {task}: done")
-    return (
-        f"{base} ack --agent-id {agent} --task-id {task} && "
-        f"{base} send --agent-id {agent} --to {notice['sender']} --reply-to {task} --text {reply}"
-    )
+    commands = []
+    for notice in notices:
+        task = notice["task"]
+        reply = shlex.quote(f"reply to task {task}: done")
+        commands.append(
+            f"{base} ack --agent-id {agent} --task-id {task} && "
+            f"{base} send --agent-id {agent} --to {notice['sender']} --reply-to {task} --text {reply}"
+        )
+    return " && ".join(commands)
 
 
 def decide(conversation: Conversation, shell_tool: str) -> Turn:
