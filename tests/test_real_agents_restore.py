@@ -8,7 +8,7 @@ the same socket the Director's agent starts again in the first pane, and `fleet 
 there resumes the member: the waiting notices each reach the model exactly once, in order, and
 a message sent after the restore is acted on (acked and answered with cafleet) in a request
 that still carries the first turn. The model is the scripted loopback server in tests/realagents.
-Set CAFLEET_REAL_AGENT_TIMINGS to a file to collect the times.
+Set CAFLEET_REAL_AGENT_RUNS to repeat it, CAFLEET_REAL_AGENT_TIMINGS to a file to collect the times.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from tests.test_real_agents import create_fleet, create_worker, fleet_json, real
 
 pytestmark = pytest.mark.realagents
 TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")
+RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))
 WHILE_DOWN = 2  # messages sent while the fleet is down
 
 
+@pytest.mark.parametrize("run", range(RUNS))
 @pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
-def test_fleet_restore_resumes_a_real_member_and_delivers_what_waited_once(real_agents, tmp_path, backend):
+def test_fleet_restore_resumes_a_real_member_and_delivers_what_waited_once(real_agents, tmp_path, backend, run):
     cafleet = cafleet_command()[0]
     tool = SHELL_TOOLS[backend]
     with ModelServer(ROUTES, log_path=tmp_path / "model.jsonl") as server:
