@@ -66,6 +66,7 @@ EXPECTED = {
     "opencode/ready": "ready",
     "opencode/ready-long-directory": "ready",  # the directory wraps in the box's right panel
     "opencode/after-notice": "ready",
+    "opencode/ready-resumed-lost-turn": "ready",  # resumed after a kill lost its first turn: the home screen's hints
     "opencode/busy": "busy",
     "opencode/busy-queued": "busy",
     "opencode/draft": "draft",

@@ -28,6 +28,11 @@ AUTH_WORDS = re.compile(
 CONTEXT_WORDS = re.compile(
     r"too large to compact|context overflow|context (?:window|length|limit)|maximum context|prompt is too long", re.I
 )
+# The home screen (the logo, the box in the middle, the spawn prompt not sent yet) has these
+# hints alone on the line under its box. A session's footer line starts with the working
+# directory and shows the same hints until an answer was counted: in a session resumed after its
+# first turn was lost (killed before the answer came), which is ready for input.
+HOME_HINTS = "tab agents"
 # Transcript text starts in the first columns; deeper text is the sidebar beside it.
 TRANSCRIPT_INDENT = 20
 # Inside a `┃` line, text starts two columns after the edge; after a gap this wide it is a panel's.
@@ -49,7 +54,7 @@ def read_opencode_screen(lines: list[str]) -> ScreenReading:
     if border is None or border == 0:
         return ScreenReading(AgentState.STARTING)  # nothing drawn yet: input would be lost
     footer = " ".join(line.strip() for line in screen[border + 1 :])
-    if "tab agents" in footer:
+    if footer.startswith(HOME_HINTS):
         return ScreenReading(AgentState.STARTING)  # the home screen: the spawn prompt is not sent yet
     top = border - 1  # the agent/model line
     while top > 0 and screen[top - 1].strip().startswith(BOX_EDGE):
