@@ -444,7 +444,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "a change sequence on tasks for the TUI, whatever the clocks say", _TASK_REVISIONS),
     Migration(13, "members' git worktrees", _WORKTREES, postgres=_WORKTREES_PG),
     Migration(14, "files two members' branches both change", _WORKTREE_OVERLAPS, postgres=_WORKTREE_OVERLAPS_PG),
-    Migration(15, "members' saved sessions, and the limits agents are held by", _SESSIONS_AND_HOLDS, postgres=_SESSIONS_AND_HOLDS_PG),
+    Migration(
+        15, "members' saved sessions, and the limits agents are held by", _SESSIONS_AND_HOLDS, postgres=_SESSIONS_AND_HOLDS_PG
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
