@@ -94,7 +94,8 @@ def _refused(transcript: list[str]) -> ScreenReading | None:
         (LIMIT_WORDS, AgentState.LIMITED),
     ):
         if words.search(text):
-            return ScreenReading(state, detail=text)
+            # Read only once the box was seen empty and no turn runs: the box takes a new turn.
+            return ScreenReading(state, detail=text, box_open=True)
     return None
 
 

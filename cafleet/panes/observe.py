@@ -47,7 +47,9 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     except TmuxError:
         return Observation(AgentState.GONE, PaneProblem.PANE_GONE)
     reading = reader(lines)
-    return Observation(reading.state, reading.detail, reading.question, reading.draft, pane.current_command, reading.resets)
+    return Observation(
+        reading.state, reading.detail, reading.question, reading.draft, pane.current_command, reading.resets, reading.box_open
+    )
 
 
 def observe_pane(tmux: Tmux, placement: PlacementRecord) -> tuple[Observation, PaneState | None]:
