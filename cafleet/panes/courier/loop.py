@@ -17,7 +17,8 @@ row when it leaves.
 
 Once a second it also looks at the pane of every agent placed on this host and records its
 state when it changes (the TUI and `agent show` read that), and when a member starts asking
-a question it tells the member's Director, once per question.
+a question it tells the member's Director, once per question; when its provider holds a
+member (a usage limit, a long retry, a refused login, a full context), once per hold.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from cafleet.broker import agent_states, couriers, notifications
+from cafleet.broker import agent_states, couriers, holds, notifications
 from cafleet.broker.notifications import NoticeHead, PreviewJob
 from cafleet.core.agent_state import HELD, AgentState
 from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, AgentKind
@@ -342,6 +343,8 @@ class Courier:
                 panes[placement.tmux_socket] = tmux.panes()
             seen = observe(tmux, placement, panes[placement.tmux_socket].get(placement.tmux_pane_id or ""))
             agent_states.record_state(agent.agent_id, seen)
+            if seen.state in HELD and agent.kind == AgentKind.MEMBER and holds.tell_of_hold(agent, seen):
+                self._wake.set()  # the Director's notice is due
             if seen.state != AgentState.ASKING:
                 self._asked.pop(agent.agent_id, None)
             elif (
