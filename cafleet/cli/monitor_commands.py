@@ -88,6 +88,8 @@ def config_command(member_id, interval, enable):
 
 
 def _schedule_json(schedule, seen=None) -> dict:
+    from cafleet.cli.hold_output import hold_json
+
     return {
         "agent_id": schedule.agent.id,
         "name": schedule.agent.name,
@@ -100,14 +102,18 @@ def _schedule_json(schedule, seen=None) -> dict:
         "oldest_unread_age_seconds": _age(schedule.oldest_unread_at),
         "state": seen.state.value if seen else None,
         "question": seen.question if seen else None,
+        "hold": hold_json(seen),
     }
 
 
 def _schedule_line(schedule, seen=None) -> str:
+    from cafleet.cli.hold_output import hold_words
     from cafleet.core.timestamps import short
 
     age = _age(schedule.oldest_unread_at)
     state = f" state={seen.state}" + (f" asks={seen.question!r}" if seen.question else "") if seen else ""
+    held = hold_words(seen)
+    state += f" ({held})" if held else ""
     return (
         f"  {schedule.agent.handle} {schedule.agent.kind}{state} every={schedule.interval_seconds}s "
         f"{'enabled' if schedule.enabled else 'disabled'} last-ping={short(schedule.last_ping_at)} "
