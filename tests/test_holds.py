@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cafleet.core.agent_state import AgentState
+from cafleet.core.agent_state import AgentState, Observation
 from cafleet.core.holds import SETTLE, Hold, WakePolicy, carried, clock, in_words, next_wake, tell_due
 
 LIMITED, RETRYING, BUSY, READY = AgentState.LIMITED, AgentState.RETRYING, AgentState.BUSY, AgentState.READY
@@ -104,3 +104,19 @@ def test_a_reset_clock_names_its_day_only_when_it_is_not_today():
     assert clock(datetime(2026, 12, 6, 23, 32, tzinfo=UTC), T0) == "23:32"
     assert clock(datetime(2026, 12, 9, 22, 59, tzinfo=UTC), T0) == "Dec 9 22:59"
 
+
+@pytest.mark.parametrize(
+    "seen, held_too, typed",
+    [
+        (Observation(READY), False, True),
+        (Observation(LIMITED, box_open=True), False, False),  # a notice or a ping waits
+        (Observation(LIMITED, box_open=True), True, True),  # the monitor's wake after the reset
+        (Observation(LIMITED, box_open=False), True, False),  # it continues, or retries, by itself
+        (Observation(RETRYING, box_open=False), True, False),
+        (Observation(AgentState.DRAFT), True, False),
+    ],
+)
+def test_the_wake_is_the_one_input_typed_under_a_limit(seen, held_too, typed):
+    from cafleet.panes.keystrokes import admits
+
+    assert admits(seen, frozenset({READY}), held_too) is typed

@@ -29,13 +29,30 @@ def monitor_group():
     metavar="SECONDS",
     help="How often the loop looks for due agents.",
 )
-def start_command(tick):
-    """Run the fleet's monitor in the foreground until SIGINT/SIGTERM or the fleet is deleted."""
+@click.option(
+    "--wake-backoff",
+    type=WholeNumber(1, 3600),
+    default=300,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wake an agent held by its provider that shows no reset time after this long, then "
+    "twice as long after each wake, at most hourly.",
+)
+def start_command(tick, wake_backoff):
+    """Run the fleet's monitor in the foreground until SIGINT/SIGTERM or the fleet is deleted.
+
+    An agent its provider holds (a usage limit, a refused login, a full context) is woken once
+    the reset time it shows has passed, or on the back-off when it shows none.
+    """
+    from datetime import timedelta
+
+    from cafleet.core.holds import WakePolicy
     from cafleet.panes.monitor_loop import MonitorLoop
 
     fleet_id = require_fleet()
     open_database()
-    loop = MonitorLoop(fleet_id, tick, lambda line: click.echo(block(line)))
+    policy = WakePolicy(first=timedelta(seconds=wake_backoff))
+    loop = MonitorLoop(fleet_id, tick, lambda line: click.echo(block(line)), policy)
     loop.install_signal_handlers()
     loop.run()
 
