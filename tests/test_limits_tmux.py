@@ -140,3 +140,21 @@ def test_member_list_activity_and_monitor_status_show_the_reset(cli, fleet, agen
     status = run(cli, fleet, "--json", "monitor", "status").json()
     (row,) = [a for a in status["agents"] if a["agent_id"] == member]
     assert (row["state"], row["hold"]["resets"]) == ("limited", "11:32pm")
+
+
+def test_a_notice_waits_while_a_held_member_is_busy_and_lands_once_it_is_ready(cli, fleet, agents, tmux_server):
+    """A turn started under a limit (the monitor's wake) may be refused again, and a notice the
+    agent queued meanwhile would be lost with it: it waits for the agent's empty box."""
+    member = start(cli, fleet, agents, "lou")
+    hit_limit(cli, fleet, member, "limit: usage limit reached | 11:32pm")
+    held(cli, fleet, member)
+    pane = run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member).json()["placement"]
+    tmux_server.tmux("send-keys", "-t", pane["tmux_pane_id"], "-l", "take your time")  # a turn that runs 3 s
+    tmux_server.tmux("send-keys", "-t", pane["tmux_pane_id"], "Enter")
+    wait_for(lambda: shown(cli, fleet, member).get("state") == "busy", what="the turn to run")
+    task_id = send(cli, fleet, "lou", "wait for me")
+    assert wait_for_notify(task_id, until=lambda s: s == "deferred:held") == "deferred:held"
+    assert wait_for_notify(task_id, timeout=20) == "delivered"
+    typed = inputs(agents.log_of("lou"))
+    assert typed.index("take your time") < next(i for i, t in enumerate(typed) if "wait for me" in t)
+    assert len([t for t in typed if "wait for me" in t]) == 1

@@ -67,6 +67,13 @@ def seen_states(agent_ids: list[int]) -> dict[int, SeenState]:
     return {r.agent_id: seen_state(r) for r in rows}
 
 
+def in_hold(agent_id: int) -> bool:
+    """Whether a hold on the agent lasts (it may be busy meanwhile: a request of its own retry
+    in flight, or a turn the monitor's wake started that its provider may refuse again)."""
+    row = AgentStateRow.get_or_none(AgentStateRow.agent == agent_id)
+    return row is not None and (AgentState(row.state) in HELD or stored_hold(row) != Hold())
+
+
 def record_state(agent_id: int, seen: Observation, now: datetime | None = None) -> bool:
     """Store what the agent's pane shows at `now` (aware; the agent's local zone reads the
     reset time it shows), and the hold it is in; only a change is written. True when the state

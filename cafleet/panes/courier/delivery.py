@@ -15,10 +15,10 @@ the pane, and one interrupted after Enter is never typed again.
 
 from __future__ import annotations
 
-from cafleet.broker import notifications
+from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
-from cafleet.core.agent_state import AgentState
-from cafleet.core.domain import NOTICE_DELIVERED, NoticeStep
+from cafleet.core.agent_state import TYPEABLE, AgentState
+from cafleet.core.domain import NOTICE_DELIVERED, NOTICE_HELD, NoticeStep
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.panes import keystrokes
 from cafleet.panes.observe import observe_pane
@@ -51,10 +51,17 @@ def deliver(tmux: Tmux, job: PreviewJob, claimer: str) -> str:
         return "deferred:starting"
     text = preview_text(job.task_id, job.sender_name, job.sender_id, job.created_at, job.text)
     steps = ClaimSteps(job.task_id, claimer)
+    # While a hold lasts, a busy agent's turn may yet be refused, and a notice it queued would
+    # be lost with it: the notice waits until the agent shows its empty box again.
+    held = agent_states.in_hold(job.recipient_id)
+    allowed = frozenset({AgentState.READY}) if held else TYPEABLE
     try:
-        return keystrokes.submit(tmux, placement, text, steps=steps, own_marker=notice_marker(job.task_id)).status
+        outcome = keystrokes.submit(tmux, placement, text, allowed, steps=steps, own_marker=notice_marker(job.task_id))
     except TmuxError as exc:
         return f"failed:{exc.message}"
+    if held and outcome.observation.state == AgentState.BUSY and not outcome.delivered:
+        return NOTICE_HELD
+    return outcome.status
 
 
 def recover(tmux: Tmux, job: PreviewJob, claimer: str) -> str:

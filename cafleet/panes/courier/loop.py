@@ -36,7 +36,7 @@ from typing import NamedTuple
 from cafleet.broker import agent_states, couriers, holds, notifications
 from cafleet.broker.notifications import NoticeHead, PreviewJob
 from cafleet.core.agent_state import HELD, AgentState
-from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, AgentKind
+from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, NOTICE_HELD, AgentKind
 from cafleet.core.hosts import this_host
 from cafleet.core.invocation import fleet_command
 from cafleet.core.pane_problem import PaneProblem
@@ -62,6 +62,7 @@ RETRY_SECONDS = {
     "deferred:draft": 1.0,
     # A refused agent stays so for seconds (a retry) to hours (a usage limit): look less often.
     **{f"deferred:{state}": 5.0 for state in HELD},
+    NOTICE_HELD: 2.0,
 }
 LIVENESS_SECONDS = 5.0
 # How often a pane whose head notice another, still running, process holds is looked at again.
