@@ -140,7 +140,9 @@ def test_a_draft_carries_its_text(name, draft):
         ("codex/limited-usage-days-away", "Dec 9th, 2026 10:49 PM"),
         ("codex/retrying-rate-limit", ""),  # codex shows how long it has waited, not when it tries again
         ("opencode/retrying-rate-limit", "in 39s"),
-        ("opencode/limited-quota-retrying-80-columns", "in 6s"),  # the footer wrapped
+        ("opencode/retrying-overloaded", "in 11s"),
+        # Retrying a limit, opencode counts down to its next attempt, not to the limit's reset.
+        ("opencode/limited-quota-retrying-80-columns", ""),
     ],
 )
 def test_a_limit_carries_its_reset_time_as_shown(name, resets):

@@ -51,7 +51,7 @@ def hold_text(member: Watched, seen: Observation, since: datetime, hold: Hold, n
     """`[limited] worker#5 hit its provider's limit: … It resets at 23:32 UTC (in 2h 10m). …`"""
     fleet = fleet_command(member.fleet_id)
     who = f"{member.name}#{member.agent_id}"
-    said = f": {one_line(seen.reason)}" if seen.reason else ""
+    said = f": {one_line(seen.reason).rstrip('.')}" if seen.reason else ""
     parts = [f"{hold_tag(seen.state)} {_WHAT[seen.state].format(who=who, held=in_words(now - since))}{said}."]
     if hold.resets_at is not None and seen.state != AgentState.RETRYING:
         parts.append(f"It resets at {clock(hold.resets_at, now)} UTC (in {in_words(hold.resets_at - now)}).")
@@ -64,16 +64,19 @@ def hold_text(member: Watched, seen: Observation, since: datetime, hold: Hold, n
 
 
 def _wake_words(member: Watched, seen: Observation, since: datetime, hold: Hold, now: datetime, fleet: str) -> str:
-    when = next_wake(seen.state, since, hold, WakePolicy())
     if seen.state == AgentState.RETRYING:
         return "it tries again by itself"
-    if when is None or not seen.box_open:  # claude continues at the reset, opencode retries a limit
-        return "it goes on by itself" + (" at the reset" if hold.resets_at is not None else " once its provider answers")
+    loop = runtime(member.fleet_id)
+    running = loop is not None and loop.live
+    when = next_wake(seen.state, since, hold, WakePolicy())
+    if when is None or not seen.box_open:  # claude continues at the reset, opencode retries a while
+        itself = "it goes on by itself" + (" at the reset" if hold.resets_at is not None else "")
+        monitor = "the monitor" if running else f"the monitor (not running: start it with {fleet} monitor start)"
+        return f"{itself}; should it stop trying, {monitor} wakes it"
     moment = f"at {clock(when, now)} UTC (in {in_words(when - now)})"
     if hold.resets_at is None:
         moment += ", then less often (at most hourly) while it stays held"
-    loop = runtime(member.fleet_id)
-    if loop is not None and loop.live:
+    if running:
         return f"the monitor wakes it {moment}"
     return f"the monitor would wake it {moment}, but it is not running: start it with {fleet} monitor start"
 
