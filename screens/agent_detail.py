@@ -17,13 +17,14 @@ from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, T
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from cafleet.core.agent_state import HELD
 from cafleet.core.domain import AgentKind, AgentStatus
 from cafleet.core.pane_problem import PaneProblem
 
 from .dialogs import ScheduleModal
 from .live import DataChanged
 from .message_modal import MessageModal
-from .render import body, clock, day, fields, inbox_entry, timeline_entry
+from .render import AGENT_STATE_MARKS, DOT, body, clock, day, fields, inbox_entry, reset_words, timeline_entry
 from .worker_errors import ReportsWorkerErrors
 from .worktree_marks import RECHECK_SECONDS as WORKTREE_RECHECK_SECONDS
 from .worktree_marks import WorktreeRead, worktree_text
@@ -432,9 +433,10 @@ def placement_text(detail, pane: str) -> Text:
     if placement is None:
         text.append("no pane (not placed in tmux)", style="dim")
         return text
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("agent", placement.coding_agent),
         ("pane", f"{placement.tmux_pane_id or 'pending'}  {pane}"),
+        *_state_rows(detail.seen),
         ("window", f"{placement.tmux_window_id}  session {placement.tmux_session}"),
         ("socket", placement.tmux_socket),
     ]
@@ -465,7 +467,28 @@ def schedule_text(detail, pane_shows_tui: bool = False) -> Text:
             text.append("\nskipped: its pane shows the TUI", style="yellow")
         text.append("\nlast ping ", style="dim")
         text.append(stamp(detail.last_ping_at) if detail.last_ping_at else "never")
+        hold = detail.seen.hold if detail.seen is not None else None
+        if hold is not None and hold.wakes:
+            text.append(f"\nwoken {hold.wakes}× in this hold", style="yellow")
     return text
+
+
+# What the agent says fits beside its label in half of an 80-column screen; `agent show` and
+# the member pane have all of it.
+REASON_CHARS = 36
+
+
+def _state_rows(seen) -> list[tuple[str, str | Text]]:
+    """`state  ⊘ limited · resets 23:32` and what the agent says, while its provider holds it
+    (other states are the roster's: the pane row says enough)."""
+    if seen is None or seen.state not in HELD:
+        return []
+    mark, style = AGENT_STATE_MARKS.get(seen.state.value, ("?", "dim"))
+    state = fields((f"{mark} {seen.state.value}", style), reset_words(seen) or None, sep=DOT)
+    rows: list[tuple[str, str | Text]] = [("state", state)]
+    if seen.reason:
+        rows.append(("", Text(body(seen.reason, REASON_CHARS, 1), style="italic")))
+    return rows
 
 
 def pane_summary(placement) -> PaneSummary:

@@ -17,10 +17,13 @@ from rich.text import Text
 
 from cafleet.broker.reads import RosterEntry
 from cafleet.core.domain import AgentStatus, TaskKind, TaskState
+from cafleet.core.holds import WOKEN
+from cafleet.core.holds import clock as hold_clock
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import TaskRecord
 from cafleet.core.terminal import block, one_line
 from cafleet.core.text import counted
+from cafleet.core.timestamps import parse_stamp
 
 from .fleet_data import PaneLook, PaneMark
 from .worktree_marks import WorktreeLook
@@ -227,6 +230,7 @@ def roster_entry(
 
         ○ name#id  unread✉
           kind · state        (`needs you` alone while the agent asks a question)
+          resets 23:32        (while a limit that names its reset holds the agent)
           %pane · poll 120s   (for a placed or scheduled agent)
           on host-b ⚠         (in a fleet across machines; ⚠ while its notices are stuck)
           ⌥ cafle…coder ↑2 ±1 (a member in a worktree: branch, commits ahead, uncommitted files)
@@ -242,6 +246,9 @@ def roster_entry(
     state = _shown_state(seen)
     placement = entry.agent.placement
     lines = [_name_line(entry, state), _state_line(entry, state, pane, host)]
+    resets = reset_words(seen)
+    if resets:
+        lines.append(indented(Text(resets, style="yellow")))
     where = fields(placement.tmux_pane_id if placement else None, _poll(entry), sep=DOT)
     if where:
         lines.append(indented(where, style="dim"))
@@ -276,6 +283,14 @@ def _state_line(entry: RosterEntry, state: str | None, pane: PaneMark | None, ho
     return indented(fields(entry.agent.kind, state, sep=DOT), style="dim")
 
 
+def reset_words(seen: SeenState | None) -> str:
+    """`resets 23:32` (UTC, as every time the TUI shows; with its date when that is another day
+    than the hold began) while a limit that names its reset holds the agent; else empty."""
+    if seen is None or seen.state not in WOKEN or seen.hold.resets_at is None:
+        return ""
+    return f"resets {hold_clock(seen.hold.resets_at, parse_stamp(seen.changed_at))}"
+
+
 def _poll(entry: RosterEntry) -> str | None:
     if not entry.monitor_interval:
         return None
@@ -299,7 +314,7 @@ def roster_height(
     placement = entry.agent.placement
     where = (placement is not None and placement.tmux_pane_id) or entry.monitor_interval
     hosted = placement is not None and host is not None
-    return 2 + bool(where) + hosted + (worktree is not None) + len(_question_lines(seen))
+    return 2 + bool(reset_words(seen)) + bool(where) + hosted + (worktree is not None) + len(_question_lines(seen))
 
 
 def host_line(host: HostMark) -> Text:

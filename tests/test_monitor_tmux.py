@@ -62,9 +62,9 @@ def spawn(cli, fleet, agents, name):
 class Monitor:
     """`cafleet monitor start` in the background, its output collected line by line."""
 
-    def __init__(self, fleet, tick=0.3):
+    def __init__(self, fleet, tick=0.3, extra=()):
         self.proc = subprocess.Popen(
-            cafleet_command() + ["--fleet-id", str(fleet.fleet_id), "monitor", "start", "--tick", str(tick)],
+            cafleet_command() + ["--fleet-id", str(fleet.fleet_id), "monitor", "start", "--tick", str(tick), *extra],
             env={**os.environ, **fleet.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

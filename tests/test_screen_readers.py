@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cafleet.backends import BACKENDS
-from cafleet.core.agent_state import TYPEABLE, AgentState
+from cafleet.core.agent_state import HELD, TYPEABLE, AgentState
 from cafleet.core.reset_time import reset_at
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
@@ -141,7 +141,9 @@ def test_a_draft_carries_its_text(name, draft):
         ("codex/limited-usage-days-away", "Dec 9th, 2026 10:49 PM"),
         ("codex/retrying-rate-limit", ""),  # codex shows how long it has waited, not when it tries again
         ("opencode/retrying-rate-limit", "in 39s"),
-        ("opencode/limited-quota-retrying-80-columns", "in 6s"),  # the footer wrapped
+        ("opencode/retrying-overloaded", "in 11s"),
+        # Retrying a limit, opencode counts down to its next attempt, not to the limit's reset.
+        ("opencode/limited-quota-retrying-80-columns", ""),
     ],
 )
 def test_a_limit_carries_its_reset_time_as_shown(name, resets):
@@ -171,3 +173,35 @@ def test_every_shown_reset_time_reads_as_a_time(name):
     shown = read(name).resets
     since = datetime(2026, 12, 6, 22, 50, tzinfo=UTC)  # when these screens were captured
     assert not shown or reset_at(shown, since) is not None, shown
+
+
+# Held screens on which the agent goes on by itself (it retries, or continues at the reset):
+# nothing may be typed there, not even the monitor's wake. On every other held screen the
+# refused turn has ended and the empty box takes a new one.
+GOES_ON_BY_ITSELF = {
+    "claude/auth-expired-retrying",
+    "claude/limited-usage",
+    "claude/limited-usage-overnight",
+    "claude/retrying-overloaded",
+    "claude/retrying-rate-limit",
+    "codex/retrying-overloaded",
+    "codex/retrying-rate-limit",
+    "opencode/limited-quota-retrying",
+    "opencode/limited-quota-retrying-80-columns",
+    "opencode/limited-usage-retrying",
+    "opencode/retrying-overloaded",
+    "opencode/retrying-rate-limit",
+}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, state in EXPECTED.items() if AgentState(state) in HELD))
+def test_a_held_agents_box_is_open_only_once_its_refused_turn_ended(name):
+    assert read(name).box_open is (name not in GOES_ON_BY_ITSELF)
+
+
+def test_a_draft_under_a_refusal_closes_the_box():
+    lines = (SCREENS / "claude/limited-rejected-429.txt").read_text().split("\n")
+    box = max(i for i, line in enumerate(lines) if line.startswith("❯"))
+    lines[box] = "❯ someone is typing here"
+    reading = BACKENDS["claude"].read_screen(lines)
+    assert (reading.state, reading.box_open) == (AgentState.LIMITED, False)

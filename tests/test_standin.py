@@ -205,3 +205,25 @@ def test_parser_handles_any_read_boundaries(chunk):
     assert ("paste", "a\nb") in got and ("backspace",) in got
     assert [e for e in got if e[0] == "escape"] == [("escape", "\x1b[A"), ("escape", "\x1bx")]
     assert got.index(("paste", "a\nb")) < got.index(("enter",))
+
+
+@pytest.mark.parametrize(
+    "screen, state, resets, box_open",
+    [
+        (
+            ["» limit: usage limit reached | 11:32pm", "(limited: usage limit reached · resets 11:32pm)", "> "],
+            "limited",
+            "11:32pm",
+            True,
+        ),
+        (["» limit: quota exceeded", "(limited: quota exceeded)", "> "], "limited", "", True),
+        (["(limited: quota exceeded)", "> wake up"], "draft", "", False),  # someone types under it
+        (["(limited: usage limit reached · resets in 5s)"], "limited", "in 5s", False),  # no box drawn yet
+        (["(limited: quota exceeded)", "» go on", "> "], "ready", "", False),  # its next turn
+    ],
+)
+def test_the_standin_shows_a_limit_above_its_box_until_its_next_turn(screen, state, resets, box_open):
+    from cafleet.backends.standin import read_standin_screen
+
+    reading = read_standin_screen(screen)
+    assert (reading.state, reading.resets, reading.box_open) == (state, resets, box_open)

@@ -376,3 +376,29 @@ def test_members_whose_branches_overlap(db, overlapping, snap_compare, size, vie
             await open_worktree_member(pilot, overlapping)
 
     assert snap_compare(app_for(overlapping.story.fleet_id), terminal_size=size, run_before=run)
+
+
+# -- a member its provider holds -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", ["roster", "detail"])
+def test_a_member_at_its_usage_limit(db, snap_compare, size, view):
+    """⊘ and `resets 23:32` under its state in the roster; the state, the reset and what the
+    agent says in its detail."""
+    from datetime import UTC, datetime
+
+    from cafleet.broker.agent_states import record_state
+    from cafleet.core.agent_state import AgentState, Observation
+
+    story = build_story()
+    coder = add_member(story)
+    limit = Observation(AgentState.LIMITED, "You've hit your 5-hour limit", resets="11:32pm", box_open=True)
+    record_state(coder, limit, datetime(2026, 11, 20, 21, 22, tzinfo=UTC))
+
+    async def run(pilot):
+        if view == "detail":
+            await open_agent(pilot, story.fleet_id, coder)
+        else:
+            await pressing()(pilot)
+
+    assert snap_compare(app_for(story.fleet_id), terminal_size=size, run_before=run)

@@ -57,13 +57,15 @@ def read_claude_screen(lines: list[str]) -> ScreenReading:
     if lower is None or upper is None or not screen[upper + 1].lstrip().startswith(BOX_MARK):
         return ScreenReading(AgentState.STARTING)
     footer = " ".join(screen[lower + 1 :])
-    held = _held(screen[:upper], screen[lower + 1 :], busy="esc to interrupt" in footer)
-    if held is not None:
-        return held
     box = [left_column(line) for line in screen[upper + 1 : lower]]
     box[0] = box[0].lstrip()[len(BOX_MARK) :].strip()
     draft = " ".join(part for part in box if part).strip()
-    if draft and not draft.startswith(PLACEHOLDERS) and not draft.startswith('Try "'):
+    if draft.startswith(PLACEHOLDERS) or draft.startswith('Try "'):
+        draft = ""
+    held = _held(screen[:upper], screen[lower + 1 :], busy="esc to interrupt" in footer)
+    if held is not None:
+        return held._replace(box_open=held.box_open and not draft)
+    if draft:
         return ScreenReading(AgentState.DRAFT, draft=draft)
     if "esc to interrupt" in footer:
         return ScreenReading(AgentState.BUSY)
@@ -71,8 +73,9 @@ def read_claude_screen(lines: list[str]) -> ScreenReading:
 
 
 def _held(transcript: list[str], footer: list[str], busy: bool) -> ScreenReading | None:
-    """A refusal the screen shows as the latest word: the usage-limit footer, a retry in the
-    running turn's spinner line, or the line that ended the last turn."""
+    """A refusal the screen shows as the latest word: the usage-limit footer (claude continues
+    by itself at the reset), a retry in the running turn's spinner line, or the line that
+    ended the last turn."""
     turn = last_index(transcript, lambda line: line.startswith(BOX_MARK))  # the latest user turn
     latest = transcript[turn + 1 :] if turn is not None else transcript
     for line in footer:
@@ -93,7 +96,8 @@ def _held(transcript: list[str], footer: list[str], busy: bool) -> ScreenReading
         for words, state in REFUSALS:
             if words.match(text):
                 _, resets = _limit_words(said)
-                return ScreenReading(state, detail=text, resets=resets if state == AgentState.LIMITED else "")
+                # The turn ended on this line; the box below it takes a new turn.
+                return ScreenReading(state, detail=text, resets=resets if state == AgentState.LIMITED else "", box_open=True)
     return None
 
 

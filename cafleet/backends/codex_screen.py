@@ -83,7 +83,8 @@ def _refused(latest: list[str]) -> ScreenReading | None:
     for words, state in REFUSALS:
         if words.match(text):
             resets = TRY_AGAIN.search(text) if state == AgentState.LIMITED else None
-            return ScreenReading(state, detail=text, resets=resets["resets"] if resets else "")
+            # The box below the `■` line is empty (a draft was read first) and takes a new turn.
+            return ScreenReading(state, detail=text, resets=resets["resets"] if resets else "", box_open=True)
     return None
 
 

@@ -5,9 +5,11 @@ lines above the `╹▀▀▀` border at the bottom, whose last line names the a
 Refusals from the provider (measured against the loopback model's error answers): opencode
 retries every 429 and 5xx by itself, showing the provider's message in the footer
 (`⬝⬝⬝ Rate limit reached … [retrying in 39s attempt #1]`), so a spent usage limit or quota
-reads there too, by its words. A final error is a `┃` block of its own just above the turn's
-closing `▣  Agent · model` line (`Incorrect API key provided`, `Conversation history too large
-to compact`), and stays the last thing shown until the next turn.
+reads there too, by its words; its countdown is to its next attempt (waits grow to ~37 s), and
+after about 70 s of a usage limit it gives up. A final error is a `┃` block of its own just
+above the turn's closing `▣  Agent · model` line (`Incorrect API key provided`, `Conversation
+history too large to compact`, `The usage limit has been reached`), and stays the last thing
+shown until the next turn.
 """
 
 from __future__ import annotations
@@ -76,8 +78,10 @@ def _retrying(match: re.Match) -> ScreenReading:
     resets = f"in {match['wait']}" if match["wait"] else ""
     if AUTH_WORDS.search(what):
         return ScreenReading(AgentState.AUTH_EXPIRED, detail=what, resets=resets)
-    state = AgentState.LIMITED if LIMIT_WORDS.search(what) else AgentState.RETRYING
-    return ScreenReading(state, detail=what, resets=resets)
+    if LIMIT_WORDS.search(what):
+        # Its countdown is to its own next attempt, not to the limit's reset (it shows none).
+        return ScreenReading(AgentState.LIMITED, detail=what)
+    return ScreenReading(AgentState.RETRYING, detail=what, resets=resets)
 
 
 def _refused(transcript: list[str]) -> ScreenReading | None:
@@ -99,7 +103,8 @@ def _refused(transcript: list[str]) -> ScreenReading | None:
         (LIMIT_WORDS, AgentState.LIMITED),
     ):
         if words.search(text):
-            return ScreenReading(state, detail=text)
+            # Read only once the box was seen empty and no turn runs: the box takes a new turn.
+            return ScreenReading(state, detail=text, box_open=True)
     return None
 
 

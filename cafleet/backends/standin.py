@@ -28,20 +28,28 @@ def runs_standin(program: Program) -> bool:
 
 def read_standin_screen(lines: list[str]) -> ScreenReading:
     """The latest marker line decides: `> ` the input line, `? ` a menu, `(working` busy,
-    `(limited: ` a usage limit."""
-    for line in reversed(lines):
+    `(limited: ` a usage limit (an empty input line right under it keeps it limited, as
+    codex's `■` line does until its next turn)."""
+    shown = [line for line in lines if line.strip()]
+    for index in range(len(shown) - 1, -1, -1):
+        line = shown[index]
         if line.startswith(LIMIT_MARK):
-            what, _, resets = line[len(LIMIT_MARK) :].rstrip().rstrip(")").partition(" · resets ")
-            return ScreenReading(AgentState.LIMITED, detail=what, resets=resets)
+            return _limited(line)
         if line.startswith(QUESTION_MARK):
             return ScreenReading(AgentState.ASKING, question=line[len(QUESTION_MARK) :].strip())
         if line.startswith("(working"):
             return ScreenReading(AgentState.BUSY)
         if line.rstrip() == PROMPT.rstrip():
-            return ScreenReading(AgentState.READY)
+            above = shown[index - 1] if index else ""
+            return _limited(above, box_open=True) if above.startswith(LIMIT_MARK) else ScreenReading(AgentState.READY)
         if line.startswith(PROMPT):
             return ScreenReading(AgentState.DRAFT, draft=line[len(PROMPT) :])
     return ScreenReading(AgentState.STARTING)
+
+
+def _limited(line: str, box_open: bool = False) -> ScreenReading:
+    what, _, resets = line[len(LIMIT_MARK) :].rstrip().removesuffix(")").partition(" · resets ")
+    return ScreenReading(AgentState.LIMITED, detail=what, resets=resets, box_open=box_open)
 
 
 def answering_standin(executable: str, name: str, prompt: str = "") -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from cafleet.broker.agent_states import SeenState, seen_states
 from cafleet.broker.convert import agents_with_placements
 from cafleet.broker.guards import agent_in_fleet, any_fleet
 from cafleet.core.domain import TaskState
@@ -24,6 +25,7 @@ class AgentDetail(NamedTuple):
     enabled: bool
     last_ping_at: str | None
     unread: int
+    seen: SeenState | None = None  # its pane's state as the courier last saw it (placed agents)
 
     @property
     def director_id(self) -> int | None:
@@ -49,4 +51,5 @@ def agent_detail(fleet_id: int, agent_id: int) -> AgentDetail:
         enabled=bool(config.enabled) if config else False,
         last_ping_at=config.last_ping_at if config else None,
         unread=int(unread or 0),
+        seen=seen_states([agent_id]).get(agent_id),
     )

@@ -1,8 +1,9 @@
-"""Each placed agent's state as the courier last saw it, and the "needs you" message a
-Director gets when one of its members starts asking."""
+"""Each placed agent's state as the courier last saw it (with the hold a refused agent is in),
+and the "needs you" message a Director gets when one of its members starts asking."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from cafleet.broker.convert import placement_record
@@ -10,10 +11,11 @@ from cafleet.broker.dialect import upsert
 from cafleet.broker.host_scope import placed_here
 from cafleet.broker.notifications import initial_notice, placements_of
 from cafleet.broker.revisions import next_revision
-from cafleet.core.agent_state import AgentState, Observation
+from cafleet.core.agent_state import HELD, AgentState, Observation
 from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
+from cafleet.core.holds import Hold, carried
 from cafleet.core.records import PlacementRecord
-from cafleet.core.timestamps import utc_now
+from cafleet.core.timestamps import parse_stamp, to_stamp, utc_now
 from cafleet.store.models import Agent, AgentStateRow, Fleet, Placement, Task, database
 
 NEEDS_YOU_TAG = "[needs you]"
@@ -24,7 +26,8 @@ class SeenState(NamedTuple):
     state: AgentState
     reason: str
     question: str | None
-    changed_at: str
+    changed_at: str  # since when it shows this; for a held state, since it was first seen so
+    hold: Hold = Hold()  # kept while a hold lasts (a flicker out of it included)
 
 
 class Watched(NamedTuple):
@@ -48,26 +51,67 @@ def watched_agents() -> list[Watched]:
     return [Watched(p.agent.id, p.agent.fleet_id, p.agent.name, p.agent.kind, placement_record(p)) for p in query]
 
 
+def seen_state(row: AgentStateRow) -> SeenState:
+    """A stored row as a record."""
+    return SeenState(row.agent_id, AgentState(row.state), row.reason, row.question, row.changed_at, stored_hold(row))
+
+
+def stored_hold(row: AgentStateRow | None) -> Hold:
+    if row is None:
+        return Hold()
+    return Hold(row.resets, _moment(row.resets_at), _moment(row.told_at), _moment(row.woken_at), row.wakes)
+
+
 def seen_states(agent_ids: list[int]) -> dict[int, SeenState]:
     rows = AgentStateRow.select().where(AgentStateRow.agent.in_(agent_ids))
-    return {r.agent_id: SeenState(r.agent_id, AgentState(r.state), r.reason, r.question, r.changed_at) for r in rows}
+    return {r.agent_id: seen_state(r) for r in rows}
 
 
-def record_state(agent_id: int, seen: Observation) -> bool:
-    """Store what the agent's pane shows; only a change is written. True when it changed."""
+def in_hold(agent_id: int) -> bool:
+    """Whether a hold on the agent lasts (it may be busy meanwhile: a request of its own retry
+    in flight, or a turn the monitor's wake started that its provider may refuse again)."""
+    row = AgentStateRow.get_or_none(AgentStateRow.agent == agent_id)
+    return row is not None and (AgentState(row.state) in HELD or stored_hold(row) != Hold())
+
+
+def record_state(agent_id: int, seen: Observation, now: datetime | None = None) -> bool:
+    """Store what the agent's pane shows at `now` (aware; the agent's local zone reads the
+    reset time it shows), and the hold it is in; only a change is written. True when the state
+    changed."""
+    now = now or datetime.now().astimezone()
     with database.atomic():
         row = AgentStateRow.get_or_none(AgentStateRow.agent == agent_id)
-        if row is not None and (row.state, row.reason, row.question) == (seen.state.value, seen.reason, seen.question):
+        was = AgentState(row.state) if row is not None else None
+        since = parse_stamp(row.changed_at) if row is not None else now
+        before = stored_hold(row)
+        hold = carried(before, was, since, seen.state, seen.resets, now)
+        same = row is not None and (row.state, row.reason, row.question) == (seen.state.value, seen.reason, seen.question)
+        if same and hold == before:
             return False
+        # A held agent whose words change (a countdown, a new attempt) is held since it first was.
+        still = same or (was == seen.state and seen.state in HELD)
         upsert(
             AgentStateRow,
             agent=agent_id,
             state=seen.state.value,
             reason=seen.reason,
             question=seen.question,
-            changed_at=utc_now(),
+            changed_at=row.changed_at if still and row is not None else to_stamp(now),
+            resets=hold.resets,
+            resets_at=_stamp(hold.resets_at),
+            told_at=_stamp(hold.told_at),
+            woken_at=_stamp(hold.woken_at),
+            wakes=hold.wakes,
         )
-    return True
+    return not same
+
+
+def _moment(stamp: str | None) -> datetime | None:
+    return parse_stamp(stamp) if stamp else None
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return to_stamp(moment) if moment is not None else None
 
 
 def record_lost(agent_ids: list[int], reason: str) -> list[int]:

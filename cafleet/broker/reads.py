@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
-from cafleet.broker.agent_states import SeenState
+from cafleet.broker.agent_states import SeenState, seen_state
 from cafleet.broker.convert import task_query, task_record, value_rows
 from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import any_fleet
 from cafleet.broker.revisions import latest_revision
-from cafleet.core.agent_state import AgentState
 from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.core.records import DeliveryCounts, PlacementRecord, RosterAgent, TaskRecord
 from cafleet.store.models import Agent, AgentStateRow, Fleet, MonitorConfig, Placement, Task, database
@@ -307,7 +306,7 @@ def _roster_changes(fleet_id: int, seen: RosterCursor, moved_owners: set[int]) -
 def seen_states(fleet_id: int) -> dict[int, SeenState]:
     """What the courier last saw in each pane of the fleet (it watches placed agents only)."""
     query = AgentStateRow.select().where(_agent_in_fleet(AgentStateRow, fleet_id))
-    return {r.agent_id: SeenState(r.agent_id, AgentState(r.state), r.reason, r.question, r.changed_at) for r in query}
+    return {r.agent_id: seen_state(r) for r in query}
 
 
 def _placements(fleet_id: int) -> dict[int, PlacementRecord]:

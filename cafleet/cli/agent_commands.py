@@ -113,6 +113,7 @@ def show_command(agent_id: int, target_id: int):
     fleet_id = require_fleet()
     open_database()
     from cafleet.broker.agent_states import seen_states
+    from cafleet.cli.hold_output import hold_json
     from cafleet.services.lost_servers import seen_now
 
     agent = show_agent(fleet_id, agent_id, target_id)
@@ -120,7 +121,13 @@ def show_command(agent_id: int, target_id: int):
     state = (
         None
         if seen is None
-        else {"state": seen.state.value, "reason": seen.reason, "question": seen.question, "changed_at": seen.changed_at}
+        else {
+            "state": seen.state.value,
+            "reason": seen.reason,
+            "question": seen.question,
+            "changed_at": seen.changed_at,
+            "hold": hold_json(seen),
+        }
     )
     emit({**agent_json(agent), "state": state}, lambda: _detail(agent, seen))
 
@@ -150,7 +157,10 @@ def _detail(agent, seen=None) -> str:
             + (f" host={one_line(placement.host)}" if placement.host else "")
         )
     if seen is not None:
+        from cafleet.cli.hold_output import hold_words
+
         why = f" ({one_line(seen.reason)})" if seen.reason else ""
         asks = f": {one_line(seen.question)}" if seen.question else ""
-        lines.append(f"  state: {seen.state}{why}{asks} since {short(seen.changed_at)}")
+        held = hold_words(seen)
+        lines.append(f"  state: {seen.state}{why}{asks} since {short(seen.changed_at)}" + (f"; {held}" if held else ""))
     return "\n".join(lines)

@@ -29,13 +29,30 @@ def monitor_group():
     metavar="SECONDS",
     help="How often the loop looks for due agents.",
 )
-def start_command(tick):
-    """Run the fleet's monitor in the foreground until SIGINT/SIGTERM or the fleet is deleted."""
+@click.option(
+    "--wake-backoff",
+    type=WholeNumber(1, 3600),
+    default=300,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wake an agent held by its provider that shows no reset time after this long, then "
+    "twice as long after each wake, at most hourly.",
+)
+def start_command(tick, wake_backoff):
+    """Run the fleet's monitor in the foreground until SIGINT/SIGTERM or the fleet is deleted.
+
+    An agent its provider holds (a usage limit, a refused login, a full context) is woken once
+    the reset time it shows has passed, or on the back-off when it shows none.
+    """
+    from datetime import timedelta
+
+    from cafleet.core.holds import WakePolicy
     from cafleet.panes.monitor_loop import MonitorLoop
 
     fleet_id = require_fleet()
     open_database()
-    loop = MonitorLoop(fleet_id, tick, lambda line: click.echo(block(line)))
+    policy = WakePolicy(first=timedelta(seconds=wake_backoff))
+    loop = MonitorLoop(fleet_id, tick, lambda line: click.echo(block(line)), policy)
     loop.install_signal_handlers()
     loop.run()
 
@@ -90,6 +107,8 @@ def config_command(member_id, interval, enable):
 
 
 def _schedule_json(schedule, seen=None) -> dict:
+    from cafleet.cli.hold_output import hold_json
+
     return {
         "agent_id": schedule.agent.id,
         "name": schedule.agent.name,
@@ -102,14 +121,18 @@ def _schedule_json(schedule, seen=None) -> dict:
         "oldest_unread_age_seconds": _age(schedule.oldest_unread_at),
         "state": seen.state.value if seen else None,
         "question": seen.question if seen else None,
+        "hold": hold_json(seen),
     }
 
 
 def _schedule_line(schedule, seen=None) -> str:
+    from cafleet.cli.hold_output import hold_words
     from cafleet.core.timestamps import short
 
     age = _age(schedule.oldest_unread_at)
     state = f" state={seen.state}" + (f" asks={seen.question!r}" if seen.question else "") if seen else ""
+    held = hold_words(seen)
+    state += f" ({held})" if held else ""
     return (
         f"  {schedule.agent.handle} {schedule.agent.kind}{state} every={schedule.interval_seconds}s "
         f"{'enabled' if schedule.enabled else 'disabled'} last-ping={short(schedule.last_ping_at)} "

@@ -54,6 +54,10 @@ class ScreenReading(NamedTuple):
     # ... and when the limit resets or the next attempt comes, as the agent shows it
     # ("10:47pm", "Dec 9th, 2026 10:49 PM", "in 28s"); `reset_time.reset_at` makes it a time.
     resets: str = ""
+    # While HELD: the refused turn has ended and the input box is drawn and empty, so an input
+    # typed now starts a new turn (the monitor's wake after a reset). False while the agent
+    # retries, or waits to continue, by itself.
+    box_open: bool = False
 
 
 class Observation(NamedTuple):
@@ -65,3 +69,4 @@ class Observation(NamedTuple):
     draft: str = ""
     command: str = ""  # the pane's foreground command as tmux names it (the typing guard)
     resets: str = ""  # see ScreenReading.resets
+    box_open: bool = False  # see ScreenReading.box_open

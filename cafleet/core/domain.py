@@ -54,6 +54,9 @@ NOTICE_PENDING = "pending"
 NOTICE_CLAIMED = "claimed"  # one courier is typing it (notice_claim, notice_step say who and how far)
 NOTICE_DELIVERED = "delivered"
 NOTICE_DEFERRED = "deferred:"  # not yet: the courier tries again
+# Its agent is busy while a hold lasts (its own retry, or the turn the monitor's wake started):
+# typed now, a queued notice would be lost if that turn is refused again.
+NOTICE_HELD = "deferred:held"
 NOTICE_SKIPPED = "skipped:"  # final: the notice is not typed, and why
 NOTICE_FAILED = "failed:"  # final: typing was tried and did not land
 # Skipped because the agent's pane was lost or its agent had left it: nothing was typed, and

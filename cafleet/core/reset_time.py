@@ -69,6 +69,17 @@ def reset_at(shown: str, since: datetime) -> datetime | None:
     return moment
 
 
+def is_wait(shown: str) -> bool:
+    """Whether `shown` is a wait ("in 28s"), which names another moment on every later look."""
+    return bool(_WAIT.fullmatch(shown.strip()))
+
+
+def precision(shown: str) -> timedelta:
+    """How far after `reset_at(shown, …)` the reset may really lie: a wait counts seconds, a
+    clock shows the minute (the reset falls somewhere in it)."""
+    return timedelta(seconds=1) if is_wait(shown) else _SAME_MINUTE
+
+
 def _zone(name: str) -> tzinfo | None:
     try:
         return ZoneInfo(name)

@@ -10,8 +10,10 @@ TUIs' input handling that cafleet depends on:
 - Escape interrupts a real agent, so every escape sequence outside a paste is logged;
 - real agents drop keystrokes for a moment after launch (`--startup-delay`);
 - an input `ask: QUESTION | OPTION | OPTION…` shows a choice menu that a digit answers;
-- an input `limit: WHAT | RESETS` shows a usage-limit line and no input box until the next
-  submitted input (a real agent shows its limit until its next turn); and
+- an input `limit: WHAT | RESETS` (or `limit: WHAT`, no reset time shown) shows a usage-limit
+  line, and its input box below it, until the next submitted input (codex, too, shows its
+  limit as the last line of the refused turn until its next turn); a wait (`in 5s`) counts
+  down, as claude's and opencode's do; and
 - an input holding "take your time" keeps it busy for `BUSY_SECONDS` (input typed meanwhile
   is queued by the terminal, as a real agent queues it).
 
@@ -28,7 +30,9 @@ import argparse
 import codecs
 import contextlib
 import json
+import math
 import os
+import re
 import select
 import shlex
 import signal
@@ -44,6 +48,12 @@ PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the Escape key
 BUSY_SECONDS = 3.0
 LIMIT_MARK = "(limited: "
+WAIT = re.compile(r"in (\d+)s")
+COUNTDOWN_SECONDS = 0.5
+
+
+def limit_line(what: str, resets: str) -> str:
+    return f"{LIMIT_MARK}{what}{f' · resets {resets}' if resets else ''})"
 
 
 class Quit(Exception):
@@ -153,7 +163,7 @@ class StandIn:
         self.on_submit = on_submit  # e.g. the demo's responder
         self.conversation = conversation  # saved turn by turn, when started as claude starts
         self.asking = False
-        self.limited = False
+        self.countdown: tuple[str, float] | None = None  # a shown limit's words and when its wait ends
 
     def handle(self, event: tuple) -> None:
         kind = event[0]
@@ -168,13 +178,29 @@ class StandIn:
             self.log.write("escape", sequence=event[1])
         elif kind == "enter" and self.buffer:
             text, self.buffer = self.buffer, ""
-            self.limited = False
             self.submit(text)
-        if not self.asking and not self.limited:
+        if not self.asking:
             self.redraw()
 
+    def tick_seconds(self) -> float | None:
+        """How soon `tick` wants to run (None: only input wakes the agent)."""
+        return COUNTDOWN_SECONDS if self.countdown else None
+
+    def tick(self) -> None:
+        """Count a shown wait down, as claude and opencode do: the limit line, above the box,
+        says `resets in 3s`, then `in 2s`, …"""
+        if self.countdown is None:
+            return
+        what, until = self.countdown
+        left = max(0, math.ceil(until - time.monotonic()))
+        show("\x1b[1A\r\x1b[K" + limit_line(what, f"in {left}s") + "\n")
+        self.redraw()
+        if not left:
+            self.countdown = None
+
     def submit(self, text: str) -> None:
-        self.log.write("input", text=text)
+        self.countdown = None
+        self.log.write("input", text=text, time=time.time())
         if self.conversation is not None and text != "/exit":
             self.conversation.save_turn(text)
         show("\r\x1b[K» " + text.replace("\n", "⏎") + "\n")  # no longer in the box: not "> "
@@ -184,8 +210,9 @@ class StandIn:
             self.ask(text[4:])
         elif text.startswith("limit:"):
             what, _, resets = (part.strip() for part in text[6:].partition("|"))
-            show(f"{LIMIT_MARK}{what} · resets {resets})\n")
-            self.limited = True
+            wait = WAIT.fullmatch(resets)
+            self.countdown = (what, time.monotonic() + int(wait[1])) if wait else None
+            show(limit_line(what, resets) + "\n")
         elif "take your time" in text:
             show("(working…)\n")
             time.sleep(BUSY_SECONDS)
@@ -220,7 +247,7 @@ class StandIn:
     def print_above(self, text: str) -> None:
         """Output that must not look like input: the box is drawn again below it."""
         show("\r\x1b[K" + text)
-        if not self.asking and not self.limited:
+        if not self.asking:
             self.redraw()
 
     def redraw(self, text: str | None = None) -> None:
@@ -264,7 +291,10 @@ def serve(fd: int, agent: StandIn) -> None:
     parser = InputParser()
     agent.redraw()
     while True:
-        data = read_input(fd, LONE_ESCAPE_SECONDS if parser.escape else None)
+        data = read_input(fd, LONE_ESCAPE_SECONDS if parser.escape else agent.tick_seconds())
+        if data is None and not parser.escape:
+            agent.tick()
+            continue
         for event in parser.feed(data) if data is not None else parser.flush_escape():
             agent.handle(event)
 

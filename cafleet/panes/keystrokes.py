@@ -96,6 +96,12 @@ def guard_for(observation: Observation) -> str | None:
     )
 
 
+def admits(observation: Observation, allowed, held_too: bool = False) -> bool:
+    """Whether `observation` is in one of the `allowed` states, or, `held_too`, a held agent
+    whose refused turn has ended with its input box empty."""
+    return observation.state in allowed or (held_too and observation.state in HELD and observation.box_open)
+
+
 def refusal(observation: Observation) -> str:
     """The outcome for an observation that may not be typed into: deferred (tried again later)
     while the agent may yet take input, skipped (final) when it is not there to take it."""
@@ -112,6 +118,7 @@ def submit(
     allowed=TYPEABLE,
     steps: StepLog | None = None,
     own_marker: str | None = None,
+    held_too: bool = False,
 ) -> Outcome:
     """Paste `text` as one input line and submit it with Enter, verified.
 
@@ -119,9 +126,11 @@ def submit(
     off (and tmux before 3.7 cannot tell us whether it has), so a line break could split one
     input into two, the second perhaps in shell mode. `steps` records each step first. When
     the box already holds text containing `own_marker` (this very input, left there by a
-    typing that died before its Enter), it is submitted instead of typed again."""
+    typing that died before its Enter), it is submitted instead of typed again. `held_too`:
+    also into a held agent whose refused turn has ended with its box empty (the monitor's
+    wake after a limit's reset; see `Observation.box_open`)."""
     parts: list[Paste | Key] = [Paste(clean(newlines_as_symbol(text)))]
-    return _type(tmux, placement, allowed, parts, enter=True, steps=steps, own_marker=own_marker)
+    return _type(tmux, placement, allowed, parts, enter=True, steps=steps, own_marker=own_marker, held_too=held_too)
 
 
 def type_line(tmux: Tmux, placement: PlacementRecord, text: str, lead: str = "", allowed=TYPEABLE) -> Outcome:
@@ -144,6 +153,7 @@ def _type(
     enter: bool,
     steps: StepLog | None = None,
     own_marker: str | None = None,
+    held_too: bool = False,
 ) -> Outcome:
     if not is_this_host(placement.host):
         # Never even look: the socket and pane id would name a pane of this machine.
@@ -151,7 +161,7 @@ def _type(
     assert placement.tmux_pane_id is not None  # observe() refuses a pending placement first
     try:
         with pane_lock(tmux.socket_path, placement.tmux_pane_id):
-            return _type_locked(tmux, placement, allowed, parts, enter, steps or _NoSteps(), own_marker)
+            return _type_locked(tmux, placement, allowed, parts, enter, steps or _NoSteps(), own_marker, held_too)
     except LockTimeout:
         observation, _ = observe_pane(tmux, placement)
         return Outcome("deferred:pane-locked", observation)
@@ -165,11 +175,12 @@ def _type_locked(
     enter: bool,
     steps: StepLog,
     own_marker: str | None = None,
+    held_too: bool = False,
 ) -> Outcome:
     observation, pane = observe_pane(tmux, placement)
     if own_marker and observation.state == AgentState.DRAFT and own_marker in observation.draft and pane is not None:
         return _finish_own_draft(tmux, pane.pane_id, placement, observation, steps)
-    if observation.state not in allowed:
+    if not admits(observation, allowed, held_too):
         return Outcome(refusal(observation), observation)
     assert pane is not None  # every state that allows typing was read from a live pane
     guard = guard_for(observation)

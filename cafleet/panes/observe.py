@@ -52,7 +52,9 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     reading = reader(lines)
     if reading.state is AgentState.STARTING and _started_long_ago(placement):
         return Observation(AgentState.UNREADABLE, UNREADABLE_REASON, command=pane.current_command)
-    return Observation(reading.state, reading.detail, reading.question, reading.draft, pane.current_command, reading.resets)
+    return Observation(
+        reading.state, reading.detail, reading.question, reading.draft, pane.current_command, reading.resets, reading.box_open
+    )
 
 
 UNREADABLE_REASON = "its screen shows no state cafleet knows"

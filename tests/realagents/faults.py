@@ -2,7 +2,8 @@
 shape (`anthropic_api.error_reply`, `responses_api.error_reply`, `chat_api.error_reply`).
 
 `ModelServer.fail(Fault(FaultKind.USAGE_LIMIT))` makes every model request fail so until
-`heal()`; the real agents' screens for each are what the screen readers learn from.
+`heal()` (or, for a usage limit given `resets_at`, until then); the real agents' screens for
+each are what the screen readers learn from.
 """
 
 from __future__ import annotations

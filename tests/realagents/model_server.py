@@ -5,19 +5,21 @@ returns a `Reply`. Every request that reached a handler is kept in `requests` (a
 to `log_path` when given) so tests can count turns, and each carries its conversation's key
 and every user text the agent sent in it, so a test can prove that a resumed agent's next
 request still carries its earlier turns (`remembers`). `fail` makes the model answer with
-an error in each API's own shape (`tests.realagents.faults`) until `heal`.
+an error in each API's own shape (`tests.realagents.faults`) until `heal` (a usage limit with
+a reset time lifts at that time by itself).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
-from tests.realagents.faults import Fault
+from tests.realagents.faults import Fault, FaultKind
 
 
 class Reply(NamedTuple):
@@ -92,9 +94,14 @@ class ModelServer:
             self._fault, self._fault_times = None, None
 
     def take_fault(self) -> Fault | None:
-        """The fault this request must get, if any (protocol handlers call it once per request)."""
+        """The fault this request must get, if any (protocol handlers call it once per request).
+        A usage limit given a reset time lifts by itself then, as a provider's does."""
         with self._lock:
             fault = self._fault
+            if fault is not None and fault.kind == FaultKind.USAGE_LIMIT and fault.resets_at is not None:
+                if time.time() >= fault.resets_at:
+                    self._fault, self._fault_times = None, None
+                    return None
             if fault is not None and self._fault_times is not None:
                 self._fault_times -= 1
                 if self._fault_times <= 0:

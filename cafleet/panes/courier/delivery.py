@@ -15,10 +15,10 @@ the pane, and one interrupted after Enter is never typed again.
 
 from __future__ import annotations
 
-from cafleet.broker import notifications
+from cafleet.broker import agent_states, notifications
 from cafleet.broker.notifications import PreviewJob
-from cafleet.core.agent_state import AgentState
-from cafleet.core.domain import LOST_PANE_SKIPS, NOTICE_DEFERRED, NOTICE_DELIVERED, NoticeStep
+from cafleet.core.agent_state import TYPEABLE, AgentState
+from cafleet.core.domain import LOST_PANE_SKIPS, NOTICE_DEFERRED, NOTICE_DELIVERED, NOTICE_HELD, NoticeStep
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.panes import keystrokes
 from cafleet.panes.observe import observe_pane
@@ -52,13 +52,19 @@ def deliver(tmux: Tmux, job: PreviewJob, claimer: str) -> str:
         return "deferred:starting"
     text = preview_text(job.task_id, job.sender_name, job.sender_id, job.created_at, job.text)
     steps = ClaimSteps(job.task_id, claimer)
+    # While a hold lasts, a busy agent's turn may yet be refused, and a notice it queued would
+    # be lost with it: the notice waits until the agent shows its empty box again.
+    held = agent_states.in_hold(job.recipient_id)
+    allowed = frozenset({AgentState.READY}) if held else TYPEABLE
     try:
-        status = keystrokes.submit(tmux, placement, text, steps=steps, own_marker=notice_marker(job.task_id)).status
+        outcome = keystrokes.submit(tmux, placement, text, allowed, steps=steps, own_marker=notice_marker(job.task_id))
     except TmuxError as exc:
         return f"failed:{exc.message}"
-    if status in LOST_PANE_SKIPS and notifications.pane_moved(job.recipient_id, placement):
+    if held and outcome.observation.state == AgentState.BUSY and not outcome.delivered:
+        return NOTICE_HELD
+    if outcome.status in LOST_PANE_SKIPS and notifications.pane_moved(job.recipient_id, placement):
         return MOVED  # restored meanwhile: its new pane gets it
-    return status
+    return outcome.status
 
 
 def recover(tmux: Tmux, job: PreviewJob, claimer: str) -> str:

@@ -17,9 +17,10 @@ row when it leaves.
 
 Once a second it also looks at the pane of every agent placed on this host and records its
 state when it changes (the TUI and `agent show` read that), and when a member starts asking
-a question it tells the member's Director, once per question. Every few seconds it compares
-worktree members' branches (`OverlapWatch`) and looks for the conversations new members'
-agents saved (`SessionWatch`), which `fleet restore` resumes.
+a question it tells the member's Director, once per question; when its provider holds a
+member (a usage limit, a long retry, a refused login, a full context), once per hold. Every
+few seconds it compares worktree members' branches (`OverlapWatch`) and looks for the
+conversations new members' agents saved (`SessionWatch`), which `fleet restore` resumes.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from cafleet.broker import agent_states, couriers, notifications
+from cafleet.broker import agent_states, couriers, holds, notifications
 from cafleet.broker.notifications import NoticeHead, PreviewJob
 from cafleet.core.agent_state import HELD, AgentState
-from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, AgentKind
+from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, NOTICE_HELD, AgentKind
 from cafleet.core.hosts import this_host
 from cafleet.core.invocation import fleet_command
 from cafleet.core.pane_problem import PaneProblem
@@ -65,6 +66,7 @@ RETRY_SECONDS = {
     # A refused agent stays so for seconds (a retry) to hours (a usage limit): look less often.
     **{f"deferred:{state}": 5.0 for state in HELD},
     "deferred:unreadable": 5.0,
+    NOTICE_HELD: 2.0,
 }
 LIVENESS_SECONDS = 5.0
 # How often a pane whose head notice another, still running, process holds is looked at again.
@@ -362,6 +364,8 @@ class Courier:
             seen = observe(tmux, placement, panes[placement.tmux_socket].get(placement.tmux_pane_id or ""))
             agent_states.record_state(agent.agent_id, seen)
             self._tell_if_unreadable(agent, seen.state)
+            if seen.state in HELD and agent.kind == AgentKind.MEMBER and holds.tell_of_hold(agent, seen):
+                self._wake.set()  # the Director's notice is due
             if seen.state != AgentState.ASKING:
                 self._asked.pop(agent.agent_id, None)
             elif (
