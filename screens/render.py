@@ -183,7 +183,7 @@ AGENT_STATE_MARKS = {
     "auth-expired": ("⊗", "bold red"),
     "context-full": ("▦", "bold red"),
     # Its agent runs but shows no screen cafleet can read (a version whose screen changed).
-    "unreadable": ("?", "bold magenta"),
+    "unreadable": ("‽", "bold magenta"),
     "exited": ("✗", "dim"),
     # Its pane is gone; `cafleet fleet restore` brings it back.
     "lost": ("✗", "bold red"),

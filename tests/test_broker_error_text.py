@@ -20,7 +20,7 @@ CLI_WORDS = re.compile(
 )
 # Not refusals: the "[needs you]" message a Director (a coding agent on the CLI) is sent when
 # one of its members asks a question, which tells it the command that answers.
-FOR_THE_DIRECTOR = {("agent_states.py", "needs_you_text")}
+FOR_THE_DIRECTOR = {("agent_states.py", "needs_you_text"), ("holds.py", "hold_text"), ("holds.py", "_wake_words")}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -40,7 +40,7 @@ def test_a_hold_outlives_a_flicker_but_ends_when_the_agent_waits_or_works_on():
     assert carried(held, BUSY, T0, BUSY, "", T0 + SETTLE - timedelta(seconds=1)) == held
     assert carried(held, BUSY, T0, BUSY, "", T0 + SETTLE) == Hold()  # a turn that runs on
     assert carried(held, LIMITED, T0, READY, "", T0 + timedelta(seconds=1)) == Hold()
-    assert carried(held, LIMITED, T0, AgentState.GONE, "", T0 + timedelta(seconds=1)) == Hold()
+    assert carried(held, LIMITED, T0, AgentState.LOST, "", T0 + timedelta(seconds=1)) == Hold()
 
 
 def test_giving_up_retrying_is_news_of_its_own():

@@ -148,9 +148,15 @@ def _unreadable_report(readable: bool, problems: list[str]) -> None:
     from cafleet.broker.agent_states import seen_states, watched_agents
     from cafleet.core.agent_state import AgentState
     from cafleet.panes.unreadable import agent_version
+    from cafleet.store.db import open_database
 
-    watched = {agent.agent_id: agent for agent in watched_agents()}
-    for agent_id, seen in seen_states(list(watched)).items():
+    try:
+        open_database()
+        watched = {agent.agent_id: agent for agent in watched_agents()}
+        seen_now = seen_states(list(watched))
+    except Exception:  # a database doctor cannot read: its own section says why
+        return
+    for agent_id, seen in seen_now.items():
         if seen.state is AgentState.UNREADABLE:
             agent = watched[agent_id]
             version = agent_version(agent.placement.coding_agent, None)
