@@ -19,7 +19,9 @@ CLI_WORDS = re.compile(
     r"broadcast|poll|ack|cancel|search|capture|exec|send-input|ping|spawn|status)\b"  # a subcommand
 )
 # Not refusals: the "[needs you]" message a Director (a coding agent on the CLI) is sent when
-# one of its members asks a question, which tells it the command that answers.
+# one of its members asks a question, which tells it the command that answers, and the one it
+# is sent when its provider holds a member ("[limited]"), which tells it how to look at the
+# member and to start the monitor that wakes it.
 FOR_THE_DIRECTOR = {("agent_states.py", "needs_you_text"), ("holds.py", "hold_text"), ("holds.py", "_wake_words")}
 
 

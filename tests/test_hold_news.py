@@ -148,6 +148,9 @@ def test_each_wake_is_counted_while_the_hold_lasts(member):
     note_wake(member.agent_id, T0 + timedelta(hours=2))
     row = stored(member.agent_id)
     assert (row.wakes, parse_stamp(row.woken_at)) == (2, T0 + timedelta(hours=2))
+    look(member, Observation(AgentState.BUSY), T0 + timedelta(hours=2, seconds=1))  # the woken turn runs
+    note_wake(member.agent_id, T0 + timedelta(hours=2, seconds=1))  # counted after the courier saw it
+    assert stored(member.agent_id).wakes == 3
     look(member, Observation(AgentState.READY), T0 + timedelta(hours=2, seconds=5))
     note_wake(member.agent_id, T0 + timedelta(hours=3))  # no longer held: nothing to count
     assert stored(member.agent_id).wakes == 0

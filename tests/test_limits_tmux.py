@@ -21,12 +21,13 @@ from tests.panes_support import (  # noqa: F401 (agents is a fixture)
 from tests.test_monitor_tmux import Monitor, monitors  # noqa: F401 (monitors is a fixture)
 
 fleet = panes_fleet("limits")
+WAIT = 30  # seconds at most for the courier to see a change (it looks every second; a loaded machine is slower)
 WAKE = "[cafleet wake]"
 
 
 def start(cli, fleet, agents, name):
     member = spawn(cli, fleet, name)
-    agents.wait_for(name, lambda ev: any(e["event"] == "ready" for e in ev))
+    agents.wait_for(name, lambda ev: any(e["event"] == "ready" for e in ev), WAIT)
     return member
 
 
@@ -42,7 +43,9 @@ def shown(cli, fleet, member):
 
 def held(cli, fleet, member):
     """The member's state once the courier recorded its hold."""
-    return wait_for(lambda: (s := shown(cli, fleet, member)).get("state") == "limited" and s.get("hold") and s, what="the hold")
+    return wait_for(
+        lambda: (s := shown(cli, fleet, member)).get("state") == "limited" and s.get("hold") and s, WAIT, what="the hold"
+    )
 
 
 def told(cli, fleet, agent_id, member, human=False):
@@ -58,7 +61,7 @@ def send(cli, fleet, to, text):
 
 
 def wake_input(agents, name, monitor):
-    events = agents.wait_for(name, lambda ev: [e for e in ev if e["event"] == "input" and e["text"].startswith(WAKE)], 30)
+    events = agents.wait_for(name, lambda ev: [e for e in ev if e["event"] == "input" and e["text"].startswith(WAKE)], WAIT)
     woken = [e for e in events if e["event"] == "input" and e["text"].startswith(WAKE)]
     assert woken, f"{name} was never woken: {inputs(events)}; the monitor said {monitor.lines}"
     return woken
@@ -75,9 +78,9 @@ def test_a_limited_member_is_held_told_of_once_and_woken_after_its_reset(cli, fl
     ping = run(cli, fleet, "member", "ping", "--agent-id", fleet.director_id, "--member-id", member)
     assert ping.code == 1 and "deferred:limited" in ping.err
     task_id = send(cli, fleet, "ivy", "the held notice")
-    assert wait_for_notify(task_id, until=lambda s: s == "deferred:limited") == "deferred:limited"
+    assert wait_for_notify(task_id, WAIT, until=lambda s: s == "deferred:limited") == "deferred:limited"
 
-    (message,) = wait_for(lambda: told(cli, fleet, fleet.director_id, member), what="the Director to be told")
+    (message,) = wait_for(lambda: told(cli, fleet, fleet.director_id, member), WAIT, what="the Director to be told")
     text = message["text"]
     assert text.startswith(f"[limited] ivy#{member} hit its provider's limit: usage limit reached. It resets at ")
     assert "Its notices wait until it takes input again; the monitor would wake it at " in text
@@ -88,10 +91,10 @@ def test_a_limited_member_is_held_told_of_once_and_woken_after_its_reset(cli, fl
     (wake,) = wake_input(agents, "ivy", monitor)
     assert wake["time"] >= (resets_at + timedelta(seconds=1)).timestamp()  # past the second it named
     assert f"message poll --agent-id {member}" in wake["text"]
-    assert monitor.wait_for_line(f"wake ivy#{member} (limited, reset at ")
+    assert monitor.wait_for_line(f"wake ivy#{member} (limited, reset at ", WAIT)
 
     # Its next turn ran: the held notice is typed now, once, after the wake.
-    assert wait_for_notify(task_id, timeout=20) == "delivered"
+    assert wait_for_notify(task_id, timeout=WAIT) == "delivered"
     typed = inputs(agents.log_of("ivy"))
     assert [t for t in typed if "the held notice" in t] == [t for t in typed if t.startswith(f"[cafleet msg {task_id} ")]
     assert typed.index(wake["text"]) < next(i for i, t in enumerate(typed) if "the held notice" in t)
@@ -105,7 +108,7 @@ def test_a_limited_member_is_held_told_of_once_and_woken_after_its_reset(cli, fl
     )
     assert len(told(cli, fleet, administrator, member, human=True)) == 1
     # Working again: the hold is over.
-    after = wait_for(lambda: (s := shown(cli, fleet, member)).get("state") == "ready" and s, what="ready again")
+    after = wait_for(lambda: (s := shown(cli, fleet, member)).get("state") == "ready" and s, WAIT, what="ready again")
     assert after["hold"] is None
 
 
@@ -116,12 +119,12 @@ def test_a_limit_that_names_no_reset_is_woken_on_the_back_off(cli, fleet, agents
     hit_limit(cli, fleet, member, "limit: quota exceeded")
     state = held(cli, fleet, member)
     assert (state["hold"]["resets"], state["hold"]["resets_at"]) == ("", None)
-    (message,) = wait_for(lambda: told(cli, fleet, fleet.director_id, member), what="the Director to be told")
+    (message,) = wait_for(lambda: told(cli, fleet, fleet.director_id, member), WAIT, what="the Director to be told")
     assert "resets" not in message["text"] and "then less often (at most hourly)" in message["text"]
 
     (wake,) = wake_input(agents, "joe", monitor)
     assert wake["time"] >= parse_stamp(state["changed_at"]).timestamp() + 2
-    assert monitor.wait_for_line(f"wake joe#{member} (limited, wake 1 after 2s): delivered")
+    assert monitor.wait_for_line(f"wake joe#{member} (limited, wake 1 after 2s): delivered", WAIT)
 
 
 def test_member_list_activity_and_monitor_status_show_the_reset(cli, fleet, agents):
@@ -149,12 +152,14 @@ def test_a_notice_waits_while_a_held_member_is_busy_and_lands_once_it_is_ready(c
     hit_limit(cli, fleet, member, "limit: usage limit reached | 11:32pm")
     held(cli, fleet, member)
     pane = run(cli, fleet, "--json", "agent", "show", "--agent-id", fleet.director_id, "--id", member).json()["placement"]
-    tmux_server.tmux("send-keys", "-t", pane["tmux_pane_id"], "-l", "take your time")  # a turn that runs 3 s
+    busy = 15  # seconds: long enough to see the notice wait on a loaded machine
+    tmux_server.tmux("send-keys", "-t", pane["tmux_pane_id"], "-l", f"take your time {busy}s")
     tmux_server.tmux("send-keys", "-t", pane["tmux_pane_id"], "Enter")
-    wait_for(lambda: shown(cli, fleet, member).get("state") == "busy", what="the turn to run")
+    wait_for(lambda: shown(cli, fleet, member).get("state") == "busy", WAIT, what="the turn to run")
     task_id = send(cli, fleet, "lou", "wait for me")
-    assert wait_for_notify(task_id, until=lambda s: s == "deferred:held") == "deferred:held"
-    assert wait_for_notify(task_id, timeout=20) == "delivered"
-    typed = inputs(agents.log_of("lou"))
-    assert typed.index("take your time") < next(i for i, t in enumerate(typed) if "wait for me" in t)
-    assert len([t for t in typed if "wait for me" in t]) == 1
+    assert wait_for_notify(task_id, WAIT, until=lambda s: s == "deferred:held") == "deferred:held"
+    assert wait_for_notify(task_id, timeout=WAIT) == "delivered"
+    events = [e for e in agents.log_of("lou") if e["event"] == "input"]
+    (turn,) = [e for e in events if e["text"].startswith("take your time")]
+    (notice,) = [e for e in events if "wait for me" in e["text"]]
+    assert notice["time"] >= turn["time"] + busy  # typed once the turn had ended, not queued into it

@@ -82,8 +82,12 @@ def _wake_words(member: Watched, seen: Observation, since: datetime, hold: Hold,
 
 
 def note_wake(agent_id: int, now: datetime) -> None:
-    """The monitor woke the agent at `now`: the next wake backs off further."""
+    """The monitor woke the agent at `now`: the next wake backs off further. Counted while the
+    hold lasts, even if the courier saw the woken turn start first."""
     with database.atomic():
+        row = AgentStateRow.get_or_none(AgentStateRow.agent == agent_id)
+        if row is None or (AgentState(row.state) not in HELD and stored_hold(row) == Hold()):
+            return
         AgentStateRow.update(woken_at=to_stamp(now), wakes=AgentStateRow.wakes + 1).where(
-            (AgentStateRow.agent == agent_id) & AgentStateRow.state.in_([state.value for state in HELD])
+            AgentStateRow.agent == agent_id
         ).execute()

@@ -14,8 +14,8 @@ TUIs' input handling that cafleet depends on:
   line, and its input box below it, until the next submitted input (codex, too, shows its
   limit as the last line of the refused turn until its next turn); a wait (`in 5s`) counts
   down, as claude's and opencode's do; and
-- an input holding "take your time" keeps it busy for `BUSY_SECONDS` (input typed meanwhile
-  is queued by the terminal, as a real agent queues it).
+- an input holding "take your time" keeps it busy for `BUSY_SECONDS` ("take your time 8s":
+  eight; input typed meanwhile is queued by the terminal, as a real agent queues it).
 
     python -m cafleet.demo.standin_agent [--name NAME] [--log FILE] [--startup-delay SECONDS] [ARGS...]
 
@@ -49,6 +49,7 @@ LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the 
 BUSY_SECONDS = 3.0
 LIMIT_MARK = "(limited: "
 WAIT = re.compile(r"in (\d+)s")
+SLOW = re.compile(r"take your time(?: (\d+)s\b)?")
 COUNTDOWN_SECONDS = 0.5
 
 
@@ -213,9 +214,9 @@ class StandIn:
             wait = WAIT.fullmatch(resets)
             self.countdown = (what, time.monotonic() + int(wait[1])) if wait else None
             show(limit_line(what, resets) + "\n")
-        elif "take your time" in text:
+        elif slow := SLOW.search(text):
             show("(working…)\n")
-            time.sleep(BUSY_SECONDS)
+            time.sleep(int(slow[1]) if slow[1] else BUSY_SECONDS)
             show("done\n")
         elif text.startswith("!"):
             self.run_shell(text[1:].strip())
