@@ -174,23 +174,24 @@ def wait_for_notify(task_id: int, timeout: float = 10, until=is_final) -> str | 
 def couriers_of(db_path: Path | None = None, host: str | None = None) -> list[int]:
     """Pids of courier processes serving this test's database (never anyone else's): by
     default the database the test's environment names (a SQLite path or a PostgreSQL URL),
-    and with `host`, only the courier started with CAFLEET_HOST_ID=host."""
+    and with `host`, only the courier started with CAFLEET_HOST_ID=host. A child the courier
+    has forked to run tmux looks like the courier until it execs, so it is left out."""
     from cafleet.core.config import database_setting
 
     markers = [f"CAFLEET_DATABASE_URL={db_path if db_path is not None else database_setting()}".encode()]
     if host is not None:
         markers.append(f"CAFLEET_HOST_ID={host}".encode())
-    pids = []
+    parents: dict[int, int] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             environ = (proc / "environ").read_bytes().split(b"\0")
             if b"cafleet.panes.courier" in (proc / "cmdline").read_bytes() and all(m in environ for m in markers):
-                pids.append(int(proc.name))
-        except OSError:
+                parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-    return pids
+    return [pid for pid, parent in parents.items() if parent not in parents]
 
 
 from tests.waiting import wait_for  # noqa: E402,F401  (re-exported: the tmux tests import it from here)
