@@ -213,7 +213,8 @@ class StandIn:
             what, _, resets = (part.strip() for part in text[6:].partition("|"))
             wait = WAIT.fullmatch(resets)
             self.countdown = (what, time.monotonic() + int(wait[1])) if wait else None
-            show(limit_line(what, resets) + "\n")
+            # The limit and the empty box under it in one write: never seen without its box.
+            show(limit_line(what, resets) + "\n\r\x1b[K> ")
         elif slow := SLOW.search(text):
             show("(working…)\n")
             time.sleep(int(slow[1]) if slow[1] else BUSY_SECONDS)
