@@ -71,7 +71,19 @@ def test_opencode_resumes_with_session_and_no_prompt():
     assert opencode.plan(context(session_id="ses_x", resume=True, prompt="go on")).argv[-2:] == ["--prompt", "go on"]
 
 
-@pytest.mark.parametrize("name", ["claude", "codex", "opencode"])
+def test_gemini_starts_under_the_chosen_id_and_resumes_it_with_the_same_policy():
+    gemini = BACKENDS["gemini"]
+    chosen = gemini.chosen_session_id()
+    assert chosen and chosen != gemini.chosen_session_id()
+    new = gemini.plan(context(session_id=chosen))
+    assert new.argv[-3:] == ["--session-id", chosen, f"You are worker: {MARKER}"]
+    resumed = gemini.plan(context(session_id=chosen, resume=True, prompt=""))
+    assert resumed.argv[-2:] == ["--resume", chosen] and resumed.argv[:-2] == new.argv[:-3]
+    assert resumed.files == new.files  # the same policy file, so the same grants
+    assert gemini.plan(context(session_id=chosen, resume=True, prompt="go on")).argv[-3:] == ["--resume", chosen, "go on"]
+
+
+@pytest.mark.parametrize("name", ["claude", "codex", "opencode", "gemini"])
 def test_resuming_without_an_id_is_a_bug_not_a_fresh_start(name):
     with pytest.raises(ValueError):
         BACKENDS[name].plan(context(resume=True))
@@ -262,3 +274,44 @@ def test_opencode_that_fails_finds_nothing(tmp_path):
     fake.write_text("#!/bin/sh\necho 'Error: database is locked' >&2\nexit 1\n")
     fake.chmod(0o755)
     assert BACKENDS["opencode"].find_session(SessionProbe(tmp_path / "work", MARKER, time.time(), {}, str(fake))) is None
+
+
+# -- gemini ------------------------------------------------------------------------------
+
+
+def gemini_session(home: Path, cwd: Path, session_id: str, prompts: list[str], at: float) -> Path:
+    """A session file as gemini-cli 0.61.0 writes it, in its project folder under ~/.gemini/tmp."""
+    project = home / ".gemini" / "tmp" / cwd.name
+    (project / "chats").mkdir(parents=True, exist_ok=True)
+    (project / ".project_root").write_text(str(cwd))
+    context = {"type": "user", "content": [{"text": "<session_context>\nThis is the Gemini CLI.\n</session_context>"}]}
+    records = [
+        {"sessionId": session_id, "projectHash": "e93c", "startTime": stamp(at), "lastUpdated": stamp(at), "kind": "main"},
+        {"$set": {"messages": [context]}},
+        *({"id": f"m{i}", "timestamp": stamp(at), "type": "user", "content": [{"text": text}]} for i, text in enumerate(prompts)),
+    ]
+    path = project / "chats" / f"session-{datetime.fromtimestamp(at, UTC):%Y-%m-%dT%H-%M}-{session_id[:8]}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_gemini_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
+    now = time.time()
+    home, work = tmp_path / "home", tmp_path / "work"
+    gemini_session(home, work, "11111111-0000-4000-8000-000000000001", [f"hi {OTHER}", f"later {MARKER}"], now)
+    gemini_session(home, tmp_path / "other", "22222222-0000-4000-8000-000000000002", [MARKER], now)
+    gemini_session(home, work, "33333333-0000-4000-8000-000000000003", [f"You are worker: {MARKER}"], now)
+    assert BACKENDS["gemini"].find_session(probe(tmp_path, now - 1)) == "33333333-0000-4000-8000-000000000003"
+    assert BACKENDS["gemini"].find_session(probe(tmp_path, now + 3600)) is None  # all older than the pane
+
+
+def test_gemini_has_saved_a_session_only_once_it_holds_a_prompt(tmp_path):
+    """Gemini writes a session's head at start: killed before its first prompt, nothing to resume."""
+    now = time.time()
+    home = tmp_path / "home"
+    gemini_session(home, tmp_path / "work", "44444444-0000-4000-8000-000000000004", [], now)
+    gemini_session(home / "alt", tmp_path / "work", "55555555-0000-4000-8000-000000000005", ["a prompt"], now)
+    gemini = BACKENDS["gemini"]
+    assert not gemini.session_saved("44444444-0000-4000-8000-000000000004", {"HOME": str(home)})
+    assert gemini.session_saved("55555555-0000-4000-8000-000000000005", {"GEMINI_CLI_HOME": str(home / "alt")})
+    assert not gemini.session_saved("55555555-0000-4000-8000-000000000005", {"HOME": str(home)})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cafleet.backends import BACKENDS
-from cafleet.core.agent_state import HELD, TYPEABLE, AgentState
+from cafleet.core.agent_state import HELD, SHELL_MODE_QUESTION, TYPEABLE, AgentState
 from cafleet.core.reset_time import reset_at
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
@@ -80,6 +80,28 @@ EXPECTED = {
     "opencode/limited-quota-retrying-80-columns": "limited",
     "opencode/auth-expired": "auth-expired",
     "opencode/context-full": "context-full",
+    "gemini/starting": "starting",
+    "gemini/starting-box-before-prompt": "starting",  # its spawn prompt is not submitted yet
+    "gemini/starting-box-after-redraw": "starting",
+    "gemini/starting-box-with-a-warning": "starting",
+    "gemini/ready": "ready",
+    "gemini/ready-80-columns": "ready",
+    "gemini/starting-no-prompt-yet": "starting",  # started without a prompt: the banner alone
+    "gemini/after-approving-1": "ready",
+    "gemini/busy": "busy",
+    "gemini/busy-queued": "busy",
+    "gemini/busy-draft": "draft",
+    "gemini/draft": "draft",
+    "gemini/draft-wrapped-80-columns": "draft",
+    "gemini/exit-typed": "draft",  # the command pop-up under the box is no input
+    "gemini/asking": "asking",
+    "gemini/asking-trust": "asking",
+    "gemini/asking-usage-limit": "asking",
+    "gemini/shell-mode-empty": "asking",  # typed text would run in the shell
+    "gemini/shell-mode-after-command": "asking",
+    "gemini/limited-quota": "limited",
+    "gemini/auth-expired": "auth-expired",
+    "gemini/context-full": "context-full",
 }
 EXITED = ["claude/exited", "claude/exited-direct", "codex/exited", "codex/exited-shell", "codex/exited-daemon", "opencode/exited"]
 
@@ -111,6 +133,9 @@ def test_an_exited_agents_last_screen_is_never_typeable(name):
         ("claude/asking", "Do you want to proceed?"),
         ("codex/asking", "$ rm -rf"),
         ("opencode/asking-bash", "$ /tmp/ocx/fakecafleet --fleet-id 7 message ack"),
+        ("gemini/asking", "touch /tmp/vx/gwork/x"),
+        ("gemini/asking-trust", "Do you trust the files in this folder?"),
+        ("gemini/asking-usage-limit", "Usage limit reached for all Pro models."),
     ],
 )
 def test_a_question_carries_its_text(name, words):
@@ -123,6 +148,13 @@ def test_a_question_carries_its_text(name, words):
         ("claude/draft", "a human draft, not sent yet"),
         ("codex/draft", "a human draft, not submitted"),
         ("opencode/draft", "a human draft, not sent yet"),
+        ("gemini/draft", "a human draft, not sent yet"),
+        ("gemini/busy-draft", "a draft while busy"),
+        ("gemini/exit-typed", "/exit"),
+        (
+            "gemini/draft-wrapped-80-columns",
+            "a long human draft that goes on and on past the edge of this narrow pane so that it wraps onto a second line",
+        ),
     ],
 )
 def test_a_draft_carries_its_text(name, draft):
@@ -162,6 +194,10 @@ def test_a_limit_carries_its_reset_time_as_shown(name, resets):
         ("codex/auth-expired", "401 Unauthorized"),
         ("opencode/limited-usage-retrying", "The usage limit has been reached"),
         ("opencode/auth-expired", "Incorrect API key provided"),
+        ("gemini/limited-quota", "You have exhausted your daily quota on this model."),
+        ("gemini/asking-usage-limit", "Usage limit reached for all Pro models."),
+        ("gemini/auth-expired", "API key expired. Please renew the API key."),
+        ("gemini/context-full", "exceeds the maximum number of tokens"),
     ],
 )
 def test_a_held_agent_says_why(name, words):
@@ -205,3 +241,25 @@ def test_a_draft_under_a_refusal_closes_the_box():
     lines[box] = "❯ someone is typing here"
     reading = BACKENDS["claude"].read_screen(lines)
     assert (reading.state, reading.box_open) == (AgentState.LIMITED, False)
+
+
+@pytest.mark.parametrize("name", ["gemini/shell-mode-empty", "gemini/shell-mode-after-command"])
+def test_gemini_shell_mode_is_never_typed_into(name):
+    """Gemini keeps shell mode on after a command: a notice typed then would run in the shell."""
+    reading = read(name)
+    assert reading.state not in TYPEABLE and reading.question == SHELL_MODE_QUESTION
+
+
+def test_every_backend_names_the_versions_its_reader_was_built_from():
+    for name, spec in BACKENDS.items():
+        assert spec.verified_versions, name
+        assert (SCREENS / name).is_dir(), name
+
+
+def test_gemini_reads_a_long_answer_scrolled_past_its_start_as_ready():
+    """Only notes seen from their first line count as gemini's start-up screen: a long answer
+    whose `✦` scrolled out of the captured lines is a said turn, not the start."""
+    screen = (SCREENS / "gemini" / "ready.txt").read_text().split("\n")
+    rule = max(i for i, line in enumerate(screen) if line.startswith("─" * 10))
+    scrolled = ["  the model's answer goes on, line after line"] * 60 + screen[rule - 1 :]
+    assert BACKENDS["gemini"].read_screen(scrolled).state == AgentState.READY

@@ -1,8 +1,8 @@
 """The coding agents cafleet can spawn into a pane: `BACKENDS`, one per `CodingAgent`.
 
-`base` says what every backend provides; `claude`, `codex` and `opencode` each start their
-agent, and `claude_screen`, `codex_screen` and `opencode_screen` read its screen (helpers in
-`screen_lines`). `standin` recognises and reads cafleet's stand-in agent, and starts it as the
+`base` says what every backend provides; `claude`, `codex`, `opencode` and `gemini` each start
+their agent, and `claude_screen`, `codex_screen`, `opencode_screen` and `gemini_screen` read its
+screen (helpers in `screen_lines`). `standin` recognises and reads cafleet's stand-in agent, and starts it as the
 `standin` coding agent of `cafleet demo` (found by `backend`, never offered as a choice).
 """
 
@@ -14,6 +14,7 @@ import shutil
 from cafleet.backends.base import STATE_VARIABLES, Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, WorktreeAccess
 from cafleet.backends.claude import Claude
 from cafleet.backends.codex import Codex
+from cafleet.backends.gemini import Gemini
 from cafleet.backends.opencode import Opencode
 from cafleet.backends.standin import Standin
 from cafleet.core.domain import CodingAgent
@@ -39,7 +40,7 @@ __all__ = [
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
 
 # One per `CodingAgent`, in its order (error messages list them so).
-BACKENDS: dict[str, Backend] = {b.name: b for b in (Claude(), Codex(), Opencode())}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (Claude(), Codex(), Opencode(), Gemini())}
 _STANDIN = Standin()
 
 
