@@ -83,7 +83,20 @@ def test_gemini_starts_under_the_chosen_id_and_resumes_it_with_the_same_policy()
     assert gemini.plan(context(session_id=chosen, resume=True, prompt="go on")).argv[-3:] == ["--resume", chosen, "go on"]
 
 
-@pytest.mark.parametrize("name", ["claude", "codex", "opencode", "gemini"])
+def test_qwen_starts_under_the_chosen_id_with_its_prompt_interactive_and_resumes_it():
+    qwen = BACKENDS["qwen"]
+    chosen = qwen.chosen_session_id()
+    new = qwen.plan(context(session_id=chosen))
+    assert new.argv[-4:] == ["--session-id", chosen, "-i", f"You are worker: {MARKER}"]  # a bare prompt runs headless
+    resumed = qwen.plan(context(session_id=chosen, resume=True, prompt=""))
+    assert resumed.argv[-2:] == ["--resume", chosen] and resumed.argv[:-2] == new.argv[:-4]
+    assert resumed.env == new.env and resumed.files == new.files
+    assert ["--allowed-tools", "Bash(cafleet --fleet-id 3 *)"] == new.argv[new.argv.index("Bash(cafleet --fleet-id 3 *)") - 1 :][
+        :2
+    ]
+
+
+@pytest.mark.parametrize("name", ["claude", "codex", "opencode", "gemini", "qwen"])
 def test_resuming_without_an_id_is_a_bug_not_a_fresh_start(name):
     with pytest.raises(ValueError):
         BACKENDS[name].plan(context(resume=True))
@@ -315,3 +328,33 @@ def test_gemini_has_saved_a_session_only_once_it_holds_a_prompt(tmp_path):
     assert not gemini.session_saved("44444444-0000-4000-8000-000000000004", {"HOME": str(home)})
     assert gemini.session_saved("55555555-0000-4000-8000-000000000005", {"GEMINI_CLI_HOME": str(home / "alt")})
     assert not gemini.session_saved("55555555-0000-4000-8000-000000000005", {"HOME": str(home)})
+
+
+# -- qwen --------------------------------------------------------------------------------
+
+
+def qwen_chat(home: Path, cwd: Path, session_id: str, prompt: str, at: float) -> Path:
+    """A conversation as qwen-code 0.24.4 writes it: a prompt, then its own system records."""
+    chats = home / ".qwen" / "projects" / "".join(c if c.isalnum() else "-" for c in str(cwd)) / "chats"
+    chats.mkdir(parents=True, exist_ok=True)
+    common = {"sessionId": session_id, "timestamp": stamp(at), "cwd": str(cwd), "version": "0.24.4"}
+    records = [
+        {**common, "type": "user", "provenance": "real_user", "message": {"role": "user", "parts": [{"text": prompt}]}},
+        {**common, "type": "system", "provenance": "system", "subtype": "attribution_snapshot"},
+    ]
+    path = chats / f"{session_id}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_qwen_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
+    now = time.time()
+    home = tmp_path / "home"
+    qwen_chat(home, tmp_path / "work", "66666666-0000-4000-8000-000000000006", f"hi {OTHER}", now)
+    qwen_chat(home, tmp_path / "other", "77777777-0000-4000-8000-000000000007", MARKER, now)
+    qwen_chat(home, tmp_path / "work", "88888888-0000-4000-8000-000000000008", f"You are worker: {MARKER}", now)
+    qwen = BACKENDS["qwen"]
+    assert qwen.find_session(probe(tmp_path, now - 1)) == "88888888-0000-4000-8000-000000000008"
+    assert qwen.session_saved("88888888-0000-4000-8000-000000000008", {"HOME": str(home)})
+    assert not qwen.session_saved("99999999-0000-4000-8000-000000000009", {"HOME": str(home)})
+    assert qwen.find_session(probe(tmp_path, now - 1, QWEN_HOME=str(tmp_path / "elsewhere"))) is None

@@ -102,6 +102,20 @@ EXPECTED = {
     "gemini/limited-quota": "limited",
     "gemini/auth-expired": "auth-expired",
     "gemini/context-full": "context-full",
+    "qwen/starting-before-the-prompt-shows": "starting",  # the banner, and no turn under it yet
+    "qwen/ready": "ready",
+    "qwen/after-approving-1": "ready",
+    "qwen/busy": "busy",
+    "qwen/busy-queued": "busy",  # Ctrl+Q queued a notice above the box
+    "qwen/busy-retrying-quota": "busy",  # qwen retries a 429 without a word
+    "qwen/busy-draft": "draft",
+    "qwen/draft": "draft",
+    "qwen/draft-in-shell-mode": "draft",
+    "qwen/asking": "asking",
+    "qwen/shell-mode-empty": "asking",  # typed text would run in the shell
+    "qwen/shell-command-running": "asking",  # and is taken unseen while a command runs
+    "qwen/auth-expired": "auth-expired",
+    "qwen/context-full": "context-full",
 }
 EXITED = ["claude/exited", "claude/exited-direct", "codex/exited", "codex/exited-shell", "codex/exited-daemon", "opencode/exited"]
 
@@ -136,6 +150,7 @@ def test_an_exited_agents_last_screen_is_never_typeable(name):
         ("gemini/asking", "touch /tmp/vx/gwork/x"),
         ("gemini/asking-trust", "Do you trust the files in this folder?"),
         ("gemini/asking-usage-limit", "Usage limit reached for all Pro models."),
+        ("qwen/asking", "Allow execution of: 'touch'?"),
     ],
 )
 def test_a_question_carries_its_text(name, words):
@@ -151,6 +166,8 @@ def test_a_question_carries_its_text(name, words):
         ("gemini/draft", "a human draft, not sent yet"),
         ("gemini/busy-draft", "a draft while busy"),
         ("gemini/exit-typed", "/exit"),
+        ("qwen/draft", "a human draft, not sent yet"),
+        ("qwen/busy-draft", "[cafleet msg 5 from director#1 2026] queued notice"),
         (
             "gemini/draft-wrapped-80-columns",
             "a long human draft that goes on and on past the edge of this narrow pane so that it wraps onto a second line",
@@ -198,6 +215,8 @@ def test_a_limit_carries_its_reset_time_as_shown(name, resets):
         ("gemini/asking-usage-limit", "Usage limit reached for all Pro models."),
         ("gemini/auth-expired", "API key expired. Please renew the API key."),
         ("gemini/context-full", "exceeds the maximum number of tokens"),
+        ("qwen/auth-expired", "401 Incorrect API key provided"),
+        ("qwen/context-full", "maximum context length is 128000 tokens"),
     ],
 )
 def test_a_held_agent_says_why(name, words):
@@ -243,7 +262,7 @@ def test_a_draft_under_a_refusal_closes_the_box():
     assert (reading.state, reading.box_open) == (AgentState.LIMITED, False)
 
 
-@pytest.mark.parametrize("name", ["gemini/shell-mode-empty", "gemini/shell-mode-after-command"])
+@pytest.mark.parametrize("name", ["gemini/shell-mode-empty", "gemini/shell-mode-after-command", "qwen/shell-mode-empty"])
 def test_gemini_shell_mode_is_never_typed_into(name):
     """Gemini keeps shell mode on after a command: a notice typed then would run in the shell."""
     reading = read(name)

@@ -58,7 +58,8 @@ def member_group():
     "--approval",
     type=TEXT,
     metavar="POLICY",
-    help="codex: on-request or never (default); gemini: default (default), auto_edit or yolo.",
+    help="codex: on-request or never (default); gemini: default (default), auto_edit or yolo; "
+    "qwen: default (default), auto-edit, auto or yolo.",
 )
 @click.option(
     "--agent-arg",

@@ -16,6 +16,7 @@ class CodingAgent(StrEnum):
     CODEX = "codex"
     OPENCODE = "opencode"
     GEMINI = "gemini"  # Gemini CLI
+    QWEN = "qwen"  # Qwen Code
     # cafleet's scripted stand-in (`python -m cafleet.demo.standin_agent`): what `cafleet demo`
     # runs, recorded as itself; never offered as a choice.
     STANDIN = "standin"

@@ -47,6 +47,8 @@ if TYPE_CHECKING:  # worktrees are loaded only by the commands that use them: `m
     from cafleet.services.worktree_create import MadeWorktree, WorktreePlan, WorktreeRequest
 
 CAPTURE_HISTORY_FACTOR = 4
+# How long `exec` waits for a command to end before turning the agent's shell mode off.
+SHELL_MODE_WAIT_SECONDS = 10.0
 # Newlines, and what other programs take as one: VT, FF, NEL, the Unicode separators.
 _LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x85\u2028\u2029]")
 
@@ -357,9 +359,16 @@ def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) 
 def _leave_shell_mode(target: MemberPane, keys: list[str]) -> None:
     """Turn the agent's shell mode off after `exec` (gemini keeps it on, even while the command
     still runs): notices typed into it would run in the shell."""
-    observation, _ = observe_pane(target.tmux, target.placement)
-    if observation.state == AgentState.ASKING and observation.question == SHELL_MODE_QUESTION:
-        keystrokes.press(target.tmux, target.placement, keys)
+    deadline = time.monotonic() + SHELL_MODE_WAIT_SECONDS
+    while True:
+        observation, _ = observe_pane(target.tmux, target.placement)
+        if observation.state == AgentState.ASKING and observation.question == SHELL_MODE_QUESTION:
+            keystrokes.press(target.tmux, target.placement, keys)
+            return
+        # Qwen takes keys unseen while the command runs: wait for it (a while) to end first.
+        if observation.state != AgentState.ASKING or time.monotonic() >= deadline:
+            return
+        time.sleep(0.2)
 
 
 def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | None, freetext: str | None) -> MemberPane:

@@ -114,7 +114,7 @@ def _login_shell_finds_cafleet() -> Check:
 
 
 # Agents that node runs (their name is in the script's path, not the program's).
-_RUN_BY_NODE = (CodingAgent.CODEX, CodingAgent.OPENCODE, CodingAgent.GEMINI)
+_RUN_BY_NODE = (CodingAgent.CODEX, CodingAgent.OPENCODE, CodingAgent.GEMINI, CodingAgent.QWEN)
 
 
 def _agent_process() -> list[str]:
@@ -161,6 +161,8 @@ def _permission(agent: PaneAgent) -> Check:
         )
     if agent.coding_agent == CodingAgent.GEMINI:
         return _gemini_permission(prefix)
+    if agent.coding_agent == CodingAgent.QWEN:
+        return _qwen_permission(prefix)
     return Check("permission", True, "codex asks nothing under --ask-for-approval never (cafleet's default)")
 
 
@@ -185,6 +187,30 @@ def _gemini_permission(prefix: str) -> Check:
         "gemini was not started with a policy that allows cafleet"
         + ("" if argv else " (no gemini process found above this shell)"),
         f"spawn members with `cafleet member create` (it passes the policy), or add to ~/.gemini/policies/cafleet.toml: {rule}",
+    )
+
+
+def _qwen_permission(prefix: str) -> Check:
+    """Qwen allows cafleet by an `--allowed-tools` rule for this fleet's prefix, or in yolo mode."""
+    argv = _agent_process()
+    rule = f"Bash({prefix} *)"
+    yolo = (
+        "--yolo" in argv
+        or "-y" in argv
+        or any(a == "yolo" and b == "--approval-mode" for b, a in zip(argv, argv[1:], strict=False))
+    )
+    if yolo or rule in argv:
+        return Check(
+            "permission",
+            True,
+            "qwen was started with " + ("yolo mode" if yolo else "a rule that allows this fleet's cafleet commands"),
+        )
+    return Check(
+        "permission",
+        False,
+        "qwen was not started with an allow rule for cafleet" + ("" if argv else " (no qwen process found above this shell)"),
+        f"spawn members with `cafleet member create` (it passes the rule), or add {json.dumps(rule)} "
+        "to permissions.allow in ~/.qwen/settings.json",
     )
 
 

@@ -3,7 +3,7 @@
 Used by `cafleet setup` (install) and `cafleet doctor` (status). Standard library and
 `cafleet.core.domain` only, so both stay fast. No network: the skills are the folders shipped
 in `cafleet/skills/`, one per skill (`SKILL.md` plus any files it reads on demand, such as
-`references/director.md`). Claude Code, Codex, opencode and Gemini CLI all read
+`references/director.md`). Claude Code, Codex, opencode, Gemini CLI and Qwen Code all read
 `<skills dir>/<name>/SKILL.md` and may open the files beside it.
 
 A file cafleet did not write is never overwritten silently. In each skill folder it writes,
@@ -96,7 +96,7 @@ def _env_dir(env, name: str, default: Path) -> Path:
 
 
 def skill_dirs(env=None) -> dict[str, Path]:
-    """Where each coding agent looks for user skills (honouring CODEX_HOME, XDG_CONFIG_HOME and GEMINI_CLI_HOME)."""
+    """Where each coding agent looks for user skills (honouring CODEX_HOME, XDG_CONFIG_HOME, GEMINI_CLI_HOME and QWEN_HOME)."""
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()).expanduser()
     return {
@@ -104,6 +104,7 @@ def skill_dirs(env=None) -> dict[str, Path]:
         CodingAgent.CODEX: _env_dir(env, "CODEX_HOME", home / ".codex") / "skills",
         CodingAgent.OPENCODE: _env_dir(env, "XDG_CONFIG_HOME", home / ".config") / "opencode" / "skills",
         CodingAgent.GEMINI: _env_dir(env, "GEMINI_CLI_HOME", home) / ".gemini" / "skills",
+        CodingAgent.QWEN: _env_dir(env, "QWEN_HOME", home / ".qwen") / "skills",
     }
 
 
