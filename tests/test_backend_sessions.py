@@ -96,7 +96,21 @@ def test_qwen_starts_under_the_chosen_id_with_its_prompt_interactive_and_resumes
     ]
 
 
-@pytest.mark.parametrize("name", ["claude", "codex", "opencode", "gemini", "qwen"])
+def test_pi_starts_with_the_fleets_gate_and_resumes_with_session():
+    pi = BACKENDS["pi"]
+    assert pi.chosen_session_id() is None  # pi picks its own (a UUIDv7)
+    new = pi.plan(context())
+    ((gate, source),) = new.files
+    assert new.argv == ["/opt/bin/agent", "-e", str(gate), f"You are worker: {MARKER}"]
+    assert '"cafleet --fleet-id 3"' in source and gate.parent == Path("/data/extensions")
+    resumed = pi.plan(context(session_id="01a24e9e-7f17-7301-9665-cb74aad70469", resume=True, prompt=""))
+    assert resumed.argv == ["/opt/bin/agent", "-e", str(gate), "--session", "01a24e9e-7f17-7301-9665-cb74aad70469"]
+    assert resumed.files == new.files and resumed.env == new.env
+    yolo = pi.plan(context(autonomy=Autonomy(approval="yolo")))
+    assert yolo.files == () and "-e" not in yolo.argv
+
+
+@pytest.mark.parametrize("name", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
 def test_resuming_without_an_id_is_a_bug_not_a_fresh_start(name):
     with pytest.raises(ValueError):
         BACKENDS[name].plan(context(resume=True))
@@ -358,3 +372,36 @@ def test_qwen_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
     assert qwen.session_saved("88888888-0000-4000-8000-000000000008", {"HOME": str(home)})
     assert not qwen.session_saved("99999999-0000-4000-8000-000000000009", {"HOME": str(home)})
     assert qwen.find_session(probe(tmp_path, now - 1, QWEN_HOME=str(tmp_path / "elsewhere"))) is None
+
+
+# -- pi ----------------------------------------------------------------------------------
+
+
+def pi_session(home: Path, cwd: Path, session_id: str, prompt: str | None, at: float) -> Path:
+    """A session as pi-coding-agent 0.73.1 writes it: the header, its model, then the prompt."""
+    folder = home / ".pi" / "agent" / "sessions" / f"-{str(cwd).replace('/', '-')}--"
+    folder.mkdir(parents=True, exist_ok=True)
+    records = [
+        {"type": "session", "version": 3, "id": session_id, "timestamp": stamp(at), "cwd": str(cwd)},
+        {"type": "model_change", "id": "c62f38f0", "parentId": None, "provider": "scripted", "modelId": "loop"},
+    ]
+    if prompt is not None:
+        message = {"role": "user", "content": [{"type": "text", "text": prompt}]}
+        records.append({"type": "message", "id": "a208cf39", "parentId": "c62f38f0", "message": message})
+    path = folder / f"{datetime.fromtimestamp(at, UTC):%Y-%m-%dT%H-%M-%S-000Z}_{session_id}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_pi_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
+    now = time.time()
+    home, work = tmp_path / "home", tmp_path / "work"
+    pi_session(home, work, "01a24e9e-0000-7000-8000-000000000001", f"hi {OTHER}", now)
+    pi_session(home, tmp_path / "other", "01a24e9e-0000-7000-8000-000000000002", MARKER, now)
+    pi_session(home, work, "01a24e9e-0000-7000-8000-000000000003", f"You are worker: {MARKER}", now)
+    pi_session(home, work, "01a24e9e-0000-7000-8000-000000000004", None, now)
+    pi = BACKENDS["pi"]
+    assert pi.find_session(probe(tmp_path, now - 1)) == "01a24e9e-0000-7000-8000-000000000003"
+    assert pi.session_saved("01a24e9e-0000-7000-8000-000000000003", {"HOME": str(home)})
+    assert not pi.session_saved("01a24e9e-0000-7000-8000-000000000004", {"HOME": str(home)})  # no prompt yet
+    assert pi.find_session(probe(tmp_path, now - 1, PI_CODING_AGENT_DIR=str(tmp_path / "elsewhere"))) is None

@@ -1,4 +1,4 @@
-"""The core loop with the real claude, codex, opencode, gemini and qwen npm builds (marker `realagents`).
+"""The core loop with the real npm builds of all six coding agents (marker `realagents`).
 
 For each backend, with default `member create` arguments: the spawn prompt is the member's
 own first turn; a Director's message arrives as exactly one turn; the member's shell tool
@@ -35,7 +35,7 @@ from tests.support import cafleet_command
 pytestmark = pytest.mark.realagents
 RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))
 # What an agent whose own rules ask shows when it asks to run a command.
-ASKS = {"opencode": "Permission required", "gemini": "Allow execution of", "qwen": "Allow execution of"}
+ASKS = {"opencode": "Permission required", "gemini": "Allow execution of", "qwen": "Allow execution of", "pi": "Allow this?"}
 TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")  # a JSON Lines file to append timings to
 
 
@@ -44,13 +44,13 @@ def real_agents():
     if agents_bin() is None:
         pytest.fail(
             "the real agents are not installed; run `npm install --prefix ~/.cache/cafleet-agents "
-            "@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 opencode-ai@1.18.33 @google/gemini-cli@0.61.0 @qwen-code/qwen-code@0.24.4` "
+            "@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 opencode-ai@1.18.33 @google/gemini-cli@0.61.0 @qwen-code/qwen-code@0.24.4 @mariozechner/pi-coding-agent@0.73.1` "
             "(or set CAFLEET_REAL_AGENTS_DIR), as .ci/run does"
         )
 
 
 @pytest.mark.parametrize("run", range(RUNS))
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen"])
+@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
 def test_a_real_member_acks_and_answers(real_agents, tmp_path, backend, run):
     cafleet = cafleet_command()[0]
     with ModelServer(ROUTES, log_path=tmp_path / "model.jsonl") as server:
@@ -190,7 +190,7 @@ def replies_to(cafleet, field, fleet, director):
     return [t for t in inbox if t["to_agent_id"] == director]
 
 
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen"])
+@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
 def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_path, backend):
     """The notice is typed only once the new agent shows its input box: the spawn prompt stays
     its own first turn, and the notice is the next one (opencode drops input for seconds)."""
@@ -213,7 +213,7 @@ def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_p
             stop_field(field)
 
 
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen"])
+@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
 def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, backend):
     cafleet = cafleet_command()[0]
     with ModelServer(ROUTES) as server:
@@ -249,6 +249,7 @@ def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, 
         ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
         ("gemini", None),  # its default approval mode asks about every other command
         ("qwen", None),  # so does the approval mode cafleet starts it in
+        ("pi", None),  # and cafleet's gate for pi, which has no approval prompts of its own
     ],
 )
 def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend, user_config):
@@ -287,6 +288,7 @@ def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend
         ("opencode", [], {"permission": {"bash": "ask"}}),
         ("gemini", [], None),
         ("qwen", [], None),
+        ("pi", [], None),
     ],
 )
 def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(

@@ -116,6 +116,22 @@ EXPECTED = {
     "qwen/shell-command-running": "asking",  # and is taken unseen while a command runs
     "qwen/auth-expired": "auth-expired",
     "qwen/context-full": "context-full",
+    "pi/starting": "starting",
+    "pi/ready": "ready",
+    "pi/after-shell-command": "ready",  # `!cmd` ends with its command: no shell mode stays on
+    "pi/busy": "busy",
+    "pi/busy-first-turn": "busy",  # no token counts in the footer yet
+    "pi/busy-queued": "busy",  # Enter steered the notice into the running turn
+    "pi/busy-followup-queued": "busy",  # Alt+Enter queued it as a follow-up
+    "pi/busy-draft": "draft",
+    "pi/draft": "draft",
+    "pi/draft-shell-mark": "draft",
+    "pi/exit-typed": "draft",
+    "pi/asking": "asking",  # cafleet's gate asks
+    "pi/retrying-rate-limit": "retrying",
+    "pi/limited-rate-limit-gave-up": "limited",
+    "pi/auth-expired": "auth-expired",
+    "pi/context-full": "context-full",
 }
 EXITED = ["claude/exited", "claude/exited-direct", "codex/exited", "codex/exited-shell", "codex/exited-daemon", "opencode/exited"]
 
@@ -151,6 +167,7 @@ def test_an_exited_agents_last_screen_is_never_typeable(name):
         ("gemini/asking-trust", "Do you trust the files in this folder?"),
         ("gemini/asking-usage-limit", "Usage limit reached for all Pro models."),
         ("qwen/asking", "Allow execution of: 'touch'?"),
+        ("pi/asking", "Allow this? (cafleet member) run: touch /tmp/vx/pwork/x"),
     ],
 )
 def test_a_question_carries_its_text(name, words):
@@ -167,6 +184,8 @@ def test_a_question_carries_its_text(name, words):
         ("gemini/busy-draft", "a draft while busy"),
         ("gemini/exit-typed", "/exit"),
         ("qwen/draft", "a human draft, not sent yet"),
+        ("pi/draft", "a human draft, not sent yet"),
+        ("pi/exit-typed", "/exit"),
         ("qwen/busy-draft", "[cafleet msg 5 from director#1 2026] queued notice"),
         (
             "gemini/draft-wrapped-80-columns",
@@ -193,6 +212,7 @@ def test_a_draft_carries_its_text(name, draft):
         ("opencode/retrying-overloaded", "in 11s"),
         # Retrying a limit, opencode counts down to its next attempt, not to the limit's reset.
         ("opencode/limited-quota-retrying-80-columns", ""),
+        ("pi/retrying-rate-limit", "in 1s"),
     ],
 )
 def test_a_limit_carries_its_reset_time_as_shown(name, resets):
@@ -217,6 +237,10 @@ def test_a_limit_carries_its_reset_time_as_shown(name, resets):
         ("gemini/context-full", "exceeds the maximum number of tokens"),
         ("qwen/auth-expired", "401 Incorrect API key provided"),
         ("qwen/context-full", "maximum context length is 128000 tokens"),
+        ("pi/retrying-rate-limit", "429 Rate limit reached"),
+        ("pi/limited-rate-limit-gave-up", "Retry failed after 3 attempts"),
+        ("pi/auth-expired", "401 Incorrect API key provided"),
+        ("pi/context-full", "Context overflow recovery failed"),
     ],
 )
 def test_a_held_agent_says_why(name, words):
@@ -246,6 +270,7 @@ GOES_ON_BY_ITSELF = {
     "opencode/limited-usage-retrying",
     "opencode/retrying-overloaded",
     "opencode/retrying-rate-limit",
+    "pi/retrying-rate-limit",
 }
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from cafleet.setup.skill_install import packaged_skill, packaged_skills
 
-AGENTS = ("claude", "codex", "opencode", "gemini", "qwen")  # `CodingAgent`'s order
+AGENTS = ("claude", "codex", "opencode", "gemini", "qwen", "pi")  # `CodingAgent`'s order
 SKILLS = ("cafleet", "cafleet-design-doc-create", "cafleet-design-doc-execute", "cafleet-director")
 
 OLD = 1_000_000_000  # an mtime far in the past, so any rewrite would show
@@ -27,6 +27,7 @@ def no_agent_dirs_from_outside(monkeypatch):
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.delenv("GEMINI_CLI_HOME", raising=False)
     monkeypatch.delenv("QWEN_HOME", raising=False)
+    monkeypatch.delenv("PI_CODING_AGENT_DIR", raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +87,7 @@ def default_paths() -> dict[str, Path]:
         "opencode": home / ".config/opencode/skills/cafleet/SKILL.md",
         "gemini": home / ".gemini/skills/cafleet/SKILL.md",
         "qwen": home / ".qwen/skills/cafleet/SKILL.md",
+        "pi": home / ".pi/agent/skills/cafleet/SKILL.md",
     }
 
 
@@ -96,6 +98,7 @@ def custom_paths(env: dict) -> dict[str, Path]:
         "opencode": Path(env["XDG_CONFIG_HOME"]) / "opencode/skills/cafleet/SKILL.md",
         "gemini": Path(os.environ["HOME"]) / ".gemini/skills/cafleet/SKILL.md",
         "qwen": Path(os.environ["HOME"]) / ".qwen/skills/cafleet/SKILL.md",
+        "pi": Path(os.environ["HOME"]) / ".pi/agent/skills/cafleet/SKILL.md",
     }
 
 
@@ -211,7 +214,8 @@ def test_setup_installs_only_for_the_agents_found_here_and_says_how_to_add_the_o
     }
     assert not any("skill" in p for p in doctor["problems"])
     assert (
-        "skills: claude no-agent, codex current, opencode current, gemini no-agent, qwen no-agent" in cli("doctor", env=env).out
+        "skills: claude no-agent, codex current, opencode current, gemini no-agent, qwen no-agent, pi no-agent"
+        in cli("doctor", env=env).out
     )
 
     named = cli("setup", *(f"--agent={agent}" for agent in AGENTS), env=env)
@@ -226,7 +230,7 @@ def test_setup_with_no_coding_agent_here_writes_nothing_and_says_so(cli, tmp_pat
     result = cli("setup", env=only_on_path(tmp_path))
     assert result.code == 0, result.err
     assert result.out.splitlines()[-1] == (
-        "No coding agent found: install Claude Code, Codex, opencode, Gemini CLI or Qwen Code, then run `cafleet setup` again"
+        "No coding agent found: install Claude Code, Codex, opencode, Gemini CLI, Qwen Code or pi, then run `cafleet setup` again"
     )
     assert [line.split(":")[0] for line in result.out.splitlines()[:-1]] == list(AGENTS)
     assert list(Path(os.environ["HOME"]).iterdir()) == []
@@ -383,7 +387,7 @@ def test_doctor_reports_missing_then_current_then_outdated(cli, agent_dirs):
     (problem,) = [p for p in edited["problems"] if "skill" in p]
     assert "outdated for opencode" in problem and "run `cafleet setup`" in problem and "NAME.bak" in problem
     text = cli("doctor", env=agent_dirs).out
-    assert "skills: claude current, codex current, opencode outdated, gemini current, qwen current" in text
+    assert "skills: claude current, codex current, opencode outdated, gemini current, qwen current, pi current" in text
     assert "  - cafleet agent skills outdated for opencode: run `cafleet setup`" in text
 
     # One skill folder missing (e.g. removed by hand) is reported too.

@@ -59,7 +59,7 @@ def member_group():
     type=TEXT,
     metavar="POLICY",
     help="codex: on-request or never (default); gemini: default (default), auto_edit or yolo; "
-    "qwen: default (default), auto-edit, auto or yolo.",
+    "qwen: default (default), auto-edit, auto or yolo; pi: default (cafleet's gate asks) or yolo (no gate).",
 )
 @click.option(
     "--agent-arg",

@@ -1,5 +1,6 @@
-"""`cafleet setup`: install the cafleet agent skills where Claude Code, Codex, opencode, Gemini CLI and
-Qwen Code read them, for the agents found on this machine (and any named with --agent)."""
+"""`cafleet setup`: install the cafleet agent skills where each coding agent reads them (Claude Code,
+Codex, opencode, Gemini CLI, Qwen Code, pi), for the agents found on this machine (and any named
+with --agent)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ from cafleet.core.domain import CODING_AGENTS
 def setup_command(named: tuple[str, ...], skip: tuple[str, ...], dry_run: bool):
     """Install the cafleet skills for the coding agents found here (no network; safe to repeat).
 
-    An agent is found when its program (claude, codex, opencode, gemini, qwen) is on PATH or its
+    An agent is found when its program (claude, codex, opencode, gemini, qwen, pi) is on PATH or its
     config folder exists; the others are left alone unless named with --agent. Writes one
     folder per skill (cafleet, cafleet-director, cafleet-design-doc-create,
     cafleet-design-doc-execute) into ~/.claude/skills/, $CODEX_HOME/skills/ (default ~/.codex),
     $XDG_CONFIG_HOME/opencode/skills/ (default ~/.config), ~/.gemini/skills/ (under
-    $GEMINI_CLI_HOME if set) and $QWEN_HOME/skills/ (default ~/.qwen). A file that you edited
-    is kept as NAME.bak before it is replaced.
+    $GEMINI_CLI_HOME if set), $QWEN_HOME/skills/ (default ~/.qwen) and
+    $PI_CODING_AGENT_DIR/skills/ (default ~/.pi/agent). A file that you edited is kept as
+    NAME.bak before it is replaced.
     """
     from cafleet.core.errors import CafleetError
     from cafleet.setup.skill_install import NO_AGENT, SKIPPED, Outcome, install, packaged_skills, presence, targets
@@ -103,7 +105,7 @@ def setup_command(named: tuple[str, ...], skip: tuple[str, ...], dry_run: bool):
         )
         if len(absent) == len(CODING_AGENTS):
             lines.append(
-                "No coding agent found: install Claude Code, Codex, opencode, Gemini CLI or Qwen Code, then run `cafleet setup` again"
+                "No coding agent found: install Claude Code, Codex, opencode, Gemini CLI, Qwen Code or pi, then run `cafleet setup` again"
             )
         return "\n".join(lines)
 

@@ -114,7 +114,7 @@ def _login_shell_finds_cafleet() -> Check:
 
 
 # Agents that node runs (their name is in the script's path, not the program's).
-_RUN_BY_NODE = (CodingAgent.CODEX, CodingAgent.OPENCODE, CodingAgent.GEMINI, CodingAgent.QWEN)
+_RUN_BY_NODE = (CodingAgent.CODEX, CodingAgent.OPENCODE, CodingAgent.GEMINI, CodingAgent.QWEN)  # pi retitles itself `pi`
 
 
 def _agent_process() -> list[str]:
@@ -163,6 +163,8 @@ def _permission(agent: PaneAgent) -> Check:
         return _gemini_permission(prefix)
     if agent.coding_agent == CodingAgent.QWEN:
         return _qwen_permission(prefix)
+    if agent.coding_agent == CodingAgent.PI:
+        return _pi_permission(prefix)
     return Check("permission", True, "codex asks nothing under --ask-for-approval never (cafleet's default)")
 
 
@@ -211,6 +213,24 @@ def _qwen_permission(prefix: str) -> Check:
         "qwen was not started with an allow rule for cafleet" + ("" if argv else " (no qwen process found above this shell)"),
         f"spawn members with `cafleet member create` (it passes the rule), or add {json.dumps(rule)} "
         "to permissions.allow in ~/.qwen/settings.json",
+    )
+
+
+def _pi_permission(prefix: str) -> Check:
+    """pi asks nothing by itself; cafleet's gate extension (named in the pane) lets this fleet's
+    cafleet commands through and asks for the rest."""
+    from cafleet.backends.pi import GATE_VARIABLE
+
+    gate = os.environ.get(GATE_VARIABLE)
+    if not gate or gate == "none":
+        return Check("permission", True, "pi runs every command without asking (no cafleet gate)")
+    if json.dumps(prefix) in _read_text(gate):
+        return Check("permission", True, f"pi's cafleet gate ({gate}) allows this fleet's cafleet commands")
+    return Check(
+        "permission",
+        False,
+        f"pi's cafleet gate ({gate}) does not allow this fleet's cafleet commands: each one asks first",
+        "spawn members with `cafleet member create` (it writes the gate for the fleet)",
     )
 
 
