@@ -34,6 +34,15 @@ from tests.support import cafleet_command
 
 pytestmark = pytest.mark.realagents
 RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))
+# The backends to run (CAFLEET_REAL_AGENTS=claude,codex: only those), all six by default.
+ONLY = [name for name in os.environ.get("CAFLEET_REAL_AGENTS", "").split(",") if name]
+
+
+def under_test(cases: list) -> list:
+    """The parameter cases (a backend, or a tuple led by one) of the backends to run."""
+    return [case for case in cases if not ONLY or (case[0] if isinstance(case, tuple) else case) in ONLY]
+
+
 # What an agent whose own rules ask shows when it asks to run a command.
 ASKS = {"opencode": "Permission required", "gemini": "Allow execution of", "qwen": "Allow execution of", "pi": "Allow this?"}
 TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")  # a JSON Lines file to append timings to
@@ -50,7 +59,7 @@ def real_agents():
 
 
 @pytest.mark.parametrize("run", range(RUNS))
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
+@pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))
 def test_a_real_member_acks_and_answers(real_agents, tmp_path, backend, run):
     cafleet = cafleet_command()[0]
     with ModelServer(ROUTES, log_path=tmp_path / "model.jsonl") as server:
@@ -190,7 +199,7 @@ def replies_to(cafleet, field, fleet, director):
     return [t for t in inbox if t["to_agent_id"] == director]
 
 
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
+@pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))
 def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_path, backend):
     """The notice is typed only once the new agent shows its input box: the spawn prompt stays
     its own first turn, and the notice is the next one (opencode drops input for seconds)."""
@@ -213,7 +222,7 @@ def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_p
             stop_field(field)
 
 
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
+@pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))
 def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, backend):
     cafleet = cafleet_command()[0]
     with ModelServer(ROUTES) as server:
@@ -244,13 +253,15 @@ def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, 
 
 @pytest.mark.parametrize(
     "backend, user_config",
-    [
-        ("claude", None),  # dontAsk: whatever the user's settings do not allow is refused
-        ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
-        ("gemini", None),  # its default approval mode asks about every other command
-        ("qwen", None),  # so does the approval mode cafleet starts it in
-        ("pi", None),  # and cafleet's gate for pi, which has no approval prompts of its own
-    ],
+    under_test(
+        [
+            ("claude", None),  # dontAsk: whatever the user's settings do not allow is refused
+            ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
+            ("gemini", None),  # its default approval mode asks about every other command
+            ("qwen", None),  # so does the approval mode cafleet starts it in
+            ("pi", None),  # and cafleet's gate for pi, which has no approval prompts of its own
+        ]
+    ),
 )
 def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend, user_config):
     cafleet = cafleet_command()[0]
@@ -283,13 +294,15 @@ def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend
 
 @pytest.mark.parametrize(
     "backend, options, user_config",
-    [
-        ("claude", ["--permission-mode", "default"], None),
-        ("opencode", [], {"permission": {"bash": "ask"}}),
-        ("gemini", [], None),
-        ("qwen", [], None),
-        ("pi", [], None),
-    ],
+    under_test(
+        [
+            ("claude", ["--permission-mode", "default"], None),
+            ("opencode", [], {"permission": {"bash": "ask"}}),
+            ("gemini", [], None),
+            ("qwen", [], None),
+            ("pi", [], None),
+        ]
+    ),
 )
 def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(
     real_agents, tmp_path, backend, options, user_config
@@ -356,7 +369,7 @@ def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(
             stop_field(field)
 
 
-@pytest.mark.parametrize("backend", ["gemini"])
+@pytest.mark.parametrize("backend", under_test(["gemini"]))
 def test_a_forced_delete_ends_an_agent_that_outlives_its_pane(real_agents, tmp_path, backend):
     """An idle gemini ignores the hang-up of its killed pane: `member delete --force` ends it."""
     cafleet = cafleet_command()[0]

@@ -36,6 +36,14 @@ def _text(content: object) -> str:
     return ""
 
 
+def _texts(content: object) -> list[str]:
+    """Each text part of a message (less the agent's reminders), the empty ones left out."""
+    if isinstance(content, list):
+        parts = (_text([part]) for part in content if isinstance(part, dict))
+        return [part for part in parts if part] or [""]
+    return [_text(content)]
+
+
 def _without_reminders(text: str) -> str:
     """`text` less the `<system-reminder>…</system-reminder>` blocks an agent put in it."""
     while text.lstrip().startswith(_OWN_TEXT) and "</system-reminder>" in text:
@@ -59,7 +67,8 @@ def conversation(body: dict) -> Conversation:
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     answered = max((i for i, m in enumerate(messages) if m.get("role") in ("assistant", "tool")), default=-1)
     return Conversation(
-        texts=tuple(_text(m.get("content")) for m in messages if m.get("role") == "user"),
+        # Each typed text on its own: a resumed qwen sends two turns as parts of one message.
+        texts=tuple(text for m in messages if m.get("role") == "user" for text in _texts(m.get("content"))),
         last_text=_text(last.get("content")) if last.get("role") == "user" else "",
         after_tool_result=last.get("role") == "tool",
         tool_names=tools,
