@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from cafleet.backends.versions import AgentVersion
 from cafleet.core.agent_state import ScreenReading
-from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput
 from cafleet.panes.processes import Program
 

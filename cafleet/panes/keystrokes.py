@@ -234,7 +234,7 @@ def _await_paste(tmux: Tmux, placement: PlacementRecord) -> None:
     """For an agent that may show a paste late (`Backend.paste_shows_late`), wait until its box
     shows the text before pressing Enter: an Enter that comes first lands on an empty box and
     is lost, and the text then sits in the box for good."""
-    spec = BACKENDS.get(placement.coding_agent)
+    spec = known_backend(placement.coding_agent)
     if spec is None or not spec.paste_shows_late:
         return
     deadline = time.monotonic() + PASTE_SHOWN_SECONDS

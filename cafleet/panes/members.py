@@ -17,6 +17,7 @@ from cafleet.backends import (
     SpawnPlan,
     WorktreeAccess,
     backend,
+    known_backend,
     locate,
     poll_command,
     validate_model,
@@ -303,7 +304,8 @@ def delete_member(
                     f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s{untyped}; "
                     f"retry with a longer --timeout or use --force. Its last lines:\n{last}"
                 )
-        if backend(placement.coding_agent).outlives_its_pane:
+        spec = known_backend(placement.coding_agent)
+        if spec is not None and spec.outlives_its_pane:
             end_pane_leftovers(placement)  # its pane is closed or gone here; the agent may live on
         rebalance(tmux, placement.tmux_window_id)
     gone = registry.retire_member(fleet_id, director_id, member_id)
@@ -350,8 +352,8 @@ def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) 
         target.tmux, target.placement, " " + typed.strip(), lead="!", allowed=frozenset({AgentState.READY})
     )
     _require_typed(target.member, outcome)
-    spec = backend(target.placement.coding_agent)
-    if spec.shell_mode_off_keys:
+    spec = known_backend(target.placement.coding_agent)
+    if spec is not None and spec.shell_mode_off_keys:
         _leave_shell_mode(target, list(spec.shell_mode_off_keys))
     return target
 
