@@ -17,14 +17,15 @@ test: ## the fast suite (the README's test command)
 test-postgres: ## the fast suite on PostgreSQL (a throwaway cluster; needs initdb and pg_ctl)
 	CAFLEET_TEST_ENGINE=postgresql $(PYTHON) -m pytest -n 2 -m "not sqlite_only and not realagents"
 
-test-real: ## end-to-end tests with the real claude, codex and opencode builds (see .ci/run)
+test-real: ## end-to-end tests with the real builds of all six coding agents (see .ci/run)
 	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py tests/test_real_agents_delivery.py \
 		tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py tests/test_real_agents_resume.py \
 		tests/test_real_agents_restore.py
 
-test-real-newest: ## the real-agent suite against the newest published claude, codex and opencode (not pinned)
+test-real-newest: ## the real-agent suite against the newest published builds of the six agents (not pinned)
 	npm install --prefix $(NEWEST_AGENTS_DIR) --no-audit --no-fund --loglevel=error \
-		@anthropic-ai/claude-code@latest @openai/codex@latest opencode-ai@latest
+		@anthropic-ai/claude-code@latest @openai/codex@latest opencode-ai@latest \
+		@google/gemini-cli@latest @qwen-code/qwen-code@latest @mariozechner/pi-coding-agent@latest
 	npm ls --prefix $(NEWEST_AGENTS_DIR) --depth=0
 	CAFLEET_REAL_AGENTS_DIR=$(NEWEST_AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py \
 		tests/test_real_agents_delivery.py tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py

@@ -33,6 +33,9 @@ PACKAGES = {
     "claude": ("@anthropic-ai/claude-code", {"claude": "bin/claude.exe"}, ["bin/claude.exe", "cli-wrapper.cjs"]),
     "codex": ("@openai/codex", {"codex": "bin/codex.js"}, ["bin/codex.js"]),
     "opencode": ("opencode-ai", {"opencode": "./bin/opencode.exe"}, ["bin/opencode.exe"]),
+    "gemini": ("@google/gemini-cli", {"gemini": "bundle/gemini.js"}, ["bundle/gemini.js"]),
+    "qwen": ("@qwen-code/qwen-code", {"qwen": "cli-entry.js"}, ["cli-entry.js", "cli.js"]),
+    "pi": ("@mariozechner/pi-coding-agent", {"pi": "dist/cli.js"}, ["dist/cli.js"]),
 }
 PLATFORM_FILES = [
     "@anthropic-ai/claude-code-linux-x64/claude",
@@ -64,8 +67,8 @@ def modules(tmp_path) -> Path:
     return install_packages(tmp_path / "agents")
 
 
-def runs(backend: str, argv: list[str], exe: str | None, cwd: str | None = None) -> bool:
-    program = Program(argv, exe, cwd)
+def runs(backend: str, argv: list[str], exe: str | None, cwd: str | None = None, retitled: bool = False) -> bool:
+    program = Program(argv, exe, cwd, retitled)
     return runs_standin(program) if backend == "standin" else BACKENDS[backend].runs_agent(program)
 
 
@@ -84,6 +87,21 @@ def test_the_real_agents_as_cafleet_starts_them(modules):
     # ... and its native binary (node's child, or node itself with process.execve, node ≥ 22.15).
     native = str(modules / PLATFORM_FILES[1])
     assert runs("codex", [native, "--no-daemon", PROMPT], native)
+
+
+def test_the_newer_agents_as_cafleet_starts_them(modules):
+    """gemini and qwen: node runs the `.bin` link (a `#!/usr/bin/env node` script) and stays the
+    process group's leader while its relaunched child works; pi retitles itself `pi`."""
+    bin_dir = modules / ".bin"
+    assert runs("gemini", ["node", f"{bin_dir}/gemini", "--approval-mode", "default", PROMPT], NODE)
+    assert runs("qwen", ["node", f"{bin_dir}/qwen", "--approval-mode", "default", "-i", PROMPT], NODE)
+    assert not runs("qwen", ["node", str(modules / "@qwen-code/qwen-code/cli.js")], NODE)  # the child, never the leader
+    assert runs("pi", ["node", f"{bin_dir}/pi", PROMPT], NODE)  # before its first line ran
+    assert runs("pi", ["pi"], NODE, retitled=True)
+    # `exec -a pi node` is a REPL named pi: no title was written over its arguments.
+    assert not runs("pi", ["pi"], NODE)
+    assert not runs("pi", ["pi"], "/usr/bin/python3", retitled=True)
+    assert not runs("gemini", ["gemini"], NODE) and not runs("qwen", ["qwen"], NODE)
 
 
 def test_the_real_agents_typed_in_a_shell(modules):

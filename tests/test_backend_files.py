@@ -138,6 +138,6 @@ def test_an_unknown_coding_agent_names_the_choices_and_the_file_to_write(cli, tm
                   "--coding-agent", "aider")  # fmt: skip
     assert refused.code == 2, refused
     assert refused.err.startswith(
-        "Error: coding agent 'aider' is not supported; use one of claude, codex, opencode, standin-file,"
+        "Error: coding agent 'aider' is not supported; use one of claude, codex, opencode, gemini, qwen, pi, standin-file,"
     )
     assert f"{backends_dir / 'aider.toml'}" in refused.err

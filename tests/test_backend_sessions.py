@@ -71,7 +71,46 @@ def test_opencode_resumes_with_session_and_no_prompt():
     assert opencode.plan(context(session_id="ses_x", resume=True, prompt="go on")).argv[-2:] == ["--prompt", "go on"]
 
 
-@pytest.mark.parametrize("name", ["claude", "codex", "opencode"])
+def test_gemini_starts_under_the_chosen_id_and_resumes_it_with_the_same_policy():
+    gemini = BACKENDS["gemini"]
+    chosen = gemini.chosen_session_id()
+    assert chosen and chosen != gemini.chosen_session_id()
+    new = gemini.plan(context(session_id=chosen))
+    assert new.argv[-3:] == ["--session-id", chosen, f"You are worker: {MARKER}"]
+    resumed = gemini.plan(context(session_id=chosen, resume=True, prompt=""))
+    assert resumed.argv[-2:] == ["--resume", chosen] and resumed.argv[:-2] == new.argv[:-3]
+    assert resumed.files == new.files  # the same policy file, so the same grants
+    assert gemini.plan(context(session_id=chosen, resume=True, prompt="go on")).argv[-3:] == ["--resume", chosen, "go on"]
+
+
+def test_qwen_starts_under_the_chosen_id_with_its_prompt_interactive_and_resumes_it():
+    qwen = BACKENDS["qwen"]
+    chosen = qwen.chosen_session_id()
+    new = qwen.plan(context(session_id=chosen))
+    assert new.argv[-4:] == ["--session-id", chosen, "-i", f"You are worker: {MARKER}"]  # a bare prompt runs headless
+    resumed = qwen.plan(context(session_id=chosen, resume=True, prompt=""))
+    assert resumed.argv[-2:] == ["--resume", chosen] and resumed.argv[:-2] == new.argv[:-4]
+    assert resumed.env == new.env and resumed.files == new.files
+    assert ["--allowed-tools", "Bash(cafleet --fleet-id 3 *)"] == new.argv[new.argv.index("Bash(cafleet --fleet-id 3 *)") - 1 :][
+        :2
+    ]
+
+
+def test_pi_starts_with_the_fleets_gate_and_resumes_with_session():
+    pi = BACKENDS["pi"]
+    assert pi.chosen_session_id() is None  # pi picks its own (a UUIDv7)
+    new = pi.plan(context())
+    ((gate, source),) = new.files
+    assert new.argv == ["/opt/bin/agent", "-e", str(gate), f"You are worker: {MARKER}"]
+    assert '"cafleet --fleet-id 3"' in source and gate.parent == Path("/data/extensions")
+    resumed = pi.plan(context(session_id="01a24e9e-7f17-7301-9665-cb74aad70469", resume=True, prompt=""))
+    assert resumed.argv == ["/opt/bin/agent", "-e", str(gate), "--session", "01a24e9e-7f17-7301-9665-cb74aad70469"]
+    assert resumed.files == new.files and resumed.env == new.env
+    yolo = pi.plan(context(autonomy=Autonomy(approval="yolo")))
+    assert yolo.files == () and "-e" not in yolo.argv
+
+
+@pytest.mark.parametrize("name", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
 def test_resuming_without_an_id_is_a_bug_not_a_fresh_start(name):
     with pytest.raises(ValueError):
         BACKENDS[name].plan(context(resume=True))
@@ -262,3 +301,107 @@ def test_opencode_that_fails_finds_nothing(tmp_path):
     fake.write_text("#!/bin/sh\necho 'Error: database is locked' >&2\nexit 1\n")
     fake.chmod(0o755)
     assert BACKENDS["opencode"].find_session(SessionProbe(tmp_path / "work", MARKER, time.time(), {}, str(fake))) is None
+
+
+# -- gemini ------------------------------------------------------------------------------
+
+
+def gemini_session(home: Path, cwd: Path, session_id: str, prompts: list[str], at: float) -> Path:
+    """A session file as gemini-cli 0.61.0 writes it, in its project folder under ~/.gemini/tmp."""
+    project = home / ".gemini" / "tmp" / cwd.name
+    (project / "chats").mkdir(parents=True, exist_ok=True)
+    (project / ".project_root").write_text(str(cwd))
+    context = {"type": "user", "content": [{"text": "<session_context>\nThis is the Gemini CLI.\n</session_context>"}]}
+    records = [
+        {"sessionId": session_id, "projectHash": "e93c", "startTime": stamp(at), "lastUpdated": stamp(at), "kind": "main"},
+        {"$set": {"messages": [context]}},
+        *({"id": f"m{i}", "timestamp": stamp(at), "type": "user", "content": [{"text": text}]} for i, text in enumerate(prompts)),
+    ]
+    path = project / "chats" / f"session-{datetime.fromtimestamp(at, UTC):%Y-%m-%dT%H-%M}-{session_id[:8]}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_gemini_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
+    now = time.time()
+    home, work = tmp_path / "home", tmp_path / "work"
+    gemini_session(home, work, "11111111-0000-4000-8000-000000000001", [f"hi {OTHER}", f"later {MARKER}"], now)
+    gemini_session(home, tmp_path / "other", "22222222-0000-4000-8000-000000000002", [MARKER], now)
+    gemini_session(home, work, "33333333-0000-4000-8000-000000000003", [f"You are worker: {MARKER}"], now)
+    assert BACKENDS["gemini"].find_session(probe(tmp_path, now - 1)) == "33333333-0000-4000-8000-000000000003"
+    assert BACKENDS["gemini"].find_session(probe(tmp_path, now + 3600)) is None  # all older than the pane
+
+
+def test_gemini_has_saved_a_session_only_once_it_holds_a_prompt(tmp_path):
+    """Gemini writes a session's head at start: killed before its first prompt, nothing to resume."""
+    now = time.time()
+    home = tmp_path / "home"
+    gemini_session(home, tmp_path / "work", "44444444-0000-4000-8000-000000000004", [], now)
+    gemini_session(home / "alt", tmp_path / "work", "55555555-0000-4000-8000-000000000005", ["a prompt"], now)
+    gemini = BACKENDS["gemini"]
+    assert not gemini.session_saved("44444444-0000-4000-8000-000000000004", {"HOME": str(home)})
+    assert gemini.session_saved("55555555-0000-4000-8000-000000000005", {"GEMINI_CLI_HOME": str(home / "alt")})
+    assert not gemini.session_saved("55555555-0000-4000-8000-000000000005", {"HOME": str(home)})
+
+
+# -- qwen --------------------------------------------------------------------------------
+
+
+def qwen_chat(home: Path, cwd: Path, session_id: str, prompt: str, at: float) -> Path:
+    """A conversation as qwen-code 0.24.4 writes it: a prompt, then its own system records."""
+    chats = home / ".qwen" / "projects" / "".join(c if c.isalnum() else "-" for c in str(cwd)) / "chats"
+    chats.mkdir(parents=True, exist_ok=True)
+    common = {"sessionId": session_id, "timestamp": stamp(at), "cwd": str(cwd), "version": "0.24.4"}
+    records = [
+        {**common, "type": "user", "provenance": "real_user", "message": {"role": "user", "parts": [{"text": prompt}]}},
+        {**common, "type": "system", "provenance": "system", "subtype": "attribution_snapshot"},
+    ]
+    path = chats / f"{session_id}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_qwen_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
+    now = time.time()
+    home = tmp_path / "home"
+    qwen_chat(home, tmp_path / "work", "66666666-0000-4000-8000-000000000006", f"hi {OTHER}", now)
+    qwen_chat(home, tmp_path / "other", "77777777-0000-4000-8000-000000000007", MARKER, now)
+    qwen_chat(home, tmp_path / "work", "88888888-0000-4000-8000-000000000008", f"You are worker: {MARKER}", now)
+    qwen = BACKENDS["qwen"]
+    assert qwen.find_session(probe(tmp_path, now - 1)) == "88888888-0000-4000-8000-000000000008"
+    assert qwen.session_saved("88888888-0000-4000-8000-000000000008", {"HOME": str(home)})
+    assert not qwen.session_saved("99999999-0000-4000-8000-000000000009", {"HOME": str(home)})
+    assert qwen.find_session(probe(tmp_path, now - 1, QWEN_HOME=str(tmp_path / "elsewhere"))) is None
+
+
+# -- pi ----------------------------------------------------------------------------------
+
+
+def pi_session(home: Path, cwd: Path, session_id: str, prompt: str | None, at: float) -> Path:
+    """A session as pi-coding-agent 0.73.1 writes it: the header, its model, then the prompt."""
+    folder = home / ".pi" / "agent" / "sessions" / f"-{str(cwd).replace('/', '-')}--"
+    folder.mkdir(parents=True, exist_ok=True)
+    records = [
+        {"type": "session", "version": 3, "id": session_id, "timestamp": stamp(at), "cwd": str(cwd)},
+        {"type": "model_change", "id": "c62f38f0", "parentId": None, "provider": "scripted", "modelId": "loop"},
+    ]
+    if prompt is not None:
+        message = {"role": "user", "content": [{"type": "text", "text": prompt}]}
+        records.append({"type": "message", "id": "a208cf39", "parentId": "c62f38f0", "message": message})
+    path = folder / f"{datetime.fromtimestamp(at, UTC):%Y-%m-%dT%H-%M-%S-000Z}_{session_id}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_pi_finds_the_session_whose_first_prompt_holds_the_marker(tmp_path):
+    now = time.time()
+    home, work = tmp_path / "home", tmp_path / "work"
+    pi_session(home, work, "01a24e9e-0000-7000-8000-000000000001", f"hi {OTHER}", now)
+    pi_session(home, tmp_path / "other", "01a24e9e-0000-7000-8000-000000000002", MARKER, now)
+    pi_session(home, work, "01a24e9e-0000-7000-8000-000000000003", f"You are worker: {MARKER}", now)
+    pi_session(home, work, "01a24e9e-0000-7000-8000-000000000004", None, now)
+    pi = BACKENDS["pi"]
+    assert pi.find_session(probe(tmp_path, now - 1)) == "01a24e9e-0000-7000-8000-000000000003"
+    assert pi.session_saved("01a24e9e-0000-7000-8000-000000000003", {"HOME": str(home)})
+    assert not pi.session_saved("01a24e9e-0000-7000-8000-000000000004", {"HOME": str(home)})  # no prompt yet
+    assert pi.find_session(probe(tmp_path, now - 1, PI_CODING_AGENT_DIR=str(tmp_path / "elsewhere"))) is None

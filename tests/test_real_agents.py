@@ -1,9 +1,10 @@
-"""The core loop with the real claude, codex and opencode npm builds (marker `realagents`).
+"""The core loop with the real npm builds of all six coding agents (marker `realagents`).
 
 For each backend, with default `member create` arguments: the spawn prompt is the member's
 own first turn; a Director's message arrives as exactly one turn; the member's shell tool
 runs cafleet (ack, then a reply) without any permission or sandbox edit; the reply lands in
-the Director's inbox and its notice in the Director's pane. The model is the scripted
+the Director's inbox and its notice in the Director's pane; `member delete` closes the pane
+and leaves none of the agent's processes behind. The model is the scripted
 loopback server in tests/realagents (127.0.0.1 only); nothing leaves the machine.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -32,6 +34,17 @@ from tests.support import cafleet_command
 
 pytestmark = pytest.mark.realagents
 RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))
+# The backends to run (CAFLEET_REAL_AGENTS=claude,codex: only those), all six by default.
+ONLY = [name for name in os.environ.get("CAFLEET_REAL_AGENTS", "").split(",") if name]
+
+
+def under_test(cases: list) -> list:
+    """The parameter cases (a backend, or a tuple led by one) of the backends to run."""
+    return [case for case in cases if not ONLY or (case[0] if isinstance(case, tuple) else case) in ONLY]
+
+
+# What an agent whose own rules ask shows when it asks to run a command.
+ASKS = {"opencode": "Permission required", "gemini": "Allow execution of", "qwen": "Allow execution of", "pi": "Allow this?"}
 TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")  # a JSON Lines file to append timings to
 
 
@@ -40,13 +53,13 @@ def real_agents():
     if agents_bin() is None:
         pytest.fail(
             "the real agents are not installed; run `npm install --prefix ~/.cache/cafleet-agents "
-            "@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 opencode-ai@1.18.33` "
+            "@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 opencode-ai@1.18.33 @google/gemini-cli@0.61.0 @qwen-code/qwen-code@0.24.4 @mariozechner/pi-coding-agent@0.73.1` "
             "(or set CAFLEET_REAL_AGENTS_DIR), as .ci/run does"
         )
 
 
 @pytest.mark.parametrize("run", range(RUNS))
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
+@pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))
 def test_a_real_member_acks_and_answers(real_agents, tmp_path, backend, run):
     cafleet = cafleet_command()[0]
     with ModelServer(ROUTES, log_path=tmp_path / "model.jsonl") as server:
@@ -102,6 +115,12 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     screen = pane_text(field, member_pane)
     assert "denied" not in screen.lower() and "command not found" not in screen, screen[-2000:]
 
+    deleted_at = time.monotonic()
+    fleet_json(cafleet, field, fleet, "member", "delete", "--agent-id", str(director), "--member-id", str(member_id))
+    delete_s = time.monotonic() - deleted_at
+    assert member_pane not in live_panes(field)
+    assert not agent_processes(field, member_pane), "the agent outlived its pane"
+
     if TIMINGS:
         with open(TIMINGS, "a") as out:
             out.write(
@@ -111,10 +130,27 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
                         "spawn_to_first_turn_s": round(first_turn_s, 2),
                         "notice_to_ack_s": round(acked_at - sent_at, 2),
                         "ack_to_reply_notice_s": round(landed_s, 2),
+                        "delete_s": round(delete_s, 2),
                     }
                 )
                 + "\n"
             )
+
+
+def live_panes(field) -> list[str]:
+    listed = subprocess.run(
+        ["tmux", "-L", field.socket_name, "list-panes", "-a", "-F", "#{pane_id}"], capture_output=True, text=True, timeout=10
+    )
+    return listed.stdout.split()
+
+
+def agent_processes(field, pane_id: str) -> list[int]:
+    """The processes still running from a pane of the field's tmux server (closed or not)."""
+    from cafleet.core.records import PlacementRecord
+    from cafleet.panes.pane_leftovers import pane_processes
+
+    placement = PlacementRecord(0, None, field.socket_path, field.server_pid, "main", "@0", pane_id, "", "")
+    return [pid for pid, _ in pane_processes(placement)]
 
 
 def fleet_json(cafleet, field, fleet, *args):
@@ -163,7 +199,7 @@ def replies_to(cafleet, field, fleet, director):
     return [t for t in inbox if t["to_agent_id"] == director]
 
 
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
+@pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))
 def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_path, backend):
     """The notice is typed only once the new agent shows its input box: the spawn prompt stays
     its own first turn, and the notice is the next one (opencode drops input for seconds)."""
@@ -186,7 +222,7 @@ def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_p
             stop_field(field)
 
 
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
+@pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))
 def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, backend):
     cafleet = cafleet_command()[0]
     with ModelServer(ROUTES) as server:
@@ -217,10 +253,15 @@ def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, 
 
 @pytest.mark.parametrize(
     "backend, user_config",
-    [
-        ("claude", None),  # dontAsk: whatever the user's settings do not allow is refused
-        ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
-    ],
+    under_test(
+        [
+            ("claude", None),  # dontAsk: whatever the user's settings do not allow is refused
+            ("opencode", {"permission": {"bash": "ask"}}),  # the user's "ask" keeps governing other commands
+            ("gemini", None),  # its default approval mode asks about every other command
+            ("qwen", None),  # so does the approval mode cafleet starts it in
+            ("pi", None),  # and cafleet's gate for pi, which has no approval prompts of its own
+        ]
+    ),
 )
 def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend, user_config):
     cafleet = cafleet_command()[0]
@@ -237,8 +278,8 @@ def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend
                 interval=0.3,
             )
             send(cafleet, field, fleet, director, f"please run: touch {marker}")
-            if backend == "opencode":
-                wait_until(lambda: "Permission required" in pane_text(field, pane), 60, "opencode to ask")
+            if backend in ASKS:
+                wait_until(lambda: ASKS[backend] in pane_text(field, pane), 60, f"{backend} to ask")
             else:
                 wait_until(
                     lambda: [r for r in server.requests if r.after_tool_result and r.is_agent_turn("Bash")][1:],
@@ -253,10 +294,15 @@ def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend
 
 @pytest.mark.parametrize(
     "backend, options, user_config",
-    [
-        ("claude", ["--permission-mode", "default"], None),
-        ("opencode", [], {"permission": {"bash": "ask"}}),
-    ],
+    under_test(
+        [
+            ("claude", ["--permission-mode", "default"], None),
+            ("opencode", [], {"permission": {"bash": "ask"}}),
+            ("gemini", [], None),
+            ("qwen", [], None),
+            ("pi", [], None),
+        ]
+    ),
 )
 def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(
     real_agents, tmp_path, backend, options, user_config
@@ -319,5 +365,24 @@ def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(
                 "the waiting notice to land after the answer",
                 interval=0.3,
             )
+        finally:
+            stop_field(field)
+
+
+@pytest.mark.parametrize("backend", under_test(["gemini"]))
+def test_a_forced_delete_ends_an_agent_that_outlives_its_pane(real_agents, tmp_path, backend):
+    """An idle gemini ignores the hang-up of its killed pane: `member delete --force` ends it."""
+    cafleet = cafleet_command()[0]
+    with ModelServer(ROUTES) as server:
+        field = start_field(tmp_path, backend, server, cafleet)
+        try:
+            fleet, director, member, pane = spawn_member(field, cafleet, backend)
+            wait_until(lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], 90, "the first turn")
+            wait_until(lambda: "Ready and waiting" in pane_text(field, pane), 30, "the first turn to end")
+            fleet_json(
+                cafleet, field, fleet, "member", "delete", "--agent-id", str(director), "--member-id", str(member), "--force"
+            )
+            assert pane not in live_panes(field)
+            assert not agent_processes(field, pane), "the agent outlived its killed pane"
         finally:
             stop_field(field)

@@ -28,10 +28,13 @@ from tests.test_real_agents import real_agents  # noqa: F401 (a fixture)
 pytestmark = pytest.mark.realagents
 TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")
 RUNS = int(os.environ.get("CAFLEET_REAL_AGENT_RUNS", "1"))
+# Agents that send the model no session id: the loopback model keys their conversations by
+# their first prompt, which a resumed conversation sends again.
+KEYED_BY_TEXT = ("gemini", "qwen", "pi")
 
 
 @pytest.mark.parametrize("run", range(RUNS))
-@pytest.mark.parametrize("backend", ["claude", "codex", "opencode"])
+@pytest.mark.parametrize("backend", ["claude", "codex", "opencode", "gemini", "qwen", "pi"])
 def test_a_killed_agent_resumes_its_own_conversation(real_agents, tmp_path, backend, run):
     spec = BACKENDS[backend]
     tool = SHELL_TOOLS[backend]
@@ -57,7 +60,7 @@ def test_a_killed_agent_resumes_its_own_conversation(real_agents, tmp_path, back
                 wait_for_state(field, panes[name], "ready")
             word = f"amber-{uuid.uuid4().hex[:8]}"
             type_turn(field, panes["ana"], f"first turn: remember the word {word}")
-            (first,) = wait_until(lambda: turns_with(word), 60, "ana's first turn")
+            (first,) = wait_on_screen(field, panes["ana"], lambda: turns_with(word), 60, "ana's first turn")
             wait_until(
                 lambda: IDLE_TEXT in pane_text(field, panes["ana"].pane_id).rsplit(word, 1)[-1], 60, "the answer on screen"
             )
@@ -68,7 +71,8 @@ def test_a_killed_agent_resumes_its_own_conversation(real_agents, tmp_path, back
             found = {name: spec.find_session(probe(field, panes[name], marker)) for name, marker in markers.items()}
             seen = {name: {r.conversation for r in turns_with(marker)} for name, marker in markers.items()}
             assert found["ana"] != found["bo"] and all(found.values()), found
-            assert seen == {name: {found[name]} for name in markers}  # the id the model saw each marker under
+            if backend not in KEYED_BY_TEXT:
+                assert seen == {name: {found[name]} for name in markers}  # the id the model saw each marker under
             if chosen["ana"] is not None:
                 assert found == chosen
 
@@ -77,10 +81,12 @@ def test_a_killed_agent_resumes_its_own_conversation(real_agents, tmp_path, back
             wait_for_state(field, again, "ready")
             ready_s = time.monotonic() - resumed_at
             type_turn(field, again, "second turn: which word did I ask you to remember?")
-            (later,) = wait_until(lambda: turns_with("second turn:"), 60, "the resumed agent's next turn")
+            (later,) = wait_on_screen(field, again, lambda: turns_with("second turn:"), 60, "the resumed agent's next turn")
             answered_s = time.monotonic() - resumed_at
-            assert later.conversation == first.conversation == found["ana"]
-            assert server.remembers(word, "second turn:") == [later]  # it carries turn 1
+            assert later.conversation == first.conversation
+            assert backend in KEYED_BY_TEXT or later.conversation == found["ana"]
+            # it carries turn 1 (gemini's model router sees the history too: only turns count)
+            assert [r for r in server.remembers(word, "second turn:") if r.is_agent_turn(tool)] == [later]
             assert not later.carries(markers["bo"])
             if TIMINGS:
                 with open(TIMINGS, "a") as out:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cafleet.backends import BACKENDS
-from cafleet.core.agent_state import HELD, TYPEABLE, AgentState
+from cafleet.core.agent_state import HELD, SHELL_MODE_QUESTION, TYPEABLE, AgentState
 from cafleet.core.reset_time import reset_at
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
@@ -80,6 +80,58 @@ EXPECTED = {
     "opencode/limited-quota-retrying-80-columns": "limited",
     "opencode/auth-expired": "auth-expired",
     "opencode/context-full": "context-full",
+    "gemini/starting": "starting",
+    "gemini/starting-box-before-prompt": "starting",  # its spawn prompt is not submitted yet
+    "gemini/starting-box-after-redraw": "starting",
+    "gemini/starting-box-with-a-warning": "starting",
+    "gemini/ready": "ready",
+    "gemini/ready-80-columns": "ready",
+    "gemini/starting-no-prompt-yet": "starting",  # started without a prompt: the banner alone
+    "gemini/after-approving-1": "ready",
+    "gemini/busy": "busy",
+    "gemini/busy-queued": "busy",
+    "gemini/busy-draft": "draft",
+    "gemini/draft": "draft",
+    "gemini/draft-wrapped-80-columns": "draft",
+    "gemini/exit-typed": "draft",  # the command pop-up under the box is no input
+    "gemini/asking": "asking",
+    "gemini/asking-trust": "asking",
+    "gemini/asking-usage-limit": "asking",
+    "gemini/shell-mode-empty": "asking",  # typed text would run in the shell
+    "gemini/shell-mode-after-command": "asking",
+    "gemini/limited-quota": "limited",
+    "gemini/auth-expired": "auth-expired",
+    "gemini/context-full": "context-full",
+    "qwen/starting-before-the-prompt-shows": "starting",  # the banner, and no turn under it yet
+    "qwen/ready": "ready",
+    "qwen/after-approving-1": "ready",
+    "qwen/busy": "busy",
+    "qwen/busy-queued": "busy",  # Ctrl+Q queued a notice above the box
+    "qwen/busy-retrying-quota": "busy",  # qwen retries a 429 without a word
+    "qwen/busy-draft": "draft",
+    "qwen/draft": "draft",
+    "qwen/draft-in-shell-mode": "draft",
+    "qwen/asking": "asking",
+    "qwen/shell-mode-empty": "asking",  # typed text would run in the shell
+    "qwen/shell-command-running": "asking",  # and is taken unseen while a command runs
+    "qwen/auth-expired": "auth-expired",
+    "qwen/context-full": "context-full",
+    "pi/starting": "starting",
+    "pi/ready": "ready",
+    "pi/after-shell-command": "ready",  # `!cmd` ends with its command: no shell mode stays on
+    "pi/busy": "busy",
+    "pi/busy-first-turn": "busy",  # no token counts in the footer yet
+    "pi/busy-queued": "busy",  # Enter steered the notice into the running turn
+    "pi/busy-followup-queued": "busy",  # Alt+Enter queued it as a follow-up
+    "pi/busy-draft": "draft",
+    "pi/draft": "draft",
+    "pi/draft-shell-mark": "draft",
+    "pi/exit-typed": "draft",
+    "pi/asking": "asking",  # cafleet's gate asks
+    "pi/retrying-rate-limit": "retrying",
+    "pi/limited-rate-limit-gave-up": "limited",
+    "pi/auth-expired": "auth-expired",
+    "pi/context-full": "context-full",
 }
 EXITED = ["claude/exited", "claude/exited-direct", "codex/exited", "codex/exited-shell", "codex/exited-daemon", "opencode/exited"]
 
@@ -111,6 +163,11 @@ def test_an_exited_agents_last_screen_is_never_typeable(name):
         ("claude/asking", "Do you want to proceed?"),
         ("codex/asking", "$ rm -rf"),
         ("opencode/asking-bash", "$ /tmp/ocx/fakecafleet --fleet-id 7 message ack"),
+        ("gemini/asking", "touch /tmp/vx/gwork/x"),
+        ("gemini/asking-trust", "Do you trust the files in this folder?"),
+        ("gemini/asking-usage-limit", "Usage limit reached for all Pro models."),
+        ("qwen/asking", "Allow execution of: 'touch'?"),
+        ("pi/asking", "Allow this? (cafleet member) run: touch /tmp/vx/pwork/x"),
     ],
 )
 def test_a_question_carries_its_text(name, words):
@@ -123,6 +180,17 @@ def test_a_question_carries_its_text(name, words):
         ("claude/draft", "a human draft, not sent yet"),
         ("codex/draft", "a human draft, not submitted"),
         ("opencode/draft", "a human draft, not sent yet"),
+        ("gemini/draft", "a human draft, not sent yet"),
+        ("gemini/busy-draft", "a draft while busy"),
+        ("gemini/exit-typed", "/exit"),
+        ("qwen/draft", "a human draft, not sent yet"),
+        ("pi/draft", "a human draft, not sent yet"),
+        ("pi/exit-typed", "/exit"),
+        ("qwen/busy-draft", "[cafleet msg 5 from director#1 2026] queued notice"),
+        (
+            "gemini/draft-wrapped-80-columns",
+            "a long human draft that goes on and on past the edge of this narrow pane so that it wraps onto a second line",
+        ),
     ],
 )
 def test_a_draft_carries_its_text(name, draft):
@@ -144,6 +212,7 @@ def test_a_draft_carries_its_text(name, draft):
         ("opencode/retrying-overloaded", "in 11s"),
         # Retrying a limit, opencode counts down to its next attempt, not to the limit's reset.
         ("opencode/limited-quota-retrying-80-columns", ""),
+        ("pi/retrying-rate-limit", "in 1s"),
     ],
 )
 def test_a_limit_carries_its_reset_time_as_shown(name, resets):
@@ -162,6 +231,16 @@ def test_a_limit_carries_its_reset_time_as_shown(name, resets):
         ("codex/auth-expired", "401 Unauthorized"),
         ("opencode/limited-usage-retrying", "The usage limit has been reached"),
         ("opencode/auth-expired", "Incorrect API key provided"),
+        ("gemini/limited-quota", "You have exhausted your daily quota on this model."),
+        ("gemini/asking-usage-limit", "Usage limit reached for all Pro models."),
+        ("gemini/auth-expired", "API key expired. Please renew the API key."),
+        ("gemini/context-full", "exceeds the maximum number of tokens"),
+        ("qwen/auth-expired", "401 Incorrect API key provided"),
+        ("qwen/context-full", "maximum context length is 128000 tokens"),
+        ("pi/retrying-rate-limit", "429 Rate limit reached"),
+        ("pi/limited-rate-limit-gave-up", "Retry failed after 3 attempts"),
+        ("pi/auth-expired", "401 Incorrect API key provided"),
+        ("pi/context-full", "Context overflow recovery failed"),
     ],
 )
 def test_a_held_agent_says_why(name, words):
@@ -191,6 +270,7 @@ GOES_ON_BY_ITSELF = {
     "opencode/limited-usage-retrying",
     "opencode/retrying-overloaded",
     "opencode/retrying-rate-limit",
+    "pi/retrying-rate-limit",
 }
 
 
@@ -205,3 +285,25 @@ def test_a_draft_under_a_refusal_closes_the_box():
     lines[box] = "❯ someone is typing here"
     reading = BACKENDS["claude"].read_screen(lines)
     assert (reading.state, reading.box_open) == (AgentState.LIMITED, False)
+
+
+@pytest.mark.parametrize("name", ["gemini/shell-mode-empty", "gemini/shell-mode-after-command", "qwen/shell-mode-empty"])
+def test_gemini_shell_mode_is_never_typed_into(name):
+    """Gemini keeps shell mode on after a command: a notice typed then would run in the shell."""
+    reading = read(name)
+    assert reading.state not in TYPEABLE and reading.question == SHELL_MODE_QUESTION
+
+
+def test_every_backend_names_the_versions_its_reader_was_built_from():
+    for name, spec in BACKENDS.items():
+        assert spec.verified_versions, name
+        assert (SCREENS / name).is_dir(), name
+
+
+def test_gemini_reads_a_long_answer_scrolled_past_its_start_as_ready():
+    """Only notes seen from their first line count as gemini's start-up screen: a long answer
+    whose `✦` scrolled out of the captured lines is a said turn, not the start."""
+    screen = (SCREENS / "gemini" / "ready.txt").read_text().split("\n")
+    rule = max(i for i, line in enumerate(screen) if line.startswith("─" * 10))
+    scrolled = ["  the model's answer goes on, line after line"] * 60 + screen[rule - 1 :]
+    assert BACKENDS["gemini"].read_screen(scrolled).state == AgentState.READY

@@ -1,4 +1,4 @@
-"""`cafleet setup` installs the packaged agent skill for claude, codex and opencode; `doctor`
+"""`cafleet setup` installs the packaged agent skill for every coding agent; `doctor`
 reports whether each copy is current; the skill itself is valid and only shows real commands."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 
 from cafleet.setup.skill_install import packaged_skill, packaged_skills
 
+AGENTS = ("claude", "codex", "opencode", "gemini", "qwen", "pi")  # `CodingAgent`'s order
 SKILLS = ("cafleet", "cafleet-design-doc-create", "cafleet-design-doc-execute", "cafleet-director")
 
 OLD = 1_000_000_000  # an mtime far in the past, so any rewrite would show
@@ -24,15 +25,18 @@ def no_agent_dirs_from_outside(monkeypatch):
     """The real CODEX_HOME / XDG_CONFIG_HOME must never be reached; HOME is already a temp dir."""
     monkeypatch.delenv("CODEX_HOME", raising=False)
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("GEMINI_CLI_HOME", raising=False)
+    monkeypatch.delenv("QWEN_HOME", raising=False)
+    monkeypatch.delenv("PI_CODING_AGENT_DIR", raising=False)
 
 
 @pytest.fixture(autouse=True)
 def agents_on_path(tmp_path, monkeypatch) -> Path:
-    """claude, codex and opencode on PATH (stand-in scripts), so setup finds all three; a test
-    about agents that are not here sets PATH itself."""
+    """Every coding agent on PATH (stand-in scripts), so setup finds them all; a test about
+    agents that are not here sets PATH itself."""
     bin_dir = tmp_path / "agents-bin"
     bin_dir.mkdir()
-    for name in ("claude", "codex", "opencode"):
+    for name in AGENTS:
         script = bin_dir / name
         script.write_text("#!/bin/sh\nexit 0\n")
         script.chmod(0o755)
@@ -66,7 +70,7 @@ def test_every_coding_agent_has_its_backend_and_its_skills_folder():
     from cafleet.core.domain import CODING_AGENTS
     from cafleet.setup.skill_install import skill_dirs
 
-    assert CODING_AGENTS == ("claude", "codex", "opencode")
+    assert CODING_AGENTS == AGENTS
     assert tuple(BACKENDS) == CODING_AGENTS and all(BACKENDS[name].name == name for name in CODING_AGENTS)
     assert tuple(skill_dirs()) == CODING_AGENTS
     skip = next(p for p in setup_command.params if p.name == "skip")
@@ -81,6 +85,9 @@ def default_paths() -> dict[str, Path]:
         "claude": home / ".claude/skills/cafleet/SKILL.md",
         "codex": home / ".codex/skills/cafleet/SKILL.md",
         "opencode": home / ".config/opencode/skills/cafleet/SKILL.md",
+        "gemini": home / ".gemini/skills/cafleet/SKILL.md",
+        "qwen": home / ".qwen/skills/cafleet/SKILL.md",
+        "pi": home / ".pi/agent/skills/cafleet/SKILL.md",
     }
 
 
@@ -89,6 +96,9 @@ def custom_paths(env: dict) -> dict[str, Path]:
         "claude": Path(os.environ["HOME"]) / ".claude/skills/cafleet/SKILL.md",
         "codex": Path(env["CODEX_HOME"]) / "skills/cafleet/SKILL.md",
         "opencode": Path(env["XDG_CONFIG_HOME"]) / "opencode/skills/cafleet/SKILL.md",
+        "gemini": Path(os.environ["HOME"]) / ".gemini/skills/cafleet/SKILL.md",
+        "qwen": Path(os.environ["HOME"]) / ".qwen/skills/cafleet/SKILL.md",
+        "pi": Path(os.environ["HOME"]) / ".pi/agent/skills/cafleet/SKILL.md",
     }
 
 
@@ -140,7 +150,7 @@ def test_setup_honours_codex_home_and_xdg_config_home(cli, agent_dirs):
     cores = {row["agent"]: row["path"] for row in document["targets"] if row["skill"] == "cafleet"}
     assert cores == {a: str(p.parent) for a, p in paths.items()}
     for skill in SKILLS:
-        assert actions(result, skill) == {"claude": "installed", "codex": "installed", "opencode": "installed"}
+        assert actions(result, skill) == dict.fromkeys(AGENTS, "installed")
     for path in paths.values():
         assert_installed(path.parent.parent)
     assert not (Path(os.environ["HOME"]) / ".codex").exists()
@@ -156,7 +166,7 @@ def test_a_second_run_reports_unchanged_and_writes_nothing(cli, agent_dirs, tmp_
 
     again = cli("--json", "setup", env=agent_dirs)
     assert again.code == 0, again.err
-    assert actions(again) == {"claude": "unchanged", "codex": "unchanged", "opencode": "unchanged"}
+    assert actions(again) == dict.fromkeys(AGENTS, "unchanged")
     assert tree(tmp_path) == before  # same files, same bytes, same mtimes
     assert "claude: unchanged" in cli("setup", env=agent_dirs).out
 
@@ -164,7 +174,7 @@ def test_a_second_run_reports_unchanged_and_writes_nothing(cli, agent_dirs, tmp_
 def test_skip_leaves_an_agent_out(cli, agent_dirs):
     result = cli("setup", "--skip", "codex", "--json", env=agent_dirs)
     assert result.code == 0, result.err
-    assert actions(result) == {"claude": "installed", "codex": "skipped", "opencode": "installed"}
+    assert actions(result) == {**dict.fromkeys(AGENTS, "installed"), "codex": "skipped"}
     paths = custom_paths(agent_dirs)
     assert not Path(agent_dirs["CODEX_HOME"]).exists()
     assert paths["claude"].exists() and paths["opencode"].exists()
@@ -182,14 +192,14 @@ def test_setup_installs_only_for_the_agents_found_here_and_says_how_to_add_the_o
     env = only_on_path(tmp_path, "codex")
     result = cli("--json", "setup", env=env)
     assert result.code == 0, result.err
-    assert actions(result) == {"claude": "no-agent", "codex": "installed", "opencode": "installed"}
-    assert result.json()["not_found"] == ["claude"]
+    assert actions(result) == {**dict.fromkeys(AGENTS, "no-agent"), "codex": "installed", "opencode": "installed"}
+    assert result.json()["not_found"] == [agent for agent in AGENTS if agent not in ("codex", "opencode")]
     assert not (home / ".claude").exists()
     assert_installed(home / ".codex" / "skills")
     assert_installed(home / ".config" / "opencode" / "skills")
 
     again = cli("setup", env=env)
-    assert again.out.splitlines()[-1] == (
+    assert again.out.splitlines()[-len(AGENTS) + 2] == (
         f"claude: not found (no `claude` on PATH and no {home / '.claude'}), left alone; "
         "`cafleet setup --agent claude` installs its skills anyway"
     )
@@ -198,14 +208,17 @@ def test_setup_installs_only_for_the_agents_found_here_and_says_how_to_add_the_o
     # doctor agrees: nothing to fix for an agent that is not here.
     doctor = cli("--json", "doctor", env=env).json()
     assert {a: s["status"] for a, s in doctor["skills"].items()} == {
-        "claude": "no-agent",
+        **dict.fromkeys(AGENTS, "no-agent"),
         "codex": "current",
         "opencode": "current",
     }
     assert not any("skill" in p for p in doctor["problems"])
-    assert "skills: claude no-agent, codex current, opencode current" in cli("doctor", env=env).out
+    assert (
+        "skills: claude no-agent, codex current, opencode current, gemini no-agent, qwen no-agent, pi no-agent"
+        in cli("doctor", env=env).out
+    )
 
-    named = cli("setup", "--agent", "claude", env=env)
+    named = cli("setup", *(f"--agent={agent}" for agent in AGENTS), env=env)
     assert named.code == 0, named.err
     assert f"claude: installed {home / '.claude/skills/cafleet'}" in named.out and "not found" not in named.out
     assert_installed(home / ".claude" / "skills")
@@ -217,14 +230,14 @@ def test_setup_with_no_coding_agent_here_writes_nothing_and_says_so(cli, tmp_pat
     result = cli("setup", env=only_on_path(tmp_path))
     assert result.code == 0, result.err
     assert result.out.splitlines()[-1] == (
-        "No coding agent found: install Claude Code, Codex or opencode, then run `cafleet setup` again"
+        "No coding agent found: install Claude Code, Codex, opencode, Gemini CLI, Qwen Code or pi, then run `cafleet setup` again"
     )
-    assert [line.split(":")[0] for line in result.out.splitlines()[:-1]] == ["claude", "codex", "opencode"]
+    assert [line.split(":")[0] for line in result.out.splitlines()[:-1]] == list(AGENTS)
     assert list(Path(os.environ["HOME"]).iterdir()) == []
     doctor = cli("--json", "doctor", env={"PATH": str(tmp_path / "only-none")}).json()
     assert {s["status"] for s in doctor["skills"].values()} == {"no-agent"}
     assert not any("skill" in p for p in doctor["problems"])
-    assert any(p.startswith("no coding agent (claude, codex, opencode) on PATH") for p in doctor["problems"])
+    assert any(p.startswith(f"no coding agent ({', '.join(AGENTS)}) on PATH") for p in doctor["problems"])
 
 
 def test_agent_and_skip_of_the_same_agent_is_a_usage_error(cli):
@@ -238,7 +251,7 @@ def test_unknown_skip_is_a_usage_error_naming_the_value_and_the_valid_names(cli)
     result = cli("setup", "--skip", "cursor")
     assert result.code == 2
     assert "'cursor'" in result.err
-    assert all(name in result.err for name in ("claude", "codex", "opencode"))
+    assert all(name in result.err for name in AGENTS)
     assert "Traceback" not in result.err
     assert not any(p.exists() for p in default_paths().values())
 
@@ -355,14 +368,14 @@ def test_doctor_reports_missing_then_current_then_outdated(cli, agent_dirs):
         for agent, path in paths.items()
     }
     (problem,) = [p for p in before["problems"] if "skill" in p]
-    assert "missing for claude, codex, opencode" in problem and "run `cafleet setup`" in problem
+    assert f"missing for {', '.join(AGENTS)}" in problem and "run `cafleet setup`" in problem
 
     assert cli("setup", env=agent_dirs).code == 0
     after = cli("--json", "doctor", env=agent_dirs).json()
     assert {a: s["status"] for a, s in after["skills"].items()} == dict.fromkeys(paths, "current")
     assert not any("skill" in p for p in after["problems"])
     text = cli("doctor", env=agent_dirs).out
-    assert "skills: claude current, codex current, opencode current" in text
+    assert "skills: " + ", ".join(f"{agent} current" for agent in AGENTS) in text
 
     with (paths["opencode"].parent / "references" / "recovery.md").open("a") as handle:
         handle.write("\nlocal edit\n")
@@ -374,7 +387,7 @@ def test_doctor_reports_missing_then_current_then_outdated(cli, agent_dirs):
     (problem,) = [p for p in edited["problems"] if "skill" in p]
     assert "outdated for opencode" in problem and "run `cafleet setup`" in problem and "NAME.bak" in problem
     text = cli("doctor", env=agent_dirs).out
-    assert "skills: claude current, codex current, opencode outdated" in text
+    assert "skills: claude current, codex current, opencode outdated, gemini current, qwen current, pi current" in text
     assert "  - cafleet agent skills outdated for opencode: run `cafleet setup`" in text
 
     # One skill folder missing (e.g. removed by hand) is reported too.

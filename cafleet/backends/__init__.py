@@ -1,8 +1,7 @@
 """The coding agents cafleet can spawn into a pane: `BACKENDS`, one per `CodingAgent`.
 
-`base` says what every backend provides; `claude`, `codex` and `opencode` each start their
-agent, and `claude_screen`, `codex_screen` and `opencode_screen` read its screen (helpers in
-`screen_lines`). `standin` recognises and reads cafleet's stand-in agent, and starts it as the
+`base` says what every backend provides; `claude`, `codex`, `opencode`, `gemini`, `qwen` and `pi`
+each start their agent, and `<agent>_screen` reads its screen (helpers in `screen_lines`). `standin` recognises and reads cafleet's stand-in agent, and starts it as the
 `standin` coding agent of `cafleet demo` (found by `backend`, never offered as a choice).
 """
 
@@ -14,7 +13,10 @@ import shutil
 from cafleet.backends.base import STATE_VARIABLES, Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, WorktreeAccess
 from cafleet.backends.claude import Claude
 from cafleet.backends.codex import Codex
+from cafleet.backends.gemini import Gemini
 from cafleet.backends.opencode import Opencode
+from cafleet.backends.pi import Pi
+from cafleet.backends.qwen import Qwen
 from cafleet.backends.standin import Standin
 from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput, Refused
@@ -39,7 +41,7 @@ __all__ = [
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
 
 # One per `CodingAgent`, in its order (error messages list them so).
-BACKENDS: dict[str, Backend] = {b.name: b for b in (Claude(), Codex(), Opencode())}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (Claude(), Codex(), Opencode(), Gemini(), Qwen(), Pi())}
 _STANDIN = Standin()
 
 

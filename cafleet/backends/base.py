@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 from cafleet.backends.versions import AgentVersion
 from cafleet.core.agent_state import ScreenReading
-from cafleet.core.domain import CodingAgent
 from cafleet.core.errors import InvalidInput
 from cafleet.panes.processes import Program
 
@@ -36,7 +36,18 @@ GIT_COMMANDS = ("git add *", "git commit *", "git status *")
 
 
 # Where the agents keep their saved conversations: a member resumed later must look where it saved.
-STATE_VARIABLES = ("HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+STATE_VARIABLES = (
+    "HOME",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "GEMINI_CLI_HOME",
+    "QWEN_HOME",
+    "PI_CODING_AGENT_DIR",
+    "PI_CODING_AGENT_SESSION_DIR",
+    "XDG_DATA_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_STATE_HOME",
+)
 
 
 class SpawnContext(NamedTuple):
@@ -74,6 +85,22 @@ class SpawnPlan(NamedTuple):
     argv: list[str]
     env: dict[str, str]
     grants: tuple[str, ...]  # what was granted, in words the Director sees
+    # Files the agent is started with (gemini's policy): written, private, before it starts.
+    files: tuple[tuple[Path, str], ...] = ()
+
+
+def write_plan_files(plan: SpawnPlan) -> None:
+    """Write the plan's files (0600, each in a 0700 directory). They are named by their content,
+    so one already there is left as it is: a running agent's file never changes under it."""
+    for path, text in plan.files:
+        if path.exists():
+            continue
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
 
 
 class Backend:
@@ -97,11 +124,21 @@ class Backend:
         found = installed_version(executable, self.package) if self.package else None
         return AgentVersion(self.name, found, self.verified_versions)
 
+    # True when the agent keeps running after its pane is closed (it ignores the hang-up):
+    # whoever closes the pane, or finds it lost, ends its processes too.
+    outlives_its_pane: bool = False
+    # True when the agent may take a moment to show pasted text (and drops an Enter pressed
+    # before it does): typing waits until the box shows the text before pressing Enter.
+    paste_shows_late: bool = False
+    # Keys that turn the agent's shell mode off, for an agent that keeps it on after a
+    # command (`member exec`); empty when shell mode ends with the command.
+    shell_mode_off_keys: tuple[str, ...] = ()
+
     def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
         """Refuse options meant for another backend; returns `autonomy` with defaults filled in."""
         for option, flag in (("permission_mode", "--permission-mode"), ("sandbox", "--sandbox"), ("approval", "--approval")):
             if getattr(autonomy, option) is not None and option not in self.autonomy_options:
-                raise InvalidInput(f"{flag} is not an option of {self.name}; it applies to {_owner(option)} members only")
+                raise InvalidInput(f"{flag} is not an option of {self.name}; it applies to {_owners(option)} members only")
         return autonomy
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
@@ -135,8 +172,12 @@ class Backend:
         raise NotImplementedError
 
 
-def _owner(option: str) -> str:
-    return CodingAgent.CLAUDE if option == "permission_mode" else CodingAgent.CODEX
+def _owners(option: str) -> str:
+    """The coding agents that understand an `Autonomy` option, in words."""
+    from cafleet.backends import BACKENDS  # the registry imports this module first
+
+    names = [name for name, spec in BACKENDS.items() if option in spec.autonomy_options]
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def choose(value: str | None, allowed: tuple[str, ...], default: str, flag: str) -> str:

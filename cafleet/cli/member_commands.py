@@ -54,7 +54,13 @@ def member_group():
     help="claude: default, acceptEdits, plan, dontAsk (default) or bypassPermissions.",
 )
 @click.option("--sandbox", type=TEXT, metavar="MODE", help="codex: workspace-write (default) or danger-full-access.")
-@click.option("--approval", type=TEXT, metavar="POLICY", help="codex: on-request or never (default).")
+@click.option(
+    "--approval",
+    type=TEXT,
+    metavar="POLICY",
+    help="codex: on-request or never (default); gemini: default (default), auto_edit or yolo; "
+    "qwen: default (default), auto-edit, auto or yolo; pi: default (cafleet's gate asks) or yolo (no gate).",
+)
 @click.option(
     "--agent-arg",
     "agent_args",

@@ -1,5 +1,6 @@
-"""`cafleet setup`: install the cafleet agent skills where Claude Code, Codex and opencode read them,
-for the agents found on this machine (and any named with --agent)."""
+"""`cafleet setup`: install the cafleet agent skills where each coding agent reads them (Claude Code,
+Codex, opencode, Gemini CLI, Qwen Code, pi), for the agents found on this machine (and any named
+with --agent)."""
 
 from __future__ import annotations
 
@@ -32,11 +33,13 @@ from cafleet.core.domain import CODING_AGENTS
 def setup_command(named: tuple[str, ...], skip: tuple[str, ...], dry_run: bool):
     """Install the cafleet skills for the coding agents found here (no network; safe to repeat).
 
-    An agent is found when its program (claude, codex, opencode) is on PATH or its config
-    folder exists; the others are left alone unless named with --agent. Writes one folder per
-    skill (cafleet, cafleet-director, cafleet-design-doc-create, cafleet-design-doc-execute)
-    into ~/.claude/skills/, $CODEX_HOME/skills/ (default ~/.codex) and
-    $XDG_CONFIG_HOME/opencode/skills/ (default ~/.config). A file that you edited is kept as
+    An agent is found when its program (claude, codex, opencode, gemini, qwen, pi) is on PATH or its
+    config folder exists; the others are left alone unless named with --agent. Writes one
+    folder per skill (cafleet, cafleet-director, cafleet-design-doc-create,
+    cafleet-design-doc-execute) into ~/.claude/skills/, $CODEX_HOME/skills/ (default ~/.codex),
+    $XDG_CONFIG_HOME/opencode/skills/ (default ~/.config), ~/.gemini/skills/ (under
+    $GEMINI_CLI_HOME if set), $QWEN_HOME/skills/ (default ~/.qwen) and
+    $PI_CODING_AGENT_DIR/skills/ (default ~/.pi/agent). A file that you edited is kept as
     NAME.bak before it is replaced.
     """
     from cafleet.core.errors import CafleetError
@@ -101,7 +104,9 @@ def setup_command(named: tuple[str, ...], skip: tuple[str, ...], dry_run: bool):
             for agent in absent
         )
         if len(absent) == len(CODING_AGENTS):
-            lines.append("No coding agent found: install Claude Code, Codex or opencode, then run `cafleet setup` again")
+            lines.append(
+                "No coding agent found: install Claude Code, Codex, opencode, Gemini CLI, Qwen Code or pi, then run `cafleet setup` again"
+            )
         return "\n".join(lines)
 
     emit({"dry_run": dry_run, "targets": rows, "not_found": absent}, render)

@@ -43,6 +43,12 @@ HELD = frozenset({AgentState.RETRYING, AgentState.LIMITED, AgentState.AUTH_EXPIR
 UNREADABLE_AFTER_SECONDS = 60.0
 
 
+# What a reader says (as the question of `asking`) of an empty input box in shell mode, for an
+# agent whose shell mode outlasts a command: typed text would run in the shell, so nothing is
+# typed until the keys of `Backend.shell_mode_off_keys` turn it off.
+SHELL_MODE_QUESTION = "shell mode is on: typed text would run as a shell command (`!` on the empty box turns it off)"
+
+
 class ScreenReading(NamedTuple):
     """What a backend's screen parser saw (process checks come first, elsewhere)."""
 

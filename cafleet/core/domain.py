@@ -15,6 +15,9 @@ class CodingAgent(StrEnum):
     CLAUDE = "claude"
     CODEX = "codex"
     OPENCODE = "opencode"
+    GEMINI = "gemini"  # Gemini CLI
+    QWEN = "qwen"  # Qwen Code
+    PI = "pi"  # pi (pi-coding-agent)
     # cafleet's scripted stand-in (`python -m cafleet.demo.standin_agent`): what `cafleet demo`
     # runs, recorded as itself; never offered as a choice.
     STANDIN = "standin"

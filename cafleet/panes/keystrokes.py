@@ -32,6 +32,8 @@ PANE_LOCK_TIMEOUT_SECONDS = 5.0
 # ~0.1 s); the box is looked at every SUBMIT_POLL_SECONDS until then.
 SUBMIT_CHECK_SECONDS = 0.6
 SUBMIT_POLL_SECONDS = 0.1
+# How long an agent that shows a paste late may take to show it (gemini at a turn's start).
+PASTE_SHOWN_SECONDS = 3.0
 _GUARDABLE = re.compile(r"[A-Za-z0-9_.+-]+")
 
 
@@ -205,6 +207,7 @@ def _type_locked(
         if not steps.mark(NoticeStep.ENTERING):
             return Outcome("failed:claim-lost-before-enter", observation)
         time.sleep(SETTLE_SECONDS)
+        _await_paste(tmux, placement)
         if not tmux.press_key(pane.pane_id, guard, _submit_key(placement, observation)):
             return Outcome("failed:pane-changed-before-enter", observation)
         return _verify_submitted(tmux, placement, guard)
@@ -225,6 +228,20 @@ def _finish_own_draft(tmux: Tmux, pane_id: str, placement: PlacementRecord, obse
         return _verify_submitted(tmux, placement, guard)
     except TmuxError as exc:
         return Outcome(f"failed:{exc.message}", observation)
+
+
+def _await_paste(tmux: Tmux, placement: PlacementRecord) -> None:
+    """For an agent that may show a paste late (`Backend.paste_shows_late`), wait until its box
+    shows the text before pressing Enter: an Enter that comes first lands on an empty box and
+    is lost, and the text then sits in the box for good."""
+    spec = known_backend(placement.coding_agent)
+    if spec is None or not spec.paste_shows_late:
+        return
+    deadline = time.monotonic() + PASTE_SHOWN_SECONDS
+    while time.monotonic() < deadline:
+        if observe_pane(tmux, placement)[0].state == AgentState.DRAFT:
+            return
+        time.sleep(SUBMIT_POLL_SECONDS)
 
 
 def _submit_key(placement: PlacementRecord, observation: Observation) -> str:

@@ -17,12 +17,14 @@ from cafleet.backends import (
     SpawnPlan,
     WorktreeAccess,
     backend,
+    known_backend,
     locate,
     poll_command,
     validate_model,
 )
+from cafleet.backends.base import write_plan_files
 from cafleet.broker import members as registry
-from cafleet.core.agent_state import AgentState
+from cafleet.core.agent_state import SHELL_MODE_QUESTION, AgentState
 from cafleet.core.config import PostgresServer, database_setting, database_target, local_directory
 from cafleet.core.errors import CafleetError, InvalidInput, Refused
 from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
@@ -32,6 +34,8 @@ from cafleet.core.records import AgentRecord, PlacementRecord, SessionRecord, Wo
 from cafleet.core.text import is_blank
 from cafleet.core.timestamps import utc_now
 from cafleet.panes import keystrokes, prompt_file
+from cafleet.panes.observe import observe_pane
+from cafleet.panes.pane_leftovers import end_pane_leftovers
 from cafleet.panes.prompt import check_template, render, with_session_mark, worktree_note
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
@@ -44,6 +48,8 @@ if TYPE_CHECKING:  # worktrees are loaded only by the commands that use them: `m
     from cafleet.services.worktree_create import MadeWorktree, WorktreePlan, WorktreeRequest
 
 CAPTURE_HISTORY_FACTOR = 4
+# How long `exec` waits for a command to end before turning the agent's shell mode off.
+SHELL_MODE_WAIT_SECONDS = 10.0
 # Newlines, and what other programs take as one: VT, FF, NEL, the Unicode separators.
 _LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x85\u2028\u2029]")
 
@@ -239,6 +245,7 @@ def _new_worktree(made: MadeWorktree, placement: PlacementRecord) -> NewWorktree
 def spawn_command(spec, context: SpawnContext, window: str, token: str) -> tuple[SpawnPlan, str, dict[str, str]]:
     """The backend's plan, the pane's start command and its environment."""
     plan = spec.plan(context)
+    write_plan_files(plan)
     # The member's commands must name the host its placement records.
     host = {HOST_VARIABLE: this_host()} if HOST_VARIABLE in os.environ else {}
     environment = {"CAFLEET_DATABASE_URL": database_setting(), **host, **plan.env}
@@ -297,6 +304,9 @@ def delete_member(
                     f"member {member.name}'s pane {state.pane_id} is still open after {timeout:g}s{untyped}; "
                     f"retry with a longer --timeout or use --force. Its last lines:\n{last}"
                 )
+        spec = known_backend(placement.coding_agent)
+        if spec is not None and spec.outlives_its_pane:
+            end_pane_leftovers(placement)  # its pane is closed or gone here; the agent may live on
         rebalance(tmux, placement.tmux_window_id)
     gone = registry.retire_member(fleet_id, director_id, member_id)
     prompt_file.remove_prompt(member_id)
@@ -342,7 +352,25 @@ def exec_command(fleet_id: int, director_id: int, member_id: int, command: str) 
         target.tmux, target.placement, " " + typed.strip(), lead="!", allowed=frozenset({AgentState.READY})
     )
     _require_typed(target.member, outcome)
+    spec = known_backend(target.placement.coding_agent)
+    if spec is not None and spec.shell_mode_off_keys:
+        _leave_shell_mode(target, list(spec.shell_mode_off_keys))
     return target
+
+
+def _leave_shell_mode(target: MemberPane, keys: list[str]) -> None:
+    """Turn the agent's shell mode off after `exec` (gemini keeps it on, even while the command
+    still runs): notices typed into it would run in the shell."""
+    deadline = time.monotonic() + SHELL_MODE_WAIT_SECONDS
+    while True:
+        observation, _ = observe_pane(target.tmux, target.placement)
+        if observation.state == AgentState.ASKING and observation.question == SHELL_MODE_QUESTION:
+            keystrokes.press(target.tmux, target.placement, keys)
+            return
+        # Qwen takes keys unseen while the command runs: wait for it (a while) to end first.
+        if observation.state != AgentState.ASKING or time.monotonic() >= deadline:
+            return
+        time.sleep(0.2)
 
 
 def send_input(fleet_id: int, director_id: int, member_id: int, choice: int | None, freetext: str | None) -> MemberPane:

@@ -18,6 +18,10 @@ class Program(NamedTuple):
     argv: list[str]
     exe: str | None  # its executable, resolved by the kernel; None where that cannot be read
     cwd: str | None  # its working directory (relative paths in argv); None where unreadable
+    # True when the process wrote a title over its arguments (node's `process.title`): its
+    # argv is the title, and the rest of the original arguments' room is NUL padding, which a
+    # program merely started under that name (`exec -a`) never has.
+    retitled: bool = False
 
 
 def foreground_program(pane_pid: int | None) -> Program | None:
@@ -35,13 +39,13 @@ def foreground_program(pane_pid: int | None) -> Program | None:
 
 def read_program(pid: int) -> Program | None:
     """Process `pid` from /proc; None when it is gone or its argv cannot be read."""
-    argv = argv_of(pid)
-    if argv is None:
+    raw = _cmdline(pid)
+    if raw is None:
         return None
     exe = _readlink(f"/proc/{pid}/exe")
     if exe is not None and exe.endswith(_DELETED):
         exe = exe[: -len(_DELETED)]
-    return Program(argv, exe, _readlink(f"/proc/{pid}/cwd"))
+    return Program(_split(raw), exe, _readlink(f"/proc/{pid}/cwd"), retitled=raw.endswith(b"\0\0"))
 
 
 def _readlink(path: str) -> str | None:
@@ -61,11 +65,19 @@ def stat_fields(pid: int) -> list[bytes] | None:
 
 
 def argv_of(pid: int) -> list[str] | None:
+    raw = _cmdline(pid)
+    return None if raw is None else _split(raw)
+
+
+def _cmdline(pid: int) -> bytes | None:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            raw = cmdline.read()
+            return cmdline.read()
     except OSError:
         return None
+
+
+def _split(raw: bytes) -> list[str]:
     return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
 
 

@@ -22,6 +22,7 @@ from cafleet.core.errors import Refused
 from cafleet.core.hosts import is_this_host, this_host
 from cafleet.core.records import AgentRecord, PaneLocation, SessionRecord
 from cafleet.panes.members import new_session, rebalance, spawn_command
+from cafleet.panes.pane_leftovers import end_pane_leftovers
 from cafleet.panes.processes import process_ended
 from cafleet.panes.prompt import FRESH_RESTART_NOTE, with_session_mark
 from cafleet.panes.safety import pane_is_alive, target_problem
@@ -181,6 +182,8 @@ def _restore(target: RestoreTarget, window: _Window, mark: SpawnMark, fresh: boo
         return MemberRestore(member, Outcome.WOULD_RESUME if saved else Outcome.WOULD_START_FRESH, session_id=saved)
     if not restores.claim(target, mark):
         return MemberRestore(member, Outcome.BUSY, detail="another process claimed it first")
+    if spec.outlives_its_pane:
+        end_pane_leftovers(placement)  # its agent may live on without a pane, on the same conversation
     try:
         pane, started = _start(target, window, mark, saved)
     except (TmuxError, OSError, Refused) as exc:

@@ -113,6 +113,10 @@ def _login_shell_finds_cafleet() -> Check:
     )
 
 
+# Agents that node runs (their name is in the script's path, not the program's).
+_RUN_BY_NODE = (CodingAgent.CODEX, CodingAgent.OPENCODE, CodingAgent.GEMINI, CodingAgent.QWEN)  # pi retitles itself `pi`
+
+
 def _agent_process() -> list[str]:
     """argv of the nearest ancestor that is a coding agent (empty when none is found)."""
     pid = os.getppid()
@@ -121,7 +125,7 @@ def _agent_process() -> list[str]:
         if argv is None or fields is None:
             return []
         joined = " ".join(argv[:2])
-        if program_name(argv) in CODING_AGENTS or CodingAgent.CODEX in joined or CodingAgent.OPENCODE in joined:
+        if program_name(argv) in CODING_AGENTS or any(agent in joined for agent in _RUN_BY_NODE):
             return argv
         pid = int(fields[1])  # the parent
         if pid <= 1:
@@ -155,7 +159,87 @@ def _permission(agent: PaneAgent) -> Check:
             f"spawn members with `cafleet member create` (it passes the rule), or add {json.dumps(rule)} "
             "to permissions.allow in .claude/settings.json",
         )
+    if agent.coding_agent == CodingAgent.GEMINI:
+        return _gemini_permission(prefix)
+    if agent.coding_agent == CodingAgent.QWEN:
+        return _qwen_permission(prefix)
+    if agent.coding_agent == CodingAgent.PI:
+        return _pi_permission(prefix)
     return Check("permission", True, "codex asks nothing under --ask-for-approval never (cafleet's default)")
+
+
+def _gemini_permission(prefix: str) -> Check:
+    """Gemini allows cafleet by a `--policy` file naming this fleet's prefix, or in yolo mode."""
+    argv = _agent_process()
+    values = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--policy"]
+    yolo = (
+        "--yolo" in argv
+        or "-y" in argv
+        or any(a == "yolo" and b == "--approval-mode" for b, a in zip(argv, argv[1:], strict=False))
+    )
+    needle = json.dumps(prefix)
+    granted = yolo or any(needle in _read_text(value) for value in values)
+    if granted:
+        how = "yolo mode" if yolo else "a --policy file that allows this fleet's cafleet commands"
+        return Check("permission", True, f"gemini was started with {how}")
+    rule = f'[[rule]]\ntoolName = "run_shell_command"\ncommandPrefix = {needle}\ndecision = "allow"\npriority = 1'
+    return Check(
+        "permission",
+        False,
+        "gemini was not started with a policy that allows cafleet"
+        + ("" if argv else " (no gemini process found above this shell)"),
+        f"spawn members with `cafleet member create` (it passes the policy), or add to ~/.gemini/policies/cafleet.toml: {rule}",
+    )
+
+
+def _qwen_permission(prefix: str) -> Check:
+    """Qwen allows cafleet by an `--allowed-tools` rule for this fleet's prefix, or in yolo mode."""
+    argv = _agent_process()
+    rule = f"Bash({prefix} *)"
+    yolo = (
+        "--yolo" in argv
+        or "-y" in argv
+        or any(a == "yolo" and b == "--approval-mode" for b, a in zip(argv, argv[1:], strict=False))
+    )
+    if yolo or rule in argv:
+        return Check(
+            "permission",
+            True,
+            "qwen was started with " + ("yolo mode" if yolo else "a rule that allows this fleet's cafleet commands"),
+        )
+    return Check(
+        "permission",
+        False,
+        "qwen was not started with an allow rule for cafleet" + ("" if argv else " (no qwen process found above this shell)"),
+        f"spawn members with `cafleet member create` (it passes the rule), or add {json.dumps(rule)} "
+        "to permissions.allow in ~/.qwen/settings.json",
+    )
+
+
+def _pi_permission(prefix: str) -> Check:
+    """pi asks nothing by itself; cafleet's gate extension (named in the pane) lets this fleet's
+    cafleet commands through and asks for the rest."""
+    from cafleet.backends.pi import GATE_VARIABLE
+
+    gate = os.environ.get(GATE_VARIABLE)
+    if not gate or gate == "none":
+        return Check("permission", True, "pi runs every command without asking (no cafleet gate)")
+    if json.dumps(prefix) in _read_text(gate):
+        return Check("permission", True, f"pi's cafleet gate ({gate}) allows this fleet's cafleet commands")
+    return Check(
+        "permission",
+        False,
+        f"pi's cafleet gate ({gate}) does not allow this fleet's cafleet commands: each one asks first",
+        "spawn members with `cafleet member create` (it writes the gate for the fleet)",
+    )
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as policy:
+            return policy.read(256 * 1024)
+    except (OSError, ValueError):
+        return ""
 
 
 def _notices_reach_panes() -> Check:

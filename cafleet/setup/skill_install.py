@@ -3,7 +3,7 @@
 Used by `cafleet setup` (install) and `cafleet doctor` (status). Standard library and
 `cafleet.core.domain` only, so both stay fast. No network: the skills are the folders shipped
 in `cafleet/skills/`, one per skill (`SKILL.md` plus any files it reads on demand, such as
-`references/director.md`). Claude Code, Codex and opencode all read
+`references/director.md`). Claude Code, Codex, opencode, Gemini CLI, Qwen Code and pi all read
 `<skills dir>/<name>/SKILL.md` and may open the files beside it.
 
 A file cafleet did not write is never overwritten silently. In each skill folder it writes,
@@ -96,13 +96,16 @@ def _env_dir(env, name: str, default: Path) -> Path:
 
 
 def skill_dirs(env=None) -> dict[str, Path]:
-    """Where Claude Code, Codex and opencode look for user skills (honouring CODEX_HOME and XDG_CONFIG_HOME)."""
+    """Where each coding agent looks for user skills (honouring CODEX_HOME, XDG_CONFIG_HOME, GEMINI_CLI_HOME, QWEN_HOME and PI_CODING_AGENT_DIR)."""
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()).expanduser()
     return {
         CodingAgent.CLAUDE: home / ".claude" / "skills",
         CodingAgent.CODEX: _env_dir(env, "CODEX_HOME", home / ".codex") / "skills",
         CodingAgent.OPENCODE: _env_dir(env, "XDG_CONFIG_HOME", home / ".config") / "opencode" / "skills",
+        CodingAgent.GEMINI: _env_dir(env, "GEMINI_CLI_HOME", home) / ".gemini" / "skills",
+        CodingAgent.QWEN: _env_dir(env, "QWEN_HOME", home / ".qwen") / "skills",
+        CodingAgent.PI: _env_dir(env, "PI_CODING_AGENT_DIR", home / ".pi" / "agent") / "skills",
     }
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cafleet.backends import BACKENDS, Autonomy, SpawnContext
-from cafleet.backends.base import SessionProbe
-from cafleet.core.agent_state import ScreenReading
+from cafleet.backends.base import SessionProbe, write_plan_files
+from cafleet.core.agent_state import AgentState, ScreenReading
 from tests.realagents.harness import Field, agents_bin, pane_text, wait_until
 
 
@@ -42,6 +42,7 @@ def context(field: Field, backend: str, prompt: str, **changes) -> SpawnContext:
 def start(field: Field, backend: str, spawn: SpawnContext, unset: tuple[str, ...] = (), **extra: str) -> AgentPane:
     """The agent in a new window; `unset` and `extra` change the environment it inherits."""
     plan = BACKENDS[backend].plan(spawn)
+    write_plan_files(plan)  # as `member create` does (gemini's policy, pi's gate, qwen's defaults)
     settings = [item for name, value in {**plan.env, **extra}.items() for item in ("-e", f"{name}={value}")]
     without = shlex.join(["env", *(f"--unset={name}" for name in unset)]) + " " if unset else ""
     started_at = time.time()
@@ -80,7 +81,15 @@ def type_turn(field: Field, pane: AgentPane, text: str) -> None:
     subprocess.run([*tmux, "set-buffer", "-b", buffer, "--", text], check=True, timeout=10)
     subprocess.run([*tmux, "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane.pane_id], check=True, timeout=10)
     time.sleep(0.3)
+    if BACKENDS[pane.backend].paste_shows_late:  # an Enter before the paste shows is lost
+        wait_for_state(field, pane, "draft", timeout=5)
     subprocess.run([*tmux, "send-keys", "-t", pane.pane_id, "Enter"], check=True, timeout=10)
+    # As the courier verifies: text still in the box a moment later gets one more Enter (a
+    # gemini busy with its own start-up work drops one now and then).
+    try:
+        wait_on_screen(field, pane, lambda: reading(field, pane).state != AgentState.DRAFT, 1.0, "the text to leave the box")
+    except AssertionError:
+        subprocess.run([*tmux, "send-keys", "-t", pane.pane_id, "Enter"], check=True, timeout=10)
 
 
 def kill_agent(field: Field, pane: AgentPane) -> None:

@@ -17,16 +17,43 @@ from .model_server import ModelServer, Record, Reply, sse
 from .openai_errors import openai_error, shared_error_reply
 from .script import Conversation, Turn, decide
 
-SHELL_TOOL = "bash"
+# Each agent's shell tool, as it declares it: opencode's and pi's `bash {command}`, Qwen
+# Code's `run_shell_command {command}`.
+SHELL_TOOLS = ("bash", "run_shell_command")
+SHELL_TOOL = SHELL_TOOLS[0]
+# Text an agent adds to a user message itself (Qwen Code: its skills list and the date).
+_OWN_TEXT = ("<system-reminder>",)
 
 
 def _text(content: object) -> str:
-    """A message's text: content is a string or a list of parts (only text parts count)."""
+    """A message's text: content is a string or a list of parts (only text parts count, less
+    the agent's own reminders)."""
     if isinstance(content, str):
-        return content
+        return _without_reminders(content)
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        texts = (part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        return "".join(_without_reminders(text) for text in texts)
     return ""
+
+
+def _texts(content: object) -> list[str]:
+    """Each text part of a message (less the agent's reminders), the empty ones left out."""
+    if isinstance(content, list):
+        parts = (_text([part]) for part in content if isinstance(part, dict))
+        return [part for part in parts if part] or [""]
+    return [_text(content)]
+
+
+def _without_reminders(text: str) -> str:
+    """`text` less the `<system-reminder>…</system-reminder>` blocks an agent put in it."""
+    while text.lstrip().startswith(_OWN_TEXT) and "</system-reminder>" in text:
+        text = text.split("</system-reminder>", 1)[1].lstrip("\n")
+    return text
+
+
+def shell_tool(tools: frozenset[str]) -> str:
+    """The shell tool this request declares (the first known one), else opencode's."""
+    return next((tool for tool in SHELL_TOOLS if tool in tools), SHELL_TOOL)
 
 
 def conversation(body: dict) -> Conversation:
@@ -40,7 +67,8 @@ def conversation(body: dict) -> Conversation:
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     answered = max((i for i, m in enumerate(messages) if m.get("role") in ("assistant", "tool")), default=-1)
     return Conversation(
-        texts=tuple(_text(m.get("content")) for m in messages if m.get("role") == "user"),
+        # Each typed text on its own: a resumed qwen sends two turns as parts of one message.
+        texts=tuple(text for m in messages if m.get("role") == "user" for text in _texts(m.get("content"))),
         last_text=_text(last.get("content")) if last.get("role") == "user" else "",
         after_tool_result=last.get("role") == "tool",
         tool_names=tools,
@@ -50,11 +78,11 @@ def conversation(body: dict) -> Conversation:
     )
 
 
-def _tool_call(turn: Turn) -> dict:
+def _tool_call(turn: Turn, shell: str = SHELL_TOOL) -> dict:
     if turn.write is not None:
         name, arguments = turn.write.tool, {"filePath": turn.write.path, "content": turn.write.text}
     else:
-        name, arguments = SHELL_TOOL, {"command": turn.command}
+        name, arguments = shell, {"command": turn.command}
     return {
         "index": 0,
         "id": f"call_{uuid.uuid4().hex[:24]}",
@@ -71,7 +99,7 @@ def _usage() -> dict:
     return {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 
 
-def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, dict | str]]:
+def _chunks(turn: Turn, model: str, with_usage: bool, shell: str = SHELL_TOOL) -> Iterator[tuple[None, dict | str]]:
     head = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion.chunk",
@@ -84,7 +112,7 @@ def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, di
 
     yield chunk({"role": "assistant", "content": ""})
     if _calls_tool(turn):
-        yield chunk({"tool_calls": [_tool_call(turn)]})
+        yield chunk({"tool_calls": [_tool_call(turn, shell)]})
         yield chunk({}, "tool_calls")
     else:
         # Several deltas, as a real model streams text.
@@ -96,10 +124,10 @@ def _chunks(turn: Turn, model: str, with_usage: bool) -> Iterator[tuple[None, di
     yield None, "[DONE]"
 
 
-def _completion(turn: Turn, model: str) -> dict:
+def _completion(turn: Turn, model: str, shell: str = SHELL_TOOL) -> dict:
     message: dict = {"role": "assistant", "content": turn.text}
     if _calls_tool(turn):
-        call = _tool_call(turn)
+        call = _tool_call(turn, shell)
         del call["index"]
         message = {"role": "assistant", "content": None, "tool_calls": [call]}
     finish = "tool_calls" if _calls_tool(turn) else "stop"
@@ -139,7 +167,8 @@ def error_reply(fault: Fault) -> Reply:
 def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
     conv = conversation(body)
     fault = server.take_fault()
-    turn = Turn() if fault else decide(conv, SHELL_TOOL)
+    tool = shell_tool(conv.tool_names)
+    turn = Turn() if fault else decide(conv, tool)
     server.record(
         Record(
             path="/v1/chat/completions",
@@ -161,9 +190,9 @@ def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
         time.sleep(turn.delay)
     model = str(body.get("model") or "scripted")
     if not body.get("stream"):
-        return Reply(200, "application/json", json.dumps(_completion(turn, model)).encode())
+        return Reply(200, "application/json", json.dumps(_completion(turn, model, tool)).encode())
     with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    return Reply(200, "text/event-stream", sse(_chunks(turn, model, with_usage)))
+    return Reply(200, "text/event-stream", sse(_chunks(turn, model, with_usage, tool)))
 
 
 ROUTES = {"/v1/chat/completions": handle_chat}

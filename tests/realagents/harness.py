@@ -15,15 +15,40 @@ import uuid
 from pathlib import Path
 from typing import NamedTuple
 
-from tests.realagents import anthropic_api, chat_api, claude_home, codex_home, opencode_home, responses_api
+from tests.realagents import (
+    anthropic_api,
+    chat_api,
+    claude_home,
+    codex_home,
+    gemini_api,
+    gemini_home,
+    opencode_home,
+    pi_home,
+    qwen_home,
+    responses_api,
+)
 from tests.realagents.model_server import ModelServer
 
 AGENTS_DIR_VARIABLE = "CAFLEET_REAL_AGENTS_DIR"
 # Where .ci/run installs the npm packages: the real user's cache (tests run with a temp HOME).
 DEFAULT_AGENTS_DIR = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "cafleet-agents"
-HOMES = {"claude": claude_home, "codex": codex_home, "opencode": opencode_home}
-SHELL_TOOLS = {"claude": "Bash", "codex": "exec_command", "opencode": "bash"}
-ROUTES = {**anthropic_api.ROUTES, **responses_api.ROUTES, **chat_api.ROUTES}
+HOMES = {
+    "claude": claude_home,
+    "codex": codex_home,
+    "opencode": opencode_home,
+    "gemini": gemini_home,
+    "qwen": qwen_home,
+    "pi": pi_home,
+}
+SHELL_TOOLS = {
+    "claude": "Bash",
+    "codex": "exec_command",
+    "opencode": "bash",
+    "gemini": "run_shell_command",
+    "qwen": "run_shell_command",
+    "pi": "bash",
+}
+ROUTES = {**anthropic_api.ROUTES, **responses_api.ROUTES, **chat_api.ROUTES, **gemini_api.ROUTES}
 
 
 def agents_bin() -> Path | None:

@@ -12,6 +12,7 @@ a reset time lifts at that time by itself).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -55,6 +56,18 @@ class Record(NamedTuple):
 
 
 Handler = Callable[[dict, dict, "ModelServer"], Reply]
+# The request's path, among the headers a handler gets (a wildcard route serves many paths).
+PATH_HEADER = ":path"
+_NAMED = re.compile(r"^(?P<prefix>/.+/)[^/:]+(?P<method>:[A-Za-z]+)$")
+
+
+def route(routes: dict[str, Handler], path: str) -> Handler | None:
+    """The handler for `path`: its own route, or one that names its last segment `*` before a
+    method (`/v1beta/models/*:generateContent` serves every model)."""
+    if path in routes:
+        return routes[path]
+    named = _NAMED.match(path)
+    return routes.get(f"{named['prefix']}*{named['method']}") if named else None
 
 
 class ModelServer:
@@ -145,7 +158,7 @@ def _handler_class(server: ModelServer):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             path = self.path.split("?", 1)[0]
-            handler = server.routes.get(path)
+            handler = route(server.routes, path)
             if handler is None:
                 self._send(Reply(404, "application/json", json.dumps({"error": {"message": f"no route {path}"}}).encode()))
                 return
@@ -154,7 +167,7 @@ def _handler_class(server: ModelServer):
             except ValueError:
                 self._send(Reply(400, "application/json", b'{"error":{"message":"bad json"}}'))
                 return
-            self._send(handler(body, dict(self.headers), server))
+            self._send(handler(body, {**dict(self.headers), PATH_HEADER: path}, server))
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
