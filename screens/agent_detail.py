@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -22,6 +22,7 @@ from cafleet.core.domain import AgentKind, AgentStatus
 from cafleet.core.pane_problem import PaneProblem
 
 from .dialogs import ScheduleModal
+from .human_inbox import FleetHeader
 from .live import DataChanged
 from .message_modal import MessageModal
 from .render import AGENT_STATE_MARKS, DOT, body, clock, day, fields, inbox_entry, reset_words, timeline_entry
@@ -81,7 +82,7 @@ class AgentDetailScreen(MergesWorktree, ReportsWorkerErrors, Screen):
         self.reading_worktree = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield FleetHeader()
         with Horizontal(id="agent-info"):
             with Vertical(id="agent-about"):
                 yield Static("loading…", id="agent-profile")

@@ -8,6 +8,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
+from textual.reactive import var
 from textual.worker import get_current_worker
 
 # libtmux reads sys.stdout.encoding when first imported; inside a running app stdout is
@@ -17,6 +18,7 @@ from cafleet import styles_dir
 from cafleet.core.domain import TUI_PANE_OPTION
 
 from .fleet_picker import FleetPickerScreen
+from .human_inbox import HumanInboxCounted
 from .live import DataChanged, watch
 from .worker_errors import ReportsWorkerErrors
 
@@ -26,7 +28,13 @@ class CafleetApp(ReportsWorkerErrors, App):
 
     TITLE = "cafleet"
     CSS_PATH = os.path.join(styles_dir(), "app.tcss")
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+o", "open_human_inbox", "Inbox", show=False),
+    ]
+
+    unread_for_the_human: var[dict[int, int]] = var(dict)
+    """Per fleet, unread messages to its Administrator: every screen's header shows them."""
 
     def __init__(self, fleet_id: int | None = None, watch_changes: bool = True):
         super().__init__()
@@ -39,6 +47,7 @@ class CafleetApp(ReportsWorkerErrors, App):
             from .fleet_view import FleetViewScreen
 
             self.push_screen(FleetViewScreen(self.initial_fleet_id))
+        self.count_human_inbox()
         if self.watch_changes:
             self.watch_database()
 
@@ -47,6 +56,41 @@ class CafleetApp(ReportsWorkerErrors, App):
         worker = get_current_worker()
         # post_message is thread-safe and never blocks, so the watcher cannot stall shutdown.
         watch(lambda: worker.is_cancelled, lambda: self.screen.post_message(DataChanged()))
+
+    def on_data_changed(self, _: DataChanged) -> None:
+        # Posted to the active screen, it bubbles up here: the badge follows every change.
+        self.count_human_inbox()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="human-inbox")
+    def count_human_inbox(self) -> None:
+        from cafleet.broker.reads import unread_for_the_human
+
+        self.post_message(HumanInboxCounted(unread_for_the_human()))
+
+    def on_human_inbox_counted(self, counted: HumanInboxCounted) -> None:
+        self.unread_for_the_human = counted.counts
+
+    async def action_open_human_inbox(self) -> None:
+        """The fleet view's inbox: of this screen's fleet if it has unread messages for the
+        human (or no other fleet has), else of the first fleet that has."""
+        from .fleet_view import FleetViewScreen
+
+        counts = self.unread_for_the_human
+        here = getattr(self.screen, "fleet_id", None)
+        waiting = [fleet for fleet in sorted(counts) if counts[fleet]]
+        fleet_id = here if here is not None and (counts.get(here) or not waiting) else (waiting[0] if waiting else None)
+        if fleet_id is None:
+            self.notify("No message waits for you.")
+            return
+        views = [s for s in self.screen_stack if isinstance(s, FleetViewScreen) and s.fleet_id == fleet_id]
+        if views:
+            while self.screen is not views[-1]:
+                self.pop_screen()
+            views[-1].action_inbox()
+        else:
+            view = FleetViewScreen(fleet_id)
+            await self.push_screen(view)
+            view.action_inbox()
 
     def format_title(self, title: str, sub_title: str) -> Content:
         # The separator trails the title: a run of text that opens with spaces loses them in

@@ -9,10 +9,11 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from cafleet.core.terminal import one_line
 
+from .human_inbox import FleetHeader
 from .live import DataChanged
 from .render import clock, day, indented
 from .worker_errors import ReportsWorkerErrors
@@ -41,7 +42,7 @@ class FleetPickerScreen(ReportsWorkerErrors, Screen):
     BINDINGS = [Binding("enter", "open", "Open fleet", priority=True)]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield FleetHeader()
         yield DataTable(id="fleets", cursor_type="row", zebra_stripes=True)
         yield Static(EMPTY_HELP, id="empty-fleets")
         yield Footer()

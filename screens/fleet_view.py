@@ -8,12 +8,13 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from cafleet.core.domain import TaskState
+from cafleet.core.domain import NEEDS_YOU_TAG, TaskState
 from cafleet.core.terminal import one_line
 
 from .composer import Composer
@@ -32,6 +33,7 @@ from .fleet_data import (
     side_data,
 )
 from .hosts import courier_warning, roster_hosts
+from .human_inbox import FleetHeader
 from .live import DataChanged
 from .lost_panes import loss_warning
 from .message_modal import MessageModal
@@ -88,7 +90,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.reading_worktrees = False  # a worktree check runs: another waits for the next turn
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield FleetHeader()
         yield Static(id="courier-warning")
         yield Static(id="loss-warning")
         with Horizontal(id="fleet-body"):
@@ -290,14 +292,39 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         mine = task.to_agent_id == self.administrator_id
         can_ack = mine and task.state == TaskState.UNREAD
         can_reply = task.from_agent_id != self.administrator_id
+        # A member's question to the human: answered in the member's own pane view.
+        can_answer = mine and task.state == TaskState.UNREAD and task.text.startswith(NEEDS_YOU_TAG)
 
         def done(choice: str | None) -> None:
             if choice == "ack":
                 self.ack(task.id)
             elif choice == "reply":
                 self.query_one(Composer).start_reply(task.from_name, task.id)
+            elif choice == "answer":
+                self.open_asking_member(task.from_agent_id)
 
-        self.app.push_screen(MessageModal(task, can_ack=can_ack, can_reply=can_reply), done)
+        self.app.push_screen(MessageModal(task, can_ack=can_ack, can_reply=can_reply, can_answer=can_answer), done)
+
+    @work(thread=True, exit_on_error=False, group="answer")
+    def open_asking_member(self, member_id: int) -> None:
+        from cafleet.broker.agent_reads import agent_detail
+
+        detail = agent_detail(self.fleet_id, member_id)  # a refusal becomes a notification
+        self.post_message(self.AnswerWanted(member_id, detail.director_id))
+
+    class AnswerWanted(Message):
+        def __init__(self, member_id: int, director_id: int | None):
+            super().__init__()
+            self.member_id, self.director_id = member_id, director_id
+
+    @on(AnswerWanted)
+    def _open_member_pane(self, wanted: AnswerWanted) -> None:
+        if wanted.director_id is None:
+            self.notify("That member has no Director any more: nothing to answer there.", severity="warning")
+            return
+        from .member_pane import MemberPaneScreen
+
+        self.app.push_screen(MemberPaneScreen(self.fleet_id, wanted.director_id, wanted.member_id))
 
     @on(RosterView.AgentSelected)
     def open_agent(self, event: RosterView.AgentSelected) -> None:

@@ -11,10 +11,11 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from .dialogs import ConfirmModal, TextPromptModal
+from .human_inbox import FleetHeader
 from .live import DataChanged
 from .worker_errors import ReportsWorkerErrors
 
@@ -49,7 +50,7 @@ class MemberPaneScreen(ReportsWorkerErrors, Screen):
         self.problem: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield FleetHeader()
         yield Static(f"{self.member_name}: connecting to its pane…", id="pane-status", markup=False)
         with VerticalScroll(id="pane-scroll"):
             yield Static("", id="pane-mirror", markup=False)

@@ -28,19 +28,21 @@ class WholeText(Message):
 
 
 class MessageModal(ReportsWorkerErrors, ModalScreen[str | None]):
-    """Shows one message in full. Dismisses with "reply", "ack" or None.
+    """Shows one message in full. Dismisses with "reply", "ack", "answer" (open the asking
+    member's pane, for a "needs you" question) or None.
 
     Lists hold the beginning of a long message only (`TaskRecord.text_truncated`): the whole
     text is read when the message is opened."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
-    def __init__(self, task: TaskRecord, can_ack: bool, can_reply: bool):
+    def __init__(self, task: TaskRecord, can_ack: bool, can_reply: bool, can_answer: bool = False):
         super().__init__()
         # Not `self.task`: Textual's MessagePump has a read-only `task` property.
         self.record = task
         self.can_ack = can_ack
         self.can_reply = can_reply
+        self.can_answer = can_answer
 
     def compose(self) -> ComposeResult:
         task = self.record
@@ -50,6 +52,8 @@ class MessageModal(ReportsWorkerErrors, ModalScreen[str | None]):
             yield Static(shown, id="message-text", markup=False)
             # The primary action first, in the focus order too: Tab then Enter acks.
             with Horizontal(id="message-actions"):
+                if self.can_answer:
+                    yield Button("Answer", id="answer", variant="warning")
                 if self.can_ack:
                     yield Button("Ack", id="ack", variant="success")
                 if self.can_reply:

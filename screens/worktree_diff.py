@@ -11,11 +11,12 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from .diff_text import DiffPage, diff_page
 from .diff_view import DiffView
+from .human_inbox import FleetHeader
 from .worker_errors import ReportsWorkerErrors
 from .worktree_merge import MergesWorktree, WorktreeMerged
 
@@ -56,7 +57,7 @@ class WorktreeDiffScreen(MergesWorktree, ReportsWorkerErrors, Screen):
         self.refusal: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield FleetHeader()
         yield Static(Text(f"{self.handle}: reading its diff…", style="dim"), id="diff-title")
         yield DiffView(id="diff")
         yield Footer()

@@ -1,6 +1,7 @@
 """The three-beat question relay of the cafleet-director skill, end to end with a stand-in agent:
 a member shows a choice menu, the Director gets one "[needs you]" message holding the command
-that answers it, runs that command as written, and the member continues."""
+that answers it, runs that command as written, and the member continues. The human's copy of
+the question leaves their inbox once it is answered, whoever answered it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import shlex
 
 import pytest
-from panes_support import create_panes_fleet, make_fake_agents, run, spawn, wait_for, wait_for_notify
+from panes_support import create_panes_fleet, make_fake_agents, run, spawn, task_row, wait_for, wait_for_notify
 
 
 @pytest.fixture
@@ -54,6 +55,8 @@ def test_a_question_is_relayed_answered_with_the_given_command_and_the_member_co
 
     (told,) = wait_for(needs_you, what="the [needs you] message")
     assert "Overwrite config.toml?" in told["text"]
+    (humans,) = questions_to_the_human(member)
+    assert humans.state == "input_required" and humans.text.startswith(told["text"].removesuffix("…"))
     activity = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()[0]["activity"]
     assert activity["state"] == "asking"
     # A message sent meanwhile waits: it must not be typed into the menu.
@@ -87,3 +90,19 @@ def test_a_question_is_relayed_answered_with_the_given_command_and_the_member_co
     assert [e["choice"] for e in events if e["event"] == "choice"] == ["2"]
     assert wait_for_notify(waiting, timeout=15) == "delivered"
     assert any("after the answer, run the tests" in e.get("text", "") for e in agents.log_of("coder"))
+
+    # The human's copy was withdrawn when the member stopped asking; the Director's was its own.
+    wait_for(lambda: questions_to_the_human(member)[0].state == "canceled", what="the human's copy withdrawn")
+    assert task_row(told["task_id"]).state == "completed"  # acked by the Director
+
+
+def questions_to_the_human(member_id: int) -> list:
+    from cafleet.core.domain import AgentKind
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Agent, Task
+
+    open_database()
+    query = Task.select().join(Agent, on=(Task.recipient == Agent.id)).where(
+        (Task.sender == member_id) & (Agent.kind == AgentKind.ADMINISTRATOR)
+    )
+    return list(query)

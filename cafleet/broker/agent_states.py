@@ -12,13 +12,11 @@ from cafleet.broker.host_scope import placed_here
 from cafleet.broker.notifications import initial_notice, placements_of
 from cafleet.broker.revisions import next_revision
 from cafleet.core.agent_state import HELD, AgentState, Observation
-from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
+from cafleet.core.domain import NEEDS_YOU_TAG, AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.core.holds import Hold, carried
 from cafleet.core.records import PlacementRecord
 from cafleet.core.timestamps import parse_stamp, to_stamp, utc_now
 from cafleet.store.models import Agent, AgentStateRow, Fleet, Placement, Task, database
-
-NEEDS_YOU_TAG = "[needs you]"
 
 
 class SeenState(NamedTuple):
@@ -103,7 +101,31 @@ def record_state(agent_id: int, seen: Observation, now: datetime | None = None) 
             woken_at=_stamp(hold.woken_at),
             wakes=hold.wakes,
         )
+        if was == AgentState.ASKING and seen.state != AgentState.ASKING:
+            _withdraw_questions_to_the_human(agent_id)
     return not same
+
+
+def _withdraw_questions_to_the_human(member_id: int) -> None:
+    """The member's question was answered, by whatever route (the TUI, `member send-input`, the
+    Director): its unread "needs you" messages in the human's inbox are withdrawn (canceled, as
+    their sender would), so the inbox's badge counts only what still waits for the human. The
+    Director's copies stay: it may be acting on one already."""
+    waiting = (
+        Task.select(Task.id, Task.fleet)
+        .join(Agent, on=(Task.recipient == Agent.id))
+        .where(
+            (Task.sender == member_id)
+            & (Agent.kind == AgentKind.ADMINISTRATOR)
+            & (Task.state == TaskState.UNREAD)
+            & Task.text.startswith(NEEDS_YOU_TAG)
+        )
+    )
+    for task in list(waiting):
+        now = utc_now()
+        Task.update(state=TaskState.CANCELED, state_changed_at=now, revision=next_revision(task.fleet_id)).where(
+            (Task.id == task.id) & (Task.state == TaskState.UNREAD)
+        ).execute()
 
 
 def _moment(stamp: str | None) -> datetime | None:

@@ -12,7 +12,7 @@ by timestamp: a sender whose clock runs ahead must not hide later changes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from cafleet.broker.agent_states import SeenState, seen_state
 from cafleet.broker.convert import task_query, task_record, value_rows
@@ -418,3 +418,19 @@ def fleet_label(fleet_id: int) -> str:
 
 def administrator_id(fleet_id: int) -> int:
     return Agent.select(Agent.id).where((Agent.fleet == fleet_id) & (Agent.kind == AgentKind.ADMINISTRATOR)).scalar()
+
+
+def unread_for_the_human() -> dict[int, int]:
+    """Per live fleet, the messages to its Administrator (the human's inbox) still unread:
+    what the TUI's badge shows on every screen. Fleets with none are left out."""
+    administrators = (
+        Agent.select(Agent.id)
+        .join(Fleet, on=(Agent.fleet == Fleet.id))
+        .where((Agent.kind == AgentKind.ADMINISTRATOR) & Fleet.deleted_at.is_null())
+    )
+    query = (
+        Task.select(Task.fleet, fn.COUNT(Task.id).alias("waiting"))
+        .where(Task.owner.in_(administrators) & (Task.state == TaskState.UNREAD) & (Task.recipient == Task.owner))
+        .group_by(Task.fleet)
+    )
+    return dict(cast("list[tuple[int, int]]", list(query.tuples())))

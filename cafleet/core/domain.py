@@ -79,6 +79,9 @@ class NoticeStep(StrEnum):
 
 # How often the monitor wakes an agent that has unread messages, by kind (seconds).
 DEFAULT_MONITOR_INTERVALS: dict[str, int] = {AgentKind.DIRECTOR: 120, AgentKind.MEMBER: 300}
+# Opens the message a member's Director and the human get when the member starts asking.
+NEEDS_YOU_TAG = "[needs you]"
+
 DEFAULT_MONITOR_INTERVAL = 300
 
 # The tmux pane option the TUI sets on its own pane: nothing is ever typed into it.
