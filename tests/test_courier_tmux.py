@@ -198,7 +198,7 @@ def activity_of(cli, fleet, member_id):
     return next(m["activity"] for m in listed if m["agent_id"] == member_id)
 
 
-def test_every_state_shows_in_member_list_agent_show_and_monitor_status(cli, fleet, agents, tmux_server):
+def test_every_state_shows_in_member_list_agent_show_and_monitor_status(cli, fleet, agents, tmux_server, tmp_path):
     member = spawn(cli, fleet, "fox")
     ready(agents, "fox")
     args = ("--agent-id", fleet.director_id, "--member-id", member)
@@ -210,8 +210,10 @@ def test_every_state_shows_in_member_list_agent_show_and_monitor_status(cli, fle
     tmux_server.tmux("send-keys", "-t", pane, *["BSpace"] * 20)
     wait_for(lambda: activity_of(cli, fleet, member)["state"] == "ready", what="the box to be empty again")
 
-    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "take your time").code == 0
+    turn_over = tmp_path / "turn-over"
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", f"take your time until {turn_over}").code == 0
     wait_for(lambda: activity_of(cli, fleet, member)["state"] == "busy", what="busy")
+    turn_over.touch()
     wait_for(lambda: activity_of(cli, fleet, member)["state"] == "ready", what="the turn to end")
 
     assert run(cli, fleet, "member", "send-input", *args, "--freetext", "ask: ship it? | yes | no").code == 0
@@ -252,7 +254,8 @@ def test_the_director_is_told_once_per_question(cli, fleet, agents):
     administrator = run(cli, fleet, "--json", "fleet", "show", fleet.fleet_id).json()
     admin_id = next(a["agent_id"] for a in administrator["agents"] if a["kind"] == "administrator")
     human = run_as_human(cli, fleet, "--json", "message", "poll", "--agent-id", admin_id).json()
-    assert [t["text"].split(" --")[0] for t in human] == ["[needs you] which branch?", "[needs you] merge now?"]
+    # The first question was answered: the human's copy was withdrawn, only the open one waits.
+    assert [t["text"].split(" --")[0] for t in human] == ["[needs you] merge now?"]
 
 
 def test_a_limited_agent_holds_its_notices_and_gets_them_once_after_its_next_turn(cli, fleet, agents, tmux_server):

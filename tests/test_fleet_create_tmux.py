@@ -97,7 +97,7 @@ def test_doctor_reports_pane_database_and_backends(tmux_server, cli, db_path):
     assert before["tmux"]["socket_path"] == tmux_server.socket_path
     assert before["database"]["path"] == str(db_path) and before["database"]["exists"] is False
     assert any("does not exist yet" in p for p in before["problems"])
-    assert set(before["backends"]) == {"claude", "codex", "opencode"}
+    assert set(before["backends"]) == {"claude", "codex", "opencode", "gemini", "qwen", "pi"}
 
     cli("db", "init")
     text = cli("doctor", env=tmux_server.pane_env()).out

@@ -332,16 +332,18 @@ def test_delete_waits_for_a_busy_member_to_end_its_turn(cli, fleet, agents, tmux
     assert pane_of_gone(member_id)
 
 
-def test_a_member_busy_past_the_timeout_is_not_typed_into(cli, fleet, agents, tmux_server):
+def test_a_member_busy_past_the_timeout_is_not_typed_into(cli, fleet, agents, tmux_server, tmp_path):
     member_id = spawn(cli, fleet, "jay")
     agents.wait_for("jay", lambda ev: any(e["event"] == "ready" for e in ev))
     args = ("--agent-id", fleet.director_id, "--member-id", member_id)
-    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "take your time").code == 0
+    turn = f"take your time until {tmp_path / 'turn-over'}"
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", turn).code == 0
     wait_for(lambda: activity(cli, fleet, member_id)["state"] == "busy", what="the member to be busy")
     result = run(cli, fleet, "member", "delete", *args, "--timeout", "0.5")
     assert result.code == 2 and "still open after 0.5s (/exit was not typed: it shows busy)" in result.err
+    (tmp_path / "turn-over").touch()
     wait_for(lambda: activity(cli, fleet, member_id)["state"] == "ready", what="the turn to end")
-    assert inputs(agents.log_of("jay")) == ["take your time"]
+    assert inputs(agents.log_of("jay")) == [turn]
 
 
 def activity(cli, fleet, member_id):

@@ -102,7 +102,9 @@ def questions_to_the_human(member_id: int) -> list:
     from cafleet.store.models import Agent, Task
 
     open_database()
-    query = Task.select().join(Agent, on=(Task.recipient == Agent.id)).where(
-        (Task.sender == member_id) & (Agent.kind == AgentKind.ADMINISTRATOR)
+    query = (
+        Task.select()
+        .join(Agent, on=(Task.recipient == Agent.id))
+        .where((Task.sender == member_id) & (Agent.kind == AgentKind.ADMINISTRATOR))
     )
     return list(query)

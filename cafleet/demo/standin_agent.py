@@ -15,7 +15,9 @@ TUIs' input handling that cafleet depends on:
   limit as the last line of the refused turn until its next turn); a wait (`in 5s`) counts
   down, as claude's and opencode's do; and
 - an input holding "take your time" keeps it busy for `BUSY_SECONDS` ("take your time 8s":
-  eight; input typed meanwhile is queued by the terminal, as a real agent queues it).
+  eight; "take your time until PATH": until that file exists, for a test to end the turn when
+  it has seen what it waits for; input typed meanwhile is queued by the terminal, as a real
+  agent queues it).
 
     python -m cafleet.demo.standin_agent [--name NAME] [--log FILE] [--startup-delay SECONDS] [ARGS...]
 
@@ -49,7 +51,8 @@ LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the 
 BUSY_SECONDS = 3.0
 LIMIT_MARK = "(limited: "
 WAIT = re.compile(r"in (\d+)s")
-SLOW = re.compile(r"take your time(?: (\d+)s\b)?")
+SLOW = re.compile(r"take your time(?: (\d+)s\b| until (\S+))?")
+RELEASE_LOOK_SECONDS = 0.05
 COUNTDOWN_SECONDS = 0.5
 
 
@@ -217,7 +220,11 @@ class StandIn:
             show(limit_line(what, resets) + "\n\r\x1b[K> ")
         elif slow := SLOW.search(text):
             show("(working…)\n")
-            time.sleep(int(slow[1]) if slow[1] else BUSY_SECONDS)
+            if slow[2]:
+                while not os.path.exists(slow[2]):
+                    time.sleep(RELEASE_LOOK_SECONDS)
+            else:
+                time.sleep(int(slow[1]) if slow[1] else BUSY_SECONDS)
             show("done\n")
         elif text.startswith("!"):
             self.run_shell(text[1:].strip())
