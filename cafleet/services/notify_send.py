@@ -104,10 +104,10 @@ def _run(argv: list[str], stdin: bytes | None, posted: Callable[[], None], name:
         if stdin is not None and process.stdin is not None:
             try:
                 process.stdin.write(stdin)
+                process.stdin.close()
             except BrokenPipeError:
                 pass  # it exited without reading: its status says what happened
-            process.stdin.close()
-            process.stdin = None  # written whole: communicate() must not touch it again
+            process.stdin = None  # done with: communicate() must not touch it again
         posted()
         _, err = process.communicate(timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
