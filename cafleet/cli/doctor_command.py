@@ -114,7 +114,7 @@ def doctor_command():
         if agent is not None:
             lines.append(f"this pane: {agent['name']}#{agent['agent_id']} of fleet {agent['fleet_id']} ({agent['coding_agent']})")
             lines.extend(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['detail']}" for c in agent["checks"])
-        lines.append("notifiers: " + ("none" if not notifiers else ""))
+        lines.append("notifiers: none" if not notifiers else "notifiers:")
         lines.extend(f"  {_notifier_entry(n)}" for n in notifiers)
         lines.append("problems: none" if not problems else "problems:")
         lines.extend(f"  - {p}" for p in problems)
