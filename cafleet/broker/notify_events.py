@@ -16,7 +16,7 @@ drops one.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from cafleet.core.notify import EventKind, NotifyEvent
 from cafleet.core.timestamps import parse_stamp, to_stamp, utc_now
@@ -103,20 +103,20 @@ def fan_out(plan: dict[int, list[str]], now: str | None = None) -> None:
             ).execute()
 
 
-def notifiers_waiting(now: str | None = None) -> dict[str, str]:
+def notifiers_waiting() -> dict[str, str]:
     """Notifier name -> the earliest `next_at` of its pending deliveries."""
     query = (
-        NotifyDelivery.select(NotifyDelivery.notifier, fn.MIN(NotifyDelivery.next_at).alias("due"))
+        NotifyDelivery.select(NotifyDelivery.notifier, fn.MIN(NotifyDelivery.next_at))
         .where(NotifyDelivery.status == PENDING)
         .group_by(NotifyDelivery.notifier)
     )
-    return {row.notifier: row.due for row in query}
+    return dict(cast("list[tuple[str, str]]", list(query.tuples())))
 
 
 def last_attempt(notifier: str) -> str | None:
     """When a request last went to `notifier` (its rate limit counts from there)."""
-    row = NotifyDelivery.select(fn.MAX(NotifyDelivery.attempted_at).alias("at")).where(NotifyDelivery.notifier == notifier).get()
-    return row.at
+    latest = NotifyDelivery.select(fn.MAX(NotifyDelivery.attempted_at)).where(NotifyDelivery.notifier == notifier).scalar()
+    return cast("str | None", latest)
 
 
 def claim(notifier: str, claimer: str, now: str | None = None, limit: int = BATCH) -> list[Claimed]:
@@ -146,8 +146,8 @@ def _claimed(ids: list[int], claimer: str) -> list[Claimed]:
         .where(NotifyDelivery.id.in_(ids) & (NotifyDelivery.claim == claimer) & (NotifyDelivery.status == SENDING))
         .order_by(NotifyDelivery.id)
     )
-    agent_ids = {row.event.agent_id for row in rows if row.event.agent_id is not None}
-    names = {a.id: a.name for a in Agent.select(Agent.id, Agent.name).where(Agent.id.in_(list(agent_ids)))} if agent_ids else {}
+    agent_ids = [row.event.agent_id for row in rows if row.event.agent_id is not None]
+    names = {a.id: a.name for a in Agent.select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))} if agent_ids else {}
     return [
         Claimed(
             row.id,
@@ -157,7 +157,7 @@ def _claimed(ids: list[int], claimer: str) -> list[Claimed]:
                 EventKind(row.event.kind),
                 row.event.fleet_id,
                 row.event.agent_id,
-                names.get(row.event.agent_id),
+                names.get(row.event.agent_id) if row.event.agent_id is not None else None,
                 row.event.title,
                 row.event.body,
                 row.event.created_at,

@@ -4,7 +4,7 @@ stall: a restarted courier that sees it again records nothing new)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from cafleet.broker.notify_events import record_event
 from cafleet.core.notify import EventKind
@@ -98,8 +98,9 @@ def unread_of(agent_ids: list[int]) -> dict[int, tuple[int, str]]:
     from cafleet.core.domain import TaskState
 
     query = (
-        Task.select(Task.recipient, fn.COUNT(Task.id).alias("unread"), fn.MIN(Task.created_at).alias("oldest"))
+        Task.select(Task.recipient, fn.COUNT(Task.id), fn.MIN(Task.created_at))
         .where(Task.recipient.in_(agent_ids) & (Task.owner == Task.recipient) & (Task.state == TaskState.UNREAD))
         .group_by(Task.recipient)
     )
-    return {row.recipient_id: (row.unread, row.oldest) for row in query}
+    found = cast("list[tuple[int, int, str]]", list(query.tuples()))
+    return {recipient: (unread, oldest) for recipient, unread, oldest in found}

@@ -267,6 +267,9 @@ class NotifyEventRow(BaseModel):
     """Something the human's notifiers are told of, recorded once (`dedupe_key`) in the
     transaction that caused it; `fanned_out_at` once a delivery row exists per notifier."""
 
+    if TYPE_CHECKING:
+        id: AutoField[int]
+
     fleet_id = IntegerField(null=True)
     agent_id = IntegerField(null=True)
     kind = TextField()
@@ -285,6 +288,7 @@ class NotifyDelivery(BaseModel):
     under a courier's `claim` (`step` says whether the request went out), `sent` or `failed`."""
 
     if TYPE_CHECKING:
+        id: AutoField[int]
         event_id: int
 
     event = ForeignKeyField(NotifyEventRow, lazy_load=False, backref="deliveries")
