@@ -68,7 +68,7 @@ def rows(sql, *args):
     from cafleet.store.db import open_database
 
     database = open_database()
-    return list(database.execute_sql(sql, args).fetchall())
+    return list(database.execute_sql(sql.replace("?", database.param), args).fetchall())
 
 
 def events(kind):
