@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
@@ -14,6 +15,7 @@ class Received(NamedTuple):
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float  # when it arrived (time.time())
 
     def json(self):
         return json.loads(self.body)
@@ -32,7 +34,7 @@ class Receiver:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
+                receiver.requests.append(Received(self.path, dict(self.headers.items()), body, time.time()))
                 receiver.arrived.set()
                 receiver.hold.wait(60)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
