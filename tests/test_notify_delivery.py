@@ -134,15 +134,16 @@ def test_a_slow_notifier_holds_up_no_other(db, servers):
     wait_for(lambda: statuses("slow") == [("sent", "posted")], what="the slow one sent")
 
 
-def test_a_removed_notifiers_deliveries_are_dropped(db, servers):
+def test_a_removed_notifiers_deliveries_are_dropped_and_an_unknown_one_is_left_alone(cli, db, servers):
     server = servers()
-    use(hook("gone", server, min_interval=3600), hook("kept", server))
+    use(hook("gone", server, min_interval=3600), hook("kept", server), hook("elsewhere", server))
     event("x")
     courier = watch()
     courier._fan_out(courier._config.current())
-    use(hook("kept", server))
+    assert cli("notify", "remove", "gone").code == 0
+    use(hook("kept", server))  # "elsewhere" lives in another host's config
     courier.look()
-    assert [s for s, _ in statuses("gone")] == ["failed"]
+    assert statuses("gone") == [("failed", None)] and statuses("elsewhere") == [("pending", None)]
     wait_for(lambda: statuses("kept") == [("sent", "posted")], what="the kept one sent")
 
 

@@ -222,3 +222,27 @@ def test_an_agent_cannot_add_or_remove_a_notifier_from_its_pane(cli, fleet):
     refused = run(cli, fleet, "notify", "add", "x", "--kind", "command", "--command", "cat")
     assert refused.code == 1 and "changes the human's notifiers" in refused.err
     assert not (Path(os.environ["HOME"]) / ".config" / "cafleet" / "notifiers.json").exists()
+
+
+def test_a_member_whose_screen_cannot_be_read_is_an_event_once(cli, fleet, agents, receiver):
+    from datetime import UTC, datetime, timedelta
+
+    from cafleet.core.timestamps import to_stamp
+
+    add(cli, fleet, "hook", "--kind", "webhook", "--url", receiver.url(HOOK), "--events", "unreadable")
+    (agents.bin / "claude.deaf").touch()  # draws nothing for a minute: no state a reader knows
+    ann = spawn(cli, fleet, "ann")
+    # "A minute after its pane was made", played by dating the pane back.
+    from cafleet.store.db import open_database
+
+    database = open_database()
+    earlier = to_stamp(datetime.now(UTC) - timedelta(seconds=120))
+    database.execute_sql(f"UPDATE placements SET created_at = {database.param} WHERE agent_id = {database.param}", (earlier, ann))
+
+    (request,) = wait_for(lambda: receiver.at(HOOK), WAIT, what="the unreadable event")
+    body = request.json()
+    assert body["kind"] == "unreadable" and body["title"] == f"ann#{ann}'s screen cannot be read (fleet {fleet.fleet_id})"
+    assert body["text"].startswith(f"[unreadable] ann#{ann} runs claude")
+    first = courier_stamps(cli, fleet)
+    wait_for(lambda: courier_stamps(cli, fleet) - first, WAIT, what="the courier's next liveness round")
+    assert len(events("unreadable")) == 1 and len(receiver.at(HOOK)) == 1

@@ -225,6 +225,16 @@ def take_over(claim: OpenClaim, now: str | None = None) -> str:
         return PENDING
 
 
+def drop_pending(notifier: str, reason: str) -> int:
+    """Settle the deliveries of `notifier` that wait (it was removed) as failed, saying why."""
+    with database.atomic():
+        return (
+            NotifyDelivery.update(status=FAILED, outcome=reason, next_at=utc_now())
+            .where((NotifyDelivery.notifier == notifier) & (NotifyDelivery.status == PENDING))
+            .execute()
+        )
+
+
 def release(claimer: str) -> int:
     """Give back this courier's claims whose request has not left (it is stopping)."""
     with database.atomic():

@@ -128,6 +128,7 @@ def remove_command(name):
         if found is None:
             raise NotFound(f"no notifier named '{one_line(name)[:60]}'; `cafleet notify list` shows them")
         box[0] = box[0]._replace(notifiers=tuple(n for n in box[0].notifiers if n is not found))
+    _drop_waiting(found.name)
     emit({"name": found.name, "removed": True}, lambda: f"Removed notifier {found.name}")
 
 
@@ -325,6 +326,20 @@ def _last_deliveries(names: list[str]) -> dict[str, dict]:
 
     open_database()
     return {name: last._asdict() for name, last in last_deliveries(names).items()}
+
+
+def _drop_waiting(name: str) -> None:
+    """Its events not sent yet are settled as failed: nobody will send them now."""
+    from cafleet.core.config import PostgresServer, database_target
+
+    target = database_target()
+    if not isinstance(target, PostgresServer) and not target.exists():
+        return
+    from cafleet.broker.notify_events import drop_pending
+    from cafleet.store.db import open_database
+
+    open_database()
+    drop_pending(name, "not sent: the notifier was removed")
 
 
 def _last_words(last: dict | None) -> str:

@@ -28,7 +28,6 @@ FIRST_RETRY_SECONDS = 2.0
 MAX_RETRY_SECONDS = 300.0
 MAX_ATTEMPTS = 300  # about a day at the longest back-off
 LEASE_SECONDS = 120.0
-REMOVED = "the notifier was removed from the config"
 
 
 def retry_after(attempts: int) -> float | None:
@@ -107,8 +106,7 @@ class NotifyWatch:
                 continue
             notifier = config.named(name)
             if notifier is None:
-                self._drop(name, now)
-                continue
+                continue  # `notify remove` drops its deliveries; another host's courier may know it
             if due > now or not self._rate_allows(notifier, now):
                 continue
             claimed = notify_events.claim(name, self.claimer, now)
@@ -123,12 +121,6 @@ class NotifyWatch:
         if last is None or notifier.min_interval <= 0:
             return True
         return to_stamp(parse_stamp(last) + timedelta(seconds=notifier.min_interval)) <= now
-
-    def _drop(self, name: str, now: str) -> None:
-        claimed = notify_events.claim(name, self.claimer, now, limit=1000)
-        if claimed:
-            notify_events.settle_failed(claimed, self.claimer, REMOVED, {})
-            self._log(f"notifiers: {len(claimed)} delivery(ies) to {name} dropped: {REMOVED}")
 
     def _send(self, notifier: Notifier, claimed: list[Claimed]) -> None:
         from cafleet.services.notify_payloads import notice_of
