@@ -197,3 +197,16 @@ def test_secrets_reach_no_file_but_the_config(cli, receiver, tmp_path):
     cli("notify", "test", "hook")
     cli("notify", "test", "phone")
     assert files_holding(tmp_path, [SECRET_PATH, NTFY_TOPIC, NTFY_TOKEN], skip={config_file()}) == []
+
+
+def test_a_notifier_for_a_fleet_that_does_not_exist_is_refused(cli):
+    refused = cli("--fleet-id", "99", "notify", "add", "x", "--kind", "command", "--command", "cat")
+    assert refused.code == 1 and "99" in refused.err and refused.err.startswith("Error: ")
+    assert not config_file().exists()
+
+
+def test_doctor_says_when_the_config_is_readable_by_others(cli):
+    assert cli("notify", "add", "x", "--kind", "command", "--command", "cat").code == 0
+    config_file().chmod(0o644)
+    doctor = cli("doctor")
+    assert f"the notifier config {config_file()} (mode 644) holds secrets others can read; chmod 600" in doctor.out

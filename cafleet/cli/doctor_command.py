@@ -175,13 +175,20 @@ def _unreadable_report(readable: bool, problems: list[str]) -> None:
 def _notifiers_report(readable: bool, problems: list[str]) -> list[dict]:
     """Each notifier (secrets masked) and its last delivery: when, how it ended, and why."""
     from cafleet.core.errors import CafleetError
-    from cafleet.services.notifier_config import load
+    from cafleet.services.notifier_config import config_path, load
 
     try:
         config = load()
     except CafleetError as exc:
         problems.append(exc.message)
         return []
+    path = config_path()
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o600
+    if mode & 0o077:
+        problems.append(f"the notifier config {path} (mode {mode:o}) holds secrets others can read; chmod 600 {path}")
     last: dict = {}
     if readable and config.notifiers:
         from cafleet.broker.notify_events import last_deliveries

@@ -17,11 +17,13 @@ from cafleet.core.notify import EventKind
 from cafleet.core.timestamps import parse_stamp, utc_now
 from cafleet.services.notifier_config import ConfigWatch
 
+TOLD_KEPT = 10_000
+
 
 class AttentionWatch:
     def __init__(self):
         self._config = ConfigWatch()
-        self._screens: dict[int, tuple[str, float]] = {}  # member -> (fingerprint, since, monotonic)
+        self._screens: dict[int, tuple[str, float]] = {}  # member -> (fingerprint, unchanged since: monotonic)
         self._told: set[str] = set()  # keys recorded by this courier (the database dedupes across couriers)
 
     def look(self, seen: list[tuple[Watched, Observation]]) -> bool:
@@ -97,6 +99,8 @@ class AttentionWatch:
         if spec.dedupe_key in self._told:
             return False
         new = notify_sources.record(spec, agent.fleet_id, agent.agent_id)
+        if len(self._told) >= TOLD_KEPT:
+            self._told.clear()  # only spares a query: the database dedupes all the same
         self._told.add(spec.dedupe_key)
         return new
 
