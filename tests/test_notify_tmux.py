@@ -246,3 +246,19 @@ def test_a_member_whose_screen_cannot_be_read_is_an_event_once(cli, fleet, agent
     first = courier_stamps(cli, fleet)
     wait_for(lambda: courier_stamps(cli, fleet) - first, WAIT, what="the courier's next liveness round")
     assert len(events("unreadable")) == 1 and len(receiver.at(HOOK)) == 1
+
+
+def test_a_notifier_that_does_not_answer_holds_up_no_message(cli, fleet, agents, receiver):
+    from tests.panes_support import wait_for_notify
+
+    add(cli, fleet, "hook", "--kind", "webhook", "--url", receiver.url(HOOK), "--events", "admin-message")
+    member = start(cli, fleet, agents, "coder")
+    receiver.hold.clear()  # the webhook takes the request and never answers (until the end)
+    to_human(cli, fleet, "first")
+    wait_for(lambda: [d[3] for d in deliveries("hook")] == ["posted"], WAIT, what="the request in flight")
+    sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", member, "--text", "go on")
+    assert sent.code == 0, sent.err
+    assert wait_for_notify(sent.json()["task_id"], WAIT) == "delivered"
+    assert [d[1] for d in deliveries("hook")] == ["sending"]
+    receiver.hold.set()
+    wait_for(lambda: [d[1] for d in deliveries("hook")] == ["sent"], WAIT, what="the late answer recorded")
