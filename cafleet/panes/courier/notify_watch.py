@@ -131,9 +131,7 @@ class NotifyWatch:
         events = ",".join(str(c.event.event_id) for c in claimed)
         try:
             try:
-                outcome = send(
-                    notifier, notice_of([c.event for c in claimed]), lambda: notify_events.mark_posted(ids, self.claimer)
-                )
+                outcome = send(notifier, notice_of([c.event for c in claimed]), lambda: self._mark_posted(ids, notifier.name))
             except SendFailed as exc:
                 waits = {c.delivery_id: retry_after(c.attempts) for c in claimed}
                 notify_events.settle_failed(claimed, self.claimer, str(exc), waits)
@@ -146,6 +144,12 @@ class NotifyWatch:
         finally:
             close_thread_connection()
             self._wake.set()
+
+    def _mark_posted(self, ids: list[int], name: str) -> None:
+        try:
+            notify_events.mark_posted(ids, self.claimer)
+        except Exception as exc:  # the request left all the same: its outcome is recorded after it
+            self._log(f"notifiers: recording the request to {name} as left failed: {type(exc).__name__}")
 
     def _finish(self) -> None:
         """Let each request in flight end (bounded by its timeout), then give back what was
