@@ -245,6 +245,8 @@ class World:
             return words, OUTSIDE_PANES
         if path == ("fleet", "create"):
             return words, self.server.pane_env(self.new_pane())
+        if path[:1] == ("notify",):  # the human's notifiers: changed from the human's terminal only
+            return words, OUTSIDE_PANES
         if acting is not None:
             return words, self.env_of(acting)
         return words, self.director_env

@@ -141,6 +141,30 @@ EXPECTED_COLUMNS = {
         ("restored_at", "TEXT", 0, None, 0),
         ("restores", "INTEGER", 1, "0", 0),
     ],
+    "notify_events": [
+        ("id", "INTEGER", 0, None, 1),
+        ("fleet_id", "INTEGER", 0, None, 0),
+        ("agent_id", "INTEGER", 0, None, 0),
+        ("kind", "TEXT", 1, None, 0),
+        ("dedupe_key", "TEXT", 1, None, 0),
+        ("title", "TEXT", 1, None, 0),
+        ("body", "TEXT", 1, None, 0),
+        ("created_at", "TEXT", 1, None, 0),
+        ("fanned_out_at", "TEXT", 0, None, 0),
+    ],
+    "notify_deliveries": [
+        ("id", "INTEGER", 0, None, 1),
+        ("event_id", "INTEGER", 1, None, 0),
+        ("notifier", "TEXT", 1, None, 0),
+        ("status", "TEXT", 1, None, 0),
+        ("attempts", "INTEGER", 1, "0", 0),
+        ("next_at", "TEXT", 1, None, 0),
+        ("claim", "TEXT", 0, None, 0),
+        ("step", "TEXT", 0, None, 0),
+        ("attempted_at", "TEXT", 0, None, 0),
+        ("sent_at", "TEXT", 0, None, 0),
+        ("outcome", "TEXT", 0, None, 0),
+    ],
 }
 
 # index name -> (unique, partial, [(column, collation), ...]) per table.
@@ -175,6 +199,15 @@ EXPECTED_INDEXES = {
         "worktree_overlaps_fleet": (0, 0, [("fleet_id", "BINARY")]),
     },
     "member_sessions": {},
+    "notify_events": {
+        "notify_events_dedupe": (1, 0, [("dedupe_key", "BINARY")]),
+        "notify_events_unfanned": (0, 1, [("id", "BINARY")]),
+    },
+    "notify_deliveries": {
+        "notify_deliveries_once": (1, 0, [("event_id", "BINARY"), ("notifier", "BINARY")]),
+        "notify_deliveries_open": (0, 1, [("notifier", "BINARY"), ("id", "BINARY")]),
+        "notify_deliveries_latest": (0, 0, [("notifier", "BINARY"), ("attempted_at", "BINARY")]),
+    },
 }
 
 # (from column, to table, to column) per table.
@@ -197,6 +230,8 @@ EXPECTED_FOREIGN_KEYS = {
     "worktrees": {("agent_id", "agents", "id"), ("fleet_id", "fleets", "id"), ("director_id", "agents", "id")},
     "worktree_overlaps": {("fleet_id", "fleets", "id"), ("first_id", "agents", "id"), ("second_id", "agents", "id")},
     "member_sessions": {("agent_id", "agents", "id")},
+    "notify_events": set(),
+    "notify_deliveries": {("event_id", "notify_events", "id")},
 }
 
 # Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the

@@ -10,6 +10,7 @@ from cafleet.broker.convert import placement_record
 from cafleet.broker.dialect import upsert
 from cafleet.broker.host_scope import placed_here
 from cafleet.broker.notifications import initial_notice, placements_of
+from cafleet.broker.notify_sources import EventSpec, record
 from cafleet.broker.revisions import next_revision
 from cafleet.core.agent_state import HELD, AgentState, Observation
 from cafleet.core.domain import NEEDS_YOU_TAG, AgentKind, AgentStatus, TaskKind, TaskState
@@ -164,14 +165,23 @@ def needs_you_text(fleet_command: str, director_id: int, member_id: int, questio
     )
 
 
-def tell_director(member: Watched, text: str) -> list[int]:
+def state_since(agent_id: int) -> str | None:
+    """Since when the agent shows its recorded state (what tells one episode from the next)."""
+    row = AgentStateRow.get_or_none(AgentStateRow.agent == agent_id)
+    return row.changed_at if row is not None else None
+
+
+def tell_director(member: Watched, text: str, event: EventSpec | None = None) -> list[int]:
     """One message from the asking member to its Director, and one to the Administrator (the
-    human's inbox in the TUI), unless an unread one already says the same. The new task ids."""
+    human's inbox in the TUI), unless an unread one already says the same; and `event` for the
+    human's notifiers, in the same transaction (once per its key). The new task ids."""
     director_id = member.placement.director_id
     if director_id is None:
         return []
     created = []
     with database.atomic():
+        if event is not None:
+            record(event, member.fleet_id, member.agent_id)
         administrator = Agent.get_or_none((Agent.fleet == member.fleet_id) & (Agent.kind == AgentKind.ADMINISTRATOR))
         recipients = [director_id] + ([administrator.id] if administrator is not None else [])
         placements = placements_of(recipients)

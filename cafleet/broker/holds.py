@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cafleet.broker import notify_sources
 from cafleet.broker.agent_states import Watched, stored_hold, tell_director
 from cafleet.broker.monitor import runtime
 from cafleet.core.agent_state import HELD, AgentState, Observation
@@ -42,7 +43,10 @@ def tell_of_hold(member: Watched, seen: Observation, now: datetime | None = None
         if not tell_due(seen.state, since, hold, now):
             return []
         text = hold_text(member, seen, since, hold, now)
-        created = tell_director(member, text)
+        event = notify_sources.held(
+            f"{member.name}#{member.agent_id}", member.fleet_id, member.agent_id, seen.state, row.changed_at, text
+        )
+        created = tell_director(member, text, event)
         AgentStateRow.update(told_at=to_stamp(now)).where(AgentStateRow.agent == member.agent_id).execute()
     return created
 

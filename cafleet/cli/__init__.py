@@ -24,6 +24,7 @@ COMMANDS = {
     "member": "cafleet.cli.member_commands:member_group",
     "message": "cafleet.cli.message_commands:message_group",
     "monitor": "cafleet.cli.monitor_commands:monitor_group",
+    "notify": "cafleet.cli.notify_commands:notify_group",
     "setup": "cafleet.cli.setup_command:setup_command",
     "ui": "cafleet.cli.ui_command:ui_command",
     "web": "cafleet.cli.web_command:web_command",

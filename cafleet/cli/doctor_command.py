@@ -63,6 +63,7 @@ def doctor_command():
     hosts = _hosts_report(readable, problems)
     lost = _lost_report(readable, problems)
     _unreadable_report(readable, problems)
+    notifiers = _notifiers_report(readable, problems)
 
     document = {
         "version": __version__,
@@ -83,6 +84,7 @@ def doctor_command():
         "agent": agent,
         "hosts": hosts,
         "lost_fleets": lost,
+        "notifiers": notifiers,
         "problems": problems,
     }
 
@@ -112,6 +114,8 @@ def doctor_command():
         if agent is not None:
             lines.append(f"this pane: {agent['name']}#{agent['agent_id']} of fleet {agent['fleet_id']} ({agent['coding_agent']})")
             lines.extend(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['detail']}" for c in agent["checks"])
+        lines.append("notifiers: none" if not notifiers else "notifiers:")
+        lines.extend(f"  {_notifier_entry(n)}" for n in notifiers)
         lines.append("problems: none" if not problems else "problems:")
         lines.extend(f"  - {p}" for p in problems)
         return "\n".join(lines)
@@ -166,6 +170,60 @@ def _unreadable_report(readable: bool, problems: list[str]) -> None:
                 f"cafleet can read; {fix}`cafleet --fleet-id {agent.fleet_id} member restart --agent-id "
                 f"{agent.placement.director_id} --member-id {agent_id}`"
             )
+
+
+def _notifiers_report(readable: bool, problems: list[str]) -> list[dict]:
+    """Each notifier (secrets masked) and its last delivery: when, how it ended, and why."""
+    from cafleet.core.errors import CafleetError
+    from cafleet.services.notifier_config import config_path, load
+
+    try:
+        config = load()
+    except CafleetError as exc:
+        problems.append(exc.message)
+        return []
+    path = config_path()
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o600
+    if mode & 0o077:
+        problems.append(f"the notifier config {path} (mode {mode:o}) holds secrets others can read; chmod 600 {path}")
+    last: dict = {}
+    if readable and config.notifiers:
+        from cafleet.broker.notify_events import last_deliveries
+        from cafleet.store.db import open_database
+
+        try:
+            open_database()
+            last = last_deliveries([n.name for n in config.notifiers])
+        except Exception:  # a database doctor cannot read: its own section says why
+            last = {}
+    report = []
+    for notifier in config.notifiers:
+        delivery = last.get(notifier.name)
+        entry = {
+            "name": notifier.name,
+            "kind": notifier.kind.value,
+            "target": notifier.shown_target(),
+            "fleet_id": notifier.fleet_id,
+            "last_delivery": delivery._asdict() if delivery is not None else None,
+        }
+        report.append(entry)
+        if delivery is not None and delivery.status == "failed":
+            problems.append(
+                f"notifier {notifier.name} failed at {delivery.at}: {delivery.outcome}; check it with `cafleet notify test {notifier.name}`"
+            )
+    return report
+
+
+def _notifier_entry(entry: dict) -> str:
+    last = entry["last_delivery"]
+    scope = f"fleet {entry['fleet_id']}" if entry["fleet_id"] is not None else "every fleet"
+    if not last or not last["at"]:
+        return f"{entry['name']}: {entry['kind']} {entry['target']} ({scope}); never sent"
+    waiting = f"; {last['waiting']} waiting" if last["waiting"] else ""
+    return f"{entry['name']}: {entry['kind']} {entry['target']} ({scope}); last {last['at']} {last['status']}: {last['outcome']}{waiting}"
 
 
 def _backend_entry(name: str, path: str | None, version) -> str:

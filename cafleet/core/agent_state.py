@@ -76,3 +76,6 @@ class Observation(NamedTuple):
     command: str = ""  # the pane's foreground command as tmux names it (the typing guard)
     resets: str = ""  # see ScreenReading.resets
     box_open: bool = False  # see ScreenReading.box_open
+    # What the screen shows, less what moves while nothing happens (clocks, counters,
+    # spinners), hashed: unchanged while a busy agent is stalled.
+    fingerprint: str = ""

@@ -7,6 +7,9 @@ only in the states `TYPEABLE` names.
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from cafleet.backends import known_backend
 from cafleet.backends.standin import read_standin_screen, runs_standin
 from cafleet.core.agent_state import UNREADABLE_AFTER_SECONDS, AgentState, Observation
@@ -53,8 +56,25 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
     if reading.state is AgentState.STARTING and _started_long_ago(placement):
         return Observation(AgentState.UNREADABLE, UNREADABLE_REASON, command=pane.current_command)
     return Observation(
-        reading.state, reading.detail, reading.question, reading.draft, pane.current_command, reading.resets, reading.box_open
+        reading.state,
+        reading.detail,
+        reading.question,
+        reading.draft,
+        pane.current_command,
+        reading.resets,
+        reading.box_open,
+        screen_fingerprint(lines),
     )
+
+
+_MOVING = re.compile(r"[^A-Za-z]+")
+
+
+def screen_fingerprint(lines: list[str]) -> str:
+    """A hash of the screen's letters only: a ticking clock, a token counter or a spinner
+    changes no letter, so a busy agent that shows nothing new keeps its fingerprint."""
+    letters = _MOVING.sub(" ", "\n".join(lines)).strip()
+    return hashlib.sha1(letters.encode()).hexdigest()[:16]
 
 
 UNREADABLE_REASON = "its screen shows no state cafleet knows"

@@ -263,6 +263,50 @@ class MemberSession(BaseModel):
         table_name = "member_sessions"
 
 
+class NotifyEventRow(BaseModel):
+    """Something the human's notifiers are told of, recorded once (`dedupe_key`) in the
+    transaction that caused it; `fanned_out_at` once a delivery row exists per notifier."""
+
+    if TYPE_CHECKING:
+        id: AutoField[int]
+
+    fleet_id = IntegerField(null=True)
+    agent_id = IntegerField(null=True)
+    kind = TextField()
+    dedupe_key = TextField(unique=True)
+    title = TextField()
+    body = TextField()
+    created_at = TextField()
+    fanned_out_at = TextField(null=True)
+
+    class Meta:
+        table_name = "notify_events"
+
+
+class NotifyDelivery(BaseModel):
+    """One event for one notifier (named as the user's config names it): `pending`, `sending`
+    under a courier's `claim` (`step` says whether the request went out), `sent` or `failed`."""
+
+    if TYPE_CHECKING:
+        id: AutoField[int]
+        event_id: int
+
+    event = ForeignKeyField(NotifyEventRow, lazy_load=False, backref="deliveries")
+    notifier = TextField()
+    status = TextField()
+    attempts = IntegerField(default=0)
+    next_at = TextField()
+    claim = TextField(null=True)
+    step = TextField(null=True)
+    attempted_at = TextField(null=True)
+    sent_at = TextField(null=True)
+    outcome = TextField(null=True)
+
+    class Meta:
+        table_name = "notify_deliveries"
+        indexes = ((("event", "notifier"), True),)
+
+
 ALL_MODELS = (
     Fleet,
     Agent,
@@ -275,4 +319,6 @@ ALL_MODELS = (
     Worktree,
     WorktreeOverlap,
     MemberSession,
+    NotifyEventRow,
+    NotifyDelivery,
 )

@@ -21,6 +21,10 @@ a question it tells the member's Director, once per question; when its provider 
 member (a usage limit, a long retry, a refused login, a full context), once per hold. Every
 few seconds it compares worktree members' branches (`OverlapWatch`) and looks for the
 conversations new members' agents saved (`SessionWatch`), which `fleet restore` resumes.
+
+The human's notifiers (webhook, ntfy, desktop, a command) are sent to from a thread of their
+own (`NotifyWatch`): the events the state watch records (a member asking, held, unreadable,
+idle with unread messages, stalled) and the messages agents write to the Administrator.
 """
 
 from __future__ import annotations
@@ -35,15 +39,17 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from cafleet.broker import agent_states, couriers, holds, notifications
+from cafleet.broker import agent_states, couriers, holds, notifications, notify_sources
 from cafleet.broker.notifications import NoticeHead, PreviewJob
-from cafleet.core.agent_state import HELD, AgentState
+from cafleet.core.agent_state import HELD, AgentState, Observation
 from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, NOTICE_HELD, AgentKind
 from cafleet.core.hosts import this_host
 from cafleet.core.invocation import fleet_command
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.timestamps import utc_now
 from cafleet.panes.courier import delivery
+from cafleet.panes.courier.attention import AttentionWatch
+from cafleet.panes.courier.notify_watch import NotifyWatch
 from cafleet.panes.courier.schedule import PaneKey, PaneScheduler
 from cafleet.panes.observe import observe
 from cafleet.panes.processes import process_ended, process_identity
@@ -130,6 +136,9 @@ class Courier:
         self._unrecorded_lock = threading.Lock()
         self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
         self._unreadable: set[int] = set()  # members whose Director was told their screen cannot be read
+        self._notify = NotifyWatch(self.claimer, self._stopping, _log)
+        self._notify_thread = threading.Thread(target=self._notify.run, name="courier-notify")
+        self._attention = AttentionWatch()
 
     def stop(self) -> None:
         """Leave after the deliveries in flight (safe to call from a signal handler)."""
@@ -142,6 +151,7 @@ class Courier:
         threading.Thread(target=self._watch_states, daemon=True, name="courier-watch").start()
         threading.Thread(target=self._watch_overlaps, daemon=True, name="courier-overlaps").start()
         threading.Thread(target=self._watch_sessions, daemon=True, name="courier-sessions").start()
+        self._notify_thread.start()
         try:
             return self._loop()
         finally:
@@ -195,6 +205,8 @@ class Courier:
         for worker in self._workers:
             worker.join()
         self._record_unrecorded()
+        if self._notify_thread.is_alive():
+            self._notify_thread.join()  # a request in flight ends within its timeout
         try:
             released = notifications.release(self.claimer)
             if released:
@@ -355,6 +367,7 @@ class Courier:
 
     def _look_at_every_pane(self) -> None:
         panes: dict[str, dict] = {}
+        looks: list[tuple[agent_states.Watched, Observation]] = []
         for agent in agent_states.watched_agents():
             placement = agent.placement
             tmux = self._server(placement.tmux_socket)
@@ -363,9 +376,11 @@ class Courier:
                 panes[placement.tmux_socket] = tmux.panes()
             seen = observe(tmux, placement, panes[placement.tmux_socket].get(placement.tmux_pane_id or ""))
             agent_states.record_state(agent.agent_id, seen)
+            looks.append((agent, seen))
             self._tell_if_unreadable(agent, seen.state)
             if seen.state in HELD and agent.kind == AgentKind.MEMBER and holds.tell_of_hold(agent, seen):
                 self._wake.set()  # the Director's notice is due
+                self._notify.wake()
             if seen.state != AgentState.ASKING:
                 self._asked.pop(agent.agent_id, None)
             elif (
@@ -380,8 +395,17 @@ class Courier:
                     agent.agent_id,
                     seen.question or "",
                 )
-                if agent_states.tell_director(agent, text):
+                handle = f"{agent.name}#{agent.agent_id}"
+                since = agent_states.state_since(agent.agent_id) or ""
+                event = notify_sources.needs_you(handle, agent.fleet_id, agent.agent_id, seen.question or "", since, text)
+                if agent_states.tell_director(agent, text, event):
                     self._wake.set()
+                self._notify.wake()
+        try:
+            if self._attention.look(looks):
+                self._notify.wake()
+        except Exception as exc:  # the notifier config or the database this round; the next looks again
+            _log(f"attention watch failed: {type(exc).__name__}")
 
     def _tell_if_unreadable(self, agent: agent_states.Watched, state: AgentState) -> None:
         """Tell a member's Director once when its screen turns unreadable (again after it read)."""
@@ -397,9 +421,13 @@ class Courier:
         self._unreadable.add(agent.agent_id)
         session = sessions_of([agent.agent_id]).get(agent.agent_id)
         version = agent_version(agent.placement.coding_agent, session.executable if session else None)
-        text = unreadable_text(agent.fleet_id, director_id, agent.agent_id, f"{agent.name}#{agent.agent_id}", version)
-        if agent_states.tell_director(agent, text):
+        handle = f"{agent.name}#{agent.agent_id}"
+        text = unreadable_text(agent.fleet_id, director_id, agent.agent_id, handle, version)
+        since = agent_states.state_since(agent.agent_id) or ""
+        event = notify_sources.unreadable(handle, agent.fleet_id, agent.agent_id, since, text)
+        if agent_states.tell_director(agent, text, event):
             self._wake.set()
+        self._notify.wake()
 
 
 def _unusable_database(exc: Exception) -> str | None:
