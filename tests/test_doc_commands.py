@@ -328,10 +328,11 @@ class World:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        time.sleep(2)
+        assert proc.stdout is not None
+        started = proc.stdout.readline()  # "… monitor for fleet N started": its handlers are in place
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
-        return proc.returncode, out
+        return proc.returncode, started + out
 
     def run_web_server(self, words, env) -> tuple[int, str]:
         """`cafleet web` until it prints its URL, then Ctrl+C (on a free port, not the documented one)."""

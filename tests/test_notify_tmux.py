@@ -161,7 +161,7 @@ def test_a_courier_stopped_mid_delivery_never_sends_an_event_twice_nor_drops_one
         assert first_outcome == "HTTP 200"
 
 
-def test_held_idle_and_stalled_members_are_events(cli, fleet, agents, receiver):
+def test_held_idle_and_stalled_members_are_events(cli, fleet, agents, receiver, tmp_path):
     add(cli, fleet, "hook", "--kind", "webhook", "--url", receiver.url(HOOK), "--events", "held,idle-unread,stalled")
     thresholds = cli("notify", "thresholds", "--idle-unread", "1", "--stalled", "2")  # every fleet's
     assert thresholds.out == "idle-unread after 1 s; stalled after 2 s\n"
@@ -171,7 +171,7 @@ def test_held_idle_and_stalled_members_are_events(cli, fleet, agents, receiver):
     sent = run(cli, fleet, "message", "send", "--agent-id", fleet.director_id, "--to", "ida", "--text", "please review")
     assert sent.code == 0, sent.err
     type_in(cli, fleet, held, "limit: usage limit reached | in 300s")
-    type_in(cli, fleet, slow, "take your time 60s")
+    type_in(cli, fleet, slow, f"take your time until {tmp_path / 'turn-over'}")  # busy, its screen still
 
     def kinds():
         return {event["kind"]: event for request in receiver.at(HOOK) for event in request.json()["events"]}
@@ -188,6 +188,7 @@ def test_held_idle_and_stalled_members_are_events(cli, fleet, agents, receiver):
     for kind in ("held", "idle-unread", "stalled"):  # one episode, one event, however often it looked
         assert len(events(kind)) == 1, kind
     assert sum(len(r.json()["events"]) for r in receiver.at(HOOK)) == 3
+    (tmp_path / "turn-over").touch()
 
 
 def test_no_secret_reaches_the_database_the_logs_or_any_output(cli, fleet, agents, receiver, tmp_path):
