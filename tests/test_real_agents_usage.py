@@ -22,7 +22,14 @@ from tests.test_real_agents import create_fleet, create_worker, fleet_json, real
 pytestmark = pytest.mark.realagents
 # Set to a directory to keep each agent's own files there (how tests/fixtures/usage was made).
 CAPTURE = os.environ.get("CAFLEET_CAPTURE_USAGE_FILES")
-AGENT_STATE = (".claude/projects", ".codex/sessions", ".local/share/opencode", ".gemini/tmp", ".qwen/projects", ".pi/agent/sessions")
+AGENT_STATE = (
+    ".claude/projects",
+    ".codex/sessions",
+    ".local/share/opencode",
+    ".gemini/tmp",
+    ".qwen/projects",
+    ".pi/agent/sessions",
+)
 
 
 @pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))
@@ -51,7 +58,9 @@ def test_capture(real_agents, tmp_path, backend):
                 for part in AGENT_STATE:
                     source = field.home / part
                     if source.exists():
-                        shutil.copytree(source, target / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules", "*.sock"))
+                        shutil.copytree(
+                            source, target / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules", "*.sock")
+                        )
                 shutil.copy(tmp_path / "model.jsonl", target / "model.jsonl")
         finally:
             stop_field(field)

@@ -57,6 +57,3 @@ def read(session_id: str, environment: Mapping[str, str]) -> MemberUsage | None:
     helpers = [read_usage(sub, _sub_agent_fold) for sub in sorted(Path(path.with_suffix("")).glob("subagents/*.jsonl"))]
     answers = usage.answers + tuple(a for helper in helpers if helper for a in helper.answers)
     return MemberUsage(tuple(sorted(answers, key=lambda a: a.at or 0.0)), usage.context_window)
-
-
-

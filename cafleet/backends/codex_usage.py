@@ -19,7 +19,9 @@ from cafleet.core.usage import Answer, MemberUsage, Tokens, whole
 def _tokens(counts: object) -> Tokens:
     counts = counts if isinstance(counts, dict) else {}
     cached = whole(counts.get("cached_input_tokens"))
-    return Tokens(fresh=max(whole(counts.get("input_tokens")) - cached, 0), cached=cached, output=whole(counts.get("output_tokens")))
+    return Tokens(
+        fresh=max(whole(counts.get("input_tokens")) - cached, 0), cached=cached, output=whole(counts.get("output_tokens"))
+    )
 
 
 class CodexFold:

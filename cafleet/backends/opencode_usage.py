@@ -79,8 +79,10 @@ def _answer(row: tuple, session_id: str) -> Answer | None:
         message = json.loads(data)
     except (TypeError, ValueError):
         return None
-    counts = message.get("tokens") if isinstance(message, dict) else None
-    if message.get("role") != "assistant" or not isinstance(counts, dict):
+    if not isinstance(message, dict) or message.get("role") != "assistant" or not isinstance(message.get("tokens"), dict):
+        return None
+    counts = message["tokens"]
+    if not counts:
         return None
     cache = counts.get("cache") if isinstance(counts.get("cache"), dict) else {}
     tokens = Tokens(

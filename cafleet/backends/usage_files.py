@@ -25,7 +25,9 @@ CACHED_FILES = 512
 class Fold(Protocol):
     """What a reader keeps while it reads one file, record by record."""
 
-    marks: tuple[bytes, ...]  # a line with none of these carries no usage
+    @property
+    def marks(self) -> tuple[bytes, ...]:
+        """A line with none of these carries no usage."""
 
     def feed(self, record: dict) -> None: ...
 

@@ -115,7 +115,9 @@ def load_prices(path: Path | None = None) -> PriceTable:
     models = document.get("models", {})
     extra = sorted(set(document) - {"models"})
     if extra or not isinstance(models, dict):
-        raise InvalidInput(f"price file {path}: only [models.\"NAME\"] tables are understood (found {', '.join(extra) or 'models'})")
+        raise InvalidInput(
+            f'price file {path}: only [models."NAME"] tables are understood (found {", ".join(extra) or "models"})'
+        )
     table = dict(BUILT_IN)
     for name, fields in models.items():
         table[name] = _price(path, name, fields, table.get(name))

@@ -27,7 +27,7 @@ class Tokens(NamedTuple):
         """The whole input, cached part included: how much context it filled."""
         return self.fresh + self.cached
 
-    def __add__(self, other: object) -> Tokens:  # type: ignore[override]
+    def __add__(self, other: object) -> Tokens:
         if not isinstance(other, Tokens):
             return NotImplemented
         return Tokens(self.fresh + other.fresh, self.cached + other.cached, self.output + other.output)

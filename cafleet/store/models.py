@@ -263,6 +263,22 @@ class MemberSession(BaseModel):
         table_name = "member_sessions"
 
 
+class MemberBudget(BaseModel):
+    """A member's token budget: when its use passed 80 % (`warned_at`) and 100 %
+    (`exhausted_at`) and its Director was told, each once."""
+
+    if TYPE_CHECKING:
+        agent_id: int
+
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    tokens = IntegerField()
+    warned_at = TextField(null=True)
+    exhausted_at = TextField(null=True)
+
+    class Meta:
+        table_name = "member_budgets"
+
+
 ALL_MODELS = (
     Fleet,
     Agent,
@@ -275,4 +291,5 @@ ALL_MODELS = (
     Worktree,
     WorktreeOverlap,
     MemberSession,
+    MemberBudget,
 )
