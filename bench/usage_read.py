@@ -59,7 +59,9 @@ def grow(backend: str, path: Path, answers: int) -> None:
                 _rekey(backend, record, f"bench-{n}-{i}")
                 out.write(json.dumps(record) + "\n")
                 if backend == "claude":  # a tool result, as big as real ones often are
-                    out.write(json.dumps({"type": "user", "message": {"content": [{"type": "tool_result", "content": PADDING}]}}) + "\n")
+                    out.write(
+                        json.dumps({"type": "user", "message": {"content": [{"type": "tool_result", "content": PADDING}]}}) + "\n"
+                    )
 
 
 def _rekey(backend: str, record: dict, key: str) -> None:

@@ -141,6 +141,12 @@ EXPECTED_COLUMNS = {
         ("restored_at", "TEXT", 0, None, 0),
         ("restores", "INTEGER", 1, "0", 0),
     ],
+    "member_budgets": [
+        ("agent_id", "INTEGER", 0, None, 1),
+        ("tokens", "INTEGER", 1, None, 0),
+        ("warned_at", "TEXT", 0, None, 0),
+        ("exhausted_at", "TEXT", 0, None, 0),
+    ],
 }
 
 # index name -> (unique, partial, [(column, collation), ...]) per table.
@@ -175,6 +181,7 @@ EXPECTED_INDEXES = {
         "worktree_overlaps_fleet": (0, 0, [("fleet_id", "BINARY")]),
     },
     "member_sessions": {},
+    "member_budgets": {},
 }
 
 # (from column, to table, to column) per table.
@@ -197,6 +204,7 @@ EXPECTED_FOREIGN_KEYS = {
     "worktrees": {("agent_id", "agents", "id"), ("fleet_id", "fleets", "id"), ("director_id", "agents", "id")},
     "worktree_overlaps": {("fleet_id", "fleets", "id"), ("first_id", "agents", "id"), ("second_id", "agents", "id")},
     "member_sessions": {("agent_id", "agents", "id")},
+    "member_budgets": {("agent_id", "agents", "id")},
 }
 
 # Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the
