@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from rich.text import Text
 from textual.message import Message
 
+from cafleet.core.terminal import one_line
+
 if TYPE_CHECKING:
     from cafleet.core.records import AgentRecord
     from cafleet.panes.member_usage import UsageReport
@@ -121,4 +123,5 @@ def usage_text(report: UsageReport) -> Text:
     if report.budget:
         used = report.budget_percent or 0.0
         budget = (f"budget {used:.0f} % of {report.budget:,}", "bold red" if used >= 100 else "yellow" if used >= 80 else "")
-    return Text("\n").join([head, fields(context, budget, (report.model or "model ?", "dim"), sep=DOT)])
+    model = one_line(report.model) if report.model else "model ?"  # the agent's file is not ours to trust
+    return Text("\n").join([head, fields(context, budget, (model, "dim"), sep=DOT)])
