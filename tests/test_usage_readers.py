@@ -127,3 +127,15 @@ def test_opencode_reads_again_only_when_its_database_changed(tmp_path):
     second = read_member_usage("opencode", installed.session_id, installed.environment)
     assert first is not None and second is not None
     assert len(second.answers) == len(first.answers) - 1
+
+
+def test_a_resumed_codex_session_keeps_counting_in_the_same_file(tmp_path):
+    """`fleet restore` resumed this codex member (tests/test_real_agents_restore.py): codex went
+    on appending to its rollout, its running total carried over."""
+    from cafleet.backends.codex_usage import CodexFold
+    from cafleet.backends.usage_files import read_usage
+    from tests.usage_support import FIXTURES
+
+    usage = read_usage(FIXTURES / "codex-resumed.jsonl", CodexFold)
+    assert usage is not None
+    assert [a.tokens for a in usage.answers] == model_answers("codex-resumed")
