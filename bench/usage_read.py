@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -125,7 +126,10 @@ def main() -> None:
 
     appended = statistics.median(one_more() for _ in range(args.runs))
     print(f"warm read after one more answer each:  {appended:8.2f} ms")
-    end_to_end(work, members, args.runs)
+    try:
+        end_to_end(work, members, args.runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def end_to_end(work: Path, members, runs: int) -> None:
