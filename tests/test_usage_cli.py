@@ -240,3 +240,15 @@ def test_a_member_far_past_its_budget_at_the_first_look_gets_both_messages_once(
     assert BudgetWatch().look() == []
     texts = [t.text for t in poll_inbox(fleet_id, director_id, include_read=True).tasks]
     assert len([t for t in texts if t.startswith("[budget]")]) == 2
+
+
+def test_fleet_usage_counts_a_deleted_member_by_the_agent_that_ran_it(db, cli, tmp_path):
+    from cafleet.broker.members import retire_member
+
+    fleet_id, director_id, member_id, _ = _member(tmp_path, "gemini")
+    retire_member(fleet_id, director_id, member_id)  # its pane and placement are gone; its conversation stays
+    total = sum_tokens(model_answers("gemini"))
+    shown = cli("--json", "fleet", "usage", fleet_id).json()
+    (member,) = shown["members"]
+    assert (member["coding_agent"], member["status"], member["tokens"]["total"]) == ("gemini", "deregistered", total.total)
+    assert f"worker#{member_id}" in cli("fleet", "usage", fleet_id).out and "gemini (deleted)" in cli("fleet", "usage", fleet_id).out
