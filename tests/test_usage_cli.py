@@ -251,4 +251,6 @@ def test_fleet_usage_counts_a_deleted_member_by_the_agent_that_ran_it(db, cli, t
     shown = cli("--json", "fleet", "usage", fleet_id).json()
     (member,) = shown["members"]
     assert (member["coding_agent"], member["status"], member["tokens"]["total"]) == ("gemini", "deregistered", total.total)
-    assert f"worker#{member_id}" in cli("fleet", "usage", fleet_id).out and "gemini (deleted)" in cli("fleet", "usage", fleet_id).out
+    assert (
+        f"worker#{member_id}" in cli("fleet", "usage", fleet_id).out and "gemini (deleted)" in cli("fleet", "usage", fleet_id).out
+    )
