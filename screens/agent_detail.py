@@ -26,6 +26,8 @@ from .human_inbox import FleetHeader
 from .live import DataChanged
 from .message_modal import MessageModal
 from .render import AGENT_STATE_MARKS, DOT, body, clock, day, fields, inbox_entry, reset_words, timeline_entry
+from .usage_marks import RECHECK_SECONDS as USAGE_RECHECK_SECONDS
+from .usage_marks import UsageRead, usage_text
 from .worker_errors import ReportsWorkerErrors
 from .worktree_marks import RECHECK_SECONDS as WORKTREE_RECHECK_SECONDS
 from .worktree_marks import WorktreeRead, worktree_text
@@ -80,6 +82,7 @@ class AgentDetailScreen(MergesWorktree, ReportsWorkerErrors, Screen):
         self.probing = False
         self.worktree: MemberWorktree | None = None  # a member's worktree, read by git in a worker
         self.reading_worktree = False
+        self.reading_usage = False
 
     def compose(self) -> ComposeResult:
         yield FleetHeader()
@@ -89,6 +92,7 @@ class AgentDetailScreen(MergesWorktree, ReportsWorkerErrors, Screen):
                 yield Static("", id="agent-schedule")
             yield Static("", id="agent-placement")
         yield Static("", id="agent-worktree")
+        yield Static("", id="agent-usage")
         with TabbedContent(id="agent-tabs", initial="agent-inbox-tab"):
             with TabPane("Inbox", id="agent-inbox-tab"):
                 yield OptionList(id="agent-inbox")
@@ -102,6 +106,7 @@ class AgentDetailScreen(MergesWorktree, ReportsWorkerErrors, Screen):
         self.query_one("#agent-inbox", OptionList).focus()
         self.set_interval(PANE_REFRESH_SECONDS, self.refresh_pane)
         self.set_interval(WORKTREE_RECHECK_SECONDS, self.recheck_worktree)
+        self.set_interval(USAGE_RECHECK_SECONDS, self.recheck_usage)
         # No load here: ScreenResume follows the first push as well.
 
     def on_screen_resume(self) -> None:
@@ -151,6 +156,7 @@ class AgentDetailScreen(MergesWorktree, ReportsWorkerErrors, Screen):
         self._show(loaded.detail, loaded.pane, loaded.inbox, loaded.sent)
         if first:
             self.recheck_worktree()
+            self.recheck_usage()
 
     def recheck_worktree(self) -> None:
         """Read a member's worktree again (git: not on every database change), unless a read
@@ -190,6 +196,38 @@ class AgentDetailScreen(MergesWorktree, ReportsWorkerErrors, Screen):
         shown.update(worktree_text(read.item) if read.item is not None else "")
         shown.set_class(read.item is not None, "visible")
         self.refresh_bindings()
+
+    def recheck_usage(self) -> None:
+        """Read a member's usage again from its agent's files, unless a read still runs."""
+        detail = self.detail
+        if detail is not None and detail.agent.kind == AgentKind.MEMBER and not self.reading_usage:
+            self.reading_usage = True
+            self.read_usage(detail.agent)
+
+    @work(thread=True, exit_on_error=False, group="agent-usage")
+    def read_usage(self, member) -> None:
+        from cafleet.core.errors import InvalidInput
+        from cafleet.core.prices import BUILT_IN, PriceTable
+        from cafleet.panes.member_usage import reports
+
+        try:
+            try:
+                report = reports([member])[member.id]
+            except InvalidInput:  # an unreadable price file: costs unknown here, `member list --usage` says why
+                report = reports([member], PriceTable(BUILT_IN))[member.id]
+        finally:
+            self.reading_usage = False
+        # A member with nothing recorded and no budget shows no section: there is nothing to say.
+        self.post_message(UsageRead(report if report.usage is not None or report.budget else None))
+
+    @on(UsageRead)
+    def _on_usage_read(self, read: UsageRead) -> None:
+        try:
+            shown = self.query_one("#agent-usage", Static)
+        except NoMatches:
+            return
+        shown.update(usage_text(read.report) if read.report is not None else "")
+        shown.set_class(read.report is not None, "visible")
 
     def on_worktree_merged(self, _: WorktreeMerged) -> None:
         self.recheck_worktree()

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, Ta
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from cafleet.core.domain import NEEDS_YOU_TAG, TaskState
+from cafleet.core.domain import NEEDS_YOU_TAG, AgentKind, TaskState
 from cafleet.core.terminal import one_line
 
 from .composer import Composer
@@ -41,6 +41,8 @@ from .render import inbox_entry
 from .roster import RosterView
 from .timeline import TimelineView
 from .timeline_search import SearchesTimeline
+from .usage_marks import RECHECK_SECONDS as USAGE_RECHECK_SECONDS
+from .usage_marks import UsageChecked, read_marks
 from .worker_errors import ReportsWorkerErrors
 from .worktree_marks import RECHECK_SECONDS as WORKTREES_RECHECK_SECONDS
 from .worktree_marks import WorktreesChecked, worktree_marks
@@ -88,6 +90,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.loaded = False
         self.side: Side | None = None
         self.reading_worktrees = False  # a worktree check runs: another waits for the next turn
+        self.reading_usage = False  # likewise for the members' usage
 
     def compose(self) -> ComposeResult:
         yield FleetHeader()
@@ -110,6 +113,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.set_interval(HOSTS_RECHECK_SECONDS, self._recheck_hosts)
         self.set_interval(PANES_RECHECK_SECONDS, self._recheck_panes)
         self.set_interval(WORKTREES_RECHECK_SECONDS, self.recheck_worktrees)
+        self.set_interval(USAGE_RECHECK_SECONDS, self.recheck_usage)
 
     def on_screen_resume(self) -> None:
         self.refresh_live()
@@ -187,6 +191,23 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
             self.reading_worktrees = False
         self.post_message(WorktreesChecked(marks))
 
+    def recheck_usage(self) -> None:
+        """Read the members' usage again from their agents' files, unless a read still runs."""
+        if self.reading_usage or not self.loaded:
+            return
+        members = [e.agent for e in self.query_one(RosterView).entries.values() if e.agent.kind == AgentKind.MEMBER]
+        if members:
+            self.reading_usage = True
+            self.check_usage(members)
+
+    @work(thread=True, exit_on_error=False, group="fleet-usage")
+    def check_usage(self, members: list) -> None:
+        try:
+            marks = read_marks(members)
+        finally:
+            self.reading_usage = False
+        self.post_message(UsageChecked(marks))
+
     @work(thread=True, exit_on_error=False, exclusive=True, group="fleet-older")
     def load_older(self, oldest_id: int | None) -> None:
         from cafleet.broker import reads
@@ -208,6 +229,7 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
             self.set_focus(self.query_one("#composer-input"))
         self.refresh_live()  # whatever was committed while the first load ran
         self.recheck_worktrees()
+        self.recheck_usage()
 
     @on(FleetRefreshed)
     def _show_live(self, refreshed: FleetRefreshed) -> None:
@@ -223,10 +245,15 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self._show_side(refreshed.side)
         if joined:  # a member made with a worktree shows its branch without waiting a turn
             self.recheck_worktrees()
+            self.recheck_usage()
 
     @on(OlderLoaded)
     def _show_older(self, loaded: OlderLoaded) -> None:
         self.query_one(TimelineView).prepend_older(loaded.tasks, len(loaded.tasks) == PAGE)
+
+    @on(UsageChecked)
+    def _show_usage(self, checked: UsageChecked) -> None:
+        self.query_one(RosterView).show_usage(checked.marks)
 
     @on(WorktreesChecked)
     def _show_worktrees(self, checked: WorktreesChecked) -> None:

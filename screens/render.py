@@ -26,12 +26,14 @@ from cafleet.core.text import counted
 from cafleet.core.timestamps import parse_stamp
 
 from .fleet_data import PaneLook, PaneMark
+from .usage_marks import usage_line
 from .worktree_marks import WorktreeLook
 
 if TYPE_CHECKING:
     from cafleet.broker.agent_states import SeenState
 
     from .hosts import HostMark
+    from .usage_marks import UsageMark
     from .worktree_marks import WorktreeMark
 
 BODY_CHARS = 600
@@ -225,6 +227,7 @@ def roster_entry(
     host: HostMark | None = None,
     worktree: WorktreeMark | None = None,
     width: int | None = None,
+    usage: UsageMark | None = None,
 ) -> Text:
     """Short lines that fit the roster at 80×24, so none wraps mid-phrase:
 
@@ -234,6 +237,7 @@ def roster_entry(
           %pane · poll 120s   (for a placed or scheduled agent)
           on host-b ⚠         (in a fleet across machines; ⚠ while its notices are stuck)
           ⌥ cafle…coder ↑2 ±1 (a member in a worktree: branch, commits ahead, uncommitted files)
+          64.0k tok $0.21 11% (a member whose agent recorded answers: tokens, cost, context fill)
           ? the question, wrapped to the roster's width
 
     Deregistered agents are muted. `width`: the roster's columns, when known (a branch gets
@@ -257,6 +261,8 @@ def roster_entry(
     if worktree is not None:
         room = ROSTER_TEXT_WIDTH if width is None else max(ROSTER_TEXT_WIDTH, width - INDENT.cell_len)
         lines.append(indented(worktree_line(worktree, room)))
+    if usage is not None:
+        lines.append(indented(usage_line(usage)))
     lines += [indented(Text(line, style="bold")) for line in _question_lines(seen)]
     return Text("\n").join(lines)
 
@@ -305,7 +311,11 @@ def _question_lines(seen: SeenState | None) -> list[str]:
 
 
 def roster_height(
-    entry: RosterEntry, seen: SeenState | None = None, host: HostMark | None = None, worktree: WorktreeMark | None = None
+    entry: RosterEntry,
+    seen: SeenState | None = None,
+    host: HostMark | None = None,
+    worktree: WorktreeMark | None = None,
+    usage: UsageMark | None = None,
 ) -> int:
     """How many lines `roster_entry` makes when none of them wraps: the roster's estimate for
     an entry it has not drawn yet (a drawn one is measured)."""
@@ -314,7 +324,8 @@ def roster_height(
     placement = entry.agent.placement
     where = (placement is not None and placement.tmux_pane_id) or entry.monitor_interval
     hosted = placement is not None and host is not None
-    return 2 + bool(reset_words(seen)) + bool(where) + hosted + (worktree is not None) + len(_question_lines(seen))
+    marks = (worktree is not None) + (usage is not None)
+    return 2 + bool(reset_words(seen)) + bool(where) + hosted + marks + len(_question_lines(seen))
 
 
 def host_line(host: HostMark) -> Text:

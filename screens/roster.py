@@ -31,6 +31,7 @@ from .roster_layout import RosterLayout
 if TYPE_CHECKING:
     from .fleet_data import PaneMark
     from .hosts import HostMark
+    from .usage_marks import UsageMark
     from .worktree_marks import WorktreeMark
 
 MEASURE_ALL_UP_TO = 2000
@@ -96,6 +97,7 @@ class RosterView(OptionList):
         self._states: dict[int, Any] = {}
         self._hosts: dict[int, HostMark] = {}
         self._worktrees: dict[int, WorktreeMark] = {}  # read on a cadence of their own (worktree_marks.py)
+        self._usage: dict[int, UsageMark] = {}  # likewise (usage_marks.py)
         self._layout = RosterLayout()
         self._measured: set[int] = set()  # ids whose height is their drawn one at `_width`
         self._width: int | None = None
@@ -170,6 +172,12 @@ class RosterView(OptionList):
         self._worktrees = dict(worktrees)
         self._redraw(moved & self.entries.keys())
 
+    def show_usage(self, usage: dict[int, UsageMark]) -> None:
+        """New usage marks (of the members whose agents recorded answers); redraws those that moved."""
+        moved = {i for i in self._usage.keys() | usage.keys() if self._usage.get(i) != usage.get(i)}
+        self._usage = dict(usage)
+        self._redraw(moved & self.entries.keys())
+
     def cursor(self) -> RosterCursor:
         return self._cursor
 
@@ -227,7 +235,11 @@ class RosterView(OptionList):
 
     def _estimate(self, agent_id: int) -> int:
         return roster_height(
-            self.entries[agent_id], self._states.get(agent_id), self._hosts.get(agent_id), self._worktrees.get(agent_id)
+            self.entries[agent_id],
+            self._states.get(agent_id),
+            self._hosts.get(agent_id),
+            self._worktrees.get(agent_id),
+            self._usage.get(agent_id),
         )
 
     def _measure(self, index: int) -> bool:
@@ -292,6 +304,7 @@ class RosterView(OptionList):
                 self._hosts.get(agent_id),
                 self._worktrees.get(agent_id),
                 self._text_width(),
+                self._usage.get(agent_id),
             )
             option = Option(prompt, id=f"{ID_PREFIX}{agent_id}")
             self._rendered.set(agent_id, option)

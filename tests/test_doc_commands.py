@@ -233,7 +233,7 @@ class World:
         if path == ("fleet", "restore"):  # the Director's, in its own pane: every member's pane runs
             words[words.index("restore") + 1] = str(self.fleet_id)
             return words, self.director_env
-        if path in (("fleet", "show"), ("fleet", "delete"), ("fleet", "export")):
+        if path in (("fleet", "show"), ("fleet", "delete"), ("fleet", "export"), ("fleet", "usage")):
             index = words.index(path[1]) + 1
             words[index] = str(self.spare_fleet() if path[1] == "delete" else self.fleet_id)
             if "--fleet-id" in words:

@@ -165,6 +165,12 @@ EXPECTED_COLUMNS = {
         ("sent_at", "TEXT", 0, None, 0),
         ("outcome", "TEXT", 0, None, 0),
     ],
+    "member_budgets": [
+        ("agent_id", "INTEGER", 0, None, 1),
+        ("tokens", "INTEGER", 1, None, 0),
+        ("warned_at", "TEXT", 0, None, 0),
+        ("exhausted_at", "TEXT", 0, None, 0),
+    ],
 }
 
 # index name -> (unique, partial, [(column, collation), ...]) per table.
@@ -208,6 +214,7 @@ EXPECTED_INDEXES = {
         "notify_deliveries_open": (0, 1, [("notifier", "BINARY"), ("id", "BINARY")]),
         "notify_deliveries_latest": (0, 0, [("notifier", "BINARY"), ("attempted_at", "BINARY")]),
     },
+    "member_budgets": {},
 }
 
 # (from column, to table, to column) per table.
@@ -232,6 +239,7 @@ EXPECTED_FOREIGN_KEYS = {
     "member_sessions": {("agent_id", "agents", "id")},
     "notify_events": set(),
     "notify_deliveries": {("event_id", "notify_events", "id")},
+    "member_budgets": {("agent_id", "agents", "id")},
 }
 
 # Full-text search (migration 6): the FTS5 table over tasks.text, its shadow tables, and the

@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cafleet.broker.agents import ensure_name_free, validate_description, validate_name
+from cafleet.broker.budgets import drop_budget, set_budget
 from cafleet.broker.convert import agent_record, agents_with_placements, value_rows
 from cafleet.broker.dialect import count_where
 from cafleet.broker.guards import active_agent, agent_in_fleet, live_fleet
 from cafleet.broker.host_scope import placed_here
+from cafleet.core.budget import validate_budget
 from cafleet.core.domain import DEFAULT_MONITOR_INTERVALS, AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.core.errors import Field, Fix, Hint, NotFound, Refused
 from cafleet.core.hosts import this_host
@@ -75,10 +77,17 @@ def director(fleet_id: int, director_id: int) -> AgentRecord:
 
 
 def register_member(
-    fleet_id: int, director_id: int, name: str, description: str, coding_agent: str, spawn: SpawnMark | None = None
+    fleet_id: int,
+    director_id: int,
+    name: str,
+    description: str,
+    coding_agent: str,
+    spawn: SpawnMark | None = None,
+    budget: int | None = None,
 ) -> AgentRecord:
     """A member with a pending placement in the Director's window (pane id set by `attach_pane`),
-    on this host: the caller spawns the pane here, beside the Director's."""
+    on this host: the caller spawns the pane here, beside the Director's. `budget`: its token
+    budget (`cafleet.core.budget`)."""
     name = validate_name(name)
     description = validate_description(description)
     with database.atomic():
@@ -110,6 +119,8 @@ def register_member(
             host=this_host(),
         )
         MonitorConfig.create(agent=member, interval_seconds=DEFAULT_MONITOR_INTERVALS[AgentKind.MEMBER], enabled=True)
+        if budget is not None:
+            set_budget(member.id, validate_budget(budget))
     return agent_record(member, placement)
 
 
@@ -200,6 +211,7 @@ def reap_spawn(spawn: PendingSpawn) -> bool:
             # Its worktree, if the spawn got that far, stays on disk for git to list (`git worktree list`).
             Worktree.delete().where(Worktree.agent == spawn.member_id).execute()
             MemberSession.delete().where(MemberSession.agent == spawn.member_id).execute()
+            drop_budget(spawn.member_id)
             Agent.delete().where(Agent.id == spawn.member_id).execute()
     return True
 
@@ -216,6 +228,7 @@ def discard_member(member_id: int) -> None:
         _drop_pane_rows(member_id)
         Worktree.delete().where(Worktree.agent == member_id).execute()
         MemberSession.delete().where(MemberSession.agent == member_id).execute()
+        drop_budget(member_id)
         Agent.delete().where((Agent.id == member_id) & (Agent.kind == AgentKind.MEMBER)).execute()
 
 

@@ -91,6 +91,15 @@ def stalled(handle: str, fleet_id: int, agent_id: int, since: str, screen: str, 
     )
 
 
+def budget(handle: str, fleet_id: int, agent_id: int, percent: int, text: str) -> EventSpec:
+    return EventSpec(
+        EventKind.BUDGET,
+        f"budget:{agent_id}:{percent}",
+        _title(f"{handle} used {percent} % of its token budget (fleet {fleet_id})"),
+        cut(text, BODY_CHARS),
+    )
+
+
 def unread_of(agent_ids: list[int]) -> dict[int, tuple[int, str]]:
     """Agent id -> (unread messages, when the oldest came), for those with any."""
     if not agent_ids:

@@ -98,6 +98,33 @@ def show_command(fleet_id: int):
     )
 
 
+@fleet_group.command("usage", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET)
+@click.argument("fleet_id", type=ID, metavar="N")
+@click.option(
+    "--since",
+    type=TEXT,
+    metavar="WHEN",
+    help="Only answers from WHEN on: an ISO-8601 time (UTC if no offset), or a time ago such as 90m, 2h or 3d.",
+)
+@click.option(
+    "--by", type=click.Choice(["hour", "day"]), default="hour", show_default=True, help="The periods of the table over time."
+)
+def usage_command(fleet_id: int, since: str | None, by: str):
+    """What fleet N's members spent: tokens and estimated cost per member (deleted members too),
+    in total, and per hour or day, read from each agent's own files (see `member list --usage`)."""
+    from cafleet.broker.fleets import show_fleet
+    from cafleet.cli.usage_output import fleet_usage_json, fleet_usage_lines, since_seconds
+    from cafleet.core.prices import load_prices
+    from cafleet.panes.fleet_usage import fleet_usage
+
+    start = since_seconds(since) if since is not None else None
+    prices = load_prices()
+    open_database()
+    fleet, agents = show_fleet(fleet_id)
+    spent = fleet_usage(agents, prices, start, by)
+    emit(fleet_usage_json(fleet, spent, start, by), lambda: "\n".join(fleet_usage_lines(fleet, spent, start, by)))
+
+
 @fleet_group.command("delete", cls=CafleetCommand, fleet_scope=FleetScope.NAMES_FLEET, director_only=True)
 @click.argument("fleet_id", type=ID, metavar="N")
 @click.option(

@@ -8,6 +8,7 @@ from cafleet.cli.output import agent_json, agent_line, emit, note, wants_json
 from cafleet.cli.params import ID, TEXT, agent_id_option, read_text_file
 from cafleet.cli.settings import CafleetCommand, CafleetSubgroup, require_fleet
 from cafleet.cli.types import Seconds, WholeNumber
+from cafleet.core.budget import MAX_BUDGET_TOKENS
 from cafleet.core.domain import CODING_AGENTS
 from cafleet.core.terminal import one_line
 from cafleet.store.db import open_database
@@ -85,6 +86,13 @@ def member_group():
     ".cafleet/worktree-setup, if any); its output goes to a log.",
 )
 @click.option("--no-setup", is_flag=True, help="--worktree: run no setup command, not even .cafleet/worktree-setup.")
+@click.option(
+    "--budget",
+    type=WholeNumber(1, MAX_BUDGET_TOKENS, "a number of tokens"),
+    metavar="TOKENS",
+    help="The member's token budget (input, cached and output added): you get one message when it has used "
+    "80 % and one at 100 %. Nothing is stopped.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the new member's id.")
 def create_command(
     agent_id,
@@ -103,6 +111,7 @@ def create_command(
     base,
     setup,
     no_setup,
+    budget,
     quiet,
 ):
     """Spawn a member: a new pane in your window running the coding agent.
@@ -128,7 +137,9 @@ def create_command(
     open_database()
     autonomy = Autonomy(permission_mode, sandbox, approval, tuple(agent_args))
     directory = working_directory() if request is not None else None
-    spawned = spawn_member(fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy, request, directory)
+    spawned = spawn_member(
+        fleet_id, agent_id, name, description, coding_agent, model, prompt, autonomy, request, directory, budget=budget
+    )
     for reaped in spawned.reaped:
         note(f"Note: {reaped.note()}")
     member = spawned.member
@@ -147,6 +158,7 @@ def create_command(
             "grants": list(spawned.plan.grants),
             "worktree": made_json(made) if made else None,
             "agent_version": version.installed if version else None,
+            "budget_tokens": budget,
         },
         lambda: "\n".join(
             [
@@ -154,6 +166,7 @@ def create_command(
                 f"Spawned member {member.handle} ({coding_agent}{_installed(version)}) in pane {member.placement.tmux_pane_id}.",
                 *(f"  {grant}" for grant in spawned.plan.grants),
                 *(made_lines(made) if made else []),
+                *([f"  budget: {budget:,} tokens (you are told at 80 % and 100 %)"] if budget else []),
             ]
         ),
     )
@@ -270,11 +283,21 @@ def restart_command(agent_id, member_id, fresh):
 @member_group.command("list", cls=CafleetCommand)
 @director_option
 @click.option("--activity", is_flag=True, help="Add pane liveness, idle time, last sent/received/acked and unread count.")
-def list_command(agent_id, activity):
+@click.option(
+    "--usage",
+    is_flag=True,
+    help="Add tokens in/out/cached, estimated cost, context fill and budget, read from each agent's own files.",
+)
+def list_command(agent_id, activity, usage):
     """Your members, one line each.
 
     A member with a worktree gets a second line: its path and branch, how many commits its
     branch has that its base lacks, and how many files in it are uncommitted.
+
+    With --usage, a line per member says what its agent recorded: input tokens (not from the
+    prompt cache), output tokens, cached input tokens, the estimated cost in US dollars ($? when
+    the model has no price: add it to $XDG_CONFIG_HOME/cafleet/prices.toml), how much of the
+    model's context window the latest answer used, and how much of its --budget it has used.
     """
     from cafleet.broker.members import list_members
     from cafleet.panes.spawn_recovery import reap_dead_spawns
@@ -293,6 +316,11 @@ def list_command(agent_id, activity):
         from cafleet.panes.activity import member_activity
 
         rows = dict((m.id, a) for m, a in member_activity(members))
+    spent = None
+    if usage:
+        from cafleet.panes.member_usage import reports
+
+        spent = reports(members)
 
     def document(member) -> dict:
         doc = {
@@ -302,6 +330,8 @@ def list_command(agent_id, activity):
         }
         if rows is not None:
             doc["activity"] = rows[member.id]._asdict()
+        if spent is not None:
+            doc["usage"] = spent[member.id].as_json()
         return doc
 
     def lines(member) -> list[str]:
@@ -309,6 +339,7 @@ def list_command(agent_id, activity):
             agent_line(member),
             *([worktrees[member.id][1]] if member.id in worktrees else []),
             *([f"  {rows[member.id].summary()}"] if rows is not None else []),
+            *([f"  {spent[member.id].summary()}"] if spent is not None else []),
         ]
 
     emit([document(m) for m in members], lambda: "\n".join(line for m in members for line in lines(m)) or "No members.")

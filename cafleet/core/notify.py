@@ -38,6 +38,7 @@ class EventKind(StrEnum):
     UNREADABLE = "unreadable"  # a member's screen shows no state cafleet can read
     IDLE_UNREAD = "idle-unread"  # a member waits for input while its messages stay unread
     STALLED = "stalled"  # a member busy with no change on its screen for a while
+    BUDGET = "budget"  # a member used 80 % or 100 % of its token budget
     TEST = "test"  # `cafleet notify test`
 
 

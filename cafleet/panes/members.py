@@ -25,6 +25,7 @@ from cafleet.backends import (
 from cafleet.backends.base import write_plan_files
 from cafleet.broker import members as registry
 from cafleet.core.agent_state import SHELL_MODE_QUESTION, AgentState
+from cafleet.core.budget import validate_budget
 from cafleet.core.config import PostgresServer, database_setting, database_target, local_directory
 from cafleet.core.errors import CafleetError, InvalidInput, Refused
 from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
@@ -89,6 +90,7 @@ def spawn_member(
     autonomy: Autonomy | None = None,
     worktree: WorktreeRequest | None = None,
     directory: Path | None = None,
+    budget: int | None = None,
 ) -> SpawnedMember:
     """Validate everything, register with a pending placement, split a pane, start the agent.
 
@@ -99,6 +101,8 @@ def spawn_member(
     """
     registry.validate_name(name)
     registry.validate_description(description)
+    if budget is not None:
+        validate_budget(budget)
     spec = backend(coding_agent)
     model = validate_model(coding_agent, model)
     autonomy = spec.check_autonomy(autonomy or Autonomy())
@@ -118,7 +122,7 @@ def spawn_member(
         planned = plan_worktree(worktree, fleet_id, name, directory if directory is not None else Path.cwd())
 
     mark = spawn_mark()
-    member = registry.register_member(fleet_id, director_id, name, description, coding_agent, mark)
+    member = registry.register_member(fleet_id, director_id, name, description, coding_agent, mark, budget)
     pane_id = None
     made = None
     try:

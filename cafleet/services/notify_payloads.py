@@ -17,6 +17,7 @@ NTFY_TAGS = {
     EventKind.UNREADABLE: "eyes",
     EventKind.IDLE_UNREAD: "envelope",
     EventKind.STALLED: "hourglass",
+    EventKind.BUDGET: "moneybag",
     EventKind.TEST: "white_check_mark",
 }
 DISCORD_LIMIT = 2000  # characters of `content` Discord accepts

@@ -468,6 +468,22 @@ _NOTIFY_EVENTS_PG = tuple(
     if s.strip()
 )
 
+# A member's token budget (`member create --budget`), and when its Director was told of each
+# threshold crossed, so each message goes once.
+_MEMBER_BUDGETS = """
+        CREATE TABLE member_budgets (
+            agent_id INTEGER PRIMARY KEY REFERENCES agents (id),
+            tokens INTEGER NOT NULL CHECK (tokens > 0),
+            warned_at TEXT,
+            exhausted_at TEXT
+        )
+"""
+_MEMBER_BUDGETS_PG = (
+    _MEMBER_BUDGETS.replace("INTEGER NOT NULL CHECK", "BIGINT NOT NULL CHECK"),
+    "CREATE TRIGGER member_budgets_changed AFTER INSERT OR UPDATE OR DELETE ON member_budgets "
+    "FOR EACH STATEMENT EXECUTE FUNCTION cafleet_notify_change()",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "registry and messages", _REGISTRY_AND_MESSAGES, postgres=_REGISTRY_AND_MESSAGES_PG),
     Migration(2, "monitor schedule and runtime", _MONITOR_SCHEDULE, postgres=_MONITOR_SCHEDULE_PG),
@@ -487,6 +503,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         15, "members' saved sessions, and the limits agents are held by", _SESSIONS_AND_HOLDS, postgres=_SESSIONS_AND_HOLDS_PG
     ),
     Migration(16, "events for the human's notifiers, and their deliveries", _NOTIFY_EVENTS, postgres=_NOTIFY_EVENTS_PG),
+    Migration(
+        17,
+        "members' token budgets, and the thresholds their Directors were told of",
+        _MEMBER_BUDGETS,
+        postgres=_MEMBER_BUDGETS_PG,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -307,6 +307,22 @@ class NotifyDelivery(BaseModel):
         indexes = ((("event", "notifier"), True),)
 
 
+class MemberBudget(BaseModel):
+    """A member's token budget: when its use passed 80 % (`warned_at`) and 100 %
+    (`exhausted_at`) and its Director was told, each once."""
+
+    if TYPE_CHECKING:
+        agent_id: int
+
+    agent = ForeignKeyField(Agent, primary_key=True, lazy_load=False)
+    tokens = IntegerField()
+    warned_at = TextField(null=True)
+    exhausted_at = TextField(null=True)
+
+    class Meta:
+        table_name = "member_budgets"
+
+
 ALL_MODELS = (
     Fleet,
     Agent,
@@ -321,4 +337,5 @@ ALL_MODELS = (
     MemberSession,
     NotifyEventRow,
     NotifyDelivery,
+    MemberBudget,
 )

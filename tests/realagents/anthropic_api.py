@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from tests.realagents.faults import Fault, FaultKind
 from tests.realagents.model_server import ModelServer, Record, Reply, sse
-from tests.realagents.script import Conversation, Turn, decide
+from tests.realagents.script import Conversation, Turn, Usage, decide
 
 SHELL_TOOL = "Bash"
 _ids = itertools.count(1)
@@ -83,7 +83,16 @@ def _content(turn: Turn) -> list[dict]:
     return [{"type": "tool_use", "id": f"toolu_{next(_ids):08d}", "name": SHELL_TOOL, "input": tool_input}]
 
 
-def _message(body: dict, content: list[dict], stop_reason: str | None) -> dict:
+def _usage(usage: Usage, output: int) -> dict:
+    return {
+        "input_tokens": usage.fresh,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": usage.cached,
+        "output_tokens": output,
+    }
+
+
+def _message(body: dict, content: list[dict], stop_reason: str | None, usage: Usage) -> dict:
     return {
         "id": f"msg_{next(_ids):08d}",
         "type": "message",
@@ -92,12 +101,13 @@ def _message(body: dict, content: list[dict], stop_reason: str | None) -> dict:
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1},
+        # Streamed, the start counts one output token and the final delta the whole answer, as the API does.
+        "usage": _usage(usage, usage.output if stop_reason else 1),
     }
 
 
-def _events(body: dict, content: list[dict], stop_reason: str) -> Iterable[tuple[str, dict]]:
-    yield "message_start", {"type": "message_start", "message": _message(body, [], None)}
+def _events(body: dict, content: list[dict], stop_reason: str, usage: Usage) -> Iterable[tuple[str, dict]]:
+    yield "message_start", {"type": "message_start", "message": _message(body, [], None, usage)}
     for index, block in enumerate(content):
         if block["type"] == "text":
             start = {"type": "text", "text": ""}
@@ -109,7 +119,7 @@ def _events(body: dict, content: list[dict], stop_reason: str) -> Iterable[tuple
         yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
         yield "content_block_stop", {"type": "content_block_stop", "index": index}
     message_delta = {"stop_reason": stop_reason, "stop_sequence": None}
-    yield "message_delta", {"type": "message_delta", "delta": message_delta, "usage": {"output_tokens": 1}}
+    yield "message_delta", {"type": "message_delta", "delta": message_delta, "usage": _usage(usage, usage.output)}
     yield "message_stop", {"type": "message_stop"}
 
 
@@ -156,6 +166,7 @@ def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
     conv = conversation(body)
     fault = server.take_fault()
     turn = Turn() if fault else decide(conv, SHELL_TOOL)
+    usage = None if fault else server.next_usage()
     tools = tuple(sorted(conv.tool_names))
     server.record(
         Record(
@@ -170,6 +181,7 @@ def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
             conversation=conversation_key(body, headers) or (conv.texts[0] if conv.texts else ""),
             texts=conv.texts,
             fault=fault.kind if fault else None,
+            usage=usage,
         )
     )
     if fault is not None:
@@ -179,8 +191,8 @@ def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
     content = _content(turn)
     stop_reason = "end_turn" if turn.command is None and turn.write is None else "tool_use"
     if body.get("stream"):
-        return Reply(200, "text/event-stream", sse(_events(body, content, stop_reason)))
-    return Reply(200, "application/json", json.dumps(_message(body, content, stop_reason)).encode())
+        return Reply(200, "text/event-stream", sse(_events(body, content, stop_reason, usage)))
+    return Reply(200, "application/json", json.dumps(_message(body, content, stop_reason, usage)).encode())
 
 
 def handle_count_tokens(body: dict, headers: dict, server: ModelServer) -> Reply:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from .faults import Fault, FaultKind
 from .model_server import ModelServer, Record, Reply, sse
 from .openai_errors import openai_error, shared_error_reply
-from .script import Conversation, Turn, decide
+from .script import Conversation, Turn, Usage, decide
 
 # Each agent's shell tool, as it declares it: opencode's and pi's `bash {command}`, Qwen
 # Code's `run_shell_command {command}`.
@@ -95,11 +95,16 @@ def _calls_tool(turn: Turn) -> bool:
     return turn.command is not None or turn.write is not None
 
 
-def _usage() -> dict:
-    return {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+def _usage(usage: Usage) -> dict:
+    return {
+        "prompt_tokens": usage.prompt,  # the cached part included
+        "prompt_tokens_details": {"cached_tokens": usage.cached},
+        "completion_tokens": usage.output,
+        "total_tokens": usage.prompt + usage.output,
+    }
 
 
-def _chunks(turn: Turn, model: str, with_usage: bool, shell: str = SHELL_TOOL) -> Iterator[tuple[None, dict | str]]:
+def _chunks(turn: Turn, model: str, usage: Usage | None, shell: str = SHELL_TOOL) -> Iterator[tuple[None, dict | str]]:
     head = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion.chunk",
@@ -119,12 +124,12 @@ def _chunks(turn: Turn, model: str, with_usage: bool, shell: str = SHELL_TOOL) -
         for index, word in enumerate((turn.text or "").split(" ")):
             yield chunk({"content": word if index == 0 else " " + word})
         yield chunk({}, "stop")
-    if with_usage:
-        yield None, {**head, "choices": [], "usage": _usage()}
+    if usage is not None:
+        yield None, {**head, "choices": [], "usage": _usage(usage)}
     yield None, "[DONE]"
 
 
-def _completion(turn: Turn, model: str, shell: str = SHELL_TOOL) -> dict:
+def _completion(turn: Turn, model: str, usage: Usage, shell: str = SHELL_TOOL) -> dict:
     message: dict = {"role": "assistant", "content": turn.text}
     if _calls_tool(turn):
         call = _tool_call(turn, shell)
@@ -137,7 +142,7 @@ def _completion(turn: Turn, model: str, shell: str = SHELL_TOOL) -> dict:
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": _usage(),
+        "usage": _usage(usage),
     }
 
 
@@ -169,6 +174,7 @@ def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
     fault = server.take_fault()
     tool = shell_tool(conv.tool_names)
     turn = Turn() if fault else decide(conv, tool)
+    usage = None if fault else server.next_usage()
     server.record(
         Record(
             path="/v1/chat/completions",
@@ -182,6 +188,7 @@ def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
             conversation=conversation_key(body, headers),
             texts=conv.texts,
             fault=fault.kind if fault else None,
+            usage=usage,
         )
     )
     if fault is not None:
@@ -190,9 +197,9 @@ def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
         time.sleep(turn.delay)
     model = str(body.get("model") or "scripted")
     if not body.get("stream"):
-        return Reply(200, "application/json", json.dumps(_completion(turn, model, tool)).encode())
+        return Reply(200, "application/json", json.dumps(_completion(turn, model, usage, tool)).encode())
     with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    return Reply(200, "text/event-stream", sse(_chunks(turn, model, with_usage, tool)))
+    return Reply(200, "text/event-stream", sse(_chunks(turn, model, usage if with_usage else None, tool)))
 
 
 ROUTES = {"/v1/chat/completions": handle_chat}

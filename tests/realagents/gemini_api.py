@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from tests.realagents.faults import Fault, FaultKind
 from tests.realagents.model_server import PATH_HEADER, ModelServer, Record, Reply, sse
-from tests.realagents.script import Conversation, Turn, decide
+from tests.realagents.script import Conversation, Turn, Usage, decide
 
 SHELL_TOOL = "run_shell_command"
 WRITE_TOOL = "write_file"
@@ -80,28 +80,33 @@ def _part(turn: Turn) -> dict:
     return {"text": turn.text or ""}
 
 
-def _usage() -> dict:
-    return {"promptTokenCount": 100, "candidatesTokenCount": 10, "totalTokenCount": 110}
+def _usage(usage: Usage) -> dict:
+    return {
+        "promptTokenCount": usage.prompt,  # the cached part included
+        "cachedContentTokenCount": usage.cached,
+        "candidatesTokenCount": usage.output,
+        "totalTokenCount": usage.prompt + usage.output,
+    }
 
 
-def _response(parts: list[dict], model: str) -> dict:
+def _response(parts: list[dict], model: str, usage: Usage) -> dict:
     return {
         "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
-        "usageMetadata": _usage(),
+        "usageMetadata": _usage(usage),
         "modelVersion": model,
     }
 
 
-def _stream(turn: Turn, model: str) -> Iterator[tuple[None, dict]]:
+def _stream(turn: Turn, model: str, usage: Usage) -> Iterator[tuple[None, dict]]:
     part = _part(turn)
     if "text" in part:
         # Several chunks, as a real model streams text; only the last carries the finish.
         words = part["text"].split(" ")
         for index, word in enumerate(words[:-1]):
             yield None, {"candidates": [{"content": {"role": "model", "parts": [{"text": (" " if index else "") + word}]}}]}
-        yield None, _response([{"text": (" " if len(words) > 1 else "") + words[-1]}], model)
+        yield None, _response([{"text": (" " if len(words) > 1 else "") + words[-1]}], model, usage)
     else:
-        yield None, _response([part], model)
+        yield None, _response([part], model, usage)
 
 
 def _json_value(schema: object) -> object:
@@ -169,6 +174,7 @@ def handle(body: dict, headers: dict, server: ModelServer) -> Reply:
         turn = Turn(text=json.dumps(_json_value(schema or {"type": "object"})))
     else:
         turn = Turn() if fault else decide(conv, SHELL_TOOL)
+    usage = None if fault else server.next_usage()
     server.record(
         Record(
             path=path,
@@ -182,6 +188,7 @@ def handle(body: dict, headers: dict, server: ModelServer) -> Reply:
             conversation=conversation_key(body, headers),
             texts=conv.texts,
             fault=fault.kind if fault else None,
+            usage=usage,
         )
     )
     if fault is not None:
@@ -190,8 +197,8 @@ def handle(body: dict, headers: dict, server: ModelServer) -> Reply:
     if turn.delay:
         time.sleep(turn.delay)
     if path.endswith(":streamGenerateContent"):
-        return Reply(200, "text/event-stream", sse(_stream(turn, model)))
-    return Reply(200, "application/json", json.dumps(_response([_part(turn)], model)).encode())
+        return Reply(200, "text/event-stream", sse(_stream(turn, model, usage)))
+    return Reply(200, "application/json", json.dumps(_response([_part(turn)], model, usage)).encode())
 
 
 def handle_count(body: dict, headers: dict, server: ModelServer) -> Reply:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tests.realagents.faults import Fault, FaultKind
+from tests.realagents.script import Usage, usage_of
 
 
 class Reply(NamedTuple):
@@ -46,6 +47,7 @@ class Record(NamedTuple):
     conversation: str = ""
     texts: tuple[str, ...] = ()  # every user text of the request, oldest first
     fault: str | None = None  # the error the model answered instead of a turn
+    usage: tuple[int, int, int] | None = None  # the `Usage` the answer reported (none with a fault)
 
     def is_agent_turn(self, shell_tool: str) -> bool:
         return shell_tool in self.tools
@@ -80,6 +82,7 @@ class ModelServer:
         self._lock = threading.Lock()
         self._fault: Fault | None = None
         self._fault_times: int | None = None  # answers left with the fault; None = until healed
+        self._answers = 0  # answers given so far: the next one's `usage_of` serial
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._httpd.daemon_threads = True
         # A short poll: leaving the `with` block waits at most this long for the server to stop.
@@ -96,6 +99,12 @@ class ModelServer:
             if self.log_path is not None:
                 with self.log_path.open("a") as log:
                     log.write(json.dumps(record._asdict()) + "\n")
+
+    def next_usage(self) -> Usage:
+        """The token counts the next answer reports (protocol handlers call it once per answer)."""
+        with self._lock:
+            self._answers += 1
+            return usage_of(self._answers)
 
     def fail(self, fault: Fault, times: int | None = None) -> None:
         """Answer the next `times` model requests (every one until `heal` when None) with `fault`."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from tests.realagents.faults import Fault, FaultKind
 from tests.realagents.model_server import ModelServer, Record, Reply, sse
 from tests.realagents.openai_errors import openai_error, shared_error_reply
-from tests.realagents.script import Conversation, Turn, decide
+from tests.realagents.script import Conversation, Turn, Usage, decide
 
 SHELL_TOOL = "exec_command"  # codex 0.169's shell tool: exec_command {"cmd": "..."}
 _ids = itertools.count(1)
@@ -79,6 +79,7 @@ def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
     conv = conversation(body)
     fault = server.take_fault()
     turn = Turn() if fault else decide(conv, SHELL_TOOL)
+    usage = None if fault else server.next_usage()
     server.record(
         Record(
             path="/v1/responses",
@@ -92,6 +93,7 @@ def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
             conversation=conversation_key(body, headers),
             texts=conv.texts,
             fault=fault.kind if fault else None,
+            usage=usage,
         )
     )
     if fault is not None:
@@ -100,17 +102,17 @@ def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
     item = _output_item(turn, _json_schema(body))
     if not body.get("stream"):
         time.sleep(turn.delay)
-        response = _response(response_id, "completed", [item], body)
+        response = _response(response_id, "completed", [item], body, usage)
         return Reply(200, "application/json", json.dumps(response).encode())
-    return Reply(200, "text/event-stream", sse(_events(response_id, turn.delay, item, body)))
+    return Reply(200, "text/event-stream", sse(_events(response_id, turn.delay, item, body, usage)))
 
 
 ROUTES = {"/v1/responses": handle_responses}
 
 
-def _events(response_id: str, delay: float, item: dict, body: dict) -> Iterator[tuple[str, dict]]:
+def _events(response_id: str, delay: float, item: dict, body: dict, usage: Usage) -> Iterator[tuple[str, dict]]:
     # Announce the response before waiting, so the agent shows a running turn meanwhile.
-    created = _response(response_id, "in_progress", [], body)
+    created = _response(response_id, "in_progress", [], body, usage)
     yield "response.created", {"type": "response.created", "response": created}
     time.sleep(delay)
     added = {**item, "content": []} if item["type"] == "message" else {**item, "arguments": ""}
@@ -127,7 +129,7 @@ def _events(response_id: str, delay: float, item: dict, body: dict) -> Iterator[
             },
         )
     yield "response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}
-    completed = _response(response_id, "completed", [item], body)
+    completed = _response(response_id, "completed", [item], body, usage)
     yield "response.completed", {"type": "response.completed", "response": completed}
 
 
@@ -150,13 +152,13 @@ def _output_item(turn: Turn, schema: dict | None) -> dict:
     return {"type": "message", "id": f"msg_{n}", "role": "assistant", "status": "completed", "content": content}
 
 
-def _response(response_id: str, status: str, output: list[dict], body: dict) -> dict:
+def _response(response_id: str, status: str, output: list[dict], body: dict, counts: Usage) -> dict:
     usage = {
-        "input_tokens": 100,
-        "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": 10,
+        "input_tokens": counts.prompt,  # the cached part included
+        "input_tokens_details": {"cached_tokens": counts.cached},
+        "output_tokens": counts.output,
         "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": 110,
+        "total_tokens": counts.prompt + counts.output,
     }
     return {
         "id": response_id,

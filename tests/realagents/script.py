@@ -46,6 +46,25 @@ class Conversation(NamedTuple):
     new_texts: tuple[str, ...] = ()
 
 
+class Usage(NamedTuple):
+    """The token counts one model answer reports (each protocol spells them its own way)."""
+
+    fresh: int  # input tokens not read from the prompt cache
+    cached: int  # input tokens read from the prompt cache
+    output: int
+
+    @property
+    def prompt(self) -> int:
+        """The whole prompt, cached part included (what OpenAI's and Gemini's input counts hold)."""
+        return self.fresh + self.cached
+
+
+def usage_of(serial: int) -> Usage:
+    """The counts of the model's `serial`-th answer (1-based): each field in its own range and
+    every answer different, so a reader that swaps fields, drops or doubles a turn is caught."""
+    return Usage(fresh=1000 + serial, cached=20000 + 10 * serial, output=300 + serial)
+
+
 class Write(NamedTuple):
     """A call of the agent's own file tool `tool`: write `text` to the file at `path`."""
 

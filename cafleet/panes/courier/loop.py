@@ -20,11 +20,13 @@ state when it changes (the TUI and `agent show` read that), and when a member st
 a question it tells the member's Director, once per question; when its provider holds a
 member (a usage limit, a long retry, a refused login, a full context), once per hold. Every
 few seconds it compares worktree members' branches (`OverlapWatch`) and looks for the
-conversations new members' agents saved (`SessionWatch`), which `fleet restore` resumes.
+conversations new members' agents saved (`SessionWatch`), which `fleet restore` resumes, and
+reads budgeted members' usage to tell their Directors of 80 % and 100 % (`BudgetWatch`).
 
 The human's notifiers (webhook, ntfy, desktop, a command) are sent to from a thread of their
 own (`NotifyWatch`): the events the state watch records (a member asking, held, unreadable,
-idle with unread messages, stalled) and the messages agents write to the Administrator.
+idle with unread messages, stalled), budget crossings, and the messages agents write to the
+Administrator.
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ class Courier:
         threading.Thread(target=self._watch_overlaps, daemon=True, name="courier-overlaps").start()
         threading.Thread(target=self._watch_sessions, daemon=True, name="courier-sessions").start()
         self._notify_thread.start()
+        threading.Thread(target=self._watch_budgets, daemon=True, name="courier-budgets").start()
         try:
             return self._loop()
         finally:
@@ -364,6 +367,18 @@ class Courier:
             except Exception as exc:  # an agent's state unreadable this round; the next tries again
                 _log(f"session watch failed: {type(exc).__name__}: {exc}")
             self._stopping.wait(EARLY_EVERY_SECONDS)
+
+    def _watch_budgets(self) -> None:
+        from cafleet.panes.budget_watch import LOOK_SECONDS, BudgetWatch
+
+        watch = BudgetWatch()
+        while not self._stopping.is_set():
+            try:
+                if watch.look():
+                    self._wake.set()  # the Director's notice is due
+            except Exception as exc:  # an agent's file or the database unreadable this round; the next tries again
+                _log(f"budget watch failed: {type(exc).__name__}: {exc}")
+            self._stopping.wait(LOOK_SECONDS)
 
     def _look_at_every_pane(self) -> None:
         panes: dict[str, dict] = {}
