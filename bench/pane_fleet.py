@@ -111,8 +111,9 @@ class StandIns:
 
 
 def settled(status: str | None) -> bool:
-    """A final outcome: not `pending` or `deferred:…` (the courier is still on it)."""
-    return status is not None and status != "pending" and not status.startswith("deferred:")
+    """A final outcome: not `pending`, `claimed` (a courier is typing it) or `deferred:…` (the
+    courier is still on it)."""
+    return status is not None and status not in ("pending", "claimed") and not status.startswith("deferred:")
 
 
 def notify_statuses(db_path: Path, task_ids: list[int]) -> dict[int, str | None]:
