@@ -207,7 +207,9 @@ def test_two_restores_at_once_start_one_agent_per_member(cli, fleet, agents, tmu
     ]
     outputs = [p.communicate(timeout=60)[0] for p in both]
     assert all(p.returncode == 0 for p in both), outputs
-    wait_for(lambda: all(len(_starts(agents, n)) >= 2 and _ready(_starts(agents, n)[-1]) for n in names), what="members ready again")
+    wait_for(
+        lambda: all(len(_starts(agents, n)) >= 2 and _ready(_starts(agents, n)[-1]) for n in names), what="members ready again"
+    )
     assert {n: len(_starts(agents, n)) for n in names} == {n: 2 for n in names}
     assert sum(o.count(": resumed its conversation") for o in outputs) == 3
 

@@ -1,7 +1,8 @@
 """Backends described by a file: any other coding-agent CLI as a member, from a small TOML file.
 
 A file `<name>.toml` in the backends directory ($CAFLEET_BACKENDS_DIR, else
-`$XDG_CONFIG_HOME/cafleet/backends`, default `~/.config/cafleet/backends`) says how to start
+`$XDG_CONFIG_HOME/cafleet/backends`, default `~/.config/cafleet/backends`), or any file named
+with `member create --backend-file PATH` (recorded by its absolute path), says how to start
 the agent with its first prompt, which running program is the agent (the allow-list for
 typing), what its screens look like (regular expressions over the captured screen) and which
 keys submit, queue, pick a choice and quit. docs/backend-files.md has the reference and a
@@ -157,7 +158,18 @@ def file_backend(name: str) -> FileBackend | None:
     """The backend file named `name` in the backends directory (read again when it changed)."""
     if not _NAME.fullmatch(name):
         return None
-    path = backends_directory() / f"{name}.toml"
+    return file_backend_at(backends_directory() / f"{name}.toml")
+
+
+def is_file_path(name: str) -> bool:
+    """Whether a member's recorded coding agent is a backend file named by its path
+    (`member create --backend-file`), not a name."""
+    return "/" in name
+
+
+def file_backend_at(path: Path) -> FileBackend | None:
+    """The backend file at `path` (read again when it changed); None when it is not there.
+    A file that is there but wrong raises `BackendFileError`."""
     try:
         changed = path.stat().st_mtime
     except OSError:
@@ -167,6 +179,14 @@ def file_backend(name: str) -> FileBackend | None:
         cached = (changed, load_backend_file(path))
         _LOADED[path] = cached
     return cached[1]
+
+
+def named_backend_file(given: str) -> str:
+    """What a member started from the backend file `given` (`--backend-file`) records as its
+    coding agent: the file's absolute path, once the file was read and checked."""
+    path = Path(os.path.abspath(os.path.expanduser(given)))
+    load_backend_file(path)
+    return str(path)
 
 
 def file_backend_names() -> list[str]:

@@ -35,7 +35,7 @@ class Codex(Backend):
     package = "@openai/codex"
     verified_versions = ("0.169.0", "0.171.0")
     autonomy_options = frozenset({"sandbox", "approval"})
-    verified_versions = ("0.169.0", "0.171.0")
+    min_rows = 5  # its input box whole (docs/agents.md)
     # Enter while busy steers the running turn (the notice would join it); Tab queues it.
     queue_key = "Tab"
 

@@ -35,6 +35,7 @@ from cafleet.core.text import is_blank
 from cafleet.core.timestamps import utc_now
 from cafleet.panes import keystrokes, prompt_file
 from cafleet.panes.observe import observe_pane
+from cafleet.panes.pane_room import open_member_pane, rebalance
 from cafleet.panes.pane_leftovers import end_pane_leftovers
 from cafleet.panes.prompt import check_template, render, with_session_mark, worktree_note
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
@@ -155,9 +156,9 @@ def spawn_member(
         context = _fitted(spec, context, text, member, window, cwd, mark.token)
         plan, command, environment = spawn_command(spec, context, window, mark.token)
         session = new_session(member.id, context, mark.token, cwd, environment)
-        pane_id = tmux.split(window, command, environment, cwd)
-        rebalance(tmux, window)
-        attached = registry.attach_pane(member.id, pane_id, mark.token, session)
+        opened = open_member_pane(tmux, window, director_id, spec.min_rows, command, environment, cwd)
+        pane_id = opened.pane_id
+        attached = registry.attach_pane(member.id, pane_id, mark.token, session, opened.window_id)
         return SpawnedMember(attached, plan, reaped, made, spec.version(executable))
     except BaseException as exc:
         if pane_id is not None:
@@ -521,10 +522,3 @@ def _wait_for_pane_to_close(tmux: Tmux, pane_id: str, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def rebalance(tmux: Tmux, window_id: str) -> None:
-    try:
-        tmux.select_layout(window_id, "main-vertical")
-    except TmuxError:
-        pass  # the window may be gone with its last pane; layout is cosmetic
