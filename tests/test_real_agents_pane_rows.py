@@ -52,7 +52,7 @@ def test_an_agent_reads_ready_in_its_fewest_rows(real_agents, tmp_path, backend)
                 while rows > 3:
                     pane = started_in(field, backend, rows - 1)
                     try:
-                        wait_until(lambda: reading(field, pane).state == "ready", 40, "ready")
+                        wait_until(lambda pane=pane: reading(field, pane).state == "ready", 40, "ready")
                     except AssertionError:
                         break
                     rows -= 1

@@ -35,8 +35,8 @@ from cafleet.core.text import is_blank
 from cafleet.core.timestamps import utc_now
 from cafleet.panes import keystrokes, prompt_file
 from cafleet.panes.observe import observe_pane
-from cafleet.panes.pane_room import open_member_pane, rebalance
 from cafleet.panes.pane_leftovers import end_pane_leftovers
+from cafleet.panes.pane_room import open_member_pane, rebalance
 from cafleet.panes.prompt import check_template, render, with_session_mark, worktree_note
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
