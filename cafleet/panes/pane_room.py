@@ -143,7 +143,6 @@ def open_member_pane(
             mark_members_window(tmux, opened.window_id, director_id)
         mark_pane(tmux, opened.pane_id, min_rows)
     except TmuxError:
-        tmux.kill_pane(opened.pane_id)
-        raise
+        pass  # the pane is gone already (deleted while spawning): recording it says so
     rebalance(tmux, opened.window_id)
     return opened
