@@ -34,8 +34,8 @@ class Codex(Backend):
     binary = "codex"
     package = "@openai/codex"
     verified_versions = ("0.169.0", "0.171.0")
+    min_rows = 7  # docs/agents.md, "Pane height"
     autonomy_options = frozenset({"sandbox", "approval"})
-    min_rows = 5  # its input box whole (docs/agents.md)
     # Enter while busy steers the running turn (the notice would join it); Tab queues it.
     queue_key = "Tab"
 
