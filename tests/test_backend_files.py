@@ -205,3 +205,15 @@ def test_backend_file_and_coding_agent_are_one_choice(cli, tmux_server, agents, 
     assert as_name.code == 2 and f"name a backend file with --backend-file {path}" in as_name.err
     missing = run(cli, fleet, *base, "--backend-file", tmp_path / "nowhere.toml")
     assert missing.code == 2 and f"backend file {tmp_path / 'nowhere.toml'} cannot be read" in missing.err
+
+
+def test_rows_says_how_small_a_pane_may_be(tmp_path):
+    path = tmp_path / "standin-file.toml"
+    path.write_text(STANDIN_FILE.replace('prompt = "positional"', 'prompt = "positional"\nrows = 4'))
+    assert load_backend_file(path).min_rows == 4
+    path.write_text(STANDIN_FILE)
+    assert load_backend_file(path).min_rows == 10  # unless it says: room for most agents' box and status
+    path.write_text(STANDIN_FILE.replace('prompt = "positional"', 'prompt = "positional"\nrows = "few"'))
+    with pytest.raises(BackendFileError) as refused:
+        load_backend_file(path)
+    assert "`rows` (line 6) must be a whole number of rows from 2 to 200" in str(refused.value)

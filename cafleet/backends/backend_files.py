@@ -42,12 +42,13 @@ SCREEN_STATES = (
     AgentState.DRAFT,
 )
 _TABLE_KEYS = {
-    "": {"name", "command", "args", "prompt", "package", "verified", "process", "screen", "keys", "env"},
+    "": {"name", "command", "args", "prompt", "package", "verified", "rows", "process", "screen", "keys", "env"},
     "process": {"executable", "python_module", "node_script"},
     "screen": {str(state) for state in SCREEN_STATES},
     "keys": {"submit", "queue", "choice", "exit"},
 }
 PROMPT_WAYS = ("positional", "none")  # or "option:FLAG"
+MIN_ROWS, MAX_ROWS = 2, 200  # `rows`: the fewest rows the agent's pane may have
 
 
 class BackendFileError(InvalidInput):
@@ -71,6 +72,7 @@ class FileBackend(Backend):
         self.prompt_way: str = table.get("prompt", "positional")
         self.package = table.get("package", "")
         self.verified_versions = tuple(table.get("verified", ()))
+        self.min_rows = table.get("rows", Backend.min_rows)
         process = table["process"]
         self.process = ProcessRule(
             tuple(process.get("executable", ())),
@@ -244,6 +246,9 @@ def _check(table: dict, path: Path, text: str) -> None:
     for key in ("args", "verified"):
         if key in table and not (isinstance(table[key], list) and all(isinstance(v, str) for v in table[key])):
             raise fail(key, "must be a list of strings")
+    rows = table.get("rows", MIN_ROWS)
+    if isinstance(rows, bool) or not isinstance(rows, int) or not MIN_ROWS <= rows <= MAX_ROWS:
+        raise fail("rows", f"must be a whole number of rows from {MIN_ROWS} to {MAX_ROWS}")
     process = table["process"]
     if not any(key in process for key in ("executable", "python_module", "node_script")):
         raise fail("process", "needs executable, python_module or node_script: which running program is the agent")
