@@ -20,6 +20,7 @@ import pytest
 from cafleet.backends import BACKENDS as SPECS
 from tests.realagents.harness import ROUTES, SHELL_TOOLS, director_inputs, start_field, stop_field, wait_until
 from tests.realagents.model_server import ModelServer
+from tests.realagents.script import NOTICE
 from tests.support import cafleet_command
 from tests.test_real_agents import agent_processes, create_fleet, fleet_json, live_panes, real_agents  # noqa: F401
 
@@ -89,30 +90,39 @@ def check_ring(field, server, cafleet):
         assert director_task(asked[kind])["state"] == "completed", kind  # acked
         assert replies()[asked[kind]]["from_agent_id"] == ids[kind]
 
-    def typed(kind, marker):
-        return [r for r in turns(kind) if marker in r.last_text]
+    def inputs_holding(kind, marker):
+        """The user texts of `kind`'s whole conversation (its latest request) holding `marker`."""
+        latest = max(turns(kind), key=lambda r: len(r.texts))
+        return [t for t in latest.texts if marker in t]
 
-    # The passed-on message: typed into the next member once, acked and answered; the answer's
-    # notice typed into its sender once and acked.
+    def acked(kind, task_id):
+        """A command of `kind`'s that acked task `task_id`."""
+        ack = f"message ack --agent-id {ids[kind]} --task-id {task_id}"
+        return [r for r in turns(kind) if r.command and ack in r.command]
+
+    # The passed-on message reached the next member, which acked it and answered its sender;
+    # the answer reached the sender, which acked it.
     for kind in KINDS:
         after = ring[kind]
         hello = f"hello from agent {ids[kind]}, passed on"
-        (notice,) = wait_until(
-            lambda after=after, hello=hello: typed(after, hello), EXCHANGE_SECONDS, f"{kind}'s message in {after}"
+        (text,) = wait_until(
+            lambda after=after, hello=hello: inputs_holding(after, hello), EXCHANGE_SECONDS, f"{kind}'s message in {after}"
         )
-        assert notice.command and "message ack" in notice.command and "--reply-to" in notice.command, notice.command
+        task_id = NOTICE.search(text)["task"]
+        wait_until(lambda after=after, task_id=task_id: acked(after, task_id), EXCHANGE_SECONDS, f"{after} to ack {task_id}")
+        answer = f"reply to task {task_id}:"
+        (text,) = wait_until(
+            lambda kind=kind, answer=answer: inputs_holding(kind, answer), EXCHANGE_SECONDS, f"{after}'s answer in {kind}"
+        )
+        answer_id = NOTICE.search(text)["task"]
+        wait_until(lambda kind=kind, answer_id=answer_id: acked(kind, answer_id), EXCHANGE_SECONDS, f"{kind} to ack {answer_id}")
+
+    # Every notice was typed into its member once, as one input of its own: in the member's
+    # latest request (its whole conversation) exactly one user text holds it. (opencode sends
+    # the inputs typed before its turn reached the model in one request, each its own text.)
     for kind in KINDS:
-        after = ring[kind]
-        answer = f"from {after}#{ids[after]}"
-
-        def answered(kind=kind, answer=answer):
-            return [r for r in typed(kind, answer) if "reply to task" in r.last_text and r.command and "message ack" in r.command]
-
-        wait_until(answered, EXCHANGE_SECONDS, f"{after}'s answer acked by {kind}")
-
-    # Every notice of the Director's messages was one turn of its member.
-    for kind in KINDS:
-        assert len(typed(kind, f"[cafleet msg {asked[kind]} ")) == 1, kind
+        assert len(inputs_holding(kind, f"[cafleet msg {asked[kind]} ")) == 1, kind
+        assert len(inputs_holding(ring[kind], f"hello from agent {ids[kind]}, passed on")) == 1, ring[kind]
 
     # Every reply's notice reached the Director's pane, once.
     for kind in KINDS:
