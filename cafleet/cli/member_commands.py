@@ -115,6 +115,9 @@ def create_command(
 ):
     """Spawn a member: a new pane in your window running the coding agent.
 
+    A pane is never smaller than its agent needs to be read: when your window has no room
+    left, the member goes to a `members` window of your tmux session.
+
     The member may run this fleet's cafleet commands without asking; everything else stays
     governed by your own agent settings and the autonomy options below.
 
