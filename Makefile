@@ -20,7 +20,8 @@ test-postgres: ## the fast suite on PostgreSQL (a throwaway cluster; needs initd
 test-real: ## end-to-end tests with the real builds of all six coding agents (see .ci/run)
 	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py tests/test_real_agents_delivery.py \
 		tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py tests/test_real_agents_resume.py \
-		tests/test_real_agents_restore.py tests/test_real_agents_usage.py
+		tests/test_real_agents_restore.py tests/test_real_agents_usage.py tests/test_real_agents_mixed.py \
+		tests/test_real_agents_pane_rows.py
 
 test-real-newest: ## the real-agent suite against the newest published builds of the six agents (not pinned)
 	npm install --prefix $(NEWEST_AGENTS_DIR) --no-audit --no-fund --loglevel=error \
@@ -28,7 +29,8 @@ test-real-newest: ## the real-agent suite against the newest published builds of
 		@google/gemini-cli@latest @qwen-code/qwen-code@latest @mariozechner/pi-coding-agent@latest
 	npm ls --prefix $(NEWEST_AGENTS_DIR) --depth=0
 	CAFLEET_REAL_AGENTS_DIR=$(NEWEST_AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py \
-		tests/test_real_agents_delivery.py tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py
+		tests/test_real_agents_delivery.py tests/test_real_agents_worktrees.py tests/test_real_agents_limits.py \
+		tests/test_real_agents_mixed.py tests/test_real_agents_pane_rows.py
 
 lint: layers typecheck ## every gate .ci/run holds: ruff format and check, layer contracts, mypy
 	ruff format --check .

@@ -141,3 +141,79 @@ def test_an_unknown_coding_agent_names_the_choices_and_the_file_to_write(cli, tm
         "Error: coding agent 'aider' is not supported; use one of claude, codex, opencode, gemini, qwen, pi, standin-file,"
     )
     assert f"{backends_dir / 'aider.toml'}" in refused.err
+
+
+def test_a_member_from_a_backend_file_named_by_its_path(cli, tmux_server, agents, tmp_path):
+    elsewhere = tmp_path / "my-agents" / "standin-file.toml"  # not in the backends directory
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(STANDIN_FILE)
+    fleet = create_panes_fleet(cli, tmux_server, agents, "path")
+    prompt = "You are {name} in the cafleet demo: fleet {fleet_id}, agent {agent_id}, director {director_id}."
+    created = run(
+        cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "coder", "--description", "codes",
+        "--backend-file", elsewhere, "--prompt", prompt, "--quiet",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    coder = int(created.out)
+    sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", coder, "--text", "status?")
+    task = sent.json()["task_id"]
+
+    def replies():
+        polled = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--full").json()
+        return [m for m in polled if m["from_agent_id"] == coder]
+
+    (reply,) = wait_for(replies, timeout=30, what="the member's reply")
+    assert reply["text"].startswith("On it")
+    shown = run(cli, fleet, "--json", "message", "show", "--agent-id", fleet.director_id, "--task-id", task).json()
+    assert (shown["state"], shown["notify_status"]) == ("completed", "delivered")
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id).json()
+    assert listed[0]["placement"]["coding_agent"] == str(elsewhere)  # the file it runs, wherever it is
+    gone = run(cli, fleet, "member", "delete", "--agent-id", fleet.director_id, "--member-id", coder)
+    assert gone.code == 0, gone.err  # the file's exit line closed it
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (("busy = '^\\(working'", "busy = '^(working'"), "`screen.busy` (line 12) is not a regular expression"),
+        (("[keys]", '[keys]\nsubmitt = "Enter"'), "`keys.submitt` (line 18) is not a key cafleet knows"),
+    ],
+)
+def test_a_bad_backend_file_named_by_its_path_is_refused_naming_file_key_and_line(
+    cli, tmux_server, agents, tmp_path, change, says
+):
+    path = tmp_path / "broken.toml"
+    path.write_text(STANDIN_FILE.replace(*change))
+    fleet = create_panes_fleet(cli, tmux_server, agents, "broken")
+    refused = run(cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "x", "--description", "y",
+                  "--backend-file", path)  # fmt: skip
+    assert refused.code == 2, refused
+    assert refused.err.startswith(f"Error: backend file {path}: {says}")
+    assert "Traceback" not in refused.err
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id).json()
+    assert listed == []  # nothing registered
+
+
+def test_backend_file_and_coding_agent_are_one_choice(cli, tmux_server, agents, tmp_path):
+    path = tmp_path / "standin-file.toml"
+    path.write_text(STANDIN_FILE)
+    fleet = create_panes_fleet(cli, tmux_server, agents, "both")
+    base = ["member", "create", "--agent-id", fleet.director_id, "--name", "x", "--description", "y"]
+    both = run(cli, fleet, *base, "--coding-agent", "codex", "--backend-file", path)
+    assert both.code == 2 and "give --coding-agent or --backend-file, not both" in both.err
+    as_name = run(cli, fleet, *base, "--coding-agent", str(path))
+    assert as_name.code == 2 and f"name a backend file with --backend-file {path}" in as_name.err
+    missing = run(cli, fleet, *base, "--backend-file", tmp_path / "nowhere.toml")
+    assert missing.code == 2 and f"backend file {tmp_path / 'nowhere.toml'} cannot be read" in missing.err
+
+
+def test_rows_says_how_small_a_pane_may_be(tmp_path):
+    path = tmp_path / "standin-file.toml"
+    path.write_text(STANDIN_FILE.replace('prompt = "positional"', 'prompt = "positional"\nrows = 4'))
+    assert load_backend_file(path).min_rows == 4
+    path.write_text(STANDIN_FILE)
+    assert load_backend_file(path).min_rows == 10  # unless it says: room for most agents' box and status
+    path.write_text(STANDIN_FILE.replace('prompt = "positional"', 'prompt = "positional"\nrows = "few"'))
+    with pytest.raises(BackendFileError) as refused:
+        load_backend_file(path)
+    assert "`rows` (line 6) must be a whole number of rows from 2 to 200" in str(refused.value)

@@ -227,7 +227,7 @@ class World:
             self.named(name, kind)  # someone to broadcast to
         if path == ("message", "poll") and acting:
             self.message(acting)  # so `--wait` returns at once and the poll has something to show
-        if path == ("backend", "check") or "standin-file" in words:
+        if path == ("backend", "check") or "standin-file" in words or any(w.endswith("/standin-file.toml") for w in words):
             file = self.backend_file()
             words = [str(file) if word.endswith("/standin-file.toml") else word for word in words]
         if path == ("fleet", "restore"):  # the Director's, in its own pane: every member's pane runs

@@ -53,7 +53,7 @@ def real_agents():
     if agents_bin() is None:
         pytest.fail(
             "the real agents are not installed; run `npm install --prefix ~/.cache/cafleet-agents "
-            "@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 opencode-ai@1.18.33 @google/gemini-cli@0.61.0 @qwen-code/qwen-code@0.24.4 @mariozechner/pi-coding-agent@0.73.1` "
+            "@anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 opencode-ai@1.18.33 @google/gemini-cli@0.61.0 @qwen-code/qwen-code@0.24.4 @mariozechner/pi-coding-agent@0.73.1` "
             "(or set CAFLEET_REAL_AGENTS_DIR), as .ci/run does"
         )
 

@@ -311,3 +311,35 @@ def test_the_courier_finds_and_records_the_session_codex_saved_and_restore_resum
     wait_for(lambda: len(list(agents.logs.glob("codex-*.jsonl"))) == 2, what="cody resumed")
     (resumed,) = [e for e in agents.events("codex") if e["event"] == "start" and "resume" in e["argv"]]
     assert resumed["argv"][-1] == saved
+
+
+def test_restore_gives_each_member_its_rows_opening_a_members_window_when_needed(cli, fleet, agents, tmux_server):
+    """Six claude members (8 rows each) do not fit beside the Director in 48 rows: after a
+    reboot, `fleet restore` puts five there and the sixth in a members window, as spawning did."""
+    names = ("ann", "bob", "cy", "dan", "eve", "fay")
+    ids = {name: spawn(cli, fleet, name) for name in names}
+    before = {name: m["placement"]["tmux_window_id"] for name, m in _members(cli, fleet).items()}
+    assert len({before[name] for name in names[:5]}) == 1 and before["fay"] != before["ann"]
+    for name in names:
+        _send(cli, fleet, ids[name], f"hello {name}")
+    wait_for(lambda: all(any(f"hello {n}" in t for t in inputs(_starts(agents, n)[-1])) for n in names), what="first turns")
+    env = _lose_the_fleet(cli, fleet, agents, tmux_server, names)
+
+    restored = run(cli, fleet, "fleet", "restore", fleet.fleet_id, env=env)
+    assert restored.code == 0, restored.err
+    members = _members(cli, fleet, env)
+    socket = env["TMUX"].split(",")[0]
+
+    def shown(pane_id: str, field: str) -> str:
+        out = subprocess.run(["tmux", "-S", socket, "display-message", "-p", "-t", pane_id, "#{" + field + "}"],
+                             capture_output=True, text=True, timeout=10)  # fmt: skip
+        return out.stdout.strip()
+
+    windows = {}
+    for name in names:
+        pane = members[name]["placement"]["tmux_pane_id"]
+        windows[name] = shown(pane, "window_id")
+        assert members[name]["placement"]["tmux_window_id"] == windows[name]
+        assert int(shown(pane, "pane_height")) >= 8, name
+    director_window = shown(env["TMUX_PANE"], "window_id")
+    assert [windows[n] == director_window for n in names] == [True] * 5 + [False]

@@ -7,8 +7,10 @@ each start their agent, and `<agent>_screen` reads its screen (helpers in `scree
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from pathlib import Path
 
 from cafleet.backends.base import STATE_VARIABLES, Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, WorktreeAccess
 from cafleet.backends.claude import Claude
@@ -50,7 +52,13 @@ def backend(name: str) -> Backend:
     choices otherwise."""
     found = known_backend(name)
     if found is None:
-        from cafleet.backends.backend_files import backends_directory, file_backend_names
+        from cafleet.backends.backend_files import backends_directory, file_backend_names, is_file_path
+
+        if is_file_path(name):
+            raise InvalidInput(
+                f"backend file {name} is not there any more; put it back, or delete the member with "
+                "`cafleet member delete --force`"
+            )
 
         files = file_backend_names()
         listed = ", ".join([*BACKENDS, *files])
@@ -69,8 +77,10 @@ def known_backend(name: str) -> Backend | None:
     spec = BACKENDS.get(name)
     if spec is not None:
         return spec
-    from cafleet.backends.backend_files import file_backend
+    from cafleet.backends.backend_files import file_backend, file_backend_at, is_file_path
 
+    if is_file_path(name):
+        return file_backend_at(Path(name)) if os.path.isabs(name) else None
     return file_backend(name)
 
 

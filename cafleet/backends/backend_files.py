@@ -1,7 +1,8 @@
 """Backends described by a file: any other coding-agent CLI as a member, from a small TOML file.
 
 A file `<name>.toml` in the backends directory ($CAFLEET_BACKENDS_DIR, else
-`$XDG_CONFIG_HOME/cafleet/backends`, default `~/.config/cafleet/backends`) says how to start
+`$XDG_CONFIG_HOME/cafleet/backends`, default `~/.config/cafleet/backends`), or any file named
+with `member create --backend-file PATH` (recorded by its absolute path), says how to start
 the agent with its first prompt, which running program is the agent (the allow-list for
 typing), what its screens look like (regular expressions over the captured screen) and which
 keys submit, queue, pick a choice and quit. docs/backend-files.md has the reference and a
@@ -41,12 +42,13 @@ SCREEN_STATES = (
     AgentState.DRAFT,
 )
 _TABLE_KEYS = {
-    "": {"name", "command", "args", "prompt", "package", "verified", "process", "screen", "keys", "env"},
+    "": {"name", "command", "args", "prompt", "package", "verified", "rows", "process", "screen", "keys", "env"},
     "process": {"executable", "python_module", "node_script"},
     "screen": {str(state) for state in SCREEN_STATES},
     "keys": {"submit", "queue", "choice", "exit"},
 }
 PROMPT_WAYS = ("positional", "none")  # or "option:FLAG"
+MIN_ROWS, MAX_ROWS = 2, 200  # `rows`: the fewest rows the agent's pane may have
 
 
 class BackendFileError(InvalidInput):
@@ -70,6 +72,7 @@ class FileBackend(Backend):
         self.prompt_way: str = table.get("prompt", "positional")
         self.package = table.get("package", "")
         self.verified_versions = tuple(table.get("verified", ()))
+        self.min_rows = table.get("rows", Backend.min_rows)
         process = table["process"]
         self.process = ProcessRule(
             tuple(process.get("executable", ())),
@@ -157,7 +160,18 @@ def file_backend(name: str) -> FileBackend | None:
     """The backend file named `name` in the backends directory (read again when it changed)."""
     if not _NAME.fullmatch(name):
         return None
-    path = backends_directory() / f"{name}.toml"
+    return file_backend_at(backends_directory() / f"{name}.toml")
+
+
+def is_file_path(name: str) -> bool:
+    """Whether a member's recorded coding agent is a backend file named by its path
+    (`member create --backend-file`), not a name."""
+    return "/" in name
+
+
+def file_backend_at(path: Path) -> FileBackend | None:
+    """The backend file at `path` (read again when it changed); None when it is not there.
+    A file that is there but wrong raises `BackendFileError`."""
     try:
         changed = path.stat().st_mtime
     except OSError:
@@ -167,6 +181,14 @@ def file_backend(name: str) -> FileBackend | None:
         cached = (changed, load_backend_file(path))
         _LOADED[path] = cached
     return cached[1]
+
+
+def named_backend_file(given: str) -> str:
+    """What a member started from the backend file `given` (`--backend-file`) records as its
+    coding agent: the file's absolute path, once the file was read and checked."""
+    path = Path(os.path.abspath(os.path.expanduser(given)))
+    load_backend_file(path)
+    return str(path)
 
 
 def file_backend_names() -> list[str]:
@@ -224,6 +246,9 @@ def _check(table: dict, path: Path, text: str) -> None:
     for key in ("args", "verified"):
         if key in table and not (isinstance(table[key], list) and all(isinstance(v, str) for v in table[key])):
             raise fail(key, "must be a list of strings")
+    rows = table.get("rows", MIN_ROWS)
+    if isinstance(rows, bool) or not isinstance(rows, int) or not MIN_ROWS <= rows <= MAX_ROWS:
+        raise fail("rows", f"must be a whole number of rows from {MIN_ROWS} to {MAX_ROWS}")
     process = table["process"]
     if not any(key in process for key in ("executable", "python_module", "node_script")):
         raise fail("process", "needs executable, python_module or node_script: which running program is the agent")

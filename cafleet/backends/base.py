@@ -116,6 +116,9 @@ class Backend:
     # Its npm package, and the versions its screen reader was built from and proven with.
     package: str = ""
     verified_versions: tuple[str, ...] = ()
+    # The fewest rows its pane may have for its screen to be read (the input box drawn whole);
+    # a member is never spawned into a smaller pane (cafleet.panes.pane_room).
+    min_rows: int = 10
 
     def version(self, executable: str) -> AgentVersion:
         """The installed version `executable` runs, against the verified ones."""

@@ -77,7 +77,7 @@ class Claude(Backend):
     package = "@anthropic-ai/claude-code"
     verified_versions = ("2.1.330", "2.1.332")
     autonomy_options = frozenset({"permission_mode"})
-    verified_versions = ("2.1.330", "2.1.332")
+    min_rows = 8  # docs/members.md, "Pane height"
 
     def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
         autonomy = super().check_autonomy(autonomy)

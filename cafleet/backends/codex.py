@@ -34,8 +34,8 @@ class Codex(Backend):
     binary = "codex"
     package = "@openai/codex"
     verified_versions = ("0.169.0", "0.171.0")
+    min_rows = 7  # docs/members.md, "Pane height"
     autonomy_options = frozenset({"sandbox", "approval"})
-    verified_versions = ("0.169.0", "0.171.0")
     # Enter while busy steers the running turn (the notice would join it); Tab queues it.
     queue_key = "Tab"
 

@@ -90,6 +90,7 @@ class Gemini(Backend):
     package = "@google/gemini-cli"
     autonomy_options = frozenset({"approval"})
     verified_versions = ("0.61.0",)
+    min_rows = 12  # docs/members.md, "Pane height"
     # An idle gemini ignores the hang-up of its closed pane (and of `tmux kill-server`).
     outlives_its_pane = True
     # At a turn's start a paste shows up to a second late, and an Enter before it is lost.

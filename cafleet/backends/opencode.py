@@ -73,6 +73,7 @@ class Opencode(Backend):
     binary = "opencode"
     package = "opencode-ai"
     verified_versions = ("1.18.33",)
+    min_rows = 6  # docs/members.md, "Pane height"
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)

@@ -107,6 +107,7 @@ class Pi(Backend):
     package = "@mariozechner/pi-coding-agent"
     autonomy_options = frozenset({"approval"})
     verified_versions = ("0.73.1",)
+    min_rows = 7  # docs/members.md, "Pane height"
     # Enter while busy steers the running turn (the notice would join it); Alt+Enter queues
     # it as a follow-up, its own turn once the running one ends.
     queue_key = "M-Enter"

@@ -71,6 +71,7 @@ class Qwen(Backend):
     package = "@qwen-code/qwen-code"
     autonomy_options = frozenset({"approval"})
     verified_versions = ("0.24.4",)
+    min_rows = 5  # docs/members.md, "Pane height"
     # Enter while busy steers the running turn (the notice would join it); Ctrl+Q queues it.
     queue_key = "C-q"
     # Shell mode stays on after a command: `!` on the empty box turns it off.

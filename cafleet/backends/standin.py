@@ -63,6 +63,7 @@ class Standin(Backend):
 
     name = CodingAgent.STANDIN
     binary = sys.executable  # absolute: `locate` finds it as it is
+    min_rows = 4  # its box and status line
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         return SpawnPlan(answering_standin(context.executable, context.name, context.prompt), {}, ())

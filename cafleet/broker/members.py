@@ -124,13 +124,20 @@ def register_member(
     return agent_record(member, placement)
 
 
-def attach_pane(member_id: int, pane_id: str, token: str | None = None, session: SessionRecord | None = None) -> AgentRecord:
-    """Record the spawned pane, and what its agent was started with; `SpawnReaped` if another
-    process reaped the member meanwhile."""
+def attach_pane(
+    member_id: int,
+    pane_id: str,
+    token: str | None = None,
+    session: SessionRecord | None = None,
+    window_id: str | None = None,
+) -> AgentRecord:
+    """Record the spawned pane (and its window, when it is not the Director's), and what its
+    agent was started with; `SpawnReaped` if another process reaped the member meanwhile."""
     same_spawn = Placement.spawn_token.is_null() if token is None else (Placement.spawn_token == token)
+    window = {"tmux_window_id": window_id} if window_id is not None else {}
     with database.atomic():
         updated = (
-            Placement.update(tmux_pane_id=pane_id, created_at=utc_now())
+            Placement.update(tmux_pane_id=pane_id, created_at=utc_now(), **window)
             .where((Placement.agent == member_id) & Placement.tmux_pane_id.is_null() & same_spawn)
             .execute()
         )

@@ -40,6 +40,13 @@ def member_group():
     help=f"The coding agent to run in the new pane: {', '.join(CODING_AGENTS)}, or the name of a backend file "
     "(docs/backend-files.md).",
 )
+@click.option(
+    "--backend-file",
+    type=TEXT,
+    metavar="FILE",
+    help="Run the coding agent the backend file FILE describes, wherever it is (instead of --coding-agent; "
+    "docs/backend-files.md). The member keeps FILE's path: leave the file there while the member lives.",
+)
 @click.option("--model", type=TEXT, metavar="MODEL", help="Model for the coding agent (opencode: provider/model).")
 @click.option(
     "--prompt",
@@ -99,6 +106,7 @@ def create_command(
     name,
     description,
     coding_agent,
+    backend_file,
     model,
     prompt,
     prompt_file,
@@ -116,6 +124,9 @@ def create_command(
 ):
     """Spawn a member: a new pane in your window running the coding agent.
 
+    A pane is never smaller than its agent needs to be read: when your window has no room
+    left, the member goes to a `members` window of your tmux session.
+
     The member may run this fleet's cafleet commands without asking; everything else stays
     governed by your own agent settings and the autonomy options below.
 
@@ -131,6 +142,7 @@ def create_command(
     fleet_id = require_fleet()
     if prompt is not None and prompt_file is not None:
         raise click.UsageError("give at most one of --prompt or --prompt-file")
+    coding_agent = _chosen_agent(coding_agent, backend_file)
     request = _worktree_request(worktree, branch, base, setup, no_setup)
     if prompt_file is not None:
         prompt, _ = read_text_file(prompt_file, "--prompt-file")
@@ -185,6 +197,22 @@ def working_directory():
         return Path.cwd()
     except OSError:
         raise Refused("the current directory no longer exists; cd into your work tree of the repository") from None
+
+
+def _chosen_agent(coding_agent: str, backend_file: str | None) -> str:
+    """The coding agent a member runs: a name, or the checked backend file's absolute path."""
+    from cafleet.backends.backend_files import is_file_path, named_backend_file
+
+    if backend_file is None:
+        if is_file_path(coding_agent):
+            raise click.UsageError(
+                f"--coding-agent {coding_agent!r} is a path; name a backend file with --backend-file {coding_agent}"
+            )
+        return coding_agent
+    source = click.get_current_context().get_parameter_source("coding_agent")
+    if source is not None and source.name != "DEFAULT":
+        raise click.UsageError("give --coding-agent or --backend-file, not both")
+    return named_backend_file(backend_file)
 
 
 def _worktree_request(worktree: bool, branch, base, setup, no_setup: bool):

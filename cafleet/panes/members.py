@@ -37,10 +37,11 @@ from cafleet.core.timestamps import utc_now
 from cafleet.panes import keystrokes, prompt_file
 from cafleet.panes.observe import observe_pane
 from cafleet.panes.pane_leftovers import end_pane_leftovers
+from cafleet.panes.pane_room import MEMBERS_WINDOW_NAME, open_member_pane, rebalance
 from cafleet.panes.prompt import check_template, render, with_session_mark, worktree_note
 from cafleet.panes.safety import clean, pane_is_alive, target_problem
 from cafleet.panes.spawn_recovery import Reaped, close_spawned_panes, reap_dead_spawns, spawn_mark, start_command
-from cafleet.panes.tmux import PaneState, Tmux, TmuxError, split_arguments
+from cafleet.panes.tmux import PaneState, Tmux, TmuxError, new_window_arguments
 
 if TYPE_CHECKING:  # worktrees are loaded only by the commands that use them: `member exec` never does
     from cafleet.backends.versions import AgentVersion
@@ -159,9 +160,9 @@ def spawn_member(
         context = _fitted(spec, context, text, member, window, cwd, mark.token)
         plan, command, environment = spawn_command(spec, context, window, mark.token)
         session = new_session(member.id, context, mark.token, cwd, environment)
-        pane_id = tmux.split(window, command, environment, cwd)
-        rebalance(tmux, window)
-        attached = registry.attach_pane(member.id, pane_id, mark.token, session)
+        opened = open_member_pane(tmux, window, director_id, spec.min_rows, command, environment, cwd)
+        pane_id = opened.pane_id
+        attached = registry.attach_pane(member.id, pane_id, mark.token, session, opened.window_id)
         return SpawnedMember(attached, plan, reaped, made, spec.version(executable))
     except BaseException as exc:
         if pane_id is not None:
@@ -180,18 +181,24 @@ def spawn_member(
 def _fitted(spec, context: SpawnContext, text: str, member: AgentRecord, window: str, cwd: str, mark: str) -> SpawnContext:
     """`context`, its prompt moved to a file when the start command would not fit tmux's limit."""
     _, command, environment = spawn_command(spec, context, window, mark)
-    if prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
+    if prompt_file.fits_tmux(_start_arguments(window, command, environment, cwd)):
         return context
     saved = prompt_file.write_prompt(member.id, text)
     fitted = context._replace(prompt=with_session_mark(prompt_file.pointer(saved, text, member.name), mark), prompt_file=saved)
     _, command, environment = spawn_command(spec, fitted, window, mark)
-    if not prompt_file.fits_tmux(split_arguments(window, command, environment, cwd)):
+    if not prompt_file.fits_tmux(_start_arguments(window, command, environment, cwd)):
         raise InvalidInput(
             f"the command that starts {spec.name} is {prompt_file.packed_size([command]):,} bytes even with "
             f"the prompt in a file, over tmux's {prompt_file.TMUX_COMMAND_BYTES:,}-byte limit for one command; "
             "pass shorter --agent-arg values"
         )
     return fitted
+
+
+def _start_arguments(window: str, command: str, environment: dict[str, str], cwd: str) -> list[str]:
+    """The longer of the two tmux commands that may start the pane (a split of `window`, or a
+    new members window after it): what must fit tmux's limit."""
+    return new_window_arguments(window, MEMBERS_WINDOW_NAME, command, environment, cwd)
 
 
 def new_session(member_id: int, context: SpawnContext, mark: str, cwd: str, environment: dict[str, str]) -> SessionRecord:
@@ -525,10 +532,3 @@ def _wait_for_pane_to_close(tmux: Tmux, pane_id: str, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def rebalance(tmux: Tmux, window_id: str) -> None:
-    try:
-        tmux.select_layout(window_id, "main-vertical")
-    except TmuxError:
-        pass  # the window may be gone with its last pane; layout is cosmetic

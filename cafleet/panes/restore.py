@@ -21,8 +21,9 @@ from cafleet.core.config import PostgresServer, database_target, local_directory
 from cafleet.core.errors import Refused
 from cafleet.core.hosts import is_this_host, this_host
 from cafleet.core.records import AgentRecord, PaneLocation, SessionRecord
-from cafleet.panes.members import new_session, rebalance, spawn_command
+from cafleet.panes.members import new_session, spawn_command
 from cafleet.panes.pane_leftovers import end_pane_leftovers
+from cafleet.panes.pane_room import open_member_pane, rebalance
 from cafleet.panes.processes import process_ended
 from cafleet.panes.prompt import FRESH_RESTART_NOTE, with_session_mark
 from cafleet.panes.safety import pane_is_alive, target_problem
@@ -71,7 +72,8 @@ class FleetRestore(NamedTuple):
 
 
 class _Window(NamedTuple):
-    """Where restored members' panes go: the Director's window."""
+    """Where restored members' panes go: the Director's window, or a members window of its
+    session once a pane there would be too small (`cafleet.panes.pane_room`)."""
 
     tmux: Tmux
     session: str
@@ -234,7 +236,9 @@ def _adopt(target: RestoreTarget, window: _Window, leftover: list[str], mark: Sp
         return MemberRestore(member, Outcome.BUSY, detail="another process claimed it first")
     for pane_id in extra:
         _close(window.tmux, pane_id)
-    pane = PaneLocation(window.tmux.socket_path, window.tmux.server_pid, window.session, window.window_id, kept)
+    shown = window.tmux.pane(kept)  # it may sit in a members window of the Director's session
+    where = shown.window_id if shown is not None else window.window_id
+    pane = PaneLocation(window.tmux.socket_path, window.tmux.server_pid, window.session, where, kept)
     if not restores.attach(member.id, mark.token, pane, target.session):
         return MemberRestore(member, Outcome.BUSY, detail="another process took it over meanwhile")
     session_id = target.session.session_id if target.session is not None else None
@@ -279,8 +283,11 @@ def _start(target: RestoreTarget, window: _Window, mark: SpawnMark, saved: str |
     else:
         started = new_session(member.id, context, mark.token, cwd, environment)
         started = started._replace(restores=session.restores if session is not None else 0)
-    pane_id = window.tmux.split(window.window_id, command, environment, cwd)
-    return PaneLocation(window.tmux.socket_path, window.tmux.server_pid, window.session, window.window_id, pane_id), started
+    director_id = placement.director_id if placement.director_id is not None else 0
+    opened = open_member_pane(window.tmux, window.window_id, director_id, spec.min_rows, command, environment, cwd)
+    return PaneLocation(
+        window.tmux.socket_path, window.tmux.server_pid, window.session, opened.window_id, opened.pane_id
+    ), started
 
 
 def _start_directory(target: RestoreTarget) -> str:

@@ -51,6 +51,16 @@ def split_arguments(window_id: str, command: str, environment: dict[str, str], c
     return ["split-window", "-d", "-h", "-t", window_id, "-P", "-F", "#{pane_id}", *where, *env_args, command]
 
 
+def new_window_arguments(
+    after_window: str, name: str, command: str, environment: dict[str, str], cwd: str | None = None
+) -> list[str]:
+    """What `Tmux.new_window` sends: a window placed right after `after_window`, in its session."""
+    env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
+    where = ["-c", cwd] if cwd is not None else []
+    fields = "#{window_id}\t#{pane_id}"
+    return ["new-window", "-d", "-a", "-t", after_window, "-n", name, "-P", "-F", fields, *where, *env_args, command]
+
+
 class Tmux:
     """One tmux server. `server_pid` is None when no server answers on the socket."""
 
@@ -116,6 +126,15 @@ class Tmux:
         """Split `window_id` without focusing the new pane; run `command` in it (in `cwd`, else
         in the directory of the process asking); its pane id."""
         return self.run(*split_arguments(window_id, command, environment, cwd))[0].strip()
+
+    def new_window(
+        self, after_window: str, name: str, command: str, environment: dict[str, str], cwd: str | None = None
+    ) -> tuple[str, str]:
+        """A new window right after `after_window` (not focused) running `command`: its window
+        and pane ids."""
+        out = self.run(*new_window_arguments(after_window, name, command, environment, cwd))[0].strip()
+        window_id, _, pane_id = out.partition("\t")
+        return window_id, pane_id
 
     def pane_paths(self) -> dict[str, str]:
         """The working directory of each live pane's foreground program, by pane id."""

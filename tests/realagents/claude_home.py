@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-VERSION = "2.1.330"  # the claude-code release these seeds were taken from
+VERSION = "2.1.332"  # the claude-code release these seeds were taken from
 # Any well-formed-looking key: the loopback model never checks it. Claude remembers an
 # approved key by its last 20 characters.
 API_KEY = "sk-ant-api03-cafleet-loopback-model-key-0000000000"

@@ -1,4 +1,4 @@
-"""A throw-away home for the real codex CLI (0.169): scripted loopback model, no network, no prompts."""
+"""A throw-away home for the real codex CLI (0.171): scripted loopback model, no network, no prompts."""
 
 from __future__ import annotations
 

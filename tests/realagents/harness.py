@@ -82,15 +82,19 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
         time.sleep(interval)
 
 
-def start_field(tmp_path: Path, backend: str, server: ModelServer, cafleet: str, user_config: dict | None = None) -> Field:
+def start_field(
+    tmp_path: Path, backend: str | tuple[str, ...], server: ModelServer, cafleet: str, user_config: dict | None = None
+) -> Field:
+    """A Field whose HOME is seeded for `backend` (or for each of several: a mixed fleet)."""
     home = Path(os.environ["HOME"])  # the test's own HOME (conftest isolates it)
     workdir = tmp_path / "work"
     workdir.mkdir()
     env = dict(os.environ)
-    if user_config is not None:
-        env.update(HOMES[backend].prepare(home, workdir, server.url, user_config))
-    else:
-        env.update(HOMES[backend].prepare(home, workdir, server.url))
+    for each in (backend,) if isinstance(backend, str) else backend:
+        if user_config is not None:
+            env.update(HOMES[each].prepare(home, workdir, server.url, user_config))
+        else:
+            env.update(HOMES[each].prepare(home, workdir, server.url))
     env["PATH"] = os.pathsep.join([str(agents_bin()), str(Path(cafleet).parent), "/usr/local/bin", "/usr/bin", "/bin"])
     name = f"cafleet-real-{uuid.uuid4().hex[:8]}"
     director_log = tmp_path / "director.jsonl"

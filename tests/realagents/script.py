@@ -26,6 +26,10 @@ RUN_REQUEST = re.compile(r"please run: (?P<command>.+?)\s*$", re.S)
 WRITE_REQUEST = re.compile(r"please write (?P<path>\S+): (?P<text>[^\n]*?), then run and answer: (?P<command>.+?)\s*$", re.S)
 # The agents' own file-writing tools (codex 0.169 offers the model none against a custom provider).
 WRITE_TOOLS = ("Write", "write")  # claude, opencode
+# In a notice: "please pass on to ID" has the member send a message of its own to agent ID
+# (besides its ack and reply); a notice of a reply ("reply to task N: …") is only acked.
+PASS_ON = re.compile(r"please pass on to (?P<to>\d+)")
+REPLY_BODY = re.compile(r"^[^\]]*\]\s*reply to task \d+:")
 SLOW_MARK = "take your time"
 SLOW_SECONDS = 8.0
 FINAL_TEXT = "Done: acked and replied."
@@ -98,13 +102,20 @@ def reply_command(conversation: Conversation, asked: str | None = None) -> str |
     base = f"{template['cafleet']} --fleet-id {template['fleet']} message"
     agent = template["agent"]
     commands = []
-    for notice in notices:
+    for index, notice in enumerate(notices):
         task = notice["task"]
+        ends = notices[index + 1].start() if index + 1 < len(notices) else len(asked)
+        body = asked[notice.end() : ends]
+        ack = f"{base} ack --agent-id {agent} --task-id {task}"
+        if REPLY_BODY.search(body):
+            commands.append(ack)  # a reply to this member's own message: acked, not answered (no ping-pong)
+            continue
         reply = shlex.quote(f"reply to task {task}: done")
-        commands.append(
-            f"{base} ack --agent-id {agent} --task-id {task} && "
-            f"{base} send --agent-id {agent} --to {notice['sender']} --reply-to {task} --text {reply}"
-        )
+        passed = PASS_ON.search(body)
+        if passed:
+            hello = shlex.quote(f"hello from agent {agent}, passed on")
+            ack += f" && {base} send --agent-id {agent} --to {passed['to']} --text {hello}"
+        commands.append(f"{ack} && {base} send --agent-id {agent} --to {notice['sender']} --reply-to {task} --text {reply}")
     return " && ".join(commands)
 
 
