@@ -63,7 +63,7 @@ def read_marks(members: list[AgentRecord]) -> dict[int, UsageMark]:
     return {
         agent_id: UsageMark(r.tokens.total, r.cost, r.context_percent, r.budget_percent)
         for agent_id, r in shown.items()
-        if r.usage is not None
+        if r.usage is not None and r.tokens.total  # a conversation with no answer counted yet shows nothing
     }
 
 

@@ -415,6 +415,9 @@ def test_many_processes_open_a_brand_new_database_at_once(tmp_path):
                 "worktrees",
                 "worktree_overlaps",
                 "member_sessions",
+                "notify_events",
+                "notify_deliveries",
+                "member_budgets",
             ]
             + search
         )
