@@ -360,11 +360,20 @@ class FleetViewScreen(SearchesTimeline, ReportsWorkerErrors, Screen):
         self.app.push_screen(AgentDetailScreen(self.fleet_id, event.entry.agent.id))
 
     @on(Composer.SearchWanted)
-    def _search_from_composer(self, wanted: Composer.SearchWanted) -> None:
-        # Keys that reached the composer after it handed the search over belong to the query.
+    async def _search_from_composer(self, wanted: Composer.SearchWanted) -> None:
+        # Keys that reached the composer after it handed the search over belong to the query,
+        # and so do those that reach it while the search opens (until its field has the focus).
         field = self.query_one("#composer-input", Input)
         query, field.value = wanted.query + field.value, ""
-        self.action_search(query)
+        opening = self.open_search(query)
+        if opening is None:
+            return
+        await opening
+        late, field.value = field.value, ""
+        from .search import SearchScreen
+
+        if late and isinstance(self.app.screen, SearchScreen):
+            self.app.screen.extend_query(late)
 
     @on(Composer.Send)
     def send(self, event: Composer.Send) -> None:

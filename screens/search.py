@@ -69,6 +69,12 @@ class SearchScreen(ReportsWorkerErrors, ModalScreen[int | None]):
         if self.initial_query:
             self.search(self.initial_query)
 
+    def extend_query(self, more: str) -> None:
+        """Keys typed for this search before its field had the focus."""
+        field = self.query_one("#search-input", Input)
+        field.value += more
+        field.cursor_position = len(field.value)
+
     @on(Input.Changed, "#search-input")
     def _changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -28,6 +28,7 @@ class RangeLoaded(Message):
 # For the type checker the mixin is the screen it is mixed into; at run time it adds only itself.
 if TYPE_CHECKING:
     from textual.screen import Screen as _ScreenBase
+    from textual.widget import AwaitMount
 else:
     _ScreenBase = object
 
@@ -44,11 +45,15 @@ class SearchesTimeline(_ScreenBase):
         def _hop(self, widget) -> None: ...
 
     def action_search(self, query: str = "") -> None:
+        self.open_search(query)
+
+    def open_search(self, query: str) -> AwaitMount | None:
+        """Open the search with `query` in it; None while the fleet is still loading."""
         from .search import SearchScreen
 
         if self.administrator_id is None:
-            return  # still loading
-        self.app.push_screen(SearchScreen(self.fleet_id, self.administrator_id, query), self._jump_to)
+            return None
+        return self.app.push_screen(SearchScreen(self.fleet_id, self.administrator_id, query), self._jump_to)
 
     def _jump_to(self, task_id: int | None) -> None:
         if task_id is None:

@@ -101,7 +101,11 @@ def test_slash_and_a_word_in_one_write_or_pasted_searches_for_the_word(db, tmux_
         wait_for_screen(tmux_server, pane, "1 message, best match first")
         # The search field holds the whole word (its border may be drawn a frame later).
         whole_word = lambda: re.search(r"▊ +review +▎", screen(tmux_server, pane))  # noqa: E731
-        assert wait_for(whole_word, 15, "the search field to hold 'review'"), screen(tmux_server, pane)
+        try:
+            wait_for(whole_word, 15, "the search field to hold 'review'")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; the screen:\n{screen(tmux_server, pane)}") from None
         tmux_server.tmux("send-keys", "-t", pane, "Escape")
-        wait_for_screen(tmux_server, pane, "@name message · @all message")
+        # The composer shows under the search too: wait for the search to be gone.
+        wait_for(lambda: "best match first" not in screen(tmux_server, pane), 15, "the search to close")
     tmux_server.tmux("send-keys", "-t", pane, "C-q")
