@@ -147,10 +147,18 @@ class Backend:
     def plan(self, context: SpawnContext) -> SpawnPlan:
         raise NotImplementedError
 
+    # The agent starts a conversation under an id it is given (`--session-id`); otherwise it
+    # picks its own and `find_session` finds it afterwards.
+    takes_session_id = False
+
     def chosen_session_id(self) -> str | None:
         """A fresh id to start a new member's conversation under (`SpawnContext.session_id`),
-        or None when the agent picks its own and `find_session` finds it afterwards."""
-        return None
+        or None when the agent picks its own."""
+        if not self.takes_session_id:
+            return None
+        import uuid  # it imports platform (~1 ms): only a spawn that needs an id pays for it
+
+        return str(uuid.uuid4())
 
     def find_session(self, probe: SessionProbe) -> str | None:
         """The id of the conversation this member's agent saved, once it has saved one (its

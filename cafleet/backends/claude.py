@@ -76,6 +76,7 @@ class Claude(Backend):
     binary = "claude"
     package = "@anthropic-ai/claude-code"
     verified_versions = ("2.1.330", "2.1.332")
+    takes_session_id = True
     autonomy_options = frozenset({"permission_mode"})
     min_rows = 8  # docs/members.md, "Pane height"
 
@@ -112,11 +113,6 @@ class Claude(Backend):
             env={},
             grants=(f"permission mode {mode}", "allowed: " + ", ".join(rules)),
         )
-
-    def chosen_session_id(self) -> str | None:
-        import uuid  # it imports platform (~1 ms): only a spawn that needs an id pays for it
-
-        return str(uuid.uuid4())
 
     def find_session(self, probe: SessionProbe) -> str | None:
         from cafleet.backends import claude_sessions  # only when a session is looked for: agents call the CLI constantly

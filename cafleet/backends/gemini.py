@@ -90,6 +90,7 @@ class Gemini(Backend):
     package = "@google/gemini-cli"
     autonomy_options = frozenset({"approval"})
     verified_versions = ("0.61.0",)
+    takes_session_id = True
     min_rows = 12  # docs/members.md, "Pane height"
     # An idle gemini ignores the hang-up of its closed pane (and of `tmux kill-server`).
     outlives_its_pane = True
@@ -132,11 +133,6 @@ class Gemini(Backend):
             *_session_args(context),
         ]
         return SpawnPlan(argv=argv, env={}, grants=(*grants, f"(policy file {written})"), files=((written, text),))
-
-    def chosen_session_id(self) -> str | None:
-        import uuid
-
-        return str(uuid.uuid4())
 
     def find_session(self, probe: SessionProbe) -> str | None:
         from cafleet.backends import gemini_sessions  # only when a session is looked for

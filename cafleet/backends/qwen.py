@@ -71,6 +71,7 @@ class Qwen(Backend):
     package = "@qwen-code/qwen-code"
     autonomy_options = frozenset({"approval"})
     verified_versions = ("0.24.4",)
+    takes_session_id = True
     min_rows = 5  # docs/members.md, "Pane height"
     # Enter while busy steers the running turn (the notice would join it); Ctrl+Q queues it.
     queue_key = "C-q"
@@ -106,11 +107,6 @@ class Qwen(Backend):
             *_session_args(context),
         ]
         return SpawnPlan(argv=argv, env={DEFAULTS_VARIABLE: str(path)}, grants=tuple(grants), files=((path, defaults),))
-
-    def chosen_session_id(self) -> str | None:
-        import uuid
-
-        return str(uuid.uuid4())
 
     def find_session(self, probe: SessionProbe) -> str | None:
         from cafleet.backends import qwen_sessions  # only when a session is looked for
