@@ -137,12 +137,23 @@ class Backend:
     # command (`member exec`); empty when shell mode ends with the command.
     shell_mode_off_keys: tuple[str, ...] = ()
 
+    # The values `--approval` takes, and its default, for an agent whose only autonomy option
+    # it is (gemini, qwen, pi).
+    approvals: tuple[str, ...] = ()
+    default_approval = ""
+
     def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
         """Refuse options meant for another backend; returns `autonomy` with defaults filled in."""
         for option, flag in (("permission_mode", "--permission-mode"), ("sandbox", "--sandbox"), ("approval", "--approval")):
             if getattr(autonomy, option) is not None and option not in self.autonomy_options:
                 raise InvalidInput(f"{flag} is not an option of {self.name}; it applies to {_owners(option)} members only")
+        if self.approvals:
+            return autonomy._replace(approval=self.approval_of(autonomy))
         return autonomy
+
+    def approval_of(self, autonomy: Autonomy) -> str:
+        """The approval `autonomy` asks for (the default when it names none), checked."""
+        return choose(autonomy.approval, self.approvals, self.default_approval, "--approval")
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         raise NotImplementedError

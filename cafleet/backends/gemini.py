@@ -18,13 +18,11 @@ from pathlib import Path
 
 from cafleet.backends.base import (
     GIT_COMMANDS,
-    Autonomy,
     Backend,
     SessionProbe,
     SpawnContext,
     SpawnPlan,
     WorktreeAccess,
-    choose,
     model_args,
 )
 from cafleet.backends.gemini_screen import read_gemini_screen
@@ -89,6 +87,7 @@ class Gemini(Backend):
     binary = "gemini"
     package = "@google/gemini-cli"
     autonomy_options = frozenset({"approval"})
+    approvals, default_approval = APPROVALS, DEFAULT_APPROVAL
     verified_versions = ("0.61.0",)
     takes_session_id = True
     min_rows = 12  # docs/members.md, "Pane height"
@@ -99,13 +98,9 @@ class Gemini(Backend):
     # Shell mode stays on after a command: `!` on the empty box turns it off.
     shell_mode_off_keys = ("!",)
 
-    def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
-        autonomy = super().check_autonomy(autonomy)
-        return autonomy._replace(approval=choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval"))
-
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
-        approval = choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval")
+        approval = self.approval_of(autonomy)
         text = policy(context.fleet_id, context.worktree)
         written = policy_path(context.database_dir, text)
         # The user's own policies, which `--policy` would otherwise replace.

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from cafleet.backends.base import GIT_COMMANDS, Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.backends.base import GIT_COMMANDS, Backend, SessionProbe, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.pi_screen import read_pi_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -106,6 +106,7 @@ class Pi(Backend):
     binary = "pi"
     package = "@mariozechner/pi-coding-agent"
     autonomy_options = frozenset({"approval"})
+    approvals, default_approval = APPROVALS, DEFAULT_APPROVAL
     verified_versions = ("0.73.1",)
     min_rows = 7  # docs/members.md, "Pane height"
     # Enter while busy steers the running turn (the notice would join it); Alt+Enter queues
@@ -113,13 +114,9 @@ class Pi(Backend):
     queue_key = "M-Enter"
     exit_line = "/quit"
 
-    def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
-        autonomy = super().check_autonomy(autonomy)
-        return autonomy._replace(approval=choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval"))
-
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
-        approval = choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval")
+        approval = self.approval_of(autonomy)
         files: tuple[tuple[Path, str], ...] = ()
         extension: list[str] = []
         if approval == "yolo":

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from cafleet.backends.base import GIT_COMMANDS, Autonomy, Backend, SessionProbe, SpawnContext, SpawnPlan, choose, model_args
+from cafleet.backends.base import GIT_COMMANDS, Backend, SessionProbe, SpawnContext, SpawnPlan, model_args
 from cafleet.backends.qwen_screen import read_qwen_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -70,6 +70,7 @@ class Qwen(Backend):
     binary = "qwen"
     package = "@qwen-code/qwen-code"
     autonomy_options = frozenset({"approval"})
+    approvals, default_approval = APPROVALS, DEFAULT_APPROVAL
     verified_versions = ("0.24.4",)
     takes_session_id = True
     min_rows = 5  # docs/members.md, "Pane height"
@@ -78,13 +79,9 @@ class Qwen(Backend):
     # Shell mode stays on after a command: `!` on the empty box turns it off.
     shell_mode_off_keys = ("!",)
 
-    def check_autonomy(self, autonomy: Autonomy) -> Autonomy:
-        autonomy = super().check_autonomy(autonomy)
-        return autonomy._replace(approval=choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval"))
-
     def plan(self, context: SpawnContext) -> SpawnPlan:
         autonomy = self.check_autonomy(context.autonomy)
-        approval = choose(autonomy.approval, APPROVALS, DEFAULT_APPROVAL, "--approval")
+        approval = self.approval_of(autonomy)
         rules = allow_rules(context.fleet_id)
         grants = [f"approval mode {approval}"]
         readable: list[str] = []
