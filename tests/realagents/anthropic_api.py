@@ -167,21 +167,15 @@ def handle_messages(body: dict, headers: dict, server: ModelServer) -> Reply:
     fault = server.take_fault()
     turn = Turn() if fault else decide(conv, SHELL_TOOL)
     usage = None if fault else server.next_usage()
-    tools = tuple(sorted(conv.tool_names))
     server.record(
-        Record(
+        Record.of(
             "/v1/messages",
             "anthropic",
-            conv.last_text,
-            conv.after_tool_result,
-            tools,
-            turn.text,
-            turn.command,
-            tool_output=conv.tool_output,
-            conversation=conversation_key(body, headers) or (conv.texts[0] if conv.texts else ""),
-            texts=conv.texts,
-            fault=fault.kind if fault else None,
-            usage=usage,
+            conv,
+            turn,
+            conversation_key(body, headers) or (conv.texts[0] if conv.texts else ""),
+            fault,
+            usage,
         )
     )
     if fault is not None:

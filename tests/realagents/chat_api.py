@@ -175,22 +175,7 @@ def handle_chat(body: dict, headers: dict, server: ModelServer) -> Reply:
     tool = shell_tool(conv.tool_names)
     turn = Turn() if fault else decide(conv, tool)
     usage = None if fault else server.next_usage()
-    server.record(
-        Record(
-            path="/v1/chat/completions",
-            protocol="chat",
-            last_text=conv.last_text,
-            after_tool_result=conv.after_tool_result,
-            tools=tuple(sorted(conv.tool_names)),
-            text=turn.text,
-            command=turn.command,
-            tool_output=conv.tool_output,
-            conversation=conversation_key(body, headers),
-            texts=conv.texts,
-            fault=fault.kind if fault else None,
-            usage=usage,
-        )
-    )
+    server.record(Record.of("/v1/chat/completions", "chat", conv, turn, conversation_key(body, headers), fault, usage))
     if fault is not None:
         return error_reply(fault)
     if turn.delay:

@@ -175,22 +175,7 @@ def handle(body: dict, headers: dict, server: ModelServer) -> Reply:
     else:
         turn = Turn() if fault else decide(conv, SHELL_TOOL)
     usage = None if fault else server.next_usage()
-    server.record(
-        Record(
-            path=path,
-            protocol="gemini",
-            last_text=conv.last_text,
-            after_tool_result=conv.after_tool_result,
-            tools=tuple(sorted(conv.tool_names)),
-            text=turn.text,
-            command=turn.command,
-            tool_output=conv.tool_output,
-            conversation=conversation_key(body, headers),
-            texts=conv.texts,
-            fault=fault.kind if fault else None,
-            usage=usage,
-        )
-    )
+    server.record(Record.of(path, "gemini", conv, turn, conversation_key(body, headers), fault, usage))
     if fault is not None:
         return error_reply(fault)
     model = path.rsplit("/", 1)[-1].split(":", 1)[0]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tests.realagents.faults import Fault, FaultKind
-from tests.realagents.script import Usage, usage_of
+from tests.realagents.script import Conversation, Turn, Usage, usage_of
 
 
 class Reply(NamedTuple):
@@ -48,6 +48,33 @@ class Record(NamedTuple):
     texts: tuple[str, ...] = ()  # every user text of the request, oldest first
     fault: str | None = None  # the error the model answered instead of a turn
     usage: tuple[int, int, int] | None = None  # the `Usage` the answer reported (none with a fault)
+
+    @classmethod
+    def of(
+        cls,
+        path: str,
+        protocol: str,
+        conv: Conversation,
+        turn: Turn,
+        conversation: str,
+        fault: Fault | None,
+        usage: tuple[int, int, int] | None,
+    ) -> Record:
+        """What the script read from a request (`conv`) and answered (`turn`, or `fault`)."""
+        return cls(
+            path=path,
+            protocol=protocol,
+            last_text=conv.last_text,
+            after_tool_result=conv.after_tool_result,
+            tools=tuple(sorted(conv.tool_names)),
+            text=turn.text,
+            command=turn.command,
+            tool_output=conv.tool_output,
+            conversation=conversation,
+            texts=conv.texts,
+            fault=fault.kind if fault else None,
+            usage=usage,
+        )
 
     def is_agent_turn(self, shell_tool: str) -> bool:
         return shell_tool in self.tools

@@ -80,22 +80,7 @@ def handle_responses(body: dict, headers: dict, server: ModelServer) -> Reply:
     fault = server.take_fault()
     turn = Turn() if fault else decide(conv, SHELL_TOOL)
     usage = None if fault else server.next_usage()
-    server.record(
-        Record(
-            path="/v1/responses",
-            protocol="responses",
-            last_text=conv.last_text,
-            after_tool_result=conv.after_tool_result,
-            tools=tuple(sorted(conv.tool_names)),
-            text=turn.text,
-            command=turn.command,
-            tool_output=conv.tool_output,
-            conversation=conversation_key(body, headers),
-            texts=conv.texts,
-            fault=fault.kind if fault else None,
-            usage=usage,
-        )
-    )
+    server.record(Record.of("/v1/responses", "responses", conv, turn, conversation_key(body, headers), fault, usage))
     if fault is not None:
         return error_reply(fault)
     response_id = f"resp_{next(_ids)}"
