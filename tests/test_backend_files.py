@@ -108,10 +108,20 @@ def test_backend_check_says_what_is_missing(cli, backends_dir, tmp_path):
 
 def test_a_member_from_a_backend_file_carries_a_message_end_to_end(cli, tmux_server, agents, backends_dir):
     fleet = create_panes_fleet(cli, tmux_server, agents, "files")
+    coder = _a_member_answers(cli, fleet, "--coding-agent", "standin-file")
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
+    assert listed[0]["placement"]["coding_agent"] == "standin-file"
+    gone = run(cli, fleet, "member", "delete", "--agent-id", fleet.director_id, "--member-id", coder)
+    assert gone.code == 0, gone.err  # its exit line closed it
+
+
+def _a_member_answers(cli, fleet, *agent: object) -> int:
+    """A member started from a backend file (`agent`: the option naming it) that gets a message,
+    typed once, acks it and answers; its id."""
     prompt = "You are {name} in the cafleet demo: fleet {fleet_id}, agent {agent_id}, director {director_id}."
     created = run(
         cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "coder", "--description", "codes",
-        "--coding-agent", "standin-file", "--prompt", prompt, "--quiet",
+        *agent, "--prompt", prompt, "--quiet",
     )  # fmt: skip
     assert created.code == 0, created.err
     coder = int(created.out)
@@ -126,10 +136,7 @@ def test_a_member_from_a_backend_file_carries_a_message_end_to_end(cli, tmux_ser
     assert reply["text"].startswith("On it")
     shown = run(cli, fleet, "--json", "message", "show", "--agent-id", fleet.director_id, "--task-id", task).json()
     assert (shown["state"], shown["notify_status"]) == ("completed", "delivered")  # typed once, acked
-    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
-    assert listed[0]["placement"]["coding_agent"] == "standin-file"
-    gone = run(cli, fleet, "member", "delete", "--agent-id", fleet.director_id, "--member-id", coder)
-    assert gone.code == 0, gone.err  # its exit line closed it
+    return coder
 
 
 def test_an_unknown_coding_agent_names_the_choices_and_the_file_to_write(cli, tmux_server, agents, backends_dir):
@@ -148,24 +155,7 @@ def test_a_member_from_a_backend_file_named_by_its_path(cli, tmux_server, agents
     elsewhere.parent.mkdir()
     elsewhere.write_text(STANDIN_FILE)
     fleet = create_panes_fleet(cli, tmux_server, agents, "path")
-    prompt = "You are {name} in the cafleet demo: fleet {fleet_id}, agent {agent_id}, director {director_id}."
-    created = run(
-        cli, fleet, "member", "create", "--agent-id", fleet.director_id, "--name", "coder", "--description", "codes",
-        "--backend-file", elsewhere, "--prompt", prompt, "--quiet",
-    )  # fmt: skip
-    assert created.code == 0, created.err
-    coder = int(created.out)
-    sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", coder, "--text", "status?")
-    task = sent.json()["task_id"]
-
-    def replies():
-        polled = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--full").json()
-        return [m for m in polled if m["from_agent_id"] == coder]
-
-    (reply,) = wait_for(replies, timeout=30, what="the member's reply")
-    assert reply["text"].startswith("On it")
-    shown = run(cli, fleet, "--json", "message", "show", "--agent-id", fleet.director_id, "--task-id", task).json()
-    assert (shown["state"], shown["notify_status"]) == ("completed", "delivered")
+    coder = _a_member_answers(cli, fleet, "--backend-file", elsewhere)
     listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id).json()
     assert listed[0]["placement"]["coding_agent"] == str(elsewhere)  # the file it runs, wherever it is
     gone = run(cli, fleet, "member", "delete", "--agent-id", fleet.director_id, "--member-id", coder)
