@@ -18,10 +18,7 @@ from cafleet.core.usage import Answer, MemberUsage, Tokens, whole
 
 def _tokens(counts: object) -> Tokens:
     counts = counts if isinstance(counts, dict) else {}
-    cached = whole(counts.get("cached_input_tokens"))
-    return Tokens(
-        fresh=max(whole(counts.get("input_tokens")) - cached, 0), cached=cached, output=whole(counts.get("output_tokens"))
-    )
+    return Tokens.of_prompt(counts.get("input_tokens"), counts.get("cached_input_tokens"), counts.get("output_tokens"))
 
 
 class CodexFold:

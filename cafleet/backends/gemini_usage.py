@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from cafleet.backends import gemini_sessions
 from cafleet.backends.session_files import stamp_seconds
 from cafleet.backends.usage_files import Answers, located, read_usage
-from cafleet.core.usage import Answer, MemberUsage, Tokens, whole
+from cafleet.core.usage import Answer, MemberUsage, Tokens
 
 
 class GeminiFold:
@@ -32,12 +32,7 @@ class GeminiFold:
         counts = message.get("tokens")
         if message.get("type") != "gemini" or not isinstance(counts, dict):
             return
-        cached = whole(counts.get("cached"))
-        tokens = Tokens(
-            fresh=max(whole(counts.get("input")) - cached, 0),
-            cached=cached,
-            output=whole(counts.get("output")) + whole(counts.get("thoughts")),
-        )
+        tokens = Tokens.of_prompt(counts.get("input"), counts.get("cached"), counts.get("output"), counts.get("thoughts"))
         model = message.get("model") if isinstance(message.get("model"), str) else None
         self._answers.put(str(message.get("id")), Answer(stamp_seconds(message.get("timestamp")), model, tokens))
 

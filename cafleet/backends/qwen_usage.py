@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from cafleet.backends import qwen_sessions
 from cafleet.backends.session_files import stamp_seconds
 from cafleet.backends.usage_files import Answers, located, read_usage
-from cafleet.core.usage import Answer, MemberUsage, Tokens, whole
+from cafleet.core.usage import Answer, MemberUsage, Tokens
 
 API_RESPONSE = "qwen-code.api_response"
 
@@ -29,11 +29,11 @@ class QwenFold:
         payload = record.get("systemPayload")
         event = payload.get("uiEvent") if isinstance(payload, dict) else None
         if isinstance(event, dict) and event.get("event.name") == API_RESPONSE:
-            cached = whole(event.get("cached_content_token_count"))
-            tokens = Tokens(
-                fresh=max(whole(event.get("input_token_count")) - cached, 0),
-                cached=cached,
-                output=whole(event.get("output_token_count")) + whole(event.get("thoughts_token_count")),
+            tokens = Tokens.of_prompt(
+                event.get("input_token_count"),
+                event.get("cached_content_token_count"),
+                event.get("output_token_count"),
+                event.get("thoughts_token_count"),
             )
             model = event.get("model") if isinstance(event.get("model"), str) else None
             at = stamp_seconds(event.get("event.timestamp") or record.get("timestamp"))
@@ -42,11 +42,11 @@ class QwenFold:
             return
         counts = record.get("usageMetadata")
         if record.get("type") == "assistant" and isinstance(counts, dict):
-            cached = whole(counts.get("cachedContentTokenCount"))
-            tokens = Tokens(
-                fresh=max(whole(counts.get("promptTokenCount")) - cached, 0),
-                cached=cached,
-                output=whole(counts.get("candidatesTokenCount")) + whole(counts.get("thoughtsTokenCount")),
+            tokens = Tokens.of_prompt(
+                counts.get("promptTokenCount"),
+                counts.get("cachedContentTokenCount"),
+                counts.get("candidatesTokenCount"),
+                counts.get("thoughtsTokenCount"),
             )
             model = record.get("model") if isinstance(record.get("model"), str) else None
             self._records.put(str(record.get("uuid")), Answer(stamp_seconds(record.get("timestamp")), model, tokens))

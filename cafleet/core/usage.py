@@ -27,6 +27,13 @@ class Tokens(NamedTuple):
         """The whole input, cached part included: how much context it filled."""
         return self.fresh + self.cached
 
+    @classmethod
+    def of_prompt(cls, prompt: object, cached: object, output: object, thoughts: object = 0) -> Tokens:
+        """Counts as Gemini, Qwen and codex report them: the prompt including its cached part,
+        and thinking billed as output (each raw value read with `whole`)."""
+        held = whole(cached)
+        return cls(fresh=max(whole(prompt) - held, 0), cached=held, output=whole(output) + whole(thoughts))
+
     def __add__(self, other: object) -> Tokens:
         if not isinstance(other, Tokens):
             return NotImplemented
