@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from cafleet.broker.convert import task_query, task_record
 from cafleet.broker.guards import active_agent, live_fleet, recipient, visible_task
 from cafleet.broker.notifications import initial_notice, placements_of
-from cafleet.broker.notify_sources import admin_message, record
 from cafleet.broker.revisions import next_revision
 from cafleet.core.domain import AgentKind, AgentStatus, TaskKind, TaskState
 from cafleet.core.errors import Refused
@@ -31,6 +30,8 @@ def send_message(
             visible_task(fleet_id, reply_to, agent_id)
         task = store_unicast(fleet_id, sender.id, target.id, text, utc_now(), reply_to=reply_to)
         if target.kind == AgentKind.ADMINISTRATOR and target.id != sender.id:  # the human's inbox: their notifiers hear of it
+            from cafleet.broker.notify_sources import admin_message, record  # only then: sends are the hot path
+
             record(admin_message(f"{sender.name}#{sender.id}", fleet_id, task.id, text), fleet_id, sender.id)
     return load_task(task.id)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _WAIT = re.compile(r"(?:in\s+)?((?:\d+\s*[hms]\s*)+)", re.I)
 _WAIT_PART = re.compile(r"(\d+)\s*([hms])", re.I)
@@ -81,6 +80,9 @@ def precision(shown: str) -> timedelta:
 
 
 def _zone(name: str) -> tzinfo | None:
+    # Only a reset time that names a zone needs the tz database (~15 ms to import).
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
