@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from cafleet.backends.screen_lines import last_index, left_column, shown
+from cafleet.backends.screen_lines import is_rule, last_index, left_column, shown
 from cafleet.core.agent_state import AgentState, ScreenReading
 
 BOX_MARK = "❯"
@@ -39,11 +39,6 @@ REFUSALS = (
 AUTH_WORDS = re.compile(r"\b401\b|OAuth token|API key|authentication", re.I)
 
 
-def _is_rule(line: str) -> bool:
-    # The upper rule may carry the session's name: `──────── worker ─`.
-    return line.startswith("─" * 10)
-
-
 def read_claude_screen(lines: list[str]) -> ScreenReading:
     screen = shown(lines)
     tail = screen[-30:]
@@ -52,8 +47,8 @@ def read_claude_screen(lines: list[str]) -> ScreenReading:
         first_option = last_index(tail, lambda line: line.strip().startswith(f"{BOX_MARK} 1."), menu_end) or 0
         detail, resets = _limit_words(tail[:first_option])
         return ScreenReading(AgentState.ASKING, question=_question(tail, menu_end), detail=detail, resets=resets)
-    lower = last_index(screen, _is_rule)
-    upper = last_index(screen, _is_rule, lower) if lower is not None else None
+    lower = last_index(screen, is_rule)
+    upper = last_index(screen, is_rule, lower) if lower is not None else None
     if lower is None or upper is None or not screen[upper + 1].lstrip().startswith(BOX_MARK):
         return ScreenReading(AgentState.STARTING)
     footer = " ".join(screen[lower + 1 :])

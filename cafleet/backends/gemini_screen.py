@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from cafleet.backends.screen_lines import last_index, left_column, shown
+from cafleet.backends.screen_lines import is_rule, last_index, left_column, shown
 from cafleet.core.agent_state import SHELL_MODE_QUESTION, AgentState, ScreenReading
 
 # The input line's mark, by approval mode: `>` (default, auto-edit, plan), `*` (yolo), `!` (shell mode).
@@ -54,16 +54,12 @@ REFUSALS = (
 )
 
 
-def _is_rule(line: str) -> bool:
-    return line.startswith("─" * 10)
-
-
 def read_gemini_screen(lines: list[str]) -> ScreenReading:
     screen = shown(lines)
     tail = screen[-30:]
     footer = last_index(screen, lambda line: line.lstrip().startswith(FOOTER))
     menu = last_index(tail, lambda line: bool(MENU_CHOICE.match(line)))
-    rule = last_index(screen, _is_rule, footer) if footer is not None else None
+    rule = last_index(screen, is_rule, footer) if footer is not None else None
     if menu is not None and (rule is None or len(screen) - len(tail) + menu > rule):
         return _asking(tail, menu)
     if footer is None or rule is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from cafleet.backends.screen_lines import last_index, left_column, shown
+from cafleet.backends.screen_lines import is_rule, last_index, left_column, shown
 from cafleet.core.agent_state import AgentState, ScreenReading
 
 MENU_HINT = "↑↓ navigate"
@@ -39,14 +39,10 @@ REFUSALS = (
 AUTH_WORDS = re.compile(r"\b401\b|API key|Unauthorized", re.I)
 
 
-def _is_rule(line: str) -> bool:
-    return line.startswith("─" * 10)
-
-
 def read_pi_screen(lines: list[str]) -> ScreenReading:
     screen = shown(lines)
-    lower = last_index(screen, _is_rule)
-    upper = last_index(screen, _is_rule, lower) if lower is not None else None
+    lower = last_index(screen, is_rule)
+    upper = last_index(screen, is_rule, lower) if lower is not None else None
     if lower is None or upper is None or not any(STATS.search(line) for line in screen[lower + 1 :]):
         return ScreenReading(AgentState.STARTING)
     box = screen[upper + 1 : lower]

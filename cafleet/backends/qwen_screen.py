@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from cafleet.backends.screen_lines import last_index, left_column, shown
+from cafleet.backends.screen_lines import is_rule, last_index, left_column, shown
 from cafleet.core.agent_state import SHELL_MODE_QUESTION, AgentState, ScreenReading
 
 INPUT_LINE = re.compile(r"^(?P<mark>[>!]) (?P<text>.*)$")
@@ -52,15 +52,11 @@ REFUSALS = (
 )
 
 
-def _is_rule(line: str) -> bool:
-    return line.startswith("─" * 10)
-
-
 def read_qwen_screen(lines: list[str]) -> ScreenReading:
     screen = shown(lines)
     tail = screen[-30:]
-    lower = last_index(screen, _is_rule)
-    upper = last_index(screen, _is_rule, lower) if lower is not None else None
+    lower = last_index(screen, is_rule)
+    upper = last_index(screen, is_rule, lower) if lower is not None else None
     if any(ASKING in line for line in screen[-4:]):
         return _asking(tail)
     if lower is None or upper is None or lower - upper < 2 or not INPUT_LINE.match(screen[upper + 1]):

@@ -26,3 +26,9 @@ def last_index(lines: list[str], predicate, start: int | None = None) -> int | N
 def left_column(text: str) -> str:
     """The text before a wide gap: side panels and right-aligned hints are not input."""
     return _WIDE_GAP.split(text.strip(), 1)[0] if text.strip() else ""
+
+
+def is_rule(line: str) -> bool:
+    """A horizontal rule drawn flush left: the input box's borders of claude, gemini, qwen and
+    pi (claude's upper rule may carry the session's name: `──────── worker ─`)."""
+    return line.startswith("─" * 10)
