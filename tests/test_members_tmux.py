@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
@@ -318,17 +319,20 @@ def test_graceful_delete_types_exit_and_deregisters(cli, fleet, agents, tmux_ser
     assert shown["status"] == "deregistered" and shown["placement"] is None
 
 
-def test_delete_waits_for_a_busy_member_to_end_its_turn(cli, fleet, agents, tmux_server):
+def test_delete_waits_for_a_busy_member_to_end_its_turn(cli, fleet, agents, tmux_server, tmp_path):
     """A member deleted while its turn runs (often: right after it answered) gets `/exit` once
     that turn ends, never typed into it, and never a refusal at once."""
     member_id = spawn(cli, fleet, "ike")
     agents.wait_for("ike", lambda ev: any(e["event"] == "ready" for e in ev))
     args = ("--agent-id", fleet.director_id, "--member-id", member_id)
-    assert run(cli, fleet, "member", "send-input", *args, "--freetext", "take your time").code == 0
+    turn = f"take your time until {tmp_path / 'turn-over'}"
+    assert run(cli, fleet, "member", "send-input", *args, "--freetext", turn).code == 0
     wait_for(lambda: activity(cli, fleet, member_id)["state"] == "busy", what="the member to be busy")
-    result = run(cli, fleet, "member", "delete", *args)
+    deleting = concurrent.futures.ThreadPoolExecutor(1).submit(run, cli, fleet, "member", "delete", *args)
+    (tmp_path / "turn-over").touch()  # the turn ends while the delete waits (or before it looks)
+    result = deleting.result(timeout=60)
     assert result.code == 0, result.err
-    assert inputs(agents.log_of("ike")) == ["take your time", "/exit"]
+    assert inputs(agents.log_of("ike")) == [turn, "/exit"]
     assert pane_of_gone(member_id)
 
 
