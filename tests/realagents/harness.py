@@ -138,9 +138,28 @@ def start_field(
 
 
 def stop_field(field: Field) -> None:
+    print_field_report(field)
     subprocess.run(["tmux", "-L", field.socket_name, "kill-server"], capture_output=True, timeout=10)
     Path(field.socket_path).unlink(missing_ok=True)
     _end_processes_of(field.home)
+
+
+def print_field_report(field: Field) -> None:
+    """What each pane shows and what the courier logged, on stdout: pytest prints it only for a
+    test that failed, so a failure on CI's machine says what the agents were doing."""
+    listed = subprocess.run(
+        ["tmux", "-L", field.socket_name, "list-panes", "-a", "-F", "#{pane_id} #{pane_current_command} #{pane_dead}"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout.split("\n")
+    for line in filter(None, listed):
+        pane_id = line.split()[0]
+        print(f"----- pane {line} -----")
+        print("\n".join(pane_text(field, pane_id).rstrip().splitlines()[-40:]))
+    for log in sorted(field.workdir.parent.rglob("courier-*.log")):
+        print(f"----- {log} (last 60 lines) -----")
+        print("\n".join(log.read_text(errors="replace").splitlines()[-60:]))
 
 
 def _end_processes_of(home: Path) -> None:
