@@ -136,6 +136,16 @@ def test_deleting_the_member_removes_its_saved_prompt(cli, fleet, agents, local_
     assert not saved.exists()
 
 
+def test_deleting_the_fleet_removes_its_members_saved_prompts(cli, fleet, agents, local_dir):
+    member_id = spawn(cli, fleet, "lena", "--prompt", long_prompt(40_000))
+    started(agents, "lena")
+    saved = local_dir / "prompts" / f"member-{member_id}"
+    assert (saved / "prompt.md").is_file()
+    deleted = run(cli, fleet, "fleet", "delete", fleet.fleet_id)
+    assert deleted.code == 0, deleted
+    assert not saved.exists()
+
+
 def test_a_failed_spawn_leaves_no_prompt_file_behind(cli, fleet, agents, local_dir):
     """Past the prompt file, the agent's own arguments alone overflow tmux: a clear refusal,
     no member row, no file."""

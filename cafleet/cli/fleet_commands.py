@@ -139,11 +139,14 @@ def delete_command(fleet_id: int, discard: bool):
     nothing in it is uncommitted and no pane works in it, a branch only when its base holds
     every change on it. Run it again to remove what was kept once that is no longer so.
     """
-    from cafleet.broker.fleets import delete_fleet
+    from cafleet.broker.fleets import delete_fleet, show_fleet
     from cafleet.broker.worktrees import open_worktrees
+    from cafleet.panes.prompt_file import remove_prompt
 
     open_database()
     result = delete_fleet(fleet_id)
+    for agent in show_fleet(fleet_id)[1]:
+        remove_prompt(agent.id)  # a starting prompt too long for tmux, saved at spawn
     kept = open_worktrees(fleet_id)
     releases = []
     if kept:
