@@ -7,6 +7,7 @@ members window in the Director's session, and a seventh joins it there."""
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 from cafleet.backends import backend
 from cafleet.panes.pane_room import MEMBERS_WINDOW_OPTION, column_rows, tiled_rows
@@ -71,3 +72,18 @@ def test_a_member_that_would_be_too_small_opens_a_members_window(cli, fleet, age
     assert gone.code == 0, gone.err
     again = spawn(cli, fleet, "hal")
     assert pane_of(again).tmux_window_id == director_window
+
+
+def test_members_created_at_once_each_keep_their_rows(cli, fleet, agents, tmux_server):
+    """Seven `member create` at once: each chooses its spot after the one before it split, so
+    the Director's window still holds five and one members window the other two."""
+    needs = backend("claude").min_rows
+    director_window = tmux_field(tmux_server, tmux_server.pane_id, "window_id")
+    names = ("ann", "bob", "cy", "dan", "eve", "fay", "gus")
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        members = list(pool.map(lambda name: spawn(cli, fleet, name), names))
+    windows = [tmux_field(tmux_server, pane_of(member).tmux_pane_id, "window_id") for member in members]
+    heights = [int(tmux_field(tmux_server, pane_of(member).tmux_pane_id, "pane_height")) for member in members]
+    assert min(heights) >= needs, heights
+    assert windows.count(director_window) == 5, windows
+    assert len(set(windows) - {director_window}) == 1, windows

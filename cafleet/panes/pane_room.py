@@ -11,13 +11,20 @@ split: a pane once started is never moved (its agent would redraw mid-screen).
 
 The Director's window keeps `main-vertical` (the Director on the left, its members stacked on
 the right); a members window, which has no Director, is `tiled`.
+
+Choosing the spot and splitting it is one step per tmux server (a lock): two members created at
+once would otherwise both count the room as it was before either split, and squeeze each
+other below their rows, or open two members windows.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import NamedTuple
 
+from cafleet.core.errors import Refused
 from cafleet.panes.tmux import Tmux, TmuxError
+from cafleet.store.lock_files import LockTimeout, held
 
 # Window option: the Director (agent id) whose overflow members the window holds.
 MEMBERS_WINDOW_OPTION = "@cafleet_members_of"
@@ -26,6 +33,8 @@ MIN_ROWS_OPTION = "@cafleet_min_rows"
 DIRECTOR_LAYOUT = "main-vertical"
 MEMBERS_LAYOUT = "tiled"
 MEMBERS_WINDOW_NAME = "members"
+# A split takes tens of milliseconds; a lock held this long belongs to a process that hangs.
+ROOM_LOCK_SECONDS = 30.0
 
 
 class Spot(NamedTuple):
@@ -133,6 +142,29 @@ def open_member_pane(
 ) -> Opened:
     """Start `command` in a new member pane where `find_spot` says, marked with its agent's
     need, and lay its window out again."""
+    try:
+        with held(_room_lock_name(tmux.socket_path), ROOM_LOCK_SECONDS):
+            return _open_in_room(tmux, director_window, director_id, min_rows, command, environment, cwd)
+    except LockTimeout:
+        raise Refused(
+            f"another member's pane on tmux server {tmux.socket_path} has been opening for over "
+            f"{ROOM_LOCK_SECONDS:g}s; retry once that command has finished"
+        ) from None
+
+
+def _room_lock_name(socket_path: str) -> str:
+    return f"room-{hashlib.sha1(socket_path.encode()).hexdigest()[:16]}.lock"
+
+
+def _open_in_room(
+    tmux: Tmux,
+    director_window: str,
+    director_id: int,
+    min_rows: int,
+    command: str,
+    environment: dict[str, str],
+    cwd: str | None,
+) -> Opened:
     spot = find_spot(tmux, director_window, director_id, min_rows)
     if spot.window_id is not None:
         opened = Opened(spot.window_id, tmux.split(spot.window_id, command, environment, cwd))
