@@ -14,8 +14,12 @@ import peewee  # noqa: F401  (first, with its drivers: this process opens both e
 import pytest
 
 from tests.postgres_cluster import POSTGRES, Cluster, engine, postgres_installed
+from tests.stray_couriers import stray_couriers
 from tests.support import FAKE_PANE, REPO, Fleet, cafleet_command, private_tmux_server
 from tests.tmux_sockets import left_behind, remove, socket_directory, sockets_in
+
+# A courier looks for live tmux servers every few seconds; one that stays this long stays.
+STRAY_COURIER_GRACE_SECONDS = 30
 
 
 def _snapshots_in_repo_root() -> None:
@@ -71,6 +75,17 @@ def tmux_socket_directory(tmp_path_factory) -> Iterator[Path]:
         os.environ.pop("TMUX_TMPDIR", None)
     else:
         os.environ["TMUX_TMPDIR"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_courier_outlives_the_run(tmp_path_factory) -> Iterator[None]:
+    """Fails the run (at its last test's teardown) when a courier a test started is still
+    running: each leaves by itself once its tmux server or its database is gone."""
+    root = tmp_path_factory.getbasetemp()
+    yield
+    strays = stray_couriers(root, STRAY_COURIER_GRACE_SECONDS)
+    if strays:
+        pytest.fail(f"courier(s) outlived their tests: {', '.join(strays)}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ in an exception's chain (a failed COMMIT is often hidden behind the ROLLBACK tha
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import stat
 from enum import StrEnum
@@ -56,6 +57,8 @@ class DatabaseFault(Refused):
 # SQLite's result codes (sqlite3.h); Python reports the extended code in `sqlite_errorcode`.
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 5, 6, 8, 10, 11
 _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
+# The server's refusal of a connection to a database it does not have (its lc_messages in English).
+_DATABASE_MISSING = re.compile(r'FATAL:\s+database "[^"]*" does not exist')
 _SQLITE_READONLY_DBMOVED = _SQLITE_READONLY | (4 << 8)
 # A write, a truncate (growing a file) or growing the shared-memory index failed.
 _SQLITE_IOERR_GROWING = (_SQLITE_IOERR | (3 << 8), _SQLITE_IOERR | (6 << 8), _SQLITE_IOERR | (19 << 8))
@@ -318,7 +321,9 @@ def _postgres_fault(error: BaseException, where: Path | PostgresServer | None) -
             FaultKind.DAMAGED,
             f"{shown} reports damaged data ({reason}); restore the database from a backup (the server log names the relation)",
         )
-    if code == "3D000":  # invalid_catalog_name: dropped while in use
+    # invalid_catalog_name: dropped while in use; or refused at connect, where libpq hands its
+    # caller the server's words but no SQLSTATE.
+    if code == "3D000" or (not code and _DATABASE_MISSING.search(reason)):
         return DatabaseFault(
             FaultKind.GONE,
             f"{shown} no longer exists ({reason}); create it again (createdb) and run `cafleet db init`, or fix CAFLEET_DATABASE_URL",

@@ -32,6 +32,15 @@ def _database_class():
         def fault_target(self) -> PostgresServer:
             return PostgresServer(self.database)
 
+        def cursor(self, named_cursor=None):
+            # A connection the server dropped (restarted, or ended this backend) stays "open"
+            # to peewee for good: every later statement would fail with "connection already
+            # closed". Outside a transaction, forget it and connect afresh.
+            dropped = self._state.conn is not None and self._state.conn.closed
+            if dropped and not self.in_transaction():
+                self._state.reset()
+            return super().cursor(named_cursor)
+
         def begin(self, lock_type: str | None = None, isolation_level=None):  # type: ignore[override]
             cursor = self.cursor()
             if lock_type == "DEFERRED":
