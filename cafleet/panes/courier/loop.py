@@ -51,6 +51,7 @@ from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.timestamps import utc_now
 from cafleet.panes.courier import delivery
 from cafleet.panes.courier.attention import AttentionWatch
+from cafleet.panes.courier.log_lines import LogLines
 from cafleet.panes.courier.notify_watch import NotifyWatch
 from cafleet.panes.courier.schedule import PaneKey, PaneScheduler
 from cafleet.panes.observe import observe
@@ -464,8 +465,7 @@ def _file_identity(path: Path | None) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
-def _log(line: str) -> None:
-    print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
+_log = LogLines()
 
 
 def main() -> int:
