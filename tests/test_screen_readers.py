@@ -63,6 +63,7 @@ EXPECTED = {
     "codex/context-full": "context-full",
     "opencode/starting": "starting",
     "opencode/starting-home": "starting",
+    "opencode/starting-prompt-not-sent": "starting",  # the spawn prompt shown, its turn not begun (no ▣)
     "opencode/ready": "ready",
     "opencode/ready-long-directory": "ready",  # the directory wraps in the box's right panel
     "opencode/after-notice": "ready",

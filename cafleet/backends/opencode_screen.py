@@ -1,6 +1,8 @@
 """Reading opencode's screen (captured from opencode 1.18.33; fixtures in
 tests/fixtures/screens/opencode). opencode is full-screen: the input box is the run of `┃`
-lines above the `╹▀▀▀` border at the bottom, whose last line names the agent and model.
+lines above the `╹▀▀▀` border at the bottom, whose last line names the agent and model. Each
+turn ends in a `▣  Agent · model` line, drawn as the turn begins (its duration added at the
+end); a session with none yet has not begun its first turn.
 
 Refusals from the provider (measured against the loopback model's error answers): opencode
 retries every 429 and 5xx by itself, showing the provider's message in the footer
@@ -70,6 +72,11 @@ def read_opencode_screen(lines: list[str]) -> ScreenReading:
         return ScreenReading(AgentState.DRAFT, draft=draft)
     if "esc interrupt" in footer:
         return ScreenReading(AgentState.BUSY)
+    if not any(line.strip().startswith(TURN_END) for line in screen[:top]):
+        # The session shows the spawn prompt a moment before opencode sends it, and what is
+        # typed meanwhile joins that prompt's request: until a turn begins (its `▣` line), the
+        # member is starting.
+        return ScreenReading(AgentState.STARTING)
     return _refused(screen[:top]) or ScreenReading(AgentState.READY)
 
 
