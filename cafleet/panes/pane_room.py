@@ -20,6 +20,8 @@ other below their rows, or open two members windows.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from cafleet.core.errors import Refused
@@ -142,9 +144,17 @@ def open_member_pane(
 ) -> Opened:
     """Start `command` in a new member pane where `find_spot` says, marked with its agent's
     need, and lay its window out again."""
+    with _choosing_alone(tmux):
+        return _split_at_spot(tmux, director_window, director_id, min_rows, command, environment, cwd)
+
+
+@contextmanager
+def _choosing_alone(tmux: Tmux) -> Iterator[None]:
+    """Hold this tmux server's room lock: no other pane is placed meanwhile."""
+    name = f"room-{hashlib.sha1(tmux.socket_path.encode()).hexdigest()[:16]}.lock"
     try:
-        with held(_room_lock_name(tmux.socket_path), ROOM_LOCK_SECONDS):
-            return _open_in_room(tmux, director_window, director_id, min_rows, command, environment, cwd)
+        with held(name, ROOM_LOCK_SECONDS):
+            yield
     except LockTimeout:
         raise Refused(
             f"another member's pane on tmux server {tmux.socket_path} has been opening for over "
@@ -152,18 +162,8 @@ def open_member_pane(
         ) from None
 
 
-def _room_lock_name(socket_path: str) -> str:
-    return f"room-{hashlib.sha1(socket_path.encode()).hexdigest()[:16]}.lock"
-
-
-def _open_in_room(
-    tmux: Tmux,
-    director_window: str,
-    director_id: int,
-    min_rows: int,
-    command: str,
-    environment: dict[str, str],
-    cwd: str | None,
+def _split_at_spot(
+    tmux: Tmux, director_window: str, director_id: int, min_rows: int, command: str, environment: dict[str, str], cwd: str | None
 ) -> Opened:
     spot = find_spot(tmux, director_window, director_id, min_rows)
     if spot.window_id is not None:
