@@ -11,7 +11,18 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.panes_support import agents, couriers_of, inputs, panes_fleet, run, spawn, wait_for, wait_for_notify  # noqa: F401
+from tests.panes_support import (  # noqa: F401 (agents is a fixture)
+    agents,
+    couriers_of,
+    create_panes_fleet,
+    inputs,
+    panes_fleet,
+    run,
+    spawn,
+    wait_for,
+    wait_for_notify,
+)
+from tests.postgres_cluster import Cluster
 
 fleet = panes_fleet("pg-courier")
 
@@ -66,3 +77,31 @@ def test_a_courier_leaves_once_its_database_is_dropped(pg, postgres_cluster, cli
     wait_for(lambda: not couriers_of(), timeout=30, what="the courier to leave its dropped database")
     log = (local_dir / "locks").glob("courier-*.log")
     assert any("no longer exists" in path.read_text() for path in log)
+
+
+def test_a_courier_leaves_once_its_server_and_its_tmux_are_both_gone(cli, agents, tmux_server, monkeypatch):
+    """The server goes down first (the courier retries: it may come back), then the tmux server
+    it typed into: nothing is left to type into, so it leaves."""
+    cluster = Cluster()  # a server of its own: this test stops it
+    try:
+        monkeypatch.setenv("CAFLEET_DATABASE_URL", cluster.url(cluster.new_database()))
+        fleet = create_panes_fleet(cli, tmux_server, agents, "stranded")
+        member_id = spawn(cli, fleet, "ann")
+        _delivered_to_ann(cli, fleet, agents, member_id, "hello")
+        from cafleet.core.config import local_directory
+        from cafleet.store.db import close_database
+
+        close_database()
+        log = next((local_directory() / "locks").glob("courier-*.log"))
+        assert couriers_of()
+    finally:
+        cluster.stop()
+    wait_for(
+        lambda: "lost the connection" in log.read_text() or "cannot reach" in log.read_text(), 30, "the courier to fail a round"
+    )
+    assert couriers_of(), "the courier left while its tmux server lived"
+
+    tmux_server.tmux("kill-server")
+
+    wait_for(lambda: not couriers_of(), timeout=30, what="the courier to leave")
+    assert "every tmux server it served is gone" in log.read_text()

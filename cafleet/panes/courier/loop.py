@@ -139,6 +139,7 @@ class Courier:
         self._unrecorded_lock = threading.Lock()
         self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
         self._unreadable: set[int] = set()  # members whose Director was told their screen cannot be read
+        self._served: set[str] | None = None  # the tmux sockets it last found work on
         self._notify = NotifyWatch(self.claimer, self._stopping, _log)
         self._notify_thread = threading.Thread(target=self._notify.run, name="courier-notify")
         self._attention = AttentionWatch()
@@ -181,7 +182,7 @@ class Courier:
                     self._wake.clear()
                     self._dispatch()
             except Exception as exc:  # a busy or briefly unreadable database: try again next round
-                why = _unusable_database(exc)
+                why = _unusable_database(exc) or self._stranded(exc)
                 if why:
                     return why
                 _log(f"dispatch failed: {type(exc).__name__}: {exc}")
@@ -307,7 +308,8 @@ class Courier:
     def _reason_to_leave(self) -> str | None:
         if self._database_file is not None and _file_identity(self._database_file) != self._database_identity:
             return f"database file {self._database_file} was moved, removed or replaced"
-        probes = probe_servers(notifications.live_pane_sockets())
+        self._served = notifications.live_pane_sockets()
+        probes = probe_servers(self._served)
         if ServerSeen.LIVE in probes.values():
             return None
         if ServerSeen.FORBIDDEN in probes.values():
@@ -316,6 +318,19 @@ class Courier:
         for agent_id in mark_lost(probes):  # no courier watches them once this one leaves
             _log(f"agent {agent_id} is lost: its tmux server is gone")
         return f"no agents placed on host {self.host} on a live tmux server"
+
+    def _stranded(self, exc: Exception) -> str | None:
+        """Why to leave while the database cannot be reached: every tmux server it last served
+        is gone too, so nothing is left to type into (a cafleet command starts a courier again
+        once the database is back)."""
+        from cafleet.store.db_faults import FaultKind, fault_of
+
+        fault = fault_of(exc)
+        if fault is None or fault.kind != FaultKind.UNREACHABLE or not self._served:
+            return None
+        if set(probe_servers(self._served).values()) != {ServerSeen.DEAD}:
+            return None
+        return f"its database cannot be reached ({fault}) and every tmux server it served is gone"
 
     def _stamp(self) -> None:
         try:
