@@ -2,7 +2,7 @@
 tests/fixtures/screens/opencode). opencode is full-screen: the input box is the run of `┃`
 lines above the `╹▀▀▀` border at the bottom, whose last line names the agent and model. Each
 turn ends in a `▣  Agent · model` line, drawn as the turn begins (its duration added at the
-end); a session with none yet has not begun its first turn.
+end); a session showing its first message and none yet has not begun its first turn.
 
 Refusals from the provider (measured against the loopback model's error answers): opencode
 retries every 429 and 5xx by itself, showing the provider's message in the footer
@@ -72,12 +72,19 @@ def read_opencode_screen(lines: list[str]) -> ScreenReading:
         return ScreenReading(AgentState.DRAFT, draft=draft)
     if "esc interrupt" in footer:
         return ScreenReading(AgentState.BUSY)
-    if not any(line.strip().startswith(TURN_END) for line in screen[:top]):
-        # The session shows the spawn prompt a moment before opencode sends it, and what is
-        # typed meanwhile joins that prompt's request: until a turn begins (its `▣` line), the
-        # member is starting.
+    if _prompt_not_sent(screen[:top]):
         return ScreenReading(AgentState.STARTING)
     return _refused(screen[:top]) or ScreenReading(AgentState.READY)
+
+
+def _prompt_not_sent(transcript: list[str]) -> bool:
+    """The session shows the spawn prompt a moment before opencode sends it, and what is typed
+    meanwhile joins that prompt's request: the transcript ends in a message block and no turn
+    has begun (no `▣` line). A pane too short to show any transcript tells nothing."""
+    shown_lines = [line for line in transcript if _in_transcript(line)]
+    if not shown_lines or not shown_lines[-1].strip().startswith(BOX_EDGE):
+        return False
+    return not any(line.strip().startswith(TURN_END) for line in shown_lines)
 
 
 def _retrying(match: re.Match) -> ScreenReading:
