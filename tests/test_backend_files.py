@@ -207,3 +207,29 @@ def test_rows_says_how_small_a_pane_may_be(tmp_path):
     with pytest.raises(BackendFileError) as refused:
         load_backend_file(path)
     assert "`rows` (line 6) must be a whole number of rows from 2 to 200" in str(refused.value)
+
+
+def test_unset_keeps_the_named_variables_from_the_agent(cli, tmux_server, agents, backends_dir):
+    """Variables the file names in `unset` (CI=true turns some agents headless) never reach the
+    agent, though its pane's environment has them; the others do."""
+    path = backends_dir / "standin-file.toml"
+    path.write_text(STANDIN_FILE.replace('prompt = "positional"', 'prompt = "positional"\nunset = ["CAFLEET_TEST_HEADLESS"]'))
+    for name in ("CAFLEET_TEST_HEADLESS", "CAFLEET_TEST_KEPT"):
+        assert tmux_server.tmux("set-environment", "-g", name, "true").returncode == 0
+    fleet = create_panes_fleet(cli, tmux_server, agents, "unset")
+    coder = _a_member_answers(cli, fleet, "--coding-agent", "standin-file")  # it started and works
+    listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id).json()
+    pane = listed[0]["placement"]["tmux_pane_id"]
+    pid = tmux_server.tmux("display-message", "-p", "-t", pane, "#{pane_pid}").stdout.strip()
+    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"CAFLEET_TEST_KEPT=true" in environment
+    assert not any(entry.startswith(b"CAFLEET_TEST_HEADLESS=") for entry in environment)
+    run(cli, fleet, "member", "delete", "--agent-id", fleet.director_id, "--member-id", coder)
+
+
+def test_unset_must_name_variables(tmp_path):
+    path = tmp_path / "standin-file.toml"
+    path.write_text(STANDIN_FILE.replace('prompt = "positional"', 'prompt = "positional"\nunset = "CI"'))
+    with pytest.raises(BackendFileError) as refused:
+        load_backend_file(path)
+    assert '`unset` (line 6) must be a list of environment variable names, e.g. ["CI"]' in str(refused.value)

@@ -81,6 +81,9 @@ def test_gemini_starts_under_the_chosen_id_and_resumes_it_with_the_same_policy()
     assert resumed.argv[-2:] == ["--resume", chosen] and resumed.argv[:-2] == new.argv[:-3]
     assert resumed.files == new.files  # the same policy file, so the same grants
     assert gemini.plan(context(session_id=chosen, resume=True, prompt="go on")).argv[-3:] == ["--resume", chosen, "go on"]
+    # CI=true (or GITHUB_ACTIONS=true) makes gemini headless: in a pane it would exit at once.
+    for plan in (new, resumed):
+        assert plan.launch_argv == ["env", "-u", "CI", "-u", "GITHUB_ACTIONS", *plan.argv]
 
 
 def test_qwen_starts_under_the_chosen_id_with_its_prompt_interactive_and_resumes_it():

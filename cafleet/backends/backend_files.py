@@ -30,6 +30,7 @@ from cafleet.panes.agent_process import JS_RUNTIMES, runs_python_module
 from cafleet.panes.processes import Program
 
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The states a file's [screen] table may describe, in the order one line is tried against them.
 SCREEN_STATES = (
     AgentState.ASKING,
@@ -42,7 +43,7 @@ SCREEN_STATES = (
     AgentState.DRAFT,
 )
 _TABLE_KEYS = {
-    "": {"name", "command", "args", "prompt", "package", "verified", "rows", "process", "screen", "keys", "env"},
+    "": {"name", "command", "args", "prompt", "package", "verified", "rows", "process", "screen", "keys", "env", "unset"},
     "process": {"executable", "python_module", "node_script"},
     "screen": {str(state) for state in SCREEN_STATES},
     "keys": {"submit", "queue", "choice", "exit"},
@@ -89,6 +90,7 @@ class FileBackend(Backend):
         self.choice_template: list[str] = _as_list(keys.get("choice", "{n}"))
         self.exit_line = keys.get("exit", "/exit")
         self.environment: dict[str, str] = dict(table.get("env", {}))
+        self.unset: tuple[str, ...] = tuple(table.get("unset", ()))
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         values = {"fleet_id": str(context.fleet_id), "fleet_command": fleet_command(context.fleet_id), "name": context.name}
@@ -101,9 +103,8 @@ class FileBackend(Backend):
         elif context.prompt and self.prompt_way.startswith("option:"):
             argv += [self.prompt_way.removeprefix("option:"), context.prompt]
         environment = {key: _fill(value, values) for key, value in self.environment.items()}
-        return SpawnPlan(
-            argv, environment, (f"as its backend file {self.path} says: {shlex.join(argv[1 : 1 + len(self.args)])}",)
-        )
+        grant = f"as its backend file {self.path} says: {shlex.join(argv[1 : 1 + len(self.args)])}"
+        return SpawnPlan(argv, environment, (grant,), unset=self.unset)
 
     def find_session(self, probe) -> str | None:
         return None  # a backend file says nothing of saved conversations: `fleet restore --fresh`
@@ -273,6 +274,9 @@ def _check(table: dict, path: Path, text: str) -> None:
     env = table.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise fail("env", "must be a table of strings")
+    unset = table.get("unset", [])
+    if not (isinstance(unset, list) and all(isinstance(v, str) and _VARIABLE.fullmatch(v) for v in unset)):
+        raise fail("unset", 'must be a list of environment variable names, e.g. ["CI"]')
 
 
 def _pattern(value: str, path: Path, text: str, key: str) -> re.Pattern[str]:

@@ -87,6 +87,17 @@ class SpawnPlan(NamedTuple):
     grants: tuple[str, ...]  # what was granted, in words the Director sees
     # Files the agent is started with (gemini's policy): written, private, before it starts.
     files: tuple[tuple[Path, str], ...] = ()
+    # Environment variables the agent must not inherit from its pane (CI=true turns gemini
+    # headless: in a pane it would exit at once).
+    unset: tuple[str, ...] = ()
+
+    @property
+    def launch_argv(self) -> list[str]:
+        """What the pane runs: `argv`, under `env -u` when variables are to be unset (`env`
+        rather than the shell's `unset`, which fish lacks)."""
+        if not self.unset:
+            return self.argv
+        return ["env", *(arg for name in self.unset for arg in ("-u", name)), *self.argv]
 
 
 def write_plan_files(plan: SpawnPlan) -> None:

@@ -79,6 +79,10 @@ def _session_args(context: SpawnContext) -> list[str]:
 # npm installs `gemini` as bundle/gemini.js, which node runs; it relaunches itself as a child
 # node with a bigger heap, in the same process group (the parent stays the group's leader).
 # Gemini ships no native binary.
+# Either set to "true" makes gemini headless: started in a pane with no prompt to answer, it
+# exits at once. A member is interactive wherever its Director runs (a CI job included).
+HEADLESS_SWITCHES = ("CI", "GITHUB_ACTIONS")
+
 GEMINI_PROCESS = NpmAgent(command="gemini", package="@google/gemini-cli", binary=re.compile(r"(?!)"))
 
 
@@ -127,7 +131,13 @@ class Gemini(Backend):
             *autonomy.extra_args,
             *_session_args(context),
         ]
-        return SpawnPlan(argv=argv, env={}, grants=(*grants, f"(policy file {written})"), files=((written, text),))
+        return SpawnPlan(
+            argv=argv,
+            env={},
+            grants=(*grants, f"(policy file {written})"),
+            files=((written, text),),
+            unset=HEADLESS_SWITCHES,
+        )
 
     def find_session(self, probe: SessionProbe) -> str | None:
         from cafleet.backends import gemini_sessions  # only when a session is looked for

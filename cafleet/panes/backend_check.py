@@ -66,7 +66,7 @@ def check_backend_file(path: Path, prompt: str, line: str, timeout: float) -> Ch
     )
     plan = spec.plan(context)
     socket = f"cafleet-check-{secrets.token_hex(5)}"
-    checker = _Checker(spec, socket, plan.argv, plan.env, timeout)
+    checker = _Checker(spec, socket, plan.launch_argv, plan.env, timeout)
     try:
         findings = checker.run(line)
     finally:

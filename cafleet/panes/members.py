@@ -260,7 +260,7 @@ def spawn_command(spec, context: SpawnContext, window: str, token: str) -> tuple
     # The member's commands must name the host its placement records.
     host = {HOST_VARIABLE: this_host()} if HOST_VARIABLE in os.environ else {}
     environment = {"CAFLEET_DATABASE_URL": database_setting(), **host, **plan.env}
-    return plan, start_command(token, "exec " + shlex.join(plan.argv)), environment
+    return plan, start_command(token, "exec " + shlex.join(plan.launch_argv)), environment
 
 
 class DeletedMember(NamedTuple):

@@ -96,6 +96,9 @@ def start_field(
         else:
             env.update(HOMES[each].prepare(home, workdir, server.url))
     env["PATH"] = os.pathsep.join([str(agents_bin()), str(Path(cafleet).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    # As on CI's machine, wherever the tests run: under CI=true gemini would run headless and
+    # leave its pane at once, had cafleet not kept it from the member.
+    env["CI"] = "true"
     name = f"cafleet-real-{uuid.uuid4().hex[:8]}"
     director_log = tmp_path / "director.jsonl"
     director = f"exec {sys.executable} -m cafleet.demo.standin_agent --name director --log {director_log}"
