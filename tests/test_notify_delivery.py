@@ -15,6 +15,7 @@ from cafleet.broker import notify_events
 from cafleet.core.notify import EventKind, Notifier, NotifierKind
 from cafleet.panes.courier.loop import claimer_id
 from cafleet.panes.courier.notify_watch import NotifyWatch, retry_after
+from cafleet.services import notify_send
 from cafleet.services.notifier_config import changing
 from tests.notify_support import Receiver
 from tests.waiting import wait_for
@@ -120,18 +121,21 @@ def test_a_burst_goes_as_one_summary_and_the_rate_limit_holds_the_next(db, serve
     assert len(server.requests) == 1 and statuses("hook")[-1] == ("pending", None)  # within the hour: it waits
 
 
-def test_a_slow_notifier_holds_up_no_other(db, servers):
+def test_a_slow_notifier_holds_up_no_other(db, servers, monkeypatch):
+    # Slow, not dead: under load the fast one may take longer than the usual 10 s to be sent,
+    # and the slow one must still be waiting on its answer then, not timed out.
+    monkeypatch.setattr(notify_send, "TIMEOUT_SECONDS", 300.0)
     slow, fast = servers(), servers()
     slow.hold.clear()
     use(hook("slow", slow), hook("fast", fast))
     event("x")
     courier = watch()
     courier.look()
-    wait_for(lambda: slow.requests and fast.requests, what="both requests")
-    wait_for(lambda: statuses("fast") == [("sent", "posted")], what="the fast one sent")
+    wait_for(lambda: slow.requests and fast.requests, timeout=60, what="both requests")
+    wait_for(lambda: statuses("fast") == [("sent", "posted")], timeout=60, what="the fast one sent")
     assert statuses("slow") == [("sending", "posted")]
     slow.hold.set()
-    wait_for(lambda: statuses("slow") == [("sent", "posted")], what="the slow one sent")
+    wait_for(lambda: statuses("slow") == [("sent", "posted")], timeout=60, what="the slow one sent")
 
 
 def test_a_removed_notifiers_deliveries_are_dropped_and_an_unknown_one_is_left_alone(cli, db, servers):
