@@ -70,6 +70,10 @@ def test_the_file_reads_the_screen_bottom_up(backends_dir):
         (('name = "standin-file"', 'name = "claude"'), "`name` (line 2) is a built-in coding agent"),
         (("busy = '^\\(working'\n", ""), "`screen.busy` is missing"),
         (("[process]", "[process"), "is not valid TOML"),
+        (
+            ('prompt = "positional"', 'prompt = "positional"\npaste_shows_late = "yes"'),
+            "`paste_shows_late` (line 6) must be true or false",
+        ),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_key_and_its_line(tmp_path, change, says):
@@ -233,3 +237,15 @@ def test_unset_must_name_variables(tmp_path):
     with pytest.raises(BackendFileError) as refused:
         load_backend_file(path)
     assert '`unset` (line 6) must be a list of environment variable names, e.g. ["CI"]' in str(refused.value)
+
+
+def test_paste_shows_late_needs_a_draft_pattern(tmp_path):
+    """The pasted text is seen in the box by `screen.draft`: without it Enter would never come."""
+    path = tmp_path / "standin-file.toml"
+    late = STANDIN_FILE.replace('prompt = "positional"', 'prompt = "positional"\npaste_shows_late = true')
+    path.write_text(late)
+    assert load_backend_file(path).paste_shows_late
+    path.write_text(late.replace("draft = '^> (?P<draft>.+)$'\n", ""))
+    with pytest.raises(BackendFileError) as refused:
+        load_backend_file(path)
+    assert "`paste_shows_late` (line 6) needs `screen.draft`" in str(refused.value)

@@ -43,7 +43,21 @@ SCREEN_STATES = (
     AgentState.DRAFT,
 )
 _TABLE_KEYS = {
-    "": {"name", "command", "args", "prompt", "package", "verified", "rows", "process", "screen", "keys", "env", "unset"},
+    "": {
+        "name",
+        "command",
+        "args",
+        "prompt",
+        "package",
+        "verified",
+        "rows",
+        "process",
+        "screen",
+        "keys",
+        "env",
+        "unset",
+        "paste_shows_late",
+    },
     "process": {"executable", "python_module", "node_script"},
     "screen": {str(state) for state in SCREEN_STATES},
     "keys": {"submit", "queue", "choice", "exit"},
@@ -91,6 +105,7 @@ class FileBackend(Backend):
         self.exit_line = keys.get("exit", "/exit")
         self.environment: dict[str, str] = dict(table.get("env", {}))
         self.unset: tuple[str, ...] = tuple(table.get("unset", ()))
+        self.paste_shows_late = table.get("paste_shows_late", False)
 
     def plan(self, context: SpawnContext) -> SpawnPlan:
         values = {"fleet_id": str(context.fleet_id), "fleet_command": fleet_command(context.fleet_id), "name": context.name}
@@ -274,6 +289,11 @@ def _check(table: dict, path: Path, text: str) -> None:
     env = table.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise fail("env", "must be a table of strings")
+    late = table.get("paste_shows_late", False)
+    if not isinstance(late, bool):
+        raise fail("paste_shows_late", "must be true or false")
+    if late and "draft" not in screen:
+        raise fail("paste_shows_late", "needs `screen.draft`, which is how the pasted text is seen in the box")
     unset = table.get("unset", [])
     if not (isinstance(unset, list) and all(isinstance(v, str) and _VARIABLE.fullmatch(v) for v in unset)):
         raise fail("unset", 'must be a list of environment variable names, e.g. ["CI"]')

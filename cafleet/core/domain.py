@@ -60,6 +60,9 @@ NOTICE_DEFERRED = "deferred:"  # not yet: the courier tries again
 # Its agent is busy while a hold lasts (its own retry, or the turn the monitor's wake started):
 # typed now, a queued notice would be lost if that turn is refused again.
 NOTICE_HELD = "deferred:held"
+# Pasted into an agent that shows a paste late (gemini), which had not shown it when Enter was
+# due: the next try submits it once it shows, or pastes it again if it never did.
+NOTICE_PASTE_NOT_SHOWN = "deferred:paste-not-shown"
 NOTICE_SKIPPED = "skipped:"  # final: the notice is not typed, and why
 NOTICE_FAILED = "failed:"  # final: typing was tried and did not land
 # Skipped because the agent's pane was lost or its agent had left it: nothing was typed, and

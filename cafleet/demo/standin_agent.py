@@ -9,6 +9,8 @@ TUIs' input handling that cafleet depends on:
 - an input starting with `!` runs in shell mode, and `/exit` quits (the pane closes);
 - Escape interrupts a real agent, so every escape sequence outside a paste is logged;
 - real agents drop keystrokes for a moment after launch (`--startup-delay`);
+- gemini may show a paste a moment late, and an Enter pressed before it shows lands on the
+  empty box and is lost (`--paste-delay SECONDS`);
 - an input `ask: QUESTION | OPTION | OPTION…` shows a choice menu that a digit answers;
 - an input `limit: WHAT | RESETS` (or `limit: WHAT`, no reset time shown) shows a usage-limit
   line, and its input box below it, until the next submitted input (codex, too, shows its
@@ -19,7 +21,8 @@ TUIs' input handling that cafleet depends on:
   it has seen what it waits for; input typed meanwhile is queued by the terminal, as a real
   agent queues it).
 
-    python -m cafleet.demo.standin_agent [--name NAME] [--log FILE] [--startup-delay SECONDS] [ARGS...]
+    python -m cafleet.demo.standin_agent [--name NAME] [--log FILE] [--startup-delay SECONDS]
+        [--paste-delay SECONDS] [ARGS...]
 
 Events go to a JSON Lines log (`--log`, else $CAFLEET_STANDIN_LOG), flushed at once so tests
 can read it while the program runs: start, ready (input accepted from now on), input, escape,
@@ -162,8 +165,10 @@ def show(text: str) -> None:
 class StandIn:
     """The agent itself: an input line, submitted turns, `!` shell mode and `/exit`."""
 
-    def __init__(self, log: Log, on_submit=None, conversation: Conversation | None = None):
+    def __init__(self, log: Log, on_submit=None, conversation: Conversation | None = None, paste_delay: float = 0.0):
         self.log, self.buffer = log, ""
+        self.paste_delay = paste_delay
+        self.late_pastes: list[tuple[float, str]] = []  # (when it shows, its text)
         self.on_submit = on_submit  # e.g. the demo's responder
         self.conversation = conversation  # saved turn by turn, when started as claude starts
         self.asking = False
@@ -173,6 +178,9 @@ class StandIn:
         kind = event[0]
         if self.asking:
             self.answer(event)
+            return
+        if kind == "paste" and self.paste_delay:
+            self.late_pastes.append((time.monotonic() + self.paste_delay, event[1]))
             return
         if kind in ("text", "paste"):
             self.buffer += event[1]
@@ -188,9 +196,20 @@ class StandIn:
 
     def tick_seconds(self) -> float | None:
         """How soon `tick` wants to run (None: only input wakes the agent)."""
-        return COUNTDOWN_SECONDS if self.countdown else None
+        waits = [COUNTDOWN_SECONDS] if self.countdown else []
+        waits += [max(0.0, due - time.monotonic()) for due, _ in self.late_pastes[:1]]
+        return min(waits) if waits else None
 
     def tick(self) -> None:
+        self.show_due_pastes()
+        self._count_down()
+
+    def show_due_pastes(self) -> None:
+        while self.late_pastes and self.late_pastes[0][0] <= time.monotonic():
+            self.buffer += self.late_pastes.pop(0)[1]
+            self.redraw()
+
+    def _count_down(self) -> None:
         """Count a shown wait down, as claude and opencode do: the limit line, above the box,
         says `resets in 3s`, then `in 2s`, …"""
         if self.countdown is None:
@@ -306,6 +325,7 @@ def serve(fd: int, agent: StandIn) -> None:
             continue
         for event in parser.feed(data) if data is not None else parser.flush_escape():
             agent.handle(event)
+        agent.show_due_pastes()
 
 
 def _conversation(argv: list[str], log: Log) -> Conversation | None:
@@ -338,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="standin")
     parser.add_argument("--log")
     parser.add_argument("--startup-delay", type=float, default=0.0)
+    parser.add_argument("--paste-delay", type=float, default=0.0)
     parser.add_argument("--demo", action="store_true", help="answer cafleet notices (cafleet demo)")
     opts, rest = parser.parse_known_args(argv)
     log = Log(opts.log or os.environ.get("CAFLEET_STANDIN_LOG"))
@@ -362,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                 from cafleet.demo.responder import Responder
 
                 responder = Responder(opts.name, rest[-1] if rest else "", lambda text: agent.print_above(text))
-            agent = StandIn(log, responder, conversation)
+            agent = StandIn(log, responder, conversation, opts.paste_delay)
             serve(0, agent)
     except Quit as quit:
         log.write("exit", reason=quit.reason)

@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol
 
 from cafleet.backends import known_backend
 from cafleet.core.agent_state import HELD, TYPEABLE, AgentState, Observation
-from cafleet.core.domain import NOTICE_DEFERRED, TUI_PANE_OPTION, NoticeStep
+from cafleet.core.domain import NOTICE_DEFERRED, NOTICE_PASTE_NOT_SHOWN, TUI_PANE_OPTION, NoticeStep
 from cafleet.core.hosts import is_this_host
 from cafleet.core.pane_problem import PaneProblem
 from cafleet.core.records import PlacementRecord
@@ -204,10 +204,13 @@ def _type_locked(
                 return Outcome("skipped:pane-changed-before-typing", observation)
         if not enter:
             return Outcome("delivered", observation)
+        time.sleep(SETTLE_SECONDS)
+        if not _paste_shown(tmux, placement):
+            # An Enter now would land on the empty box and be lost, and the paste would then sit
+            # in the box for good. The next try finds it there (own_marker) and submits it.
+            return Outcome(NOTICE_PASTE_NOT_SHOWN, observation)
         if not steps.mark(NoticeStep.ENTERING):
             return Outcome("failed:claim-lost-before-enter", observation)
-        time.sleep(SETTLE_SECONDS)
-        _await_paste(tmux, placement)
         if not tmux.press_key(pane.pane_id, guard, _submit_key(placement, observation)):
             return Outcome("failed:pane-changed-before-enter", observation)
         return _verify_submitted(tmux, placement, guard)
@@ -230,17 +233,18 @@ def _finish_own_draft(tmux: Tmux, pane_id: str, placement: PlacementRecord, obse
         return Outcome(f"failed:{exc.message}", observation)
 
 
-def _await_paste(tmux: Tmux, placement: PlacementRecord) -> None:
-    """For an agent that may show a paste late (`Backend.paste_shows_late`), wait until its box
-    shows the text before pressing Enter: an Enter that comes first lands on an empty box and
-    is lost, and the text then sits in the box for good."""
+def _paste_shown(tmux: Tmux, placement: PlacementRecord) -> bool:
+    """False when an agent that may show a paste late (`Backend.paste_shows_late`) has not shown
+    it in its box within PASTE_SHOWN_SECONDS; any other agent shows it at once."""
     spec = known_backend(placement.coding_agent)
     if spec is None or not spec.paste_shows_late:
-        return
+        return True
     deadline = time.monotonic() + PASTE_SHOWN_SECONDS
-    while time.monotonic() < deadline:
+    while True:
         if observe_pane(tmux, placement)[0].state == AgentState.DRAFT:
-            return
+            return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(SUBMIT_POLL_SECONDS)
 
 

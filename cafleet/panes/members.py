@@ -27,6 +27,7 @@ from cafleet.broker import members as registry
 from cafleet.core.agent_state import SHELL_MODE_QUESTION, AgentState
 from cafleet.core.budget import validate_budget
 from cafleet.core.config import PostgresServer, database_setting, database_target, local_directory
+from cafleet.core.domain import NOTICE_PASTE_NOT_SHOWN
 from cafleet.core.errors import CafleetError, InvalidInput, Refused
 from cafleet.core.hosts import HOST_VARIABLE, is_this_host, this_host
 from cafleet.core.invocation import cafleet_command
@@ -448,6 +449,11 @@ def _require_typed(member: AgentRecord, outcome: keystrokes.Outcome) -> None:
     """Refuse, saying what the member's pane shows, unless the keys were typed and taken."""
     if outcome.delivered:
         return
+    if outcome.status == NOTICE_PASTE_NOT_SHOWN:
+        raise Refused(
+            f"member {member.name}'s agent had not shown the pasted text after {keystrokes.PASTE_SHOWN_SECONDS:g} s, "
+            "so Enter was not pressed; it may show in its input box yet: look with `member capture`"
+        )
     seen = outcome.observation
     shows = f"{seen.state}" + (f": {seen.question}" if seen.question else "") + (f" ({seen.reason})" if seen.reason else "")
     raise Refused(f"member {member.name}'s pane was not typed into: {outcome.status}; it shows {shows}")

@@ -44,7 +44,7 @@ from typing import NamedTuple
 from cafleet.broker import agent_states, couriers, holds, notifications, notify_sources
 from cafleet.broker.notifications import NoticeHead, PreviewJob
 from cafleet.core.agent_state import HELD, AgentState, Observation
-from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, NOTICE_HELD, AgentKind
+from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, NOTICE_HELD, NOTICE_PASTE_NOT_SHOWN, AgentKind
 from cafleet.core.hosts import this_host
 from cafleet.core.invocation import fleet_command
 from cafleet.core.pane_problem import PaneProblem
@@ -76,6 +76,8 @@ RETRY_SECONDS = {
     **{f"deferred:{state}": 5.0 for state in HELD},
     "deferred:unreadable": 5.0,
     NOTICE_HELD: 2.0,
+    # Long enough for a late paste to show (it is then submitted), so it is not pasted twice.
+    NOTICE_PASTE_NOT_SHOWN: 5.0,
 }
 LIVENESS_SECONDS = 5.0
 # How often a pane whose head notice another, still running, process holds is looked at again.
