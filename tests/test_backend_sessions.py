@@ -94,6 +94,10 @@ def test_qwen_starts_under_the_chosen_id_with_its_prompt_interactive_and_resumes
     resumed = qwen.plan(context(session_id=chosen, resume=True, prompt=""))
     assert resumed.argv[-2:] == ["--resume", chosen] and resumed.argv[:-2] == new.argv[:-4]
     assert resumed.env == new.env and resumed.files == new.files
+    # Any CI variable makes qwen draw as for a log, not a terminal.
+    in_ci = qwen.plan(context(session_id=chosen, environment={"CI_COMMIT_SHA": "4f2a", "HOME": "/home/u"}))
+    assert in_ci.launch_argv[:7] == ["env", "-u", "CI", "-u", "CONTINUOUS_INTEGRATION", "-u", "CI_COMMIT_SHA"]
+    assert in_ci.launch_argv[7:] == in_ci.argv
     assert ["--allowed-tools", "Bash(cafleet --fleet-id 3 *)"] == new.argv[new.argv.index("Bash(cafleet --fleet-id 3 *)") - 1 :][
         :2
     ]

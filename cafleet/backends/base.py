@@ -100,6 +100,12 @@ class SpawnPlan(NamedTuple):
         return ["env", *(arg for name in self.unset for arg in ("-u", name)), *self.argv]
 
 
+def ci_variables(environment: Mapping[str, str], always: tuple[str, ...]) -> tuple[str, ...]:
+    """`always`, and every `CI_*` variable in `environment`: what tells a program it runs in a
+    CI job, for an agent that then stops drawing for a terminal (a member never is a CI job)."""
+    return (*always, *sorted(name for name in environment if name.startswith("CI_") and name not in always))
+
+
 def write_plan_files(plan: SpawnPlan) -> None:
     """Write the plan's files (0600, each in a 0700 directory). They are named by their content,
     so one already there is left as it is: a running agent's file never changes under it."""

@@ -81,7 +81,7 @@ def _session_args(context: SpawnContext) -> list[str]:
 # Gemini ships no native binary.
 # Either set to "true" makes gemini headless: started in a pane with no prompt to answer, it
 # exits at once. A member is interactive wherever its Director runs (a CI job included).
-HEADLESS_SWITCHES = ("CI", "GITHUB_ACTIONS")
+CI_VARIABLES = ("CI", "GITHUB_ACTIONS")
 
 GEMINI_PROCESS = NpmAgent(command="gemini", package="@google/gemini-cli", binary=re.compile(r"(?!)"))
 
@@ -136,7 +136,7 @@ class Gemini(Backend):
             env={},
             grants=(*grants, f"(policy file {written})"),
             files=((written, text),),
-            unset=HEADLESS_SWITCHES,
+            unset=CI_VARIABLES,
         )
 
     def find_session(self, probe: SessionProbe) -> str | None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from cafleet.backends.base import GIT_COMMANDS, Backend, SessionProbe, SpawnContext, SpawnPlan, model_args
+from cafleet.backends.base import GIT_COMMANDS, Backend, SessionProbe, SpawnContext, SpawnPlan, ci_variables, model_args
 from cafleet.backends.qwen_screen import read_qwen_screen
 from cafleet.core.domain import CodingAgent
 from cafleet.core.invocation import fleet_command
@@ -28,6 +28,9 @@ DEFAULT_APPROVAL = "default"
 # whatever the user's own settings say.
 DEFAULTS_VARIABLE = "QWEN_CODE_SYSTEM_DEFAULTS_PATH"
 SETTINGS_DIRECTORY = "settings"
+# Any of these (or any CI_* variable) set, not to 0 or false, and qwen draws as for a log, not
+# a terminal: without its viewport, its box and footer came apart in a resized pane.
+CI_VARIABLES = ("CI", "CONTINUOUS_INTEGRATION")
 
 
 def allow_rules(fleet_id: int) -> list[str]:
@@ -103,7 +106,13 @@ class Qwen(Backend):
             *autonomy.extra_args,
             *_session_args(context),
         ]
-        return SpawnPlan(argv=argv, env={DEFAULTS_VARIABLE: str(path)}, grants=tuple(grants), files=((path, defaults),))
+        return SpawnPlan(
+            argv=argv,
+            env={DEFAULTS_VARIABLE: str(path)},
+            grants=tuple(grants),
+            files=((path, defaults),),
+            unset=ci_variables(context.environment, CI_VARIABLES),
+        )
 
     def find_session(self, probe: SessionProbe) -> str | None:
         from cafleet.backends import qwen_sessions  # only when a session is looked for

@@ -48,7 +48,7 @@ def start(field: Field, backend: str, spawn: SpawnContext, unset: tuple[str, ...
     started_at = time.time()
     pane_id = subprocess.run(
         ["tmux", "-L", field.socket_name, "new-window", "-d", "-P", "-F", "#{pane_id}", "-c", str(field.workdir), *settings]
-        + ["exec " + without + shlex.join(plan.argv)],
+        + ["exec " + without + shlex.join(plan.launch_argv)],
         capture_output=True,
         text=True,
         check=True,
