@@ -38,6 +38,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,12 +49,13 @@ from cafleet.core.domain import NOTICE_CLAIMED, NOTICE_DEFERRED, NOTICE_HELD, NO
 from cafleet.core.hosts import this_host
 from cafleet.core.invocation import fleet_command
 from cafleet.core.pane_problem import PaneProblem
-from cafleet.core.timestamps import utc_now
+from cafleet.core.timestamps import parse_stamp, utc_now
 from cafleet.panes.courier import delivery
 from cafleet.panes.courier.attention import AttentionWatch
 from cafleet.panes.courier.log_lines import LogLines
 from cafleet.panes.courier.notify_watch import NotifyWatch
 from cafleet.panes.courier.schedule import PaneKey, PaneScheduler
+from cafleet.panes.courier.unreadable_streaks import UnreadableStreaks
 from cafleet.panes.observe import observe
 from cafleet.panes.processes import process_ended, process_identity
 from cafleet.panes.spawn_recovery import reap_dead_spawns
@@ -140,7 +142,7 @@ class Courier:
         self._unrecorded: dict[int, str] = {}  # outcomes typed but not yet stored (the database refused)
         self._unrecorded_lock = threading.Lock()
         self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
-        self._unreadable: set[int] = set()  # members whose Director was told their screen cannot be read
+        self._unreadable = UnreadableStreaks()  # when a member's Director is told its screen cannot be read
         self._served: set[str] | None = None  # the tmux sockets it last found work on
         self._notify = NotifyWatch(self.claimer, self._stopping, _log)
         self._notify_thread = threading.Thread(target=self._notify.run, name="courier-notify")
@@ -441,17 +443,17 @@ class Courier:
             _log(f"attention watch failed: {type(exc).__name__}")
 
     def _tell_if_unreadable(self, agent: agent_states.Watched, state: AgentState) -> None:
-        """Tell a member's Director once when its screen turns unreadable (again after it read)."""
-        if state is not AgentState.UNREADABLE:
-            self._unreadable.discard(agent.agent_id)
-            return
+        """Tell a member's Director once when its screen has been unreadable a while (again
+        after it read)."""
         director_id = agent.placement.director_id
-        if agent.kind != AgentKind.MEMBER or director_id is None or agent.agent_id in self._unreadable:
+        if agent.kind != AgentKind.MEMBER or director_id is None:
+            return
+        pane_made = parse_stamp(agent.placement.created_at)
+        if not self._unreadable.tell_now(agent.agent_id, state, pane_made, datetime.now(UTC)):
             return
         from cafleet.broker.sessions import sessions_of
         from cafleet.panes.unreadable import agent_version, unreadable_text
 
-        self._unreadable.add(agent.agent_id)
         session = sessions_of([agent.agent_id]).get(agent.agent_id)
         version = agent_version(agent.placement.coding_agent, session.executable if session else None)
         handle = f"{agent.name}#{agent.agent_id}"

@@ -1,0 +1,48 @@
+"""When a member's Director is told its screen cannot be read: a screen that never showed a
+known state, at once (observe already waited a minute from the pane's making); one misread
+after it read, only when that lasts a minute; once per streak."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cafleet.core.agent_state import UNREADABLE_AFTER_SECONDS, AgentState
+from cafleet.panes.courier.unreadable_streaks import UnreadableStreaks
+
+MADE = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+MINUTE = timedelta(seconds=UNREADABLE_AFTER_SECONDS)
+
+
+def at(seconds: float) -> datetime:
+    return MADE + timedelta(seconds=seconds)
+
+
+def test_a_pane_that_never_showed_a_known_state_is_told_at_once():
+    streaks = UnreadableStreaks()
+    assert not streaks.tell_now(7, AgentState.STARTING, MADE, at(1))
+    assert streaks.tell_now(7, AgentState.UNREADABLE, MADE, MADE + MINUTE + timedelta(seconds=1))
+    assert not streaks.tell_now(7, AgentState.UNREADABLE, MADE, at(300))  # once
+
+
+def test_a_moment_misread_after_it_read_is_not_told():
+    streaks = UnreadableStreaks()
+    streaks.tell_now(7, AgentState.READY, MADE, at(100))
+    assert not streaks.tell_now(7, AgentState.UNREADABLE, MADE, at(101))  # a redraw, caught mid-way
+    assert not streaks.tell_now(7, AgentState.UNREADABLE, MADE, at(100) + MINUTE - timedelta(seconds=1))
+    assert streaks.tell_now(7, AgentState.UNREADABLE, MADE, at(100) + MINUTE + timedelta(seconds=1))
+
+
+def test_a_known_state_ends_the_streak_and_a_new_one_is_told_again():
+    streaks = UnreadableStreaks()
+    assert streaks.tell_now(7, AgentState.UNREADABLE, MADE, at(200))
+    streaks.tell_now(7, AgentState.BUSY, MADE, at(210))
+    assert not streaks.tell_now(7, AgentState.UNREADABLE, MADE, at(211))
+    assert streaks.tell_now(7, AgentState.UNREADABLE, MADE, at(211) + MINUTE)
+
+
+def test_a_new_pane_starts_afresh():
+    """A member restarted into a new pane: what its old pane showed says nothing of the new one."""
+    streaks = UnreadableStreaks()
+    streaks.tell_now(7, AgentState.READY, MADE, at(10))
+    new_pane = at(500)
+    assert streaks.tell_now(7, AgentState.UNREADABLE, new_pane, new_pane + MINUTE + timedelta(seconds=1))
