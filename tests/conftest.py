@@ -55,12 +55,23 @@ def postgres_cluster():
 @pytest.fixture
 def postgres_url(postgres_cluster):
     """A new, empty PostgreSQL database for this test, dropped after it."""
-    name = postgres_cluster.new_database()
-    yield postgres_cluster.url(name)
+    yield from _database_copied(postgres_cluster, "template0")
+
+
+@pytest.fixture
+def postgres_migrated_url(postgres_cluster):
+    """A new PostgreSQL database for this test, migrated as cafleet leaves a new one (copied
+    from one migrated database), dropped after it: the PostgreSQL pass's database."""
+    yield from _database_copied(postgres_cluster, postgres_cluster.migrated_template())
+
+
+def _database_copied(cluster, template: str) -> Iterator[str]:
+    name = cluster.new_database(template)
+    yield cluster.url(name)
     from cafleet.store.db import close_database
 
     close_database()
-    postgres_cluster.drop_database(name)
+    cluster.drop_database(name)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -107,7 +118,7 @@ def isolated_env(request, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     if engine() == POSTGRES and "sqlite_only" not in request.keywords:
-        monkeypatch.setenv("CAFLEET_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        monkeypatch.setenv("CAFLEET_DATABASE_URL", request.getfixturevalue("postgres_migrated_url"))
     else:
         monkeypatch.setenv("CAFLEET_DATABASE_URL", f"sqlite:///{tmp_path / 'cafleet.store.db'}")
     for name in (

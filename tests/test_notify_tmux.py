@@ -24,7 +24,7 @@ from tests.panes_support import (  # noqa: F401 (agents is a fixture)
 )
 
 fleet = panes_fleet("notify")
-WAIT = 30  # seconds at most for the courier to see a change (it looks every second; a loaded machine is slower)
+WAIT = 60  # seconds at most for the courier to see a change (it looks every second; at a load of 10 it took 36)
 HOOK = "/hooks/T0KEN-s3cr3t-hook"
 TOPIC = "/cafleet-topic-5e5e5e"
 
