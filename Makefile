@@ -15,7 +15,7 @@ test: ## the fast suite (the README's test command)
 	$(PYTHON) -m pytest -n 2
 
 test-postgres: ## the fast suite on PostgreSQL (a throwaway cluster; needs initdb and pg_ctl)
-	CAFLEET_TEST_ENGINE=postgresql $(PYTHON) -m pytest -n 2 -m "not sqlite_only and not realagents"
+	CAFLEET_TEST_ENGINE=postgresql $(PYTHON) -m pytest -n 2 -m "not sqlite_only and not engine_neutral and not realagents"
 
 test-real: ## end-to-end tests with the real builds of all six coding agents (see .ci/run)
 	CAFLEET_REAL_AGENTS_DIR=$(AGENTS_DIR) $(PYTHON) -m pytest -m realagents tests/test_real_agents.py tests/test_real_agents_delivery.py \

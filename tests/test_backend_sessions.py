@@ -17,6 +17,8 @@ import pytest
 from cafleet.backends import BACKENDS, Autonomy, SpawnContext
 from cafleet.backends.base import SessionProbe
 
+pytestmark = pytest.mark.engine_neutral  # argv and agents' session files: no database
+
 MARKER = "agent id is 7 (spawn 3f9a2c)"
 OTHER = "agent id is 8 (spawn 77d01e)"
 

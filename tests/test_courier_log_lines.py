@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from cafleet.panes.courier.log_lines import REPEAT_SECONDS, LogLines
+
+pytestmark = pytest.mark.engine_neutral  # the courier's log: no database
 
 
 class Clock:

@@ -16,6 +16,8 @@ from cafleet.core.config import database_setting, local_directory
 from tests import waiting
 from tests.support import cafleet_command, stop_tmux_server, tmux_socket_path
 
+pytestmark = pytest.mark.engine_neutral  # the demo runs on the embedded SQLite database
+
 SESSION = "cafleet-demo"
 
 

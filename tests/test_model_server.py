@@ -13,6 +13,8 @@ from tests.realagents.faults import Fault, FaultKind
 from tests.realagents.harness import ROUTES
 from tests.realagents.model_server import ModelServer
 
+pytestmark = pytest.mark.engine_neutral  # the loopback model alone: no database
+
 TOOLS = {
     "anthropic": [{"name": "Bash", "input_schema": {}}],
     "responses": [{"type": "function", "name": "exec_command"}],

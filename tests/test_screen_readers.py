@@ -12,6 +12,8 @@ from cafleet.backends import BACKENDS
 from cafleet.core.agent_state import HELD, SHELL_MODE_QUESTION, TYPEABLE, AgentState
 from cafleet.core.reset_time import reset_at
 
+pytestmark = pytest.mark.engine_neutral  # pure readers of captured screens: no database
+
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
 
 # What a person sees on each captured screen.

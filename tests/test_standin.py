@@ -16,6 +16,8 @@ import pytest
 from cafleet.demo.standin_agent import InputParser
 from tests import waiting
 
+pytestmark = pytest.mark.engine_neutral  # the stand-in agent alone: no database
+
 DEADLINE = 10.0
 
 

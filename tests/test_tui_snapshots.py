@@ -10,6 +10,10 @@ from tests.tui_support import add_member, build_story, freeze_times
 from tests.tui_support import settle as settle_workers
 from tests.waiting import until
 
+# The TUI's look: the rows it shows are read by the queries that the fleet-view, detail and
+# search tests run on PostgreSQL.
+pytestmark = pytest.mark.engine_neutral
+
 
 @pytest.fixture(params=[(80, 24), (200, 50)], ids=["80x24", "200x50"])
 def size(request) -> tuple[int, int]:

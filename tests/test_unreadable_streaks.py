@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from cafleet.core.agent_state import UNREADABLE_AFTER_SECONDS, AgentState
 from cafleet.panes.courier.unreadable_streaks import UnreadableStreaks
+
+pytestmark = pytest.mark.engine_neutral  # a pure rule: no database
 
 MADE = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(seconds=UNREADABLE_AFTER_SECONDS)

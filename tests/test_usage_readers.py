@@ -11,6 +11,8 @@ from cafleet.backends.usage import forget, read_member_usage
 from cafleet.core.usage import sum_tokens
 from tests.usage_support import BACKENDS, MODELS, install, model_answers
 
+pytestmark = pytest.mark.engine_neutral  # agents' own usage files: no database
+
 
 @pytest.fixture(autouse=True)
 def cold():
