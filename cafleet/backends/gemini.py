@@ -76,13 +76,13 @@ def _session_args(context: SpawnContext) -> list[str]:
     return [*(["--session-id", context.session_id] if context.session_id else []), context.prompt]
 
 
-# npm installs `gemini` as bundle/gemini.js, which node runs; it relaunches itself as a child
-# node with a bigger heap, in the same process group (the parent stays the group's leader).
-# Gemini ships no native binary.
 # Either set to "true" makes gemini headless: started in a pane with no prompt to answer, it
 # exits at once. A member is interactive wherever its Director runs (a CI job included).
 CI_VARIABLES = ("CI", "GITHUB_ACTIONS")
 
+# npm installs `gemini` as bundle/gemini.js, which node runs; it relaunches itself as a child
+# node with a bigger heap, in the same process group (the parent stays the group's leader).
+# Gemini ships no native binary.
 GEMINI_PROCESS = NpmAgent(command="gemini", package="@google/gemini-cli", binary=re.compile(r"(?!)"))
 
 
