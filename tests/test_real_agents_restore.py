@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 import uuid
 
@@ -25,10 +26,12 @@ import pytest
 from cafleet.core.domain import LOST_PANE_SKIPS, NOTICE_PENDING
 from tests.panes_support import couriers_of
 from tests.realagents.fleet_restart import kill_fleet, new_server, restore
+from tests.realagents.freezing import freeze
 from tests.realagents.harness import (
     ROUTES,
     SHELL_TOOLS,
     Field,
+    date_pane_back,
     director_inputs,
     pane_text,
     start_field,
@@ -229,5 +232,45 @@ def test_a_member_killed_before_its_first_answer_comes_back_ready_and_answers(re
             scene.wait(lambda: scene.answered(task_id), 120, "the answer to the message sent after the restore")
             (turn,) = scene.turns_with(f"[cafleet msg {task_id} ")
             assert turn.carries("You are worker, a member of cafleet fleet")  # the first prompt survived
+        finally:
+            stop_field(scene.field if scene is not None else field)
+
+
+def test_a_real_opencode_frozen_before_its_first_frame_is_started_again_and_answers(real_agents, tmp_path):
+    """opencode's start sometimes hangs before its first frame: its process lives, its pane stays
+    blank. Played here by freezing it as soon as it is spawned. A minute on (its pane is dated
+    back), the courier starts it again once, in a new pane, and tells the Director; the new
+    opencode takes its starting prompt and answers the message that waited, once."""
+    with ModelServer(ROUTES) as server:
+        field = start_field(tmp_path, "opencode", server, cafleet_command()[0])
+        scene = None
+        try:
+            scene = Scene(field, server, "opencode")
+            hung_pane = scene.row()["placement"]["tmux_pane_id"]
+            pid = int(
+                subprocess.run(
+                    ["tmux", "-L", field.socket_name, "display-message", "-p", "-t", hung_pane, "#{pane_pid}"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            freeze(pid)
+            assert not pane_text(field, hung_pane).strip(), "opencode drew before it was frozen: it cannot play a hang"
+            task_id = scene.send("are you there?")
+            date_pane_back(field, scene.member, 120)
+
+            def told(tag: str) -> list[str]:
+                inbox = scene.cli("message", "poll", "--agent-id", str(scene.director), "--all", "--full")
+                return [t["text"] for t in inbox if t["text"].startswith(tag)]
+
+            (restarted,) = scene.wait(lambda: told("[restarted]"), 60, "the Director to be told of the restart")
+            new_pane = scene.row()["placement"]["tmux_pane_id"]
+            assert new_pane != hung_pane and f"started it again in pane {new_pane}, with its starting prompt" in restarted
+            scene.wait(lambda: scene.answered(task_id), 180, "the answer to the message that waited")
+            (turn,) = scene.turns_with(f"[cafleet msg {task_id} ")
+            assert turn.carries("You are worker, a member of cafleet fleet")  # its starting prompt, taken anew
+            assert told("[unreadable]") == []
+            assert scene.task(task_id)["notify_status"] == "delivered"
         finally:
             stop_field(scene.field if scene is not None else field)

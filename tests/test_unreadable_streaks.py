@@ -50,3 +50,21 @@ def test_a_new_pane_starts_afresh():
     streaks.tell_now(7, AgentState.READY, MADE, at(10))
     new_pane = at(500)
     assert streaks.tell_now(7, AgentState.UNREADABLE, new_pane, new_pane + MINUTE + timedelta(seconds=1))
+
+
+def test_a_member_told_of_is_told_again_of_its_new_pane():
+    """Restarted after its Director was told, it is told again if the new pane reads no better."""
+    streaks = UnreadableStreaks()
+    assert streaks.tell_now(7, AgentState.UNREADABLE, MADE, MADE + MINUTE + timedelta(seconds=1))
+    new_pane = at(200)
+    assert not streaks.tell_now(7, AgentState.UNREADABLE, new_pane, new_pane + timedelta(seconds=1))
+    assert streaks.tell_now(7, AgentState.UNREADABLE, new_pane, new_pane + MINUTE + timedelta(seconds=1))
+    assert not streaks.tell_now(7, AgentState.UNREADABLE, new_pane, at(900))
+
+
+def test_whether_a_member_ever_read_in_its_pane():
+    streaks = UnreadableStreaks()
+    assert streaks.never_read_in(7, MADE)
+    streaks.tell_now(7, AgentState.READY, MADE, at(5))
+    assert not streaks.never_read_in(7, MADE)
+    assert streaks.never_read_in(7, at(60))  # a pane made since

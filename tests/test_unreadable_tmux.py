@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from cafleet.backends import BACKENDS
-from tests.panes_support import PanesFleet, agents, create_panes_fleet, run, spawn, wait_for  # noqa: F401
+from cafleet.panes.prompt import HUNG_START_NOTE
+from tests.panes_support import PanesFleet, agents, create_panes_fleet, run, spawn, task_row, wait_for  # noqa: F401
 
 NEWER = "9.9.9"
 
@@ -74,11 +75,58 @@ def test_doctor_and_member_create_show_an_unverified_version(cli, fleet, agents)
     assert created.err.startswith(f"Note: claude {NEWER} (unverified: ")
 
 
-def test_a_screen_read_as_starting_long_after_spawn_is_unreadable_and_the_director_is_told_once(cli, fleet, agents):
-    (agents.bin / "claude.deaf").touch()  # draws nothing for a minute: no state a reader knows
+def _told(cli, fleet: PanesFleet, tag: str) -> list[str]:
+    polled = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--full").json()
+    return [m["text"] for m in polled if m["text"].startswith(tag)]
+
+
+def _pane_of(cli, fleet: PanesFleet) -> str:
+    (member,) = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id).json()
+    return member["placement"]["tmux_pane_id"]
+
+
+def _starts(agents) -> list[list[dict]]:
+    """Each stand-in process's log, in the order they started."""
+    logs = [[json.loads(line) for line in path.read_text().splitlines() if line.strip()] for path in agents.logs.glob("*.jsonl")]
+    return sorted(logs, key=lambda events: events[0]["time"])
+
+
+def test_a_member_whose_agent_hung_starting_is_started_again_once_and_its_notice_waits_for_it(cli, fleet, agents):
+    """Blank a minute after its start (opencode's start sometimes hangs so): the courier starts
+    the agent again in a new pane, once, tells the Director, and the notice that waited is
+    typed into the new agent only."""
+    (agents.bin / "claude.deaf").touch()  # draws nothing for a minute
+    ann = spawn(cli, fleet, "ann")
+    hung_pane = _pane_of(cli, fleet)
+    sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", ann, "--text", "hello")
+    task = sent.json()["task_id"]
+    (agents.bin / "claude.deaf").unlink()  # the agent started again starts well
+    _date_pane_back(ann, 120)
+
+    (text,) = wait_for(lambda: _told(cli, fleet, "[restarted]"), timeout=20, what="the Director to be told")
+    new_pane = _pane_of(cli, fleet)
+    assert new_pane != hung_pane
+    assert text == (
+        f"[restarted] ann#{ann}'s claude showed nothing for a minute after it started (its start hung), so cafleet "
+        f"started it again in pane {new_pane}, with its starting prompt. Its notices wait until it is ready."
+    )
+    panes = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()
+    assert panes[0]["activity"]["state"] != "unreadable"
+    wait_for(lambda: task_row(task).notify_status == "delivered", timeout=20, what="the notice to reach the new agent")
+    hung, started = _starts(agents)
+    assert started[0]["argv"][-1].startswith(HUNG_START_NOTE)  # anew: it had saved no conversation
+    assert len([e for e in started if e["event"] == "input" and f"[cafleet msg {task} " in e["text"]]) == 1
+    assert [e for e in hung if e["event"] == "input"] == []
+    assert _told(cli, fleet, "[unreadable]") == []
+
+
+def test_a_member_that_hangs_again_is_unreadable_and_its_director_is_told_once(cli, fleet, agents):
+    (agents.bin / "claude.deaf").touch()  # draws nothing for a minute, started again or not
     ann = spawn(cli, fleet, "ann")
     sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", ann, "--text", "hello")
     task = sent.json()["task_id"]
+    _date_pane_back(ann, 120)
+    wait_for(lambda: _told(cli, fleet, "[restarted]"), timeout=20, what="the agent to be started again")
     _date_pane_back(ann, 120)
 
     def state():
@@ -89,14 +137,13 @@ def test_a_screen_read_as_starting_long_after_spawn_is_unreadable_and_the_direct
     shown = run(cli, fleet, "--json", "message", "show", "--agent-id", fleet.director_id, "--task-id", task).json()
     assert shown["notify_status"] in ("deferred:unreadable", "pending", "claimed")  # waits; never typed
 
-    def told():
-        polled = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--full").json()
-        return [m["text"] for m in polled if m["text"].startswith("[unreadable]")]
-
-    (text,) = wait_for(told, timeout=20, what="the Director to be told")
+    (text,) = wait_for(lambda: _told(cli, fleet, "[unreadable]"), timeout=20, what="the Director to be told")
     assert text.startswith(f"[unreadable] ann#{ann} runs claude {NEWER} (unverified: cafleet's screen reader was verified with ")
     assert f"member capture --agent-id {fleet.director_id} --member-id {ann}" in text
     assert "npm install -g @anthropic-ai/claude-code@2.1.332" in text
     doctor = run(cli, fleet, "doctor")
     assert f"ann#{ann} of fleet {fleet.fleet_id} runs claude {NEWER}" in doctor.out and "member restart" in doctor.out
-    wait_for(lambda: state() == "unreadable" and len(told()) == 1, what="one message, however often it is looked at")
+    wait_for(
+        lambda: state() == "unreadable" and len(_told(cli, fleet, "[unreadable]")) == 1 and len(_starts(agents)) == 2,
+        what="one message and one restart, however often it is looked at",
+    )

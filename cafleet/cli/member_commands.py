@@ -294,9 +294,9 @@ def restart_command(agent_id, member_id, fresh):
     is closed first (the conversation is saved as it goes). Its worktree and autonomy are as
     before, and what was waiting for it is delivered once it is ready.
     """
-    from cafleet.cli.restore_output import BROUGHT_BACK, member_json, member_line, tell_director_fresh
+    from cafleet.cli.restore_output import member_json, member_line, tell_director_fresh
     from cafleet.core.errors import Refused
-    from cafleet.panes.restore import Outcome, restart_member
+    from cafleet.panes.restore import BROUGHT_BACK, Outcome, restart_member
 
     fleet_id = require_fleet()
     open_database()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cafleet.core.text import counted
-from cafleet.panes.restore import FleetRestore, MemberRestore, Outcome
+from cafleet.panes.restore import BROUGHT_BACK, FleetRestore, MemberRestore, Outcome
 
 RESTORED_TAG = "[restored]"
 
@@ -19,7 +19,6 @@ _SAID = {
     Outcome.WOULD_RESUME: "would resume its conversation {session}",
     Outcome.WOULD_START_FRESH: "would start anew with its starting prompt (its conversation cannot be resumed)",
 }
-BROUGHT_BACK = frozenset({Outcome.RESUMED, Outcome.STARTED_FRESH, Outcome.ADOPTED})
 
 
 def member_line(restored: MemberRestore, dry_run: bool = False) -> str:

@@ -329,8 +329,8 @@ def serve(fd: int, agent: StandIn) -> None:
 
 
 def _conversation(argv: list[str], log: Log) -> Conversation | None:
-    """The conversation claude's session options ask for, its first turn saved; Quit with
-    claude's own words when it would refuse."""
+    """The conversation claude's session options ask for; Quit with claude's own words when it
+    would refuse. Its first turn is saved once the agent is up (`_save_first_turn`)."""
     args = session_args(argv)
     if args is None:
         return None
@@ -342,9 +342,15 @@ def _conversation(argv: list[str], log: Log) -> Conversation | None:
     if args.resume:
         show(f"resumed conversation {conversation.session_id}: {len(conversation.earlier)} earlier turns\n")
         log.write("resume", session_id=conversation.session_id, earlier=conversation.earlier)
-    if args.prompt:
-        conversation.save_turn(args.prompt)
     return conversation
+
+
+def _save_first_turn(conversation: Conversation | None, argv: list[str]) -> None:
+    """As claude saves its conversation only once it has drawn and taken the prompt: an agent
+    that hung starting has saved nothing."""
+    args = session_args(argv)
+    if conversation is not None and args is not None and args.prompt:
+        conversation.save_turn(args.prompt)
 
 
 def _quit_on_signal(signum, _frame):
@@ -376,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             conversation = _conversation(argv, log)
             discard_input(0, opts.startup_delay)
+            _save_first_turn(conversation, argv)
             show(f"stand-in agent {opts.name} ready\nargv: {shlex.join(argv)}\n")
             log.write("ready")
             responder = None

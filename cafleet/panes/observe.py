@@ -54,7 +54,8 @@ def observe(tmux: Tmux | None, placement: PlacementRecord | None, pane: PaneStat
         return Observation(AgentState.LOST, PaneProblem.PANE_GONE)
     reading = reader(lines)
     if reading.state is AgentState.STARTING and _started_long_ago(placement):
-        return Observation(AgentState.UNREADABLE, UNREADABLE_REASON, command=pane.current_command)
+        reason = UNREADABLE_REASON if any(line.strip() for line in lines) else BLANK_REASON
+        return Observation(AgentState.UNREADABLE, reason, command=pane.current_command)
     return Observation(
         reading.state,
         reading.detail,
@@ -78,6 +79,8 @@ def screen_fingerprint(lines: list[str]) -> str:
 
 
 UNREADABLE_REASON = "its screen shows no state cafleet knows"
+# An agent that has drawn nothing at all (opencode's start sometimes hangs before its first frame).
+BLANK_REASON = "its screen is blank"
 
 
 def _started_long_ago(placement: PlacementRecord) -> bool:

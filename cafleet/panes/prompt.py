@@ -46,6 +46,10 @@ FRESH_RESTART_NOTE = (
     "Note: your pane was lost and your earlier conversation could not be resumed, so you start "
     "afresh with your starting prompt below. Read your messages first: they say where the work stands."
 )
+HUNG_START_NOTE = (
+    "Note: your coding agent showed nothing for a minute after it first started, so cafleet started "
+    "it again. Read your messages first: some may have waited for you."
+)
 
 
 def worktree_note(path: str, branch: str, base: str) -> str:

@@ -49,6 +49,8 @@ class Outcome(StrEnum):
 # What leaves a member lost after the command: the exit status says so.
 # (One another process is restoring is not: it is being brought back.)
 STILL_LOST = frozenset({Outcome.NOT_RESUMABLE, Outcome.ELSEWHERE, Outcome.FAILED})
+# What has its agent running again after the command.
+BROUGHT_BACK = frozenset({Outcome.RESUMED, Outcome.STARTED_FRESH, Outcome.ADOPTED})
 
 
 class MemberRestore(NamedTuple):
@@ -94,9 +96,12 @@ def restore_fleet(fleet_id: int, here: PaneLocation | None, dry_run: bool = Fals
     return FleetRestore(boss, director_pane or "", moved, members, dry_run)
 
 
-def restart_member(fleet_id: int, director_id: int, member_id: int, fresh: bool = False) -> MemberRestore:
+def restart_member(
+    fleet_id: int, director_id: int, member_id: int, fresh: bool = False, fresh_note: str = FRESH_RESTART_NOTE
+) -> MemberRestore:
     """Start one member's agent again on its saved conversation, in a new pane beside its
-    Director: its old pane, if it still lives (an agent that hung or left), is closed first."""
+    Director: its old pane, if it still lives (an agent that hung or left), is closed first.
+    Started anew (`fresh`), its starting prompt is led by `fresh_note`."""
     boss, targets = restores.restore_targets(fleet_id, director_id, member_id)
     if not targets:
         from cafleet.broker.members import member
@@ -115,7 +120,7 @@ def restart_member(fleet_id: int, director_id: int, member_id: int, fresh: bool 
     state = tmux.pane(placement.tmux_pane_id) if placement.tmux_pane_id and tmux.server_pid else None
     if pane_is_alive(target_problem(placement, tmux, state)) and state is not None:
         _close(tmux, state.pane_id)
-    restored = _restore(target, window, spawn_mark(), fresh, dry_run=False, restart=True)
+    restored = _restore(target, window, spawn_mark(), fresh, dry_run=False, restart=True, fresh_note=fresh_note)
     if restored.outcome in (Outcome.RESUMED, Outcome.STARTED_FRESH, Outcome.ADOPTED):
         rebalance(window.tmux, window.window_id)
     return restored
@@ -154,7 +159,15 @@ def _director_window(fleet_id: int, boss: AgentRecord, here: PaneLocation | None
     return _Window(Tmux(here.tmux_socket), here.tmux_session, here.tmux_window_id), True
 
 
-def _restore(target: RestoreTarget, window: _Window, mark: SpawnMark, fresh: bool, dry_run: bool, restart: bool) -> MemberRestore:
+def _restore(
+    target: RestoreTarget,
+    window: _Window,
+    mark: SpawnMark,
+    fresh: bool,
+    dry_run: bool,
+    restart: bool,
+    fresh_note: str = FRESH_RESTART_NOTE,
+) -> MemberRestore:
     member, placement = target.member, target.placement
     if not is_this_host(placement.host):
         return MemberRestore(member, Outcome.ELSEWHERE, detail=f"its pane lives on host {placement.host}: restore it there")
@@ -187,7 +200,7 @@ def _restore(target: RestoreTarget, window: _Window, mark: SpawnMark, fresh: boo
     if spec.outlives_its_pane:
         end_pane_leftovers(placement)  # its agent may live on without a pane, on the same conversation
     try:
-        pane, started = _start(target, window, mark, saved)
+        pane, started = _start(target, window, mark, saved, fresh_note)
     except (TmuxError, OSError, Refused) as exc:
         return MemberRestore(member, Outcome.FAILED, detail=str(exc))
     if not restores.attach(member.id, mark.token, pane, started):
@@ -245,7 +258,9 @@ def _adopt(target: RestoreTarget, window: _Window, leftover: list[str], mark: Sp
     return MemberRestore(member, Outcome.ADOPTED, session_id, kept, "an interrupted restore had started it")
 
 
-def _start(target: RestoreTarget, window: _Window, mark: SpawnMark, saved: str | None) -> tuple[PaneLocation, SessionRecord]:
+def _start(
+    target: RestoreTarget, window: _Window, mark: SpawnMark, saved: str | None, fresh_note: str
+) -> tuple[PaneLocation, SessionRecord]:
     """Split the Director's window and start the member's agent there: on its saved
     conversation, or anew. The pane, and what its agent was started with."""
     member, placement = target.member, target.placement
@@ -261,7 +276,7 @@ def _start(target: RestoreTarget, window: _Window, mark: SpawnMark, saved: str |
             Path(worktree.path), commit_directories(Path(worktree.git_dir), worktree_git_dir(worktree.path), worktree.branch)
         )
     cwd = _start_directory(target)
-    fresh_prompt = None if saved else with_session_mark(FRESH_RESTART_NOTE + "\n\n" + _first_prompt(target), mark.token)
+    fresh_prompt = None if saved else with_session_mark(fresh_note + "\n\n" + _first_prompt(target), mark.token)
     context = SpawnContext(
         executable=_executable(target),
         name=member.name,

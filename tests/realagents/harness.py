@@ -8,6 +8,7 @@ import json
 import os
 import pwd
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -151,7 +152,16 @@ def print_field_report(field: Field) -> None:
     """What each pane shows and what the courier logged, on stdout: pytest prints it only for a
     test that failed, so a failure on CI's machine says what the agents were doing."""
     listed = subprocess.run(
-        ["tmux", "-L", field.socket_name, "list-panes", "-a", "-F", "#{pane_id} #{pane_current_command} #{pane_dead}"],
+        [
+            "tmux",
+            "-L",
+            field.socket_name,
+            "list-panes",
+            "-a",
+            "-F",
+            "#{pane_id} #{pane_current_command} #{pane_dead} pid=#{pane_pid} alternate=#{alternate_on} "
+            "size=#{pane_width}x#{pane_height} cursor=#{cursor_x},#{cursor_y}",
+        ],
         capture_output=True,
         text=True,
         timeout=10,
@@ -160,9 +170,50 @@ def print_field_report(field: Field) -> None:
         pane_id = line.split()[0]
         print(f"----- pane {line} -----")
         print("\n".join(pane_text(field, pane_id).rstrip().splitlines()[-40:]))
+        pid = line.split("pid=")[1].split()[0]
+        print(
+            subprocess.run(
+                ["ps", "-ww", "-o", "pid,ppid,stat,wchan:20,etime,time,rss,args", "--forest", "-g", pid],
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+    _print_notices(field)
     for log in sorted(field.workdir.parent.rglob("courier-*.log")):
         print(f"----- {log} (last 60 lines) -----")
         print("\n".join(log.read_text(errors="replace").splitlines()[-60:]))
+    for log in sorted(field.home.glob(".local/share/opencode/log/*.log")):
+        print(f"----- {log} (last 40 lines) -----")
+        print("\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+
+
+def date_pane_back(field: Field, agent_id: int, seconds: float) -> None:
+    """Make the agent's pane look `seconds` older than it is (what a minute's wait would do)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cafleet.core.timestamps import to_stamp
+
+    url = field.env["CAFLEET_DATABASE_URL"]
+    assert url.startswith("sqlite:///"), url
+    earlier = to_stamp(datetime.now(UTC) - timedelta(seconds=seconds))
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        db.execute("update placements set created_at = ? where agent_id = ?", (earlier, agent_id))
+
+
+def _print_notices(field: Field) -> None:
+    """Every message with how far its notice got, and each agent's last seen state."""
+    url = field.env.get("CAFLEET_DATABASE_URL", "")
+    if not url.startswith("sqlite:///"):
+        return
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        print("----- messages: id from to state notify_status notice_step created notified -----")
+        for row in db.execute(
+            "select id, from_id, to_id, state, notify_status, notice_step, created_at, notified_at from tasks order by id"
+        ):
+            print(*row)
+        print("----- agent states: agent state reason changed -----")
+        for row in db.execute("select agent_id, state, reason, changed_at from agent_states order by agent_id"):
+            print(*row)
 
 
 def _end_processes_of(home: Path) -> None:

@@ -55,9 +55,11 @@ from cafleet.panes.courier.attention import AttentionWatch
 from cafleet.panes.courier.log_lines import LogLines
 from cafleet.panes.courier.notify_watch import NotifyWatch
 from cafleet.panes.courier.schedule import PaneKey, PaneScheduler
+from cafleet.panes.courier.start_hangs import StartHangs
 from cafleet.panes.courier.unreadable_streaks import UnreadableStreaks
-from cafleet.panes.observe import observe
+from cafleet.panes.observe import BLANK_REASON, observe
 from cafleet.panes.processes import process_ended, process_identity
+from cafleet.panes.restore import BROUGHT_BACK
 from cafleet.panes.spawn_recovery import reap_dead_spawns
 from cafleet.panes.tmux import Tmux
 from cafleet.services.courier_launcher import LOCK_FD_VARIABLE
@@ -143,6 +145,7 @@ class Courier:
         self._unrecorded_lock = threading.Lock()
         self._asked: dict[int, str | None] = {}  # member id -> the question its Director was told about
         self._unreadable = UnreadableStreaks()  # when a member's Director is told its screen cannot be read
+        self._start_hangs = StartHangs()  # members whose agent hung starting, started again
         self._served: set[str] | None = None  # the tmux sockets it last found work on
         self._notify = NotifyWatch(self.claimer, self._stopping, _log)
         self._notify_thread = threading.Thread(target=self._notify.run, name="courier-notify")
@@ -412,7 +415,7 @@ class Courier:
             seen = observe(tmux, placement, panes[placement.tmux_socket].get(placement.tmux_pane_id or ""))
             agent_states.record_state(agent.agent_id, seen)
             looks.append((agent, seen))
-            self._tell_if_unreadable(agent, seen.state)
+            self._tell_if_unreadable(agent, seen)
             if seen.state in HELD and agent.kind == AgentKind.MEMBER and holds.tell_of_hold(agent, seen):
                 self._wake.set()  # the Director's notice is due
                 self._notify.wake()
@@ -442,15 +445,22 @@ class Courier:
         except Exception as exc:  # the notifier config or the database this round; the next looks again
             _log(f"attention watch failed: {type(exc).__name__}")
 
-    def _tell_if_unreadable(self, agent: agent_states.Watched, state: AgentState) -> None:
+    def _tell_if_unreadable(self, agent: agent_states.Watched, seen: Observation) -> None:
         """Tell a member's Director once when its screen has been unreadable a while (again
-        after it read)."""
+        after it read); a member blank since its pane was made is started again first."""
         director_id = agent.placement.director_id
         if agent.kind != AgentKind.MEMBER or director_id is None:
             return
         pane_made = parse_stamp(agent.placement.created_at)
-        if not self._unreadable.tell_now(agent.agent_id, state, pane_made, datetime.now(UTC)):
+        if not self._unreadable.tell_now(agent.agent_id, seen.state, pane_made, datetime.now(UTC)):
             return
+        if seen.reason == BLANK_REASON and self._unreadable.never_read_in(agent.agent_id, pane_made):
+            outcome, said = self._start_hangs.restart(agent)
+            if outcome in BROUGHT_BACK:
+                if agent_states.tell_director(agent, said):
+                    self._wake.set()
+                return
+            _log(f"{agent.name}#{agent.agent_id} hung starting and was not started again: {outcome}: {said}")
         from cafleet.broker.sessions import sessions_of
         from cafleet.panes.unreadable import agent_version, unreadable_text
 
