@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
@@ -196,16 +197,19 @@ def date_pane_back(field: Field, agent_id: int, seconds: float) -> None:
     url = field.env["CAFLEET_DATABASE_URL"]
     assert url.startswith("sqlite:///"), url
     earlier = to_stamp(datetime.now(UTC) - timedelta(seconds=seconds))
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db, db:
         db.execute("update placements set created_at = ? where agent_id = ?", (earlier, agent_id))
 
 
 def _print_notices(field: Field) -> None:
     """Every message with how far its notice got, and each agent's last seen state."""
     url = field.env.get("CAFLEET_DATABASE_URL", "")
-    if not url.startswith("sqlite:///"):
-        return
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+    path = Path(url.removeprefix("sqlite:///"))
+    if not url.startswith("sqlite:///") or not path.exists():
+        return  # a test of screens alone makes no database
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        if not db.execute("select 1 from sqlite_master where name = 'tasks'").fetchone():
+            return
         print("----- messages: id from to state notify_status notice_step created notified -----")
         for row in db.execute(
             "select id, from_id, to_id, state, notify_status, notice_step, created_at, notified_at from tasks order by id"
