@@ -455,7 +455,10 @@ class Courier:
         if not self._unreadable.tell_now(agent.agent_id, seen.state, pane_made, datetime.now(UTC)):
             return
         if seen.reason == BLANK_REASON and self._unreadable.never_read_in(agent.agent_id, pane_made):
-            outcome, said = self._start_hangs.restart(agent)
+            try:
+                outcome, said = self._start_hangs.restart(agent)
+            except Exception as exc:  # tmux or the database refused: its Director is told it is unreadable
+                outcome, said = None, f"{type(exc).__name__}: {exc}"
             if outcome in BROUGHT_BACK:
                 if agent_states.tell_director(agent, said):
                     self._wake.set()
