@@ -155,6 +155,20 @@ def task_row(task_id: int):
     return Task.get_by_id(task_id)
 
 
+def date_pane_back(agent_id: int, seconds: float) -> None:
+    """Make the agent's pane look `seconds` older than it is: "a minute after its pane was
+    made", without waiting the minute."""
+    from datetime import UTC, datetime, timedelta
+
+    from cafleet.core.timestamps import to_stamp
+    from cafleet.store.db import open_database
+    from cafleet.store.models import Placement
+
+    open_database()
+    earlier = to_stamp(datetime.now(UTC) - timedelta(seconds=seconds))
+    Placement.update(created_at=earlier).where(Placement.agent == agent_id).execute()
+
+
 def is_final(status: str | None) -> bool:
     return bool(status) and status not in ("pending", "claimed") and not status.startswith("deferred:")
 

@@ -16,6 +16,7 @@ from tests.notify_support import Receiver, files_holding
 from tests.panes_support import (  # noqa: F401 (agents is a fixture)
     agents,
     couriers_of,
+    date_pane_back,
     panes_fleet,
     run,
     run_as_human,
@@ -226,31 +227,18 @@ def test_an_agent_cannot_add_or_remove_a_notifier_from_its_pane(cli, fleet):
 
 
 def test_a_member_whose_screen_cannot_be_read_is_an_event_once(cli, fleet, agents, receiver):
-    from datetime import UTC, datetime, timedelta
-
-    from cafleet.core.timestamps import to_stamp
-
     add(cli, fleet, "hook", "--kind", "webhook", "--url", receiver.url(HOOK), "--events", "unreadable")
     (agents.bin / "claude.deaf").touch()  # draws nothing for a minute: no state a reader knows
     ann = spawn(cli, fleet, "ann")
-    from cafleet.store.db import open_database
-
-    database = open_database()
-
-    def date_pane_back():
-        """ "A minute after its pane was made", played by dating the pane back."""
-        earlier = to_stamp(datetime.now(UTC) - timedelta(seconds=120))
-        sql = f"UPDATE placements SET created_at = {database.param} WHERE agent_id = {database.param}"
-        database.execute_sql(sql, (earlier, ann))
 
     def restarted():
         polled = run(cli, fleet, "--json", "message", "poll", "--agent-id", fleet.director_id, "--full").json()
         return [m for m in polled if m["text"].startswith("[restarted]")]
 
     # Blank since its start, it is first started again (not an event); blank again, unreadable.
-    date_pane_back()
+    date_pane_back(ann, 120)
     wait_for(restarted, WAIT, what="the member to be started again")
-    date_pane_back()
+    date_pane_back(ann, 120)
     (request,) = wait_for(lambda: receiver.at(HOOK), WAIT, what="the unreadable event")
     body = request.json()
     assert body["kind"] == "unreadable" and body["title"] == f"ann#{ann}'s screen cannot be read (fleet {fleet.fleet_id})"

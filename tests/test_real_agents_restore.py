@@ -24,14 +24,13 @@ import uuid
 import pytest
 
 from cafleet.core.domain import LOST_PANE_SKIPS, NOTICE_PENDING
-from tests.panes_support import couriers_of
+from tests.panes_support import couriers_of, date_pane_back
 from tests.realagents.fleet_restart import kill_fleet, new_server, restore
 from tests.realagents.freezing import freeze
 from tests.realagents.harness import (
     ROUTES,
     SHELL_TOOLS,
     Field,
-    date_pane_back,
     director_inputs,
     pane_text,
     start_field,
@@ -258,7 +257,7 @@ def test_a_real_opencode_frozen_before_its_first_frame_is_started_again_and_answ
             freeze(pid)
             assert not pane_text(field, hung_pane).strip(), "opencode drew before it was frozen: it cannot play a hang"
             task_id = scene.send("are you there?")
-            date_pane_back(field, scene.member, 120)
+            date_pane_back(scene.member, 120)
 
             def told(tag: str) -> list[str]:
                 inbox = scene.cli("message", "poll", "--agent-id", str(scene.director), "--all", "--full")

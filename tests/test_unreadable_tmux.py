@@ -16,7 +16,16 @@ import pytest
 
 from cafleet.backends import BACKENDS
 from cafleet.panes.prompt import HUNG_START_NOTE
-from tests.panes_support import PanesFleet, agents, create_panes_fleet, run, spawn, task_row, wait_for  # noqa: F401
+from tests.panes_support import (  # noqa: F401
+    PanesFleet,
+    agents,
+    create_panes_fleet,
+    date_pane_back,
+    run,
+    spawn,
+    task_row,
+    wait_for,
+)
 
 NEWER = "9.9.9"
 
@@ -38,18 +47,6 @@ def newer_claude(agents, tmp_path) -> Path:
 @pytest.fixture
 def fleet(tmux_server, agents, newer_claude, cli) -> PanesFleet:
     return create_panes_fleet(cli, tmux_server, agents, "drift")
-
-
-def _date_pane_back(member_id: int, seconds: int) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from cafleet.core.timestamps import to_stamp
-    from cafleet.store.db import open_database
-    from cafleet.store.models import Placement
-
-    open_database()
-    earlier = to_stamp(datetime.now(UTC) - timedelta(seconds=seconds))
-    Placement.update(created_at=earlier).where(Placement.agent == member_id).execute()
 
 
 def test_the_installed_version_is_read_from_the_agents_package_without_running_it(newer_claude, agents):
@@ -101,7 +98,7 @@ def test_a_member_whose_agent_hung_starting_is_started_again_once_and_its_notice
     sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", ann, "--text", "hello")
     task = sent.json()["task_id"]
     (agents.bin / "claude.deaf").unlink()  # the agent started again starts well
-    _date_pane_back(ann, 120)
+    date_pane_back(ann, 120)
 
     (text,) = wait_for(lambda: _told(cli, fleet, "[restarted]"), timeout=20, what="the Director to be told")
     new_pane = _pane_of(cli, fleet)
@@ -125,9 +122,9 @@ def test_a_member_that_hangs_again_is_unreadable_and_its_director_is_told_once(c
     ann = spawn(cli, fleet, "ann")
     sent = run(cli, fleet, "--json", "message", "send", "--agent-id", fleet.director_id, "--to", ann, "--text", "hello")
     task = sent.json()["task_id"]
-    _date_pane_back(ann, 120)
+    date_pane_back(ann, 120)
     wait_for(lambda: _told(cli, fleet, "[restarted]"), timeout=20, what="the agent to be started again")
-    _date_pane_back(ann, 120)
+    date_pane_back(ann, 120)
 
     def state():
         listed = run(cli, fleet, "--json", "member", "list", "--agent-id", fleet.director_id, "--activity").json()

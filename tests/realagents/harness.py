@@ -188,19 +188,6 @@ def print_field_report(field: Field) -> None:
         print("\n".join(log.read_text(errors="replace").splitlines()[-40:]))
 
 
-def date_pane_back(field: Field, agent_id: int, seconds: float) -> None:
-    """Make the agent's pane look `seconds` older than it is (what a minute's wait would do)."""
-    from datetime import UTC, datetime, timedelta
-
-    from cafleet.core.timestamps import to_stamp
-
-    url = field.env["CAFLEET_DATABASE_URL"]
-    assert url.startswith("sqlite:///"), url
-    earlier = to_stamp(datetime.now(UTC) - timedelta(seconds=seconds))
-    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db, db:
-        db.execute("update placements set created_at = ? where agent_id = ?", (earlier, agent_id))
-
-
 def _print_notices(field: Field) -> None:
     """Every message with how far its notice got, and each agent's last seen state."""
     url = field.env.get("CAFLEET_DATABASE_URL", "")

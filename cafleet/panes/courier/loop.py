@@ -59,7 +59,6 @@ from cafleet.panes.courier.start_hangs import StartHangs
 from cafleet.panes.courier.unreadable_streaks import UnreadableStreaks
 from cafleet.panes.observe import BLANK_REASON, observe
 from cafleet.panes.processes import process_ended, process_identity
-from cafleet.panes.restore import BROUGHT_BACK
 from cafleet.panes.spawn_recovery import reap_dead_spawns
 from cafleet.panes.tmux import Tmux
 from cafleet.services.courier_launcher import LOCK_FD_VARIABLE
@@ -455,15 +454,12 @@ class Courier:
         if not self._unreadable.tell_now(agent.agent_id, seen.state, pane_made, datetime.now(UTC)):
             return
         if seen.reason == BLANK_REASON and self._unreadable.never_read_in(agent.agent_id, pane_made):
-            try:
-                outcome, said = self._start_hangs.restart(agent)
-            except Exception as exc:  # tmux or the database refused: its Director is told it is unreadable
-                outcome, said = None, f"{type(exc).__name__}: {exc}"
-            if outcome in BROUGHT_BACK:
-                if agent_states.tell_director(agent, said):
+            restart = self._start_hangs.restart(agent)
+            if restart.done:
+                if agent_states.tell_director(agent, restart.said):
                     self._wake.set()
                 return
-            _log(f"{agent.name}#{agent.agent_id} hung starting and was not started again: {outcome}: {said}")
+            _log(f"{agent.name}#{agent.agent_id} hung starting and was not started again: {restart.said}")
         from cafleet.broker.sessions import sessions_of
         from cafleet.panes.unreadable import agent_version, unreadable_text
 
