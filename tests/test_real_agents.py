@@ -18,6 +18,7 @@ import time
 import pytest
 
 from tests.realagents.harness import (
+    FIRST_TURN_S,
     ROUTES,
     SHELL_TOOLS,
     agents_bin,
@@ -76,13 +77,14 @@ def check_core_loop(tmp_path, field, server, cafleet, backend):
     tool = SHELL_TOOLS[backend]
     fleet, director = create_fleet(field, cafleet, backend)
     spawned_at = time.monotonic()
-    member_id, member_pane = create_worker(field, cafleet, fleet, director, backend)
+    member_id, _ = create_worker(field, cafleet, fleet, director, backend)
 
     def agent_turns():
         return [r for r in server.requests if r.is_agent_turn(tool)]
 
-    first = wait_until(lambda: agent_turns(), 90, f"{backend}'s first turn")[0]
+    first = wait_until(lambda: agent_turns(), FIRST_TURN_S, f"{backend}'s first turn")[0]
     first_turn_s = time.monotonic() - spawned_at
+    member_pane = member_pane_of(field, cafleet, fleet, director, member_id)
     assert "You are worker" in first.last_text and not NOTICE.search(first.last_text), first.last_text
 
     task_id = send(cafleet, field, fleet, director, "please look at the parser")
@@ -185,6 +187,13 @@ def create_worker(field, cafleet, fleet, director, backend, *options):
     return member["agent_id"], member["placement"]["tmux_pane_id"]
 
 
+def member_pane_of(field, cafleet, fleet, director, member_id) -> str:
+    """The member's pane now: an agent whose start hung was started again in a new one."""
+    members = fleet_json(cafleet, field, fleet, "member", "list", "--agent-id", str(director))
+    (member,) = [m for m in members if m["agent_id"] == member_id]
+    return member["placement"]["tmux_pane_id"]
+
+
 def spawn_member(field, cafleet, backend):
     fleet, director = create_fleet(field, cafleet, backend)
     return (fleet, director, *create_worker(field, cafleet, fleet, director, backend))
@@ -213,7 +222,7 @@ def test_a_message_sent_right_after_spawn_waits_for_the_agent(real_agents, tmp_p
             task_id = send(cafleet, field, fleet, director, "right away")
             wait_until(
                 lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
-                120,
+                FIRST_TURN_S,
                 "the reply",
                 interval=0.3,
             )
@@ -246,7 +255,12 @@ def test_doctor_in_a_real_member_says_it_can_run_cafleet(real_agents, tmp_path, 
                 director,
                 f"please run: {prefix} --json doctor | {prefix} message send --agent-id {member} --to {director} --text-file -",
             )
-            (report,) = wait_until(lambda: replies_to(cafleet, field, fleet, director), 120, "the doctor's report", interval=0.3)
+            (report,) = wait_until(  # not a `[restarted]` from cafleet, had the agent's start hung
+                lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["text"].startswith("{")],
+                FIRST_TURN_S,
+                "the doctor's report",
+                interval=0.3,
+            )
             doctor = json.loads(report["text"])
             assert doctor["agent"]["agent_id"] == member and doctor["agent"]["coding_agent"] == backend
             assert {c["name"]: c["ok"] for c in doctor["agent"]["checks"]} == {
@@ -277,14 +291,15 @@ def test_members_may_run_cafleet_and_nothing_more(real_agents, tmp_path, backend
     with ModelServer(ROUTES) as server:
         field = start_field(tmp_path, backend, server, cafleet, user_config=user_config)
         try:
-            fleet, director, member, pane = spawn_member(field, cafleet, backend)
+            fleet, director, member, _ = spawn_member(field, cafleet, backend)
             task_id = send(cafleet, field, fleet, director, "please ack")
             wait_until(
                 lambda: [t for t in replies_to(cafleet, field, fleet, director) if t["reply_to_id"] == task_id],
-                120,
+                FIRST_TURN_S,
                 "cafleet to run without a prompt",
                 interval=0.3,
             )
+            pane = member_pane_of(field, cafleet, fleet, director, member)
             send(cafleet, field, fleet, director, f"please run: touch {marker}")
             if backend in ASKS:
                 wait_until(lambda: ASKS[backend] in pane_text(field, pane), 60, f"{backend} to ask")
@@ -331,9 +346,7 @@ def test_a_real_member_asking_is_reported_once_answered_and_never_typed_into(
                 inbox = fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director), "--all", "--full")
                 return [t for t in inbox if t["from_agent_id"] == member_id and t["text"].startswith("[needs you]")]
 
-            # 180 s: room for a start that hangs (opencode's, now and then), which the courier
-            # ends by starting the agent again a minute on.
-            (told,) = wait_until(needs_you, 180, "the Director to be told", interval=0.3)
+            (told,) = wait_until(needs_you, FIRST_TURN_S, "the Director to be told", interval=0.3)
             assert f"member send-input --agent-id {director} --member-id {member_id} --choice N" in told["text"]
             waiting = send(cafleet, field, fleet, director, "1")  # typed into the prompt, this would answer it
             wait_until(
@@ -386,8 +399,11 @@ def test_a_forced_delete_ends_an_agent_that_outlives_its_pane(real_agents, tmp_p
     with ModelServer(ROUTES) as server:
         field = start_field(tmp_path, backend, server, cafleet)
         try:
-            fleet, director, member, pane = spawn_member(field, cafleet, backend)
-            wait_until(lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], 90, "the first turn")
+            fleet, director, member, _ = spawn_member(field, cafleet, backend)
+            wait_until(
+                lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], FIRST_TURN_S, "the first turn"
+            )
+            pane = member_pane_of(field, cafleet, fleet, director, member)
             wait_until(lambda: "Ready and waiting" in pane_text(field, pane), 30, "the first turn to end")
             fleet_json(
                 cafleet, field, fleet, "member", "delete", "--agent-id", str(director), "--member-id", str(member), "--force"

@@ -19,10 +19,16 @@ import pytest
 
 from cafleet.core.domain import NoticeStep
 from tests.panes_support import couriers_of
-from tests.realagents.harness import ROUTES, SHELL_TOOLS, pane_text, start_field, stop_field, wait_until
+from tests.realagents.harness import FIRST_TURN_S, ROUTES, SHELL_TOOLS, pane_text, start_field, stop_field, wait_until
 from tests.realagents.model_server import ModelServer
 from tests.support import cafleet_command
-from tests.test_real_agents import create_fleet, create_worker, fleet_json, real_agents  # noqa: F401 (a fixture)
+from tests.test_real_agents import (  # noqa: F401 (a fixture)
+    create_fleet,
+    create_worker,
+    fleet_json,
+    member_pane_of,
+    real_agents,
+)
 
 pytestmark = pytest.mark.realagents
 BACKENDS = ["claude", "codex", "opencode"]
@@ -34,7 +40,7 @@ def notice_turns(server, backend, task_id):
 
 def first_turn_done(server, backend):
     return wait_until(
-        lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], 90, f"{backend}'s first turn"
+        lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], FIRST_TURN_S, f"{backend}'s first turn"
     )
 
 
@@ -62,8 +68,9 @@ def test_a_notice_left_between_paste_and_enter_is_submitted_once_by_the_next_cou
         field = start_field(tmp_path, backend, server, cafleet)
         try:
             fleet, director = create_fleet(field, cafleet, backend)
-            member, pane = create_worker(field, cafleet, fleet, director, backend)
+            member, _ = create_worker(field, cafleet, fleet, director, backend)
             first_turn_done(server, backend)
+            pane = member_pane_of(field, cafleet, fleet, director, member)
             wait_until(lambda: reader_state(field, pane, backend).state == "ready", 60, f"{backend} to be ready")
             for pid in couriers_of():  # the courier dies ...
                 os.kill(pid, signal.SIGKILL)
@@ -105,8 +112,9 @@ def test_with_bracketed_paste_off_a_real_agent_takes_a_notice_as_one_turn(real_a
         field = start_field(tmp_path, backend, server, cafleet)
         try:
             fleet, director = create_fleet(field, cafleet, backend)
-            member, pane = create_worker(field, cafleet, fleet, director, backend)
+            member, _ = create_worker(field, cafleet, fleet, director, backend)
             first_turn_done(server, backend)
+            pane = member_pane_of(field, cafleet, fleet, director, member)
             wait_until(lambda: reader_state(field, pane, backend).state == "ready", 60, f"{backend} to be ready")
             tty = subprocess.run(
                 ["tmux", "-L", field.socket_name, "display-message", "-p", "-t", pane, "#{pane_tty}"],

@@ -18,12 +18,27 @@ from typing import NamedTuple
 import pytest
 
 from cafleet.core.reset_time import reset_at
-from tests.realagents.agent_pane import AgentPane, context, start, type_turn, wait_for_state, wait_on_screen
+from tests.realagents.agent_pane import AgentPane, context, start, type_turn, unhung, wait_for_state, wait_on_screen
 from tests.realagents.faults import Fault, FaultKind
-from tests.realagents.harness import ROUTES, SHELL_TOOLS, director_inputs, start_field, stop_field, wait_until
+from tests.realagents.harness import (
+    FIRST_TURN_S,
+    ROUTES,
+    SHELL_TOOLS,
+    director_inputs,
+    start_field,
+    stop_field,
+    wait_until,
+)
 from tests.realagents.model_server import ModelServer
 from tests.support import cafleet_command
-from tests.test_real_agents import create_fleet, create_worker, fleet_json, real_agents, send  # noqa: F401 (a fixture)
+from tests.test_real_agents import (  # noqa: F401 (a fixture)
+    create_fleet,
+    create_worker,
+    fleet_json,
+    member_pane_of,
+    real_agents,
+    send,
+)
 
 pytestmark = pytest.mark.realagents
 TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")  # a JSON Lines file to append timings to
@@ -60,7 +75,8 @@ WALKS = {
 
 
 def started(field, backend, server, unset=(), **extra) -> AgentPane:
-    pane = start(field, backend, context(field, backend, "You are worker. Wait for instructions."), unset, **extra)
+    spawn = context(field, backend, "You are worker. Wait for instructions.")
+    pane = unhung(field, lambda: start(field, backend, spawn, unset, **extra))
     wait_until(lambda: [r for r in server.requests if r.is_agent_turn(SHELL_TOOLS[backend])], 180, f"{backend}'s first turn")
     wait_for_state(field, pane, "ready")
     return pane
@@ -152,7 +168,7 @@ def test_a_member_at_its_usage_limit_is_held_told_and_woken_after_the_reset(real
         monitor = None
         try:
             fleet, director = create_fleet(field, cafleet, backend)
-            member, pane_id = create_worker(field, cafleet, fleet, director, backend)
+            member, _ = create_worker(field, cafleet, fleet, director, backend)
             monitor = subprocess.Popen(
                 [cafleet, "--fleet-id", str(fleet), "monitor", "start", "--tick", "1", "--wake-backoff", str(BACKOFF)],
                 env=field.env,
@@ -161,8 +177,8 @@ def test_a_member_at_its_usage_limit_is_held_told_and_woken_after_the_reset(real
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            pane = AgentPane(backend, pane_id, time.time())
-            wait_until(lambda: [r for r in server.requests if r.is_agent_turn(tool)], 180, f"{backend}'s first turn")
+            wait_until(lambda: [r for r in server.requests if r.is_agent_turn(tool)], FIRST_TURN_S, f"{backend}'s first turn")
+            pane = AgentPane(backend, member_pane_of(field, cafleet, fleet, director, member), time.time())
             wait_for_state(field, pane, "ready")
 
             def status(task_id):

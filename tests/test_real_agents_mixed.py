@@ -22,7 +22,14 @@ from tests.realagents.harness import ROUTES, SHELL_TOOLS, director_inputs, start
 from tests.realagents.model_server import ModelServer
 from tests.realagents.script import NOTICE
 from tests.support import cafleet_command
-from tests.test_real_agents import agent_processes, create_fleet, fleet_json, live_panes, real_agents  # noqa: F401
+from tests.test_real_agents import (  # noqa: F401 (a fixture)
+    agent_processes,
+    create_fleet,
+    fleet_json,
+    live_panes,
+    member_pane_of,
+    real_agents,
+)
 
 pytestmark = pytest.mark.realagents
 KINDS = ("claude", "codex", "opencode", "gemini", "qwen", "pi")
@@ -71,6 +78,7 @@ def check_ring(field, server, cafleet):
 
     for kind in KINDS:
         wait_until(lambda kind=kind: turns(kind), STARTUP_SECONDS, f"{kind}'s first turn")
+        panes[kind] = member_pane_of(field, cafleet, fleet, director, ids[kind])  # moved, had its start hung
 
     ring = {kind: KINDS[(index + 1) % len(KINDS)] for index, kind in enumerate(KINDS)}
     asked = {}

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from cafleet.backends import BACKENDS
-from tests.realagents.agent_pane import context, reading, start, wait_for_state
+from tests.realagents.agent_pane import context, reading, start, unhung, wait_for_state
 from tests.realagents.harness import ROUTES, start_field, stop_field, wait_until
 from tests.realagents.model_server import ModelServer
 from tests.support import cafleet_command
@@ -35,9 +35,14 @@ def resize(field, pane, rows: int) -> None:
 def started_in(field, backend: str, rows: int):
     """The agent started in a window made `rows` high before it draws (node takes a second to
     start): as a member starts in its pane, with no taller screen in its history."""
-    pane = start(field, backend, context(field, backend, "You are worker: wait for cafleet notices."))
-    resize(field, pane, rows)
-    return pane
+    spawn = context(field, backend, "You are worker: wait for cafleet notices.")
+
+    def starting():
+        pane = start(field, backend, spawn)
+        resize(field, pane, rows)
+        return pane
+
+    return unhung(field, starting)
 
 
 @pytest.mark.parametrize("backend", under_test(["claude", "codex", "opencode", "gemini", "qwen", "pi"]))

@@ -28,6 +28,7 @@ from tests.panes_support import couriers_of, date_pane_back
 from tests.realagents.fleet_restart import kill_fleet, new_server, restore
 from tests.realagents.freezing import freeze
 from tests.realagents.harness import (
+    FIRST_TURN_S,
     ROUTES,
     SHELL_TOOLS,
     Field,
@@ -125,7 +126,7 @@ def test_fleet_restore_resumes_a_real_member_and_delivers_what_waited_once(real_
             scene = Scene(field, server, backend)
             word = f"amber-{uuid.uuid4().hex[:8]}"
             first = scene.send(f"remember the word {word}")
-            scene.wait(lambda: scene.answered(first), 120, "the answer to the first message")
+            scene.wait(lambda: scene.answered(first), FIRST_TURN_S, "the answer to the first message")
             (first_turn,) = scene.turns_with(word)
             scene.wait(lambda: scene.turn_over(word), 60, "the first turn to end")
             session = scene.wait(lambda: scene.row()["session"]["id"], 60, "the member's session to be recorded")
@@ -225,7 +226,7 @@ def test_a_member_killed_before_its_first_answer_comes_back_ready_and_answers(re
         scene = None
         try:
             scene = Scene(field, server, backend, "--prompt", SLOW_PROMPT)
-            scene.wait(lambda: scene.turns_with(SLOW_MARK), 120, "the first turn at the model")
+            scene.wait(lambda: scene.turns_with(SLOW_MARK), FIRST_TURN_S, "the first turn at the model")
             restored = scene.reboot(tmp_path)  # the model still holds the answer
             assert f"worker#{scene.member} ({backend}): resumed its conversation " in restored, restored
             scene.wait(lambda: scene.row()["activity"]["state"] == "ready", 90, "the resumed member to read ready")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cafleet.core.usage import Tokens, sum_tokens
-from tests.realagents.harness import ROUTES, start_field, stop_field, wait_until
+from tests.realagents.harness import FIRST_TURN_S, ROUTES, start_field, stop_field, wait_until
 from tests.realagents.model_server import ModelServer
 from tests.support import cafleet_command
 from tests.test_real_agents import create_fleet, create_worker, fleet_json, real_agents, send, under_test  # noqa: F401
@@ -61,7 +61,7 @@ def test_member_list_usage_shows_what_the_model_reported_and_the_budget_is_told_
             task = send(cafleet, field, fleet, director, "hello there")
             wait_until(
                 lambda: cli("message", "show", "--agent-id", str(director), "--task-id", str(task))["state"] == "completed",
-                180,
+                FIRST_TURN_S,
                 "the answer",
             )
 

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import pytest
 
 from tests.git_support import branches, git, head, status
-from tests.realagents.harness import ROUTES, Field, pane_text, start_field, stop_field, wait_until
+from tests.realagents.harness import FIRST_TURN_S, ROUTES, Field, pane_text, start_field, stop_field, wait_until
 from tests.realagents.model_server import ModelServer
 from tests.support import cafleet_command
 from tests.test_real_agents import create_fleet, fleet_json, real_agents  # noqa: F401 (a fixture)
@@ -42,7 +42,7 @@ TIMINGS = os.environ.get("CAFLEET_REAL_AGENT_TIMINGS")  # a JSON Lines file to a
 # be asked about shell commands and edits, only the member's own grants let it write, stage and
 # commit in its worktree. Claude's default dontAsk mode and codex's default sandbox are as strict.
 USER_CONFIGS = {"opencode": {"permission": {"bash": "ask", "edit": "ask"}}}
-ANSWER_SECONDS = 120  # a cap: spawning, then one notice's turn, on a loaded machine
+ANSWER_SECONDS = 120  # a cap: one notice's turn, on a loaded machine
 
 
 class Member(NamedTuple):
@@ -68,7 +68,7 @@ def test_a_real_member_commits_in_its_worktree_and_the_director_merges_it(real_a
             task_id = ask_for_commit(
                 cafleet, field, fleet, director, worker, "greeting.txt", "hello from the worker", "Add a greeting"
             )
-            worker.watch.until(lambda: reply_to(cafleet, field, fleet, director, task_id), ANSWER_SECONDS, "the member's answer")
+            worker.watch.until(lambda: reply_to(cafleet, field, fleet, director, task_id), FIRST_TURN_S, "the member's answer")
             committed_at = time.monotonic()
             tip = head(repo, worker.branch)
             assert git(repo, "log", "-1", "--format=%s", worker.branch).strip() == "Add a greeting"
@@ -147,7 +147,7 @@ def test_two_real_members_changing_one_file_are_told_and_the_second_merge_is_ref
                 for member, name in ((one, "one"), (two, "two"))
             ]
             for member, task_id in asked:
-                member.watch.until(lambda t=task_id: reply_to(cafleet, field, fleet, director, t), ANSWER_SECONDS, "an answer")
+                member.watch.until(lambda t=task_id: reply_to(cafleet, field, fleet, director, t), FIRST_TURN_S, "an answer")
 
             def overlaps():
                 inbox = fleet_json(cafleet, field, fleet, "message", "poll", "--agent-id", str(director), "--full")

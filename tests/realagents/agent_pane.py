@@ -9,12 +9,13 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from cafleet.backends import BACKENDS, Autonomy, SpawnContext
 from cafleet.backends.base import SessionProbe, write_plan_files
-from cafleet.core.agent_state import AgentState, ScreenReading
+from cafleet.core.agent_state import UNREADABLE_AFTER_SECONDS, AgentState, ScreenReading
 from tests.realagents.harness import Field, agents_bin, pane_text, wait_until
 
 
@@ -55,6 +56,20 @@ def start(field: Field, backend: str, spawn: SpawnContext, unset: tuple[str, ...
         timeout=10,
     ).stdout.strip()
     return AgentPane(backend, pane_id, started_at)
+
+
+def unhung(field: Field, starting: Callable[[], AgentPane]) -> AgentPane:
+    """The agent `starting` starts, started once more if that start hung: its screen still
+    blank a minute on (opencode's, now and then). The courier does the same for a member; here
+    the test starts the agent itself, so it does what the courier would."""
+    pane = starting()
+    try:
+        wait_until(lambda: pane_text(field, pane.pane_id).strip(), UNREADABLE_AFTER_SECONDS, f"{pane.backend} to draw")
+    except AssertionError:
+        print(f"{pane.backend}'s start hung (blank for {UNREADABLE_AFTER_SECONDS:g} s): starting it again")
+        kill_agent(field, pane)
+        pane = starting()
+    return pane
 
 
 def reading(field: Field, pane: AgentPane) -> ScreenReading:

@@ -73,6 +73,12 @@ class Field(NamedTuple):
     workdir: Path  # the project: the Director's commands run here, so members start here
 
 
+# How long a member's first turn may take to reach the model. A start that hangs (opencode's,
+# now and then, before its first frame) is ended by the courier a minute on, by starting the
+# agent again; at CI's load an agent takes up to 40 s to start.
+FIRST_TURN_S = 240
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while True:
