@@ -30,6 +30,10 @@ from panes_support import OUTSIDE_PANES, make_fake_agents, wait_for
 
 from tests.git_support import git, make_repo
 
+# The documents, not the engine: their commands run through the same broker the engine tests
+# prove, and CI's PostgreSQL pass must fit beside the real-agent tests.
+pytestmark = pytest.mark.engine_neutral
+
 MEMBER, AGENT = "member", "agent"
 # Literal agent id -> (name, kind) for each document; 1 is the Director, 2 the Administrator.
 DEFAULT_CAST = {3: ("reviewer", MEMBER), 4: ("coder", MEMBER), 5: ("tester", MEMBER)}

@@ -17,6 +17,8 @@ import pytest
 
 from tests.support import cafleet_command
 
+pytestmark = pytest.mark.engine_neutral  # the TUI's pages in a browser: the TUI's tests prove its data
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
