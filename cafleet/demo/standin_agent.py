@@ -47,7 +47,7 @@ import termios
 import time
 import tty
 
-from cafleet.demo.standin_conversation import Conversation, SessionRefused, session_args
+from cafleet.demo.standin_conversation import Conversation, SessionArgs, SessionRefused, session_args
 
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 LONE_ESCAPE_SECONDS = 0.05  # an ESC with nothing after it for this long is the Escape key
@@ -328,10 +328,9 @@ def serve(fd: int, agent: StandIn) -> None:
         agent.show_due_pastes()
 
 
-def _conversation(argv: list[str], log: Log) -> Conversation | None:
+def _conversation(args: SessionArgs | None, log: Log) -> Conversation | None:
     """The conversation claude's session options ask for; Quit with claude's own words when it
     would refuse. Its first turn is saved once the agent is up (`_save_first_turn`)."""
-    args = session_args(argv)
     if args is None:
         return None
     try:
@@ -345,10 +344,9 @@ def _conversation(argv: list[str], log: Log) -> Conversation | None:
     return conversation
 
 
-def _save_first_turn(conversation: Conversation | None, argv: list[str]) -> None:
+def _save_first_turn(conversation: Conversation | None, args: SessionArgs | None) -> None:
     """As claude saves its conversation only once it has drawn and taken the prompt: an agent
     that hung starting has saved nothing."""
-    args = session_args(argv)
     if conversation is not None and args is not None and args.prompt:
         conversation.save_turn(args.prompt)
 
@@ -380,9 +378,10 @@ def main(argv: list[str] | None = None) -> int:
                 env_opencode_permission=os.environ.get("OPENCODE_PERMISSION"),
                 time=time.time(),
             )
-            conversation = _conversation(argv, log)
+            session = session_args(argv)
+            conversation = _conversation(session, log)
             discard_input(0, opts.startup_delay)
-            _save_first_turn(conversation, argv)
+            _save_first_turn(conversation, session)
             show(f"stand-in agent {opts.name} ready\nargv: {shlex.join(argv)}\n")
             log.write("ready")
             responder = None

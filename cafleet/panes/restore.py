@@ -89,7 +89,7 @@ def restore_fleet(fleet_id: int, here: PaneLocation | None, dry_run: bool = Fals
     window, moved = _director_window(fleet_id, boss, here, dry_run)
     mark = spawn_mark()
     members = [_restore(target, window, mark, fresh, dry_run, restart=False) for target in targets]
-    if not dry_run and any(m.outcome in (Outcome.RESUMED, Outcome.STARTED_FRESH, Outcome.ADOPTED) for m in members):
+    if not dry_run and any(m.outcome in BROUGHT_BACK for m in members):
         rebalance(window.tmux, window.window_id)
     placement = boss.placement
     director_pane = here.tmux_pane_id if moved and here is not None else (placement.tmux_pane_id if placement else None)
@@ -121,7 +121,7 @@ def restart_member(
     if pane_is_alive(target_problem(placement, tmux, state)) and state is not None:
         _close(tmux, state.pane_id)
     restored = _restore(target, window, spawn_mark(), fresh, dry_run=False, restart=True, fresh_note=fresh_note)
-    if restored.outcome in (Outcome.RESUMED, Outcome.STARTED_FRESH, Outcome.ADOPTED):
+    if restored.outcome in BROUGHT_BACK:
         rebalance(window.tmux, window.window_id)
     return restored
 
